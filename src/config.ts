@@ -1,0 +1,128 @@
+/**
+ * Configuration from the environment, parsed once at boot and frozen. A bad value stops the
+ * process with a message naming the variable (see `ConfigError`).
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const optionalString = z.string().trim().min(1).optional();
+const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
+
+const EnvSchema = z.object({
+  REDIS_URL: optionalUrl,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}.-]{1,64}$/, 'letters, digits, _ . - and a {hash tag} only')
+    .default('iw'),
+  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PUBLIC_BASE_URL: optionalUrl,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  CRYPTOPROCESSING_BASE_URL: optionalUrl,
+  CRYPTOPROCESSING_API_KEY: optionalString,
+  CRYPTOPROCESSING_API_SECRET: optionalString,
+  ALPHAPO_BASE_URL: optionalUrl,
+  ALPHAPO_API_KEY: optionalString,
+  ALPHAPO_API_SECRET: optionalString,
+  CRYPTOSTEROID_BASE_URL: optionalUrl,
+  CRYPTOSTEROID_API_KEY: optionalString,
+  CRYPTOSTEROID_MERCHANT_ID: z.uuid().optional(),
+
+  /** Sandbox mode: `auto` runs the built-in sandbox when no provider has credentials. */
+  SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+  SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
+
+  CREATE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  CREATE_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  CREATE_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
+  RATE_LIMIT_DELAY_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+  HTTP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(5000),
+  HTTP_RESPONSE_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(20000),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface PlatformCredentials {
+  baseUrl: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+export interface CryptoSteroidCredentials {
+  baseUrl: string;
+  apiKey: string;
+  merchantId: string;
+}
+
+export interface Config extends Env {
+  providers: {
+    cryptoprocessing?: PlatformCredentials;
+    alphapo?: PlatformCredentials;
+    cryptosteroid?: CryptoSteroidCredentials;
+  };
+  /** True when the built-in sandbox must run and every provider points at it. */
+  sandbox: boolean;
+}
+
+const DEFAULT_BASE = {
+  cryptoprocessing: 'https://app.cryptoprocessing.com',
+  alphapo: 'https://app.alphapo.net',
+  cryptosteroid: 'https://api.cryptosteroid.com',
+} as const;
+
+/** Variables that belong together: all set, or none. */
+const GROUPS: Array<[string, string[]]> = [
+  ['cryptoprocessing', ['CRYPTOPROCESSING_API_KEY', 'CRYPTOPROCESSING_API_SECRET']],
+  ['alphapo', ['ALPHAPO_API_KEY', 'ALPHAPO_API_SECRET']],
+  ['cryptosteroid', ['CRYPTOSTEROID_API_KEY', 'CRYPTOSTEROID_MERCHANT_ID']],
+];
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  // Empty strings count as unset: compose files and shells often export `FOO=`.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ field: String(issue.path[0] ?? 'env'), message: issue.message })),
+    );
+  }
+  const env = parsed.data;
+  const problems: Array<{ field: string; message: string }> = [];
+  for (const [, names] of GROUPS) {
+    const set = names.filter((n) => cleaned[n] !== undefined);
+    if (set.length > 0 && set.length < names.length) {
+      for (const n of names.filter((x) => !set.includes(x))) {
+        problems.push({ field: n, message: `required when ${set.join(', ')} is set` });
+      }
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const providers: Config['providers'] = {};
+  if (env.CRYPTOPROCESSING_API_KEY && env.CRYPTOPROCESSING_API_SECRET) {
+    providers.cryptoprocessing = {
+      baseUrl: env.CRYPTOPROCESSING_BASE_URL ?? DEFAULT_BASE.cryptoprocessing,
+      apiKey: env.CRYPTOPROCESSING_API_KEY,
+      apiSecret: env.CRYPTOPROCESSING_API_SECRET,
+    };
+  }
+  if (env.ALPHAPO_API_KEY && env.ALPHAPO_API_SECRET) {
+    providers.alphapo = {
+      baseUrl: env.ALPHAPO_BASE_URL ?? DEFAULT_BASE.alphapo,
+      apiKey: env.ALPHAPO_API_KEY,
+      apiSecret: env.ALPHAPO_API_SECRET,
+    };
+  }
+  if (env.CRYPTOSTEROID_API_KEY && env.CRYPTOSTEROID_MERCHANT_ID) {
+    providers.cryptosteroid = {
+      baseUrl: env.CRYPTOSTEROID_BASE_URL ?? DEFAULT_BASE.cryptosteroid,
+      apiKey: env.CRYPTOSTEROID_API_KEY,
+      merchantId: env.CRYPTOSTEROID_MERCHANT_ID,
+    };
+  }
+  const anyProvider = Object.keys(providers).length > 0;
+  const sandbox = env.SANDBOX === 'on' || (env.SANDBOX === 'auto' && !anyProvider);
+  return Object.freeze({ ...env, providers, sandbox });
+}

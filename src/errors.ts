@@ -1,0 +1,122 @@
+/**
+ * Error taxonomy. Adapters throw these; workers branch on the class (never on message text).
+ * `classify()` maps any error to what the create worker does with it (DESIGN.md guarantee 5).
+ */
+
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly issues: FieldIssue[]) {
+    super(`invalid configuration: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+  }
+}
+
+/** Bad input from a caller (HTTP body, job payload): every bad field listed. */
+export class ValidationError extends Error {
+  override name = 'ValidationError';
+  constructor(readonly issues: FieldIssue[]) {
+    super(`invalid input: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+  }
+}
+
+/** Base of every error that came from talking to a provider. */
+export abstract class ProviderError extends Error {
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    readonly provider: string,
+    readonly httpStatus?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** 5xx, or a transport failure before the request could reach the provider: safe to retry. */
+export class ProviderUnavailable extends ProviderError {
+  override name = 'ProviderUnavailable';
+  readonly code = 'PROVIDER_UNAVAILABLE';
+}
+
+/** 429 or the provider's non-JSON throttle page: slow down, spend no attempt. */
+export class ProviderRateLimited extends ProviderError {
+  override name = 'ProviderRateLimited';
+  readonly code = 'PROVIDER_RATE_LIMITED';
+}
+
+/** The request was (or may have been) sent and no answer came: reconcile, never blindly re-create. */
+export class OutcomeUnknown extends ProviderError {
+  override name = 'OutcomeUnknown';
+  readonly code = 'OUTCOME_UNKNOWN';
+}
+
+/** The provider refused the order for good (validation, business rule). */
+export class ProviderRejected extends ProviderError {
+  override name = 'ProviderRejected';
+  readonly code = 'PROVIDER_REJECTED';
+  constructor(
+    message: string,
+    provider: string,
+    httpStatus: number | undefined,
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message, provider, httpStatus);
+  }
+}
+
+/** The platform already holds an invoice with this foreign_id (CONTRACT.md 1.7, 6.1). */
+export class DuplicateForeignId extends ProviderError {
+  override name = 'DuplicateForeignId';
+  readonly code = 'DUPLICATE_FOREIGN_ID';
+}
+
+/** 401/403: bad key or signature. Permanent, and an operator must look. */
+export class ProviderAuth extends ProviderError {
+  override name = 'ProviderAuth';
+  readonly code = 'PROVIDER_AUTH';
+}
+
+/** The provider's answer did not match its schema. The issues are kept, the body is not. */
+export class ResponseShape extends ProviderError {
+  override name = 'ResponseShape';
+  readonly code = 'RESPONSE_SHAPE';
+  constructor(
+    provider: string,
+    httpStatus: number | undefined,
+    readonly issues: FieldIssue[],
+  ) {
+    super(`unexpected provider response: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, provider, httpStatus);
+  }
+}
+
+/** A callback whose signature or token did not verify. */
+export class WebhookVerification extends Error {
+  override name = 'WebhookVerification';
+  readonly code = 'WEBHOOK_VERIFICATION';
+}
+
+export type Disposition = 'retry' | 'rate-limited' | 'unknown-outcome' | 'duplicate' | 'permanent';
+
+export function classify(err: unknown): Disposition {
+  if (err instanceof ProviderRateLimited) return 'rate-limited';
+  if (err instanceof ProviderUnavailable) return 'retry';
+  if (err instanceof OutcomeUnknown) return 'unknown-outcome';
+  if (err instanceof DuplicateForeignId) return 'duplicate';
+  if (err instanceof ProviderRejected || err instanceof ProviderAuth || err instanceof ResponseShape) return 'permanent';
+  if (err instanceof ValidationError) return 'permanent';
+  // Anything else is our own bug or an unexpected runtime error: retry, so an operator sees it
+  // in the failed set with its stack once attempts run out, instead of it being dropped.
+  return 'retry';
+}
+
+/** Turns zod issues into field issues with dotted paths, e.g. `customer.sender.first_name`. */
+export function zodIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>, root?: string): FieldIssue[] {
+  return issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return { field: [root, path].filter(Boolean).join('.') || '(body)', message: issue.message };
+  });
+}

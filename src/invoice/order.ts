@@ -1,0 +1,84 @@
+/**
+ * The order, v1: what an order system asks us to turn into an invoice (DESIGN.md). Strict objects,
+ * so a misspelt field is reported instead of silently ignored. Connector-specific requirements
+ * (e.g. platform invoices need a title) are checked by each adapter's `validate()`.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { positiveDecimal } from '../money.ts';
+
+export const PROVIDERS = ['cryptoprocessing', 'alphapo', 'cryptosteroid'] as const;
+export type ProviderId = (typeof PROVIDERS)[number];
+export const KINDS = ['invoice', 'payment_request'] as const;
+export type Kind = (typeof KINDS)[number];
+
+const httpsUrl = z.url({ protocol: /^https?$/ }).max(2048);
+
+const NaturalSender = z.strictObject({
+  type: z.literal('natural'),
+  first_name: z.string().trim().min(1).max(255),
+  last_name: z.string().trim().min(1).max(255),
+  date_of_birth: z.iso.date().optional(),
+  email: z.email().optional(),
+});
+
+const LegalSender = z.strictObject({
+  type: z.literal('legal'),
+  legal_name: z.string().trim().min(1).max(255),
+  country_of_registration: z.string().regex(/^[A-Z]{2,3}$/, 'must be an ISO 3166 country code, e.g. "DEU"'),
+  email: z.email().optional(),
+});
+
+export const Sender = z.discriminatedUnion('type', [NaturalSender, LegalSender]);
+
+export const OrderSchema = z.strictObject({
+  provider: z.enum(PROVIDERS),
+  kind: z.enum(KINDS).default('invoice'),
+  foreign_id: z.string().min(1).max(255),
+  amount: positiveDecimal,
+  currency: z.string().regex(/^[A-Za-z0-9_]{2,20}$/, 'must be a currency code, e.g. "EUR"').transform((s) => s.toUpperCase()),
+  title: z.string().min(1).max(50).optional(),
+  description: z.string().max(1000).optional(),
+  customer: z
+    .strictObject({
+      reference: z.string().min(1).max(255).optional(),
+      email: z.email().optional(),
+      sender: Sender.optional(),
+    })
+    .optional(),
+  urls: z
+    .strictObject({
+      success: httpsUrl.optional(),
+      failure: httpsUrl.optional(),
+      store: httpsUrl.optional(),
+    })
+    .optional(),
+  timer: z.boolean().optional(),
+  expires_in_seconds: z.number().int().min(60).max(366 * 24 * 3600).optional(),
+  /** Absolute lifetime end for payment requests (ISO-8601); exclusive with `expires_in_seconds`. */
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+  payment_currency: z.string().regex(/^[A-Za-z0-9_]{2,20}$/, 'must be a currency code, e.g. "BTC"').optional(),
+  provider_options: z.record(z.string().max(64), z.union([z.string().max(255), z.number(), z.boolean()])).optional(),
+});
+
+/** A validated order, v1. */
+export type Order = z.infer<typeof OrderSchema>;
+/** What callers may send (before defaults are applied). */
+export type OrderInput = z.input<typeof OrderSchema>;
+
+/** Stable JSON with sorted keys, so the same order always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Hash of the validated order: equal orders under one foreign_id are "the same payload". */
+export function orderHash(order: Order): string {
+  return createHash('sha256').update(canonicalJson(order)).digest('hex');
+}

@@ -1,0 +1,29 @@
+/**
+ * Root pino logger. Redaction covers keys, secrets, signatures, tokens, sender data and e-mails
+ * wherever they sit in a logged object; personal data must never reach the logs.
+ */
+import { pino, type Logger } from 'pino';
+
+export const REDACT_PATHS = [
+  'apiKey', 'apiSecret', 'secret', 'token', 'password', 'authorization', 'signature',
+  '*.apiKey', '*.apiSecret', '*.secret', '*.token', '*.password', '*.authorization', '*.signature',
+  'headers["x-processing-key"]', 'headers["x-processing-signature"]', 'headers["x-api-key"]', 'headers.token',
+  'headers.authorization', 'req.headers.authorization', 'req.headers["x-processing-signature"]',
+  'req.headers["x-processing-key"]', 'req.headers["x-api-key"]', 'req.headers.token', 'req.headers.cookie',
+  'email', '*.email', 'email_user', '*.email_user', 'end_user_email', '*.end_user_email',
+  'sender', '*.sender', 'sender_data', '*.sender_data', 'customer', '*.customer', 'order.customer',
+];
+
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'invoice-worker' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination as pino.DestinationStream | undefined,
+  );
+}
+
+export type { Logger };

@@ -1,0 +1,124 @@
+/**
+ * Outbound HTTP for adapters: one undici Pool per base URL with keep-alive and timeouts, and the
+ * split that matters for idempotency. A failure before the request could reach the provider
+ * (refused, DNS, connect timeout) is `ProviderUnavailable` and safe to retry; a failure after the
+ * request may have been delivered (reset, headers/body timeout) is `OutcomeUnknown`.
+ */
+import pRetry, { AbortError } from 'p-retry';
+import { Pool, errors as undiciErrors } from 'undici';
+import { OutcomeUnknown, ProviderUnavailable } from '../errors.ts';
+
+export interface HttpRequest {
+  provider: string;
+  baseUrl: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  headers?: Record<string, string>;
+  /** The exact body string to send (already signed by the caller where needed). */
+  body?: string;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** Milliseconds from send to the full body. */
+  durationMs: number;
+}
+
+export interface HttpClient {
+  request(req: HttpRequest): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+export interface HttpClientOptions {
+  connectTimeoutMs?: number;
+  responseTimeoutMs?: number;
+  connections?: number;
+  /** In-attempt retries for failures that provably never reached the provider. */
+  connectRetries?: number;
+  /** Called once per finished exchange (metrics). */
+  onResponse?: (req: HttpRequest, res: { status: number | 'error'; durationMs: number }) => void;
+}
+
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function errorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return (err as { code?: string })?.code;
+}
+
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  const pools = new Map<string, Pool>();
+  const pool = (origin: string): Pool => {
+    let p = pools.get(origin);
+    if (!p) {
+      p = new Pool(origin, {
+        connections: options.connections ?? 64,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connectTimeout: options.connectTimeoutMs ?? 5000,
+        headersTimeout: options.responseTimeoutMs ?? 20_000,
+        bodyTimeout: options.responseTimeoutMs ?? 20_000,
+      });
+      pools.set(origin, p);
+    }
+    return p;
+  };
+
+  async function once(req: HttpRequest): Promise<HttpResponse> {
+    // Base URLs may carry a path (a sandbox or proxy mount point): append, never resolve.
+    const url = new URL(req.baseUrl.replace(/\/+$/, '') + req.path);
+    const started = performance.now();
+    try {
+      const res = await pool(url.origin).request({
+        method: req.method,
+        path: url.pathname + url.search,
+        headers: req.headers,
+        body: req.body,
+        signal: req.signal,
+      });
+      const text = await res.body.text();
+      const durationMs = performance.now() - started;
+      options.onResponse?.(req, { status: res.statusCode, durationMs });
+      return { status: res.statusCode, headers: res.headers, text, durationMs };
+    } catch (err) {
+      options.onResponse?.(req, { status: 'error', durationMs: performance.now() - started });
+      const code = errorCode(err);
+      if (code && NOT_SENT_CODES.has(code)) {
+        throw new ProviderUnavailable(`provider unreachable (${code})`, req.provider, undefined, { cause: err });
+      }
+      if (err instanceof undiciErrors.RequestAbortedError) throw err;
+      // The request may have been delivered and acted on: the outcome is unknown.
+      throw new OutcomeUnknown(`no answer from provider (${code ?? 'error'})`, req.provider, undefined, { cause: err });
+    }
+  }
+
+  return {
+    request(req) {
+      // Only failures that never reached the provider are retried here; a POST is never re-sent
+      // after it may have been delivered (that is the worker's reconciliation decision).
+      return pRetry(
+        async () => {
+          try {
+            return await once(req);
+          } catch (err) {
+            if (err instanceof ProviderUnavailable) throw err;
+            throw new AbortError(err as Error);
+          }
+        },
+        { retries: options.connectRetries ?? 2, minTimeout: 50, maxTimeout: 500, randomize: true, signal: req.signal },
+      );
+    },
+    async close() {
+      await Promise.all([...pools.values()].map((p) => p.close()));
+      pools.clear();
+    },
+  };
+}
