@@ -1,0 +1,50 @@
+/**
+ * `invoice-results`: one job per state transition, for order systems to consume. Job `name` is
+ * the new status; the id is deterministic per (provider, foreign_id, status), so a transition
+ * relayed twice (e.g. after a crash mid-relay) is stored once.
+ */
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { z } from 'zod';
+import { jobId } from '../src/ids.ts';
+import { KINDS, PROVIDERS } from '../src/invoice/order.ts';
+import { STATUSES } from '../src/invoice/state.ts';
+
+export const RESULTS_QUEUE = 'invoice-results';
+
+/** The result contract, v1 (DESIGN.md "Results queue"). Consumers should parse with this. */
+export const ResultSchema = z.object({
+  v: z.literal(1),
+  event_id: z.string(),
+  provider: z.enum(PROVIDERS),
+  kind: z.enum(KINDS),
+  foreign_id: z.string(),
+  status: z.enum(STATUSES),
+  previous_status: z.enum(STATUSES),
+  provider_invoice_id: z.string().nullable(),
+  payment_url: z.string().nullable(),
+  amount: z.string(),
+  currency: z.string(),
+  received_amount: z.string().optional(),
+  reason: z.string().optional(),
+  occurred_at: z.iso.datetime(),
+});
+export type InvoiceResult = z.infer<typeof ResultSchema>;
+
+export type ResultsQueue = Queue<InvoiceResult, unknown, string>;
+
+export function createResultsQueue(connection: ConnectionOptions, prefix: string): ResultsQueue {
+  return new Queue<InvoiceResult, unknown, string>(RESULTS_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      // Kept a week after a consumer completes them: long enough that a re-relayed transition
+      // still finds its id and is not stored twice.
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: false,
+    },
+  });
+}
+
+export function resultJobId(provider: string, foreignId: string, status: string): string {
+  return jobId('result', provider, foreignId, status);
+}

@@ -1,0 +1,71 @@
+/**
+ * The HTTP app: producer API, health. Each concern is its own router; this file only wires them
+ * and maps body-parser errors to clear 4xx answers.
+ */
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { CreateQueue } from '../../queues/create.ts';
+import type { Intake } from '../invoice/intake.ts';
+import type { InvoiceStore } from '../invoice/store.ts';
+import { bearerAuth } from './auth.ts';
+import { invoiceRoutes } from './invoices.ts';
+
+export interface AppDeps {
+  intake: Intake;
+  store: InvoiceStore;
+  createQueue: CreateQueue;
+  redis: Redis;
+  log: Logger;
+  apiToken?: string;
+  /** Extra routers mounted before the producer API (webhooks, admin, metrics). */
+  mount?: (app: Express) => void;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.redis.ping();
+      res.json({ ok: true, redis: 'up' });
+    } catch {
+      res.status(503).json({ ok: false, redis: 'down' });
+    }
+  });
+
+  deps.mount?.(app);
+
+  // 1,000 orders of a few KB each fit comfortably; anything larger is refused with 413.
+  app.use('/v1', bearerAuth(deps.apiToken), express.json({ limit: '5mb', strict: true, type: () => true }));
+  app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, createQueue: deps.createQueue, log: deps.log }));
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+
+  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+    const e = err as { type?: string; status?: number; expose?: boolean; message?: string };
+    if (e.type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'invalid_json', message: 'request body is not valid JSON' });
+      return;
+    }
+    if (e.type === 'entity.too.large') {
+      res.status(413).json({ error: 'too_large', message: 'request body is too large' });
+      return;
+    }
+    if (e.status && e.status >= 400 && e.status < 500 && e.expose) {
+      res.status(e.status).json({ error: 'bad_request', message: e.message });
+      return;
+    }
+    deps.log.error({ err }, 'request failed');
+    res.status(500).json({ error: 'internal', message: 'internal error' });
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,122 @@
+/**
+ * Producer API, v1: accept orders (one or a batch), read an invoice, retry a failed submission.
+ */
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { createJobId, enqueueCreate, type CreateQueue } from '../../queues/create.ts';
+import { zodIssues } from '../errors.ts';
+import { toView, type Intake } from '../invoice/intake.ts';
+import { PROVIDERS } from '../invoice/order.ts';
+import type { InvoiceStore } from '../invoice/store.ts';
+import type { Logger } from 'pino';
+
+export const MAX_BATCH = 1000;
+
+const BatchSchema = z.strictObject({ orders: z.array(z.unknown()).min(1).max(MAX_BATCH) });
+const RetrySchema = z.strictObject({ confirm_not_created: z.boolean().optional(), by: z.string().max(100).optional() }).optional();
+
+export interface InvoiceRouteDeps {
+  intake: Intake;
+  store: InvoiceStore;
+  createQueue: CreateQueue;
+  log: Logger;
+}
+
+function params(req: Request, res: Response): { provider: (typeof PROVIDERS)[number]; foreignId: string } | null {
+  const provider = String(req.params.provider);
+  const foreignId = String(req.params.foreign_id);
+  if (!(PROVIDERS as readonly string[]).includes(provider)) {
+    res.status(404).json({ error: 'not_found', message: `unknown provider ${provider}` });
+    return null;
+  }
+  return { provider: provider as (typeof PROVIDERS)[number], foreignId };
+}
+
+export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
+  const r = Router();
+
+  r.post('/v1/invoices', async (req, res) => {
+    const result = await deps.intake.submit(req.body);
+    switch (result.outcome) {
+      case 'invalid':
+        res.status(400).json({ error: 'invalid_order', issues: result.issues });
+        return;
+      case 'conflict':
+        res.status(409).json({ error: 'conflict', message: result.message, foreign_id: result.foreign_id });
+        return;
+      case 'accepted':
+        res.status(202).json({ outcome: 'accepted', invoice: result.invoice });
+        return;
+      case 'existing':
+        res.status(200).json({ outcome: 'existing', invoice: result.invoice });
+        return;
+    }
+  });
+
+  r.post('/v1/invoices/batch', async (req, res) => {
+    const parsed = BatchSchema.safeParse(req.body);
+    if (!parsed.success) {
+      res.status(400).json({ error: 'invalid_batch', issues: zodIssues(parsed.error.issues) });
+      return;
+    }
+    const results = await deps.intake.submitMany(parsed.data.orders);
+    const counts: Record<string, number> = { accepted: 0, existing: 0, conflict: 0, invalid: 0 };
+    for (const x of results) counts[x.outcome] = (counts[x.outcome] ?? 0) + 1;
+    res.status(200).json({ counts, results: results.map((x, index) => ({ index, ...x })) });
+  });
+
+  r.get('/v1/invoices/:provider/:foreign_id', async (req, res) => {
+    const p = params(req, res);
+    if (!p) return;
+    const record = await deps.store.get(p.provider, p.foreignId);
+    if (!record) {
+      res.status(404).json({ error: 'not_found', message: 'no invoice for this provider and foreign_id' });
+      return;
+    }
+    res.json(toView(record, await deps.store.history(record.id)));
+  });
+
+  r.post('/v1/invoices/:provider/:foreign_id/retry', async (req, res) => {
+    const p = params(req, res);
+    if (!p) return;
+    const body = RetrySchema.safeParse(req.body && Object.keys(req.body).length ? req.body : undefined);
+    if (!body.success) {
+      res.status(400).json({ error: 'invalid_body', issues: zodIssues(body.error.issues) });
+      return;
+    }
+    const record = await deps.store.get(p.provider, p.foreignId);
+    if (!record) {
+      res.status(404).json({ error: 'not_found', message: 'no invoice for this provider and foreign_id' });
+      return;
+    }
+    if (record.status !== 'queued') {
+      res.status(409).json({ error: 'not_retryable', message: `invoice is ${record.status}; only submissions not yet at the provider can be retried`, status: record.status });
+      return;
+    }
+    const by = body.data?.by ?? 'api';
+    if (record.reconcile) {
+      if (!body.data?.confirm_not_created) {
+        res.status(409).json({
+          error: 'needs_reconciliation',
+          message: 'the provider may already hold this invoice; check there, then retry with {"confirm_not_created": true}',
+          reconcile: record.reconcile,
+        });
+        return;
+      }
+      await deps.store.apply(p.provider, p.foreignId, { source: `operator:${by}`, fields: { reconcile: null, submitting: null, last_error: null } });
+    }
+    const job = await deps.createQueue.getJob(createJobId(p.provider, p.foreignId));
+    const state = job ? await job.getState() : 'missing';
+    if (job && state === 'failed') await job.retry('failed');
+    else if (job && state === 'completed') {
+      await job.remove();
+      await enqueueCreate(deps.createQueue, { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id });
+    } else if (!job) {
+      await enqueueCreate(deps.createQueue, { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id });
+    }
+    deps.log.info({ provider: p.provider, jobId: createJobId(p.provider, p.foreignId), by, previousJobState: state }, 'submission retried');
+    res.status(202).json({ outcome: 'retrying', previous_job_state: state });
+  });
+
+  return r;
+}

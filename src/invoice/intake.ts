@@ -1,0 +1,135 @@
+/**
+ * Intake: validate an order, record it once per (provider, foreign_id) and enqueue its create
+ * job. Shared by the HTTP API, the batch endpoint, the direct producer and the CLI, so every way
+ * in has the same validation and idempotency.
+ */
+import type { FieldIssue } from '../errors.ts';
+import { zodIssues } from '../errors.ts';
+import { newSecret } from '../signing.ts';
+import { enqueueCreateBulk, type CreateJob, type CreateQueue } from '../../queues/create.ts';
+import { OrderSchema, orderHash, type Order, type ProviderId } from './order.ts';
+import type { HistoryEntry, InvoiceRecord, InvoiceStore } from './store.ts';
+import type { ProviderAdapter } from '../providers/types.ts';
+
+/** The public view of an invoice record (no secrets, no personal data). */
+export interface InvoiceView {
+  provider: string;
+  kind: string;
+  foreign_id: string;
+  status: string;
+  provider_invoice_id: string | null;
+  provider_status: string | null;
+  payment_url: string | null;
+  amount: string;
+  currency: string;
+  received_amount: string | null;
+  reason: string | null;
+  last_error: string | null;
+  reconcile: string | null;
+  accepted_at: string;
+  updated_at: string;
+  history?: HistoryEntry[];
+}
+
+export type IntakeResult =
+  | { outcome: 'accepted' | 'existing'; invoice: InvoiceView }
+  | { outcome: 'conflict'; foreign_id: string; message: string }
+  | { outcome: 'invalid'; issues: FieldIssue[] };
+
+export function toView(r: InvoiceRecord, history?: HistoryEntry[]): InvoiceView {
+  const view: InvoiceView = {
+    provider: r.provider,
+    kind: r.kind,
+    foreign_id: r.foreign_id,
+    status: r.status,
+    provider_invoice_id: r.provider_invoice_id,
+    provider_status: r.provider_status,
+    payment_url: r.payment_url,
+    amount: r.amount,
+    currency: r.currency,
+    received_amount: r.received_amount,
+    reason: r.reason,
+    last_error: r.last_error,
+    reconcile: r.reconcile,
+    accepted_at: r.accepted_at,
+    updated_at: r.updated_at,
+  };
+  if (history) view.history = history;
+  return view;
+}
+
+export class Intake {
+  constructor(
+    private readonly store: InvoiceStore,
+    private readonly queue: CreateQueue,
+    private readonly adapters: ReadonlyMap<ProviderId, Pick<ProviderAdapter, 'validate' | 'kinds'>>,
+  ) {}
+
+  /** Schema, then the connector's own rules. Sends nothing, writes nothing. */
+  validate(input: unknown): { order: Order } | { issues: FieldIssue[] } {
+    const parsed = OrderSchema.safeParse(input);
+    if (!parsed.success) return { issues: zodIssues(parsed.error.issues) };
+    const order = parsed.data;
+    const adapter = this.adapters.get(order.provider);
+    if (!adapter) return { issues: [{ field: 'provider', message: `provider ${order.provider} is not configured here` }] };
+    if (!adapter.kinds.includes(order.kind)) {
+      return { issues: [{ field: 'kind', message: `${order.provider} does not offer ${order.kind}` }] };
+    }
+    const issues = adapter.validate(order);
+    return issues.length ? { issues } : { order };
+  }
+
+  async submit(input: unknown): Promise<IntakeResult> {
+    const [result] = await this.submitMany([input]);
+    return result as IntakeResult;
+  }
+
+  /** Each order's outcome, in input order. Invalid items change nothing; the rest are enqueued together. */
+  async submitMany(inputs: unknown[]): Promise<IntakeResult[]> {
+    const checked = inputs.map((input) => this.validate(input));
+    // Lua scripts run in the order they are sent, so a foreign_id repeated inside one batch is
+    // accepted once and then answered as existing (or conflict).
+    const outcomes = await Promise.all(
+      checked.map((c) => ('order' in c ? this.store.accept(c.order, orderHash(c.order), newSecret()) : null)),
+    );
+    const results: IntakeResult[] = [];
+    const jobs: CreateJob[] = [];
+    const records = await Promise.all(
+      checked.map((c, i) => ('order' in c && outcomes[i] !== 'conflict' ? this.store.get(c.order.provider, c.order.foreign_id) : null)),
+    );
+    checked.forEach((c, i) => {
+      if (!('order' in c)) {
+        results.push({ outcome: 'invalid', issues: c.issues });
+        return;
+      }
+      const outcome = outcomes[i];
+      const record = records[i];
+      if (outcome === 'conflict' || !record) {
+        results.push({
+          outcome: 'conflict',
+          foreign_id: c.order.foreign_id,
+          message: 'another order with a different payload already uses this provider and foreign_id',
+        });
+        return;
+      }
+      // A still-queued order gets its job (again): adding is idempotent by job id, and this heals an
+      // accept whose enqueue was lost.
+      if (record.status === 'queued' && !record.reconcile) {
+        jobs.push({ v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id });
+      }
+      results.push({ outcome: outcome === 'accepted' ? 'accepted' : 'existing', invoice: toView(record) });
+    });
+    await enqueueCreateBulk(this.queue, dedupe(jobs));
+    return results;
+  }
+}
+
+function dedupe(jobs: CreateJob[]): CreateJob[] {
+  const seen = new Set<string>();
+  return jobs.filter((j) => {
+    const k = `${j.provider}\u0000${j.foreign_id}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

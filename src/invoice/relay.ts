@@ -1,0 +1,96 @@
+/**
+ * The outbox relay: moves results from the store's outbox list to `invoice-results`, oldest
+ * first. One relay at a time holds a short lock, so per-invoice order is the outbox order. Entries
+ * are removed only after the queue accepted them; a crash in between re-adds them under the same
+ * deterministic job ids, which BullMQ stores once. Exactly once, in order, even across crashes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ResultsQueue } from '../../queues/results.ts';
+import type { InvoiceStore, OutboxEntry } from './store.ts';
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+export interface RelayOptions {
+  batch?: number;
+  intervalMs?: number;
+  lockMs?: number;
+}
+
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private readonly lockKey: string;
+  private readonly owner = randomUUID();
+  published = 0;
+
+  constructor(
+    private readonly store: InvoiceStore,
+    private readonly results: ResultsQueue,
+    private readonly log: Logger,
+    private readonly options: RelayOptions = {},
+  ) {
+    this.lockKey = `${store.keys.outbox}:lock`;
+  }
+
+  /** Starts the safety-net interval (catches entries left by a process that died). */
+  start(): this {
+    this.timer = setInterval(() => this.kick(), this.options.intervalMs ?? 1000);
+    this.timer.unref();
+    return this;
+  }
+
+  /** Asks for a flush soon; concurrent kicks coalesce into one more pass. */
+  kick(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.flush();
+        } while (this.again && !this.closed);
+      } catch (err) {
+        this.log.warn({ err }, 'outbox relay pass failed');
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /** Publishes everything in the outbox now. Returns how many entries were relayed. */
+  async flush(): Promise<number> {
+    const redis = this.store.redis;
+    const batch = this.options.batch ?? 200;
+    let total = 0;
+    const locked = await redis.set(this.lockKey, this.owner, 'PX', this.options.lockMs ?? 10_000, 'NX');
+    if (!locked) return 0; // another relay is at it; its pass will cover our entries
+    try {
+      for (;;) {
+        const items = await redis.lrange(this.store.keys.outbox, 0, batch - 1);
+        if (!items.length) break;
+        const entries = items.map((s) => JSON.parse(s) as OutboxEntry);
+        await this.results.addBulk(entries.map((e) => ({ name: e.name, data: e.data as never, opts: { jobId: e.jobId } })));
+        // Only what we published is removed; entries appended meanwhile stay at the tail.
+        await redis.multi().ltrim(this.store.keys.outbox, entries.length, -1).pexpire(this.lockKey, this.options.lockMs ?? 10_000).exec();
+        total += entries.length;
+        this.published += entries.length;
+      }
+    } finally {
+      await redis.eval(RELEASE, 1, this.lockKey, this.owner);
+    }
+    return total;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+    this.closed = true;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The invoice record in Redis, changed only by compare-and-set on its `version`, together with
+ * its history and the outbox entry to publish, in one Lua step. A change of state and the result
+ * it owes the order system therefore either both happen or neither does; the relay
+ * (`relay.ts`) publishes the outbox afterwards, so a crash in between loses nothing.
+ *
+ * All keys share the configured prefix; with a `{hash tag}` prefix they live in one Redis Cluster
+ * slot, which the multi-key scripts need.
+ */
+import type { Redis } from 'ioredis';
+import { invoiceId } from '../ids.ts';
+import type { Kind, Order, ProviderId } from './order.ts';
+import { transition, type Status } from './state.ts';
+
+/** Record fields, all strings in Redis. */
+export interface InvoiceRecord {
+  id: string;
+  provider: ProviderId;
+  kind: Kind;
+  foreign_id: string;
+  status: Status;
+  version: number;
+  hash: string;
+  order: Order;
+  secret: string;
+  amount: string;
+  currency: string;
+  provider_invoice_id: string | null;
+  provider_status: string | null;
+  payment_url: string | null;
+  received_amount: string | null;
+  reason: string | null;
+  last_error: string | null;
+  /** Set while a create request is (or may be) in flight: its start time in ms. */
+  submitting: number | null;
+  submit_attempts: number;
+  /** Why the order is parked for an operator (unknown outcome, duplicate at provider...). */
+  reconcile: string | null;
+  accepted_at: string;
+  updated_at: string;
+}
+
+export interface HistoryEntry {
+  at: string;
+  from: Status | null;
+  to: Status;
+  source: string;
+  reason?: string;
+}
+
+export type AcceptOutcome = 'accepted' | 'existing' | 'conflict';
+
+export interface Change {
+  /** New status, or omit to change fields only. */
+  status?: Status;
+  fields?: Partial<Record<keyof InvoiceRecord, string | number | null>>;
+  /** Where the change came from (create, callback, poll, operator...), for history. */
+  source: string;
+  reason?: string;
+}
+
+export type ApplyResult =
+  | { kind: 'applied'; record: InvoiceRecord; published: boolean }
+  | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' }
+  | { kind: 'missing' };
+
+const ACCEPT = `
+local h = redis.call('HGET', KEYS[1], 'hash')
+if h then
+  if h == ARGV[1] then return 'existing' end
+  return 'conflict'
+end
+local fields = cjson.decode(ARGV[2])
+for k, v in pairs(fields) do redis.call('HSET', KEYS[1], k, v) end
+redis.call('RPUSH', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+return 'accepted'
+`;
+
+// KEYS: record, history, outbox, idx:queued, idx:reconcile
+// ARGV: expected version, fields json, history entry ('' none), outbox entry ('' none), id, now ms
+const APPLY = `
+local v = redis.call('HGET', KEYS[1], 'version')
+if not v then return 'missing' end
+if v ~= ARGV[1] then return 'stale' end
+local fields = cjson.decode(ARGV[2])
+for k, val in pairs(fields) do
+  if val == '' then redis.call('HDEL', KEYS[1], k) else redis.call('HSET', KEYS[1], k, val) end
+end
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[4]) end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'queued' then redis.call('ZREM', KEYS[4], ARGV[5]) end
+if redis.call('HEXISTS', KEYS[1], 'reconcile') == 1 and status == 'queued' then
+  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[5])
+else
+  redis.call('ZREM', KEYS[5], ARGV[5])
+end
+return 'ok'
+`;
+
+/** The scripts above, as ioredis defines them on the connection (EVALSHA with EVAL fallback). */
+interface Scripts {
+  iwAccept(k1: string, k2: string, k3: string, hash: string, fields: string, hist: string, score: string, id: string): Promise<string>;
+  iwApply(k1: string, k2: string, k3: string, k4: string, k5: string, version: string, fields: string, hist: string, outbox: string, id: string, now: string): Promise<string>;
+}
+
+/** A result owed to the order system, queued in the outbox until the relay publishes it. */
+export interface OutboxEntry {
+  jobId: string;
+  name: Status;
+  data: Record<string, unknown>;
+}
+
+export class InvoiceStore {
+  readonly keys: { prefix: string; outbox: string; queued: string; reconcile: string };
+
+  constructor(
+    readonly redis: Redis,
+    prefix: string,
+    private readonly resultId: (provider: string, foreignId: string, status: string) => string,
+  ) {
+    const p = `${prefix}:store`;
+    this.keys = { prefix: p, outbox: `${p}:outbox`, queued: `${p}:idx:queued`, reconcile: `${p}:idx:reconcile` };
+    if (!('iwApply' in redis)) {
+      redis.defineCommand('iwAccept', { numberOfKeys: 3, lua: ACCEPT });
+      redis.defineCommand('iwApply', { numberOfKeys: 5, lua: APPLY });
+    }
+    this.scripts = redis as unknown as Scripts;
+  }
+
+  private readonly scripts: Scripts;
+
+  recordKey(id: string): string {
+    return `${this.keys.prefix}:inv:${id}`;
+  }
+
+  historyKey(id: string): string {
+    return `${this.keys.prefix}:hist:${id}`;
+  }
+
+  /**
+   * Records an accepted order as `queued`, unless (provider, foreign_id) is known: then the same
+   * payload is `existing` and another payload a `conflict`. Nothing is written in either case.
+   */
+  async accept(order: Order, hash: string, secret: string, now = new Date()): Promise<AcceptOutcome> {
+    const id = invoiceId(order.provider, order.foreign_id);
+    const at = now.toISOString();
+    const fields = {
+      provider: order.provider,
+      kind: order.kind,
+      foreign_id: order.foreign_id,
+      status: 'queued',
+      version: '1',
+      hash,
+      order: JSON.stringify(order),
+      secret,
+      amount: order.amount,
+      currency: order.currency,
+      submit_attempts: '0',
+      accepted_at: at,
+      updated_at: at,
+    };
+    const hist: HistoryEntry = { at, from: null, to: 'queued', source: 'api' };
+    const out = await this.scripts.iwAccept(
+      this.recordKey(id), this.historyKey(id), this.keys.queued,
+      hash, JSON.stringify(fields), JSON.stringify(hist), String(now.getTime()), id,
+    );
+    return out as AcceptOutcome;
+  }
+
+  async get(provider: string, foreignId: string): Promise<InvoiceRecord | null> {
+    return this.getById(invoiceId(provider, foreignId));
+  }
+
+  async getById(id: string): Promise<InvoiceRecord | null> {
+    const raw = await this.redis.hgetall(this.recordKey(id));
+    if (!raw.status) return null;
+    return {
+      id,
+      provider: raw.provider as ProviderId,
+      kind: raw.kind as Kind,
+      foreign_id: raw.foreign_id ?? '',
+      status: raw.status as Status,
+      version: Number(raw.version),
+      hash: raw.hash ?? '',
+      order: JSON.parse(raw.order ?? '{}') as Order,
+      secret: raw.secret ?? '',
+      amount: raw.amount ?? '',
+      currency: raw.currency ?? '',
+      provider_invoice_id: raw.provider_invoice_id ?? null,
+      provider_status: raw.provider_status ?? null,
+      payment_url: raw.payment_url ?? null,
+      received_amount: raw.received_amount ?? null,
+      reason: raw.reason ?? null,
+      last_error: raw.last_error ?? null,
+      submitting: raw.submitting ? Number(raw.submitting) : null,
+      submit_attempts: Number(raw.submit_attempts ?? 0),
+      reconcile: raw.reconcile ?? null,
+      accepted_at: raw.accepted_at ?? '',
+      updated_at: raw.updated_at ?? '',
+    };
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    const items = await this.redis.lrange(this.historyKey(id), 0, -1);
+    return items.map((s) => JSON.parse(s) as HistoryEntry);
+  }
+
+  /**
+   * Applies a change by compare-and-set, re-reading on a lost race. A status change goes through
+   * `transition()`: duplicates, late and backwards moves are ignored (and publish nothing); an
+   * applied one writes history and the outbox entry in the same atomic step.
+   */
+  async apply(provider: string, foreignId: string, change: Change, now = () => new Date()): Promise<ApplyResult> {
+    const id = invoiceId(provider, foreignId);
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const record = await this.getById(id);
+      if (!record) return { kind: 'missing' };
+      const at = now();
+      const fields: Record<string, string> = { updated_at: at.toISOString() };
+      for (const [k, v] of Object.entries(change.fields ?? {})) fields[k] = v === null || v === undefined ? '' : String(v);
+      let hist = '';
+      let outbox = '';
+      if (change.status) {
+        const decision = transition(record.status, change.status);
+        if (decision.kind === 'ignore') return { kind: 'ignored', record, reason: decision.reason };
+        fields.status = change.status;
+        const entry: HistoryEntry = { at: at.toISOString(), from: record.status, to: change.status, source: change.source };
+        if (change.reason) entry.reason = change.reason;
+        hist = JSON.stringify(entry);
+        outbox = JSON.stringify(this.outboxEntry(record, fields, change, at));
+      }
+      const out = await this.scripts.iwApply(
+        this.recordKey(id), this.historyKey(id), this.keys.outbox, this.keys.queued, this.keys.reconcile,
+        String(record.version), JSON.stringify(fields), hist, outbox, id, String(at.getTime()),
+      );
+      if (out === 'missing') return { kind: 'missing' };
+      if (out === 'ok') {
+        const updated = await this.getById(id);
+        return { kind: 'applied', record: updated ?? record, published: outbox !== '' };
+      }
+      // 'stale': someone else changed the record first; decide again on the fresh copy.
+    }
+    throw new Error('invoice record kept changing under compare-and-set');
+  }
+
+  private outboxEntry(record: InvoiceRecord, fields: Record<string, string>, change: Change, at: Date): OutboxEntry {
+    const status = change.status as Status;
+    const pick = (k: keyof InvoiceRecord): string | null => {
+      if (k in fields) return fields[k] === '' ? null : (fields[k] as string);
+      const v = record[k];
+      return v === null || v === undefined ? null : String(v);
+    };
+    const eventId = this.resultId(record.provider, record.foreign_id, status);
+    const data: Record<string, unknown> = {
+      v: 1,
+      event_id: eventId,
+      provider: record.provider,
+      kind: record.kind,
+      foreign_id: record.foreign_id,
+      status,
+      previous_status: record.status,
+      provider_invoice_id: pick('provider_invoice_id'),
+      payment_url: pick('payment_url'),
+      amount: record.amount,
+      currency: record.currency,
+      occurred_at: at.toISOString(),
+    };
+    const received = pick('received_amount');
+    if (received !== null) data.received_amount = received;
+    const reason = change.reason ?? pick('reason');
+    if (reason) data.reason = reason;
+    return { jobId: eventId, name: status, data };
+  }
+
+  /** Orders still `queued` and accepted before `olderThanMs` (for the sweeper). */
+  async queuedBefore(olderThanMs: number, limit = 500): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.queued, '-inf', String(olderThanMs), 'LIMIT', 0, limit);
+  }
+
+  /** Orders parked for an operator, newest last. */
+  async parked(limit = 1000): Promise<string[]> {
+    return this.redis.zrange(this.keys.reconcile, 0, limit - 1);
+  }
+}

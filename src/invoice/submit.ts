@@ -1,0 +1,123 @@
+/**
+ * Submitting one accepted order to its provider, with the idempotency rules of DESIGN.md
+ * guarantees 1 and 5. The decisive fact is the `submitting` marker, written before a request
+ * goes out and cleared only when an answer proves nothing was created:
+ * - marker present on entry: an earlier attempt may have created an invoice (crash or lost
+ *   response). Providers that refuse a duplicate foreign_id (the platform) are asked again;
+ *   the rest are parked for reconciliation, never re-created blindly.
+ * - the platform's "foreign id has already been taken": the invoice exists (ours, from an attempt
+ *   whose answer was lost); parked for reconciliation, never reported as a failure.
+ */
+import {
+  ProviderAuth,
+  ProviderError,
+  classify,
+  type Disposition,
+} from '../errors.ts';
+import type { ProviderAdapter } from '../providers/types.ts';
+import type { InvoiceRecord, InvoiceStore } from './store.ts';
+
+export type SubmitOutcome =
+  | { kind: 'done'; status: InvoiceRecord['status'] }
+  | { kind: 'created'; record: InvoiceRecord }
+  | { kind: 'parked'; reason: string }
+  | { kind: 'rejected'; reason: string; auth: boolean }
+  | { kind: 'retry'; error: Error; disposition: Extract<Disposition, 'retry' | 'unknown-outcome'> }
+  | { kind: 'rate-limited'; error: Error; hits: number };
+
+export interface SubmitDeps {
+  store: InvoiceStore;
+  adapter: ProviderAdapter;
+  /** Per-order callback URL for providers that take one (CryptoSteroid `processingUrl`). */
+  callbackUrl?: (record: InvoiceRecord) => string | undefined;
+}
+
+/** A short, log-safe description of an error: class, code and HTTP status, never a body. */
+export function describe(err: unknown): string {
+  if (err instanceof ProviderError) {
+    return `${err.name}${err.httpStatus ? ` ${err.httpStatus}` : ''}: ${err.message}`;
+  }
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+export async function submitOrder(deps: SubmitDeps, provider: string, foreignId: string): Promise<SubmitOutcome> {
+  const { store, adapter } = deps;
+  const record = await store.get(provider, foreignId);
+  if (!record) throw new Error('no invoice record for this job');
+  if (record.status !== 'queued') return { kind: 'done', status: record.status };
+  if (record.reconcile) return { kind: 'parked', reason: record.reconcile };
+
+  const resend = record.submitting !== null;
+  if (resend && !adapter.uniqueForeignId) {
+    return park(deps, record, 'outcome unknown: an earlier request may have created an invoice; not re-sent (reconcile at the provider)');
+  }
+
+  // Write-ahead: from here on, a crash leaves the marker behind and the next attempt knows.
+  await store.apply(provider, foreignId, {
+    source: 'create',
+    fields: { submitting: Date.now(), submit_attempts: record.submit_attempts + 1 },
+  });
+
+  try {
+    const result = await adapter.create(record.order, { secret: record.secret, callbackUrl: deps.callbackUrl?.(record) });
+    const applied = await store.apply(provider, foreignId, {
+      status: 'created',
+      source: 'create',
+      fields: {
+        submitting: null,
+        last_error: null,
+        provider_invoice_id: result.providerInvoiceId,
+        provider_status: result.providerStatus,
+        payment_url: result.paymentUrl,
+        ...(result.expiresAt ? { expires_at: result.expiresAt } : {}),
+      },
+    });
+    if (applied.kind === 'missing') throw new Error('invoice record vanished');
+    return { kind: 'created', record: applied.record };
+  } catch (err) {
+    const disposition = classify(err);
+    const error = err instanceof Error ? err : new Error(String(err));
+    switch (disposition) {
+      case 'duplicate':
+        return park(
+          deps,
+          record,
+          resend || record.submit_attempts > 0
+            ? 'provider already holds this foreign_id: an earlier request created it but its answer was lost; following it by callbacks'
+            : 'provider already holds this foreign_id (created outside this worker?); following it by callbacks',
+        );
+      case 'permanent': {
+        const reason = describe(error);
+        await store.apply(provider, foreignId, {
+          status: 'rejected',
+          source: 'create',
+          reason,
+          fields: { submitting: null, last_error: reason, reason },
+        });
+        return { kind: 'rejected', reason, auth: err instanceof ProviderAuth };
+      }
+      case 'rate-limited': {
+        // Answered, so nothing was created: clear the marker.
+        const hits = Number((await store.redis.hincrby(store.recordKey(record.id), 'rate_limited_hits', 1)) || 0);
+        await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: describe(error) } });
+        return { kind: 'rate-limited', error, hits };
+      }
+      case 'unknown-outcome':
+        if (!adapter.uniqueForeignId) {
+          return park(deps, record, `outcome unknown (${describe(error)}): the invoice may exist; not re-sent (reconcile at the provider)`);
+        }
+        // Keep the marker: the next attempt re-sends and the provider refuses a duplicate.
+        await store.apply(provider, foreignId, { source: 'create', fields: { last_error: describe(error) } });
+        return { kind: 'retry', error, disposition };
+      case 'retry':
+        // A provider answer (5xx) or a refused connection: nothing was created.
+        await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: describe(error) } });
+        return { kind: 'retry', error, disposition };
+    }
+  }
+}
+
+async function park(deps: SubmitDeps, record: InvoiceRecord, reason: string): Promise<SubmitOutcome> {
+  await deps.store.apply(record.provider, record.foreign_id, { source: 'create', fields: { reconcile: reason, last_error: reason } });
+  return { kind: 'parked', reason };
+}
