@@ -7,10 +7,11 @@ import { ConfigError } from './errors.ts';
 
 const optionalString = z.string().trim().min(1).optional();
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
+const port = z.string().trim().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().max(65535));
 
 const EnvSchema = z.object({
-  REDIS_URL: optionalUrl,
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
   QUEUE_PREFIX: z
     .string()
@@ -32,12 +33,15 @@ const EnvSchema = z.object({
 
   /** Sandbox mode: `auto` runs the built-in sandbox when no provider has credentials. */
   SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
-  SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
+  SANDBOX_PORT: port.default(3100),
 
   CREATE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   CREATE_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   CREATE_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
   RATE_LIMIT_DELAY_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+  /** How long a worker holds a job before another may take it over (a crashed worker's jobs return after this). */
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   HTTP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(5000),
   HTTP_RESPONSE_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(20000),
 });

@@ -77,7 +77,12 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
         concurrency: config.CREATE_CONCURRENCY,
         rateLimitDelayMs: config.RATE_LIMIT_DELAY_MS,
         callbackUrl,
-        workerOptions: opts.workerOptions,
+        workerOptions: {
+          lockDuration: config.WORKER_LOCK_DURATION_MS,
+          stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+          maxStalledCount: 3,
+          ...opts.workerOptions,
+        },
       },
       createQueue,
       { sweepIntervalMs: opts.sweep?.intervalMs, sweepGraceMs: opts.sweep?.graceMs },
@@ -107,8 +112,9 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     async close() {
       if (system.server) {
         const server = system.server;
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections?.();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await closed;
       }
       await workers?.close();
       await relay.close();

@@ -7,7 +7,7 @@ import type { FieldIssue } from '../errors.ts';
 import { zodIssues } from '../errors.ts';
 import { newSecret } from '../signing.ts';
 import { enqueueCreateBulk, type CreateJob, type CreateQueue } from '../../queues/create.ts';
-import { OrderSchema, orderHash, type Order, type ProviderId } from './order.ts';
+import { OrderSchema, forbiddenKeys, orderHash, type Order, type ProviderId } from './order.ts';
 import type { HistoryEntry, InvoiceRecord, InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 
@@ -67,6 +67,8 @@ export class Intake {
 
   /** Schema, then the connector's own rules. Sends nothing, writes nothing. */
   validate(input: unknown): { order: Order } | { issues: FieldIssue[] } {
+    const forbidden = forbiddenKeys(input);
+    if (forbidden.length) return { issues: forbidden.map((field) => ({ field, message: 'reserved key name is not allowed' })) };
     const parsed = OrderSchema.safeParse(input);
     if (!parsed.success) return { issues: zodIssues(parsed.error.issues) };
     const order = parsed.data;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { positiveDecimal } from '../money.ts';
+import { normalize, positiveDecimal } from '../money.ts';
 
 export const PROVIDERS = ['cryptoprocessing', 'alphapo', 'cryptosteroid'] as const;
 export type ProviderId = (typeof PROVIDERS)[number];
@@ -34,7 +34,12 @@ export const Sender = z.discriminatedUnion('type', [NaturalSender, LegalSender])
 export const OrderSchema = z.strictObject({
   provider: z.enum(PROVIDERS),
   kind: z.enum(KINDS).default('invoice'),
-  foreign_id: z.string().min(1).max(255),
+  foreign_id: z
+    .string()
+    .min(1)
+    .max(255)
+    // A lone surrogate cannot be encoded faithfully (it would collide with U+FFFD).
+    .refine((s) => s.isWellFormed(), 'must be well-formed unicode'),
   amount: positiveDecimal,
   currency: z.string().regex(/^[A-Za-z0-9_]{2,20}$/, 'must be a currency code, e.g. "EUR"').transform((s) => s.toUpperCase()),
   title: z.string().min(1).max(50).optional(),
@@ -59,6 +64,10 @@ export const OrderSchema = z.strictObject({
   expires_at: z.iso.datetime({ offset: true }).optional(),
   payment_currency: z.string().regex(/^[A-Za-z0-9_]{2,20}$/, 'must be a currency code, e.g. "BTC"').optional(),
   provider_options: z.record(z.string().max(64), z.union([z.string().max(255), z.number(), z.boolean()])).optional(),
+}).superRefine((order, ctx) => {
+  if (order.expires_in_seconds !== undefined && order.expires_at !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'give either expires_in_seconds or expires_at, not both' });
+  }
 });
 
 /** A validated order, v1. */
@@ -78,7 +87,27 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Hash of the validated order: equal orders under one foreign_id are "the same payload". */
+/**
+ * Hash of the validated order: equal orders under one foreign_id are "the same payload". The
+ * amount is compared by value, so "100.50" and "100.5" are the same order.
+ */
 export function orderHash(order: Order): string {
-  return createHash('sha256').update(canonicalJson(order)).digest('hex');
+  return createHash('sha256').update(canonicalJson({ ...order, amount: normalize(order.amount) })).digest('hex');
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Finds keys that JSON.parse keeps as own properties but schema parsing would silently drop or
+ * that could poison prototypes downstream (`__proto__`). Reported as field errors instead.
+ */
+export function forbiddenKeys(value: unknown, path: string[] = [], depth = 0): string[] {
+  if (!value || typeof value !== 'object' || depth > 8) return [];
+  const found: string[] = [];
+  for (const key of Object.keys(value)) {
+    const here = [...path, key];
+    if (FORBIDDEN_KEYS.has(key)) found.push(here.join('.'));
+    else found.push(...forbiddenKeys((value as Record<string, unknown>)[key], here, depth + 1));
+  }
+  return found;
 }

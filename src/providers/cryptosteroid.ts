@@ -1,0 +1,241 @@
+/**
+ * CryptoSteroid invoices: `X-Api-Key` on requests, no body signing; the webhook proves itself
+ * with the per-order `secret` echoed in its `Token` header. Facts and assumptions: CONTRACT.md
+ * sections 4, 5 and 6 (4, 11, 15, 16).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { z } from 'zod';
+import type { CryptoSteroidCredentials } from '../config.ts';
+import {
+  OutcomeUnknown,
+  ProviderAuth,
+  ProviderError,
+  ProviderRateLimited,
+  ProviderRejected,
+  ProviderUnavailable,
+  ResponseShape,
+  ValidationError,
+  zodIssues,
+  type FieldIssue,
+} from '../errors.ts';
+import type { Order } from '../invoice/order.ts';
+import type { Status } from '../invoice/state.ts';
+import { compare, positiveDecimal } from '../money.ts';
+import { safeEqual } from '../signing.ts';
+import type { HttpResponse } from './http.ts';
+import type { AdapterDeps, CreateResult, InvoiceRef, ProviderAdapter, ProviderUpdate } from './types.ts';
+
+const FIAT_CURRENCIES = ['USD', 'EUR', 'RUB'] as const;
+const PAYMENT_METHODS = ['BTC', 'ETH', 'TRX', 'BCH', 'LTC', 'DOGE', 'USDT_ERC20', 'USDT_TRC20'] as const;
+const WHO_PAYS = ['buyer', 'seller'] as const;
+const STATUSES = ['NEW', 'WAITING', 'PAID', 'EXPIRED', 'CANCELLED'] as const;
+const FIXED_WINDOW = 'not applicable: CryptoSteroid invoices expire 30 minutes after creation';
+
+// The Invoice object: create, details and webhook body (CONTRACT 4.4). Only what we use is
+// required; echoes we merely report fall back to the order when odd.
+const Invoice = z.object({
+  invoiceId: z.union([z.string().min(1), z.number()]).transform(String),
+  invoiceUrl: z.url({ protocol: /^https?$/ }),
+  status: z.string().min(1),
+  externalId: z.string().nullish(),
+  fiatAmount: z.string().regex(/^\d+(\.\d+)?$/).optional().catch(undefined),
+  fiatCurrency: z.string().min(1).optional().catch(undefined),
+  expiresAt: z.string().optional().catch(undefined),
+  payment: z
+    .object({
+      method: z.string().nullish(),
+      amount: z.string().nullish(),
+      paid: z
+        .object({
+          received: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal'),
+          // A string in some examples, a number in others (CONTRACT 4.4); not used, only tolerated.
+          fiat: z.union([z.string(), z.number()]).nullish(),
+          finished: z.boolean().nullish(),
+        })
+        .nullish(),
+    })
+    .nullish(),
+});
+type Invoice = z.infer<typeof Invoice>;
+
+/** Assumed error envelope (CONTRACT 6.15); `message` may be a list. */
+const ErrorBody = z.object({ statusCode: z.number().optional(), message: z.union([z.string(), z.array(z.string())]) });
+
+export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps: AdapterDeps): ProviderAdapter {
+  const id = 'cryptosteroid';
+  const invoicesPath = `/merchants/${encodeURIComponent(creds.merchantId)}/invoices`;
+
+  async function send(method: 'GET' | 'POST', path: string, body: string | undefined, signal?: AbortSignal): Promise<HttpResponse> {
+    const headers: Record<string, string> = { Accept: 'application/json', 'X-Api-Key': creds.apiKey };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    try {
+      return await deps.http.request({ provider: id, baseUrl: creds.baseUrl, method, path, headers, body, signal });
+    } catch (err) {
+      if (err instanceof ProviderError) throw err;
+      throw new OutcomeUnknown('request interrupted before an answer', id, undefined, { cause: err });
+    }
+  }
+
+  function parseInvoice(res: HttpResponse): Invoice {
+    if (res.status < 200 || res.status > 299) throw cryptoSteroidError(id, res);
+    const json = parseJson(res.text);
+    if (json === NOT_JSON) throw new ResponseShape(id, res.status, [{ field: '(body)', message: 'not JSON' }]);
+    const parsed = Invoice.safeParse(json);
+    if (!parsed.success) throw new ResponseShape(id, res.status, zodIssues(parsed.error.issues));
+    return parsed.data;
+  }
+
+  return {
+    id,
+    kinds: ['invoice'],
+    // Uniqueness of externalId is not documented (CONTRACT 4.3, 6.15): a re-send may duplicate.
+    uniqueForeignId: false,
+    validate,
+
+    async create(order, ctx) {
+      const issues = validate(order);
+      if (issues.length) throw new ValidationError(issues);
+      const method = order.payment_currency?.toUpperCase();
+      const body = JSON.stringify({
+        fiatCurrency: order.currency,
+        fiatAmount: order.amount, // a decimal string on the wire (CONTRACT 4.3)
+        description: order.description,
+        whoPayCommission: order.provider_options?.whoPayCommission,
+        externalId: order.foreign_id,
+        paymentMethod: method,
+        secret: ctx.secret,
+        processingUrl: ctx.callbackUrl,
+        returnUrl: order.urls?.success,
+        failReturnUrl: order.urls?.failure,
+      });
+      const invoice = parseInvoice(await send('POST', invoicesPath, body, ctx.signal));
+      const expires = invoice.expiresAt ? Date.parse(invoice.expiresAt) : Number.NaN;
+      const result: CreateResult = {
+        providerInvoiceId: invoice.invoiceId,
+        paymentUrl: invoice.invoiceUrl,
+        // NEW with a method chosen already waits for the payer's transfer (CONTRACT 5).
+        status: invoice.status === 'NEW' && invoice.payment ? 'pending' : 'created',
+        providerStatus: invoice.status,
+        amount: invoice.fiatAmount ?? order.amount,
+        currency: invoice.fiatCurrency ?? order.currency,
+      };
+      if (!Number.isNaN(expires)) result.expiresAt = new Date(expires).toISOString();
+      return result;
+    },
+
+    verifyCallback(_raw: Buffer, headers: IncomingHttpHeaders, expectedToken?: string): boolean {
+      const token = headers.token;
+      if (!expectedToken || typeof token !== 'string') return false;
+      return safeEqual(token, expectedToken);
+    },
+
+    parseCallback(raw: Buffer): ProviderUpdate {
+      const json = parseJson(raw.toString('utf8'));
+      if (json === NOT_JSON) throw new ValidationError([{ field: '(body)', message: 'must be a JSON object' }]);
+      const parsed = Invoice.safeParse(json);
+      if (!parsed.success) throw new ValidationError(zodIssues(parsed.error.issues));
+      return toUpdate(parsed.data);
+    },
+
+    async lookup(ref: InvoiceRef, signal?: AbortSignal): Promise<ProviderUpdate | null> {
+      // Details need the provider's id; externalId is not searchable (CONTRACT 4.2, 6.11).
+      if (ref.kind !== 'invoice' || !ref.providerInvoiceId) return null;
+      const res = await send('GET', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, undefined, signal);
+      if (res.status === 404) return null;
+      return toUpdate(parseInvoice(res));
+    },
+  };
+}
+
+function validate(order: Order): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const add = (field: string, message: string): void => void issues.push({ field, message });
+  if (order.provider !== 'cryptosteroid') add('provider', 'must be "cryptosteroid" for this connector');
+  if (order.kind !== 'invoice') add('kind', 'CryptoSteroid offers invoices only');
+  if (!positiveDecimal.safeParse(order.amount).success) add('amount', 'must be a decimal string greater than 0, e.g. "100.50"');
+  if (!isOneOf(FIAT_CURRENCIES, order.currency)) add('currency', 'must be one of USD, EUR, RUB');
+  if (!order.description) add('description', 'required for CryptoSteroid invoices');
+  if (order.payment_currency !== undefined && !isOneOf(PAYMENT_METHODS, order.payment_currency.toUpperCase())) {
+    add('payment_currency', `must be one of ${PAYMENT_METHODS.join(', ')}`);
+  }
+  if (order.timer) add('timer', FIXED_WINDOW);
+  if (order.expires_in_seconds !== undefined) add('expires_in_seconds', FIXED_WINDOW);
+  if (order.expires_at !== undefined) add('expires_at', FIXED_WINDOW);
+  for (const [key, value] of Object.entries(order.provider_options ?? {})) {
+    if (key !== 'whoPayCommission') add(`provider_options.${key}`, 'unknown option for this provider (known: whoPayCommission)');
+    else if (!isOneOf(WHO_PAYS, value)) add(`provider_options.${key}`, 'must be "buyer" or "seller"');
+  }
+  return issues;
+}
+
+function toUpdate(invoice: Invoice): ProviderUpdate {
+  const paid = invoice.payment?.paid ?? undefined;
+  const update: ProviderUpdate = {
+    providerInvoiceId: invoice.invoiceId,
+    providerStatus: invoice.status,
+    status: mapStatus(invoice.status, Boolean(invoice.payment)),
+    // The webhook is sent once and retried, so invoiceId alone would do for it (CONTRACT 6.16);
+    // status and amount are added so a polled NEW never shadows the later PAID.
+    dedupeKey: `${invoice.invoiceId}:${invoice.status}:${paid?.received ?? ''}`,
+  };
+  if (invoice.externalId) update.foreignId = invoice.externalId;
+  if (paid) {
+    update.receivedAmount = paid.received;
+    if (invoice.payment?.method) update.receivedCurrency = invoice.payment.method;
+    const due = invoice.payment?.amount;
+    if (invoice.status === 'WAITING' && due && /^\d+(\.\d+)?$/.test(due) && compare(paid.received, due) < 0) update.reason = 'partially paid';
+  }
+  return update;
+}
+
+function mapStatus(status: string, methodChosen: boolean): Status | 'unresolved' {
+  if (!isOneOf(STATUSES, status)) return 'unresolved';
+  switch (status) {
+    case 'NEW':
+      return methodChosen ? 'pending' : 'created';
+    case 'WAITING':
+      return 'processing'; // payment seen, awaiting confirmations (assumed, CONTRACT 4.5)
+    case 'PAID':
+      return 'paid';
+    case 'EXPIRED':
+      return 'expired';
+    case 'CANCELLED':
+      return 'cancelled';
+    default: {
+      const unhandled: never = status;
+      throw new TypeError(`unhandled status ${String(unhandled)}`);
+    }
+  }
+}
+
+/** Maps a non-2xx answer by status (the envelope carries no codes); never echoes the body. */
+export function cryptoSteroidError(provider: string, res: HttpResponse): ProviderError {
+  const { status } = res;
+  if (status === 429 || /^error code:\s*1015$/i.test(res.text.trim())) return new ProviderRateLimited('provider rate limit', provider, status);
+  if (status >= 500) return new ProviderUnavailable(`provider error (HTTP ${status})`, provider, status);
+  if (status === 401 || status === 403) return new ProviderAuth(`provider refused our credentials (HTTP ${status})`, provider, status);
+  if (status >= 400) {
+    const body = ErrorBody.safeParse(parseJson(res.text));
+    const fields: Record<string, string> = {};
+    if (body.success) {
+      const text = Array.isArray(body.data.message) ? body.data.message.join('; ') : body.data.message;
+      fields.message = text.replace(/[^\s"'<>@]+@[^\s"'<>@]+/g, '[redacted]').slice(0, 300);
+    }
+    return new ProviderRejected(`provider rejected the request (HTTP ${status})`, provider, status, fields);
+  }
+  return new ResponseShape(provider, status, [{ field: '(status)', message: `unexpected HTTP status ${status}` }]);
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+function isOneOf<T extends string>(list: readonly T[], value: unknown): value is T {
+  return typeof value === 'string' && (list as readonly string[]).includes(value);
+}

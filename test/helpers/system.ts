@@ -1,0 +1,168 @@
+/**
+ * A whole system for integration tests: the real sandbox on port 0, the real API on port 0,
+ * real BullMQ workers on a fresh queue prefix in real Redis. `close()` tears everything down and
+ * deletes the prefix's keys.
+ */
+import { Writable } from 'node:stream';
+import type { Job } from 'bullmq';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startSystem, type System, type SystemOptions } from '../../src/system.ts';
+import { startSandbox, SANDBOX_CREDENTIALS, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
+import type { InvoiceResult } from '../../queues/results.ts';
+import { REDIS_URL, deleteByPrefix, uniquePrefix } from './redis.ts';
+
+export interface TestSystem {
+  system: System;
+  sandbox: Sandbox;
+  api: string;
+  prefix: string;
+  config: Readonly<Config>;
+  /** Every log line written, for assertions on what reaches logs. */
+  logs: string[];
+  results(): Promise<InvoiceResult[]>;
+  waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs?: number): Promise<T>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  get(path: string): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+export interface TestSystemOptions {
+  env?: Record<string, string>;
+  sandbox?: SandboxOptions;
+  /** Use this running sandbox instead of starting one. */
+  useSandbox?: Sandbox;
+  credentials?: Partial<Config['providers']>;
+  role?: SystemOptions['role'];
+  workerOptions?: SystemOptions['workerOptions'];
+  prefix?: string;
+}
+
+export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+  const prefix = options.prefix ?? uniquePrefix();
+  const sandbox = options.useSandbox ?? (await startSandbox({ port: 0, cryptosteroidNewCap: 100_000, ...options.sandbox }));
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'debug', sink);
+  const base = loadConfig({
+    QUEUE_PREFIX: prefix,
+    CREATE_BACKOFF_MS: '50',
+    RATE_LIMIT_DELAY_MS: '200',
+    HTTP_RESPONSE_TIMEOUT_MS: '3000',
+    ...options.env,
+  });
+  const config: Readonly<Config> = Object.freeze({
+    ...base,
+    providers: {
+      cryptoprocessing: { baseUrl: sandbox.baseUrls.cryptoprocessing, ...SANDBOX_CREDENTIALS.cryptoprocessing },
+      alphapo: { baseUrl: sandbox.baseUrls.alphapo, ...SANDBOX_CREDENTIALS.alphapo },
+      cryptosteroid: { baseUrl: sandbox.baseUrls.cryptosteroid, ...SANDBOX_CREDENTIALS.cryptosteroid },
+      ...options.credentials,
+    },
+  });
+  const system = await startSystem({
+    config,
+    redisUrl: REDIS_URL,
+    log,
+    role: options.role,
+    workerOptions: options.workerOptions,
+    sweep: { intervalMs: 200, graceMs: 500 },
+  });
+  const api = await system.listen(0);
+
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${api}${path}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed as any };
+  };
+
+  const t: TestSystem = {
+    system,
+    sandbox,
+    api,
+    prefix,
+    config,
+    logs,
+    async results() {
+      const jobs = (await system.resultsQueue.getJobs(['wait', 'active', 'completed', 'failed', 'delayed', 'prioritized'], 0, -1, true)) as Job<InvoiceResult>[];
+      return jobs.map((j) => j.data);
+    },
+    async waitFor(fn, what, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const v = await fn();
+        if (v) return v as never;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    post: (path, body, headers) => call('POST', path, body, headers),
+    get: (path) => call('GET', path),
+    async close() {
+      await system.close();
+      if (!options.useSandbox) await sandbox.close();
+      await system.createQueue.obliterate({ force: true }).catch(() => {});
+      await deleteByPrefix(prefix);
+    },
+  };
+  return t;
+}
+
+/** A valid order for each connector; override fields as needed. */
+export function sampleOrder(provider: 'cryptoprocessing' | 'alphapo' | 'cryptosteroid', foreignId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  if (provider === 'cryptosteroid') {
+    return {
+      provider,
+      foreign_id: foreignId,
+      amount: '25.50',
+      currency: 'EUR',
+      description: 'Order ' + foreignId,
+      payment_currency: 'USDT_TRC20',
+      urls: { success: 'https://shop.example/ok', failure: 'https://shop.example/fail' },
+      ...extra,
+    };
+  }
+  return {
+    provider,
+    kind: 'invoice',
+    foreign_id: foreignId,
+    amount: '100.50',
+    currency: 'EUR',
+    title: 'Order ' + foreignId.slice(0, 40),
+    description: 'Two mugs',
+    customer: { reference: 'cust-42', email: 'payer@example.com' },
+    urls: { success: 'https://shop.example/ok', failure: 'https://shop.example/fail' },
+    timer: false,
+    ...extra,
+  };
+}
+
+export function samplePaymentRequest(provider: 'cryptoprocessing' | 'alphapo', foreignId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    provider,
+    kind: 'payment_request',
+    foreign_id: foreignId,
+    amount: '100.50',
+    currency: 'EUR',
+    description: 'Subscription',
+    expires_in_seconds: 3600,
+    customer: { reference: 'cust-42', email: 'payer@example.com' },
+    urls: { success: 'https://shop.example/ok', failure: 'https://shop.example/fail', store: 'https://shop.example' },
+    ...extra,
+  };
+}
