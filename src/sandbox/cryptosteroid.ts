@@ -1,0 +1,252 @@
+/**
+ * CryptoSteroid (CONTRACT section 4): invoices under /merchants/:merchant, `X-Api-Key` auth, no
+ * signing. Where the docs are silent the sandbox follows CONTRACT 6.15: errors `{statusCode,
+ * message}` with 400/401/404, ISO-8601 UTC timestamps, externalId not unique, PATCH with or
+ * without a key. The cap on unpaid NEW invoices answers 429 (CONTRACT 6.4).
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type Router } from 'express';
+import { normalize } from '../money.ts';
+import { safeEqual } from '../signing.ts';
+import { json, send, type Reply, type SandboxContext } from './context.ts';
+import { convert, fakeAddress } from './currencies.ts';
+import { add, pct, subFloor } from './decimal.ts';
+import { answer, gate } from './faults.ts';
+import { newToken, setStatus, type Rec } from './store.ts';
+
+type Body = Record<string, unknown>;
+const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const CS_METHODS = ['BTC', 'ETH', 'TRX', 'BCH', 'LTC', 'DOGE', 'USDT_ERC20', 'USDT_TRC20'] as const;
+type Method = (typeof CS_METHODS)[number];
+const METHOD_CURRENCY: Record<Method, string> = {
+  BTC: 'BTC', ETH: 'ETH', TRX: 'TRX', BCH: 'BCH', LTC: 'LTC', DOGE: 'DOGE', USDT_ERC20: 'USDTE', USDT_TRC20: 'USDTT',
+};
+const FIAT = ['USD', 'EUR', 'RUB'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+const DECIMAL = /^\d+(\.\d{1,18})?$/;
+/** The sandbox's commission, in percent of the crypto amount. */
+const COMMISSION_PERCENT = '1';
+
+const err = (status: number, message: string): Reply => json(status, { statusCode: status, message });
+
+/** Guards run before path validation (a NestJS-style stack): key first, then the merchant. */
+function guard(ctx: SandboxContext, req: Request, needKey: boolean): Reply | null {
+  const creds = ctx.credentials.cryptosteroid;
+  const key = req.get('x-api-key');
+  if (needKey && (!key || !safeEqual(key, creds.apiKey))) return err(401, 'Unauthorized');
+  const merchant = String(req.params.merchant);
+  if (!UUID.test(merchant)) return err(400, 'Validation failed (uuid is expected)');
+  if (merchant.toLowerCase() !== creds.merchantId.toLowerCase()) return err(404, 'Merchant not found');
+  return null;
+}
+
+function parseBody(req: Request): Body | null {
+  const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+  // A non-JSON content type leaves the body empty (validation then names the missing fields).
+  if (!req.is('application/json') || raw.trim() === '') return {};
+  try {
+    const body: unknown = JSON.parse(raw);
+    return isObject(body) ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Applies a payment method: the crypto amount, commission split and deposit address (CONTRACT 4.4). */
+export function setMethod(rec: Rec, method: Method): void {
+  rec.meta.paymentMethod = method;
+  rec.payCurrency = METHOD_CURRENCY[method];
+  const base = convert(rec.amount, rec.currency, rec.payCurrency);
+  const fee = pct(base, COMMISSION_PERCENT);
+  const buyerPays = rec.meta.whoPayCommission !== 'seller';
+  rec.expectedCrypto = buyerPays ? add(base, fee) : base;
+  rec.meta.net = buyerPays ? base : subFloor(base, fee);
+  rec.meta.fee = fee;
+  rec.address = fakeAddress(rec.payCurrency);
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The Invoice object (CONTRACT 4.4): create/details/update response and webhook body. */
+export function csInvoice(ctx: SandboxContext, rec: Rec): Body {
+  const m = rec.meta;
+  const method = (m.paymentMethod as string | null) ?? null;
+  const open = rec.status === 'NEW' && rec.deadline !== null;
+  return {
+    merchantId: ctx.credentials.cryptosteroid.merchantId,
+    invoiceId: rec.id,
+    fiatAmount: m.fiatAmountText,
+    fiatCurrency: rec.currency,
+    description: m.description,
+    whoPayCommission: m.whoPayCommission,
+    payment: method
+      ? {
+          method,
+          address: rec.address,
+          amount: rec.expectedCrypto,
+          net: m.net,
+          fee: m.fee,
+          paid: rec.txs.length
+            ? { hash: rec.txs.map((t) => t.txid), received: rec.sentCrypto, fiat: rec.received, finished: rec.status === 'PAID' }
+            : null,
+        }
+      : null,
+    externalId: m.externalId ?? null,
+    invoiceUrl: m.paymentUrl,
+    returnUrl: m.returnUrl ?? null,
+    failReturnUrl: m.failReturnUrl ?? null,
+    processingUrl: m.processingUrl ?? null,
+    timeoutSeconds: open ? Math.max(0, Math.ceil(((rec.deadline as number) - Date.now()) / 1000)) : 0,
+    createdAt: iso(rec.createdAt),
+    expiresAt: iso(rec.deadline),
+    updatedAt: iso(rec.updatedAt),
+    status: rec.status,
+  };
+}
+
+function validate(body: Body): string[] {
+  const errors: string[] = [];
+  const str = (k: string): boolean => body[k] === undefined || body[k] === null || typeof body[k] === 'string';
+  if (!FIAT.includes(body.fiatCurrency as (typeof FIAT)[number])) errors.push(`fiatCurrency must be one of the following values: ${FIAT.join(', ')}`);
+  if (typeof body.fiatAmount !== 'string') errors.push('fiatAmount must be a string');
+  else if (!DECIMAL.test(body.fiatAmount) || !/[1-9]/.test(body.fiatAmount)) errors.push('fiatAmount must be a positive decimal string');
+  if (typeof body.description !== 'string') errors.push('description must be a string');
+  else if (body.description.trim() === '') errors.push('description should not be empty');
+  if (body.whoPayCommission !== undefined && body.whoPayCommission !== 'buyer' && body.whoPayCommission !== 'seller') {
+    errors.push('whoPayCommission must be one of the following values: buyer, seller');
+  }
+  if (!str('externalId')) errors.push('externalId must be a string');
+  if (body.paymentMethod !== undefined && !CS_METHODS.includes(body.paymentMethod as Method)) {
+    errors.push(`paymentMethod must be one of the following values: ${CS_METHODS.join(', ')}`);
+  }
+  for (const k of ['processingUrl', 'returnUrl', 'failReturnUrl']) {
+    const v = body[k];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || !/^https?:\/\/[^\s/]+/.test(v)) errors.push(`${k} must be a URL address`);
+  }
+  if (!str('secret')) errors.push('secret must be a string');
+  // CONTRACT 4.3: secret is required when processingUrl is set.
+  else if (typeof body.processingUrl === 'string' && (typeof body.secret !== 'string' || body.secret === '')) {
+    errors.push('secret should not be empty when processingUrl is set');
+  }
+  return errors;
+}
+
+function create(ctx: SandboxContext, req: Request): Reply {
+  const denied = guard(ctx, req, true);
+  if (denied) return denied;
+  const body = parseBody(req);
+  if (!body) return err(400, 'Invalid JSON body');
+  const errors = validate(body);
+  if (errors.length) return err(400, errors.join('; '));
+  if (ctx.store.countStatus('cryptosteroid', 'NEW') >= ctx.options.cryptosteroidNewCap) {
+    return err(429, `Too many unpaid invoices in status NEW (limit ${ctx.options.cryptosteroidNewCap})`);
+  }
+  const now = Date.now();
+  const token = newToken();
+  const amount = normalize(body.fiatAmount as string);
+  const rec: Rec = {
+    seq: ctx.store.nextSeq(),
+    provider: 'cryptosteroid',
+    kind: 'invoice',
+    id: randomUUID(),
+    // externalId is not unique (CONTRACT 6.15): it is only kept for inspection.
+    foreignId: typeof body.externalId === 'string' ? body.externalId : null,
+    token,
+    status: 'NEW',
+    amount,
+    currency: body.fiatCurrency as string,
+    payCurrency: 'USDTT',
+    expectedCrypto: '0',
+    received: '0',
+    sentCrypto: '0',
+    txs: [],
+    address: null,
+    addressId: '0',
+    createdAt: now,
+    updatedAt: null,
+    fixedAt: null,
+    // CONTRACT 4.5: a payment must be detected within 30 minutes.
+    deadline: now + ctx.timers.scaled(1800),
+    request: structuredClone(body),
+    history: [{ status: 'NEW', at: new Date(now).toISOString() }],
+    lastCallback: null,
+    meta: {
+      paymentUrl: `${ctx.url()}/pay/${token}`,
+      fiatAmountText: body.fiatAmount,
+      description: body.description,
+      whoPayCommission: body.whoPayCommission ?? 'buyer',
+      externalId: body.externalId ?? null,
+      paymentMethod: null,
+      secret: body.secret ?? null,
+      processingUrl: body.processingUrl ?? null,
+      returnUrl: body.returnUrl ?? null,
+      failReturnUrl: body.failReturnUrl ?? null,
+    },
+  };
+  if (body.paymentMethod) setMethod(rec, body.paymentMethod as Method);
+  ctx.store.add(rec);
+  ctx.lifecycle.created(rec);
+  return json(201, csInvoice(ctx, rec));
+}
+
+function find(ctx: SandboxContext, req: Request): Rec | Reply {
+  const id = String(req.params.id);
+  if (!UUID.test(id)) return err(400, 'Validation failed (uuid is expected)');
+  return ctx.store.byId('cryptosteroid', id) ?? err(404, 'Invoice not found');
+}
+const isReply = (v: Rec | Reply): v is Reply => 'contentType' in v;
+
+function details(ctx: SandboxContext, req: Request): Reply {
+  const denied = guard(ctx, req, true);
+  if (denied) return denied;
+  const rec = find(ctx, req);
+  return isReply(rec) ? rec : json(200, csInvoice(ctx, rec));
+}
+
+function update(ctx: SandboxContext, req: Request): Reply {
+  // CONTRACT 4.2 / 6.15: the docs say no key is needed; accepted with or without one.
+  const denied = guard(ctx, req, false);
+  if (denied) return denied;
+  const rec = find(ctx, req);
+  if (isReply(rec)) return rec;
+  const body = parseBody(req);
+  if (!body) return err(400, 'Invalid JSON body');
+  if (!CS_METHODS.includes(body.paymentMethod as Method)) {
+    return err(400, `paymentMethod must be one of the following values: ${CS_METHODS.join(', ')}`);
+  }
+  if (rec.status !== 'NEW') return err(400, 'Payment method can only be changed while the invoice is NEW');
+  setMethod(rec, body.paymentMethod as Method);
+  rec.updatedAt = Date.now();
+  return json(200, csInvoice(ctx, rec));
+}
+
+function remove(ctx: SandboxContext, req: Request): Reply {
+  const denied = guard(ctx, req, true);
+  if (denied) return denied;
+  const rec = find(ctx, req);
+  if (isReply(rec)) return rec;
+  if (!ctx.lifecycle.cancel(rec)) return err(400, `Invoice in status ${rec.status} cannot be cancelled`);
+  // CONTRACT 4.2: the cancel answer is a short object, not the Invoice.
+  return json(200, { invoiceId: rec.id, merchantId: ctx.credentials.cryptosteroid.merchantId, failUrl: rec.meta.failReturnUrl ?? null, status: rec.status });
+}
+
+/** CryptoSteroid's own cancel transition, used by DELETE and the control endpoint. */
+export function cancelCryptoSteroid(ctx: SandboxContext, rec: Rec): boolean {
+  if (rec.status !== 'NEW' && rec.status !== 'WAITING') return false;
+  setStatus(rec, 'CANCELLED');
+  return true;
+}
+
+export function cryptosteroidRouter(ctx: SandboxContext): Router {
+  const r = express.Router();
+  r.use(express.raw({ type: () => true, limit: '1mb' }));
+  r.post('/merchants/:merchant/invoices', (req, res) => gate(ctx, 'cryptosteroid', 'invoice', req, res, () => create(ctx, req)));
+  r.get('/merchants/:merchant/invoices/:id', (req, res) => answer(ctx, res, () => details(ctx, req)));
+  r.patch('/merchants/:merchant/invoices/:id', (req, res) => answer(ctx, res, () => update(ctx, req)));
+  r.delete('/merchants/:merchant/invoices/:id', (req, res) => answer(ctx, res, () => remove(ctx, req)));
+  r.use((req, res) => send(res, err(404, `Cannot ${req.method} ${req.originalUrl}`)));
+  r.use((_e: unknown, _req: Request, res: express.Response, _next: express.NextFunction) => send(res, err(400, 'Invalid request body')));
+  return r;
+}

@@ -1,0 +1,201 @@
+/**
+ * In-memory state of the sandbox: one record per invoice / payment request / CryptoSteroid
+ * invoice, the platform's foreign_id uniqueness index (per provider and per product, CONTRACT
+ * 1.7, 6.10) and request statistics. Checks and inserts are synchronous, so two concurrent
+ * creates with one foreign_id can never both succeed (the property the worker relies on).
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import type { ProviderStats, SandboxInvoice, SandboxKind, SandboxProvider, SandboxStats } from './types.ts';
+import { SANDBOX_PROVIDERS } from './types.ts';
+
+export interface Tx {
+  id: number;
+  txid: string;
+  /** In the payer's currency. */
+  amount: string;
+  /** The same payment in the invoice currency. */
+  fiat: string;
+  at: number;
+}
+
+export interface Rec {
+  seq: number;
+  provider: SandboxProvider;
+  kind: SandboxKind;
+  id: string;
+  foreignId: string | null;
+  token: string;
+  status: string;
+  /** Normalized decimal in `currency`. */
+  amount: string;
+  currency: string;
+  /** The crypto the payer sends, and the invoice amount in it. */
+  payCurrency: string;
+  expectedCrypto: string;
+  received: string;
+  sentCrypto: string;
+  txs: Tx[];
+  address: string | null;
+  addressId: string;
+  createdAt: number;
+  updatedAt: number | null;
+  fixedAt: number | null;
+  deadline: number | null;
+  deadlineTimer?: NodeJS.Timeout;
+  request: Record<string, unknown>;
+  history: Array<{ status: string; at: string; reason?: string }>;
+  /** Body of the latest callback emitted for it (transactions/info answers with it, CONTRACT 6.11). */
+  lastCallback: unknown;
+  /** Provider-family details (platform invoice fields, CryptoSteroid secret, ...). */
+  meta: Record<string, unknown>;
+}
+
+let uniqueTokens = 0;
+export function newToken(): string {
+  uniqueTokens += 1;
+  return `${randomBytes(4).toString('base64url')}${uniqueTokens.toString(36)}`;
+}
+
+/** Time-ordered UUID in the v7 layout, like the platform's payment-request ids (CONTRACT 2.2). */
+export function uuidV7(now = Date.now()): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x70;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export class Store {
+  private readonly all: Rec[] = [];
+  private readonly unique = new Map<string, Rec>();
+  private readonly tokens = new Map<string, Rec>();
+  private readonly ids = new Map<string, Rec>();
+  private seq = 0;
+  // Integer invoice ids like the platform's (e.g. 826900); a random start keeps separate runs apart.
+  private nextId = randomInt(100_000, 900_000);
+  private nextSmall = randomInt(1000, 9000);
+
+  private static key(provider: SandboxProvider, kind: SandboxKind, foreignId: string): string {
+    return `${provider}\u0000${kind}\u0000${foreignId}`;
+  }
+
+  platformId(): string {
+    return String(this.nextId++);
+  }
+
+  /** Small integer ids for addresses and transactions in callback bodies. */
+  smallId(): number {
+    return this.nextSmall++;
+  }
+
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  taken(provider: SandboxProvider, kind: SandboxKind, foreignId: string): boolean {
+    return this.unique.has(Store.key(provider, kind, foreignId));
+  }
+
+  add(rec: Rec): void {
+    this.all.push(rec);
+    this.tokens.set(rec.token, rec);
+    this.ids.set(`${rec.provider}\u0000${rec.id}`, rec);
+    if (rec.provider !== 'cryptosteroid' && rec.foreignId !== null) {
+      this.unique.set(Store.key(rec.provider, rec.kind, rec.foreignId), rec);
+    }
+  }
+
+  byToken(token: string): Rec | undefined {
+    return this.tokens.get(token);
+  }
+
+  byId(provider: SandboxProvider, id: string): Rec | undefined {
+    return this.ids.get(`${provider}\u0000${id}`);
+  }
+
+  byForeignId(provider: SandboxProvider, kind: SandboxKind, foreignId: string): Rec | undefined {
+    return this.unique.get(Store.key(provider, kind, foreignId));
+  }
+
+  /**
+   * Finds what a control command names: a platform foreign_id (invoices first, then payment
+   * requests; `kind` disambiguates) or provider id; a CryptoSteroid invoiceId.
+   */
+  resolve(provider: SandboxProvider, ref: string, kind?: SandboxKind): Rec | undefined {
+    if (provider !== 'cryptosteroid') {
+      const kinds: SandboxKind[] = kind ? [kind] : ['invoice', 'payment_request'];
+      for (const k of kinds) {
+        const rec = this.byForeignId(provider, k, ref);
+        if (rec) return rec;
+      }
+    }
+    const rec = this.byId(provider, ref);
+    return rec && (!kind || rec.kind === kind) ? rec : undefined;
+  }
+
+  list(provider?: SandboxProvider): Rec[] {
+    return provider ? this.all.filter((r) => r.provider === provider) : [...this.all];
+  }
+
+  count(provider: SandboxProvider, foreignId: string, kind?: SandboxKind): number {
+    return this.all.filter((r) => r.provider === provider && r.foreignId === foreignId && (!kind || r.kind === kind)).length;
+  }
+
+  countStatus(provider: SandboxProvider, status: string): number {
+    return this.all.filter((r) => r.provider === provider && r.status === status).length;
+  }
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function view(rec: Rec): SandboxInvoice {
+  return {
+    provider: rec.provider,
+    kind: rec.kind,
+    id: rec.id,
+    foreignId: rec.foreignId,
+    ref: rec.provider === 'cryptosteroid' ? rec.id : (rec.foreignId ?? rec.id),
+    status: rec.status,
+    amount: rec.amount,
+    currency: rec.currency,
+    receivedAmount: rec.received,
+    paymentUrl: String(rec.meta.paymentUrl ?? ''),
+    createdAt: iso(rec.createdAt) as string,
+    expiresAt: iso(rec.deadline),
+    history: rec.history.map((h) => ({ ...h })),
+    request: structuredClone(rec.request),
+  };
+}
+
+/** Moves a record to a new status and notes it in its history. */
+export function setStatus(rec: Rec, status: string, reason?: string): void {
+  rec.status = status;
+  rec.updatedAt = Date.now();
+  rec.history.push(reason ? { status, at: new Date().toISOString(), reason } : { status, at: new Date().toISOString() });
+}
+
+export class Stats {
+  private data: SandboxStats = Stats.empty();
+
+  private static empty(): SandboxStats {
+    const one = (): ProviderStats => ({ received: 0, byKind: { invoice: 0, payment_request: 0 }, byStatus: {} });
+    return Object.fromEntries(SANDBOX_PROVIDERS.map((p) => [p, one()])) as SandboxStats;
+  }
+
+  received(provider: SandboxProvider, kind: SandboxKind): void {
+    const s = this.data[provider];
+    s.received += 1;
+    s.byKind[kind] += 1;
+  }
+
+  outcome(provider: SandboxProvider, label: string | number): void {
+    const s = this.data[provider];
+    const k = String(label);
+    s.byStatus[k] = (s.byStatus[k] ?? 0) + 1;
+  }
+
+  snapshot(): SandboxStats {
+    return structuredClone(this.data);
+  }
+}
