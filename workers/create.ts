@@ -20,7 +20,7 @@ export function createProcessor(ctx: WorkerContext, worker: () => Worker) {
     const parsed = CreateJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
     const { provider, foreign_id } = parsed.data;
-    const log = ctx.log.child({ queue: CREATE_QUEUE, jobId: job.id, provider, attempt: job.attemptsMade + 1 });
+    const log = ctx.log.child({ queue: CREATE_QUEUE, jobId: job.id, provider, foreign_id, attempt: job.attemptsMade + 1 });
     const adapter = ctx.adapters.get(provider as ProviderId);
     if (!adapter) throw new Error(`provider ${provider} is not configured`);
     const started = performance.now();
