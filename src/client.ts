@@ -1,0 +1,110 @@
+/**
+ * Typed producer client for order systems: the producer API over HTTP, with the same shapes the
+ * server answers. Errors carry the HTTP status and the server's field issues.
+ *
+ * ```ts
+ * const client = new InvoiceClient({ baseUrl: 'https://invoices.internal', token: process.env.API_TOKEN });
+ * const { outcome, invoice } = await client.create({ provider: 'alphapo', foreign_id: 'o-1', amount: '10.00', currency: 'EUR', ... });
+ * ```
+ */
+import type { FieldIssue } from './errors.ts';
+import type { InvoiceView } from './invoice/intake.ts';
+import type { OrderInput } from './invoice/order.ts';
+
+export type { InvoiceView, OrderInput, FieldIssue };
+
+export interface ClientOptions {
+  baseUrl: string;
+  token?: string;
+  /** Per-request timeout (ms). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export type CreateAnswer = { outcome: 'accepted' | 'existing'; invoice: InvoiceView };
+
+export type BatchItem =
+  | { index: number; outcome: 'accepted' | 'existing'; invoice: InvoiceView }
+  | { index: number; outcome: 'conflict'; foreign_id: string; message: string }
+  | { index: number; outcome: 'invalid'; issues: FieldIssue[] };
+
+export interface BatchAnswer {
+  counts: Record<'accepted' | 'existing' | 'conflict' | 'invalid', number>;
+  results: BatchItem[];
+}
+
+/** A non-2xx answer: `status`, the server's `error` code and, for 400, every bad field. */
+export class InvoiceApiError extends Error {
+  override name = 'InvoiceApiError';
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export class InvoiceClient {
+  private readonly base: string;
+  private readonly doFetch: typeof fetch;
+
+  constructor(private readonly options: ClientOptions) {
+    this.base = options.baseUrl.replace(/\/+$/, '');
+    this.doFetch = options.fetch ?? fetch;
+  }
+
+  /** Submits one order. Resolves for accepted and existing; throws InvoiceApiError (409, 400...) otherwise. */
+  create(order: OrderInput): Promise<CreateAnswer> {
+    return this.call<CreateAnswer>('POST', '/v1/invoices', order);
+  }
+
+  /** Submits up to 1,000 orders; each item's outcome comes back in input order. */
+  createBatch(orders: OrderInput[]): Promise<BatchAnswer> {
+    return this.call<BatchAnswer>('POST', '/v1/invoices/batch', { orders });
+  }
+
+  /** The invoice with its history, or null when unknown. */
+  async get(provider: string, foreignId: string): Promise<InvoiceView | null> {
+    try {
+      return await this.call<InvoiceView>('GET', `/v1/invoices/${encodeURIComponent(provider)}/${encodeURIComponent(foreignId)}`);
+    } catch (err) {
+      if (err instanceof InvoiceApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Retries a submission that has not reached the provider. */
+  retry(provider: string, foreignId: string, body: { confirm_not_created?: boolean; by?: string } = {}): Promise<{ outcome: string }> {
+    return this.call('POST', `/v1/invoices/${encodeURIComponent(provider)}/${encodeURIComponent(foreignId)}/retry`, body);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const res = await this.doFetch(`${this.base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+    });
+    const text = await res.text();
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      throw new InvoiceApiError(res.status, 'invalid_response', `server answered ${res.status} with a non-JSON body`);
+    }
+    if (!res.ok) {
+      throw new InvoiceApiError(
+        res.status,
+        String(parsed.error ?? 'error'),
+        String(parsed.message ?? `server answered ${res.status}`),
+        Array.isArray(parsed.issues) ? (parsed.issues as FieldIssue[]) : [],
+      );
+    }
+    return parsed as T;
+  }
+}
