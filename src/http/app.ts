@@ -2,7 +2,7 @@
  * The HTTP app: producer API, health. Each concern is its own router; this file only wires them
  * and maps body-parser errors to clear 4xx answers.
  */
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CreateQueue } from '../../queues/create.ts';
@@ -21,6 +21,16 @@ export interface AppDeps {
   /** Extra routers mounted before the producer API (webhooks, admin, metrics). */
   mount?: (app: Express) => void;
 }
+
+/** A body that is not declared JSON is refused (415) rather than half-parsed or ignored. */
+const requireJson: RequestHandler = (req, res, next) => {
+  const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+  if (hasBody && !req.is('application/json')) {
+    res.status(415).json({ error: 'unsupported_media_type', message: 'send the body as application/json' });
+    return;
+  }
+  next();
+};
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -42,7 +52,7 @@ export function createApp(deps: AppDeps): Express {
   deps.mount?.(app);
 
   // 1,000 orders of a few KB each fit comfortably; anything larger is refused with 413.
-  app.use('/v1', bearerAuth(deps.apiToken), express.json({ limit: '5mb', strict: true, type: () => true }));
+  app.use('/v1', bearerAuth(deps.apiToken), requireJson, express.json({ limit: '5mb', strict: true, type: () => true }));
   app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, createQueue: deps.createQueue, log: deps.log }));
 
   app.use((_req, res) => {

@@ -272,3 +272,38 @@ describe('create pipeline with bad credentials', () => {
     }
   });
 });
+
+describe('producer API edges', () => {
+  let t: TestSystem;
+  before(async () => {
+    t = await startTestSystem({ env: { API_TOKEN: 'edge-test-token-0123456789' } });
+  });
+  after(async () => {
+    await t.close();
+  });
+  const auth = { authorization: 'Bearer edge-test-token-0123456789' };
+
+  it('refuses calls without the bearer token, and with a wrong one, before reading the body', async () => {
+    assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'edge-1'))).status, 401);
+    assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'edge-1'), { authorization: 'Bearer edge-test-token-0123456788' })).status, 401);
+    assert.equal(await t.system.store.get('alphapo', 'edge-1'), null);
+    assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'edge-1'), auth)).status, 202);
+  });
+
+  it('a body that is not declared JSON gets 415 and changes nothing', async () => {
+    const res = await t.post('/v1/invoices', JSON.stringify(sampleOrder('alphapo', 'edge-2')), { ...auth, 'content-type': 'text/plain' });
+    assert.equal(res.status, 415);
+    assert.equal(await t.system.store.get('alphapo', 'edge-2'), null);
+  });
+
+  it('a body over the size limit gets 413', async () => {
+    const res = await t.post('/v1/invoices/batch', { orders: [{ description: 'x'.repeat(6 * 1024 * 1024) }] }, auth);
+    assert.equal(res.status, 413);
+  });
+
+  it('a reserved key such as __proto__ is named, not silently dropped', async () => {
+    const res = await t.post('/v1/invoices', `{"provider":"alphapo","foreign_id":"edge-3","amount":"10","currency":"EUR","provider_options":{"__proto__":{"x":1}}}`, auth);
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body.issues.map((i: { field: string }) => i.field), ['provider_options.__proto__']);
+  });
+});
