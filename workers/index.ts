@@ -4,6 +4,8 @@
  */
 import type { Worker } from 'bullmq';
 import { startCreateWorker } from './create.ts';
+import { startEventsWorker } from './events.ts';
+import { startPollWorker } from './poll.ts';
 import { QueuedSweeper } from './sweeper.ts';
 import type { WorkerContext } from './context.ts';
 import type { CreateQueue } from '../queues/create.ts';
@@ -15,18 +17,18 @@ export interface RunningWorkers {
 }
 
 export function startWorkers(ctx: WorkerContext, createQueue: CreateQueue, options: { sweepIntervalMs?: number; sweepGraceMs?: number } = {}): RunningWorkers {
-  const create = startCreateWorker(ctx);
-  void create.run();
+  const workers: Worker[] = [startCreateWorker(ctx), startEventsWorker(ctx), startPollWorker(ctx)];
+  for (const w of workers) void w.run();
   const sweeper = new QueuedSweeper(ctx.store, createQueue, ctx.log, options.sweepGraceMs).start(options.sweepIntervalMs);
   ctx.relay.start();
   let closing: Promise<void> | undefined;
   return {
-    workers: [create],
+    workers,
     sweeper,
     close(timeoutMs = 25_000) {
       closing ??= (async () => {
         sweeper.stop();
-        const graceful = Promise.all([create.close()]);
+        const graceful = Promise.all(workers.map((w) => w.close()));
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -36,7 +38,7 @@ export function startWorkers(ctx: WorkerContext, createQueue: CreateQueue, optio
         if (result === 'timeout') {
           // Jobs still running are left locked; BullMQ's stalled check hands them to another worker.
           ctx.log.warn({ timeoutMs }, 'workers did not finish in time; forcing close');
-          await create.close(true);
+          await Promise.all(workers.map((w) => w.close(true)));
         }
         await ctx.relay.flush().catch(() => 0);
         await ctx.relay.close();

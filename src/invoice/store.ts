@@ -7,7 +7,7 @@
  * All keys share the configured prefix; with a `{hash tag}` prefix they live in one Redis Cluster
  * slot, which the multi-key scripts need.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { invoiceId } from '../ids.ts';
 import type { Kind, Order, ProviderId } from './order.ts';
 import { transition, type Status } from './state.ts';
@@ -38,6 +38,16 @@ export interface InvoiceRecord {
   reconcile: string | null;
   accepted_at: string;
   updated_at: string;
+  /** When the provider will expire the invoice, when it said so (ISO-8601). */
+  expires_at: string | null;
+  /** Currency of `received_amount` as the provider reported it (may differ from `currency`). */
+  received_currency: string | null;
+  /** When the record first left `queued` (ms): the provider-side clock of the invoice starts here. */
+  opened_at: number | null;
+  /** When the current status was entered (ms). */
+  status_at: number | null;
+  /** Set when the current terminal status was inferred by us (deadline), not said by the provider. */
+  inferred: string | null;
 }
 
 export interface HistoryEntry {
@@ -92,8 +102,8 @@ if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[4]) end
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'queued' then redis.call('ZREM', KEYS[4], ARGV[5]) end
-if redis.call('HEXISTS', KEYS[1], 'reconcile') == 1 and status == 'queued' then
-  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[5])
+if redis.call('HEXISTS', KEYS[1], 'reconcile') == 1 then
+  redis.call('ZADD', KEYS[5], 'NX', ARGV[6], ARGV[5])
 else
   redis.call('ZREM', KEYS[5], ARGV[5])
 end
@@ -117,7 +127,7 @@ export class InvoiceStore {
   readonly keys: { prefix: string; outbox: string; queued: string; reconcile: string };
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     prefix: string,
     private readonly resultId: (provider: string, foreignId: string, status: string) => string,
   ) {
@@ -200,6 +210,11 @@ export class InvoiceStore {
       reconcile: raw.reconcile ?? null,
       accepted_at: raw.accepted_at ?? '',
       updated_at: raw.updated_at ?? '',
+      expires_at: raw.expires_at ?? null,
+      received_currency: raw.received_currency ?? null,
+      opened_at: raw.opened_at ? Number(raw.opened_at) : null,
+      status_at: raw.status_at ? Number(raw.status_at) : null,
+      inferred: raw.inferred ?? null,
     };
   }
 
@@ -227,6 +242,10 @@ export class InvoiceStore {
         const decision = transition(record.status, change.status);
         if (decision.kind === 'ignore') return { kind: 'ignored', record, reason: decision.reason };
         fields.status = change.status;
+        // Deadlines are measured from these (track.ts): when the provider's clock started, and
+        // since when the invoice has been in its current status.
+        fields.status_at = String(at.getTime());
+        if (record.status === 'queued') fields.opened_at = String(at.getTime());
         const entry: HistoryEntry = { at: at.toISOString(), from: record.status, to: change.status, source: change.source };
         if (change.reason) entry.reason = change.reason;
         hist = JSON.stringify(entry);
@@ -270,6 +289,9 @@ export class InvoiceStore {
     };
     const received = pick('received_amount');
     if (received !== null) data.received_amount = received;
+    // Providers may report what arrived in the payer's crypto rather than the order currency.
+    const receivedCurrency = pick('received_currency');
+    if (received !== null && receivedCurrency !== null) data.received_currency = receivedCurrency;
     const reason = change.reason ?? pick('reason');
     if (reason) data.reason = reason;
     return { jobId: eventId, name: status, data };
@@ -280,7 +302,7 @@ export class InvoiceStore {
     return this.redis.zrangebyscore(this.keys.queued, '-inf', String(olderThanMs), 'LIMIT', 0, limit);
   }
 
-  /** Orders parked for an operator, newest last. */
+  /** Invoices parked for an operator (any status with `reconcile` set), oldest first. */
   async parked(limit = 1000): Promise<string[]> {
     return this.redis.zrange(this.keys.reconcile, 0, limit - 1);
   }

@@ -1,0 +1,69 @@
+/**
+ * `invoice-events`: one job per authentic provider message (callback), stored before the webhook
+ * answers 200. The job id comes from the provider's dedupe key (CONTRACT 6.16), so a redelivered
+ * or duplicated callback is one job. The job carries the normalized update, never the raw body:
+ * callback bodies hold personal data (e.g. `end_user_email`, CONTRACT 2.4) that Bull Board must
+ * not show.
+ */
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import { encodeForeignId } from '../src/ids.ts';
+import { PROVIDERS } from '../src/invoice/order.ts';
+import { STATUSES } from '../src/invoice/state.ts';
+
+export const EVENTS_QUEUE = 'invoice-events';
+
+const Decimal = z.string().regex(/^\d{1,30}(\.\d{1,30})?$/, 'must be a decimal string');
+
+/** A provider's word on an invoice (`ProviderUpdate`), as stored in a job. */
+export const UpdateSchema = z.strictObject({
+  foreignId: z.string().min(1).max(255).optional(),
+  providerInvoiceId: z.string().min(1).max(255).optional(),
+  providerStatus: z.string().max(100),
+  status: z.union([z.enum(STATUSES), z.literal('unresolved')]),
+  receivedAmount: Decimal.optional(),
+  receivedCurrency: z.string().min(1).max(32).optional(),
+  reason: z.string().max(1000).optional(),
+  dedupeKey: z.string().min(1).max(1000),
+});
+
+/** Job data of `invoice-events`, v1. */
+export const EventJobSchema = z.strictObject({
+  v: z.literal(1),
+  provider: z.enum(PROVIDERS),
+  /** Our record id when the route named it (CryptoSteroid's per-invoice `processingUrl`). */
+  invoice_id: z.string().min(1).max(600).optional(),
+  update: UpdateSchema,
+  received_at: z.iso.datetime(),
+});
+export type EventJob = z.infer<typeof EventJobSchema>;
+
+export type EventsQueue = Queue<EventJob, unknown, string>;
+
+export function eventJobOptions(attempts: number, backoffMs: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
+    // Kept a day so redeliveries inside that window are still the same job; a later one is a new
+    // job whose transition the state machine ignores as a duplicate.
+    removeOnComplete: { age: 24 * 3600, count: 200_000 },
+    removeOnFail: false,
+  };
+}
+
+export function createEventsQueue(connection: ConnectionOptions, prefix: string, attempts = 8, backoffMs = 2000): EventsQueue {
+  return new Queue<EventJob, unknown, string>(EVENTS_QUEUE, { connection, prefix, defaultJobOptions: eventJobOptions(attempts, backoffMs) });
+}
+
+/** `event.<provider>.<encoded dedupe key>`: dedupe keys hold `:`, which job ids may not. */
+export function eventJobId(provider: string, dedupeKey: string): string {
+  return `event.${provider}.${encodeForeignId(dedupeKey)}`;
+}
+
+/** Stores one provider message; the same message again is the same job. Returns its job id. */
+export async function enqueueEvent(queue: EventsQueue, data: EventJob): Promise<string> {
+  const parsed = EventJobSchema.parse(data);
+  const id = eventJobId(parsed.provider, parsed.update.dedupeKey);
+  await queue.add(parsed.update.status, parsed, { jobId: id });
+  return id;
+}

@@ -1,0 +1,48 @@
+/**
+ * `invoice-poll`: one delayed job per open invoice, id derived from (provider, foreign_id). The
+ * processor moves the same job back to delayed until the invoice is terminal (STYLE "do this" 9),
+ * so there is never a sweep over every invoice and never two polls of one invoice.
+ */
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { z } from 'zod';
+import { jobId } from '../src/ids.ts';
+import { KINDS, PROVIDERS } from '../src/invoice/order.ts';
+
+export const POLL_QUEUE = 'invoice-poll';
+
+/** Job data of `invoice-poll`, v1: the invoice's identity only; its state lives in the record. */
+export const PollJobSchema = z.strictObject({
+  v: z.literal(1),
+  provider: z.enum(PROVIDERS),
+  kind: z.enum(KINDS),
+  foreign_id: z.string().min(1).max(255),
+});
+export type PollJob = z.infer<typeof PollJobSchema>;
+
+export type PollQueue = Queue<PollJob, unknown, string>;
+
+export function createPollQueue(connection: ConnectionOptions, prefix: string): PollQueue {
+  return new Queue<PollJob, unknown, string>(POLL_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      // Only unexpected errors spend attempts (provider errors just reschedule); once spent, the
+      // job stays in the failed set for an operator.
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
+      // Gone once the invoice is terminal, so a later schedule for the same id is never swallowed.
+      removeOnComplete: true,
+      removeOnFail: false,
+    },
+  });
+}
+
+export function pollJobId(provider: string, foreignId: string): string {
+  return jobId('poll', provider, foreignId);
+}
+
+/** Schedules the invoice's poll (idempotent: an existing poll job for it is left as it is). */
+export async function enqueuePoll(queue: PollQueue, data: PollJob, delayMs: number): Promise<void> {
+  const parsed = PollJobSchema.parse(data);
+  await queue.add('poll', parsed, { jobId: pollJobId(parsed.provider, parsed.foreign_id), delay: Math.max(0, Math.round(delayMs)) });
+}

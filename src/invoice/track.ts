@@ -1,0 +1,290 @@
+/**
+ * Following an invoice after creation: a provider's word (callback or lookup) becomes a
+ * transition through `InvoiceStore.apply` (compare-and-set + outbox in one step), and a silent
+ * provider is timed out against its own deadline. Decisions where CONTRACT.md is silent:
+ *
+ * - Unknown provider status, or a message naming another provider invoice than ours: parked for
+ *   an operator (`reconcile`), never guessed (CONTRACT 5, STYLE "unresolved").
+ * - Amounts are compared with the order only when the provider reports them in the order's
+ *   currency; any difference is published as `received_amount` + `reason`, never swallowed.
+ * - A record still `queued` (its create answer was lost) adopts the provider's invoice id and
+ *   moves on: the provider just proved the invoice exists (CONTRACT 6.1).
+ * - A deadline-inferred end is marked `inferred`; if the provider later says otherwise (a paid
+ *   callback redelivered after an outage) the record is parked, since results never go backwards.
+ */
+import { ProviderError, ProviderRateLimited } from '../errors.ts';
+import { compare, isZero } from '../money.ts';
+import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
+import { enqueuePoll, type PollJob, type PollQueue } from '../../queues/poll.ts';
+import type { EventJob } from '../../queues/events.ts';
+import type { Config } from '../config.ts';
+import { isTerminal, type Status } from './state.ts';
+import type { Change, InvoiceRecord, InvoiceStore } from './store.ts';
+import { describe } from './submit.ts';
+
+export interface TrackSettings {
+  pollCryptoSteroidMs: number;
+  pollPlatformMs: number;
+  pollIdleMs: number;
+  timerMs: number;
+  cryptoSteroidMs: number;
+  processingMs: number;
+  graceMs: number;
+}
+
+export function trackSettings(config: Readonly<Config>): TrackSettings {
+  return {
+    pollCryptoSteroidMs: config.POLL_CRYPTOSTEROID_MS,
+    pollPlatformMs: config.POLL_PLATFORM_MS,
+    pollIdleMs: config.POLL_IDLE_MS,
+    timerMs: config.DEADLINE_TIMER_MS,
+    cryptoSteroidMs: config.DEADLINE_CRYPTOSTEROID_MS,
+    processingMs: config.DEADLINE_PROCESSING_MS,
+    graceMs: config.DEADLINE_GRACE_MS,
+  };
+}
+
+/** A provider message for an invoice we hold no record of (yet). Retried, then parked in the failed set. */
+export class UnknownInvoice extends Error {
+  override name = 'UnknownInvoice';
+  readonly code = 'UNKNOWN_INVOICE';
+}
+
+export type TrackOutcome =
+  | { kind: 'applied'; record: InvoiceRecord; published: boolean; adopted: boolean }
+  | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' }
+  | { kind: 'parked'; record: InvoiceRecord; reason: string }
+  | { kind: 'missing' };
+
+/** Statuses a provider may report. `queued` and `rejected` are ours alone: treated as unknown. */
+function reported(update: ProviderUpdate): Status | null {
+  const s = update.status;
+  return s === 'unresolved' || s === 'queued' || s === 'rejected' ? null : s;
+}
+
+/** Applies one provider message to an invoice. `source` names it in the history (callback, poll). */
+export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, update: ProviderUpdate, source: string): Promise<TrackOutcome> {
+  const status = reported(update);
+  const ours = record.provider_invoice_id;
+  if (ours && update.providerInvoiceId && update.providerInvoiceId !== ours) {
+    // Possibly a second payable invoice for one order (guarantee 1): an operator must look.
+    return park(store, record, `${source} for provider invoice ${update.providerInvoiceId} (${update.providerStatus}), but this order holds ${ours}`);
+  }
+  if (isTerminal(record.status)) {
+    if (contradictsInference(record, status)) return parkContradiction(store, record, update);
+    return { kind: 'ignored', record, reason: status === record.status ? 'duplicate' : 'terminal' };
+  }
+  if (status === null) {
+    return park(store, record, `unknown provider status "${update.providerStatus}"; not guessed`, adoptId(record, update));
+  }
+  const adopted = record.status === 'queued';
+  const reason = composeReason(update.reason, amountNote(record, update, status));
+  const fields: NonNullable<Change['fields']> = {
+    provider_status: update.providerStatus,
+    // Always written, so a note of an earlier status never leaks into this one's result.
+    reason: reason ?? null,
+    ...adoptId(record, update),
+  };
+  if (update.receivedAmount !== undefined) {
+    fields.received_amount = update.receivedAmount;
+    fields.received_currency = update.receivedCurrency ?? null;
+  }
+  if (adopted) Object.assign(fields, { reconcile: null, submitting: null, last_error: null });
+  const res = await store.apply(record.provider, record.foreign_id, { status, source, reason, fields });
+  switch (res.kind) {
+    case 'missing':
+      return res;
+    case 'ignored':
+      // The deadline may have ended it while we decided (a poll racing this callback).
+      if (contradictsInference(res.record, status)) return parkContradiction(store, res.record, update);
+      // One result per status (DESIGN.md), so a second installment under the same status is not
+      // published; the record still learns the larger amount for operators and the final result.
+      if (res.reason === 'duplicate' && received(res.record, update)) {
+        const more = await store.apply(record.provider, record.foreign_id, { source, fields: { received_amount: update.receivedAmount ?? null, received_currency: update.receivedCurrency ?? null, reason: reason ?? null } });
+        if (more.kind === 'applied') return { kind: 'ignored', record: more.record, reason: res.reason };
+      }
+      return { kind: 'ignored', record: res.record, reason: res.reason };
+    case 'applied':
+      return { kind: 'applied', record: res.record, published: res.published, adopted };
+  }
+}
+
+/** Our inferred end, and the provider now says something else (e.g. paid after an outage). */
+function contradictsInference(record: InvoiceRecord, status: Status | null): boolean {
+  return isTerminal(record.status) && record.inferred !== null && status !== record.status;
+}
+
+function parkContradiction(store: InvoiceStore, record: InvoiceRecord, update: ProviderUpdate): Promise<TrackOutcome> {
+  return park(store, record, `provider reports ${update.providerStatus} after we inferred ${record.status} from its deadline`);
+}
+
+/** True when the update reports more money than the record holds (amounts only ever grow). */
+function received(record: InvoiceRecord, update: ProviderUpdate): boolean {
+  if (update.receivedAmount === undefined) return false;
+  if (record.received_amount === null) return true;
+  return (update.receivedCurrency ?? null) === record.received_currency && compare(update.receivedAmount, record.received_amount) > 0;
+}
+
+function adoptId(record: InvoiceRecord, update: ProviderUpdate): { provider_invoice_id?: string } {
+  return !record.provider_invoice_id && update.providerInvoiceId ? { provider_invoice_id: update.providerInvoiceId } : {};
+}
+
+async function park(store: InvoiceStore, record: InvoiceRecord, reason: string, extra: Record<string, string> = {}): Promise<TrackOutcome> {
+  const res = await store.apply(record.provider, record.foreign_id, { source: 'track', fields: { reconcile: reason, last_error: reason, ...extra } });
+  return res.kind === 'missing' ? res : { kind: 'parked', record: res.record, reason };
+}
+
+/**
+ * Compares what arrived with what the order asked, in decimal text (no floats). Only possible
+ * when the provider counts in the order's currency; crypto-denominated amounts are reported as
+ * they are (`received_currency` says which).
+ */
+export function amountNote(record: Pick<InvoiceRecord, 'amount' | 'currency'>, update: Pick<ProviderUpdate, 'receivedAmount' | 'receivedCurrency'>, status: Status): string | undefined {
+  const received = update.receivedAmount;
+  if (received === undefined || !update.receivedCurrency) return undefined;
+  if (update.receivedCurrency.toUpperCase() !== record.currency.toUpperCase()) return undefined;
+  const c = compare(received, record.amount);
+  if (c === 0 || (c < 0 && isZero(received) && status !== 'paid')) return undefined;
+  const text = `received ${received} of ${record.amount} ${record.currency}`;
+  if (c > 0) return `overpaid: ${text}`;
+  return isTerminal(status) ? `underpaid: ${text}` : `partially paid: ${text}`;
+}
+
+/** The provider's reason, then ours; "partially paid; partially paid: ..." is said once. */
+export function composeReason(provider: string | undefined, note: string | undefined): string | undefined {
+  if (!note) return provider || undefined;
+  if (!provider) return note;
+  const [label, detail] = note.split(': ', 2) as [string, string];
+  return provider.startsWith(label) ? `${provider}; ${detail}` : `${provider}; ${note}`;
+}
+
+/** Finds the invoice an event names and applies it. */
+export async function handleEvent(store: InvoiceStore, job: EventJob): Promise<TrackOutcome> {
+  const record = job.invoice_id
+    ? await store.getById(job.invoice_id)
+    : job.update.foreignId
+      ? await store.get(job.provider, job.update.foreignId)
+      : null;
+  if (!record || record.provider !== job.provider) return { kind: 'missing' };
+  return applyUpdate(store, record, job.update, 'callback');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deadlines and polling.
+
+/**
+ * When the provider itself ends the invoice if nothing happens (ms), or null when it never does.
+ * CONTRACT 5 "Deadlines": timer invoices 15 min, stretched to 24 h once a transaction is in the
+ * mempool (1.2); payment requests their lifetime, with no stretch (2.3); CryptoSteroid 30 min
+ * until a payment is detected (4.5; the 24 h after that is our assumption). A platform invoice
+ * without timer has no deadline while `created` (1.2 kind 1) and gets 15 min once the payer
+ * picked a currency (`pending`).
+ */
+export function deadlineOf(record: InvoiceRecord, s: TrackSettings): number | null {
+  const opened = record.opened_at ?? Date.parse(record.accepted_at);
+  const said = record.expires_at ? Date.parse(record.expires_at) : Number.NaN;
+  const since = record.status_at ?? opened;
+  if (record.kind === 'payment_request') {
+    if (!Number.isNaN(said)) return said;
+    if (record.order.expires_at) return Date.parse(record.order.expires_at);
+    return record.order.expires_in_seconds ? opened + record.order.expires_in_seconds * 1000 : null;
+  }
+  if (record.status === 'processing') return since + s.processingMs;
+  if (record.provider === 'cryptosteroid') return Number.isNaN(said) ? opened + s.cryptoSteroidMs : said;
+  if (record.order.timer) return Number.isNaN(said) ? opened + s.timerMs : said;
+  if (record.status === 'pending') return since + s.timerMs;
+  return null;
+}
+
+/** When to look again: the connector's cadence, jittered, but never past the deadline's grace end. */
+export function nextPollAt(record: InvoiceRecord, s: TrackSettings, now: number, due: number | null, random: () => number = Math.random): number {
+  const cadence = record.provider === 'cryptosteroid' ? s.pollCryptoSteroidMs : due === null ? s.pollIdleMs : s.pollPlatformMs;
+  // Jitter spreads invoices created together, so a burst of creates is not a burst of lookups forever.
+  let next = now + Math.round(cadence * (0.8 + 0.4 * random()));
+  const end = due === null ? null : due + s.graceMs;
+  if (end !== null && end >= now) next = Math.min(next, end + 1);
+  return next;
+}
+
+export interface PollDeps {
+  store: InvoiceStore;
+  adapter: ProviderAdapter;
+  settings: TrackSettings;
+  now?: () => number;
+  random?: () => number;
+}
+
+export type PollOutcome =
+  | { kind: 'done'; status: Status | 'missing'; published: boolean }
+  | { kind: 'again'; at: number; published: boolean; status: Status }
+  | { kind: 'rate-limited'; at: number };
+
+/** One poll of one invoice: ask the provider, apply its answer, infer the end of a silent one. */
+export async function pollOnce(deps: PollDeps, job: PollJob): Promise<PollOutcome> {
+  const { store, adapter, settings } = deps;
+  const now = deps.now?.() ?? Date.now();
+  let record = await store.get(job.provider, job.foreign_id);
+  if (!record) return { kind: 'done', status: 'missing', published: false };
+  // Not at the provider yet, or finished: the create path schedules the poll once it is open.
+  if (record.status === 'queued' || isTerminal(record.status)) return { kind: 'done', status: record.status, published: false };
+
+  let answered = false;
+  let published = false;
+  try {
+    const update = await adapter.lookup({ kind: record.kind, foreignId: record.foreign_id, providerInvoiceId: record.provider_invoice_id ?? undefined });
+    if (update) {
+      answered = true;
+      const out = await applyUpdate(store, record, update, 'poll');
+      if (out.kind === 'missing') return { kind: 'done', status: 'missing', published: false };
+      record = out.record;
+      published = out.kind === 'applied' && out.published;
+    }
+  } catch (err) {
+    if (err instanceof ProviderRateLimited) return { kind: 'rate-limited', at: nextPollAt(record, settings, now, null, deps.random) };
+    if (!(err instanceof ProviderError)) throw err;
+    // The provider is unreachable or odd: say so on the record (once), keep polling, and let the
+    // deadline below decide if it stays silent.
+    const note = `lookup failed: ${describe(err)}`;
+    if (record.last_error !== note) await store.apply(record.provider, record.foreign_id, { source: 'poll', fields: { last_error: note } });
+  }
+  if (isTerminal(record.status)) return { kind: 'done', status: record.status, published };
+
+  const due = deadlineOf(record, settings);
+  if (!answered && due !== null && now >= due + settings.graceMs) {
+    const out = await inferEnd(store, record, due, settings.graceMs);
+    if (out) return { kind: 'done', status: out.status, published: out.published || published };
+    record = (await store.get(job.provider, job.foreign_id)) ?? record;
+    if (isTerminal(record.status)) return { kind: 'done', status: record.status, published };
+  }
+  return { kind: 'again', at: nextPollAt(record, settings, now, deadlineOf(record, settings), deps.random), published, status: record.status };
+}
+
+/**
+ * The provider's deadline and our grace passed without a word: the invoice ended at the provider.
+ * Before any payment that is `expired`; with a payment seen but never confirmed it is `failed`,
+ * which is what the provider itself reports for that case (CONTRACT 1.4, 2.3).
+ */
+async function inferEnd(store: InvoiceStore, record: InvoiceRecord, due: number, graceMs: number): Promise<{ status: Status; published: boolean } | null> {
+  const to: Status = record.status === 'processing' ? 'failed' : 'expired';
+  const reason = `inferred: no word from the provider by its deadline ${new Date(due).toISOString()} plus ${graceMs} ms grace`;
+  const res = await store.apply(record.provider, record.foreign_id, { status: to, source: 'deadline', reason, fields: { reason, inferred: 'deadline' } });
+  return res.kind === 'applied' ? { status: to, published: res.published } : null;
+}
+
+export interface ScheduleDeps {
+  store: InvoiceStore;
+  pollQueue: PollQueue;
+  track: TrackSettings;
+}
+
+/**
+ * Gives an open invoice its poll job (idempotent by job id). Called wherever an invoice becomes
+ * open: its creation, and a callback adopting an invoice whose create answer was lost.
+ */
+export async function schedulePoll(deps: ScheduleDeps, provider: InvoiceRecord['provider'], foreignId: string, now = Date.now()): Promise<boolean> {
+  const record = await deps.store.get(provider, foreignId);
+  if (!record || record.status === 'queued' || isTerminal(record.status)) return false;
+  const at = nextPollAt(record, deps.track, now, deadlineOf(record, deps.track));
+  await enqueuePoll(deps.pollQueue, { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id }, at - now);
+  return true;
+}
