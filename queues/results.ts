@@ -25,6 +25,8 @@ export const ResultSchema = z.object({
   amount: z.string(),
   currency: z.string(),
   received_amount: z.string().optional(),
+  /** Currency of `received_amount`, as the provider reported it (may differ from `currency`). */
+  received_currency: z.string().optional(),
   reason: z.string().optional(),
   occurred_at: z.iso.datetime(),
 });

@@ -11,10 +11,11 @@
 import {
   ProviderAuth,
   ProviderError,
+  ProviderUnavailable,
   classify,
   type Disposition,
 } from '../errors.ts';
-import type { ProviderAdapter } from '../providers/types.ts';
+import type { CreateResult, ProviderAdapter } from '../providers/types.ts';
 import type { InvoiceRecord, InvoiceStore } from './store.ts';
 
 export type SubmitOutcome =
@@ -58,61 +59,87 @@ export async function submitOrder(deps: SubmitDeps, provider: string, foreignId:
     fields: { submitting: Date.now(), submit_attempts: record.submit_attempts + 1 },
   });
 
+  let result: CreateResult;
   try {
-    const result = await adapter.create(record.order, { secret: record.secret, callbackUrl: deps.callbackUrl?.(record) });
-    const applied = await store.apply(provider, foreignId, {
-      status: 'created',
+    result = await adapter.create(record.order, { secret: record.secret, callbackUrl: deps.callbackUrl?.(record) });
+  } catch (err) {
+    return failed(deps, record, resend, err);
+  }
+  // Outside the try: if recording the success fails (Redis away), the marker stays and the next
+  // attempt reconciles instead of creating again.
+  const fields = {
+    submitting: null,
+    last_error: null,
+    provider_invoice_id: result.providerInvoiceId,
+    provider_status: result.providerStatus,
+    payment_url: result.paymentUrl,
+    ...(result.expiresAt ? { expires_at: result.expiresAt } : {}),
+  };
+  let applied = await store.apply(provider, foreignId, { status: 'created', source: 'create', fields });
+  if (applied.kind === 'missing') throw new Error('invoice record vanished');
+  if (applied.kind === 'ignored') {
+    // A callback adopted the invoice while our request was in flight: keep what only the create
+    // answer knows (the payment URL), without moving the status.
+    const known = applied.record;
+    applied = await store.apply(provider, foreignId, {
       source: 'create',
       fields: {
         submitting: null,
-        last_error: null,
-        provider_invoice_id: result.providerInvoiceId,
-        provider_status: result.providerStatus,
-        payment_url: result.paymentUrl,
-        ...(result.expiresAt ? { expires_at: result.expiresAt } : {}),
+        payment_url: known.payment_url ?? result.paymentUrl,
+        provider_invoice_id: known.provider_invoice_id ?? result.providerInvoiceId,
+        ...(known.expires_at || !result.expiresAt ? {} : { expires_at: result.expiresAt }),
       },
     });
     if (applied.kind === 'missing') throw new Error('invoice record vanished');
-    return { kind: 'created', record: applied.record };
-  } catch (err) {
-    const disposition = classify(err);
-    const error = err instanceof Error ? err : new Error(String(err));
-    switch (disposition) {
-      case 'duplicate':
-        return park(
-          deps,
-          record,
-          resend || record.submit_attempts > 0
-            ? 'provider already holds this foreign_id: an earlier request created it but its answer was lost; following it by callbacks'
-            : 'provider already holds this foreign_id (created outside this worker?); following it by callbacks',
-        );
-      case 'permanent': {
-        const reason = describe(error);
-        await store.apply(provider, foreignId, {
-          status: 'rejected',
-          source: 'create',
-          reason,
-          fields: { submitting: null, last_error: reason, reason },
-        });
-        return { kind: 'rejected', reason, auth: err instanceof ProviderAuth };
+    return { kind: 'done', status: applied.record.status };
+  }
+  if (result.status === 'pending') {
+    // Timed platform invoices start `pending` (CONTRACT 1.3): `created` (URL known) then `pending`.
+    const moved = await store.apply(provider, foreignId, { status: 'pending', source: 'create' });
+    if (moved.kind !== 'missing') applied = moved;
+  }
+  return { kind: 'created', record: applied.record };
+}
+
+/** What a failed create means for the order; the `submitting` marker is cleared only when an answer proves nothing was created. */
+async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, err: unknown): Promise<SubmitOutcome> {
+  const { store, adapter } = deps;
+  const { provider, foreign_id: foreignId } = record;
+  const error = err instanceof Error ? err : new Error(String(err));
+  const disposition = classify(err);
+  switch (disposition) {
+    case 'duplicate':
+      return park(
+        deps,
+        record,
+        resend || record.submit_attempts > 0
+          ? 'provider already holds this foreign_id: an earlier request created it but its answer was lost; following it by callbacks'
+          : 'provider already holds this foreign_id (created outside this worker?); following it by callbacks',
+      );
+    case 'permanent': {
+      const reason = describe(error);
+      await store.apply(provider, foreignId, { status: 'rejected', source: 'create', reason, fields: { submitting: null, last_error: reason, reason } });
+      return { kind: 'rejected', reason, auth: err instanceof ProviderAuth };
+    }
+    case 'rate-limited': {
+      // Answered, so nothing was created: clear the marker.
+      const hits = Number((await store.redis.hincrby(store.recordKey(record.id), 'rate_limited_hits', 1)) || 0);
+      await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: describe(error) } });
+      return { kind: 'rate-limited', error, hits };
+    }
+    case 'unknown-outcome':
+      if (!adapter.uniqueForeignId) {
+        return park(deps, record, `outcome unknown (${describe(error)}): the invoice may exist; not re-sent (reconcile at the provider)`);
       }
-      case 'rate-limited': {
-        // Answered, so nothing was created: clear the marker.
-        const hits = Number((await store.redis.hincrby(store.recordKey(record.id), 'rate_limited_hits', 1)) || 0);
-        await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: describe(error) } });
-        return { kind: 'rate-limited', error, hits };
-      }
-      case 'unknown-outcome':
-        if (!adapter.uniqueForeignId) {
-          return park(deps, record, `outcome unknown (${describe(error)}): the invoice may exist; not re-sent (reconcile at the provider)`);
-        }
-        // Keep the marker: the next attempt re-sends and the provider refuses a duplicate.
-        await store.apply(provider, foreignId, { source: 'create', fields: { last_error: describe(error) } });
-        return { kind: 'retry', error, disposition };
-      case 'retry':
-        // A provider answer (5xx) or a refused connection: nothing was created.
-        await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: describe(error) } });
-        return { kind: 'retry', error, disposition };
+      // Keep the marker: the next attempt re-sends and the provider refuses a duplicate.
+      await store.apply(provider, foreignId, { source: 'create', fields: { last_error: describe(error) } });
+      return { kind: 'retry', error, disposition };
+    case 'retry': {
+      // Only a provider answer (5xx) or a refused connection proves nothing was created. Any other
+      // error (a bug, an unexpected throw) keeps the marker, so the next attempt reconciles.
+      const proven = err instanceof ProviderUnavailable;
+      await store.apply(provider, foreignId, { source: 'create', fields: { ...(proven ? { submitting: null } : {}), last_error: describe(error) } });
+      return { kind: 'retry', error, disposition };
     }
   }
 }
