@@ -46,8 +46,14 @@ describe('create pipeline', () => {
       assert.equal(result.payment_url, held[0]!.paymentUrl);
       const view = await t.get(`/v1/invoices/${provider}/${encodeURIComponent(foreignId)}`);
       assert.equal(view.status, 200);
-      assert.equal(view.body.status, 'created');
-      assert.deepEqual(view.body.history.map((h: { to: string }) => h.to), ['queued', 'created']);
+      // CryptoSteroid with a payment method fixed at creation is already waiting for the payment
+      // (CONTRACT 5: NEW with a method is `pending`): created (URL known), then pending.
+      const expected = provider === 'cryptosteroid' ? ['queued', 'created', 'pending'] : ['queued', 'created'];
+      assert.equal(view.body.status, expected.at(-1));
+      assert.deepEqual(view.body.history.map((h: { to: string }) => h.to), expected);
+      const mine = async () => (await t.results()).filter((r) => r.foreign_id === foreignId).map((r) => r.status).sort();
+      await t.waitFor(async () => (await mine()).length >= expected.length - 1, 'every result relayed');
+      assert.deepEqual(await mine(), expected.slice(1).sort());
       assert.equal(JSON.stringify(view.body).includes('payer@example.com'), false, 'the view carries no personal data');
     });
   }
@@ -119,7 +125,8 @@ describe('create pipeline', () => {
     assert.equal(answers.filter((a) => a.status === 200).length, 24);
     await createdResult(t, 'cryptosteroid', 'race-1');
     assert.equal(t.sandbox.count('cryptosteroid', 'race-1'), 1);
-    assert.equal((await t.results()).filter((r) => r.foreign_id === 'race-1').length, 1);
+    await t.waitFor(async () => (await t.results()).some((r) => r.foreign_id === 'race-1' && r.status === 'pending'), 'pending result');
+    assert.deepEqual((await t.results()).filter((r) => r.foreign_id === 'race-1').map((r) => r.status).sort(), ['created', 'pending']);
   });
 
   it('a batch answers each item in order: accepted, existing, conflict, invalid', async () => {
