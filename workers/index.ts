@@ -19,7 +19,14 @@ export interface RunningWorkers {
 export function startWorkers(ctx: WorkerContext, createQueue: CreateQueue, options: { sweepIntervalMs?: number; sweepGraceMs?: number } = {}): RunningWorkers {
   const workers: Worker[] = [startCreateWorker(ctx), startEventsWorker(ctx), startPollWorker(ctx)];
   for (const w of workers) void w.run();
-  const sweeper = new QueuedSweeper(ctx.store, createQueue, ctx.log, options.sweepGraceMs).start(options.sweepIntervalMs);
+  const sweeper = new QueuedSweeper({
+    store: ctx.store,
+    createQueue,
+    pollQueue: ctx.pollQueue,
+    track: ctx.track,
+    log: ctx.log,
+    graceMs: options.sweepGraceMs,
+  }).start(options.sweepIntervalMs);
   ctx.relay.start();
   let closing: Promise<void> | undefined;
   return {
