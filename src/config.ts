@@ -4,13 +4,29 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { hashTag, isClusterUrl, parseClusterUrl } from './redis.ts';
 
 const optionalString = z.string().trim().min(1).optional();
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
 const port = z.string().trim().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().max(65535));
 
+const singleRedisUrl = z.url({ protocol: /^rediss?$/ });
+function redisUrl(value: string): boolean {
+  if (!isClusterUrl(value)) return singleRedisUrl.safeParse(value).success;
+  try {
+    return parseClusterUrl(value) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 const EnvSchema = z.object({
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** One Redis (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://host:port,host:port`, see redis.ts). */
+  REDIS_URL: z
+    .string()
+    .trim()
+    .refine(redisUrl, 'must be a redis:// or rediss:// URL, or redis+cluster://host:port[,host:port...]')
+    .optional(),
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
   QUEUE_PREFIX: z
@@ -20,6 +36,19 @@ const EnvSchema = z.object({
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PUBLIC_BASE_URL: optionalUrl,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // Operations (src/http/admin.ts, src/http/ops.ts, src/main.ts).
+  /** Bull Board sign-in (HTTP Basic). Without both, the board is off (open only in sandbox mode). */
+  ADMIN_USER: optionalString,
+  ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** `viewer`: read-only board; `operator`: may retry, promote, pause and clean jobs. */
+  ADMIN_ROLE: z.enum(['viewer', 'operator']).default('viewer'),
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Port of the worker role's /healthz, /readyz and /metrics (0: any free port). */
+  OPS_PORT: port.default(3001),
+  /** On SIGTERM/SIGINT: how long workers may finish jobs in flight before they are forced to stop. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(25_000),
 
   CRYPTOPROCESSING_BASE_URL: optionalUrl,
   CRYPTOPROCESSING_API_KEY: optionalString,
@@ -44,6 +73,28 @@ const EnvSchema = z.object({
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   HTTP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(5000),
   HTTP_RESPONSE_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(20000),
+
+  // Tracking after creation (src/invoice/track.ts). Callbacks are processed from `invoice-events`.
+  EVENTS_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  /** An event whose invoice is not (yet) known is retried this often, then parked in the failed set. */
+  EVENTS_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  EVENTS_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
+  /** Poll cadence per connector: CryptoSteroid only calls back on PAID (CONTRACT 4.6), so it is polled most. */
+  POLL_CRYPTOSTEROID_MS: z.coerce.number().int().min(10).max(86_400_000).default(60_000),
+  /** Platform lookups are best effort (CONTRACT 1.6, 6.11): callbacks are the source of truth. */
+  POLL_PLATFORM_MS: z.coerce.number().int().min(10).max(86_400_000).default(300_000),
+  /** Invoices without any deadline (platform `timer:false` while `created`, CONTRACT 1.2 kind 1). */
+  POLL_IDLE_MS: z.coerce.number().int().min(10).max(86_400_000).default(1_800_000),
+  POLL_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  /** At most POLL_RATE_MAX polls per POLL_RATE_DURATION_MS, across every process (BullMQ's limiter is per queue). */
+  POLL_RATE_MAX: z.coerce.number().int().min(1).max(100_000).default(20),
+  POLL_RATE_DURATION_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
+  /** Provider deadlines (CONTRACT 1.2, 4.5, 5): timer invoices, CryptoSteroid, the mempool extension. */
+  DEADLINE_TIMER_MS: z.coerce.number().int().min(10).max(604_800_000).default(900_000),
+  DEADLINE_CRYPTOSTEROID_MS: z.coerce.number().int().min(10).max(604_800_000).default(1_800_000),
+  DEADLINE_PROCESSING_MS: z.coerce.number().int().min(10).max(604_800_000).default(86_400_000),
+  /** How long past a provider deadline a silent invoice waits before we infer its end. */
+  DEADLINE_GRACE_MS: z.coerce.number().int().min(0).max(604_800_000).default(3_600_000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -81,6 +132,7 @@ const GROUPS: Array<[string, string[]]> = [
   ['cryptoprocessing', ['CRYPTOPROCESSING_API_KEY', 'CRYPTOPROCESSING_API_SECRET']],
   ['alphapo', ['ALPHAPO_API_KEY', 'ALPHAPO_API_SECRET']],
   ['cryptosteroid', ['CRYPTOSTEROID_API_KEY', 'CRYPTOSTEROID_MERCHANT_ID']],
+  ['admin', ['ADMIN_USER', 'ADMIN_PASSWORD']],
 ];
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -101,6 +153,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
         problems.push({ field: n, message: `required when ${set.join(', ')} is set` });
       }
     }
+  }
+  if (env.REDIS_URL && isClusterUrl(env.REDIS_URL) && !hashTag(env.QUEUE_PREFIX)) {
+    // Each queue's keys and the store's Lua scripts must stay in one cluster slot.
+    problems.push({ field: 'QUEUE_PREFIX', message: 'must contain a {hash tag} on a Redis Cluster, e.g. {iw}' });
   }
   if (problems.length) throw new ConfigError(problems);
 

@@ -3,6 +3,7 @@
  * wherever they sit in a logged object; personal data must never reach the logs.
  */
 import { pino, type Logger } from 'pino';
+import { maskPersonal } from './redact.ts';
 
 export const REDACT_PATHS = [
   'apiKey', 'apiSecret', 'secret', 'token', 'password', 'authorization', 'signature',
@@ -12,6 +13,7 @@ export const REDACT_PATHS = [
   'req.headers["x-processing-key"]', 'req.headers["x-api-key"]', 'req.headers.token', 'req.headers.cookie',
   'email', '*.email', 'email_user', '*.email_user', 'end_user_email', '*.end_user_email',
   'sender', '*.sender', 'sender_data', '*.sender_data', 'customer', '*.customer', 'order.customer',
+  'cookie', '*.cookie', 'headers["set-cookie"]', 'req.headers["proxy-authorization"]',
 ];
 
 export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: NodeJS.WritableStream): Logger {
@@ -20,6 +22,9 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destinatio
       level,
       base: { service: 'invoice-worker' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // The path list above is fast but shallow; this catches personal fields at any depth and
+      // e-mail addresses inside strings (error messages, raw bodies).
+      formatters: { log: (obj) => maskPersonal(obj) },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination as pino.DestinationStream | undefined,

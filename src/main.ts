@@ -1,14 +1,19 @@
 /**
  * Entry point. `npm start` runs every role in one process (API, workers and, when no provider
  * has credentials, the built-in sandbox). Production runs `--role api` and `--role worker` as
- * separate processes on one Redis.
+ * separate processes on one Redis; the worker role serves only /healthz, /readyz and /metrics
+ * (on OPS_PORT).
+ *
+ * Shutdown (SIGTERM, SIGINT) goes through one idempotent handler: stop HTTP intake, let workers
+ * finish the jobs in flight within SHUTDOWN_TIMEOUT_MS (jobs still running after that stay locked
+ * and BullMQ's stalled check hands them to another worker), publish the outbox, close connections.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from './errors.ts';
 import { loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { resolveRedis } from './redis.ts';
-import { startSystem, type Role } from './system.ts';
+import { startSystem, type Role, type System } from './system.ts';
 
 const { values } = parseArgs({ options: { role: { type: 'string', default: 'all' } } });
 const role = values.role as Role;
@@ -30,42 +35,106 @@ try {
 }
 
 const log = createLogger(config.LOG_LEVEL);
-const redis = await resolveRedis(config.REDIS_URL, log);
 
-let sandbox: Awaited<ReturnType<typeof import('./sandbox/index.ts').startSandbox>> | undefined;
+// Registered before anything starts, so a signal during boot still shuts down in order.
+let system: System | undefined;
+let sandbox: { close(): Promise<void>; url: string } | undefined;
+let redis: Awaited<ReturnType<typeof resolveRedis>> | undefined;
+let stopping: Promise<void> | undefined;
+
+function shutdown(reason: string, exitCode = 0): void {
+  if (stopping) {
+    log.info({ signal: reason }, 'already shutting down');
+    return;
+  }
+  stopping = (async () => {
+    log.info({ signal: reason, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down');
+    // Last resort: the bounded steps below should finish well within this.
+    const force = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS + 10_000);
+    force.unref();
+    try {
+      await system?.close(config.SHUTDOWN_TIMEOUT_MS);
+      await sandbox?.close();
+      await redis?.stop();
+      log.info('stopped');
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      exitCode = 1;
+    }
+    // Every job has finished or been released by now; leftover handles must not keep us alive.
+    process.exit(exitCode);
+  })();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'uncaught exception');
+  shutdown('uncaughtException', 1);
+});
+process.on('unhandledRejection', (err) => {
+  log.error({ err }, 'unhandled promise rejection');
+});
+
+/**
+ * A worker's job is the queue, not its health port: when OPS_PORT is taken (several workers on one
+ * host), it keeps working and serves health and metrics on a free port, loudly.
+ */
+async function listenOps(s: System): Promise<string> {
+  try {
+    return await s.listen(config.OPS_PORT, config.HOST);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EADDRINUSE' || config.OPS_PORT === 0) throw err;
+    const url = await s.listen(0, config.HOST);
+    log.error({ wanted: config.OPS_PORT, url }, 'OPS_PORT is in use: serving health and metrics on a free port instead');
+    return url;
+  }
+}
+
+redis = await resolveRedis(config.REDIS_URL, log);
+
 if (config.sandbox) {
   if (role !== 'all') {
     console.error('No provider credentials are set. Set them (see .env.example), or run `npm start` for the all-in-one sandbox mode.');
     process.exit(1);
   }
   const { startSandbox, SANDBOX_CREDENTIALS } = await import('./sandbox/index.ts');
-  sandbox = await startSandbox({ port: config.SANDBOX_PORT, host: '127.0.0.1', logger: log.child({ component: 'sandbox' }) });
+  const box = await startSandbox({ port: config.SANDBOX_PORT, host: '127.0.0.1', logger: log.child({ component: 'sandbox' }) });
+  sandbox = box;
   const publicBase = config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`;
-  sandbox.setCallbackUrl('cryptoprocessing', `${publicBase}/webhooks/cryptoprocessing`);
-  sandbox.setCallbackUrl('alphapo', `${publicBase}/webhooks/alphapo`);
+  box.setCallbackUrl('cryptoprocessing', `${publicBase}/webhooks/cryptoprocessing`);
+  box.setCallbackUrl('alphapo', `${publicBase}/webhooks/alphapo`);
   config = Object.freeze({
     ...config,
     PUBLIC_BASE_URL: publicBase,
     providers: {
-      cryptoprocessing: { baseUrl: sandbox.baseUrls.cryptoprocessing, ...SANDBOX_CREDENTIALS.cryptoprocessing },
-      alphapo: { baseUrl: sandbox.baseUrls.alphapo, ...SANDBOX_CREDENTIALS.alphapo },
-      cryptosteroid: { baseUrl: sandbox.baseUrls.cryptosteroid, ...SANDBOX_CREDENTIALS.cryptosteroid },
+      cryptoprocessing: { baseUrl: box.baseUrls.cryptoprocessing, ...SANDBOX_CREDENTIALS.cryptoprocessing },
+      alphapo: { baseUrl: box.baseUrls.alphapo, ...SANDBOX_CREDENTIALS.alphapo },
+      cryptosteroid: { baseUrl: box.baseUrls.cryptosteroid, ...SANDBOX_CREDENTIALS.cryptosteroid },
     },
   });
 }
 
-const system = await startSystem({ config, redisUrl: redis.url, log, role });
-let apiUrl: string | undefined;
-if (role === 'all' || role === 'api') apiUrl = await system.listen(config.PORT, config.HOST);
+system = await startSystem({ config, redisUrl: redis.url, log, role });
+const url = role === 'worker' ? await listenOps(system) : await system.listen(config.PORT, config.HOST);
+const apiUrl = role === 'worker' ? undefined : url;
+if (!config.API_TOKEN && role !== 'worker') log.warn('API_TOKEN is not set: the producer API accepts unauthenticated requests');
+if (role === 'worker' && !config.PUBLIC_BASE_URL && config.providers.cryptosteroid) {
+  log.warn({ fallback: `http://127.0.0.1:${config.PORT}` }, 'PUBLIC_BASE_URL is not set: CryptoSteroid callbacks will point at this machine');
+}
 
 log.info(
   {
     role,
     api: apiUrl ?? null,
+    ops: url,
     redis: redis.source,
     sandbox: sandbox?.url ?? null,
     providers: Object.keys(config.providers),
     queuePrefix: config.QUEUE_PREFIX,
+    admin: role === 'worker' ? null : config.ADMIN_USER ? config.ADMIN_ROLE : config.sandbox ? 'open (sandbox)' : 'disabled',
   },
   'invoice worker started',
 );
@@ -74,28 +143,11 @@ if (process.stdout.isTTY || config.sandbox) {
     '',
     `  invoice worker (${role})`,
     apiUrl ? `  API           ${apiUrl}/v1/invoices` : '',
-    apiUrl ? `  health        ${apiUrl}/healthz` : '',
+    apiUrl ? `  Bull Board    ${apiUrl}/admin/queues` : '',
+    `  health        ${url}/healthz  ${url}/readyz  ${url}/metrics`,
     `  Redis         ${redis.source === 'embedded' ? 'embedded (data is lost on exit)' : redis.source}`,
     sandbox ? `  sandbox       ${sandbox.url}  (providers: ${Object.keys(config.providers).join(', ')})` : '',
     '',
   ].filter((l) => l !== '');
   process.stderr.write(`${lines.join('\n')}\n\n`);
 }
-
-let stopping: Promise<void> | undefined;
-function shutdown(signal: string): void {
-  stopping ??= (async () => {
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      log.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, 30_000);
-    force.unref();
-    await system.close();
-    await sandbox?.close();
-    await redis.stop();
-    log.info('stopped');
-  })();
-}
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));

@@ -5,20 +5,26 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WorkerOptions } from 'bullmq';
+import type { Queue, WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createCreateQueue, type CreateQueue } from '../queues/create.ts';
 import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/results.ts';
+import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
+import { createPollQueue, type PollQueue } from '../queues/poll.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { createOpsApp } from './http/ops.ts';
+import { webhookRoutes } from './http/webhooks.ts';
 import { Intake } from './invoice/intake.ts';
 import { OutboxRelay } from './invoice/relay.ts';
+import { trackSettings } from './invoice/track.ts';
 import { InvoiceStore, type InvoiceRecord } from './invoice/store.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createHttpClient, type HttpClient } from './providers/http.ts';
 import { createAdapters } from './providers/registry.ts';
-import { connect } from './redis.ts';
+import { connect, type RedisClient } from './redis.ts';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -31,20 +37,30 @@ export interface SystemOptions {
   workerOptions?: Partial<WorkerOptions>;
   sweep?: { intervalMs?: number; graceMs?: number };
   http?: HttpClient;
+  /** Process metrics (CPU, memory) on /metrics; off in tests that start many systems. */
+  defaultMetrics?: boolean;
 }
 
 export interface System {
-  redis: Redis;
+  redis: RedisClient;
   store: InvoiceStore;
   createQueue: CreateQueue;
   resultsQueue: ResultsQueue;
+  /** Authentic callbacks, stored by the webhooks before they answer (`invoice-events`). */
+  eventsQueue: EventsQueue;
+  /** One delayed job per open invoice (`invoice-poll`). */
+  pollQueue: PollQueue;
   relay: OutboxRelay;
   intake: Intake;
+  /** Every queue of the system, in the order Bull Board and /metrics show them. */
+  queues: Queue[];
+  metrics: Metrics;
   workers?: RunningWorkers;
   server?: Server;
   url?: string;
   listen(port: number, host?: string): Promise<string>;
-  close(): Promise<void>;
+  /** Stops HTTP intake, lets workers finish jobs in flight (up to `timeoutMs`), then closes connections. */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 export async function startSystem(opts: SystemOptions): Promise<System> {
@@ -56,13 +72,27 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const store = new InvoiceStore(redis, prefix, resultJobId);
   const createQueue = createCreateQueue(redis, prefix, config.CREATE_ATTEMPTS, config.CREATE_BACKOFF_MS);
   const resultsQueue = createResultsQueue(redis, prefix);
-  const relay = new OutboxRelay(store, resultsQueue, log.child({ component: 'relay' }));
-  const http = opts.http ?? createHttpClient({ connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS, responseTimeoutMs: config.HTTP_RESPONSE_TIMEOUT_MS });
+  const eventsQueue = createEventsQueue(redis, prefix, config.EVENTS_ATTEMPTS, config.EVENTS_BACKOFF_MS);
+  const pollQueue = createPollQueue(redis, prefix);
+  // Register every queue here: Bull Board and the queue gauges on /metrics show exactly this list.
+  const queues: Queue[] = [createQueue, resultsQueue, eventsQueue, pollQueue];
+  const metrics = createMetrics({ queues, store, log: log.child({ component: 'metrics' }), defaultMetrics: opts.defaultMetrics });
+  const relay = new OutboxRelay(store, resultsQueue, log.child({ component: 'relay' }), { onPublished: (entries) => metrics.observePublished(entries) });
+  const http =
+    opts.http ??
+    createHttpClient({
+      connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS,
+      responseTimeoutMs: config.HTTP_RESPONSE_TIMEOUT_MS,
+      onResponse: (req, res) => metrics.providerResponse(req, res),
+    });
   const adapters = createAdapters(config.providers, { http });
   const intake = new Intake(store, createQueue, adapters);
-  const publicBase = (config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/+$/, '');
+  // Without PUBLIC_BASE_URL, where this process actually listens (known after listen()).
+  // A worker-role process listens only for health and metrics: never a callback address.
+  const ownUrl = (): string | undefined => (role === 'worker' ? undefined : system.url);
+  const publicBase = (): string => (config.PUBLIC_BASE_URL ?? ownUrl() ?? `http://127.0.0.1:${config.PORT}`).replace(/\/+$/, '');
   const callbackUrl = (record: InvoiceRecord): string | undefined =>
-    record.provider === 'cryptosteroid' ? `${publicBase}/webhooks/cryptosteroid/${encodeURIComponent(record.id)}` : undefined;
+    record.provider === 'cryptosteroid' ? `${publicBase()}/webhooks/cryptosteroid/${encodeURIComponent(record.id)}` : undefined;
 
   let workers: RunningWorkers | undefined;
   if (role === 'all' || role === 'worker') {
@@ -77,6 +107,12 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
         concurrency: config.CREATE_CONCURRENCY,
         rateLimitDelayMs: config.RATE_LIMIT_DELAY_MS,
         callbackUrl,
+        metrics,
+        pollQueue,
+        track: trackSettings(config),
+        eventsConcurrency: config.EVENTS_CONCURRENCY,
+        pollConcurrency: config.POLL_CONCURRENCY,
+        pollLimiter: { max: config.POLL_RATE_MAX, duration: config.POLL_RATE_DURATION_MS },
         workerOptions: {
           lockDuration: config.WORKER_LOCK_DURATION_MS,
           stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
@@ -94,11 +130,27 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     store,
     createQueue,
     resultsQueue,
+    eventsQueue,
+    pollQueue,
     relay,
     intake,
+    queues,
+    metrics,
     workers,
     async listen(port, host = '127.0.0.1') {
-      const app = createApp({ intake, store, createQueue, redis, log, apiToken: config.API_TOKEN });
+      const workersRunning = workers ? () => workers.workers.every((w) => w.isRunning()) : undefined;
+      // The app only pings Redis (readiness), which a Cluster answers too.
+      const ops = { redis: redis as Redis, log, metrics, metricsToken: config.METRICS_TOKEN, workersRunning };
+      // The worker role serves only health and metrics; the producer API and Bull Board live on the api role.
+      const app =
+        role === 'worker'
+          ? createOpsApp(ops)
+          : createApp({
+              intake, store, createQueue, apiToken: config.API_TOKEN, ...ops,
+              // Provider callbacks: raw-body routes, mounted before the producer API's JSON parser.
+              mount: (app) => void app.use(webhookRoutes({ adapters, store, eventsQueue, log, metrics })),
+              admin: { queues, user: config.ADMIN_USER, password: config.ADMIN_PASSWORD, role: config.ADMIN_ROLE, sandbox: config.sandbox, log: log.child({ component: 'admin' }), metrics },
+            });
       const server = app.listen(port, host);
       await new Promise<void>((resolve, reject) => {
         server.once('listening', resolve);
@@ -109,16 +161,19 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       system.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
       return system.url;
     },
-    async close() {
+    async close(timeoutMs) {
       if (system.server) {
+        // Intake stops first; a request still running after the bound is cut (its client retries).
         const server = system.server;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        const cut = setTimeout(() => server.closeAllConnections(), Math.min(timeoutMs ?? 5000, 5000));
         await closed;
+        clearTimeout(cut);
       }
-      await workers?.close();
+      await workers?.close(timeoutMs);
       await relay.close();
-      await Promise.all([createQueue.close(), resultsQueue.close()]);
+      await Promise.all([createQueue.close(), resultsQueue.close(), ...queues.map((q) => q.close())]);
       await http.close();
       redis.disconnect();
     },

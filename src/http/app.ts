@@ -1,5 +1,5 @@
 /**
- * The HTTP app: producer API, health. Each concern is its own router; this file only wires them
+ * The HTTP app: producer API, health and metrics, Bull Board. Each concern is its own router; this file only wires them
  * and maps body-parser errors to clear 4xx answers.
  */
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
@@ -8,7 +8,10 @@ import type { Logger } from 'pino';
 import type { CreateQueue } from '../../queues/create.ts';
 import type { Intake } from '../invoice/intake.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
+import type { Metrics } from '../metrics.ts';
+import { ADMIN_PATH, adminRouter, type AdminOptions } from './admin.ts';
 import { bearerAuth } from './auth.ts';
+import { opsRoutes } from './ops.ts';
 import { invoiceRoutes } from './invoices.ts';
 
 export interface AppDeps {
@@ -20,6 +23,13 @@ export interface AppDeps {
   apiToken?: string;
   /** Extra routers mounted before the producer API (webhooks, admin, metrics). */
   mount?: (app: Express) => void;
+  /** Metrics: served at /metrics, and for routers to count what they see (e.g. `callbackRejected`). */
+  metrics?: Metrics;
+  metricsToken?: string;
+  /** Where this process runs workers: whether they all run (for /readyz). */
+  workersRunning?: () => boolean;
+  /** Bull Board at /admin/queues. */
+  admin?: AdminOptions;
 }
 
 /** A body that is not declared JSON is refused (415) rather than half-parsed or ignored. */
@@ -37,23 +47,14 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get('/readyz', async (_req, res) => {
-    try {
-      await deps.redis.ping();
-      res.json({ ok: true, redis: 'up' });
-    } catch {
-      res.status(503).json({ ok: false, redis: 'down' });
-    }
-  });
+  app.use(opsRoutes({ redis: deps.redis, log: deps.log, metrics: deps.metrics, metricsToken: deps.metricsToken, workersRunning: deps.workersRunning }));
+  if (deps.admin) app.use(ADMIN_PATH, adminRouter(deps.admin));
 
   deps.mount?.(app);
 
   // 1,000 orders of a few KB each fit comfortably; anything larger is refused with 413.
   app.use('/v1', bearerAuth(deps.apiToken), requireJson, express.json({ limit: '5mb', strict: true, type: () => true }));
-  app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, createQueue: deps.createQueue, log: deps.log }));
+  app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, createQueue: deps.createQueue, log: deps.log, metrics: deps.metrics }));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });

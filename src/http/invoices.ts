@@ -1,25 +1,37 @@
 /**
- * Producer API, v1: accept orders (one or a batch), read an invoice, retry a failed submission.
+ * Producer API, v1: accept orders (one or a batch), read an invoice, retry a failed submission
+ * (one, or the failed set filtered by provider and reason).
  */
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { createJobId, enqueueCreate, type CreateQueue } from '../../queues/create.ts';
+import type { CreateQueue } from '../../queues/create.ts';
 import { zodIssues } from '../errors.ts';
 import { toView, type Intake } from '../invoice/intake.ts';
 import { PROVIDERS } from '../invoice/order.ts';
+import { retryFailed, retrySubmission } from '../invoice/retry.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Logger } from 'pino';
 
 export const MAX_BATCH = 1000;
 
 const BatchSchema = z.strictObject({ orders: z.array(z.unknown()).min(1).max(MAX_BATCH) });
 const RetrySchema = z.strictObject({ confirm_not_created: z.boolean().optional(), by: z.string().max(100).optional() }).optional();
+const BulkRetrySchema = z.strictObject({
+  provider: z.enum(PROVIDERS).optional(),
+  /** Case-insensitive substring of the failure reason. */
+  reason: z.string().min(1).max(200).optional(),
+  limit: z.number().int().min(1).max(MAX_BATCH).default(100),
+  dry_run: z.boolean().default(false),
+  by: z.string().max(100).optional(),
+});
 
 export interface InvoiceRouteDeps {
   intake: Intake;
   store: InvoiceStore;
   createQueue: CreateQueue;
   log: Logger;
+  metrics?: Pick<Metrics, 'operatorRetry'>;
 }
 
 function params(req: Request, res: Response): { provider: (typeof PROVIDERS)[number]; foreignId: string } | null {
@@ -34,6 +46,7 @@ function params(req: Request, res: Response): { provider: (typeof PROVIDERS)[num
 
 export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
   const r = Router();
+  const retryDeps = { ...deps, onRetried: (n: number) => deps.metrics?.operatorRetry('api', n) };
 
   r.post('/v1/invoices', async (req, res) => {
     const result = await deps.intake.submit(req.body);
@@ -84,38 +97,41 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       res.status(400).json({ error: 'invalid_body', issues: zodIssues(body.error.issues) });
       return;
     }
-    const record = await deps.store.get(p.provider, p.foreignId);
-    if (!record) {
-      res.status(404).json({ error: 'not_found', message: 'no invoice for this provider and foreign_id' });
-      return;
-    }
-    if (record.status !== 'queued') {
-      res.status(409).json({ error: 'not_retryable', message: `invoice is ${record.status}; only submissions not yet at the provider can be retried`, status: record.status });
-      return;
-    }
-    const by = body.data?.by ?? 'api';
-    if (record.reconcile) {
-      if (!body.data?.confirm_not_created) {
+    const result = await retrySubmission(retryDeps, p.provider, p.foreignId, {
+      by: body.data?.by ?? 'api',
+      via: 'api',
+      confirmNotCreated: body.data?.confirm_not_created,
+    });
+    switch (result.outcome) {
+      case 'not_found':
+        res.status(404).json({ error: 'not_found', message: 'no invoice for this provider and foreign_id' });
+        return;
+      case 'not_retryable':
+        res.status(409).json({ error: 'not_retryable', message: `invoice is ${result.status}; only submissions not yet at the provider can be retried`, status: result.status });
+        return;
+      case 'needs_reconciliation':
         res.status(409).json({
           error: 'needs_reconciliation',
           message: 'the provider may already hold this invoice; check there, then retry with {"confirm_not_created": true}',
-          reconcile: record.reconcile,
+          reconcile: result.reconcile,
         });
         return;
-      }
-      await deps.store.apply(p.provider, p.foreignId, { source: `operator:${by}`, fields: { reconcile: null, submitting: null, last_error: null } });
+      case 'retrying':
+        res.status(202).json(result);
+        return;
     }
-    const job = await deps.createQueue.getJob(createJobId(p.provider, p.foreignId));
-    const state = job ? await job.getState() : 'missing';
-    if (job && state === 'failed') await job.retry('failed');
-    else if (job && state === 'completed') {
-      await job.remove();
-      await enqueueCreate(deps.createQueue, { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id });
-    } else if (!job) {
-      await enqueueCreate(deps.createQueue, { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id });
+  });
+
+  // Bulk retry of the failed set, e.g. after a provider outage: filtered, capped, with a dry run.
+  r.post('/v1/invoices/retry', async (req, res) => {
+    const body = BulkRetrySchema.safeParse(req.body ?? {});
+    if (!body.success) {
+      res.status(400).json({ error: 'invalid_body', issues: zodIssues(body.error.issues) });
+      return;
     }
-    deps.log.info({ provider: p.provider, jobId: createJobId(p.provider, p.foreignId), by, previousJobState: state }, 'submission retried');
-    res.status(202).json({ outcome: 'retrying', previous_job_state: state });
+    const { provider, reason, limit, dry_run, by } = body.data;
+    const result = await retryFailed(retryDeps, { provider, reason, limit }, { by: by ?? 'api', via: 'api', dryRun: dry_run });
+    res.status(200).json(result);
   });
 
   return r;

@@ -11,10 +11,30 @@ import type { InvoiceStore, OutboxEntry } from './store.ts';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+// Removes the published entries from the head of the outbox only while they are still there, and
+// renews the lock if it is still ours. A plain "LTRIM n" is not safe to run twice or late: a trim
+// resent after its reply was lost (clients resend unanswered commands on reconnect) or one run
+// after the lock expired and another relay already published and trimmed would drop entries
+// that nobody published. KEYS: outbox, lock. ARGV: owner, lock ms, the published entries in order.
+const TRIM = `
+local n = #ARGV - 2
+local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
+local same = 0
+for i = 1, n do
+  if head[i] ~= ARGV[i + 2] then break end
+  same = i
+end
+if same > 0 then redis.call('LTRIM', KEYS[1], same, -1) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return same
+`;
+
 export interface RelayOptions {
   batch?: number;
   intervalMs?: number;
   lockMs?: number;
+  /** Told about every batch the results queue accepted (metrics); must not throw. */
+  onPublished?: (entries: OutboxEntry[]) => void;
 }
 
 export class OutboxRelay {
@@ -78,9 +98,10 @@ export class OutboxRelay {
         const entries = items.map((s) => JSON.parse(s) as OutboxEntry);
         await this.results.addBulk(entries.map((e) => ({ name: e.name, data: e.data as never, opts: { jobId: e.jobId } })));
         // Only what we published is removed; entries appended meanwhile stay at the tail.
-        await redis.multi().ltrim(this.store.keys.outbox, entries.length, -1).pexpire(this.lockKey, this.options.lockMs ?? 10_000).exec();
+        await redis.eval(TRIM, 2, this.store.keys.outbox, this.lockKey, this.owner, this.options.lockMs ?? 10_000, ...items);
         total += entries.length;
         this.published += entries.length;
+        this.options.onPublished?.(entries);
       }
     } finally {
       await redis.eval(RELEASE, 1, this.lockKey, this.owner);

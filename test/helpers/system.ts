@@ -36,6 +36,10 @@ export interface TestSystemOptions {
   role?: SystemOptions['role'];
   workerOptions?: SystemOptions['workerOptions'];
   prefix?: string;
+  /** Another Redis (e.g. a `redis+cluster://` URL); its keys are the caller's to clean up. */
+  redisUrl?: string;
+  /** Point the sandbox's platform callback URLs at this API's webhooks once it listens. */
+  callbacks?: boolean;
 }
 
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
@@ -67,13 +71,17 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   });
   const system = await startSystem({
     config,
-    redisUrl: REDIS_URL,
+    redisUrl: options.redisUrl ?? REDIS_URL,
     log,
     role: options.role,
     workerOptions: options.workerOptions,
     sweep: { intervalMs: 200, graceMs: 500 },
+    defaultMetrics: false,
   });
   const api = await system.listen(0);
+  if (options.callbacks) {
+    for (const p of ['cryptoprocessing', 'alphapo'] as const) sandbox.setCallbackUrl(p, `${api}/webhooks/${p}`);
+  }
 
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${api}${path}`, {
@@ -117,7 +125,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       await system.close();
       if (!options.useSandbox) await sandbox.close();
       await system.createQueue.obliterate({ force: true }).catch(() => {});
-      await deleteByPrefix(prefix);
+      if (!options.redisUrl) await deleteByPrefix(prefix);
     },
   };
   return t;

@@ -1,0 +1,322 @@
+/**
+ * Operator CLI (`npm run cli -- <command>`), on the same env configuration as the service. It
+ * talks to Redis directly, like a producer: the same Intake (validation, idempotency) and the
+ * same retry rules as the HTTP API.
+ *
+ *   enqueue <file.jsonl>                         one order per line; per-line outcomes and a summary
+ *   show <provider> <foreign_id>                 the invoice, its history and its create job
+ *   failed [--provider p] [--reason text] [--limit n] [--json]
+ *   retry <provider> <foreign_id> [--confirm-not-created]
+ *   retry --all-failed [--provider p] [--reason text] [--limit n] [--dry-run]
+ *
+ * `--by <name>` names the operator in the audit log (default: the OS user). Exit codes: 0 done,
+ * 1 error (usage, config, Redis), 2 done but some items were refused (invalid, conflict, not
+ * retryable).
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { createCreateQueue, createJobId, type CreateQueue } from '../queues/create.ts';
+import { resultJobId } from '../queues/results.ts';
+import { loadConfig, type Config } from './config.ts';
+import { ConfigError } from './errors.ts';
+import { Intake, toView, type IntakeResult } from './invoice/intake.ts';
+import { PROVIDERS, type ProviderId } from './invoice/order.ts';
+import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './invoice/retry.ts';
+import { InvoiceStore } from './invoice/store.ts';
+import { createLogger } from './logger.ts';
+import { createHttpClient } from './providers/http.ts';
+import { createAdapters } from './providers/registry.ts';
+import { connect, type RedisClient } from './redis.ts';
+import { SANDBOX_CREDENTIALS } from './sandbox/credentials.ts';
+
+const USAGE = `usage: npm run cli -- <command>
+  enqueue <file.jsonl> [--batch n]
+  show <provider> <foreign_id>
+  failed [--provider p] [--reason text] [--limit n] [--json]
+  retry <provider> <foreign_id> [--confirm-not-created] [--by name]
+  retry --all-failed [--provider p] [--reason text] [--limit n] [--dry-run] [--by name]`;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Whether the progress bar is on screen; output lines clear it first when both share a terminal. */
+let barShown = false;
+function out(line: string): void {
+  if (barShown) {
+    process.stderr.write('\r\x1b[2K');
+    barShown = false;
+  }
+  process.stdout.write(`${line}\n`);
+}
+
+function operator(given: string | undefined): string {
+  if (given) return given;
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:${process.env.USER ?? 'unknown'}`;
+  }
+}
+
+function provider(value: string | undefined): ProviderId {
+  if (!value || !(PROVIDERS as readonly string[]).includes(value)) throw new UsageError(`provider must be one of ${PROVIDERS.join(', ')}`);
+  return value as ProviderId;
+}
+
+function positive(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`);
+  return n;
+}
+
+interface Ctx {
+  config: Readonly<Config>;
+  redis: RedisClient;
+  store: InvoiceStore;
+  createQueue: CreateQueue;
+  deps: RetryDeps;
+}
+
+/** A one-line progress bar on stderr, redrawn at most every 100 ms; silent when stderr is not a terminal. */
+function progressBar(total: number): { update(done: number, lines: number): void; end(): void } {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  const draw = (done: number, lines: number): void => {
+    const ratio = total > 0 ? Math.min(1, done / total) : 1;
+    const width = 30;
+    const filled = Math.round(ratio * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%  ${lines} lines`);
+    barShown = true;
+  };
+  return {
+    update(done, lines) {
+      if (!tty || Date.now() - last < 100) return;
+      last = Date.now();
+      draw(done, lines);
+    },
+    end() {
+      if (!tty || !barShown) return;
+      process.stderr.write('\n');
+      barShown = false;
+    },
+  };
+}
+
+function describeResult(n: number, r: IntakeResult): string {
+  switch (r.outcome) {
+    case 'accepted':
+    case 'existing':
+      return `line ${n}: ${r.outcome} ${r.invoice.provider}/${r.invoice.foreign_id} (${r.invoice.status})`;
+    case 'conflict':
+      return `line ${n}: conflict ${r.foreign_id}: ${r.message}`;
+    case 'invalid':
+      return `line ${n}: invalid: ${r.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`;
+  }
+}
+
+async function enqueue(ctx: Ctx, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { batch: { type: 'string' } } });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError('enqueue takes one file');
+  const batchSize = Math.min(positive(values.batch, 500, 'batch'), 1000);
+  const size = statSync(file).size;
+  const bar = progressBar(size);
+  const intake = new Intake(ctx.store, ctx.createQueue, validators(ctx.config));
+  const counts = { accepted: 0, existing: 0, conflict: 0, invalid: 0 };
+  let lineNo = 0;
+  let bytes = 0;
+  let batch: Array<{ line: number; order?: unknown; error?: string }> = [];
+
+  const flush = async (): Promise<void> => {
+    const orders = batch.filter((b) => b.error === undefined);
+    const results = await intake.submitMany(orders.map((b) => b.order));
+    let i = 0;
+    for (const item of batch) {
+      const result: IntakeResult =
+        item.error !== undefined ? { outcome: 'invalid', issues: [{ field: '(line)', message: item.error }] } : (results[i++] as IntakeResult);
+      counts[result.outcome] += 1;
+      out(describeResult(item.line, result));
+    }
+    batch = [];
+  };
+
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  for await (const line of lines) {
+    lineNo += 1;
+    bytes += Buffer.byteLength(line) + 1;
+    if (line.trim() === '') continue;
+    try {
+      batch.push({ line: lineNo, order: JSON.parse(line) as unknown });
+    } catch (err) {
+      batch.push({ line: lineNo, error: `not valid JSON (${(err as Error).message})` });
+    }
+    if (batch.length >= batchSize) await flush();
+    bar.update(bytes, lineNo);
+  }
+  if (batch.length) await flush();
+  bar.update(size, lineNo);
+  bar.end();
+  const total = counts.accepted + counts.existing + counts.conflict + counts.invalid;
+  out(`summary: ${total} orders: ${counts.accepted} accepted, ${counts.existing} existing, ${counts.conflict} conflict, ${counts.invalid} invalid`);
+  return counts.conflict + counts.invalid > 0 ? 2 : 0;
+}
+
+/** Adapters for validation only (nothing is sent): the configured providers, or the sandbox's in sandbox mode. */
+function validators(config: Readonly<Config>): ReturnType<typeof createAdapters> {
+  const providers: Config['providers'] = config.sandbox
+    ? {
+        cryptoprocessing: { baseUrl: 'http://sandbox.invalid', ...SANDBOX_CREDENTIALS.cryptoprocessing },
+        alphapo: { baseUrl: 'http://sandbox.invalid', ...SANDBOX_CREDENTIALS.alphapo },
+        cryptosteroid: { baseUrl: 'http://sandbox.invalid', ...SANDBOX_CREDENTIALS.cryptosteroid },
+      }
+    : config.providers;
+  return createAdapters(providers, { http: createHttpClient() });
+}
+
+async function show(ctx: Ctx, args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 2) throw new UsageError('show takes <provider> <foreign_id>');
+  const p = provider(positionals[0]);
+  const foreignId = positionals[1] as string;
+  const record = await ctx.store.get(p, foreignId);
+  if (!record) {
+    process.stderr.write(`no invoice for ${p}/${foreignId}\n`);
+    return 1;
+  }
+  const job = await ctx.createQueue.getJob(createJobId(p, foreignId));
+  const view = {
+    ...toView(record, await ctx.store.history(record.id)),
+    create_job: job
+      ? { id: job.id, state: await job.getState(), attempts: job.attemptsMade, failed_reason: job.failedReason || null }
+      : null,
+  };
+  out(JSON.stringify(view, null, 2));
+  return 0;
+}
+
+async function failed(ctx: Ctx, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { provider: { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const items = await listFailed(ctx.deps, {
+    provider: values.provider === undefined ? undefined : provider(values.provider),
+    reason: values.reason,
+    limit: positive(values.limit, 1000, 'limit'),
+  });
+  for (const item of items) {
+    if (values.json) out(JSON.stringify(item));
+    else out(`${item.provider}/${item.foreign_id}\t${item.status}\tattempts=${item.attempts}\t${item.failed_at ?? '-'}\t${item.retryable ? 'retryable' : 'not-retryable'}\t${item.failed_reason}`);
+  }
+  if (!values.json) process.stderr.write(`${items.length} failed submission(s)\n`);
+  return 0;
+}
+
+async function retry(ctx: Ctx, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'all-failed': { type: 'boolean' },
+      provider: { type: 'string' },
+      reason: { type: 'string' },
+      limit: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'confirm-not-created': { type: 'boolean' },
+      by: { type: 'string' },
+    },
+  });
+  const by = operator(values.by);
+  if (values['all-failed']) {
+    if (positionals.length) throw new UsageError('retry --all-failed takes no positional arguments');
+    const result = await retryFailed(
+      ctx.deps,
+      { provider: values.provider === undefined ? undefined : provider(values.provider), reason: values.reason, limit: positive(values.limit, 100, 'limit') },
+      { by, via: 'cli', dryRun: values['dry-run'] },
+    );
+    for (const r of result.retried) out(`${result.dry_run ? 'would retry' : 'retried'} ${r.provider}/${r.foreign_id}`);
+    for (const s of result.skipped) out(`skipped ${s.provider}/${s.foreign_id}: ${s.why}`);
+    out(`summary: ${result.matched} matched, ${result.retried.length} ${result.dry_run ? 'would be retried' : 'retried'}, ${result.skipped.length} skipped`);
+    return result.skipped.length ? 2 : 0;
+  }
+  if (positionals.length !== 2) throw new UsageError('retry takes <provider> <foreign_id>, or --all-failed');
+  const p = provider(positionals[0]);
+  const foreignId = positionals[1] as string;
+  const result = await retrySubmission(ctx.deps, p, foreignId, { by, via: 'cli', confirmNotCreated: values['confirm-not-created'] });
+  switch (result.outcome) {
+    case 'retrying':
+      out(`retrying ${p}/${foreignId} (its job was ${result.previous_job_state})`);
+      return 0;
+    case 'not_found':
+      process.stderr.write(`no invoice for ${p}/${foreignId}\n`);
+      return 1;
+    case 'not_retryable':
+      out(`not retried: ${p}/${foreignId} is ${result.status}; only submissions not yet at the provider can be retried`);
+      return 2;
+    case 'needs_reconciliation':
+      out(`not retried: ${p}/${foreignId} is parked (${result.reconcile}); check at the provider, then retry with --confirm-not-created`);
+      return 2;
+  }
+}
+
+async function reachable(redis: RedisClient, url: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ok = await Promise.race([
+    redis.ping().then(() => true, () => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), 5000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!ok) throw new UsageError(`cannot reach Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
+}
+
+const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<number>> = { enqueue, show, failed, retry };
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    out(USAGE);
+    return command ? 0 : 1;
+  }
+  const run = COMMANDS[command];
+  if (!run) throw new UsageError(`unknown command ${command}`);
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL, process.stderr);
+  const url = config.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redis = connect(url, { retryStrategy: (n) => (n > 3 ? null : 200) });
+  redis.on('error', () => {});
+  try {
+    await reachable(redis, url);
+    const store = new InvoiceStore(redis, config.QUEUE_PREFIX, resultJobId);
+    const createQueue = createCreateQueue(redis, config.QUEUE_PREFIX, config.CREATE_ATTEMPTS, config.CREATE_BACKOFF_MS);
+    try {
+      return await run({ config, redis, store, createQueue, deps: { store, createQueue, log: log.child({ component: 'cli' }) } }, args);
+    } finally {
+      await createQueue.close();
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write('Configuration error:\n');
+      for (const issue of err.issues) process.stderr.write(`  ${issue.field}: ${issue.message}\n`);
+    } else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    } else if ((err as { code?: string }).code === 'ENOENT') {
+      process.stderr.write(`${(err as Error).message}\n`);
+    } else {
+      process.stderr.write(`failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,148 @@
+/**
+ * Operator retries of submissions, shared by the API, the CLI and (for listing) the ops tools.
+ * A retry only sends the create job back through the same idempotent processor: an order that
+ * already reached the provider is answered as done, and one parked for reconciliation is re-sent
+ * only after the operator confirms the provider does not hold it.
+ */
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { createJobId, enqueueCreate, type CreateJob, type CreateQueue } from '../../queues/create.ts';
+import type { ProviderId } from './order.ts';
+import type { InvoiceStore } from './store.ts';
+
+export interface RetryDeps {
+  store: InvoiceStore;
+  createQueue: CreateQueue;
+  log: Logger;
+  onRetried?: (count: number) => void;
+}
+
+export interface RetryRequest {
+  /** Who asked (token label, `by` field, OS user), for the audit log line. */
+  by: string;
+  /** Where the request came from (api, cli). */
+  via: string;
+  /** The operator checked at the provider that no invoice exists for a parked order. */
+  confirmNotCreated?: boolean;
+}
+
+export type RetryOutcome =
+  | { outcome: 'retrying'; previous_job_state: string }
+  | { outcome: 'not_found' }
+  | { outcome: 'not_retryable'; status: string }
+  | { outcome: 'needs_reconciliation'; reconcile: string };
+
+/** Sends one order's create job back to the queue (the single-invoice retry). */
+export async function retrySubmission(deps: RetryDeps, provider: ProviderId, foreignId: string, req: RetryRequest): Promise<RetryOutcome> {
+  const record = await deps.store.get(provider, foreignId);
+  if (!record) return { outcome: 'not_found' };
+  if (record.status !== 'queued') return { outcome: 'not_retryable', status: record.status };
+  if (record.reconcile) {
+    if (!req.confirmNotCreated) return { outcome: 'needs_reconciliation', reconcile: record.reconcile };
+    await deps.store.apply(provider, foreignId, { source: `operator:${req.by}`, fields: { reconcile: null, submitting: null, last_error: null } });
+  }
+  const data: CreateJob = { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id };
+  const job = await deps.createQueue.getJob(createJobId(provider, foreignId));
+  const state = job ? await job.getState() : 'missing';
+  // A fresh attempt budget: the operator retries after fixing the cause, so backoff starts over.
+  if (job && state === 'failed') await job.retry('failed', { resetAttemptsMade: true });
+  else if (job && state === 'completed') {
+    await job.remove();
+    await enqueueCreate(deps.createQueue, data);
+  } else if (!job) await enqueueCreate(deps.createQueue, data);
+  // waiting, delayed or active: it is already on its way; nothing to add.
+  deps.log.info({ provider, foreign_id: foreignId, jobId: createJobId(provider, foreignId), by: req.by, via: req.via, previousJobState: state }, 'submission retried');
+  deps.onRetried?.(1);
+  return { outcome: 'retrying', previous_job_state: state };
+}
+
+export interface FailedFilter {
+  provider?: string;
+  /** Case-insensitive substring of the job's failure reason or the record's last error. */
+  reason?: string;
+  limit?: number;
+}
+
+export interface FailedItem {
+  provider: ProviderId;
+  foreign_id: string;
+  job_id: string;
+  attempts: number;
+  failed_reason: string;
+  failed_at: string | null;
+  /** The invoice's status (`queued` when nothing reached the provider), or `missing`. */
+  status: string;
+  last_error: string | null;
+  reconcile: string | null;
+  /** Whether a bulk retry would send it again (queued and not parked for reconciliation). */
+  retryable: boolean;
+}
+
+const PAGE = 500;
+
+/** Jobs in the `invoice-create` failed set that match, oldest failure first, with their record. */
+export async function listFailed(deps: Pick<RetryDeps, 'store' | 'createQueue'>, filter: FailedFilter = {}): Promise<FailedItem[]> {
+  const limit = filter.limit ?? 100;
+  const needle = filter.reason?.toLowerCase();
+  const out: FailedItem[] = [];
+  const total = (await deps.createQueue.getJobCounts('failed')).failed ?? 0;
+  // Read the whole matching page set first; retrying while paging would shift the pages.
+  for (let start = 0; start < total && out.length < limit; start += PAGE) {
+    const jobs = (await deps.createQueue.getJobs(['failed'], start, start + PAGE - 1, true)) as Array<Job<CreateJob> | undefined>;
+    if (!jobs.length) break;
+    const candidates = jobs.filter((j): j is Job<CreateJob> => !!j?.data?.provider && (!filter.provider || j.data.provider === filter.provider));
+    const records = await Promise.all(candidates.map((j) => deps.store.get(j.data.provider, j.data.foreign_id)));
+    candidates.forEach((job, i) => {
+      if (out.length >= limit) return;
+      const record = records[i];
+      const failedReason = job.failedReason ?? '';
+      if (needle && !failedReason.toLowerCase().includes(needle) && !(record?.last_error ?? '').toLowerCase().includes(needle)) return;
+      out.push({
+        provider: job.data.provider,
+        foreign_id: job.data.foreign_id,
+        job_id: String(job.id),
+        attempts: job.attemptsMade,
+        failed_reason: failedReason,
+        failed_at: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+        status: record?.status ?? 'missing',
+        last_error: record?.last_error ?? null,
+        reconcile: record?.reconcile ?? null,
+        retryable: record?.status === 'queued' && !record.reconcile,
+      });
+    });
+  }
+  return out;
+}
+
+export interface BulkRetryResult {
+  dry_run: boolean;
+  matched: number;
+  retried: Array<{ provider: string; foreign_id: string }>;
+  skipped: Array<{ provider: string; foreign_id: string; why: string }>;
+}
+
+/** Retries every matching failed submission (up to `limit`); with `dryRun`, only says what it would do. */
+export async function retryFailed(deps: RetryDeps, filter: FailedFilter, req: RetryRequest & { dryRun?: boolean }): Promise<BulkRetryResult> {
+  const items = await listFailed(deps, filter);
+  const result: BulkRetryResult = { dry_run: !!req.dryRun, matched: items.length, retried: [], skipped: [] };
+  for (const item of items) {
+    const ref = { provider: item.provider, foreign_id: item.foreign_id };
+    if (!item.retryable) {
+      result.skipped.push({ ...ref, why: item.reconcile ? 'needs reconciliation: retry it alone with confirmation' : `invoice is ${item.status}` });
+      continue;
+    }
+    if (req.dryRun) {
+      result.retried.push(ref);
+      continue;
+    }
+    // Never confirms reconciliation in bulk: that takes a look at the provider, order by order.
+    const outcome = await retrySubmission(deps, item.provider, item.foreign_id, { by: req.by, via: req.via });
+    if (outcome.outcome === 'retrying') result.retried.push(ref);
+    else result.skipped.push({ ...ref, why: outcome.outcome === 'not_retryable' ? `invoice is ${outcome.status}` : outcome.outcome });
+  }
+  deps.log.info(
+    { by: req.by, via: req.via, dryRun: !!req.dryRun, provider: filter.provider ?? null, reason: filter.reason ?? null, matched: result.matched, retried: result.retried.length, skipped: result.skipped.length },
+    'bulk retry of failed submissions',
+  );
+  return result;
+}

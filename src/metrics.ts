@@ -1,0 +1,219 @@
+/**
+ * Prometheus metrics, on a registry of their own (one per system, so tests can run several).
+ * Counters and histograms are fed by the code paths that see the event; queue and store sizes
+ * are read from Redis when Prometheus scrapes, so every process reports the same global numbers
+ * (aggregate them with `max`, not `sum`).
+ */
+import type { Queue } from 'bullmq';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from 'pino';
+import { invoiceId } from './ids.ts';
+import type { InvoiceStore, OutboxEntry } from './invoice/store.ts';
+import { TERMINAL, type Status } from './invoice/state.ts';
+import type { HttpRequest } from './providers/http.ts';
+
+const P = 'invoice_worker_';
+/** A scrape must answer even while Redis hangs: Redis-backed gauges give up after this. */
+const COLLECT_TIMEOUT_MS = 2000;
+const JOB_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
+
+export type RetryVia = 'api' | 'cli' | 'bull-board';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** One create-job outcome (created, done, parked, rejected, auth_error, retry, rate-limited). */
+  submission(provider: string, outcome: string): void;
+  /** The provider HTTP client's `onResponse` hook. */
+  providerResponse(req: Pick<HttpRequest, 'provider' | 'method'>, res: { status: number | 'error'; durationMs: number }): void;
+  /** A callback refused at the edge (bad or missing signature/token, malformed body). */
+  callbackRejected(provider: string, reason: string): void;
+  /** Submissions an operator sent back to the queue. */
+  operatorRetry(via: RetryVia, count?: number): void;
+  /** The relay's hook: results just published to `invoice-results`. */
+  observePublished(entries: readonly OutboxEntry[]): void;
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+export interface MetricsOptions {
+  /** Every queue of the system; read on each scrape, so queues added to the list later count too. */
+  queues: readonly Queue[];
+  store: InvoiceStore;
+  log: Logger;
+  /** Process metrics (CPU, memory, event loop lag). */
+  defaultMetrics?: boolean;
+}
+
+async function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out`)), COLLECT_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createMetrics(opts: MetricsOptions): Metrics {
+  const { store, log } = opts;
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const submissions = new Counter({
+    name: `${P}submissions_total`,
+    help: 'Create-job outcomes by provider (auth_error: the provider refused our credentials).',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [registry],
+  });
+  const providerLatency = new Histogram({
+    name: `${P}provider_http_request_duration_seconds`,
+    help: 'Provider HTTP exchanges, send to full body; status is the HTTP status or "error" (no answer).',
+    labelNames: ['provider', 'method', 'status'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30],
+    registers: [registry],
+  });
+  const callbackFailures = new Counter({
+    name: `${P}callback_verification_failures_total`,
+    help: 'Callbacks refused because their signature or token did not verify, or the body was malformed.',
+    labelNames: ['provider', 'reason'] as const,
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: `${P}operator_retries_total`,
+    help: 'Submissions sent back to the queue by an operator.',
+    labelNames: ['via'] as const,
+    registers: [registry],
+  });
+  const acceptToCreated = new Histogram({
+    name: `${P}accept_to_created_seconds`,
+    help: 'From accepting an order to the provider creating its invoice.',
+    labelNames: ['provider'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  const createdToTerminal = new Histogram({
+    name: `${P}created_to_terminal_seconds`,
+    help: 'From invoice creation to its terminal status (paid, expired, failed, cancelled).',
+    labelNames: ['provider', 'status'] as const,
+    buckets: [10, 60, 300, 900, 1800, 3600, 7200, 21600, 86400, 259200],
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: `${P}redis_up`,
+    help: '1 when Redis answered a PING during this scrape.',
+    registers: [registry],
+    async collect() {
+      this.set(await within(store.redis.ping(), 'redis ping').then(() => 1, () => 0));
+    },
+  });
+  new Gauge({
+    name: `${P}queue_jobs`,
+    help: 'Jobs per queue and state, read from Redis at scrape time.',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const all = await within(Promise.all(opts.queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as const)), 'queue counts');
+        for (const [queue, counts] of all) {
+          for (const state of JOB_STATES) this.set({ queue, state }, counts[state] ?? 0);
+        }
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'metrics: could not read queue counts');
+      }
+    },
+  });
+  new Gauge({
+    name: `${P}outbox_pending`,
+    help: 'Results recorded but not yet published to invoice-results (relay backlog).',
+    registers: [registry],
+    async collect() {
+      this.set(await within(store.redis.llen(store.keys.outbox), 'outbox length').catch(() => 0));
+    },
+  });
+  new Gauge({
+    name: `${P}outbox_oldest_seconds`,
+    help: 'Age of the oldest unpublished result (relay lag); 0 when the outbox is empty.',
+    registers: [registry],
+    async collect() {
+      const head = await within(store.redis.lindex(store.keys.outbox, 0), 'outbox head').catch(() => null);
+      let age = 0;
+      if (head) {
+        try {
+          const at = Date.parse(String((JSON.parse(head) as OutboxEntry).data.occurred_at));
+          if (Number.isFinite(at)) age = Math.max(0, (Date.now() - at) / 1000);
+        } catch {
+          /* unreadable entry: the relay will complain about it */
+        }
+      }
+      this.set(age);
+    },
+  });
+  new Gauge({
+    name: `${P}reconciliation_pending`,
+    help: 'Orders parked for an operator (outcome unknown, duplicate at the provider).',
+    registers: [registry],
+    async collect() {
+      this.set(await within(store.redis.zcard(store.keys.reconcile), 'reconciliation list').catch(() => 0));
+    },
+  });
+  new Gauge({
+    name: `${P}queued_orders`,
+    help: 'Orders accepted and not yet at the provider (includes failed submissions awaiting a retry).',
+    registers: [registry],
+    async collect() {
+      this.set(await within(store.redis.zcard(store.keys.queued), 'queued index').catch(() => 0));
+    },
+  });
+
+  async function observe(entries: readonly OutboxEntry[]): Promise<void> {
+    const wanted = entries.filter((e) => e.name === 'created' || (TERMINAL.has(e.name) && e.data.previous_status !== 'queued'));
+    if (!wanted.length) return;
+    const pipe = store.redis.pipeline();
+    for (const e of wanted) {
+      const id = invoiceId(String(e.data.provider), String(e.data.foreign_id));
+      if (e.name === 'created') pipe.hget(store.recordKey(id), 'accepted_at');
+      else pipe.lrange(store.historyKey(id), 0, -1);
+    }
+    const replies = (await pipe.exec()) ?? [];
+    wanted.forEach((e, i) => {
+      const [err, value] = replies[i] ?? [new Error('no reply'), null];
+      if (err) return;
+      const provider = String(e.data.provider);
+      const at = Date.parse(String(e.data.occurred_at));
+      if (e.name === 'created') {
+        const from = Date.parse(String(value));
+        if (Number.isFinite(from) && Number.isFinite(at)) acceptToCreated.observe({ provider }, Math.max(0, (at - from) / 1000));
+        return;
+      }
+      const created = (value as string[]).map((s) => JSON.parse(s) as { at: string; to: Status }).find((h) => h.to === 'created');
+      const from = created ? Date.parse(created.at) : NaN;
+      if (Number.isFinite(from) && Number.isFinite(at)) createdToTerminal.observe({ provider, status: e.name }, Math.max(0, (at - from) / 1000));
+    });
+  }
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    submission(provider, outcome) {
+      submissions.inc({ provider, outcome });
+    },
+    providerResponse(req, res) {
+      providerLatency.observe({ provider: req.provider, method: req.method, status: String(res.status) }, res.durationMs / 1000);
+    },
+    callbackRejected(provider, reason) {
+      callbackFailures.inc({ provider, reason });
+    },
+    operatorRetry(via, count = 1) {
+      if (count > 0) retries.inc({ via }, count);
+    },
+    observePublished(entries) {
+      // Off the relay's path: a metrics read must never hold up publishing.
+      observe(entries).catch((err) => log.debug({ err: (err as Error).message }, 'metrics: could not observe published results'));
+    },
+    render: () => registry.metrics(),
+  };
+}

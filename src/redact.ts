@@ -1,0 +1,62 @@
+/**
+ * Generic masking of personal data and secrets in arbitrary values: by key name at any depth, and
+ * e-mail addresses inside any string. The logger runs it on every line (pino's path list cannot
+ * reach arbitrarily deep) and Bull Board on every job's data, so a payload shape nobody listed
+ * (a callback body, a future job type) is still covered.
+ */
+
+export const MASK = '[masked]';
+
+/** Keys whose value is personal or secret whatever it holds (compared lowercased, without `_`/`-`). */
+const EXACT_KEYS = new Set([
+  'sender', 'senderdata', 'customer', 'firstname', 'lastname', 'fullname', 'middlename', 'dateofbirth',
+  'birthdate', 'dob', 'legalname', 'phone', 'phonenumber', 'address', 'token', 'authorization', 'cookie',
+  'setcookie', 'xprocessingkey', 'xapikey', 'apikey', 'ipaddress', 'iban', 'passport',
+]);
+const KEY_PARTS = ['email', 'secret', 'password', 'signature', 'apikey', 'privatekey'];
+
+const EMAIL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
+const MAX_DEPTH = 8;
+
+export function isSensitiveKey(key: string): boolean {
+  const k = key.toLowerCase().replace(/[_\-\s]/g, '');
+  return EXACT_KEYS.has(k) || KEY_PARTS.some((p) => k.includes(p));
+}
+
+export function maskString(s: string): string {
+  // A JSON document inside a string (a raw callback body) is masked field by field.
+  if (s.length > 1 && (s[0] === '{' || s[0] === '[')) {
+    try {
+      return JSON.stringify(maskPersonal(JSON.parse(s)));
+    } catch {
+      /* not JSON: fall through to the e-mail pattern */
+    }
+  }
+  return s.includes('@') ? s.replace(EMAIL, '[masked-email]') : s;
+}
+
+/** A masked copy; the input is never changed. Error instances keep their class (for the log serializer). */
+export function maskPersonal<T>(value: T, depth = 0): T {
+  return walk(value, depth, new WeakSet()) as T;
+}
+
+function walk(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (typeof value === 'string') return maskString(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value) || depth > MAX_DEPTH) return value;
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((v) => walk(v, depth + 1, seen));
+  if (Buffer.isBuffer(value) || value instanceof Date || ArrayBuffer.isView(value)) return value;
+  if (value instanceof Error) {
+    const copy = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
+    Object.defineProperty(copy, 'name', { value: value.name, enumerable: false, writable: true });
+    copy.message = maskString(value.message);
+    if (value.stack) Object.defineProperty(copy, 'stack', { value: maskString(value.stack), enumerable: false, writable: true });
+    if (value.cause !== undefined) Object.defineProperty(copy, 'cause', { value: walk(value.cause, depth + 1, seen), enumerable: false, writable: true });
+    for (const [k, v] of Object.entries(value)) copy[k] = isSensitiveKey(k) ? MASK : walk(v, depth + 1, seen);
+    return copy;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = isSensitiveKey(k) && v !== null && v !== undefined ? MASK : walk(v, depth + 1, seen);
+  return out;
+}

@@ -1,0 +1,80 @@
+/**
+ * Bull Board in a real browser: an operator signs in, finds the failed submission, retries it and
+ * watches it complete. Runs Chromium through playwright-core; skipped (with a reason) only when
+ * Chromium is not installed and CI is not set.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { createJobId } from '../../queues/create.ts';
+import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const USER = 'ops-browser';
+const PASSWORD = 'pw-Browser-Retry-2291';
+const skip = !existsSync(CHROMIUM) && !process.env.CI ? `Chromium not found at ${CHROMIUM} (install it, or set CHROMIUM_PATH); required when CI is set` : false;
+
+describe('Bull Board in Chromium', { skip }, () => {
+  let t: TestSystem;
+  let context: BrowserContext;
+  let profile: string;
+  before(async () => {
+    t = await startTestSystem({ env: { ADMIN_USER: USER, ADMIN_PASSWORD: PASSWORD, ADMIN_ROLE: 'operator', CREATE_ATTEMPTS: '1' } });
+    profile = mkdtempSync(join(tmpdir(), 'iw-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      httpCredentials: { username: USER, password: PASSWORD },
+      viewport: { width: 1280, height: 800 },
+    });
+  });
+  after(async () => {
+    await context?.close();
+    await t?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('an operator signs in, opens the failed job, retries it and sees it complete', async () => {
+    // A submission that fails for good: the provider answers 500 and only one attempt is allowed.
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', status: 500 });
+    assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'browser-1'))).status, 202);
+    const jobId = createJobId('alphapo', 'browser-1');
+    await t.waitFor(async () => (await (await t.system.createQueue.getJob(jobId))?.getState()) === 'failed', 'the failed job');
+
+    const page = context.pages()[0] ?? (await context.newPage());
+    const board = `${t.api}/admin/queues`;
+    const response = await page.goto(`${board}/`);
+    assert.equal(response?.status(), 200, 'signed in with Basic auth');
+    // Every registered queue is listed in the sidebar.
+    for (const q of t.system.queues) await page.locator(`a[href$="/queue/${q.name}"]`).first().waitFor();
+
+    await page.locator('a[href$="/queue/invoice-create"]').first().click();
+    await page.locator('a[href*="status=failed"]', { hasText: 'Failed' }).first().click();
+    await page.locator(`a[href*="${jobId}"]`).first().click();
+    await page.getByText('provider error (HTTP 500)').first().waitFor();
+
+    // The provider recovers; the operator retries from the job page (the board asks to confirm).
+    t.sandbox.clearFaults();
+    await page.locator('button:has(svg.lucide-refresh-cw)').first().click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+
+    await t.waitFor(async () => (await t.results()).find((r) => r.foreign_id === 'browser-1' && r.status === 'created'), 'the created result');
+    assert.equal(await (await t.system.createQueue.getJob(jobId))?.getState(), 'completed');
+    assert.equal(t.sandbox.count('alphapo', 'browser-1'), 1);
+    // The board shows it completed too.
+    await page.goto(`${board}/queue/invoice-create?status=completed`);
+    await page.locator(`a[href*="${jobId}"]`).first().waitFor();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'bull-board-retry.png'), fullPage: true });
+
+    const audit = t.logs.find((l) => l.includes('retry requested from Bull Board'));
+    assert.ok(audit, 'the retry is in the audit log');
+    assert.equal(JSON.parse(audit).by, USER);
+  });
+});
