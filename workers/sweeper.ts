@@ -23,12 +23,14 @@ export interface SweeperDeps {
   log: Logger;
   graceMs?: number;
   openPageSize?: number;
+  queuedPageSize?: number;
 }
 
 export class QueuedSweeper {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private openCursor = 0;
+  private queuedCursor = 0;
   /** Poll jobs re-created so far (for tests and logs). */
   repaired = 0;
 
@@ -53,10 +55,12 @@ export class QueuedSweeper {
     }
   }
 
-  /** Re-adds the create job of every order queued longer than the grace period. Returns how many were checked. */
+  /** Re-adds the create job of a page of orders queued longer than the grace period. Returns how many were checked. */
   async sweep(now = Date.now()): Promise<number> {
     const { store, createQueue } = this.deps;
-    const ids = await store.queuedBefore(now - (this.deps.graceMs ?? 30_000));
+    const page = this.deps.queuedPageSize ?? 500;
+    const ids = await store.queuedBefore(now - (this.deps.graceMs ?? 30_000), page, this.queuedCursor);
+    this.queuedCursor = ids.length < page ? 0 : this.queuedCursor + ids.length;
     for (const id of ids) {
       const rec = await store.getById(id);
       if (!rec || rec.status !== 'queued' || rec.reconcile) continue;

@@ -101,7 +101,12 @@ redis.call('HINCRBY', KEYS[1], 'version', 1)
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[4]) end
 local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'queued' then redis.call('ZREM', KEYS[4], ARGV[5]) end
+-- The queued index holds what may still need its create job: not parked, not at the provider.
+if status ~= 'queued' or redis.call('HEXISTS', KEYS[1], 'reconcile') == 1 then
+  redis.call('ZREM', KEYS[4], ARGV[5])
+else
+  redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[5])
+end
 -- Open (at the provider, not terminal) invoices are indexed so a sweeper can check each still has its poll job.
 local terminal = { paid = true, expired = true, failed = true, cancelled = true, rejected = true }
 if terminal[status] then
@@ -304,9 +309,13 @@ export class InvoiceStore {
     return { jobId: eventId, name: status, data };
   }
 
-  /** Orders still `queued` and accepted before `olderThanMs` (for the sweeper). */
-  async queuedBefore(olderThanMs: number, limit = 500): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.queued, '-inf', String(olderThanMs), 'LIMIT', 0, limit);
+  /**
+   * Orders still `queued` (and not parked) since before `olderThanMs`, a page at a time from
+   * `offset`, for the sweeper's rolling scan: orders whose job sits in the failed set stay in the
+   * index and must not hide newer ones.
+   */
+  async queuedBefore(olderThanMs: number, limit = 500, offset = 0): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.queued, '-inf', String(olderThanMs), 'LIMIT', offset, limit);
   }
 
   /**

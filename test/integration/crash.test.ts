@@ -44,6 +44,8 @@ describe('worker killed mid-request', () => {
         }, `the restarted worker to settle ${id}`, 30_000);
         assert.equal(sandbox.count(c.provider, id), c.commit || c.expect === 'created' ? 1 : 0);
         assert.ok(sandbox.count(c.provider, id) <= 1, 'never two invoices');
+        // The relay publishes just after the record changes: wait for it when a result is owed.
+        if (c.expect === 'created') await t.waitFor(async () => (await t.results()).some((r) => r.foreign_id === id), 'the created result');
         const results = (await t.results()).filter((r) => r.foreign_id === id);
         assert.equal(results.some((r) => r.status === 'rejected' || r.status === 'failed'), false, 'never reported as failed');
         if (c.expect === 'created') {

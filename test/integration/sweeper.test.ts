@@ -4,7 +4,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createJobId } from '../../queues/create.ts';
 import { pollJobId } from '../../queues/poll.ts';
+import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
+import { QueuedSweeper } from '../../workers/sweeper.ts';
+import { createLogger } from '../../src/logger.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
 describe('sweepers', () => {
@@ -36,5 +40,35 @@ describe('sweepers', () => {
     assert.deepEqual(open.sort(), ids.map((id) => `alphapo.r.${id}`).sort());
     await t.system.store.apply('alphapo', 'sw-3', { status: 'paid', source: 'test' });
     assert.deepEqual((await t.system.redis.zrange(t.system.store.keys.open, 0, -1)).sort(), ['alphapo.r.sw-1', 'alphapo.r.sw-2']);
+  });
+});
+
+describe('queued sweeper, rolling', () => {
+  let t: TestSystem;
+  before(async () => {
+    t = await startTestSystem({ role: 'api' }); // no workers: nothing leaves `queued` by itself
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('pages through every orphaned order, not only the oldest page, and skips parked ones', async () => {
+    const ids = ['q-1', 'q-2', 'q-3', 'q-4', 'q-5'];
+    for (const [i, id] of ids.entries()) {
+      const order = OrderSchema.parse(sampleOrder('cryptoprocessing', id));
+      assert.equal(await t.system.store.accept(order, orderHash(order), 's', new Date(Date.now() - 120_000 + i)), 'accepted');
+    }
+    // Parked orders leave the queued index: they wait for an operator, not for a job.
+    await t.system.store.apply('cryptoprocessing', 'q-5', { source: 'test', fields: { reconcile: 'outcome unknown' } });
+    assert.equal(await t.system.redis.zscore(t.system.store.keys.queued, 'cryptoprocessing.r.q-5'), null);
+
+    const sweeper = new QueuedSweeper({ store: t.system.store, createQueue: t.system.createQueue, log: createLogger('silent'), queuedPageSize: 2 });
+    for (let i = 0; i < 3; i++) await sweeper.sweep();
+    for (const id of ids.slice(0, 4)) assert.ok(await t.system.createQueue.getJob(createJobId('cryptoprocessing', id)), `${id} got its job`);
+    assert.equal(await t.system.createQueue.getJob(createJobId('cryptoprocessing', 'q-5')), undefined, 'a parked order is not re-sent');
+
+    // Un-parking it (an operator confirmed nothing was created) puts it back in the index.
+    await t.system.store.apply('cryptoprocessing', 'q-5', { source: 'test', fields: { reconcile: null } });
+    assert.notEqual(await t.system.redis.zscore(t.system.store.keys.queued, 'cryptoprocessing.r.q-5'), null);
   });
 });
