@@ -16,6 +16,7 @@ import {
   postRaw,
   resultsFor,
   settle,
+  waitCreated,
   waitStatus,
   type Platform,
 } from './track-helpers.ts';
@@ -23,7 +24,7 @@ import {
 async function created(t: TestSystem, provider: 'cryptoprocessing' | 'alphapo' | 'cryptosteroid', foreignId: string, order: Record<string, unknown>): Promise<string> {
   const res = await t.post('/v1/invoices', order);
   assert.equal(res.status, 202, JSON.stringify(res.body));
-  await waitStatus(t, provider, foreignId, 'created');
+  await waitCreated(t, provider, foreignId);
   const rec = await t.system.store.get(provider, foreignId);
   return rec?.provider_invoice_id as string;
 }
@@ -108,7 +109,7 @@ describe('tracking by callbacks', () => {
     t.sandbox.pay('cryptosteroid', id);
     await waitStatus(t, 'cryptosteroid', 'cb-cs-paid', 'paid');
     await settle(t);
-    assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptosteroid', 'cb-cs-paid'), ['created', 'paid']);
+    assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptosteroid', 'cb-cs-paid'), ['created', 'pending', 'paid']);
     const delivery = t.sandbox.deliveries().find((d) => d.provider === 'cryptosteroid' && d.invoiceId === id);
     assert.equal(delivery?.result, 200);
     assert.ok(delivery?.url?.startsWith(`${t.api}/webhooks/cryptosteroid/`), `processingUrl ${delivery?.url} points at this API`);
@@ -155,7 +156,7 @@ describe('tracking by callbacks', () => {
       const statuses = await assertPublishedExactlyOnce(t, 'cryptoprocessing', 'cb-dup');
       assert.equal(statuses.at(-1), 'paid');
       assert.ok(!statuses.slice(statuses.indexOf('paid')).includes('processing'), 'nothing after paid');
-      assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptosteroid', 'cb-dup-cs'), ['created', 'paid']);
+      assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptosteroid', 'cb-dup-cs'), ['created', 'pending', 'paid']);
       // The byte-identical duplicates became one job each (deterministic id from the dedupe key).
       const rec = await t.system.store.get('cryptoprocessing', 'cb-dup');
       for (const status of ['processing', 'confirmed']) {

@@ -67,6 +67,14 @@ export async function waitStatus(t: TestSystem, provider: string, foreignId: str
   await t.waitFor(async () => (await statusOf(t, provider, foreignId)) === status, `${provider}/${foreignId} ${status}`, timeoutMs);
 }
 
+/** The create went through: the provider invoice is known (status `created`, or `pending` when the provider starts there). */
+export async function waitCreated(t: TestSystem, provider: string, foreignId: string, timeoutMs?: number): Promise<void> {
+  await t.waitFor(async () => {
+    const r = await t.system.store.get(provider, foreignId);
+    return r?.payment_url && (r.status === 'created' || r.status === 'pending');
+  }, `${provider}/${foreignId} created`, timeoutMs);
+}
+
 /** No callback job waiting or running, and the outbox relayed. */
 export async function settle(t: TestSystem): Promise<void> {
   await t.waitFor(async () => {

@@ -12,7 +12,7 @@ import { OrderSchema, orderHash, type ProviderId } from '../../src/invoice/order
 import { pollOnce, trackSettings } from '../../src/invoice/track.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../../src/providers/types.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';
-import { assertPublishedExactlyOnce, platformHeaders, postRaw, requestCallback, resultsFor, settle, waitStatus } from './track-helpers.ts';
+import { assertPublishedExactlyOnce, platformHeaders, postRaw, requestCallback, resultsFor, settle, waitCreated, waitStatus } from './track-helpers.ts';
 
 describe('tracking with every callback dropped: polling and deadlines alone', () => {
   let t: TestSystem;
@@ -47,7 +47,7 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
   });
 
   it('cryptoprocessing invoice: paid, learned from the best-effort lookup', async () => {
-    await waitStatus(t, 'cryptoprocessing', 'pl-paid', 'created');
+    await waitCreated(t, 'cryptoprocessing', 'pl-paid');
     t.sandbox.pay('cryptoprocessing', 'pl-paid');
     await waitStatus(t, 'cryptoprocessing', 'pl-paid', 'paid');
     await settle(t);
@@ -60,7 +60,7 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
   it('cryptosteroid: paid by lookup while its webhook cannot get through', async () => {
     // Created here, not with the others: its 30-minute window is under 2 s at this time scale.
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptosteroid', 'pl-cs-paid'))).status, 202);
-    await waitStatus(t, 'cryptosteroid', 'pl-cs-paid', 'created');
+    await waitCreated(t, 'cryptosteroid', 'pl-cs-paid');
     t.sandbox.pay('cryptosteroid', (await t.system.store.get('cryptosteroid', 'pl-cs-paid'))!.provider_invoice_id!);
     await waitStatus(t, 'cryptosteroid', 'pl-cs-paid', 'paid');
     await settle(t);
