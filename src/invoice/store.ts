@@ -67,6 +67,8 @@ export interface Change {
   /** Where the change came from (create, callback, poll, operator...), for history. */
   source: string;
   reason?: string;
+  /** Apply only while the record is in one of these statuses (decided under the compare-and-set); else `ignored`. */
+  whileIn?: readonly Status[];
 }
 
 export type ApplyResult =
@@ -245,6 +247,7 @@ export class InvoiceStore {
     for (let attempt = 0; attempt < 50; attempt++) {
       const record = await this.getById(id);
       if (!record) return { kind: 'missing' };
+      if (change.whileIn && !change.whileIn.includes(record.status)) return { kind: 'ignored', record, reason: 'backwards' };
       const at = now();
       const fields: Record<string, string> = { updated_at: at.toISOString() };
       for (const [k, v] of Object.entries(change.fields ?? {})) fields[k] = v === null || v === undefined ? '' : String(v);

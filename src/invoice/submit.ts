@@ -145,6 +145,8 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
 }
 
 async function park(deps: SubmitDeps, record: InvoiceRecord, reason: string): Promise<SubmitOutcome> {
-  await deps.store.apply(record.provider, record.foreign_id, { source: 'create', fields: { reconcile: reason, last_error: reason } });
+  const res = await deps.store.apply(record.provider, record.foreign_id, { source: 'create', whileIn: ['queued'], fields: { reconcile: reason, last_error: reason } });
+  // A callback adopted the invoice while this answer was on its way: it is being followed, nothing to reconcile.
+  if (res.kind === 'ignored') return { kind: 'done', status: res.record.status };
   return { kind: 'parked', reason };
 }
