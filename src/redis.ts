@@ -2,9 +2,14 @@
  * Where Redis comes from: REDIS_URL, else a Redis already answering on 127.0.0.1:6379, else an
  * embedded one started here (redis-memory-server on a `redis-server` found on the machine). The
  * embedded one is for a local start only; production always sets REDIS_URL.
+ *
+ * A Redis Cluster is named by `redis+cluster://[user:password@]host:port[,host:port...]`
+ * (`rediss+cluster://` for TLS): any reachable nodes as seeds, the rest is discovered. Every key
+ * the worker writes must then share one slot, which a `{hash tag}` QUEUE_PREFIX guarantees
+ * (the config refuses a cluster URL without one).
  */
 import { execFileSync } from 'node:child_process';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 
 export interface RedisHandle {
@@ -13,11 +18,86 @@ export interface RedisHandle {
   stop(): Promise<void>;
 }
 
+/** A single Redis or a Redis Cluster: both speak every command the store, relay and BullMQ use. */
+export type RedisClient = Redis | Cluster;
+
 /** BullMQ needs `maxRetriesPerRequest: null` on the connections its workers block on. */
 export const REDIS_OPTIONS: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
 
-export function connect(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, { ...REDIS_OPTIONS, ...options });
+export interface ClusterTarget {
+  nodes: Array<{ host: string; port: number }>;
+  username?: string;
+  password?: string;
+  tls: boolean;
+}
+
+const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\/(.*)$/i;
+
+/**
+ * Parses a `redis+cluster://` URL; undefined for any other URL. Throws a TypeError naming the
+ * problem when it is a cluster URL but malformed (no nodes, a node without a port...).
+ */
+export function parseClusterUrl(url: string): ClusterTarget | undefined {
+  const m = CLUSTER_SCHEME.exec(url.trim());
+  if (!m) return undefined;
+  const tls = m[1]!.toLowerCase() === 'rediss';
+  let rest = (m[2] ?? '').replace(/[/?#].*$/, '');
+  let username: string | undefined;
+  let password: string | undefined;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    const auth = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    const colon = auth.indexOf(':');
+    const user = decodeURIComponent(colon >= 0 ? auth.slice(0, colon) : auth);
+    const pass = colon >= 0 ? decodeURIComponent(auth.slice(colon + 1)) : undefined;
+    // `redis://:secret@host` means a password with the default user, as in redis:// URLs.
+    if (user) username = user;
+    if (pass) password = pass;
+  }
+  const nodes = rest
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((spec) => {
+      const node = /^\s*(\[[0-9a-f:.]+\]|[^:\s[\]]+):(\d{1,5})\s*$/i.exec(spec);
+      const port = Number(node?.[2]);
+      if (!node || port < 1 || port > 65535) throw new TypeError(`cluster node "${spec}" must be host:port`);
+      return { host: node[1]!.replace(/^\[|\]$/g, ''), port };
+    });
+  if (!nodes.length) throw new TypeError('a cluster URL needs at least one host:port');
+  return { nodes, tls, ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
+
+export function isClusterUrl(url: string): boolean {
+  return CLUSTER_SCHEME.test(url.trim());
+}
+
+/** The part of a key Redis Cluster hashes when it has one: the first non-empty `{...}`. */
+export function hashTag(key: string): string | undefined {
+  const start = key.indexOf('{');
+  if (start < 0) return undefined;
+  const end = key.indexOf('}', start + 1);
+  return end > start + 1 ? key.slice(start + 1, end) : undefined;
+}
+
+export function connect(url: string, options: RedisOptions = {}, clusterOptions: ClusterOptions = {}): RedisClient {
+  const cluster = parseClusterUrl(url);
+  if (!cluster) return new Redis(url, { ...REDIS_OPTIONS, ...options });
+  return new Cluster(cluster.nodes, {
+    // Per-node options; BullMQ reads `maxRetriesPerRequest` from here on a Cluster.
+    redisOptions: {
+      ...REDIS_OPTIONS,
+      ...(cluster.username ? { username: cluster.username } : {}),
+      ...(cluster.password ? { password: cluster.password } : {}),
+      ...(cluster.tls ? { tls: {} } : {}),
+      ...options,
+    },
+    // Managed clusters announce nodes by address while TLS certificates name the host: keep the
+    // address as given instead of resolving it again (ioredis' documented setting for this).
+    ...(cluster.tls ? { dnsLookup: (address: string, done: (err: null, address: string) => void) => done(null, address) } : {}),
+    enableReadyCheck: true,
+    ...clusterOptions,
+  });
 }
 
 async function answers(url: string): Promise<boolean> {

@@ -1,0 +1,600 @@
+/**
+ * `npm run bench`: throughput, memory and a profile of the create pipeline, against the sandbox
+ * on the Redis at REDIS_URL (else 127.0.0.1:6379), on queue prefixes of its own that it deletes
+ * afterwards. Every process (sandbox, API, workers, reference worker) runs on its own, as in
+ * production. Each throughput figure is the median of BENCH_RUNS runs; the table goes to stdout,
+ * then the same figures as one JSON document (also written to BENCH_JSON when set). Progress
+ * goes to stderr.
+ *
+ * Sizes (env): BENCH_ORDERS per run (3000), BENCH_RUNS (5), BENCH_BATCH (1000), BENCH_POST_INFLIGHT
+ * (2), BENCH_CONCURRENCY (50), BENCH_LATENCY_MS (50), BENCH_LATENCY_CONCURRENCY (400),
+ * BENCH_LATENCY_ORDERS, BENCH_LATENCY_SWEEP ("100,200,800": one run at each concurrency; "" skips),
+ * BENCH_MEMORY_ORDERS (5000), BENCH_PROFILE_ORDERS (400, MONITOR run), BENCH_CPU_PROFILE_ORDERS
+ * (3000), BENCH_CPU_PROFILE_DIR (keep the profiles there), BENCH_CALLBACKS (5000),
+ * BENCH_CALLBACK_RATE (1000), BENCH_RUN_TIMEOUT_MS (120000), BENCH_LOG_LEVEL (info), BENCH_LOG_DIR
+ * (keep the processes' logs there), BENCH_SCENARIOS
+ * (create,latency,callbacks,cluster,profile).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { connect, type RedisClient } from '../src/redis.ts';
+import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-cluster.ts';
+import { callbackIngest } from './callbacks.ts';
+import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
+import { REF_QUEUE, REF_RESULTS, orders, providerRequest, runTag, type RefJob } from './orders.ts';
+import { ROOT, spawnTs, waitForOutput, type Child } from './procs.ts';
+import { MonitorTap, deletePrefix, info, memoryByFamily, ready, redisCpuMs, type CommandCounts } from './redis-tools.ts';
+import { startSandboxProcess, startStack, systemRun, waitForCreated, waitForLength, type RunResult, type SandboxInfo, type Stack } from './stack.ts';
+
+const env = process.env;
+const int = (name: string, fallback: number): number => {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number`);
+  return n;
+};
+
+const S = {
+  orders: int('BENCH_ORDERS', 3000),
+  runs: Math.max(1, int('BENCH_RUNS', 5)),
+  batch: Math.min(1000, Math.max(1, int('BENCH_BATCH', 1000))),
+  inflight: int('BENCH_POST_INFLIGHT', 2),
+  concurrency: int('BENCH_CONCURRENCY', 50),
+  latencyMs: int('BENCH_LATENCY_MS', 50),
+  latencyConcurrency: int('BENCH_LATENCY_CONCURRENCY', 400),
+  latencyOrders: int('BENCH_LATENCY_ORDERS', int('BENCH_ORDERS', 3000)),
+  latencySweep: (env.BENCH_LATENCY_SWEEP ?? '100,200,800').split(',').filter(Boolean).map(Number),
+  memoryOrders: int('BENCH_MEMORY_ORDERS', 5000),
+  callbacks: int('BENCH_CALLBACKS', 5000),
+  callbackRate: int('BENCH_CALLBACK_RATE', 1000),
+  profileOrders: int('BENCH_PROFILE_ORDERS', 400),
+  cpuProfileOrders: int('BENCH_CPU_PROFILE_ORDERS', 3000),
+  warmup: int('BENCH_WARMUP_ORDERS', 1000),
+  timeoutMs: int('BENCH_RUN_TIMEOUT_MS', 120_000),
+  logLevel: env.BENCH_LOG_LEVEL ?? 'info',
+  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,latency,callbacks,cluster,profile').split(',').map((s) => s.trim())),
+  redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+};
+
+const progress = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
+
+// ------------------------------------------------------------------------------------------------
+// Figures
+
+interface Series {
+  runs: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+function series(values: number[]): Series {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { runs: values.map(Math.round), median: Math.round(median), min: Math.round(sorted[0]!), max: Math.round(sorted[sorted.length - 1]!) };
+}
+
+/** Samples resident memory of some processes while a load runs. */
+class RssSampler {
+  private timer: NodeJS.Timeout | undefined;
+  readonly samples: number[] = [];
+  constructor(private readonly children: () => Child[]) {}
+  start(): this {
+    this.timer = setInterval(() => {
+      for (const c of this.children()) {
+        const r = c.rss();
+        if (r !== undefined) this.samples.push(r);
+      }
+    }, 200);
+    return this;
+  }
+  stop(): { maxMb: number; medianMb: number } | null {
+    clearInterval(this.timer);
+    if (!this.samples.length) return null;
+    const s = series(this.samples);
+    return { maxMb: Math.round(s.max / 1048576), medianMb: Math.round(s.median / 1048576) };
+  }
+}
+
+/** CPU time of each process (and Redis) over a stretch of work. */
+async function cpuSnapshot(children: Record<string, Child | undefined>, redis?: Redis): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [name, c] of Object.entries(children)) {
+    const v = c?.cpuMs();
+    if (v !== undefined) out[name] = v;
+  }
+  if (redis) out.redis = await redisCpuMs(redis);
+  return out;
+}
+
+function cpuPerOrder(before: Record<string, number>, after: Record<string, number>, orders: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(after)) {
+    if (before[k] === undefined) continue;
+    out[k] = Math.round(((after[k]! - before[k]!) / orders) * 1000) / 1000;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Scenarios
+
+interface Env {
+  dir: string;
+  redis: RedisClient;
+  /** The single Redis (not a cluster), for INFO and MONITOR. */
+  single?: Redis;
+  cleanup: Array<() => Promise<unknown>>;
+}
+
+async function createQueueCounts(redis: RedisClient, prefix: string): Promise<Record<string, number>> {
+  const q = new Queue('invoice-create', { connection: redis, prefix });
+  try {
+    return await q.getJobCounts('completed', 'failed', 'wait', 'active', 'delayed');
+  } finally {
+    await q.close();
+  }
+}
+
+/** Every create job completed, none failed (waiting briefly: a job completes just after its result). */
+async function checkAllCreated(redis: RedisClient, prefix: string, expected: number): Promise<void> {
+  let counts = await createQueueCounts(redis, prefix);
+  for (let i = 0; i < 100 && counts.completed !== expected && counts.failed === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    counts = await createQueueCounts(redis, prefix);
+  }
+  if (counts.failed !== 0 || counts.completed !== expected) {
+    throw new Error(`pipeline check failed on ${prefix}: ${JSON.stringify(counts)} (expected ${expected} completed, 0 failed)`);
+  }
+}
+
+async function startReference(e: Env, prefix: string, sandbox: SandboxInfo, concurrency: number, redisUrl: string): Promise<Child> {
+  const child = spawnTs('reference-worker', 'bench/reference-worker.ts', [], {
+    REDIS_URL: redisUrl,
+    REF_PREFIX: prefix,
+    REF_CONCURRENCY: String(concurrency),
+    REF_SANDBOX: JSON.stringify(sandbox),
+  }, e.dir);
+  await waitForOutput(child, (out) => (out.includes('ready') ? true : undefined), 'the reference worker');
+  return child;
+}
+
+async function referenceRun(redis: RedisClient, queue: Queue, prefix: string, sandbox: SandboxInfo, count: number): Promise<RunResult> {
+  const tag = runTag();
+  const jobs = orders(tag, count).map((o) => {
+    const data: RefJob = { ...providerRequest(o, sandbox.credentials.cryptosteroid.merchantId, 'http://127.0.0.1:1'), id: `${o.provider}.${o.foreign_id}` };
+    return { name: 'create', data, opts: { jobId: `create.${data.id}` } };
+  });
+  const batches: (typeof jobs)[] = [];
+  for (let i = 0; i < jobs.length; i += S.batch) batches.push(jobs.slice(i, i + S.batch));
+  const key = `${prefix}:${REF_RESULTS}:wait`;
+  const base = await redis.llen(key);
+  const t0 = performance.now();
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < batches.length) await queue.addBulk(batches[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, S.inflight) }, lane));
+  await waitForLength(redis, key, base + count, S.timeoutMs, `${count} reference results`);
+  const ms = performance.now() - t0;
+  return { orders: count, ms, perSecond: (count / ms) * 1000 };
+}
+
+async function scenarioCreate(e: Env): Promise<Record<string, unknown>> {
+  const tag = runTag();
+  const prefix = `bench-${tag}`;
+  const refPrefix = `bench-${tag}-ref`;
+  e.cleanup.push(() => deletePrefix(e.redis, prefix), () => deletePrefix(e.redis, refPrefix));
+  const sb = await startSandboxProcess(e.dir, 0);
+  e.cleanup.push(() => sb.child.stop());
+  const stack = await startStack({ dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'create' });
+  e.cleanup.push(() => stack.stop());
+  const ref = await startReference(e, refPrefix, sb.info, S.concurrency, S.redisUrl);
+  e.cleanup.push(() => ref.stop());
+  const refQueue = new Queue(REF_QUEUE, {
+    connection: e.redis,
+    prefix: refPrefix,
+    defaultJobOptions: { removeOnComplete: { age: 24 * 3600, count: 100_000 }, removeOnFail: false },
+  });
+  e.cleanup.push(() => refQueue.close());
+
+  // Memory: the first load on a fresh prefix, so every key under it belongs to these invoices.
+  progress(`create: ${S.memoryOrders} orders for the memory figures (also warms up)`);
+  const memBefore = e.single ? Number((await info(e.single, 'memory')).used_memory) : undefined;
+  const memRun = await systemRun(stack, e.redis, prefix, S.memoryOrders, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
+  const memAfter = e.single ? Number((await info(e.single, 'memory')).used_memory) : undefined;
+  const usage = await memoryByFamily(e.redis, prefix);
+  const per = (bytes: number): number => Math.round(bytes / S.memoryOrders);
+  const storeBytes = Object.entries(usage.families)
+    .filter(([f]) => f.startsWith('store'))
+    .reduce((n, [, v]) => n + v.bytes, 0);
+  const memory = {
+    invoices: S.memoryOrders,
+    storeBytesPerInvoice: per(storeBytes),
+    allKeysBytesPerInvoice: per(usage.total),
+    usedMemoryDeltaPerInvoice: memBefore !== undefined && memAfter !== undefined ? per(memAfter - memBefore) : null,
+    families: Object.fromEntries(Object.entries(usage.families).map(([f, v]) => [f, { keys: v.keys, bytesPerInvoice: per(v.bytes) }])),
+    note: 'open = status created, awaiting payment; MEMORY USAGE (SAMPLES 0) summed per key family under the prefix; used_memory delta also counts other clients of a shared Redis',
+  };
+  progress(`create: memory ${memory.storeBytesPerInvoice} B/invoice in the store, ${memory.allKeysBytesPerInvoice} B with queue jobs`);
+
+  progress('create: reference warm-up');
+  await referenceRun(e.redis, refQueue, refPrefix, sb.info, S.warmup);
+
+  // Interleaved, so drifting load from other work on the machine hits both pipelines alike.
+  const sys: number[] = [];
+  const refs: number[] = [];
+  const rss = new RssSampler(() => stack.workers).start();
+  const apiRss = new RssSampler(() => [stack.api]).start();
+  const cpuSys: Array<Record<string, number>> = [];
+  const cpuRef: Array<Record<string, number>> = [];
+  for (let i = 0; i < S.runs; i++) {
+    let before = await cpuSnapshot({ api: stack.api, worker: stack.workers[0], sandbox: sb.child }, e.single);
+    const r = await systemRun(stack, e.redis, prefix, S.orders, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
+    cpuSys.push(cpuPerOrder(before, await cpuSnapshot({ api: stack.api, worker: stack.workers[0], sandbox: sb.child }, e.single), S.orders));
+    sys.push(r.perSecond);
+    before = await cpuSnapshot({ worker: ref, sandbox: sb.child }, e.single);
+    const rr = await referenceRun(e.redis, refQueue, refPrefix, sb.info, S.orders);
+    cpuRef.push(cpuPerOrder(before, await cpuSnapshot({ worker: ref, sandbox: sb.child }, e.single), S.orders));
+    refs.push(rr.perSecond);
+    progress(`create: run ${i + 1}/${S.runs}: system ${Math.round(r.perSecond)}/s, reference ${Math.round(rr.perSecond)}/s`);
+  }
+  const workerRss = rss.stop();
+  const apiRssFigure = apiRss.stop();
+  await checkAllCreated(e.redis, prefix, S.memoryOrders + S.runs * S.orders);
+  if (S.scenarios.has('callbacks')) {
+    // On the invoices just created, while this stack runs: ingest is measured on a loaded system.
+    progress(`callbacks: ${S.callbacks} authentic callbacks at ${S.callbackRate}/s`);
+    const before = await cpuSnapshot({ api: stack.api, worker: stack.workers[0] }, e.single);
+    const figures = await callbackIngest(e.redis, prefix, stack.apiUrl, sb.info, { count: S.callbacks, rate: S.callbackRate, timeoutMs: S.timeoutMs });
+    // Ingest (API) and applying (worker) overlap; per callback, for both.
+    callbackFigures = { ...figures, cpuMsPerCallback: cpuPerOrder(before, await cpuSnapshot({ api: stack.api, worker: stack.workers[0] }, e.single), S.callbacks) };
+  }
+  const system = series(sys);
+  const reference = series(refs);
+  const medianCpu = (rows: Array<Record<string, number>>): Record<string, number> => {
+    const keys = new Set(rows.flatMap((r) => Object.keys(r)));
+    return Object.fromEntries([...keys].map((k) => [k, Math.round(series(rows.map((r) => (r[k] ?? 0) * 1000)).median) / 1000]));
+  };
+  return {
+    concurrency: S.concurrency,
+    ordersPerRun: S.orders,
+    system,
+    reference,
+    ratio: Math.round((system.median / reference.median) * 100) / 100,
+    firstLoad: { orders: S.memoryOrders, perSecond: Math.round(memRun.perSecond) },
+    cpuMsPerOrder: { system: medianCpu(cpuSys), reference: medianCpu(cpuRef) },
+    memory,
+    workerRss,
+    apiRss: apiRssFigure,
+  };
+}
+
+async function scenarioLatency(e: Env): Promise<Record<string, unknown>> {
+  const sb = await startSandboxProcess(e.dir, S.latencyMs, 'sandbox-latency');
+  e.cleanup.push(() => sb.child.stop());
+  const sweep: Array<{ concurrency: number; perSecond: number; workerRssMb: number | null }> = [];
+  for (const c of S.latencySweep) {
+    const prefix = `bench-${runTag()}-sweep`;
+    e.cleanup.push(() => deletePrefix(e.redis, prefix));
+    const stack = await startStack({ dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: c, workers: 1, logLevel: S.logLevel, name: `sweep-${c}` });
+    try {
+      await systemRun(stack, e.redis, prefix, S.warmup, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
+      const rss = new RssSampler(() => stack.workers).start();
+      const r = await systemRun(stack, e.redis, prefix, S.latencyOrders, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
+      sweep.push({ concurrency: c, perSecond: Math.round(r.perSecond), workerRssMb: rss.stop()?.maxMb ?? null });
+      progress(`latency sweep: concurrency ${c}: ${Math.round(r.perSecond)}/s`);
+    } finally {
+      await stack.stop();
+      await deletePrefix(e.redis, prefix);
+    }
+  }
+
+  const prefix = `bench-${runTag()}-lat`;
+  e.cleanup.push(() => deletePrefix(e.redis, prefix));
+  const stack = await startStack({ dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: S.latencyConcurrency, workers: 1, logLevel: S.logLevel, name: 'latency' });
+  e.cleanup.push(() => stack.stop());
+  progress(`latency: ${S.latencyMs} ms provider latency, concurrency ${S.latencyConcurrency}: warm-up`);
+  await systemRun(stack, e.redis, prefix, S.warmup, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
+  const rss = new RssSampler(() => stack.workers).start();
+  const runs: number[] = [];
+  for (let i = 0; i < S.runs; i++) {
+    const r = await systemRun(stack, e.redis, prefix, S.latencyOrders, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
+    runs.push(r.perSecond);
+    progress(`latency: run ${i + 1}/${S.runs}: ${Math.round(r.perSecond)}/s`);
+  }
+  const workerRss = rss.stop();
+  await checkAllCreated(e.redis, prefix, S.warmup + S.runs * S.latencyOrders);
+  await stack.stop();
+  await sb.child.stop();
+  return { latencyMs: S.latencyMs, concurrency: S.latencyConcurrency, ordersPerRun: S.latencyOrders, system: series(runs), workerRss, sweep };
+}
+
+let callbackFigures: Record<string, unknown> | undefined;
+
+async function scenarioCallbacks(e: Env): Promise<Record<string, unknown>> {
+  if (!existsSync(join(ROOT, 'src/http/webhooks.ts'))) {
+    return { measured: false, reason: 'no callback endpoint yet (src/http/webhooks.ts does not exist)' };
+  }
+  if (callbackFigures) return { ...callbackFigures, on: 'the create scenario\'s stack, right after its runs' };
+  // Without the create scenario: a stack of its own, with invoices to call back about.
+  const prefix = `bench-${runTag()}-cb`;
+  e.cleanup.push(() => deletePrefix(e.redis, prefix));
+  const sb = await startSandboxProcess(e.dir, 0, 'sandbox-callbacks');
+  e.cleanup.push(() => sb.child.stop());
+  const stack = await startStack({ dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'callbacks' });
+  e.cleanup.push(() => stack.stop());
+  await systemRun(stack, e.redis, prefix, S.callbacks, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
+  return { ...(await callbackIngest(e.redis, prefix, stack.apiUrl, sb.info, { count: S.callbacks, rate: S.callbackRate, timeoutMs: S.timeoutMs })), on: 'a stack of its own' };
+}
+
+async function scenarioCluster(e: Env): Promise<Record<string, unknown>> {
+  progress('cluster: starting a 3-master Redis Cluster');
+  const cluster: LocalCluster = await startRedisCluster(3);
+  e.cleanup.push(() => cluster.stop());
+  const redis = connect(cluster.url);
+  e.cleanup.push(async () => redis.disconnect());
+  await ready(redis);
+  const sb = await startSandboxProcess(e.dir, 0, 'sandbox-cluster');
+  e.cleanup.push(() => sb.child.stop());
+  const prefix = `{bench-${runTag()}}`;
+  const stack = await startStack({ dir: e.dir, redisUrl: cluster.url, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'cluster' });
+  e.cleanup.push(() => stack.stop());
+  const opts = { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs };
+  const measure = async (label: string): Promise<Series> => {
+    await systemRun(stack, redis, prefix, S.warmup, opts);
+    const runs: number[] = [];
+    for (let i = 0; i < S.runs; i++) {
+      const r = await systemRun(stack, redis, prefix, S.orders, opts);
+      runs.push(r.perSecond);
+      progress(`cluster, ${label}: run ${i + 1}/${S.runs}: ${Math.round(r.perSecond)}/s`);
+    }
+    return series(runs);
+  };
+  const one = await measure('1 worker');
+  await stack.addWorker();
+  const two = await measure('2 workers');
+  await checkAllCreated(redis, prefix, 2 * (S.warmup + S.runs * S.orders));
+  await stack.stop();
+  await sb.child.stop();
+  return { masters: 3, concurrencyPerWorker: S.concurrency, ordersPerRun: S.orders, oneWorker: one, twoWorkers: two };
+}
+
+async function scenarioProfile(e: Env): Promise<Record<string, unknown>> {
+  if (!e.single) return { measured: false, reason: 'MONITOR counting needs a single Redis, not a cluster' };
+  const sb = await startSandboxProcess(e.dir, 0, 'sandbox-profile');
+  e.cleanup.push(() => sb.child.stop());
+  const out: Record<string, unknown> = {};
+
+  // 1. Redis commands per order, API and worker apart: the API takes orders while the create
+  // queue is paused, then the worker drains it.
+  {
+    const prefix = `bench-${runTag()}-rt`;
+    e.cleanup.push(() => deletePrefix(e.redis, prefix));
+    const stack = await startStack({ dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'roundtrips' });
+    const createQueue = new Queue('invoice-create', { connection: e.redis, prefix });
+    const tap = new MonitorTap(S.redisUrl, prefix);
+    try {
+      await systemRun(stack, e.redis, prefix, 200, { batch: S.batch, inflight: 1, timeoutMs: S.timeoutMs });
+      await createQueue.pause();
+      await tap.start();
+      await new Promise((r) => setTimeout(r, 200));
+      tap.reset();
+      const n = S.profileOrders;
+      const bodies = JSON.stringify({ orders: orders(runTag(), n) });
+      const res = await fetch(`${stack.apiUrl}/v1/invoices/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies });
+      if (res.status !== 200) throw new Error(`profile batch refused: ${res.status}`);
+      await new Promise((r) => setTimeout(r, 300));
+      const api = tap.reset();
+      const base = await e.redis.llen(`${prefix}:invoice-results:wait`);
+      await createQueue.resume();
+      await waitForCreated(e.redis, prefix, n, S.timeoutMs, base);
+      await new Promise((r) => setTimeout(r, 1200)); // the relay's interval pass and idle polling settle
+      const worker = tap.reset();
+      const perOrder = (c: CommandCounts) => {
+        const sent = Object.entries(c.sent).sort((a, b) => b[1] - a[1]);
+        const total = sent.reduce((s, [, v]) => s + v, 0);
+        const lua = Object.values(c.inLua).reduce((s, v) => s + v, 0);
+        return {
+          sentPerOrder: Math.round((total / n) * 100) / 100,
+          commandsInLuaPerOrder: Math.round((lua / n) * 100) / 100,
+          byCommand: Object.fromEntries(sent.map(([k, v]) => [k, Math.round((v / n) * 100) / 100])),
+        };
+      };
+      out.roundTrips = { orders: n, api: perOrder(api), worker: perOrder(worker) };
+    } finally {
+      await tap.stop();
+      await createQueue.close();
+      await stack.stop();
+      await deletePrefix(e.redis, prefix);
+    }
+  }
+
+  // 2. Where the CPU goes: the API and one worker under --cpu-prof for one load.
+  {
+    const prefix = `bench-${runTag()}-cpu`;
+    e.cleanup.push(() => deletePrefix(e.redis, prefix));
+    // BENCH_CPU_PROFILE_DIR keeps the profiles (for Chrome DevTools or speedscope).
+    const profDir = env.BENCH_CPU_PROFILE_DIR ?? join(e.dir, 'cpu-prof');
+    const stack: Stack = await startStack({
+      dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'cpuprof',
+      nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
+    });
+    let run: RunResult;
+    let window: { fromUs: number; toUs: number };
+    try {
+      // Warm first, then profile only the measured load (not module loading or shutdown).
+      await systemRun(stack, e.redis, prefix, S.warmup, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
+      const fromUs = Number(process.hrtime.bigint() / 1000n);
+      run = await systemRun(stack, e.redis, prefix, S.cpuProfileOrders, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
+      window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
+    } finally {
+      await stack.stop();
+      await deletePrefix(e.redis, prefix);
+    }
+    const files = existsSync(profDir) ? readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')) : [];
+    const summaries: Record<string, ProfileSummary> = {};
+    for (const f of files) {
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread, the
+      // others are the TypeScript loader's.
+      const m = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\.\d+\.cpuprofile$/.exec(f);
+      const pid = Number(m?.[1]);
+      const who = pid === stack.api.pid ? 'api' : pid === stack.workers[0]?.pid ? 'worker' : `pid ${pid}`;
+      summaries[m?.[2] === '0' ? who : `${who} (loader thread)`] = summarizeProfile(join(profDir, f), window);
+    }
+    out.cpuProfile = { orders: S.cpuProfileOrders, perSecondUnderProfiler: Math.round(run.perSecond), processes: summaries };
+  }
+  await sb.child.stop();
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Report
+
+function machine(single?: Redis, redisVersion?: string): Record<string, unknown> {
+  let freeH = '';
+  try {
+    freeH = execFileSync('free', ['-h'], { encoding: 'utf8' }).split('\n')[1]?.replace(/\s+/g, ' ').trim() ?? '';
+  } catch {
+    /* not Linux */
+  }
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    free: freeH,
+    node: process.version,
+    redis: redisVersion ?? null,
+    redisTarget: single ? 'single' : 'cluster',
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+type Row = [string, string, string];
+
+function fmt(n: unknown, unit = ''): string {
+  return typeof n === 'number' ? `${n.toLocaleString('en-US')}${unit}` : String(n ?? 'n/a');
+}
+
+function table(r: Record<string, any>): string {
+  const rows: Row[] = [];
+  const s = (x: Series | undefined, unit = ' orders/s'): string => (x ? `${fmt(x.median, unit)} (${fmt(x.min)}-${fmt(x.max)})` : 'n/a');
+  if (r.create) {
+    const c = r.create;
+    rows.push([`create, 0 ms provider, concurrency ${c.concurrency}`, s(c.system), '']);
+    rows.push(['reference pipeline, same conditions', s(c.reference), '']);
+    rows.push(['ratio (ours / reference)', fmt(c.ratio), '>= 0.5']);
+  }
+  if (r.latency) {
+    const l = r.latency;
+    rows.push([`create, ${l.latencyMs} ms provider, 1 worker, concurrency ${l.concurrency}`, s(l.system), '>= 3,000 orders/s']);
+    for (const w of l.sweep ?? []) rows.push([`  sweep: concurrency ${w.concurrency}`, fmt(w.perSecond, ' orders/s'), '']);
+  }
+  if (r.callbacks) {
+    const cb = r.callbacks;
+    rows.push([`callback ingest, offered ${fmt(S.callbackRate)}/s: verified and stored`, cb.measured ? `${fmt(cb.perSecond)}/s (${fmt(cb.ok)} of ${fmt(cb.sent)} answered 200)` : `not measured: ${cb.reason}`, '']);
+    if (cb.measured) {
+      rows.push(['callback time to the 200: p50 / p99', `${cb.p50Ms} / ${cb.p99Ms} ms`, '']);
+      rows.push(['callbacks applied by the worker (send to last applied)', fmt(cb.appliedPerSecond, '/s'), '']);
+      if (cb.cpuMsPerCallback) rows.push(['CPU ms per callback (ingest + apply)', Object.entries(cb.cpuMsPerCallback as Record<string, number>).map(([k, v]) => `${k} ${v}`).join(', '), '']);
+    }
+  }
+  if (r.create) {
+    const m = r.create.memory;
+    rows.push(['Redis bytes per open invoice: store (record + history)', fmt(m.storeBytesPerInvoice, ' B'), '<= 2,048 B']);
+    rows.push(['Redis bytes per open invoice: all keys (+ create job, result job)', fmt(m.allKeysBytesPerInvoice, ' B'), '<= 2,048 B']);
+    rows.push(['Redis used_memory delta per invoice', fmt(m.usedMemoryDeltaPerInvoice, ' B'), '']);
+    rows.push([`worker RSS under load, 0 ms (max / median)`, r.create.workerRss ? `${r.create.workerRss.maxMb} / ${r.create.workerRss.medianMb} MB` : 'n/a', '<= 200 MB']);
+  }
+  if (r.latency?.workerRss) rows.push([`worker RSS under load, ${r.latency.latencyMs} ms (max / median)`, `${r.latency.workerRss.maxMb} / ${r.latency.workerRss.medianMb} MB`, '<= 200 MB']);
+  if (r.cluster) {
+    rows.push([`Redis Cluster (3 masters), 1 worker, concurrency ${r.cluster.concurrencyPerWorker}`, s(r.cluster.oneWorker), '']);
+    rows.push(['Redis Cluster (3 masters), 2 worker processes', s(r.cluster.twoWorkers), '']);
+  }
+  if (r.profile?.roundTrips) {
+    const t = r.profile.roundTrips;
+    rows.push(['Redis commands sent per order: API / worker', `${t.api.sentPerOrder} / ${t.worker.sentPerOrder}`, '']);
+    rows.push(['Redis commands inside Lua per order: API / worker', `${t.api.commandsInLuaPerOrder} / ${t.worker.commandsInLuaPerOrder}`, '']);
+  }
+  for (const who of ['worker', 'api']) {
+    const p = r.profile?.cpuProfile?.processes?.[who] as ProfileSummary | undefined;
+    if (p) rows.push([`${who} CPU by concern (profiled run)`, p.byConcern.slice(0, 6).map((c) => `${c.what} ${c.share}%`).join(', '), '']);
+  }
+  if (r.create?.cpuMsPerOrder) {
+    const c = r.create.cpuMsPerOrder;
+    const list = (o: Record<string, number>): string => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
+    rows.push(['CPU ms per order, ours', list(c.system), '']);
+    rows.push(['CPU ms per order, reference', list(c.reference), '']);
+  }
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['figure', 'median (min-max)', 'target'][i]!.length));
+  const line = (row: string[]): string => row.map((c, i) => c.padEnd(w[i]!)).join(' | ');
+  return [line(['figure', 'median (min-max)', 'target']), w.map((n) => '-'.repeat(n)).join('-|-'), ...rows.map(line)].join('\n');
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  // BENCH_LOG_DIR keeps every process's log there (otherwise a temp dir, removed at the end).
+  const keep = env.BENCH_LOG_DIR;
+  if (keep) mkdirSync(keep, { recursive: true });
+  const dir = keep ?? (await mkdtemp(join(os.tmpdir(), 'iw-bench-')));
+  const redis = connect(S.redisUrl);
+  await ready(redis);
+  const single = redis instanceof Redis ? redis : undefined;
+  const e: Env = { dir, redis, single, cleanup: [] };
+  const redisVersion = single ? (await info(single, 'server')).redis_version : undefined;
+  const started = Date.now();
+  const result: Record<string, unknown> = { settings: { ...S, scenarios: [...S.scenarios], redisUrl: undefined } };
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+    progress('interrupted: cleaning up');
+    // The run in flight fails as its processes stop; cleaning up matters more than its error.
+    const quiet = (err: unknown): void => progress(`ignored while stopping: ${err instanceof Error ? err.message : String(err)}`);
+    process.on('uncaughtException', quiet);
+    process.on('unhandledRejection', quiet);
+    void runCleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  async function runCleanup(): Promise<void> {
+    for (const fn of e.cleanup.splice(0).reverse()) await fn().catch(() => undefined);
+  }
+  try {
+    result.machineAtStart = machine(single, redisVersion);
+    const step = async (name: string, fn: () => Promise<Record<string, unknown>> | Record<string, unknown>): Promise<void> => {
+      if (!S.scenarios.has(name) || interrupted) return;
+      const t0 = Date.now();
+      progress(`${name}: start`);
+      try {
+        result[name] = await fn();
+      } finally {
+        await runCleanup();
+      }
+      progress(`${name}: done in ${Math.round((Date.now() - t0) / 1000)} s`);
+    };
+    await step('create', () => scenarioCreate(e));
+    await step('latency', () => scenarioLatency(e));
+    await step('callbacks', () => scenarioCallbacks(e));
+    await step('cluster', () => scenarioCluster(e));
+    await step('profile', () => scenarioProfile(e));
+    result.machineAtEnd = { loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100) };
+    result.durationSeconds = Math.round((Date.now() - started) / 1000);
+    process.stdout.write(`\n${table(result)}\n\n${JSON.stringify(result, null, 2)}\n`);
+    if (env.BENCH_JSON) writeFileSync(env.BENCH_JSON, JSON.stringify(result, null, 2));
+  } finally {
+    await runCleanup();
+    redis.disconnect();
+    if (!keep) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
