@@ -40,7 +40,7 @@ export function createProcessor(ctx: WorkerContext, worker: () => Worker) {
       case 'created':
         void ctx.relay.kick();
         // Before the job completes: a crash here re-runs the job, which lands in 'done' below.
-        await schedulePoll(ctx, provider, foreign_id);
+        await schedulePoll(ctx, provider, foreign_id, Date.now(), outcome.record);
         log.info({ ms, status: 'created' }, 'invoice created');
         return { status: 'created' };
       case 'done':

@@ -71,6 +71,12 @@ export interface Change {
   whileIn?: readonly Status[];
 }
 
+export interface ApplyOptions {
+  now?: () => Date;
+  /** The record as the caller last saw it; saves a read when it is still current. */
+  known?: InvoiceRecord;
+}
+
 export type ApplyResult =
   | { kind: 'applied'; record: InvoiceRecord; published: boolean }
   | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' }
@@ -83,7 +89,9 @@ if h then
   return 'conflict'
 end
 local fields = cjson.decode(ARGV[2])
-for k, v in pairs(fields) do redis.call('HSET', KEYS[1], k, v) end
+local set = {}
+for k, v in pairs(fields) do set[#set + 1] = k; set[#set + 1] = v end
+redis.call('HSET', KEYS[1], unpack(set))
 redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return 'accepted'
@@ -96,9 +104,12 @@ local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return 'missing' end
 if v ~= ARGV[1] then return 'stale' end
 local fields = cjson.decode(ARGV[2])
+local set, del = {}, {}
 for k, val in pairs(fields) do
-  if val == '' then redis.call('HDEL', KEYS[1], k) else redis.call('HSET', KEYS[1], k, val) end
+  if val == '' then del[#del + 1] = k else set[#set + 1] = k; set[#set + 1] = val end
 end
+if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
+if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[4]) end
@@ -200,36 +211,7 @@ export class InvoiceStore {
 
   async getById(id: string): Promise<InvoiceRecord | null> {
     const raw = await this.redis.hgetall(this.recordKey(id));
-    if (!raw.status) return null;
-    return {
-      id,
-      provider: raw.provider as ProviderId,
-      kind: raw.kind as Kind,
-      foreign_id: raw.foreign_id ?? '',
-      status: raw.status as Status,
-      version: Number(raw.version),
-      hash: raw.hash ?? '',
-      order: JSON.parse(raw.order ?? '{}') as Order,
-      secret: raw.secret ?? '',
-      amount: raw.amount ?? '',
-      currency: raw.currency ?? '',
-      provider_invoice_id: raw.provider_invoice_id ?? null,
-      provider_status: raw.provider_status ?? null,
-      payment_url: raw.payment_url ?? null,
-      received_amount: raw.received_amount ?? null,
-      reason: raw.reason ?? null,
-      last_error: raw.last_error ?? null,
-      submitting: raw.submitting ? Number(raw.submitting) : null,
-      submit_attempts: Number(raw.submit_attempts ?? 0),
-      reconcile: raw.reconcile ?? null,
-      accepted_at: raw.accepted_at ?? '',
-      updated_at: raw.updated_at ?? '',
-      expires_at: raw.expires_at ?? null,
-      received_currency: raw.received_currency ?? null,
-      opened_at: raw.opened_at ? Number(raw.opened_at) : null,
-      status_at: raw.status_at ? Number(raw.status_at) : null,
-      inferred: raw.inferred ?? null,
-    };
+    return raw.status ? fromRaw(id, raw) : null;
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
@@ -242,10 +224,14 @@ export class InvoiceStore {
    * `transition()`: duplicates, late and backwards moves are ignored (and publish nothing); an
    * applied one writes history and the outbox entry in the same atomic step.
    */
-  async apply(provider: string, foreignId: string, change: Change, now = () => new Date()): Promise<ApplyResult> {
+  async apply(provider: string, foreignId: string, change: Change, options: ApplyOptions = {}): Promise<ApplyResult> {
     const id = invoiceId(provider, foreignId);
+    const now = options.now ?? (() => new Date());
+    // A caller's copy saves a read; if it is stale the script says so and we read afresh.
+    let known: InvoiceRecord | null | undefined = options.known?.id === id ? options.known : undefined;
     for (let attempt = 0; attempt < 50; attempt++) {
-      const record = await this.getById(id);
+      const record = known ?? (await this.getById(id));
+      known = undefined;
       if (!record) return { kind: 'missing' };
       if (change.whileIn && !change.whileIn.includes(record.status)) return { kind: 'ignored', record, reason: 'backwards' };
       const at = now();
@@ -272,8 +258,10 @@ export class InvoiceStore {
       );
       if (out === 'missing') return { kind: 'missing' };
       if (out === 'ok') {
-        const updated = await this.getById(id);
-        return { kind: 'applied', record: updated ?? record, published: outbox !== '' };
+        // The script applied exactly these fields to exactly this version: merge instead of re-reading.
+        const merged: Record<string, string> = { ...toRaw(record), ...fields, version: String(record.version + 1) };
+        for (const [k, v] of Object.entries(fields)) if (v === '') delete merged[k];
+        return { kind: 'applied', record: fromRaw(id, merged), published: outbox !== '' };
       }
       // 'stale': someone else changed the record first; decide again on the fresh copy.
     }
@@ -335,4 +323,47 @@ export class InvoiceStore {
   async parked(limit = 1000): Promise<string[]> {
     return this.redis.zrange(this.keys.reconcile, 0, limit - 1);
   }
+}
+
+/** The typed record from its Redis hash (all values are strings there). */
+function fromRaw(id: string, raw: Record<string, string>): InvoiceRecord {
+  return {
+    id,
+    provider: raw.provider as ProviderId,
+    kind: raw.kind as Kind,
+    foreign_id: raw.foreign_id ?? '',
+    status: raw.status as Status,
+    version: Number(raw.version),
+    hash: raw.hash ?? '',
+    order: JSON.parse(raw.order ?? '{}') as Order,
+    secret: raw.secret ?? '',
+    amount: raw.amount ?? '',
+    currency: raw.currency ?? '',
+    provider_invoice_id: raw.provider_invoice_id ?? null,
+    provider_status: raw.provider_status ?? null,
+    payment_url: raw.payment_url ?? null,
+    received_amount: raw.received_amount ?? null,
+    reason: raw.reason ?? null,
+    last_error: raw.last_error ?? null,
+    submitting: raw.submitting ? Number(raw.submitting) : null,
+    submit_attempts: Number(raw.submit_attempts ?? 0),
+    reconcile: raw.reconcile ?? null,
+    accepted_at: raw.accepted_at ?? '',
+    updated_at: raw.updated_at ?? '',
+    expires_at: raw.expires_at ?? null,
+    received_currency: raw.received_currency ?? null,
+    opened_at: raw.opened_at ? Number(raw.opened_at) : null,
+    status_at: raw.status_at ? Number(raw.status_at) : null,
+    inferred: raw.inferred ?? null,
+  };
+}
+
+/** The inverse of `fromRaw` for the fields a record carries. */
+function toRaw(record: InvoiceRecord): Record<string, string> {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(record)) {
+    if (k === 'id' || v === null || v === undefined) continue;
+    raw[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return raw;
 }

@@ -54,16 +54,20 @@ export async function submitOrder(deps: SubmitDeps, provider: string, foreignId:
   }
 
   // Write-ahead: from here on, a crash leaves the marker behind and the next attempt knows.
-  await store.apply(provider, foreignId, {
-    source: 'create',
-    fields: { submitting: Date.now(), submit_attempts: record.submit_attempts + 1 },
-  });
+  const marked = await store.apply(
+    provider,
+    foreignId,
+    { source: 'create', fields: { submitting: Date.now(), submit_attempts: record.submit_attempts + 1 } },
+    { known: record },
+  );
+  if (marked.kind !== 'applied') throw new Error('invoice record vanished');
+  const current = marked.record;
 
   let result: CreateResult;
   try {
     result = await adapter.create(record.order, { secret: record.secret, callbackUrl: deps.callbackUrl?.(record) });
   } catch (err) {
-    return failed(deps, record, resend, err);
+    return failed(deps, current, resend, err);
   }
   // Outside the try: if recording the success fails (Redis away), the marker stays and the next
   // attempt reconciles instead of creating again.
@@ -75,7 +79,7 @@ export async function submitOrder(deps: SubmitDeps, provider: string, foreignId:
     payment_url: result.paymentUrl,
     ...(result.expiresAt ? { expires_at: result.expiresAt } : {}),
   };
-  let applied = await store.apply(provider, foreignId, { status: 'created', source: 'create', fields });
+  let applied = await store.apply(provider, foreignId, { status: 'created', source: 'create', fields }, { known: current });
   if (applied.kind === 'missing') throw new Error('invoice record vanished');
   if (applied.kind === 'ignored') {
     // A callback adopted the invoice while our request was in flight: keep what only the create
@@ -95,7 +99,7 @@ export async function submitOrder(deps: SubmitDeps, provider: string, foreignId:
   }
   if (result.status === 'pending') {
     // Timed platform invoices start `pending` (CONTRACT 1.3): `created` (URL known) then `pending`.
-    const moved = await store.apply(provider, foreignId, { status: 'pending', source: 'create' });
+    const moved = await store.apply(provider, foreignId, { status: 'pending', source: 'create' }, { known: applied.record });
     if (moved.kind !== 'missing') applied = moved;
   }
   return { kind: 'created', record: applied.record };
@@ -118,13 +122,13 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
       );
     case 'permanent': {
       const reason = describe(error);
-      await store.apply(provider, foreignId, { status: 'rejected', source: 'create', reason, fields: { submitting: null, last_error: reason, reason } });
+      await store.apply(provider, foreignId, { status: 'rejected', source: 'create', reason, fields: { submitting: null, last_error: reason, reason } }, { known: record });
       return { kind: 'rejected', reason, auth: err instanceof ProviderAuth };
     }
     case 'rate-limited': {
       // Answered, so nothing was created: clear the marker.
       const hits = Number((await store.redis.hincrby(store.recordKey(record.id), 'rate_limited_hits', 1)) || 0);
-      await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: describe(error) } });
+      await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: describe(error) } }, { known: record });
       return { kind: 'rate-limited', error, hits };
     }
     case 'unknown-outcome':
@@ -132,20 +136,20 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
         return park(deps, record, `outcome unknown (${describe(error)}): the invoice may exist; not re-sent (reconcile at the provider)`);
       }
       // Keep the marker: the next attempt re-sends and the provider refuses a duplicate.
-      await store.apply(provider, foreignId, { source: 'create', fields: { last_error: describe(error) } });
+      await store.apply(provider, foreignId, { source: 'create', fields: { last_error: describe(error) } }, { known: record });
       return { kind: 'retry', error, disposition };
     case 'retry': {
       // Only a provider answer (5xx) or a refused connection proves nothing was created. Any other
       // error (a bug, an unexpected throw) keeps the marker, so the next attempt reconciles.
       const proven = err instanceof ProviderUnavailable;
-      await store.apply(provider, foreignId, { source: 'create', fields: { ...(proven ? { submitting: null } : {}), last_error: describe(error) } });
+      await store.apply(provider, foreignId, { source: 'create', fields: { ...(proven ? { submitting: null } : {}), last_error: describe(error) } }, { known: record });
       return { kind: 'retry', error, disposition };
     }
   }
 }
 
 async function park(deps: SubmitDeps, record: InvoiceRecord, reason: string): Promise<SubmitOutcome> {
-  const res = await deps.store.apply(record.provider, record.foreign_id, { source: 'create', whileIn: ['queued'], fields: { reconcile: reason, last_error: reason } });
+  const res = await deps.store.apply(record.provider, record.foreign_id, { source: 'create', whileIn: ['queued'], fields: { reconcile: reason, last_error: reason } }, { known: record });
   // A callback adopted the invoice while this answer was on its way: it is being followed, nothing to reconcile.
   if (res.kind === 'ignored') return { kind: 'done', status: res.record.status };
   return { kind: 'parked', reason };

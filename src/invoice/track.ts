@@ -90,7 +90,7 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
     fields.received_currency = update.receivedCurrency ?? null;
   }
   if (adopted) Object.assign(fields, { reconcile: null, submitting: null, last_error: null });
-  const res = await store.apply(record.provider, record.foreign_id, { status, source, reason, fields });
+  const res = await store.apply(record.provider, record.foreign_id, { status, source, reason, fields }, { known: record });
   switch (res.kind) {
     case 'missing':
       return res;
@@ -281,8 +281,9 @@ export interface ScheduleDeps {
  * Gives an open invoice its poll job (idempotent by job id). Called wherever an invoice becomes
  * open: its creation, and a callback adopting an invoice whose create answer was lost.
  */
-export async function schedulePoll(deps: ScheduleDeps, provider: InvoiceRecord['provider'], foreignId: string, now = Date.now()): Promise<boolean> {
-  const record = await deps.store.get(provider, foreignId);
+export async function schedulePoll(deps: ScheduleDeps, provider: InvoiceRecord['provider'], foreignId: string, now = Date.now(), known?: InvoiceRecord): Promise<boolean> {
+  // The caller's fresh copy saves a read; the decision only needs status and deadlines.
+  const record = known ?? (await deps.store.get(provider, foreignId));
   if (!record || record.status === 'queued' || isTerminal(record.status)) return false;
   const at = nextPollAt(record, deps.track, now, deadlineOf(record, deps.track));
   await enqueuePoll(deps.pollQueue, { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id }, at - now);
