@@ -100,8 +100,9 @@ export function connect(url: string, options: RedisOptions = {}, clusterOptions:
   });
 }
 
-async function answers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+/** True when a Redis at `url` answers PING (a LOADING reply, e.g. while an AOF loads, is false). */
+export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => {});
   try {
     await probe.connect();
@@ -124,7 +125,7 @@ function systemRedisServer(): string | undefined {
 export async function resolveRedis(redisUrl: string | undefined, log: Logger): Promise<RedisHandle> {
   if (redisUrl) return { url: redisUrl, source: 'env', stop: async () => {} };
   const local = 'redis://127.0.0.1:6379';
-  if (await answers(local)) return { url: local, source: 'local', stop: async () => {} };
+  if (await redisAnswers(local)) return { url: local, source: 'local', stop: async () => {} };
   const { RedisMemoryServer } = await import('redis-memory-server');
   const systemBinary = systemRedisServer();
   log.info({ systemBinary: systemBinary ?? null }, 'no Redis found; starting an embedded one');

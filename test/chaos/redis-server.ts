@@ -16,7 +16,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+export { freePort } from '../helpers/ports.ts';
+import { freePort } from '../helpers/ports.ts';
+import { redisAnswers } from '../../src/redis.ts';
 
 const run = promisify(execFile);
 
@@ -49,31 +51,10 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A port the OS considers free right now (bind 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function ping(port: number): Promise<boolean> {
-  const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 300, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    // LOADING is an error reply: the server answers only once the AOF is loaded.
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
+function ping(port: number): Promise<boolean> {
+  // LOADING is an error reply: the server answers only once the AOF is loaded.
+  return redisAnswers(`redis://127.0.0.1:${port}`, 300);
 }
 
 export async function startAofRedis(port?: number): Promise<AofRedis> {
