@@ -62,7 +62,14 @@ export function eventJobId(provider: string, dedupeKey: string): string {
 
 /** Stores one provider message; the same message again is the same job. Returns its job id. */
 export async function enqueueEvent(queue: EventsQueue, data: EventJob): Promise<string> {
-  const parsed = EventJobSchema.parse(data);
+  return addEvent(queue, EventJobSchema.parse(data));
+}
+
+/**
+ * The same for a message already parsed with `EventJobSchema` (the webhook route parses it to
+ * answer 400 naming the field; parsing it again on the hot path would only cost CPU).
+ */
+export async function addEvent(queue: EventsQueue, parsed: EventJob): Promise<string> {
   const id = eventJobId(parsed.provider, parsed.update.dedupeKey);
   await queue.add(parsed.update.status, parsed, { jobId: id });
   return id;

@@ -7,9 +7,8 @@
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
-import { invoiceId } from './ids.ts';
 import type { InvoiceStore, OutboxEntry } from './invoice/store.ts';
-import { TERMINAL, type Status } from './invoice/state.ts';
+import { TERMINAL } from './invoice/state.ts';
 import type { HttpRequest } from './providers/http.ts';
 
 const P = 'invoice_worker_';
@@ -169,30 +168,20 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
   });
 
-  async function observe(entries: readonly OutboxEntry[]): Promise<void> {
-    const wanted = entries.filter((e) => e.name === 'created' || (TERMINAL.has(e.name) && e.data.previous_status !== 'queued'));
-    if (!wanted.length) return;
-    const pipe = store.redis.pipeline();
-    for (const e of wanted) {
-      const id = invoiceId(String(e.data.provider), String(e.data.foreign_id));
-      if (e.name === 'created') pipe.hget(store.recordKey(id), 'accepted_at');
-      else pipe.lrange(store.historyKey(id), 0, -1);
-    }
-    const replies = (await pipe.exec()) ?? [];
-    wanted.forEach((e, i) => {
-      const [err, value] = replies[i] ?? [new Error('no reply'), null];
-      if (err) return;
+  /** Lifecycle timings from what the outbox entry carries: no Redis read per published result. */
+  function observe(entries: readonly OutboxEntry[]): void {
+    for (const e of entries) {
       const provider = String(e.data.provider);
       const at = Date.parse(String(e.data.occurred_at));
+      if (!e.meta || !Number.isFinite(at)) continue;
       if (e.name === 'created') {
-        const from = Date.parse(String(value));
-        if (Number.isFinite(from) && Number.isFinite(at)) acceptToCreated.observe({ provider }, Math.max(0, (at - from) / 1000));
-        return;
+        const from = Date.parse(e.meta.accepted_at);
+        if (Number.isFinite(from)) acceptToCreated.observe({ provider }, Math.max(0, (at - from) / 1000));
+      } else if (TERMINAL.has(e.name) && e.data.previous_status !== 'queued' && e.meta.opened_at !== null) {
+        // From the moment the invoice existed at the provider (left `queued`) to its end.
+        createdToTerminal.observe({ provider, status: e.name }, Math.max(0, (at - e.meta.opened_at) / 1000));
       }
-      const created = (value as string[]).map((s) => JSON.parse(s) as { at: string; to: Status }).find((h) => h.to === 'created');
-      const from = created ? Date.parse(created.at) : NaN;
-      if (Number.isFinite(from) && Number.isFinite(at)) createdToTerminal.observe({ provider, status: e.name }, Math.max(0, (at - from) / 1000));
-    });
+    }
   }
 
   return {
@@ -211,8 +200,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       if (count > 0) retries.inc({ via }, count);
     },
     observePublished(entries) {
-      // Off the relay's path: a metrics read must never hold up publishing.
-      observe(entries).catch((err) => log.debug({ err: (err as Error).message }, 'metrics: could not observe published results'));
+      try {
+        observe(entries);
+      } catch (err) {
+        // Metrics must never hold up or break publishing.
+        log.debug({ err: (err as Error).message }, 'metrics: could not observe published results');
+      }
     },
     render: () => registry.metrics(),
   };

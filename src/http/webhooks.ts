@@ -12,7 +12,7 @@
  */
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { EventJobSchema, enqueueEvent, type EventsQueue } from '../../queues/events.ts';
+import { EventJobSchema, addEvent, type EventsQueue } from '../../queues/events.ts';
 import { ValidationError, zodIssues } from '../errors.ts';
 import type { ProviderId } from '../invoice/order.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
@@ -126,7 +126,7 @@ async function accept(deps: WebhookDeps, res: Response, adapter: ProviderAdapter
     res.status(400).json({ error: 'invalid_callback', issues: zodIssues(event.error.issues) });
     return;
   }
-  const jobId = await enqueueEvent(deps.eventsQueue, event.data);
+  const jobId = await addEvent(deps.eventsQueue, event.data);
   deps.log.info({ provider: adapter.id, jobId, providerStatus: update.providerStatus }, 'callback stored');
   res.status(200).json({ ok: true });
 }

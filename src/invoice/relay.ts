@@ -29,6 +29,18 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARG
 return same
 `;
 
+/** The scripts above, defined once per connection so each call is an EVALSHA, not the script text. */
+interface RelayScripts {
+  iwRelayTrim(outbox: string, lock: string, owner: string, lockMs: number, ...entries: string[]): Promise<number>;
+  iwRelayRelease(lock: string, owner: string): Promise<number>;
+}
+
+/**
+ * The lock is renewed after every batch, so it only has to outlive one batch. Kept short because
+ * it also survives a Redis restart (AOF): a long one would hold publication back that long.
+ */
+const DEFAULT_LOCK_MS = 3000;
+
 export interface RelayOptions {
   batch?: number;
   intervalMs?: number;
@@ -53,7 +65,15 @@ export class OutboxRelay {
     private readonly options: RelayOptions = {},
   ) {
     this.lockKey = `${store.keys.outbox}:lock`;
+    const redis = store.redis;
+    if (!('iwRelayTrim' in redis)) {
+      redis.defineCommand('iwRelayTrim', { numberOfKeys: 2, lua: TRIM });
+      redis.defineCommand('iwRelayRelease', { numberOfKeys: 1, lua: RELEASE });
+    }
+    this.scripts = redis as unknown as RelayScripts;
   }
+
+  private readonly scripts: RelayScripts;
 
   /** Starts the safety-net interval (catches entries left by a process that died). */
   start(): this {
@@ -88,8 +108,9 @@ export class OutboxRelay {
   async flush(): Promise<number> {
     const redis = this.store.redis;
     const batch = this.options.batch ?? 200;
+    const lockMs = this.options.lockMs ?? DEFAULT_LOCK_MS;
     let total = 0;
-    const locked = await redis.set(this.lockKey, this.owner, 'PX', this.options.lockMs ?? 10_000, 'NX');
+    const locked = await redis.set(this.lockKey, this.owner, 'PX', lockMs, 'NX');
     if (!locked) return 0; // another relay is at it; its pass will cover our entries
     try {
       for (;;) {
@@ -98,13 +119,13 @@ export class OutboxRelay {
         const entries = items.map((s) => JSON.parse(s) as OutboxEntry);
         await this.results.addBulk(entries.map((e) => ({ name: e.name, data: e.data as never, opts: { jobId: e.jobId } })));
         // Only what we published is removed; entries appended meanwhile stay at the tail.
-        await redis.eval(TRIM, 2, this.store.keys.outbox, this.lockKey, this.owner, this.options.lockMs ?? 10_000, ...items);
+        await this.scripts.iwRelayTrim(this.store.keys.outbox, this.lockKey, this.owner, lockMs, ...items);
         total += entries.length;
         this.published += entries.length;
         this.options.onPublished?.(entries);
       }
     } finally {
-      await redis.eval(RELEASE, 1, this.lockKey, this.owner);
+      await this.scripts.iwRelayRelease(this.lockKey, this.owner);
     }
     return total;
   }

@@ -146,6 +146,11 @@ export interface OutboxEntry {
   jobId: string;
   name: Status;
   data: Record<string, unknown>;
+  /**
+   * Not published: timestamps the relay's observers need (lifecycle metrics), carried here so
+   * nobody reads the record back for each published result.
+   */
+  meta?: { accepted_at: string; opened_at: number | null };
 }
 
 export class InvoiceStore {
@@ -297,7 +302,8 @@ export class InvoiceStore {
     if (received !== null && receivedCurrency !== null) data.received_currency = receivedCurrency;
     const reason = change.reason ?? pick('reason');
     if (reason) data.reason = reason;
-    return { jobId: eventId, name: status, data };
+    const opened = 'opened_at' in fields ? Number(fields.opened_at) : record.opened_at;
+    return { jobId: eventId, name: status, data, meta: { accepted_at: record.accepted_at, opened_at: opened } };
   }
 
   /**

@@ -8,6 +8,7 @@
  * - the platform's "foreign id has already been taken": the invoice exists (ours, from an attempt
  *   whose answer was lost); parked for reconciliation, never reported as a failure.
  */
+import { UnrecoverableError } from 'bullmq';
 import {
   ProviderAuth,
   ProviderError,
@@ -44,7 +45,8 @@ export function describe(err: unknown): string {
 export async function submitOrder(deps: SubmitDeps, provider: string, foreignId: string): Promise<SubmitOutcome> {
   const { store, adapter } = deps;
   const record = await store.get(provider, foreignId);
-  if (!record) throw new Error('no invoice record for this job');
+  // Jobs are only added for recorded orders; one without a record cannot succeed by retrying.
+  if (!record) throw new UnrecoverableError('no invoice record for this job');
   if (record.status !== 'queued') return { kind: 'done', status: record.status };
   if (record.reconcile) return { kind: 'parked', reason: record.reconcile };
 

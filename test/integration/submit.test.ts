@@ -4,6 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { resultJobId } from '../../queues/results.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
@@ -53,6 +54,12 @@ describe('submit rules', () => {
   after(async () => {
     redis.disconnect();
     await deleteByPrefix(prefix);
+  });
+
+  it('a job whose order was never recorded fails at once (retrying cannot help) and calls nobody', async () => {
+    const a = adapter(true, [ok]);
+    await assert.rejects(submitOrder({ store, adapter: a }, 'cryptosteroid', 'never-recorded'), (e: unknown) => e instanceof UnrecoverableError);
+    assert.equal(a.calls, 0);
   });
 
   it('an unexpected error from the adapter keeps the marker: a non-unique provider is then parked, not asked again', async () => {
