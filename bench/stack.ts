@@ -43,6 +43,8 @@ export interface StackOptions {
   /** Extra node flags for the API and workers (e.g. --cpu-prof). */
   nodeFlags?: string[];
   name?: string;
+  /** Settings over the defaults below (e.g. POLL_* for a scenario that measures polling). */
+  env?: Record<string, string>;
 }
 
 export interface Stack {
@@ -80,6 +82,7 @@ function systemEnv(o: StackOptions, port: number): Record<string, string> {
     CRYPTOSTEROID_BASE_URL: o.sandbox.baseUrls.cryptosteroid,
     CRYPTOSTEROID_API_KEY: c.cryptosteroid.apiKey,
     CRYPTOSTEROID_MERCHANT_ID: c.cryptosteroid.merchantId,
+    ...o.env,
   };
 }
 

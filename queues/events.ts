@@ -60,17 +60,54 @@ export function eventJobId(provider: string, dedupeKey: string): string {
   return `event.${provider}.${encodeForeignId(dedupeKey)}`;
 }
 
-/** Stores one provider message; the same message again is the same job. Returns its job id. */
-export async function enqueueEvent(queue: EventsQueue, data: EventJob): Promise<string> {
-  return addEvent(queue, EventJobSchema.parse(data));
+interface Waiting {
+  job: { name: string; data: EventJob; opts: { jobId: string } };
+  resolve: (id: string) => void;
+  reject: (err: unknown) => void;
 }
 
 /**
- * The same for a message already parsed with `EventJobSchema` (the webhook route parses it to
- * answer 400 naming the field; parsing it again on the hot path would only cost CPU).
+ * Stores provider messages (already parsed with `EventJobSchema`: the webhook route parses them to
+ * answer 400 naming the field); the same message again is the same job. The ones that arrive in
+ * the same turn of the event loop go to Redis as one pipelined `addBulk`: one write and one round trip for a burst instead of
+ * one per callback. A lone callback waits for no one (its batch leaves on the next turn). Each
+ * caller learns its own batch's fate: if Redis refuses the batch, every caller in it gets the error
+ * (the webhook answers 503 and the provider redelivers); any of its jobs that did get stored is
+ * the same job again on redelivery, since ids come from the dedupe key.
  */
-export async function addEvent(queue: EventsQueue, parsed: EventJob): Promise<string> {
-  const id = eventJobId(parsed.provider, parsed.update.dedupeKey);
-  await queue.add(parsed.update.status, parsed, { jobId: id });
-  return id;
+export class EventWriter {
+  private waiting: Waiting[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly queue: EventsQueue,
+    private readonly maxBatch = 256,
+  ) {}
+
+  add(parsed: EventJob): Promise<string> {
+    const jobId = eventJobId(parsed.provider, parsed.update.dedupeKey);
+    return new Promise<string>((resolve, reject) => {
+      this.waiting.push({ job: { name: parsed.update.status, data: parsed, opts: { jobId } }, resolve, reject });
+      if (this.waiting.length >= this.maxBatch) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.waiting;
+    if (!batch.length) return;
+    this.waiting = [];
+    this.queue.addBulk(batch.map((w) => w.job)).then(
+      () => {
+        for (const w of batch) w.resolve(w.job.opts.jobId);
+      },
+      (err: unknown) => {
+        for (const w of batch) w.reject(err);
+      },
+    );
+  }
 }

@@ -46,6 +46,8 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // No ETags: answers are to POSTs or about state that changes; hashing each body is wasted work.
+  app.set('etag', false);
 
   app.use(opsRoutes({ redis: deps.redis, log: deps.log, metrics: deps.metrics, metricsToken: deps.metricsToken, workersRunning: deps.workersRunning }));
   if (deps.admin) app.use(ADMIN_PATH, adminRouter(deps.admin));

@@ -12,7 +12,7 @@
  */
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { EventJobSchema, addEvent, type EventsQueue } from '../../queues/events.ts';
+import { EventJobSchema, EventWriter, type EventsQueue } from '../../queues/events.ts';
 import { ValidationError, zodIssues } from '../errors.ts';
 import type { ProviderId } from '../invoice/order.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
@@ -35,6 +35,7 @@ const MERCHANT_ROUTES: readonly ProviderId[] = ['cryptoprocessing', 'alphapo'];
 
 export function webhookRoutes(deps: WebhookDeps): Router {
   const r = Router();
+  const events = new EventWriter(deps.eventsQueue);
   // Raw bytes on these routes only: the signature covers the exact body (a re-serialized body
   // loses `\/` escapes and key order, CONTRACT 6.14). Any content type: the bytes are what count.
   const raw = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
@@ -47,7 +48,7 @@ export function webhookRoutes(deps: WebhookDeps): Router {
     // No record, no secret to compare with: it cannot be authenticated, so it is refused.
     const token = record?.provider === 'cryptosteroid' ? record.secret : undefined;
     if (!token || !adapter.verifyCallback(body(req), req.headers, token)) return refused(deps, res, 'cryptosteroid');
-    await accept(deps, res, adapter, body(req), record?.id);
+    await accept(deps, events, res, adapter, body(req), record?.id);
   });
 
   for (const provider of MERCHANT_ROUTES) {
@@ -55,7 +56,7 @@ export function webhookRoutes(deps: WebhookDeps): Router {
       const adapter = deps.adapters.get(provider);
       if (!adapter) return notFound(res);
       if (!adapter.verifyCallback(body(req), req.headers)) return refused(deps, res, provider);
-      await accept(deps, res, adapter, body(req));
+      await accept(deps, events, res, adapter, body(req));
     });
   }
 
@@ -96,7 +97,7 @@ function refused(deps: WebhookDeps, res: Response, provider: string): void {
   });
 }
 
-async function accept(deps: WebhookDeps, res: Response, adapter: ProviderAdapter, raw: Buffer, invoiceId?: string): Promise<void> {
+async function accept(deps: WebhookDeps, events: EventWriter, res: Response, adapter: ProviderAdapter, raw: Buffer, invoiceId?: string): Promise<void> {
   let update: ProviderUpdate;
   try {
     update = adapter.parseCallback(raw);
@@ -126,7 +127,8 @@ async function accept(deps: WebhookDeps, res: Response, adapter: ProviderAdapter
     res.status(400).json({ error: 'invalid_callback', issues: zodIssues(event.error.issues) });
     return;
   }
-  const jobId = await addEvent(deps.eventsQueue, event.data);
-  deps.log.info({ provider: adapter.id, jobId, providerStatus: update.providerStatus }, 'callback stored');
+  const jobId = await events.add(event.data);
+  // Debug only: the events worker logs each one as it applies it (with the same job id).
+  deps.log.debug({ provider: adapter.id, jobId, providerStatus: update.providerStatus }, 'callback stored');
   res.status(200).json({ ok: true });
 }
