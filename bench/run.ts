@@ -13,8 +13,8 @@
  * (3000), BENCH_CPU_PROFILE_DIR (keep the profiles there), BENCH_CALLBACKS (5000),
  * BENCH_CALLBACK_RATE (1000), BENCH_CALLBACK_CONNECTIONS (64), BENCH_CALLBACK_WARMUP (2000),
  * BENCH_RUN_TIMEOUT_MS (120000), BENCH_LOG_LEVEL (info), BENCH_RUNTIME (dist, or tsx), BENCH_LOG_DIR
- * (keep the processes' logs there), BENCH_SCENARIOS
- * (create,latency,callbacks,cluster,profile).
+ * (keep the processes' logs there), BENCH_OPEN_INVOICES (100000), BENCH_POLL_SECONDS (30),
+ * BENCH_POLL_RATE (200), BENCH_SCENARIOS (create,latency,callbacks,polling,cluster,profile).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +27,7 @@ import { Redis } from 'ioredis';
 import { connect, type RedisClient } from '../src/redis.ts';
 import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-cluster.ts';
 import { callbackIngest } from './callbacks.ts';
+import { pollingRows, scenarioPolling } from './polling.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { REF_QUEUE, REF_RESULTS, orders, providerRequest, runTag, type RefJob } from './orders.ts';
 import { ROOT, RUNTIME, spawnTs, waitForOutput, type Child } from './procs.ts';
@@ -57,12 +58,15 @@ const S = {
   callbackRate: int('BENCH_CALLBACK_RATE', 1000),
   callbackConnections: Math.max(1, int('BENCH_CALLBACK_CONNECTIONS', 64)),
   callbackWarmup: int('BENCH_CALLBACK_WARMUP', 2000),
+  openInvoices: int('BENCH_OPEN_INVOICES', 100_000),
+  pollSeconds: Math.max(1, int('BENCH_POLL_SECONDS', 30)),
+  pollRate: Math.max(1, int('BENCH_POLL_RATE', 200)),
   profileOrders: int('BENCH_PROFILE_ORDERS', 400),
   cpuProfileOrders: int('BENCH_CPU_PROFILE_ORDERS', 3000),
   warmup: int('BENCH_WARMUP_ORDERS', 1000),
   timeoutMs: int('BENCH_RUN_TIMEOUT_MS', 120_000),
   logLevel: env.BENCH_LOG_LEVEL ?? 'info',
-  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,latency,callbacks,cluster,profile').split(',').map((s) => s.trim())),
+  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,latency,callbacks,polling,cluster,profile').split(',').map((s) => s.trim())),
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
 
@@ -539,6 +543,7 @@ function table(r: Record<string, any>): string {
     rows.push([`worker RSS under load, 0 ms (max / median)`, r.create.workerRss ? `${r.create.workerRss.maxMb} / ${r.create.workerRss.medianMb} MB` : 'n/a', '<= 200 MB']);
   }
   if (r.latency?.workerRss) rows.push([`worker RSS under load, ${r.latency.latencyMs} ms (max / median)`, `${r.latency.workerRss.maxMb} / ${r.latency.workerRss.medianMb} MB`, '<= 200 MB']);
+  if (r.polling) rows.push(...pollingRows(r.polling));
   if (r.cluster) {
     rows.push([`Redis Cluster (3 masters), 1 worker, concurrency ${r.cluster.concurrencyPerWorker}`, s(r.cluster.oneWorker), '']);
     rows.push(['Redis Cluster (3 masters), 2 worker processes', s(r.cluster.twoWorkers), '']);
@@ -611,6 +616,13 @@ async function main(): Promise<void> {
     await step('create', () => scenarioCreate(e));
     await step('latency', () => scenarioLatency(e));
     await step('callbacks', () => scenarioCallbacks(e));
+    // On a Redis of its own (started and stopped by the scenario), configured as we ship it.
+    await step('polling', () =>
+      scenarioPolling({
+        dir: e.dir, invoices: S.openInvoices, concurrency: S.concurrency, logLevel: S.logLevel, timeoutMs: S.timeoutMs,
+        measureSeconds: S.pollSeconds, pollRatePerSecond: S.pollRate, progress,
+      }),
+    );
     await step('cluster', () => scenarioCluster(e));
     await step('profile', () => scenarioProfile(e));
     result.machineAtEnd = { loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100) };

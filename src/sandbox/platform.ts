@@ -221,14 +221,14 @@ function transactionInfo(ctx: SandboxContext, provider: PlatformProvider, req: R
   if (given.length > 1) return json(404, { errors: { error: 'Only one of id, foreign_id, txid may be given.', code: 'not_found' } });
   const key = given[0] as 'id' | 'foreign_id' | 'txid';
   const value = String(body[key]);
-  const recs = ctx.store.list(provider);
   let rec: Rec | undefined;
   if (key === 'foreign_id') {
     rec = ctx.store.byForeignId(provider, 'invoice', value) ?? ctx.store.byForeignId(provider, 'payment_request', value);
   } else if (key === 'id') {
-    rec = recs.find((r) => r.id === value || r.txs.some((t) => String(t.id) === value));
+    // An invoice id is indexed; a transaction id takes a pass over the invoices.
+    rec = ctx.store.byId(provider, value) ?? ctx.store.list(provider).find((r) => r.txs.some((t) => String(t.id) === value));
   } else {
-    rec = recs.find((r) => r.txs.some((t) => t.txid === value));
+    rec = ctx.store.list(provider).find((r) => r.txs.some((t) => t.txid === value));
   }
   if (!rec || rec.lastCallback === null) {
     return json(404, { errors: { error: 'Transaction not found.', code: 'transaction_not_found' } });

@@ -134,6 +134,11 @@ export class Store {
     return rec && (!kind || rec.kind === kind) ? rec : undefined;
   }
 
+  /** How many invoices of every provider the sandbox holds. */
+  size(): number {
+    return this.all.length;
+  }
+
   list(provider?: SandboxProvider): Rec[] {
     return provider ? this.all.filter((r) => r.provider === provider) : [...this.all];
   }

@@ -373,6 +373,14 @@ it('pay: processing then confirmed, signed over the exact bytes sent (with \\/ e
       assert.throws(() => sb.pay('cryptoprocessing', 'shop/42'), /already confirmed/);
       const info = await cp(sb, '/api/v2/transactions/info', '{"foreign_id":"shop/42"}', { method: 'GET' });
       assert.equal(info.json().data.status, 'confirmed');
+      // The same invoice by its id, by its transaction's id and by its txid.
+      const tx = confirmed.transactions[0];
+      for (const body of [{ id: confirmed.id }, { id: tx.id }, { txid: tx.txid }]) {
+        const by = await cp(sb, '/api/v2/transactions/info', JSON.stringify(body), { method: 'GET' });
+        assert.equal(by.status, 200, JSON.stringify(body));
+        assert.equal(by.json().data.foreign_id, 'shop/42', JSON.stringify(body));
+      }
+      assert.equal((await cp(sb, '/api/v2/transactions/info', '{"txid":"no-such-tx"}', { method: 'GET' })).status, 404);
     });
   } finally {
     await hook.close();
