@@ -45,8 +45,7 @@ export async function deletePrefix(redis: RedisClient, prefix: string): Promise<
 /** Key families, so memory can be reported per kind of thing stored. */
 export function keyFamily(prefix: string, key: string): string {
   const rest = key.slice(prefix.length + 1);
-  if (rest.startsWith('store:inv:')) return 'store record (hash)';
-  if (rest.startsWith('store:hist:')) return 'store history (list)';
+  if (rest.startsWith('store:inv:')) return 'store record with its history (hash)';
   if (rest.startsWith('store:')) return 'store indexes and outbox';
   const [queue, part] = rest.split(':');
   if (part === undefined) return `${queue}: other`;

@@ -537,8 +537,9 @@ function table(r: Record<string, any>): string {
   }
   if (r.create) {
     const m = r.create.memory;
-    rows.push(['Redis bytes per open invoice: store (record + history)', fmt(m.storeBytesPerInvoice, ' B'), '<= 2,048 B']);
-    rows.push(['Redis bytes per open invoice: all keys (+ create job, result job)', fmt(m.allKeysBytesPerInvoice, ' B'), '<= 2,048 B']);
+    // On the Redis at REDIS_URL, as it is configured; the polling scenario measures the shipped configuration.
+    rows.push(['Redis bytes per open invoice, this Redis\'s config: store', fmt(m.storeBytesPerInvoice, ' B'), '']);
+    rows.push(['Redis bytes per open invoice, this Redis\'s config: all keys', fmt(m.allKeysBytesPerInvoice, ' B'), '']);
     rows.push(['Redis used_memory delta per invoice', fmt(m.usedMemoryDeltaPerInvoice, ' B'), '']);
     rows.push([`worker RSS under load, 0 ms (max / median)`, r.create.workerRss ? `${r.create.workerRss.maxMb} / ${r.create.workerRss.medianMb} MB` : 'n/a', '<= 200 MB']);
   }

@@ -27,12 +27,13 @@ export function createPollQueue(connection: ConnectionOptions, prefix: string): 
     prefix,
     defaultJobOptions: {
       // Only unexpected errors spend attempts (provider errors just reschedule); once spent, the
-      // job stays in the failed set for an operator.
+      // job stays in the failed set for an operator (BullMQ keeps failed jobs unless told
+      // otherwise; not spelling out `removeOnFail: false` saves its bytes in every poll job, which
+      // lives as long as its invoice is open).
       attempts: 5,
       backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
       // Gone once the invoice is terminal, so a later schedule for the same id is never swallowed.
       removeOnComplete: true,
-      removeOnFail: false,
     },
   });
 }

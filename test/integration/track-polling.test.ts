@@ -129,6 +129,17 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     // Terminal invoices drop their poll job: exactly the open one is left.
     await t.waitFor(async () => (await t.system.pollQueue.getJobCounts('delayed', 'wait', 'active', 'failed')).failed === 0 && (await t.system.pollQueue.count()) === 1, 'only the open invoice is polled');
   });
+
+  it('a poll job that fails for good stays in the failed set for an operator', async () => {
+    // Data no poll job of ours carries: the processor refuses it outright (UnrecoverableError).
+    const bad = { v: 1, provider: 'cryptoprocessing', kind: 'invoice', foreign_id: '' } as const;
+    await t.system.pollQueue.add('poll', bad, { jobId: pollJobId('cryptoprocessing', 'pl-broken') });
+    await t.waitFor(async () => (await t.system.pollQueue.getJobCounts('failed')).failed === 1, 'the broken poll job fails');
+    const job = await t.system.pollQueue.getJob(pollJobId('cryptoprocessing', 'pl-broken'));
+    assert.equal(await job?.getState(), 'failed');
+    assert.match(job?.failedReason ?? '', /invalid job data: foreign_id/);
+    await job?.remove();
+  });
 });
 
 describe('pollOnce with a scripted provider and a moved clock', () => {
