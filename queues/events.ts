@@ -69,11 +69,11 @@ interface Waiting {
 /**
  * Stores provider messages (already parsed with `EventJobSchema`: the webhook route parses them to
  * answer 400 naming the field); the same message again is the same job. The ones that arrive in
- * the same turn of the event loop go to Redis as one pipelined `addBulk`: one write and one round trip for a burst instead of
- * one per callback. A lone callback waits for no one (its batch leaves on the next turn). Each
- * caller learns its own batch's fate: if Redis refuses the batch, every caller in it gets the error
- * (the webhook answers 503 and the provider redelivers); any of its jobs that did get stored is
- * the same job again on redelivery, since ids come from the dedupe key.
+ * the same turn of the event loop go to Redis as one pipelined `addBulk`: one write and one round
+ * trip for a burst instead of one per callback. A lone callback waits for no one (its batch leaves
+ * on the next turn). Each caller learns its own batch's fate: if Redis refuses the batch, every
+ * caller in it gets the error (the webhook answers 503 and the provider redelivers); any of its
+ * jobs that did get stored is the same job again on redelivery, since ids come from the dedupe key.
  */
 export class EventWriter {
   private waiting: Waiting[] = [];

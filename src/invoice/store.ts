@@ -222,8 +222,12 @@ export class InvoiceStore {
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
-    const lines = await this.redis.hget(this.recordKey(id), 'history');
-    return lines ? lines.split('\n').map((s) => JSON.parse(s) as HistoryEntry) : [];
+    // Records written before the history moved into the record began it in a list of their own.
+    const [legacy, lines] = await Promise.all([
+      this.redis.lrange(`${this.keys.prefix}:hist:${id}`, 0, -1),
+      this.redis.hget(this.recordKey(id), 'history'),
+    ]);
+    return [...legacy, ...(lines ? lines.split('\n') : [])].map((s) => JSON.parse(s) as HistoryEntry);
   }
 
   /**
