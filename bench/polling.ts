@@ -15,17 +15,14 @@
  *    and its limiter (POLL_RATE_MAX) sets the pace; polls per second, Redis and worker CPU per
  *    poll, worker RSS, and whether `used_memory` grows while polling.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, openSync, closeSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CREATE_QUEUE } from '../queues/create.ts';
 import { POLL_QUEUE } from '../queues/poll.ts';
 import { RESULTS_QUEUE } from '../queues/results.ts';
-import { freePort, type Child } from './procs.ts';
+import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
+import type { Child } from './procs.ts';
 import { info, memoryByFamily, redisCpuMs } from './redis-tools.ts';
 import { startSandboxProcess, startStack, systemRun, type Stack } from './stack.ts';
 
@@ -65,50 +62,14 @@ interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-function onPath(bin: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((d) => {
-    try {
-      accessSync(join(d, bin), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 async function startPrivateRedis(parent: string): Promise<PrivateRedis> {
-  const dir = await mkdtemp(join(parent, 'polling-redis-'));
-  const port = await freePort();
   const config = ['--save', '', '--appendonly', 'no', ...SHIPPED_REDIS_ARGS];
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...config];
-  const log = openSync(join(dir, 'redis.log'), 'w');
-  const proc: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', log, log] });
-  closeSync(log);
-  // If the benchmark dies without cleaning up, the server must not outlive it.
-  const kill = (): void => void proc.kill('SIGKILL');
-  process.once('exit', kill);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
-  client.on('error', () => undefined); // refused while the server starts; commands still fail
-  const stop = async (): Promise<void> => {
-    client.disconnect();
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    await exited;
-    process.off('exit', kill);
-    await rm(dir, { recursive: true, force: true });
-  };
+  const server = await startRedisServer({ args: SHIPPED_REDIS_ARGS, parentDir: parent });
   try {
-    await client.connect().catch(() => undefined);
-    const deadline = Date.now() + 15_000;
-    while ((await client.ping().catch(() => '')) !== 'PONG') {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited with code ${proc.exitCode}`);
-      if (Date.now() > deadline) throw new Error('redis-server did not answer PING within 15 s');
-      await sleep(50);
-    }
-    const version = (await info(client, 'server')).redis_version ?? '';
-    return { url: `redis://127.0.0.1:${port}`, client, version, config, stop };
+    const version = (await info(server.client, 'server')).redis_version ?? '';
+    return { url: server.url, client: server.client, version, config, stop: server.stop };
   } catch (err) {
-    await stop();
+    await server.stop();
     throw err;
   }
 }
@@ -352,7 +313,8 @@ const METHOD = [
 ].join(' ');
 
 export async function scenarioPolling(o: PollingOptions): Promise<Record<string, unknown>> {
-  if (!onPath('redis-server')) return { measured: false, reason: 'redis-server not found on PATH (the scenario runs on a private Redis)' };
+  const missing = missingOnPath('redis-server');
+  if (missing) return { measured: false, reason: `${missing} (the scenario runs on a private Redis)` };
   // Slots enough that a poll may take 250 ms (a busy machine, a slow sandbox) and the limiter,
   // not the slots, still sets the pace.
   const pollConcurrency = Math.max(10, Math.ceil(o.pollRatePerSecond / 4));

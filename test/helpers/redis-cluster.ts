@@ -4,12 +4,13 @@
  * its cluster bus port, +10000), so parallel runs do not collide. `stop()` kills the servers and
  * removes the dir; a process that exits without calling it still kills them.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { missingOnPath } from './redis-server.ts';
 
 const run = promisify(execFile);
 
@@ -56,14 +57,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
 
 /** Why a local cluster cannot start here (no `redis-server` / `redis-cli` on PATH), or undefined. */
 export function clusterUnavailable(): string | undefined {
-  for (const bin of ['redis-server', 'redis-cli']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
-    } catch {
-      return `${bin} not found on PATH`;
-    }
-  }
-  return undefined;
+  return missingOnPath('redis-server', 'redis-cli');
 }
 
 export async function startRedisCluster(masters = 3): Promise<LocalCluster> {
