@@ -3,7 +3,7 @@
 # It needs REDIS_URL (the embedded-Redis fallback of a local start is not available here).
 # The image runs the compiled JavaScript (`npm run build`): the TypeScript loader costs about 37 MB
 # of RSS per process and start-up time, which production does not need.
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -13,7 +13,7 @@ COPY queues ./queues
 COPY workers ./workers
 RUN npm run build
 
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
