@@ -1,19 +1,28 @@
 /**
- * `invoice-create`: one job per accepted order, id derived from (provider, foreign_id), so a
- * duplicate enqueue can never make a second job. The order itself lives in the invoice record;
- * the job carries only its identity (no personal data in Bull Board).
+ * `invoice-create.<lane>`: one queue per lane (provider account), so one account's throttling or
+ * outage holds back no other (BullMQ's limiter and `rateLimit()` act on a whole queue). One job
+ * per accepted order, id derived from (lane, foreign_id), so a duplicate enqueue can never make a
+ * second job. The order itself lives in the invoice record; the job carries only its identity (no
+ * personal data in Bull Board). `invoice-create` itself is where jobs waited before lanes: a
+ * worker drains what is left there into the lanes (workers/legacy.ts).
  */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { jobId } from '../src/ids.ts';
-import { KINDS, PROVIDERS } from '../src/invoice/order.ts';
+import { KINDS, ProviderName } from '../src/invoice/order.ts';
+import { AccountName, laneKey } from '../src/lanes.ts';
 
 export const CREATE_QUEUE = 'invoice-create';
 
-/** Job data of `invoice-create`, v1. */
+export function createQueueName(lane: string): string {
+  return `${CREATE_QUEUE}.${lane}`;
+}
+
+/** Job data of `invoice-create.<lane>`, v1 (`account` absent for the default account). */
 export const CreateJobSchema = z.strictObject({
   v: z.literal(1),
-  provider: z.enum(PROVIDERS),
+  provider: ProviderName,
+  account: AccountName.optional(),
   kind: z.enum(KINDS),
   foreign_id: z.string().min(1).max(255),
 });
@@ -33,22 +42,27 @@ export function createJobOptions(attempts: number, backoffMs: number): JobsOptio
 
 export type CreateQueue = Queue<CreateJob, unknown, string>;
 
-export function createCreateQueue(connection: ConnectionOptions, prefix: string, attempts = 10, backoffMs = 2000): CreateQueue {
-  return new Queue<CreateJob, unknown, string>(CREATE_QUEUE, {
+export function createCreateQueue(connection: ConnectionOptions, prefix: string, lane: string, attempts = 10, backoffMs = 2000): CreateQueue {
+  return new Queue<CreateJob, unknown, string>(createQueueName(lane), {
     connection,
     prefix,
     defaultJobOptions: createJobOptions(attempts, backoffMs),
   });
 }
 
-export function createJobId(provider: string, foreignId: string): string {
-  return jobId('create', provider, foreignId);
+/** `create.<lane>.<encoded foreign_id>`: unchanged for default accounts, so older jobs keep their ids. */
+export function createJobId(lane: string, foreignId: string): string {
+  return jobId('create', lane, foreignId);
+}
+
+export function createJobLane(data: Pick<CreateJob, 'provider' | 'account'>): string {
+  return laneKey(data.provider, data.account);
 }
 
 /** Enqueues (idempotently) the create job of one order. */
 export async function enqueueCreate(queue: CreateQueue, data: CreateJob): Promise<void> {
   const parsed = CreateJobSchema.parse(data);
-  await queue.add('create', parsed, { jobId: createJobId(parsed.provider, parsed.foreign_id) });
+  await queue.add('create', parsed, { jobId: createJobId(createJobLane(parsed), parsed.foreign_id) });
 }
 
 export async function enqueueCreateBulk(queue: CreateQueue, items: CreateJob[]): Promise<void> {
@@ -57,7 +71,7 @@ export async function enqueueCreateBulk(queue: CreateQueue, items: CreateJob[]):
     items.map((data) => ({
       name: 'create',
       data: CreateJobSchema.parse(data),
-      opts: { jobId: createJobId(data.provider, data.foreign_id) },
+      opts: { jobId: createJobId(createJobLane(data), data.foreign_id) },
     })),
   );
 }

@@ -8,7 +8,8 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { encodeForeignId } from '../src/ids.ts';
-import { PROVIDERS } from '../src/invoice/order.ts';
+import { ProviderName } from '../src/invoice/order.ts';
+import { AccountName, laneKey } from '../src/lanes.ts';
 import { STATUSES } from '../src/invoice/state.ts';
 
 export const EVENTS_QUEUE = 'invoice-events';
@@ -30,8 +31,10 @@ export const UpdateSchema = z.strictObject({
 /** Job data of `invoice-events`, v1. */
 export const EventJobSchema = z.strictObject({
   v: z.literal(1),
-  provider: z.enum(PROVIDERS),
-  /** Our record id when the route named it (CryptoSteroid's per-invoice `processingUrl`). */
+  provider: ProviderName,
+  /** The account whose route received it (absent: the default account). */
+  account: AccountName.optional(),
+  /** Our record id when the route named it (a per-invoice callback URL). */
   invoice_id: z.string().min(1).max(600).optional(),
   update: UpdateSchema,
   received_at: z.iso.datetime(),
@@ -55,9 +58,9 @@ export function createEventsQueue(connection: ConnectionOptions, prefix: string,
   return new Queue<EventJob, unknown, string>(EVENTS_QUEUE, { connection, prefix, defaultJobOptions: eventJobOptions(attempts, backoffMs) });
 }
 
-/** `event.<provider>.<encoded dedupe key>`: dedupe keys hold `:`, which job ids may not. */
-export function eventJobId(provider: string, dedupeKey: string): string {
-  return `event.${provider}.${encodeForeignId(dedupeKey)}`;
+/** `event.<lane>.<encoded dedupe key>`: dedupe keys hold `:`, which job ids may not. */
+export function eventJobId(lane: string, dedupeKey: string): string {
+  return `event.${lane}.${encodeForeignId(dedupeKey)}`;
 }
 
 interface Waiting {
@@ -85,7 +88,7 @@ export class EventWriter {
   ) {}
 
   add(parsed: EventJob): Promise<string> {
-    const jobId = eventJobId(parsed.provider, parsed.update.dedupeKey);
+    const jobId = eventJobId(laneKey(parsed.provider, parsed.account), parsed.update.dedupeKey);
     return new Promise<string>((resolve, reject) => {
       this.waiting.push({ job: { name: parsed.update.status, data: parsed, opts: { jobId } }, resolve, reject });
       if (this.waiting.length >= this.maxBatch) this.flush();

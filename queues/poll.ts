@@ -1,19 +1,26 @@
 /**
- * `invoice-poll`: one delayed job per open invoice, id derived from (provider, foreign_id). The
+ * `invoice-poll.<lane>`: one queue per lane, one delayed job per open invoice, id derived from
+ * (lane, foreign_id); each lane's lookups have their own limiter. The
  * processor moves the same job back to delayed until the invoice is terminal (STYLE "do this" 9),
  * so there is never a sweep over every invoice and never two polls of one invoice.
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import { jobId } from '../src/ids.ts';
-import { KINDS, PROVIDERS } from '../src/invoice/order.ts';
+import { KINDS, ProviderName } from '../src/invoice/order.ts';
+import { AccountName, laneKey } from '../src/lanes.ts';
 
 export const POLL_QUEUE = 'invoice-poll';
 
-/** Job data of `invoice-poll`, v1: the invoice's identity only; its state lives in the record. */
+export function pollQueueName(lane: string): string {
+  return `${POLL_QUEUE}.${lane}`;
+}
+
+/** Job data of `invoice-poll.<lane>`, v1: the invoice's identity only; its state lives in the record. */
 export const PollJobSchema = z.strictObject({
   v: z.literal(1),
-  provider: z.enum(PROVIDERS),
+  provider: ProviderName,
+  account: AccountName.optional(),
   kind: z.enum(KINDS),
   foreign_id: z.string().min(1).max(255),
 });
@@ -21,8 +28,8 @@ export type PollJob = z.infer<typeof PollJobSchema>;
 
 export type PollQueue = Queue<PollJob, unknown, string>;
 
-export function createPollQueue(connection: ConnectionOptions, prefix: string): PollQueue {
-  return new Queue<PollJob, unknown, string>(POLL_QUEUE, {
+export function createPollQueue(connection: ConnectionOptions, prefix: string, lane: string): PollQueue {
+  return new Queue<PollJob, unknown, string>(pollQueueName(lane), {
     connection,
     prefix,
     defaultJobOptions: {
@@ -38,12 +45,12 @@ export function createPollQueue(connection: ConnectionOptions, prefix: string): 
   });
 }
 
-export function pollJobId(provider: string, foreignId: string): string {
-  return jobId('poll', provider, foreignId);
+export function pollJobId(lane: string, foreignId: string): string {
+  return jobId('poll', lane, foreignId);
 }
 
 /** Schedules the invoice's poll (idempotent: an existing poll job for it is left as it is). */
 export async function enqueuePoll(queue: PollQueue, data: PollJob, delayMs: number): Promise<void> {
   const parsed = PollJobSchema.parse(data);
-  await queue.add('poll', parsed, { jobId: pollJobId(parsed.provider, parsed.foreign_id), delay: Math.max(0, Math.round(delayMs)) });
+  await queue.add('poll', parsed, { jobId: pollJobId(laneKey(parsed.provider, parsed.account), parsed.foreign_id), delay: Math.max(0, Math.round(delayMs)) });
 }

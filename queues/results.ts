@@ -6,7 +6,7 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import { jobId } from '../src/ids.ts';
-import { KINDS, PROVIDERS } from '../src/invoice/order.ts';
+import { KINDS, ProviderName } from '../src/invoice/order.ts';
 import { STATUSES } from '../src/invoice/state.ts';
 
 export const RESULTS_QUEUE = 'invoice-results';
@@ -15,7 +15,9 @@ export const RESULTS_QUEUE = 'invoice-results';
 export const ResultSchema = z.object({
   v: z.literal(1),
   event_id: z.string(),
-  provider: z.enum(PROVIDERS),
+  provider: ProviderName,
+  /** The provider account (lane); `default` unless the order named another. Added in v1, so consumers may not rely on it for older results. */
+  account: z.string().optional(),
   kind: z.enum(KINDS),
   foreign_id: z.string(),
   status: z.enum(STATUSES),
@@ -47,6 +49,7 @@ export function createResultsQueue(connection: ConnectionOptions, prefix: string
   });
 }
 
-export function resultJobId(provider: string, foreignId: string, status: string): string {
-  return jobId('result', provider, foreignId, status);
+/** `result.<lane>.<encoded foreign_id>.<status>`: unchanged for default accounts. */
+export function resultJobId(lane: string, foreignId: string, status: string): string {
+  return jobId('result', lane, foreignId, status);
 }

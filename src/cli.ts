@@ -4,10 +4,11 @@
  * same retry rules as the HTTP API.
  *
  *   enqueue <file.jsonl>                         one order per line; per-line outcomes and a summary
- *   show <provider> <foreign_id>                 the invoice, its history and its create job
- *   failed [--provider p] [--reason text] [--limit n] [--json]
- *   retry <provider> <foreign_id> [--confirm-not-created]
- *   retry --all-failed [--provider p] [--reason text] [--limit n] [--dry-run]
+ *   show <provider> <foreign_id> [--account a]   the invoice, its history and its create job
+ *   failed [--provider p] [--account a] [--reason text] [--limit n] [--json]
+ *   retry <provider> <foreign_id> [--account a] [--confirm-not-created]
+ *   retry --all-failed [--provider p] [--account a] [--reason text] [--limit n] [--dry-run]
+ *   lanes [--json]                               each lane: breaker, waiting orders, oldest wait
  *
  * `--by <name>` names the operator in the audit log (default: the OS user). Exit codes: 0 done,
  * 1 error (usage, config, Redis), 2 done but some items were refused (invalid, conflict, not
@@ -17,26 +18,25 @@ import { createReadStream, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createCreateQueue, createJobId, type CreateQueue } from '../queues/create.ts';
-import { resultJobId } from '../queues/results.ts';
+import { createJobId } from '../queues/create.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError } from './errors.ts';
-import { Intake, toView, type IntakeResult } from './invoice/intake.ts';
-import { PROVIDERS, type ProviderId } from './invoice/order.ts';
+import { toView, type IntakeResult } from './invoice/intake.ts';
 import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './invoice/retry.ts';
-import { InvoiceStore } from './invoice/store.ts';
+import { AccountName, DEFAULT_ACCOUNT, laneKey } from './lanes.ts';
 import { createLogger } from './logger.ts';
-import { createHttpClient } from './providers/http.ts';
-import { createAdapters } from './providers/registry.ts';
-import { connect, type RedisClient } from './redis.ts';
+import { sandboxAccounts } from './providers/registry.ts';
+import type { RedisClient } from './redis.ts';
 import { SANDBOX_CREDENTIALS } from './sandbox/credentials.ts';
+import { startSystem, type System } from './system.ts';
 
 const USAGE = `usage: npm run cli -- <command>
   enqueue <file.jsonl> [--batch n]
-  show <provider> <foreign_id>
-  failed [--provider p] [--reason text] [--limit n] [--json]
-  retry <provider> <foreign_id> [--confirm-not-created] [--by name]
-  retry --all-failed [--provider p] [--reason text] [--limit n] [--dry-run] [--by name]`;
+  show <provider> <foreign_id> [--account a]
+  failed [--provider p] [--account a] [--reason text] [--limit n] [--json]
+  retry <provider> <foreign_id> [--account a] [--confirm-not-created] [--by name]
+  retry --all-failed [--provider p] [--account a] [--reason text] [--limit n] [--dry-run] [--by name]
+  lanes [--json]`;
 
 class UsageError extends Error {
   override name = 'UsageError';
@@ -61,9 +61,22 @@ function operator(given: string | undefined): string {
   }
 }
 
-function provider(value: string | undefined): ProviderId {
-  if (!value || !(PROVIDERS as readonly string[]).includes(value)) throw new UsageError(`provider must be one of ${PROVIDERS.join(', ')}`);
-  return value as ProviderId;
+function provider(ctx: Ctx, value: string | undefined): string {
+  const known = [...new Set([...ctx.system.lanes.values()].map((l) => l.provider))];
+  if (!value || !known.includes(value)) throw new UsageError(`provider must be one of ${known.join(', ')}`);
+  return value;
+}
+
+function account(value: string | undefined): string | undefined {
+  if (value !== undefined && !AccountName.safeParse(value).success) throw new UsageError('--account must be an account name (a-z, 0-9, _ and -)');
+  return value;
+}
+
+/** The lane key a <provider> [--account] pair names; refused when that lane is not configured. */
+function lane(ctx: Ctx, p: string | undefined, a: string | undefined): string {
+  const key = laneKey(provider(ctx, p), account(a) ?? DEFAULT_ACCOUNT);
+  if (!ctx.system.lanes.has(key)) throw new UsageError(`no account ${a ?? DEFAULT_ACCOUNT} is configured for ${p}`);
+  return key;
 }
 
 function positive(value: string | undefined, fallback: number, name: string): number {
@@ -75,9 +88,7 @@ function positive(value: string | undefined, fallback: number, name: string): nu
 
 interface Ctx {
   config: Readonly<Config>;
-  redis: RedisClient;
-  store: InvoiceStore;
-  createQueue: CreateQueue;
+  system: System;
   deps: RetryDeps;
 }
 
@@ -125,7 +136,7 @@ async function enqueue(ctx: Ctx, args: string[]): Promise<number> {
   const batchSize = Math.min(positive(values.batch, 500, 'batch'), 1000);
   const size = statSync(file).size;
   const bar = progressBar(size);
-  const intake = new Intake(ctx.store, ctx.createQueue, validators(ctx.config));
+  const intake = ctx.system.intake;
   const counts = { accepted: 0, existing: 0, conflict: 0, invalid: 0 };
   let lineNo = 0;
   let bytes = 0;
@@ -165,31 +176,19 @@ async function enqueue(ctx: Ctx, args: string[]): Promise<number> {
   return counts.conflict + counts.invalid > 0 ? 2 : 0;
 }
 
-/** Adapters for validation only (nothing is sent): the configured providers, or the sandbox's in sandbox mode. */
-function validators(config: Readonly<Config>): ReturnType<typeof createAdapters> {
-  const providers: Config['providers'] = config.sandbox
-    ? {
-        cryptoprocessing: { baseUrl: 'http://sandbox.invalid', ...SANDBOX_CREDENTIALS.cryptoprocessing },
-        alphapo: { baseUrl: 'http://sandbox.invalid', ...SANDBOX_CREDENTIALS.alphapo },
-        cryptosteroid: { baseUrl: 'http://sandbox.invalid', ...SANDBOX_CREDENTIALS.cryptosteroid },
-      }
-    : config.providers;
-  return createAdapters(providers, { http: createHttpClient() });
-}
-
 async function show(ctx: Ctx, args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { account: { type: 'string' } } });
   if (positionals.length !== 2) throw new UsageError('show takes <provider> <foreign_id>');
-  const p = provider(positionals[0]);
+  const p = lane(ctx, positionals[0], values.account);
   const foreignId = positionals[1] as string;
-  const record = await ctx.store.get(p, foreignId);
+  const record = await ctx.system.store.get(p, foreignId);
   if (!record) {
     process.stderr.write(`no invoice for ${p}/${foreignId}\n`);
     return 1;
   }
-  const job = await ctx.createQueue.getJob(createJobId(p, foreignId));
+  const job = await ctx.system.lane(record.provider, record.account).createQueue.getJob(createJobId(p, foreignId));
   const view = {
-    ...toView(record, await ctx.store.history(record.id)),
+    ...toView(record, await ctx.system.store.history(record.id)),
     create_job: job
       ? { id: job.id, state: await job.getState(), attempts: job.attemptsMade, failed_reason: job.failedReason || null }
       : null,
@@ -201,16 +200,17 @@ async function show(ctx: Ctx, args: string[]): Promise<number> {
 async function failed(ctx: Ctx, args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { provider: { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+    options: { provider: { type: 'string' }, account: { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
   });
   const items = await listFailed(ctx.deps, {
-    provider: values.provider === undefined ? undefined : provider(values.provider),
+    provider: values.provider === undefined ? undefined : provider(ctx, values.provider),
+    account: account(values.account),
     reason: values.reason,
     limit: positive(values.limit, 1000, 'limit'),
   });
   for (const item of items) {
     if (values.json) out(JSON.stringify(item));
-    else out(`${item.provider}/${item.foreign_id}\t${item.status}\tattempts=${item.attempts}\t${item.failed_at ?? '-'}\t${item.retryable ? 'retryable' : 'not-retryable'}\t${item.failed_reason}`);
+    else out(`${item.lane}/${item.foreign_id}\t${item.status}\tattempts=${item.attempts}\t${item.failed_at ?? '-'}\t${item.retryable ? 'retryable' : 'not-retryable'}\t${item.failed_reason}`);
   }
   if (!values.json) process.stderr.write(`${items.length} failed submission(s)\n`);
   return 0;
@@ -223,6 +223,7 @@ async function retry(ctx: Ctx, args: string[]): Promise<number> {
     options: {
       'all-failed': { type: 'boolean' },
       provider: { type: 'string' },
+      account: { type: 'string' },
       reason: { type: 'string' },
       limit: { type: 'string' },
       'dry-run': { type: 'boolean' },
@@ -235,7 +236,7 @@ async function retry(ctx: Ctx, args: string[]): Promise<number> {
     if (positionals.length) throw new UsageError('retry --all-failed takes no positional arguments');
     const result = await retryFailed(
       ctx.deps,
-      { provider: values.provider === undefined ? undefined : provider(values.provider), reason: values.reason, limit: positive(values.limit, 100, 'limit') },
+      { provider: values.provider === undefined ? undefined : provider(ctx, values.provider), account: account(values.account), reason: values.reason, limit: positive(values.limit, 100, 'limit') },
       { by, via: 'cli', dryRun: values['dry-run'] },
     );
     for (const r of result.retried) out(`${result.dry_run ? 'would retry' : 'retried'} ${r.provider}/${r.foreign_id}`);
@@ -244,7 +245,7 @@ async function retry(ctx: Ctx, args: string[]): Promise<number> {
     return result.skipped.length ? 2 : 0;
   }
   if (positionals.length !== 2) throw new UsageError('retry takes <provider> <foreign_id>, or --all-failed');
-  const p = provider(positionals[0]);
+  const p = lane(ctx, positionals[0], values.account);
   const foreignId = positionals[1] as string;
   const result = await retrySubmission(ctx.deps, p, foreignId, { by, via: 'cli', confirmNotCreated: values['confirm-not-created'] });
   switch (result.outcome) {
@@ -275,7 +276,17 @@ async function reachable(redis: RedisClient, url: string): Promise<void> {
   if (!ok) throw new UsageError(`cannot reach Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
 }
 
-const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<number>> = { enqueue, show, failed, retry };
+async function lanes(ctx: Ctx, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
+  const all = await ctx.system.laneStatus();
+  for (const l of all) {
+    if (values.json) out(JSON.stringify(l));
+    else out(`${l.lane}\t${l.breaker}${l.probe_at ? ` until ${l.probe_at}` : ''}\tfailures=${l.failures}\twaiting=${l.waiting}\tfailed=${l.failed}\toldest_wait=${l.oldest_wait_seconds.toFixed(1)}s`);
+  }
+  return 0;
+}
+
+const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<number>> = { enqueue, show, failed, retry, lanes };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -285,22 +296,21 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = COMMANDS[command];
   if (!run) throw new UsageError(`unknown command ${command}`);
-  const config = loadConfig();
+  let config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, process.stderr);
   const url = config.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const redis = connect(url, { retryStrategy: (n) => (n > 3 ? null : 200) });
-  redis.on('error', () => {});
+  if (config.sandbox) {
+    // The service runs the sandbox's accounts: the same lanes here, for validation and ids (nothing is sent from the CLI).
+    const box = { baseUrls: new Proxy({}, { get: () => 'http://sandbox.invalid' }) as Record<string, string>, credentials: SANDBOX_CREDENTIALS };
+    config = Object.freeze({ ...config, accounts: sandboxAccounts(box) });
+  }
+  // The same composition as the API role, without listening: the same intake, lanes and store.
+  const system = await startSystem({ config, redisUrl: url, log: log.child({ component: 'cli' }), role: 'api', defaultMetrics: false });
   try {
-    await reachable(redis, url);
-    const store = new InvoiceStore(redis, config.QUEUE_PREFIX, resultJobId);
-    const createQueue = createCreateQueue(redis, config.QUEUE_PREFIX, config.CREATE_ATTEMPTS, config.CREATE_BACKOFF_MS);
-    try {
-      return await run({ config, redis, store, createQueue, deps: { store, createQueue, log: log.child({ component: 'cli' }) } }, args);
-    } finally {
-      await createQueue.close();
-    }
+    await reachable(system.redis, url);
+    return await run({ config, system, deps: { store: system.store, lanes: system.lanes, log: log.child({ component: 'cli' }) } }, args);
   } finally {
-    redis.disconnect();
+    await system.close(1000);
   }
 }
 

@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_ACCOUNT, loadAccountsFile, type AccountConfig } from './lanes.ts';
+import { providerModules, type ProviderModules } from './providers/registry.ts';
 import { hashTag, isClusterUrl, parseClusterUrl } from './redis.ts';
 
 const optionalString = z.string().trim().min(1).optional();
@@ -50,15 +52,19 @@ const EnvSchema = z.object({
   /** On SIGTERM/SIGINT: how long workers may finish jobs in flight before they are forced to stop. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(25_000),
 
-  CRYPTOPROCESSING_BASE_URL: optionalUrl,
-  CRYPTOPROCESSING_API_KEY: optionalString,
-  CRYPTOPROCESSING_API_SECRET: optionalString,
-  ALPHAPO_BASE_URL: optionalUrl,
-  ALPHAPO_API_KEY: optionalString,
-  ALPHAPO_API_SECRET: optionalString,
-  CRYPTOSTEROID_BASE_URL: optionalUrl,
-  CRYPTOSTEROID_API_KEY: optionalString,
-  CRYPTOSTEROID_MERCHANT_ID: z.uuid().optional(),
+  /**
+   * More provider accounts (lanes) than the default ones the provider variables configure: a JSON
+   * file, validated at boot by each provider's own schema (docs/lanes.md).
+   */
+  ACCOUNTS_FILE: optionalString,
+  /** The lanes this worker process runs (`cryptoprocessing,alphapo@eu`); unset: every lane. */
+  LANES: optionalString,
+  /** Give every lane's keys a hash tag of its own, so lanes spread over a Redis Cluster's masters. */
+  LANE_HASH_TAGS: z.stringbool().default(false),
+  /** Circuit breaker defaults for every lane (lane tuning may override): see src/breaker.ts. */
+  BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  BREAKER_OPEN_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+  BREAKER_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(300_000),
 
   /** Sandbox mode: `auto` runs the built-in sandbox when no provider has credentials. */
   SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
@@ -79,19 +85,13 @@ const EnvSchema = z.object({
   /** An event whose invoice is not (yet) known is retried this often, then parked in the failed set. */
   EVENTS_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   EVENTS_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(2000),
-  /** Poll cadence per connector: CryptoSteroid only calls back on PAID (CONTRACT 4.6), so it is polled most. */
-  POLL_CRYPTOSTEROID_MS: z.coerce.number().int().min(10).max(86_400_000).default(60_000),
-  /** Platform lookups are best effort (CONTRACT 1.6, 6.11): callbacks are the source of truth. */
-  POLL_PLATFORM_MS: z.coerce.number().int().min(10).max(86_400_000).default(300_000),
-  /** Invoices without any deadline (platform `timer:false` while `created`, CONTRACT 1.2 kind 1). */
+  /** Poll cadence of open invoices that have no deadline (each provider declares its own cadence otherwise). */
   POLL_IDLE_MS: z.coerce.number().int().min(10).max(86_400_000).default(1_800_000),
   POLL_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
   /** At most POLL_RATE_MAX polls per POLL_RATE_DURATION_MS, across every process (BullMQ's limiter is per queue). */
   POLL_RATE_MAX: z.coerce.number().int().min(1).max(100_000).default(20),
   POLL_RATE_DURATION_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
-  /** Provider deadlines (CONTRACT 1.2, 4.5, 5): timer invoices, CryptoSteroid, the mempool extension. */
-  DEADLINE_TIMER_MS: z.coerce.number().int().min(10).max(604_800_000).default(900_000),
-  DEADLINE_CRYPTOSTEROID_MS: z.coerce.number().int().min(10).max(604_800_000).default(1_800_000),
+  /** Once a payment is seen but not confirmed, how long until the provider gives up on it. */
   DEADLINE_PROCESSING_MS: z.coerce.number().int().min(10).max(604_800_000).default(86_400_000),
   /** How long past a provider deadline a silent invoice waits before we infer its end. */
   DEADLINE_GRACE_MS: z.coerce.number().int().min(0).max(604_800_000).default(3_600_000),
@@ -99,52 +99,34 @@ const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export interface PlatformCredentials {
-  baseUrl: string;
-  apiKey: string;
-  apiSecret: string;
-}
-
-export interface CryptoSteroidCredentials {
-  baseUrl: string;
-  apiKey: string;
-  merchantId: string;
-}
-
 export interface Config extends Env {
-  providers: {
-    cryptoprocessing?: PlatformCredentials;
-    alphapo?: PlatformCredentials;
-    cryptosteroid?: CryptoSteroidCredentials;
-  };
+  /** Every provider account this system knows: the default ones from the environment, then the accounts file's. */
+  accounts: AccountConfig[];
+  /** The parsed environment, provider variables included (adapters read the ones they declared). */
+  env: Readonly<Record<string, unknown>>;
   /** True when the built-in sandbox must run and every provider points at it. */
   sandbox: boolean;
 }
 
-const DEFAULT_BASE = {
-  cryptoprocessing: 'https://app.cryptoprocessing.com',
-  alphapo: 'https://app.alphapo.net',
-  cryptosteroid: 'https://api.cryptosteroid.com',
-} as const;
-
 /** Variables that belong together: all set, or none. */
-const GROUPS: Array<[string, string[]]> = [
-  ['cryptoprocessing', ['CRYPTOPROCESSING_API_KEY', 'CRYPTOPROCESSING_API_SECRET']],
-  ['alphapo', ['ALPHAPO_API_KEY', 'ALPHAPO_API_SECRET']],
-  ['cryptosteroid', ['CRYPTOSTEROID_API_KEY', 'CRYPTOSTEROID_MERCHANT_ID']],
-  ['admin', ['ADMIN_USER', 'ADMIN_PASSWORD']],
-];
+const GROUPS: Array<[string, string[]]> = [['admin', ['ADMIN_USER', 'ADMIN_PASSWORD']]];
 
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+/** Every environment variable the configuration reads: the system's and each provider's own. */
+export function envKeys(modules: ProviderModules = providerModules()): string[] {
+  return [...new Set([...Object.keys(EnvSchema.shape), ...[...modules.values()].flatMap((m) => Object.keys(m.env))])];
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, modules: ProviderModules = providerModules()): Readonly<Config> {
   // Empty strings count as unset: compose files and shells often export `FOO=`.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = EnvSchema.safeParse(cleaned);
+  const schema = EnvSchema.extend(Object.assign({}, ...[...modules.values()].map((m) => m.env)) as z.ZodRawShape);
+  const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => ({ field: String(issue.path[0] ?? 'env'), message: issue.message })),
     );
   }
-  const env = parsed.data;
+  const env = parsed.data as Env & Record<string, unknown>;
   const problems: Array<{ field: string; message: string }> = [];
   for (const [, names] of GROUPS) {
     const set = names.filter((n) => cleaned[n] !== undefined);
@@ -158,31 +140,29 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     // Each queue's keys and the store's Lua scripts must stay in one cluster slot.
     problems.push({ field: 'QUEUE_PREFIX', message: 'must contain a {hash tag} on a Redis Cluster, e.g. {iw}' });
   }
+
+  // The default account of each provider, from its own variables.
+  const accounts: AccountConfig[] = [];
+  for (const module of modules.values()) {
+    const found = module.defaultAccount(env);
+    problems.push(...found.problems);
+    if (!found.settings) continue;
+    const settings = module.settings.safeParse(found.settings);
+    if (!settings.success) {
+      for (const i of settings.error.issues) problems.push({ field: found.names[String(i.path[0])] ?? module.id, message: i.message });
+      continue;
+    }
+    accounts.push({ provider: module.id, account: DEFAULT_ACCOUNT, settings: settings.data, tuning: {}, source: 'env' });
+  }
+  if (problems.length) throw new ConfigError(problems);
+  for (const extra of env.ACCOUNTS_FILE ? loadAccountsFile(env.ACCOUNTS_FILE, modules, source) : []) {
+    if (accounts.some((a) => a.provider === extra.provider && a.account === extra.account)) {
+      problems.push({ field: `${extra.source}: ${extra.provider}/${extra.account}`, message: 'already configured by the environment variables' });
+    }
+    accounts.push(extra);
+  }
   if (problems.length) throw new ConfigError(problems);
 
-  const providers: Config['providers'] = {};
-  if (env.CRYPTOPROCESSING_API_KEY && env.CRYPTOPROCESSING_API_SECRET) {
-    providers.cryptoprocessing = {
-      baseUrl: env.CRYPTOPROCESSING_BASE_URL ?? DEFAULT_BASE.cryptoprocessing,
-      apiKey: env.CRYPTOPROCESSING_API_KEY,
-      apiSecret: env.CRYPTOPROCESSING_API_SECRET,
-    };
-  }
-  if (env.ALPHAPO_API_KEY && env.ALPHAPO_API_SECRET) {
-    providers.alphapo = {
-      baseUrl: env.ALPHAPO_BASE_URL ?? DEFAULT_BASE.alphapo,
-      apiKey: env.ALPHAPO_API_KEY,
-      apiSecret: env.ALPHAPO_API_SECRET,
-    };
-  }
-  if (env.CRYPTOSTEROID_API_KEY && env.CRYPTOSTEROID_MERCHANT_ID) {
-    providers.cryptosteroid = {
-      baseUrl: env.CRYPTOSTEROID_BASE_URL ?? DEFAULT_BASE.cryptosteroid,
-      apiKey: env.CRYPTOSTEROID_API_KEY,
-      merchantId: env.CRYPTOSTEROID_MERCHANT_ID,
-    };
-  }
-  const anyProvider = Object.keys(providers).length > 0;
-  const sandbox = env.SANDBOX === 'on' || (env.SANDBOX === 'auto' && !anyProvider);
-  return Object.freeze({ ...env, providers, sandbox });
+  const sandbox = env.SANDBOX === 'on' || (env.SANDBOX === 'auto' && accounts.length === 0);
+  return Object.freeze({ ...env, accounts, env: Object.freeze({ ...env }), sandbox });
 }

@@ -46,6 +46,22 @@ export class ProviderUnavailable extends ProviderError {
 export class ProviderRateLimited extends ProviderError {
   override name = 'ProviderRateLimited';
   readonly code = 'PROVIDER_RATE_LIMITED';
+  constructor(
+    message: string,
+    provider: string,
+    httpStatus?: number,
+    readonly hint: {
+      /** How long the provider asked us to wait (`Retry-After`), in ms. */
+      retryAfterMs?: number;
+      /**
+       * The account is at a capacity limit (e.g. too many unpaid invoices), not sending too fast:
+       * it clears in minutes, for the whole lane, and is not this order's fault.
+       */
+      capacity?: string;
+    } = {},
+  ) {
+    super(message, provider, httpStatus);
+  }
 }
 
 /** The request was (or may have been) sent and no answer came: reconcile, never blindly re-create. */

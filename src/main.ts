@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from './errors.ts';
 import { loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
+import { providerModules, sandboxAccounts } from './providers/registry.ts';
 import { resolveRedis } from './redis.ts';
 import { startSystem, type Role, type System } from './system.ts';
 
@@ -100,29 +101,25 @@ if (config.sandbox) {
     console.error('No provider credentials are set. Set them (see .env.example), or run `npm start` for the all-in-one sandbox mode.');
     process.exit(1);
   }
-  const { startSandbox, SANDBOX_CREDENTIALS } = await import('./sandbox/index.ts');
+  const { startSandbox } = await import('./sandbox/index.ts');
   const box = await startSandbox({ port: config.SANDBOX_PORT, host: '127.0.0.1', logger: log.child({ component: 'sandbox' }) });
   sandbox = box;
   const publicBase = config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`;
-  box.setCallbackUrl('cryptoprocessing', `${publicBase}/webhooks/cryptoprocessing`);
-  box.setCallbackUrl('alphapo', `${publicBase}/webhooks/alphapo`);
-  config = Object.freeze({
-    ...config,
-    PUBLIC_BASE_URL: publicBase,
-    providers: {
-      cryptoprocessing: { baseUrl: box.baseUrls.cryptoprocessing, ...SANDBOX_CREDENTIALS.cryptoprocessing },
-      alphapo: { baseUrl: box.baseUrls.alphapo, ...SANDBOX_CREDENTIALS.alphapo },
-      cryptosteroid: { baseUrl: box.baseUrls.cryptosteroid, ...SANDBOX_CREDENTIALS.cryptosteroid },
-    },
-  });
+  const modules = providerModules();
+  // Providers with one callback route per account are told it; per-invoice ones get theirs with each order.
+  for (const m of modules.values()) {
+    if (m.callbacks === 'merchant' && m.id in box.baseUrls) box.setCallbackUrl(m.id as never, `${publicBase}/webhooks/${m.id}`);
+  }
+  config = Object.freeze({ ...config, PUBLIC_BASE_URL: publicBase, accounts: sandboxAccounts(box, modules) });
 }
 
 system = await startSystem({ config, redisUrl: redis.url, log, role });
 const url = role === 'worker' ? await listenOps(system) : await system.listen(config.PORT, config.HOST);
 const apiUrl = role === 'worker' ? undefined : url;
 if (!config.API_TOKEN && role !== 'worker') log.warn('API_TOKEN is not set: the producer API accepts unauthenticated requests');
-if (role === 'worker' && !config.PUBLIC_BASE_URL && config.providers.cryptosteroid) {
-  log.warn({ fallback: `http://127.0.0.1:${config.PORT}` }, 'PUBLIC_BASE_URL is not set: CryptoSteroid callbacks will point at this machine');
+const perInvoice = [...system.lanes.values()].filter((l) => l.adapter.callbacks === 'per-invoice').map((l) => l.key);
+if (role === 'worker' && !config.PUBLIC_BASE_URL && perInvoice.length) {
+  log.warn({ fallback: `http://127.0.0.1:${config.PORT}`, lanes: perInvoice }, 'PUBLIC_BASE_URL is not set: per-invoice callback URLs will point at this machine');
 }
 
 log.info(
@@ -132,7 +129,7 @@ log.info(
     ops: url,
     redis: redis.source,
     sandbox: sandbox?.url ?? null,
-    providers: Object.keys(config.providers),
+    lanes: [...system.lanes.keys()],
     queuePrefix: config.QUEUE_PREFIX,
     admin: role === 'worker' ? null : config.ADMIN_USER ? config.ADMIN_ROLE : config.sandbox ? 'open (sandbox)' : 'disabled',
   },
@@ -146,7 +143,7 @@ if (process.stdout.isTTY || config.sandbox) {
     apiUrl ? `  Bull Board    ${apiUrl}/admin/queues` : '',
     `  health        ${url}/healthz  ${url}/readyz  ${url}/metrics`,
     `  Redis         ${redis.source === 'embedded' ? 'embedded (data is lost on exit)' : redis.source}`,
-    sandbox ? `  sandbox       ${sandbox.url}  (providers: ${Object.keys(config.providers).join(', ')})` : '',
+    sandbox ? `  sandbox       ${sandbox.url}  (lanes: ${[...system.lanes.keys()].join(', ')})` : '',
     '',
   ].filter((l) => l !== '');
   process.stderr.write(`${lines.join('\n')}\n\n`);

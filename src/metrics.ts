@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Logger } from 'pino';
 import type { InvoiceStore, OutboxEntry } from './invoice/store.ts';
 import { TERMINAL } from './invoice/state.ts';
+import { describeLane, type Lanes } from './lanes.ts';
 import type { HttpRequest } from './providers/http.ts';
 
 const P = 'invoice_worker_';
@@ -20,8 +21,12 @@ export type RetryVia = 'api' | 'cli' | 'bull-board';
 
 export interface Metrics {
   readonly registry: Registry;
-  /** One create-job outcome (created, done, parked, rejected, auth_error, retry, rate-limited). */
-  submission(provider: string, outcome: string): void;
+  /** One create-job outcome (created, done, parked, rejected, auth_error, retry, rate-limited), per lane. */
+  submission(provider: string, outcome: string, lane?: string): void;
+  /** A lane was told to wait: a provider rate limit, or a capacity limit of the account (e.g. unpaid invoices). */
+  laneThrottled(lane: string, cause: 'rate_limit' | 'capacity', waitMs: number): void;
+  /** A lane's circuit breaker opened (or a probe failed and it stayed open). */
+  breakerOpened(lane: string): void;
   /** The provider HTTP client's `onResponse` hook. */
   providerResponse(req: Pick<HttpRequest, 'provider' | 'method'>, res: { status: number | 'error'; durationMs: number }): void;
   /** A callback refused at the edge (bad or missing signature/token, malformed body). */
@@ -38,9 +43,15 @@ export interface MetricsOptions {
   /** Every queue of the system; read on each scrape, so queues added to the list later count too. */
   queues: readonly Queue[];
   store: InvoiceStore;
+  /** Every lane: breaker state, waiting orders and oldest wait are read per lane at scrape time. */
+  lanes?: Lanes;
   log: Logger;
   /** Process metrics (CPU, memory, event loop lag). */
   defaultMetrics?: boolean;
+}
+
+async function sum(parts: Array<Promise<number>>): Promise<number> {
+  return (await Promise.all(parts)).reduce((a, b) => a + b, 0);
 }
 
 async function within<T>(p: Promise<T>, what: string): Promise<T> {
@@ -62,10 +73,73 @@ export function createMetrics(opts: MetricsOptions): Metrics {
 
   const submissions = new Counter({
     name: `${P}submissions_total`,
-    help: 'Create-job outcomes by provider (auth_error: the provider refused our credentials).',
-    labelNames: ['provider', 'outcome'] as const,
+    help: 'Create-job outcomes by provider and lane (auth_error: the provider refused our credentials).',
+    labelNames: ['provider', 'outcome', 'lane'] as const,
     registers: [registry],
   });
+  const throttled = new Counter({
+    name: `${P}lane_throttled_total`,
+    help: 'Times a lane was told to wait: cause rate_limit (429) or capacity (the account is at a provider limit, e.g. unpaid invoices).',
+    labelNames: ['lane', 'cause'] as const,
+    registers: [registry],
+  });
+  const throttledFor = new Counter({
+    name: `${P}lane_throttled_seconds_total`,
+    help: 'Seconds of waiting imposed on each lane by provider limits.',
+    labelNames: ['lane', 'cause'] as const,
+    registers: [registry],
+  });
+  const breakerOpens = new Counter({
+    name: `${P}lane_breaker_opened_total`,
+    help: 'Times a lane circuit breaker opened, or stayed open after a failed probe.',
+    labelNames: ['lane'] as const,
+    registers: [registry],
+  });
+  if (opts.lanes && opts.lanes.size) {
+    const lanes = opts.lanes;
+    // One read of every lane per scrape, shared by the three gauges below.
+    let pending: Promise<Awaited<ReturnType<typeof describeLane>>[]> | undefined;
+    const read = (): Promise<Awaited<ReturnType<typeof describeLane>>[]> => {
+      pending ??= within(Promise.all([...lanes.values()].map((l) => describeLane(l))), 'lane status').finally(() => {
+        setImmediate(() => {
+          pending = undefined;
+        });
+      });
+      return pending;
+    };
+    const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
+    new Gauge({
+      name: `${P}lane_breaker_state`,
+      help: 'Circuit breaker of each lane: 1 for its current state (closed, half-open, open).',
+      labelNames: ['lane', 'state'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const all = await read().catch(() => []);
+        for (const l of all) for (const state of BREAKER_STATES) this.set({ lane: l.lane, state }, l.breaker === state ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${P}lane_waiting_orders`,
+      help: 'Orders of each lane waiting to be sent (waiting, backing off, or held by a limit or an open breaker).',
+      labelNames: ['lane'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const l of await read().catch(() => [])) this.set({ lane: l.lane }, l.waiting);
+      },
+    });
+    new Gauge({
+      name: `${P}lane_oldest_wait_seconds`,
+      help: 'How long the oldest waiting order of each lane has waited.',
+      labelNames: ['lane'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const l of await read().catch(() => [])) this.set({ lane: l.lane }, l.oldest_wait_seconds);
+      },
+    });
+  }
   const providerLatency = new Histogram({
     name: `${P}provider_http_request_duration_seconds`,
     help: 'Provider HTTP exchanges, send to full body; status is the HTTP status or "error" (no answer).',
@@ -130,7 +204,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Results recorded but not yet published to invoice-results (relay backlog).',
     registers: [registry],
     async collect() {
-      this.set(await within(store.redis.llen(store.keys.outbox), 'outbox length').catch(() => 0));
+      this.set(await within(sum(store.allKeys().map((k) => store.redis.llen(k.outbox))), 'outbox length').catch(() => 0));
     },
   });
   new Gauge({
@@ -138,12 +212,13 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Age of the oldest unpublished result (relay lag); 0 when the outbox is empty.',
     registers: [registry],
     async collect() {
-      const head = await within(store.redis.lindex(store.keys.outbox, 0), 'outbox head').catch(() => null);
+      const heads = await within(Promise.all(store.allKeys().map((k) => store.redis.lindex(k.outbox, 0))), 'outbox head').catch(() => []);
       let age = 0;
-      if (head) {
+      for (const head of heads) {
+        if (!head) continue;
         try {
           const at = Date.parse(String((JSON.parse(head) as OutboxEntry).data.occurred_at));
-          if (Number.isFinite(at)) age = Math.max(0, (Date.now() - at) / 1000);
+          if (Number.isFinite(at)) age = Math.max(age, (Date.now() - at) / 1000);
         } catch {
           /* unreadable entry: the relay will complain about it */
         }
@@ -156,7 +231,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Orders parked for an operator (outcome unknown, duplicate at the provider).',
     registers: [registry],
     async collect() {
-      this.set(await within(store.redis.zcard(store.keys.reconcile), 'reconciliation list').catch(() => 0));
+      this.set(await within(sum(store.allKeys().map((k) => store.redis.zcard(k.reconcile))), 'reconciliation list').catch(() => 0));
     },
   });
   new Gauge({
@@ -164,7 +239,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Orders accepted and not yet at the provider (includes failed submissions awaiting a retry).',
     registers: [registry],
     async collect() {
-      this.set(await within(store.redis.zcard(store.keys.queued), 'queued index').catch(() => 0));
+      this.set(await within(sum(store.allKeys().map((k) => store.redis.zcard(k.queued))), 'queued index').catch(() => 0));
     },
   });
 
@@ -187,8 +262,15 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   return {
     registry,
     contentType: registry.contentType,
-    submission(provider, outcome) {
-      submissions.inc({ provider, outcome });
+    submission(provider, outcome, lane = provider) {
+      submissions.inc({ provider, outcome, lane });
+    },
+    laneThrottled(lane, cause, waitMs) {
+      throttled.inc({ lane, cause });
+      throttledFor.inc({ lane, cause }, waitMs / 1000);
+    },
+    breakerOpened(lane) {
+      breakerOpens.inc({ lane });
     },
     providerResponse(req, res) {
       providerLatency.observe({ provider: req.provider, method: req.method, status: String(res.status) }, res.durationMs / 1000);

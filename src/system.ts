@@ -8,22 +8,24 @@ import type { AddressInfo } from 'node:net';
 import type { Queue, WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createCreateQueue, type CreateQueue } from '../queues/create.ts';
+import { createCreateQueue } from '../queues/create.ts';
 import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/results.ts';
 import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
-import { createPollQueue, type PollQueue } from '../queues/poll.ts';
+import { createPollQueue } from '../queues/poll.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
+import { Breaker } from './breaker.ts';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { createOpsApp } from './http/ops.ts';
 import { webhookRoutes } from './http/webhooks.ts';
 import { Intake } from './invoice/intake.ts';
 import { OutboxRelay } from './invoice/relay.ts';
-import { trackSettings } from './invoice/track.ts';
+import type { TrackSettings } from './invoice/track.ts';
 import { InvoiceStore, type InvoiceRecord } from './invoice/store.ts';
+import { describeLane, laneKey, lanePrefix, laneTuning, parseLaneList, type Lane, type LaneStatus, type Lanes } from './lanes.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createHttpClient, type HttpClient } from './providers/http.ts';
-import { createAdapters } from './providers/registry.ts';
+import { providerModules, type ProviderModules } from './providers/registry.ts';
 import { connect, type RedisClient } from './redis.ts';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -39,17 +41,22 @@ export interface SystemOptions {
   http?: HttpClient;
   /** Process metrics (CPU, memory) on /metrics; off in tests that start many systems. */
   defaultMetrics?: boolean;
+  /** The providers this system knows (default: the registry's); a test may add one of its own. */
+  providers?: ProviderModules;
 }
 
 export interface System {
   redis: RedisClient;
   store: InvoiceStore;
-  createQueue: CreateQueue;
+  /** Every lane (provider account) by key: `provider` for a default account, `provider@account` otherwise. */
+  lanes: Lanes;
+  /** The lane of a provider's default account, or of the given one; throws when it is not configured. */
+  lane(provider: string, account?: string): Lane;
+  /** Each lane's state: breaker, waiting orders, oldest wait. */
+  laneStatus(): Promise<LaneStatus[]>;
   resultsQueue: ResultsQueue;
   /** Authentic callbacks, stored by the webhooks before they answer (`invoice-events`). */
   eventsQueue: EventsQueue;
-  /** One delayed job per open invoice (`invoice-poll`). */
-  pollQueue: PollQueue;
   relay: OutboxRelay;
   intake: Intake;
   /** Every queue of the system, in the order Bull Board and /metrics show them. */
@@ -75,30 +82,63 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const storeRedis = connect(opts.redisUrl, { enableAutoPipelining: true }, { enableAutoPipelining: true });
   storeRedis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error (store)'));
   const prefix = config.QUEUE_PREFIX;
-  const store = new InvoiceStore(storeRedis, prefix, resultJobId);
-  const createQueue = createCreateQueue(redis, prefix, config.CREATE_ATTEMPTS, config.CREATE_BACKOFF_MS);
+  const modules = opts.providers ?? providerModules();
   const resultsQueue = createResultsQueue(redis, prefix);
   const eventsQueue = createEventsQueue(redis, prefix, config.EVENTS_ATTEMPTS, config.EVENTS_BACKOFF_MS);
-  const pollQueue = createPollQueue(redis, prefix);
-  // Register every queue here: Bull Board and the queue gauges on /metrics show exactly this list.
-  const queues: Queue[] = [createQueue, resultsQueue, eventsQueue, pollQueue];
-  const metrics = createMetrics({ queues, store, log: log.child({ component: 'metrics' }), defaultMetrics: opts.defaultMetrics });
-  const relay = new OutboxRelay(store, resultsQueue, log.child({ component: 'relay' }), { onPublished: (entries) => metrics.observePublished(entries) });
+  // Filled below, once the HTTP client (which reports to the metrics) exists.
+  let metrics: Metrics | undefined;
   const http =
     opts.http ??
     createHttpClient({
       connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS,
       responseTimeoutMs: config.HTTP_RESPONSE_TIMEOUT_MS,
-      onResponse: (req, res) => metrics.providerResponse(req, res),
+      onResponse: (req, res) => metrics?.providerResponse(req, res),
     });
-  const adapters = createAdapters(config.providers, { http });
-  const intake = new Intake(store, createQueue, adapters);
+
+  // One lane per configured account: its adapter, tuning, queues and breaker.
+  const lanes = new Map<string, Lane>();
+  for (const account of config.accounts) {
+    const module = modules.get(account.provider);
+    if (!module) throw new Error(`no provider ${account.provider} in the registry`);
+    const key = laneKey(account.provider, account.account);
+    const tuning = laneTuning(account.tuning, config);
+    const lp = lanePrefix(prefix, key, tuning.hashTag);
+    const ref = { provider: account.provider, account: account.account };
+    lanes.set(key, {
+      key,
+      ...ref,
+      prefix: lp,
+      tuning,
+      adapter: module.create(account.settings, { http, lane: ref, env: config.env }),
+      createQueue: createCreateQueue(redis, lp, key, config.CREATE_ATTEMPTS, config.CREATE_BACKOFF_MS),
+      pollQueue: createPollQueue(redis, lp, key),
+      breaker: new Breaker(storeRedis, `${lp}:lane:${key}:breaker`, {
+        failures: tuning.breakerFailures,
+        openMs: tuning.breakerOpenMs,
+        maxMs: tuning.breakerMaxMs,
+        probeStaleMs: config.WORKER_LOCK_DURATION_MS,
+      }),
+    });
+  }
+  const prefixOf = (lane: string): string => lanes.get(lane)?.prefix ?? lanePrefix(prefix, lane, config.LANE_HASH_TAGS);
+  const store = new InvoiceStore(storeRedis, prefix, resultJobId, prefixOf, [...lanes.values()].map((l) => l.prefix));
+  // Register every queue here: Bull Board and the queue gauges on /metrics show exactly this list.
+  const queues: Queue[] = [...[...lanes.values()].flatMap((l) => [l.createQueue, l.pollQueue]), eventsQueue, resultsQueue];
+  metrics = createMetrics({ queues, store, lanes, log: log.child({ component: 'metrics' }), defaultMetrics: opts.defaultMetrics });
+  const m = metrics;
+  const relay = new OutboxRelay(store, resultsQueue, log.child({ component: 'relay' }), { onPublished: (entries) => m.observePublished(entries) });
+  const intake = new Intake(store, lanes);
   // Without PUBLIC_BASE_URL, where this process actually listens (known after listen()).
   // A worker-role process listens only for health and metrics: never a callback address.
   const ownUrl = (): string | undefined => (role === 'worker' ? undefined : system.url);
   const publicBase = (): string => (config.PUBLIC_BASE_URL ?? ownUrl() ?? `http://127.0.0.1:${config.PORT}`).replace(/\/+$/, '');
+  // Providers that take a callback URL per order get this invoice's own route (src/http/webhooks.ts).
   const callbackUrl = (record: InvoiceRecord): string | undefined =>
-    record.provider === 'cryptosteroid' ? `${publicBase()}/webhooks/cryptosteroid/${encodeURIComponent(record.id)}` : undefined;
+    lanes.get(record.lane)?.adapter.callbacks === 'per-invoice' ? `${publicBase()}/webhooks/${record.provider}/${encodeURIComponent(record.id)}` : undefined;
+  const track: TrackSettings = { pollIdleMs: config.POLL_IDLE_MS, graceMs: config.DEADLINE_GRACE_MS };
+  const run = parseLaneList(config.LANES);
+  for (const key of run ?? []) if (!lanes.has(key)) throw new Error(`LANES names ${key}, which is not a configured lane (${[...lanes.keys()].join(', ')})`);
+  const laneStatus = (): Promise<LaneStatus[]> => Promise.all([...lanes.values()].map((l) => describeLane(l)));
 
   let workers: RunningWorkers | undefined;
   if (role === 'all' || role === 'worker') {
@@ -109,16 +149,13 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
         log,
         store,
         relay,
-        adapters,
-        concurrency: config.CREATE_CONCURRENCY,
+        lanes,
+        run,
         rateLimitDelayMs: config.RATE_LIMIT_DELAY_MS,
         callbackUrl,
         metrics,
-        pollQueue,
-        track: trackSettings(config),
+        track,
         eventsConcurrency: config.EVENTS_CONCURRENCY,
-        pollConcurrency: config.POLL_CONCURRENCY,
-        pollLimiter: { max: config.POLL_RATE_MAX, duration: config.POLL_RATE_DURATION_MS },
         workerOptions: {
           lockDuration: config.WORKER_LOCK_DURATION_MS,
           stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
@@ -126,7 +163,6 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
           ...opts.workerOptions,
         },
       },
-      createQueue,
       { sweepIntervalMs: opts.sweep?.intervalMs, sweepGraceMs: opts.sweep?.graceMs },
     );
   }
@@ -134,10 +170,15 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const system: System = {
     redis,
     store,
-    createQueue,
+    lanes,
+    lane(provider, account) {
+      const l = lanes.get(laneKey(provider, account));
+      if (!l) throw new Error(`no lane ${laneKey(provider, account)} configured`);
+      return l;
+    },
+    laneStatus,
     resultsQueue,
     eventsQueue,
-    pollQueue,
     relay,
     intake,
     queues,
@@ -146,15 +187,15 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     async listen(port, host = '127.0.0.1') {
       const workersRunning = workers ? () => workers.workers.every((w) => w.isRunning()) : undefined;
       // The app only pings Redis (readiness), which a Cluster answers too.
-      const ops = { redis: redis as Redis, log, metrics, metricsToken: config.METRICS_TOKEN, workersRunning };
+      const ops = { redis: redis as Redis, log, metrics: m, metricsToken: config.METRICS_TOKEN, workersRunning, laneStatus };
       // The worker role serves only health and metrics; the producer API and Bull Board live on the api role.
       const app =
         role === 'worker'
           ? createOpsApp(ops)
           : createApp({
-              intake, store, createQueue, apiToken: config.API_TOKEN, ...ops,
+              intake, store, lanes, apiToken: config.API_TOKEN, ...ops,
               // Provider callbacks: raw-body routes, mounted before the producer API's JSON parser.
-              mount: (app) => void app.use(webhookRoutes({ adapters, store, eventsQueue, log, metrics })),
+              mount: (app) => void app.use(webhookRoutes({ lanes, store, eventsQueue, log, metrics: m })),
               admin: { queues, user: config.ADMIN_USER, password: config.ADMIN_PASSWORD, role: config.ADMIN_ROLE, sandbox: config.sandbox, log: log.child({ component: 'admin' }), metrics },
             });
       const server = app.listen(port, host);
@@ -179,7 +220,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       }
       await workers?.close(timeoutMs);
       await relay.close();
-      await Promise.all([createQueue.close(), resultsQueue.close(), ...queues.map((q) => q.close())]);
+      await Promise.all(queues.map((q) => q.close()));
       await http.close();
       storeRedis.disconnect();
       redis.disconnect();

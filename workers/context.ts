@@ -2,10 +2,9 @@ import type { ConnectionOptions, WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { OutboxRelay } from '../src/invoice/relay.ts';
 import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
-import type { ProviderId } from '../src/invoice/order.ts';
-import type { ProviderAdapter } from '../src/providers/types.ts';
 import type { TrackSettings } from '../src/invoice/track.ts';
-import type { PollQueue } from '../queues/poll.ts';
+import type { Lanes } from '../src/lanes.ts';
+import type { Metrics } from '../src/metrics.ts';
 
 /** What every processor gets: injected, so tests run the real processors on their own prefix. */
 export interface WorkerContext {
@@ -14,18 +13,16 @@ export interface WorkerContext {
   log: Logger;
   store: InvoiceStore;
   relay: OutboxRelay;
-  adapters: Map<ProviderId, ProviderAdapter>;
-  concurrency: number;
+  /** Every lane of the system (callbacks may name any); `run` says which ones this process works. */
+  lanes: Lanes;
+  /** Lane keys whose create and poll queues this process works; undefined: all. */
+  run?: readonly string[];
   rateLimitDelayMs: number;
   callbackUrl?: (record: InvoiceRecord) => string | undefined;
-  metrics?: { submission(provider: string, outcome: string): void };
-  /** Tracking after creation: where open invoices get their poll job, cadences and deadlines. */
-  pollQueue: PollQueue;
+  metrics?: Pick<Metrics, 'submission' | 'laneThrottled' | 'breakerOpened'>;
+  /** Tracking after creation: cadences and deadlines. */
   track: TrackSettings;
   eventsConcurrency: number;
-  pollConcurrency: number;
-  /** Bounds lookups across every process (BullMQ keeps the limiter per queue in Redis). */
-  pollLimiter: { max: number; duration: number };
   /** Overrides for tests (stalled interval, lock duration). */
   workerOptions?: Partial<WorkerOptions>;
 }

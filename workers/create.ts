@@ -1,16 +1,17 @@
 /**
- * `invoice-create` processor: parse the job, submit through the provider adapter, and turn the
- * outcome into BullMQ terms. Retries spend attempts with backoff; 429 slows the whole queue
- * without spending one (up to a ceiling); refusals end the job at once.
+ * `invoice-create.<lane>` processor: parse the job, ask the lane's breaker, submit through the
+ * lane's adapter, and turn the outcome into BullMQ terms. Retries spend attempts with backoff; a
+ * 429 slows this lane's queue alone (for `Retry-After` when the provider says) without spending
+ * one, up to a ceiling; an open breaker holds the lane's orders back without spending any;
+ * refusals end the job at once.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Logger } from 'pino';
-import { CREATE_QUEUE, CreateJobSchema, type CreateJob } from '../queues/create.ts';
-import { submitOrder, describe, type SubmitDeps } from '../src/invoice/submit.ts';
+import { CreateJobSchema, createJobLane, type CreateJob } from '../queues/create.ts';
+import { OutcomeUnknown, ProviderUnavailable } from '../src/errors.ts';
+import { MissingRecord, submitOrder, describe, type SubmitDeps, type SubmitOutcome } from '../src/invoice/submit.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
 import { schedulePoll } from '../src/invoice/track.ts';
-import type { ProviderAdapter } from '../src/providers/types.ts';
-import type { ProviderId } from '../src/invoice/order.ts';
+import type { Lane } from '../src/lanes.ts';
 import type { WorkerContext } from './context.ts';
 
 /** After this many throttled answers for one order, 429s start spending attempts. */
@@ -23,32 +24,81 @@ function logged<E extends Error>(err: E): E {
   return err;
 }
 
-export function createProcessor(ctx: WorkerContext, worker: () => Worker) {
+/** The provider did not answer: what the breaker counts (a refusal or a 429 is an answer). */
+function outage(outcome: SubmitOutcome): boolean {
+  const err = outcome.kind === 'retry' || outcome.kind === 'parked' ? outcome.error : undefined;
+  return err instanceof ProviderUnavailable || err instanceof OutcomeUnknown;
+}
+
+/** The provider answered this request, whatever it said. */
+function answered(outcome: SubmitOutcome): boolean {
+  return outcome.kind === 'created' || outcome.kind === 'rejected' || outcome.kind === 'rate-limited' || (outcome.kind === 'parked' && outcome.answered === true);
+}
+
+export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Worker) {
   return async (job: Job<CreateJob>): Promise<{ status: string }> => {
     const parsed = CreateJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-    const { provider, foreign_id } = parsed.data;
-    const log = ctx.log.child({ queue: CREATE_QUEUE, jobId: job.id, provider, foreign_id, attempt: job.attemptsMade + 1 });
-    const adapter = ctx.adapters.get(provider as ProviderId);
-    if (!adapter) throw new Error(`provider ${provider} is not configured`);
+    const { foreign_id } = parsed.data;
+    if (createJobLane(parsed.data) !== lane.key) throw new UnrecoverableError(`job of lane ${createJobLane(parsed.data)} in the queue of lane ${lane.key}`);
+    const log = ctx.log.child({ queue: lane.createQueue.name, jobId: job.id, lane: lane.key, foreign_id, attempt: job.attemptsMade + 1 });
+
+    const gate = await lane.breaker.gate();
+    if (gate.kind === 'wait') {
+      // The lane is down: nothing is sent, and the order waits without spending an attempt.
+      log.debug({ inMs: gate.ms }, 'lane breaker open; order waits');
+      await worker().rateLimit(gate.ms);
+      throw Worker.RateLimitError();
+    }
+    const probe = gate.kind === 'probe';
+    if (probe) log.info('lane breaker half-open; sending a probe');
+
     const started = performance.now();
-    const deps: SubmitDeps = { store: ctx.store, adapter, callbackUrl: ctx.callbackUrl };
-    const outcome = await submitOrder(deps, provider, foreign_id);
+    const deps: SubmitDeps = { store: ctx.store, adapter: lane.adapter, callbackUrl: ctx.callbackUrl };
+    const outcome = await submitOrder(deps, lane.key, foreign_id).catch((err: unknown) => {
+      throw err instanceof MissingRecord ? new UnrecoverableError(err.message) : err;
+    });
     const ms = Math.round(performance.now() - started);
-    ctx.metrics?.submission(provider, outcome.kind === 'rejected' && outcome.auth ? 'auth_error' : outcome.kind);
+    ctx.metrics?.submission(lane.provider, outcome.kind === 'rejected' && outcome.auth ? 'auth_error' : outcome.kind, lane.key);
+
+    if (outage(outcome)) {
+      const verdict = await lane.breaker.failure(probe);
+      if (verdict.kind === 'open') {
+        if (verdict.opened || probe) {
+          log.warn({ ms, err: describe(outcome.kind === 'retry' ? outcome.error : undefined), openMs: verdict.ms, probe }, probe ? 'probe failed; lane breaker stays open' : 'lane breaker opened; the lane sends nothing for a while');
+          ctx.metrics?.breakerOpened(lane.key);
+        }
+        // Unless it is parked (an unknown outcome at a provider that may not be re-sent), the
+        // order goes back to wait for the lane, and its attempt is not spent.
+        if (outcome.kind === 'retry') {
+          await worker().rateLimit(verdict.ms);
+          throw Worker.RateLimitError();
+        }
+      }
+    } else if (answered(outcome)) {
+      if (probe || (gate.kind === 'pass' && gate.failures > 0)) {
+        const was = await lane.breaker.success(probe);
+        if (was === 'half-open') log.info({ ms }, 'probe answered; lane breaker closed');
+      }
+    } else if (probe) {
+      // Nothing was sent (already done, or parked): the next order probes instead.
+      await lane.breaker.release();
+    }
+
     switch (outcome.kind) {
       case 'created':
         void ctx.relay.kick();
         // Before the job completes: a crash here re-runs the job, which lands in 'done' below.
-        await schedulePoll(ctx, provider, foreign_id, Date.now(), outcome.record);
+        await schedulePoll(ctx, lane.key, foreign_id, Date.now(), outcome.record);
         log.info({ ms, status: 'created' }, 'invoice created');
         return { status: 'created' };
       case 'done':
         void ctx.relay.kick();
-        await schedulePoll(ctx, provider, foreign_id);
+        await schedulePoll(ctx, lane.key, foreign_id);
         log.info({ ms, status: outcome.status }, 'already submitted');
         return { status: outcome.status };
       case 'parked':
+        void ctx.relay.kick();
         log.warn({ ms, reason: outcome.reason }, 'parked for reconciliation');
         return { status: 'queued' };
       case 'rejected':
@@ -56,14 +106,19 @@ export function createProcessor(ctx: WorkerContext, worker: () => Worker) {
         if (outcome.auth) log.error({ ms, reason: outcome.reason }, 'provider refused our credentials');
         else log.warn({ ms, reason: outcome.reason }, 'provider rejected the order');
         throw logged(new UnrecoverableError(outcome.reason));
-      case 'rate-limited':
-        if (outcome.hits <= RATE_LIMIT_CEILING) {
-          log.warn({ ms, hits: outcome.hits }, 'provider throttled us; slowing the queue');
-          await worker().rateLimit(ctx.rateLimitDelayMs);
+      case 'rate-limited': {
+        const { capacity, retryAfterMs } = outcome.error.hint;
+        const waitMs = retryAfterMs ?? ctx.rateLimitDelayMs;
+        ctx.metrics?.laneThrottled(lane.key, capacity ? 'capacity' : 'rate_limit', waitMs);
+        // A capacity limit is the account's state, not this order's: it never spends the order's attempts.
+        if (capacity || outcome.hits <= RATE_LIMIT_CEILING) {
+          log.warn({ ms, hits: outcome.hits, waitMs, capacity: capacity ?? null }, capacity ? 'account at a provider capacity limit; lane waits' : 'provider throttled us; slowing the lane');
+          await worker().rateLimit(waitMs);
           throw Worker.RateLimitError();
         }
         log.warn({ ms, hits: outcome.hits }, 'provider keeps throttling; spending an attempt');
         throw logged(outcome.error);
+      }
       case 'retry': {
         const attempts = job.opts.attempts ?? 1;
         if (job.attemptsMade + 1 >= attempts) log.error({ ms, err: describe(outcome.error), of: attempts }, 'submission failed for good; parked in the failed set');
@@ -74,12 +129,13 @@ export function createProcessor(ctx: WorkerContext, worker: () => Worker) {
   };
 }
 
-export function startCreateWorker(ctx: WorkerContext): Worker<CreateJob> {
+export function startCreateWorker(ctx: WorkerContext, lane: Lane): Worker<CreateJob> {
   let worker: Worker<CreateJob> | undefined;
-  worker = new Worker<CreateJob>(CREATE_QUEUE, createProcessor(ctx, () => worker as Worker), {
+  worker = new Worker<CreateJob>(lane.createQueue.name, createProcessor(ctx, lane, () => worker as Worker), {
     connection: ctx.connection,
-    prefix: ctx.prefix,
-    concurrency: ctx.concurrency,
+    prefix: lane.prefix,
+    concurrency: lane.tuning.concurrency,
+    ...(lane.tuning.rateLimit ? { limiter: lane.tuning.rateLimit } : {}),
     autorun: false,
     ...ctx.workerOptions,
   });
@@ -88,23 +144,21 @@ export function startCreateWorker(ctx: WorkerContext): Worker<CreateJob> {
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) {
       // An error the processor did not expect (Redis, a bug) still gets its one outcome line.
-      if (!LOGGED.has(err)) ctx.log.warn({ queue: CREATE_QUEUE, jobId: job.id, provider: job.data.provider, attempt: job.attemptsMade, err: describe(err) }, 'submission failed; will retry');
+      if (!LOGGED.has(err)) ctx.log.warn({ queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempt: job.attemptsMade, err: describe(err) }, 'submission failed; will retry');
       return;
     }
     // Out of attempts: the job stays in the failed set, and the record says why (guarantee 2).
-    void markExhausted(ctx.store, job.data, describe(err)).catch((e) => ctx.log.error({ err: e }, 'could not record final failure'));
+    void markExhausted(ctx.store, lane.key, job.data, describe(err)).catch((e: unknown) => ctx.log.error({ err: e }, 'could not record final failure'));
     // The processor already wrote this attempt's outcome line for the failures it understood.
     if (LOGGED.has(err)) return;
-    ctx.log.error({ queue: CREATE_QUEUE, jobId: job.id, provider: job.data.provider, attempts: job.attemptsMade, err: describe(err) }, 'submission failed for good; parked in the failed set');
+    ctx.log.error({ queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempts: job.attemptsMade, err: describe(err) }, 'submission failed for good; parked in the failed set');
   });
-  worker.on('error', (err) => ctx.log.error({ err }, 'create worker error'));
+  worker.on('error', (err) => ctx.log.error({ err, lane: lane.key }, 'create worker error'));
   return worker;
 }
 
-async function markExhausted(store: InvoiceStore, data: CreateJob, reason: string): Promise<void> {
-  const rec = await store.get(data.provider, data.foreign_id);
+async function markExhausted(store: InvoiceStore, lane: string, data: CreateJob, reason: string): Promise<void> {
+  const rec = await store.get(lane, data.foreign_id);
   if (!rec || rec.status !== 'queued') return;
-  await store.apply(data.provider, data.foreign_id, { source: 'create', fields: { last_error: `failed after retries: ${reason}` } });
+  await store.apply(lane, data.foreign_id, { source: 'create', fields: { last_error: `failed after retries: ${reason}` } });
 }
-
-export type { ProviderAdapter };

@@ -25,7 +25,7 @@ export function eventsProcessor(ctx: WorkerContext) {
       case 'applied':
         void ctx.relay.kick();
         // Still open (e.g. adopted from `queued`): make sure it is being polled.
-        await schedulePoll(ctx, outcome.record.provider, outcome.record.foreign_id, Date.now(), outcome.record);
+        await schedulePoll(ctx, outcome.record.lane, outcome.record.foreign_id, Date.now(), outcome.record);
         log.info({ ms, status: outcome.record.status, adopted: outcome.adopted }, 'callback applied');
         return { outcome: 'applied', status: outcome.record.status };
       case 'ignored':

@@ -1,14 +1,15 @@
 /**
- * Starts every processor of the worker role and stops them cleanly: one idempotent close that
- * stops taking work, waits (bounded) for jobs in flight and closes connections.
+ * Starts every processor of the worker role (a create and a poll worker per lane this process
+ * runs, one events worker) and stops them cleanly: one idempotent close that stops taking work,
+ * waits (bounded) for jobs in flight and closes connections.
  */
 import type { Worker } from 'bullmq';
 import { startCreateWorker } from './create.ts';
 import { startEventsWorker } from './events.ts';
+import { drainLegacyQueues, type LegacyDrain } from './legacy.ts';
 import { startPollWorker } from './poll.ts';
 import { QueuedSweeper } from './sweeper.ts';
 import type { WorkerContext } from './context.ts';
-import type { CreateQueue } from '../queues/create.ts';
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -16,13 +17,19 @@ export interface RunningWorkers {
   close(timeoutMs?: number): Promise<void>;
 }
 
-export function startWorkers(ctx: WorkerContext, createQueue: CreateQueue, options: { sweepIntervalMs?: number; sweepGraceMs?: number } = {}): RunningWorkers {
-  const workers: Worker[] = [startCreateWorker(ctx), startEventsWorker(ctx), startPollWorker(ctx)];
+export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: number; sweepGraceMs?: number } = {}): RunningWorkers {
+  const lanes = [...ctx.lanes.values()].filter((l) => !ctx.run || ctx.run.includes(l.key));
+  const workers: Worker[] = [startEventsWorker(ctx)];
+  for (const lane of lanes) workers.push(startCreateWorker(ctx, lane), startPollWorker(ctx, lane));
   for (const w of workers) void w.run();
+  const legacy: Promise<LegacyDrain | undefined> = drainLegacyQueues(ctx.connection, ctx.prefix, ctx.lanes, ctx.log).catch((err: unknown) => {
+    ctx.log.error({ err }, 'could not check the queues from before lanes');
+    return undefined;
+  });
   const sweeper = new QueuedSweeper({
     store: ctx.store,
-    createQueue,
-    pollQueue: ctx.pollQueue,
+    lanes: ctx.lanes,
+    run: ctx.run,
     track: ctx.track,
     log: ctx.log,
     graceMs: options.sweepGraceMs,
@@ -35,6 +42,7 @@ export function startWorkers(ctx: WorkerContext, createQueue: CreateQueue, optio
     close(timeoutMs = 25_000) {
       closing ??= (async () => {
         sweeper.stop();
+        await (await legacy)?.close();
         const graceful = Promise.all(workers.map((w) => w.close()));
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<'timeout'>((resolve) => {

@@ -8,17 +8,18 @@
  * Adding is idempotent by job id, so work that has its job is left alone.
  */
 import type { Logger } from 'pino';
-import { enqueueCreate, type CreateQueue } from '../queues/create.ts';
-import { pollJobId, type PollQueue } from '../queues/poll.ts';
+import { enqueueCreate, type CreateJob } from '../queues/create.ts';
+import { pollJobId } from '../queues/poll.ts';
 import { decodeForeignId } from '../src/ids.ts';
-import type { InvoiceStore } from '../src/invoice/store.ts';
+import { laneOfId, type InvoiceStore, type StoreKeys } from '../src/invoice/store.ts';
 import { schedulePoll, type TrackSettings } from '../src/invoice/track.ts';
-import { PROVIDERS, type ProviderId } from '../src/invoice/order.ts';
+import type { Lanes } from '../src/lanes.ts';
 
 export interface SweeperDeps {
   store: InvoiceStore;
-  createQueue: CreateQueue;
-  pollQueue?: PollQueue;
+  lanes: Lanes;
+  /** Lanes this process works (undefined: all): their orders are the ones it repairs. */
+  run?: readonly string[];
   track?: TrackSettings;
   log: Logger;
   graceMs?: number;
@@ -29,8 +30,9 @@ export interface SweeperDeps {
 export class QueuedSweeper {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
-  private openCursor = 0;
-  private queuedCursor = 0;
+  /** Rolling cursors, one per lane prefix (lanes with hash tags of their own have their own indexes). */
+  private readonly openCursor = new Map<string, number>();
+  private readonly queuedCursor = new Map<string, number>();
   /** Poll jobs re-created so far (for tests and logs). */
   repaired = 0;
 
@@ -55,36 +57,51 @@ export class QueuedSweeper {
     }
   }
 
-  /** Re-adds the create job of a page of orders queued longer than the grace period. Returns how many were checked. */
+  private mine(lane: string): boolean {
+    return this.deps.lanes.has(lane) && (!this.deps.run || this.deps.run.includes(lane));
+  }
+
+  /** Re-adds the create job of a page of orders queued longer than the grace period, per lane prefix. Returns how many were checked. */
   async sweep(now = Date.now()): Promise<number> {
-    const { store, createQueue } = this.deps;
+    let checked = 0;
+    for (const keys of this.deps.store.allKeys()) checked += await this.sweepQueued(keys, now);
+    return checked;
+  }
+
+  private async sweepQueued(keys: StoreKeys, now: number): Promise<number> {
+    const { store } = this.deps;
     const page = this.deps.queuedPageSize ?? 500;
-    const ids = await store.queuedBefore(now - (this.deps.graceMs ?? 30_000), page, this.queuedCursor);
-    this.queuedCursor = ids.length < page ? 0 : this.queuedCursor + ids.length;
+    const cursor = this.queuedCursor.get(keys.prefix) ?? 0;
+    const ids = await store.queuedBefore(now - (this.deps.graceMs ?? 30_000), page, cursor, keys);
+    this.queuedCursor.set(keys.prefix, ids.length < page ? 0 : cursor + ids.length);
     for (const id of ids) {
+      const lane = this.deps.lanes.get(laneOfId(id));
+      if (!lane || !this.mine(lane.key)) continue;
       const rec = await store.getById(id);
       if (!rec || rec.status !== 'queued' || rec.reconcile) continue;
-      await enqueueCreate(createQueue, { v: 1, provider: rec.provider, kind: rec.kind, foreign_id: rec.foreign_id });
+      const job: CreateJob = { v: 1, provider: rec.provider, kind: rec.kind, foreign_id: rec.foreign_id };
+      if (rec.account !== 'default') job.account = rec.account;
+      await enqueueCreate(lane.createQueue, job);
     }
     return ids.length;
   }
 
-  /** Checks one page of open invoices for their poll job; re-creates the missing ones. Returns how many were re-created. */
+  /** Checks one page of open invoices per lane prefix for their poll job; re-creates the missing ones. Returns how many were re-created. */
   async sweepOpen(): Promise<number> {
-    const { store, pollQueue, track } = this.deps;
-    if (!pollQueue || !track) return 0;
-    const { ids, next } = await store.openPage(this.openCursor, this.deps.openPageSize ?? 500);
-    this.openCursor = next;
-    if (!ids.length) return 0;
-    const parsed = ids.map(parseInvoiceId);
-    const pipeline = store.redis.pipeline();
-    for (const p of parsed) if (p) pipeline.exists(pollQueue.toKey(pollJobId(p.provider, p.foreignId)));
-    const exists = ((await pipeline.exec()) ?? []).map(([, v]) => v === 1);
+    const { store, track, lanes } = this.deps;
+    if (!track) return 0;
     let repaired = 0;
-    let i = 0;
-    for (const p of parsed) {
-      if (!p) continue;
-      if (!exists[i++] && (await schedulePoll({ store, pollQueue, track }, p.provider, p.foreignId))) repaired++;
+    for (const keys of store.allKeys()) {
+      const { ids, next } = await store.openPage(this.openCursor.get(keys.prefix) ?? 0, this.deps.openPageSize ?? 500, keys);
+      this.openCursor.set(keys.prefix, next);
+      const parsed = ids.map(parseInvoiceId).filter((p): p is { lane: string; foreignId: string } => p !== null && this.mine(p.lane));
+      if (!parsed.length) continue;
+      const pipeline = store.redis.pipeline();
+      for (const p of parsed) pipeline.exists(lanes.get(p.lane)!.pollQueue.toKey(pollJobId(p.lane, p.foreignId)));
+      const exists = ((await pipeline.exec()) ?? []).map(([, v]) => v === 1);
+      for (const [i, p] of parsed.entries()) {
+        if (!exists[i] && (await schedulePoll({ store, lanes, track }, p.lane, p.foreignId))) repaired++;
+      }
     }
     if (repaired) this.deps.log.warn({ repaired }, 'open invoices had lost their poll job; rescheduled');
     this.repaired += repaired;
@@ -96,12 +113,11 @@ export class QueuedSweeper {
   }
 }
 
-function parseInvoiceId(id: string): { provider: ProviderId; foreignId: string } | null {
+function parseInvoiceId(id: string): { lane: string; foreignId: string } | null {
   const dot = id.indexOf('.');
-  const provider = id.slice(0, dot);
-  if (dot < 0 || !(PROVIDERS as readonly string[]).includes(provider)) return null;
+  if (dot < 0) return null;
   try {
-    return { provider: provider as ProviderId, foreignId: decodeForeignId(id.slice(dot + 1)) };
+    return { lane: id.slice(0, dot), foreignId: decodeForeignId(id.slice(dot + 1)) };
   } catch {
     return null;
   }

@@ -1,14 +1,15 @@
 /**
  * Bull Board at `/admin/queues`: every queue of the system, behind HTTP Basic auth. Read-only
- * unless `ADMIN_ROLE=operator`; even an operator cannot obliterate or empty a queue, add jobs or
- * rewrite job data here (those would drop or forge accepted orders). Job data is masked before it
- * reaches the browser, and every retry is logged with the signed-in user.
+ * unless `ADMIN_ROLE=operator`; even an operator cannot obliterate or empty a queue, add jobs,
+ * rewrite job data, or clean or remove anything but completed jobs of the queues that hold
+ * accepted work (those would drop or forge accepted orders). Job data is masked before it reaches
+ * the browser, and every retry and clean is logged with the signed-in user.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
-import { Router, type RequestHandler } from 'express';
+import { Router, type Express, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import { maskPersonal } from '../redact.ts';
@@ -59,6 +60,81 @@ const FORBIDDEN: Array<[method: 'put' | 'post' | 'patch', path: string, why: str
   ['patch', '/api/queues/:queueName/:jobId/update-data', 'job data is derived from the invoice record'],
 ];
 const RETRY_ROUTES = ['/api/queues/:queueName/:jobId/retry', '/api/queues/:queueName/retry/:queueStatus'];
+const CLEAN_ALL_ROUTE = '/api/queues/:queueName/clean/:queueStatus';
+const CLEAN_JOB_ROUTE = '/api/queues/:queueName/:jobId/clean';
+
+/**
+ * Queues whose jobs are accepted work: a failed job there waits for an operator's retry, a waiting
+ * or delayed one is an order or an open invoice still being followed. Matched by prefix, so
+ * per-lane queues (`invoice-create.<lane>`) are covered too. Only completed jobs may be cleaned.
+ */
+const ACCEPTED_WORK = ['invoice-create', 'invoice-events', 'invoice-poll'];
+const holdsAcceptedWork = (queueName: string): boolean => ACCEPTED_WORK.some((prefix) => queueName.startsWith(prefix));
+const CLEANABLE_STATE = 'completed';
+
+function refuseClean(res: Response, queueName: string, state: string): void {
+  res.status(403).json({
+    error: 'forbidden',
+    message: `not allowed here: ${queueName} holds accepted work (${state === 'failed' ? 'a failed job waits there for a retry' : `its ${state} jobs are still to be processed`}); only completed jobs may be cleaned`,
+  });
+}
+
+/**
+ * Bull Board's API answers a path it cannot percent-decode itself, as a 400 "internal server
+ * error"; refusing it first gives the same `invalid_path` answer as the rest of the app.
+ */
+const decodablePath: RequestHandler = (req, _res, next) => {
+  try {
+    decodeURIComponent(req.path);
+  } catch (err) {
+    next(Object.assign(err as URIError, { status: 400 }));
+    return;
+  }
+  next();
+};
+
+/** Query parameters Bull Board percent-decodes a second time, as queue names. */
+const QUEUE_NAME_PARAMS = new Set(['activeQueue', 'queueName']);
+/**
+ * Far beyond what the board's pages reach, and small enough that (page - 1) * jobsPerPage stays a
+ * plain integer in BullMQ's Lua scripts: past about 1e14 Lua writes it in exponent form (`1e+17`),
+ * which Redis refuses as a range, and Bull Board answers 500.
+ */
+const MAX_JOBS_PER_PAGE = 1000;
+const MAX_PAGE = 1_000_000;
+
+/**
+ * Query values Bull Board turns into a 500 rather than a 400: a NUL (it splits its own validation
+ * messages on U+0000, and the message quotes the value), a queue name whose second decoding
+ * throws, a page or page size past what a Redis range takes. Refused here with a 400 naming it.
+ */
+function queryProblem(query: Record<string, unknown>): string | undefined {
+  for (const [name, value] of Object.entries(query)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
+      if (name.includes('\u0000') || text.includes('\u0000')) return 'a query parameter holds a NUL character';
+      if (QUEUE_NAME_PARAMS.has(name)) {
+        try {
+          decodeURIComponent(text);
+        } catch {
+          return `query parameter ${name} has a percent-escape that does not decode`;
+        }
+      }
+      if (name === 'jobsPerPage' && Number(text) > MAX_JOBS_PER_PAGE) return `jobsPerPage must be at most ${MAX_JOBS_PER_PAGE}`;
+      if (name === 'page' && Number(text) > MAX_PAGE) return `page must be at most ${MAX_PAGE}`;
+    }
+  }
+  return undefined;
+}
+
+const boardQuery: RequestHandler = (req, res, next) => {
+  const problem = queryProblem(req.query);
+  if (problem) {
+    res.status(400).json({ error: 'invalid_query', message: problem });
+    return;
+  }
+  next();
+};
 
 function boardRouter(opts: AdminOptions): Router {
   const operator = opts.role === 'operator';
@@ -78,24 +154,46 @@ function boardRouter(opts: AdminOptions): Router {
   });
 
   const router = Router();
+  router.use(decodablePath, boardQuery);
   for (const [method, path, why] of FORBIDDEN) {
     router[method](path, (_req, res) => {
       res.status(403).json({ error: 'forbidden', message: `not allowed here: ${why}` });
     });
   }
-  router.put(RETRY_ROUTES, (req, res, next) => {
+  const audit = (action: 'retry' | 'clean'): RequestHandler => (req, res, next) => {
     const by = String(res.locals.adminUser ?? 'anonymous');
     res.on('finish', () => {
       const ok = res.statusCode < 300;
       opts.log[ok ? 'info' : 'warn'](
         { by, via: 'bull-board', queue: req.params.queueName, jobId: req.params.jobId ?? null, jobState: req.params.queueStatus ?? null, httpStatus: res.statusCode },
-        ok ? 'retry requested from Bull Board' : 'retry from Bull Board refused',
+        ok ? `${action} requested from Bull Board` : `${action} from Bull Board refused`,
       );
-      if (ok) opts.metrics?.operatorRetry('bull-board');
+      if (ok && action === 'retry') opts.metrics?.operatorRetry('bull-board');
     });
     next();
+  };
+  router.put(RETRY_ROUTES, audit('retry'));
+  // Before the guards below, so a refused clean is logged too.
+  router.put([CLEAN_ALL_ROUTE, CLEAN_JOB_ROUTE], audit('clean'));
+  router.put(CLEAN_ALL_ROUTE, (req, res, next) => {
+    const queueName = String(req.params.queueName);
+    const state = String(req.params.queueStatus);
+    if (holdsAcceptedWork(queueName) && state !== CLEANABLE_STATE) return refuseClean(res, queueName, state);
+    next();
   });
-  router.use(serverAdapter.getRouter() as RequestHandler);
+  router.put(CLEAN_JOB_ROUTE, async (req, res, next) => {
+    const queueName = String(req.params.queueName);
+    const queue = opts.queues.find((q) => q.name === queueName);
+    if (!queue || !holdsAcceptedWork(queueName)) return next();
+    const state = await queue.getJobState(String(req.params.jobId));
+    // An unknown job is Bull Board's to answer (404).
+    if (state !== CLEANABLE_STATE && state !== 'unknown') return refuseClean(res, queueName, state);
+    next();
+  });
+  // The adapter's own express app: without this it announces `X-Powered-By: Express` on every answer.
+  const board: Express = serverAdapter.getRouter();
+  board.disable('x-powered-by');
+  router.use(board);
   return router;
 }
 

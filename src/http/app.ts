@@ -1,12 +1,14 @@
 /**
  * The HTTP app: producer API, health and metrics, Bull Board. Each concern is its own router; this file only wires them
- * and maps body-parser errors to clear 4xx answers.
+ * and maps the errors of bad requests (body-parser, router, our own checks) to clear 4xx answers.
  */
+import { isUtf8 } from 'node:buffer';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { CreateQueue } from '../../queues/create.ts';
 import type { Intake } from '../invoice/intake.ts';
+import type { LaneStatus, Lanes } from '../lanes.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { Metrics } from '../metrics.ts';
 import { ADMIN_PATH, adminRouter, type AdminOptions } from './admin.ts';
@@ -17,7 +19,10 @@ import { invoiceRoutes } from './invoices.ts';
 export interface AppDeps {
   intake: Intake;
   store: InvoiceStore;
-  createQueue: CreateQueue;
+  /** Every lane (its create queue serves the retry routes). */
+  lanes: Lanes;
+  /** Each lane's state, for /readyz. */
+  laneStatus?: () => Promise<LaneStatus[]>;
   redis: Redis;
   log: Logger;
   apiToken?: string;
@@ -42,6 +47,38 @@ const requireJson: RequestHandler = (req, res, next) => {
   next();
 };
 
+/** What an error thrown by express, its router, body-parser or {@link requireUtf8} may carry. */
+interface RequestError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  message?: string;
+}
+
+function requestError(type: string, status: number, message: string): Error & RequestError {
+  return Object.assign(new Error(message), { type, status, expose: true });
+}
+
+/**
+ * express.json's `verify`: runs on the raw bytes, before they are decoded. JSON exchanged between
+ * systems is UTF-8 by definition; the decoder would otherwise replace every invalid byte with
+ * U+FFFD, so two foreign_ids that differ only in an invalid byte would become the same order. A
+ * leading byte order mark is ignored, not refused: JSON's definition lets a parser ignore one
+ * (only forbids sending it), some clients still send it, and dropping it changes no value.
+ */
+function requireUtf8(_req: IncomingMessage, _res: unknown, body: Buffer, encoding: string): void {
+  // body-parser lets any `utf-*` charset through to here; UTF-16 or UTF-32 JSON is not JSON on the wire.
+  if (encoding !== 'utf-8') throw requestError('charset.unsupported', 415, `charset "${encoding}" is not supported: send the body as UTF-8`);
+  if (!isUtf8(body)) throw requestError('entity.not.utf8', 400, 'request body is not valid UTF-8: JSON must be UTF-8 encoded');
+}
+
+/** The 4xx an error names (express and its parts set `status`, some libraries `statusCode`), if any. */
+function clientStatus(e: RequestError): number | undefined {
+  const status = e.status ?? e.statusCode;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500 ? status : undefined;
+}
+
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -49,35 +86,44 @@ export function createApp(deps: AppDeps): Express {
   // No ETags: answers are to POSTs or about state that changes; hashing each body is wasted work.
   app.set('etag', false);
 
-  app.use(opsRoutes({ redis: deps.redis, log: deps.log, metrics: deps.metrics, metricsToken: deps.metricsToken, workersRunning: deps.workersRunning }));
+  app.use(opsRoutes({ redis: deps.redis, log: deps.log, metrics: deps.metrics, metricsToken: deps.metricsToken, workersRunning: deps.workersRunning, laneStatus: deps.laneStatus }));
   if (deps.admin) app.use(ADMIN_PATH, adminRouter(deps.admin));
 
   deps.mount?.(app);
 
   // 1,000 orders of a few KB each fit comfortably; anything larger is refused with 413.
-  app.use('/v1', bearerAuth(deps.apiToken), requireJson, express.json({ limit: '5mb', strict: true, type: () => true }));
-  app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, createQueue: deps.createQueue, log: deps.log, metrics: deps.metrics }));
+  app.use('/v1', bearerAuth(deps.apiToken), requireJson, express.json({ limit: '5mb', strict: true, type: () => true, verify: requireUtf8 }));
+  app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, lanes: deps.lanes, log: deps.log, metrics: deps.metrics }));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });
 
-  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    const e = err as { type?: string; status?: number; expose?: boolean; message?: string };
-    if (e.type === 'entity.parse.failed') {
-      res.status(400).json({ error: 'invalid_json', message: 'request body is not valid JSON' });
+  const onError: ErrorRequestHandler = (err, req, res, next) => {
+    // Too late for an answer of our own; express closes the connection.
+    if (res.headersSent) return next(err);
+    const e = (err ?? {}) as RequestError;
+    const status = clientStatus(e);
+    if (status === undefined) {
+      deps.log.error({ err }, 'request failed');
+      res.status(500).json({ error: 'internal', message: 'internal error' });
       return;
     }
-    if (e.type === 'entity.too.large') {
-      res.status(413).json({ error: 'too_large', message: 'request body is too large' });
-      return;
+    let answer: { error: string; message: string };
+    if (e.type === 'entity.parse.failed') answer = { error: 'invalid_json', message: 'request body is not valid JSON' };
+    else if (e.type === 'entity.too.large') answer = { error: 'too_large', message: 'request body is too large' };
+    else if (e.type === 'entity.not.utf8') answer = { error: 'invalid_encoding', message: String(e.message) };
+    else if (e.type === 'charset.unsupported') answer = { error: 'unsupported_charset', message: 'the body must be UTF-8: send no charset or charset=utf-8' };
+    // The router could not percent-decode a path parameter (`%FF`, a lone `%`, an encoded surrogate).
+    else if (err instanceof URIError) answer = { error: 'invalid_path', message: 'the request path has a percent-escape that does not decode to UTF-8 text' };
+    else {
+      const code = (STATUS_CODES[status] ?? 'bad request').toLowerCase().replace(/[^a-z0-9]+/g, '_');
+      answer = { error: code, message: e.expose && e.message ? e.message : (STATUS_CODES[status] ?? 'bad request') };
     }
-    if (e.status && e.status >= 400 && e.status < 500 && e.expose) {
-      res.status(e.status).json({ error: 'bad_request', message: e.message });
-      return;
-    }
-    deps.log.error({ err }, 'request failed');
-    res.status(500).json({ error: 'internal', message: 'internal error' });
+    // A refusal of bad input, not a fault: no stack, no path and no body (body-parser's errors carry
+    // the raw body), only what an operator needs to see that clients are sending it.
+    deps.log.warn({ method: req.method, status, error: answer.error }, 'request refused');
+    res.status(status).json(answer);
   };
   app.use(onError);
   return app;

@@ -4,10 +4,10 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { CreateQueue } from '../../queues/create.ts';
 import { zodIssues } from '../errors.ts';
 import { toView, type Intake } from '../invoice/intake.ts';
-import { PROVIDERS } from '../invoice/order.ts';
+import { ProviderName } from '../invoice/order.ts';
+import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../lanes.ts';
 import { retryFailed, retrySubmission } from '../invoice/retry.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { Metrics } from '../metrics.ts';
@@ -18,7 +18,9 @@ export const MAX_BATCH = 1000;
 const BatchSchema = z.strictObject({ orders: z.array(z.unknown()).min(1).max(MAX_BATCH) });
 const RetrySchema = z.strictObject({ confirm_not_created: z.boolean().optional(), by: z.string().max(100).optional() }).optional();
 const BulkRetrySchema = z.strictObject({
-  provider: z.enum(PROVIDERS).optional(),
+  provider: ProviderName.optional(),
+  /** With `provider`: only this account's lane. */
+  account: AccountName.optional(),
   /** Case-insensitive substring of the failure reason. */
   reason: z.string().min(1).max(200).optional(),
   limit: z.number().int().min(1).max(MAX_BATCH).default(100),
@@ -29,19 +31,34 @@ const BulkRetrySchema = z.strictObject({
 export interface InvoiceRouteDeps {
   intake: Intake;
   store: InvoiceStore;
-  createQueue: CreateQueue;
+  lanes: Lanes;
   log: Logger;
   metrics?: Pick<Metrics, 'operatorRetry'>;
 }
 
-function params(req: Request, res: Response): { provider: (typeof PROVIDERS)[number]; foreignId: string } | null {
+/**
+ * The invoice a path names: `/{provider}/{foreign_id}`, the account in `?account=` (absent: the
+ * default account). A provider or account that is not configured here is a 404 naming it.
+ */
+function params(req: Request, res: Response, lanes: Lanes): { lane: string; foreignId: string } | null {
   const provider = String(req.params.provider);
   const foreignId = String(req.params.foreign_id);
-  if (!(PROVIDERS as readonly string[]).includes(provider)) {
-    res.status(404).json({ error: 'not_found', message: `unknown provider ${provider}` });
+  const raw = req.query.account;
+  if (raw !== undefined && (typeof raw !== 'string' || !AccountName.safeParse(raw).success)) {
+    res.status(400).json({ error: 'invalid_query', issues: [{ field: 'account', message: 'must be one account name (a-z, 0-9, _ and -)' }] });
     return null;
   }
-  return { provider: provider as (typeof PROVIDERS)[number], foreignId };
+  const account = raw ?? DEFAULT_ACCOUNT;
+  if (![...lanes.values()].some((l) => l.provider === provider)) {
+    res.status(404).json({ error: 'not_found', message: 'unknown provider', provider: provider.slice(0, 64) });
+    return null;
+  }
+  const lane = laneKey(provider, account);
+  if (!lanes.has(lane)) {
+    res.status(404).json({ error: 'not_found', message: `no account ${account} for this provider` });
+    return null;
+  }
+  return { lane, foreignId };
 }
 
 export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
@@ -79,9 +96,9 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
   });
 
   r.get('/v1/invoices/:provider/:foreign_id', async (req, res) => {
-    const p = params(req, res);
+    const p = params(req, res, deps.lanes);
     if (!p) return;
-    const record = await deps.store.get(p.provider, p.foreignId);
+    const record = await deps.store.get(p.lane, p.foreignId);
     if (!record) {
       res.status(404).json({ error: 'not_found', message: 'no invoice for this provider and foreign_id' });
       return;
@@ -90,14 +107,14 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
   });
 
   r.post('/v1/invoices/:provider/:foreign_id/retry', async (req, res) => {
-    const p = params(req, res);
+    const p = params(req, res, deps.lanes);
     if (!p) return;
     const body = RetrySchema.safeParse(req.body && Object.keys(req.body).length ? req.body : undefined);
     if (!body.success) {
       res.status(400).json({ error: 'invalid_body', issues: zodIssues(body.error.issues) });
       return;
     }
-    const result = await retrySubmission(retryDeps, p.provider, p.foreignId, {
+    const result = await retrySubmission(retryDeps, p.lane, p.foreignId, {
       by: body.data?.by ?? 'api',
       via: 'api',
       confirmNotCreated: body.data?.confirm_not_created,
@@ -129,8 +146,17 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       res.status(400).json({ error: 'invalid_body', issues: zodIssues(body.error.issues) });
       return;
     }
-    const { provider, reason, limit, dry_run, by } = body.data;
-    const result = await retryFailed(retryDeps, { provider, reason, limit }, { by: by ?? 'api', via: 'api', dryRun: dry_run });
+    const { provider, account, reason, limit, dry_run, by } = body.data;
+    const lanes = [...deps.lanes.values()];
+    if (provider !== undefined && !lanes.some((l) => l.provider === provider)) {
+      res.status(400).json({ error: 'invalid_body', issues: [{ field: 'provider', message: 'no such provider is configured here' }] });
+      return;
+    }
+    if (account !== undefined && !lanes.some((l) => l.account === account && (provider === undefined || l.provider === provider))) {
+      res.status(400).json({ error: 'invalid_body', issues: [{ field: 'account', message: 'no such account is configured here' }] });
+      return;
+    }
+    const result = await retryFailed(retryDeps, { provider, account, reason, limit }, { by: by ?? 'api', via: 'api', dryRun: dry_run });
     res.status(200).json(result);
   });
 

@@ -6,6 +6,7 @@
 import express, { Router, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
+import type { LaneStatus } from '../lanes.ts';
 import { bearerAuth } from './auth.ts';
 
 /** A Redis that is reconnecting queues commands instead of failing them; readiness must not wait. */
@@ -18,6 +19,8 @@ export interface OpsDeps {
   metricsToken?: string;
   /** Present where this process runs workers: true while every one of them is running. */
   workersRunning?: () => boolean;
+  /** Each lane's state (breaker, waiting orders, oldest wait), shown by /readyz; a lane that is down does not make this process unready. */
+  laneStatus?: () => Promise<LaneStatus[]>;
 }
 
 async function redisAnswers(redis: OpsDeps['redis']): Promise<boolean> {
@@ -45,10 +48,12 @@ export function opsRoutes(deps: OpsDeps): Router {
     const redis = await redisAnswers(deps.redis);
     const workers = deps.workersRunning?.();
     const ok = redis && workers !== false;
+    const lanes = redis && deps.laneStatus ? await deps.laneStatus().catch(() => undefined) : undefined;
     res.status(ok ? 200 : 503).json({
       ok,
       redis: redis ? 'up' : 'down',
       ...(workers === undefined ? {} : { workers: workers ? 'running' : 'stopped' }),
+      ...(lanes ? { lanes } : {}),
     });
   });
   if (deps.metrics) {

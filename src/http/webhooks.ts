@@ -1,8 +1,12 @@
 /**
- * Provider callbacks. Each one is verified on the raw bytes by its adapter (HMAC for the
- * platform, CONTRACT 1.5; the per-order `Token` for CryptoSteroid, 4.6), parsed, and stored as an
- * `invoice-events` job before we answer 200; the worker applies it. No provider call is made here,
- * so the answer is fast and a provider's retry schedule is never triggered by our slowness.
+ * Provider callbacks. Each one is verified on the raw bytes by its lane's adapter (an HMAC over
+ * the body for merchant-wide routes, the order's own secret for per-invoice ones), parsed, and
+ * stored as an `invoice-events` job before we answer 200; the worker applies it. No provider call
+ * is made here, so the answer is fast and a provider's retry schedule is never triggered by our
+ * slowness. Routes come from each adapter's callback style:
+ *
+ *   merchant     POST /webhooks/<provider> (default account), /webhooks/<provider>/<account>
+ *   per-invoice  POST /webhooks/<provider>/<record id>: the URL handed to the provider with the order
  *
  *   401  not authentic (or, on the per-invoice route, no such order to check against); nothing stored
  *   400  authentic but malformed, naming the field; nothing stored
@@ -14,8 +18,8 @@ import express, { Router, type ErrorRequestHandler, type Request, type Response 
 import type { Logger } from 'pino';
 import { EventJobSchema, EventWriter, type EventsQueue } from '../../queues/events.ts';
 import { ValidationError, zodIssues } from '../errors.ts';
-import type { ProviderId } from '../invoice/order.ts';
-import type { InvoiceStore } from '../invoice/store.ts';
+import { laneOfId, type InvoiceStore } from '../invoice/store.ts';
+import { DEFAULT_ACCOUNT, type Lane, type Lanes } from '../lanes.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
 
@@ -23,15 +27,12 @@ import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
 export const WEBHOOK_BODY_LIMIT = '256kb';
 
 export interface WebhookDeps {
-  adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
+  lanes: Lanes;
   store: InvoiceStore;
   eventsQueue: EventsQueue;
   log: Logger;
   metrics?: Pick<Metrics, 'callbackRejected'>;
 }
-
-/** Platform providers: one merchant-account callback URL each (CONTRACT 1.5, 2.4, 3). */
-const MERCHANT_ROUTES: readonly ProviderId[] = ['cryptoprocessing', 'alphapo'];
 
 export function webhookRoutes(deps: WebhookDeps): Router {
   const r = Router();
@@ -40,23 +41,25 @@ export function webhookRoutes(deps: WebhookDeps): Router {
   // loses `\/` escapes and key order, CONTRACT 6.14). Any content type: the bytes are what count.
   const raw = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
 
-  // Per-invoice route first: the order's secret is what authenticates it (CONTRACT 4.3, 4.6).
-  r.post('/webhooks/cryptosteroid/:invoice', raw, async (req, res) => {
-    const adapter = deps.adapters.get('cryptosteroid');
-    if (!adapter) return notFound(res);
-    const record = await deps.store.getById(String(req.params.invoice));
-    // No record, no secret to compare with: it cannot be authenticated, so it is refused.
-    const token = record?.provider === 'cryptosteroid' ? record.secret : undefined;
-    if (!token || !adapter.verifyCallback(body(req), req.headers, token)) return refused(deps, res, 'cryptosteroid');
-    await accept(deps, events, res, adapter, body(req), record?.id);
-  });
-
-  for (const provider of MERCHANT_ROUTES) {
-    r.post(`/webhooks/${provider}`, raw, async (req, res) => {
-      const adapter = deps.adapters.get(provider);
-      if (!adapter) return notFound(res);
-      if (!adapter.verifyCallback(body(req), req.headers)) return refused(deps, res, provider);
-      await accept(deps, events, res, adapter, body(req));
+  const lanes = [...deps.lanes.values()];
+  // Per-invoice routes: the order's own secret is what authenticates the message.
+  for (const provider of new Set(lanes.filter((l) => l.adapter.callbacks === 'per-invoice').map((l) => l.provider))) {
+    r.post(`/webhooks/${provider}/:invoice`, raw, async (req, res) => {
+      const id = String(req.params.invoice);
+      const lane = deps.lanes.get(laneOfId(id));
+      const record = lane?.provider === provider ? await deps.store.getById(id) : null;
+      // No record, no secret to compare with: it cannot be authenticated, so it is refused.
+      const token = record?.provider === provider ? record.secret : undefined;
+      if (!lane || !record || !token || !lane.adapter.verifyCallback(body(req), req.headers, token)) return refused(deps, res, provider);
+      await accept(deps, events, res, lane, body(req), record.id);
+    });
+  }
+  // Merchant-wide routes: one per account, signed with that account's secret.
+  for (const lane of lanes.filter((l) => l.adapter.callbacks === 'merchant')) {
+    const path = lane.account === DEFAULT_ACCOUNT ? `/webhooks/${lane.provider}` : `/webhooks/${lane.provider}/${lane.account}`;
+    r.post(path, raw, async (req, res) => {
+      if (!lane.adapter.verifyCallback(body(req), req.headers)) return refused(deps, res, lane.key);
+      await accept(deps, events, res, lane, body(req));
     });
   }
 
@@ -83,10 +86,6 @@ function body(req: Request): Buffer {
   return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 }
 
-function notFound(res: Response): void {
-  res.status(404).json({ error: 'not_found', message: 'no such callback endpoint' });
-}
-
 function refused(deps: WebhookDeps, res: Response, provider: string): void {
   // Never the body or headers: a forged request may carry anything, an authentic one secrets.
   deps.log.warn({ provider }, 'callback refused: not authentic');
@@ -97,38 +96,40 @@ function refused(deps: WebhookDeps, res: Response, provider: string): void {
   });
 }
 
-async function accept(deps: WebhookDeps, events: EventWriter, res: Response, adapter: ProviderAdapter, raw: Buffer, invoiceId?: string): Promise<void> {
+async function accept(deps: WebhookDeps, events: EventWriter, res: Response, lane: Lane, raw: Buffer, invoiceId?: string): Promise<void> {
+  const adapter: ProviderAdapter = lane.adapter;
   let update: ProviderUpdate;
   try {
     update = adapter.parseCallback(raw);
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
-    deps.log.warn({ provider: adapter.id, fields: err.issues.map((i) => i.field) }, 'callback refused: malformed');
-    deps.metrics?.callbackRejected(adapter.id, 'malformed');
+    deps.log.warn({ lane: lane.key, fields: err.issues.map((i) => i.field) }, 'callback refused: malformed');
+    deps.metrics?.callbackRejected(lane.key, 'malformed');
     res.status(400).json({ error: 'invalid_callback', issues: err.issues });
     return;
   }
   // The platform routes find the invoice by foreign_id; without one there is nothing to find.
   if (!invoiceId && !update.foreignId) {
-    deps.metrics?.callbackRejected(adapter.id, 'malformed');
+    deps.metrics?.callbackRejected(lane.key, 'malformed');
     res.status(400).json({ error: 'invalid_callback', issues: [{ field: 'foreign_id', message: 'required' }] });
     return;
   }
   const event = EventJobSchema.safeParse({
     v: 1,
-    provider: adapter.id,
+    provider: lane.provider,
+    ...(lane.account !== DEFAULT_ACCOUNT ? { account: lane.account } : {}),
     ...(invoiceId ? { invoice_id: invoiceId } : {}),
     update,
     received_at: new Date().toISOString(),
   });
   if (!event.success) {
     // Parsed, but outside what we store (e.g. an absurdly long status text).
-    deps.metrics?.callbackRejected(adapter.id, 'malformed');
+    deps.metrics?.callbackRejected(lane.key, 'malformed');
     res.status(400).json({ error: 'invalid_callback', issues: zodIssues(event.error.issues) });
     return;
   }
   const jobId = await events.add(event.data);
   // Debug only: the events worker logs each one as it applies it (with the same job id).
-  deps.log.debug({ provider: adapter.id, jobId, providerStatus: update.providerStatus }, 'callback stored');
+  deps.log.debug({ lane: lane.key, jobId, providerStatus: update.providerStatus }, 'callback stored');
   res.status(200).json({ ok: true });
 }

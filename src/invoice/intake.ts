@@ -6,14 +6,22 @@
 import type { FieldIssue } from '../errors.ts';
 import { zodIssues } from '../errors.ts';
 import { newSecret } from '../signing.ts';
-import { enqueueCreateBulk, type CreateJob, type CreateQueue } from '../../queues/create.ts';
-import { OrderSchema, forbiddenKeys, orderHash, type Order, type ProviderId } from './order.ts';
+import { createJobLane, enqueueCreateBulk, type CreateJob, type CreateQueue } from '../../queues/create.ts';
+import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
+import { OrderSchema, forbiddenKeys, orderHash, type Order } from './order.ts';
 import type { HistoryEntry, InvoiceRecord, InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
+
+/** What intake needs of a lane: its adapter's rules and its create queue. */
+export interface IntakeLane {
+  adapter: Pick<ProviderAdapter, 'validate' | 'kinds'>;
+  createQueue: CreateQueue;
+}
 
 /** The public view of an invoice record (no secrets, no personal data). */
 export interface InvoiceView {
   provider: string;
+  account: string;
   kind: string;
   foreign_id: string;
   status: string;
@@ -39,6 +47,7 @@ export type IntakeResult =
 export function toView(r: InvoiceRecord, history?: HistoryEntry[]): InvoiceView {
   const view: InvoiceView = {
     provider: r.provider,
+    account: r.account,
     kind: r.kind,
     foreign_id: r.foreign_id,
     status: r.status,
@@ -61,19 +70,36 @@ export function toView(r: InvoiceRecord, history?: HistoryEntry[]): InvoiceView 
 export class Intake {
   constructor(
     private readonly store: InvoiceStore,
-    private readonly queue: CreateQueue,
-    private readonly adapters: ReadonlyMap<ProviderId, Pick<ProviderAdapter, 'validate' | 'kinds'>>,
+    /** Every lane by key (`provider` or `provider@account`). */
+    private readonly lanes: ReadonlyMap<string, IntakeLane>,
   ) {}
+
+  private providers(): Set<string> {
+    return new Set([...this.lanes.keys()].map((k) => k.split('@')[0] as string));
+  }
 
   /** Schema, then the connector's own rules. Sends nothing, writes nothing. */
   validate(input: unknown): { order: Order } | { issues: FieldIssue[] } {
     const forbidden = forbiddenKeys(input);
     if (forbidden.length) return { issues: forbidden.map((field) => ({ field, message: 'reserved key name is not allowed' })) };
     const parsed = OrderSchema.safeParse(input);
-    if (!parsed.success) return { issues: zodIssues(parsed.error.issues) };
+    if (!parsed.success) {
+      // A provider that is not configured here is named with the rest, not only once the rest is right.
+      const provider = (input as { provider?: unknown } | null)?.provider;
+      const issues = zodIssues(parsed.error.issues);
+      if (typeof provider === 'string' && !issues.some((i) => i.field === 'provider') && !this.providers().has(provider)) {
+        issues.unshift({ field: 'provider', message: `provider ${provider.slice(0, 64)} is not configured here` });
+      }
+      return { issues };
+    }
     const order = parsed.data;
-    const adapter = this.adapters.get(order.provider);
-    if (!adapter) return { issues: [{ field: 'provider', message: `provider ${order.provider} is not configured here` }] };
+    const lane = this.lanes.get(laneKey(order.provider, order.account));
+    if (!lane) {
+      const known = [...this.lanes.keys()].some((k) => k === order.provider || k.startsWith(`${order.provider}@`));
+      if (known) return { issues: [{ field: 'account', message: `no account ${order.account ?? DEFAULT_ACCOUNT} is configured here for ${order.provider}` }] };
+      return { issues: [{ field: 'provider', message: `provider ${order.provider.slice(0, 64)} is not configured here` }] };
+    }
+    const adapter = lane.adapter;
     if (!adapter.kinds.includes(order.kind)) {
       return { issues: [{ field: 'kind', message: `${order.provider} does not offer ${order.kind}` }] };
     }
@@ -97,7 +123,7 @@ export class Intake {
     const results: IntakeResult[] = [];
     const jobs: CreateJob[] = [];
     const records = await Promise.all(
-      checked.map((c, i) => ('order' in c && outcomes[i] !== 'conflict' ? this.store.get(c.order.provider, c.order.foreign_id) : null)),
+      checked.map((c, i) => ('order' in c && outcomes[i] !== 'conflict' ? this.store.get(laneKey(c.order.provider, c.order.account), c.order.foreign_id) : null)),
     );
     checked.forEach((c, i) => {
       if (!('order' in c)) {
@@ -117,11 +143,19 @@ export class Intake {
       // A still-queued order gets its job (again): adding is idempotent by job id, and this heals an
       // accept whose enqueue was lost.
       if (record.status === 'queued' && !record.reconcile) {
-        jobs.push({ v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id });
+        jobs.push({ v: 1, provider: record.provider, ...(record.account !== DEFAULT_ACCOUNT ? { account: record.account } : {}), kind: record.kind, foreign_id: record.foreign_id });
       }
       results.push({ outcome: outcome === 'accepted' ? 'accepted' : 'existing', invoice: toView(record) });
     });
-    await enqueueCreateBulk(this.queue, dedupe(jobs));
+    // One addBulk per lane: each lane's jobs go to its own queue.
+    const byLane = new Map<string, CreateJob[]>();
+    for (const job of dedupe(jobs)) {
+      const lane = createJobLane(job);
+      const list = byLane.get(lane);
+      if (list) list.push(job);
+      else byLane.set(lane, [job]);
+    }
+    await Promise.all([...byLane].map(([lane, items]) => enqueueCreateBulk((this.lanes.get(lane) as IntakeLane).createQueue, items)));
     return results;
   }
 }
@@ -129,7 +163,7 @@ export class Intake {
 function dedupe(jobs: CreateJob[]): CreateJob[] {
   const seen = new Set<string>();
   return jobs.filter((j) => {
-    const k = `${j.provider}\u0000${j.foreign_id}`;
+    const k = `${createJobLane(j)}\u0000${j.foreign_id}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;

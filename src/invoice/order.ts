@@ -5,10 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { AccountName, DEFAULT_ACCOUNT } from '../lanes.ts';
 import { normalize, positiveDecimal } from '../money.ts';
 
-export const PROVIDERS = ['cryptoprocessing', 'alphapo', 'cryptosteroid'] as const;
-export type ProviderId = (typeof PROVIDERS)[number];
+/** A provider's registry id (src/providers/registry.ts); which ones run here is checked at intake. */
+export const ProviderName = z.string().regex(/^[a-z][a-z0-9_-]{1,31}$/, 'must be a provider id, e.g. "cryptoprocessing"');
+export type ProviderId = string;
 export const KINDS = ['invoice', 'payment_request'] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -31,8 +33,11 @@ const LegalSender = z.strictObject({
 
 export const Sender = z.discriminatedUnion('type', [NaturalSender, LegalSender]);
 
-export const OrderSchema = z.strictObject({
-  provider: z.enum(PROVIDERS),
+/** The order's fields, before the cross-field rules (its `.shape` names each field's own schema). */
+export const OrderObject = z.strictObject({
+  provider: ProviderName,
+  /** The merchant account at the provider (its lane); omitted or `default` for the default account. */
+  account: AccountName.optional(),
   kind: z.enum(KINDS).default('invoice'),
   foreign_id: z
     .string()
@@ -64,11 +69,19 @@ export const OrderSchema = z.strictObject({
   expires_at: z.iso.datetime({ offset: true }).optional(),
   payment_currency: z.string().regex(/^[A-Za-z0-9_]{2,20}$/, 'must be a currency code, e.g. "BTC"').optional(),
   provider_options: z.record(z.string().max(64), z.union([z.string().max(255), z.number(), z.boolean()])).optional(),
-}).superRefine((order, ctx) => {
-  if (order.expires_in_seconds !== undefined && order.expires_at !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'give either expires_in_seconds or expires_at, not both' });
-  }
 });
+
+export const OrderSchema = OrderObject.superRefine((order, ctx) => {
+    if (order.expires_in_seconds !== undefined && order.expires_at !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'give either expires_in_seconds or expires_at, not both' });
+    }
+  })
+  // `default` is spelled by leaving it out, so an order hashes (and is stored) as it did before accounts existed.
+  .transform((order) => {
+    if (order.account !== DEFAULT_ACCOUNT) return order;
+    const { account: _default, ...rest } = order;
+    return rest as typeof order;
+  });
 
 /** A validated order, v1. */
 export type Order = z.infer<typeof OrderSchema>;

@@ -54,7 +54,6 @@ export class OutboxRelay {
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
-  private readonly lockKey: string;
   private readonly owner = randomUUID();
   published = 0;
 
@@ -64,7 +63,6 @@ export class OutboxRelay {
     private readonly log: Logger,
     private readonly options: RelayOptions = {},
   ) {
-    this.lockKey = `${store.keys.outbox}:lock`;
     const redis = store.redis;
     if (!('iwRelayTrim' in redis)) {
       redis.defineCommand('iwRelayTrim', { numberOfKeys: 2, lua: TRIM });
@@ -104,28 +102,36 @@ export class OutboxRelay {
     return this.running;
   }
 
-  /** Publishes everything in the outbox now. Returns how many entries were relayed. */
+  /** Publishes everything in every lane prefix's outbox now. Returns how many entries were relayed. */
   async flush(): Promise<number> {
+    let total = 0;
+    // Each lane prefix has its own outbox and lock (in its own slot); order only matters per invoice, so per outbox.
+    for (const keys of this.store.allKeys()) total += await this.flushOne(keys.outbox);
+    return total;
+  }
+
+  private async flushOne(outbox: string): Promise<number> {
     const redis = this.store.redis;
     const batch = this.options.batch ?? 200;
     const lockMs = this.options.lockMs ?? DEFAULT_LOCK_MS;
+    const lockKey = `${outbox}:lock`;
     let total = 0;
-    const locked = await redis.set(this.lockKey, this.owner, 'PX', lockMs, 'NX');
+    const locked = await redis.set(lockKey, this.owner, 'PX', lockMs, 'NX');
     if (!locked) return 0; // another relay is at it; its pass will cover our entries
     try {
       for (;;) {
-        const items = await redis.lrange(this.store.keys.outbox, 0, batch - 1);
+        const items = await redis.lrange(outbox, 0, batch - 1);
         if (!items.length) break;
         const entries = items.map((s) => JSON.parse(s) as OutboxEntry);
         await this.results.addBulk(entries.map((e) => ({ name: e.name, data: e.data as never, opts: { jobId: e.jobId } })));
         // Only what we published is removed; entries appended meanwhile stay at the tail.
-        await this.scripts.iwRelayTrim(this.store.keys.outbox, this.lockKey, this.owner, lockMs, ...items);
+        await this.scripts.iwRelayTrim(outbox, lockKey, this.owner, lockMs, ...items);
         total += entries.length;
         this.published += entries.length;
         this.options.onPublished?.(entries);
       }
     } finally {
-      await this.scripts.iwRelayRelease(this.lockKey, this.owner);
+      await this.scripts.iwRelayRelease(lockKey, this.owner);
     }
     return total;
   }

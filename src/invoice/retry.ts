@@ -7,12 +7,14 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { createJobId, enqueueCreate, type CreateJob, type CreateQueue } from '../../queues/create.ts';
+import { DEFAULT_ACCOUNT } from '../lanes.ts';
 import type { ProviderId } from './order.ts';
 import type { InvoiceStore } from './store.ts';
 
 export interface RetryDeps {
   store: InvoiceStore;
-  createQueue: CreateQueue;
+  /** Every lane's create queue, by lane key. */
+  lanes: ReadonlyMap<string, { provider: string; account: string; createQueue: CreateQueue }>;
   log: Logger;
   onRetried?: (count: number) => void;
 }
@@ -32,32 +34,37 @@ export type RetryOutcome =
   | { outcome: 'not_retryable'; status: string }
   | { outcome: 'needs_reconciliation'; reconcile: string };
 
-/** Sends one order's create job back to the queue (the single-invoice retry). */
-export async function retrySubmission(deps: RetryDeps, provider: ProviderId, foreignId: string, req: RetryRequest): Promise<RetryOutcome> {
-  const record = await deps.store.get(provider, foreignId);
+/** Sends one order's create job back to its lane's queue (the single-invoice retry). `lane` is the lane key. */
+export async function retrySubmission(deps: RetryDeps, lane: string, foreignId: string, req: RetryRequest): Promise<RetryOutcome> {
+  const record = await deps.store.get(lane, foreignId);
   if (!record) return { outcome: 'not_found' };
   if (record.status !== 'queued') return { outcome: 'not_retryable', status: record.status };
+  const queue = deps.lanes.get(lane)?.createQueue;
+  if (!queue) return { outcome: 'not_retryable', status: `${record.status} (lane ${lane} is not configured here)` };
   if (record.reconcile) {
     if (!req.confirmNotCreated) return { outcome: 'needs_reconciliation', reconcile: record.reconcile };
-    await deps.store.apply(provider, foreignId, { source: `operator:${req.by}`, fields: { reconcile: null, submitting: null, last_error: null } });
+    await deps.store.apply(lane, foreignId, { source: `operator:${req.by}`, fields: { reconcile: null, submitting: null, last_error: null } });
   }
   const data: CreateJob = { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id };
-  const job = await deps.createQueue.getJob(createJobId(provider, foreignId));
+  if (record.account !== DEFAULT_ACCOUNT) data.account = record.account;
+  const job = await queue.getJob(createJobId(lane, foreignId));
   const state = job ? await job.getState() : 'missing';
   // A fresh attempt budget: the operator retries after fixing the cause, so backoff starts over.
   if (job && state === 'failed') await job.retry('failed', { resetAttemptsMade: true });
   else if (job && state === 'completed') {
     await job.remove();
-    await enqueueCreate(deps.createQueue, data);
-  } else if (!job) await enqueueCreate(deps.createQueue, data);
+    await enqueueCreate(queue, data);
+  } else if (!job) await enqueueCreate(queue, data);
   // waiting, delayed or active: it is already on its way; nothing to add.
-  deps.log.info({ provider, foreign_id: foreignId, jobId: createJobId(provider, foreignId), by: req.by, via: req.via, previousJobState: state }, 'submission retried');
+  deps.log.info({ lane, foreign_id: foreignId, jobId: createJobId(lane, foreignId), by: req.by, via: req.via, previousJobState: state }, 'submission retried');
   deps.onRetried?.(1);
   return { outcome: 'retrying', previous_job_state: state };
 }
 
 export interface FailedFilter {
   provider?: string;
+  /** With `provider`: only this account's lane. */
+  account?: string;
   /** Case-insensitive substring of the job's failure reason or the record's last error. */
   reason?: string;
   limit?: number;
@@ -65,6 +72,9 @@ export interface FailedFilter {
 
 export interface FailedItem {
   provider: ProviderId;
+  account: string;
+  /** The lane key (`provider` or `provider@account`), as the retry calls take it. */
+  lane: string;
   foreign_id: string;
   job_id: string;
   attempts: number;
@@ -80,18 +90,28 @@ export interface FailedItem {
 
 const PAGE = 500;
 
-/** Jobs in the `invoice-create` failed set that match, oldest failure first, with their record. */
-export async function listFailed(deps: Pick<RetryDeps, 'store' | 'createQueue'>, filter: FailedFilter = {}): Promise<FailedItem[]> {
+/** Jobs in the lanes' create failed sets that match, lane by lane, oldest failure first, with their record. */
+export async function listFailed(deps: Pick<RetryDeps, 'store' | 'lanes'>, filter: FailedFilter = {}): Promise<FailedItem[]> {
   const limit = filter.limit ?? 100;
-  const needle = filter.reason?.toLowerCase();
   const out: FailedItem[] = [];
-  const total = (await deps.createQueue.getJobCounts('failed')).failed ?? 0;
+  for (const [key, lane] of deps.lanes) {
+    if (out.length >= limit) break;
+    if (filter.provider && lane.provider !== filter.provider) continue;
+    if (filter.account && lane.account !== filter.account) continue;
+    await listFailedIn(deps.store, key, lane.createQueue, filter, limit, out);
+  }
+  return out;
+}
+
+async function listFailedIn(store: InvoiceStore, lane: string, queue: CreateQueue, filter: FailedFilter, limit: number, out: FailedItem[]): Promise<void> {
+  const needle = filter.reason?.toLowerCase();
+  const total = (await queue.getJobCounts('failed')).failed ?? 0;
   // Read the whole matching page set first; retrying while paging would shift the pages.
   for (let start = 0; start < total && out.length < limit; start += PAGE) {
-    const jobs = (await deps.createQueue.getJobs(['failed'], start, start + PAGE - 1, true)) as Array<Job<CreateJob> | undefined>;
+    const jobs = (await queue.getJobs(['failed'], start, start + PAGE - 1, true)) as Array<Job<CreateJob> | undefined>;
     if (!jobs.length) break;
-    const candidates = jobs.filter((j): j is Job<CreateJob> => !!j?.data?.provider && (!filter.provider || j.data.provider === filter.provider));
-    const records = await Promise.all(candidates.map((j) => deps.store.get(j.data.provider, j.data.foreign_id)));
+    const candidates = jobs.filter((j): j is Job<CreateJob> => !!j?.data?.provider);
+    const records = await Promise.all(candidates.map((j) => store.get(lane, j.data.foreign_id)));
     candidates.forEach((job, i) => {
       if (out.length >= limit) return;
       const record = records[i];
@@ -99,6 +119,8 @@ export async function listFailed(deps: Pick<RetryDeps, 'store' | 'createQueue'>,
       if (needle && !failedReason.toLowerCase().includes(needle) && !(record?.last_error ?? '').toLowerCase().includes(needle)) return;
       out.push({
         provider: job.data.provider,
+        account: job.data.account ?? DEFAULT_ACCOUNT,
+        lane,
         foreign_id: job.data.foreign_id,
         job_id: String(job.id),
         attempts: job.attemptsMade,
@@ -111,7 +133,6 @@ export async function listFailed(deps: Pick<RetryDeps, 'store' | 'createQueue'>,
       });
     });
   }
-  return out;
 }
 
 export interface BulkRetryResult {
@@ -126,7 +147,7 @@ export async function retryFailed(deps: RetryDeps, filter: FailedFilter, req: Re
   const items = await listFailed(deps, filter);
   const result: BulkRetryResult = { dry_run: !!req.dryRun, matched: items.length, retried: [], skipped: [] };
   for (const item of items) {
-    const ref = { provider: item.provider, foreign_id: item.foreign_id };
+    const ref = { provider: item.provider, account: item.account, foreign_id: item.foreign_id };
     if (!item.retryable) {
       result.skipped.push({ ...ref, why: item.reconcile ? 'needs reconciliation: retry it alone with confirmation' : `invoice is ${item.status}` });
       continue;
@@ -136,7 +157,7 @@ export async function retryFailed(deps: RetryDeps, filter: FailedFilter, req: Re
       continue;
     }
     // Never confirms reconciliation in bulk: that takes a look at the provider, order by order.
-    const outcome = await retrySubmission(deps, item.provider, item.foreign_id, { by: req.by, via: req.via });
+    const outcome = await retrySubmission(deps, item.lane, item.foreign_id, { by: req.by, via: req.via });
     if (outcome.outcome === 'retrying') result.retried.push(ref);
     else result.skipped.push({ ...ref, why: outcome.outcome === 'not_retryable' ? `invoice is ${outcome.status}` : outcome.outcome });
   }

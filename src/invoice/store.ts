@@ -12,6 +12,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { invoiceId } from '../ids.ts';
+import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
 import type { Kind, Order, ProviderId } from './order.ts';
 import { transition, type Status } from './state.ts';
 
@@ -19,6 +20,10 @@ import { transition, type Status } from './state.ts';
 export interface InvoiceRecord {
   id: string;
   provider: ProviderId;
+  /** The provider account (stored only when not `default`, so older records read unchanged). */
+  account: string;
+  /** `provider` or `provider@account`: the lane, and the first part of every id of this invoice. */
+  lane: string;
   kind: Kind;
   foreign_id: string;
   status: Status;
@@ -159,16 +164,44 @@ export interface OutboxEntry {
   meta?: { accepted_at: string; opened_at: number | null };
 }
 
-export class InvoiceStore {
-  readonly keys: { prefix: string; outbox: string; queued: string; reconcile: string; open: string };
+/** The keys one lane prefix holds: the records' prefix, the outbox and the indexes. */
+export interface StoreKeys {
+  prefix: string;
+  outbox: string;
+  queued: string;
+  reconcile: string;
+  open: string;
+}
 
+function storeKeys(prefix: string): StoreKeys {
+  const p = `${prefix}:store`;
+  return { prefix: p, outbox: `${p}:outbox`, queued: `${p}:idx:queued`, reconcile: `${p}:idx:reconcile`, open: `${p}:idx:open` };
+}
+
+/** The lane key of a record id (`<lane>.<encoded foreign_id>`). */
+export function laneOfId(id: string): string {
+  const dot = id.indexOf('.');
+  return dot < 0 ? id : id.slice(0, dot);
+}
+
+export class InvoiceStore {
+  /** The system prefix's keys (every lane's, unless lanes have hash tags of their own). */
+  readonly keys: StoreKeys;
+  private readonly byPrefix = new Map<string, StoreKeys>();
+
+  /**
+   * `prefixOf` names the key prefix of a lane (src/lanes.ts `lanePrefix`); `lanePrefixes` lists
+   * every distinct one this system writes, for the relay, the sweeper and the metrics to visit.
+   */
   constructor(
     readonly redis: Redis | Cluster,
     prefix: string,
-    private readonly resultId: (provider: string, foreignId: string, status: string) => string,
+    private readonly resultId: (lane: string, foreignId: string, status: string) => string,
+    private readonly prefixOf: (lane: string) => string = () => prefix,
+    lanePrefixes: readonly string[] = [prefix],
   ) {
-    const p = `${prefix}:store`;
-    this.keys = { prefix: p, outbox: `${p}:outbox`, queued: `${p}:idx:queued`, reconcile: `${p}:idx:reconcile`, open: `${p}:idx:open` };
+    this.keys = storeKeys(prefix);
+    for (const p of new Set([prefix, ...lanePrefixes])) this.byPrefix.set(p, storeKeys(p));
     if (!('iwApply' in redis)) {
       redis.defineCommand('iwAccept', { numberOfKeys: 2, lua: ACCEPT });
       redis.defineCommand('iwApply', { numberOfKeys: 5, lua: APPLY });
@@ -178,8 +211,24 @@ export class InvoiceStore {
 
   private readonly scripts: Scripts;
 
+  /** Keys of each distinct lane prefix. */
+  allKeys(): StoreKeys[] {
+    return [...this.byPrefix.values()];
+  }
+
+  /** The keys of the lane a record id belongs to. */
+  keysOf(lane: string): StoreKeys {
+    const p = this.prefixOf(lane);
+    let k = this.byPrefix.get(p);
+    if (!k) {
+      k = storeKeys(p);
+      this.byPrefix.set(p, k);
+    }
+    return k;
+  }
+
   recordKey(id: string): string {
-    return `${this.keys.prefix}:inv:${id}`;
+    return `${this.keysOf(laneOfId(id)).prefix}:inv:${id}`;
   }
 
   /**
@@ -187,10 +236,12 @@ export class InvoiceStore {
    * payload is `existing` and another payload a `conflict`. Nothing is written in either case.
    */
   async accept(order: Order, hash: string, secret: string, now = new Date()): Promise<AcceptOutcome> {
-    const id = invoiceId(order.provider, order.foreign_id);
+    const lane = laneKey(order.provider, order.account);
+    const id = invoiceId(lane, order.foreign_id);
     const at = now.toISOString();
     const fields = {
       provider: order.provider,
+      ...(order.account ? { account: order.account } : {}),
       kind: order.kind,
       foreign_id: order.foreign_id,
       status: 'queued',
@@ -206,14 +257,15 @@ export class InvoiceStore {
     };
     const hist: HistoryEntry = { at, from: null, to: 'queued', source: 'api' };
     const out = await this.scripts.iwAccept(
-      this.recordKey(id), this.keys.queued,
+      this.recordKey(id), this.keysOf(lane).queued,
       hash, JSON.stringify(fields), JSON.stringify(hist), String(now.getTime()), id,
     );
     return out as AcceptOutcome;
   }
 
-  async get(provider: string, foreignId: string): Promise<InvoiceRecord | null> {
-    return this.getById(invoiceId(provider, foreignId));
+  /** `lane` is the lane key: the provider for its default account, `provider@account` otherwise. */
+  async get(lane: string, foreignId: string): Promise<InvoiceRecord | null> {
+    return this.getById(invoiceId(lane, foreignId));
   }
 
   async getById(id: string): Promise<InvoiceRecord | null> {
@@ -224,7 +276,7 @@ export class InvoiceStore {
   async history(id: string): Promise<HistoryEntry[]> {
     // Records written before the history moved into the record began it in a list of their own.
     const [legacy, lines] = await Promise.all([
-      this.redis.lrange(`${this.keys.prefix}:hist:${id}`, 0, -1),
+      this.redis.lrange(`${this.keysOf(laneOfId(id)).prefix}:hist:${id}`, 0, -1),
       this.redis.hget(this.recordKey(id), 'history'),
     ]);
     return [...legacy, ...(lines ? lines.split('\n') : [])].map((s) => JSON.parse(s) as HistoryEntry);
@@ -235,8 +287,9 @@ export class InvoiceStore {
    * `transition()`: duplicates, late and backwards moves are ignored (and publish nothing); an
    * applied one writes history and the outbox entry in the same atomic step.
    */
-  async apply(provider: string, foreignId: string, change: Change, options: ApplyOptions = {}): Promise<ApplyResult> {
-    const id = invoiceId(provider, foreignId);
+  async apply(lane: string, foreignId: string, change: Change, options: ApplyOptions = {}): Promise<ApplyResult> {
+    const id = invoiceId(lane, foreignId);
+    const keys = this.keysOf(lane);
     const now = options.now ?? (() => new Date());
     // A caller's copy saves a read; if it is stale the script says so and we read afresh.
     let known: InvoiceRecord | null | undefined = options.known?.id === id ? options.known : undefined;
@@ -264,7 +317,7 @@ export class InvoiceStore {
         outbox = JSON.stringify(this.outboxEntry(record, fields, change, at));
       }
       const out = await this.scripts.iwApply(
-        this.recordKey(id), this.keys.outbox, this.keys.queued, this.keys.reconcile, this.keys.open,
+        this.recordKey(id), keys.outbox, keys.queued, keys.reconcile, keys.open,
         String(record.version), JSON.stringify(fields), hist, outbox, id, String(at.getTime()),
       );
       if (out === 'missing') return { kind: 'missing' };
@@ -286,11 +339,12 @@ export class InvoiceStore {
       const v = record[k];
       return v === null || v === undefined ? null : String(v);
     };
-    const eventId = this.resultId(record.provider, record.foreign_id, status);
+    const eventId = this.resultId(record.lane, record.foreign_id, status);
     const data: Record<string, unknown> = {
       v: 1,
       event_id: eventId,
       provider: record.provider,
+      account: record.account,
       kind: record.kind,
       foreign_id: record.foreign_id,
       status,
@@ -317,8 +371,8 @@ export class InvoiceStore {
    * `offset`, for the sweeper's rolling scan: orders whose job sits in the failed set stay in the
    * index and must not hide newer ones.
    */
-  async queuedBefore(olderThanMs: number, limit = 500, offset = 0): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.queued, '-inf', String(olderThanMs), 'LIMIT', offset, limit);
+  async queuedBefore(olderThanMs: number, limit = 500, offset = 0, keys: StoreKeys = this.keys): Promise<string[]> {
+    return this.redis.zrangebyscore(keys.queued, '-inf', String(olderThanMs), 'LIMIT', offset, limit);
   }
 
   /**
@@ -326,22 +380,29 @@ export class InvoiceStore {
    * rank in the order they opened; `next` is 0 once the end is reached. Entries leaving the index
    * between pages may make a page skip a few ids: the next round covers them.
    */
-  async openPage(cursor: number, limit = 500): Promise<{ ids: string[]; next: number }> {
-    const ids = await this.redis.zrange(this.keys.open, cursor, cursor + limit - 1);
+  async openPage(cursor: number, limit = 500, keys: StoreKeys = this.keys): Promise<{ ids: string[]; next: number }> {
+    const ids = await this.redis.zrange(keys.open, cursor, cursor + limit - 1);
     return { ids, next: ids.length < limit ? 0 : cursor + ids.length };
   }
 
   /** Invoices parked for an operator (any status with `reconcile` set), oldest first. */
   async parked(limit = 1000): Promise<string[]> {
-    return this.redis.zrange(this.keys.reconcile, 0, limit - 1);
+    const all = await Promise.all(this.allKeys().map((k) => this.redis.zrange(k.reconcile, 0, limit - 1, 'WITHSCORES')));
+    const pairs: Array<[string, number]> = [];
+    for (const list of all) for (let i = 0; i < list.length; i += 2) pairs.push([list[i] as string, Number(list[i + 1])]);
+    return pairs.sort((a, b) => a[1] - b[1]).slice(0, limit).map(([id]) => id);
   }
 }
 
 /** The typed record from its Redis hash (all values are strings there). */
 function fromRaw(id: string, raw: Record<string, string>): InvoiceRecord {
+  const provider = raw.provider as ProviderId;
+  const account = raw.account ?? DEFAULT_ACCOUNT;
   return {
     id,
-    provider: raw.provider as ProviderId,
+    provider,
+    account,
+    lane: laneKey(provider, account),
     kind: raw.kind as Kind,
     foreign_id: raw.foreign_id ?? '',
     status: raw.status as Status,
@@ -374,7 +435,8 @@ function fromRaw(id: string, raw: Record<string, string>): InvoiceRecord {
 function toRaw(record: InvoiceRecord): Record<string, string> {
   const raw: Record<string, string> = {};
   for (const [k, v] of Object.entries(record)) {
-    if (k === 'id' || v === null || v === undefined) continue;
+    if (k === 'id' || k === 'lane' || v === null || v === undefined) continue;
+    if (k === 'account' && v === DEFAULT_ACCOUNT) continue;
     raw[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
   }
   return raw;

@@ -8,10 +8,10 @@
  * - the platform's "foreign id has already been taken": the invoice exists (ours, from an attempt
  *   whose answer was lost); parked for reconciliation, never reported as a failure.
  */
-import { UnrecoverableError } from 'bullmq';
 import {
   ProviderAuth,
   ProviderError,
+  ProviderRateLimited,
   ProviderUnavailable,
   classify,
   type Disposition,
@@ -22,10 +22,17 @@ import type { InvoiceRecord, InvoiceStore } from './store.ts';
 export type SubmitOutcome =
   | { kind: 'done'; status: InvoiceRecord['status'] }
   | { kind: 'created'; record: InvoiceRecord }
-  | { kind: 'parked'; reason: string }
+  /** `error`: what parked it, when a failed request did; `answered`: the provider answered that request. */
+  | { kind: 'parked'; reason: string; error?: Error; answered?: boolean }
   | { kind: 'rejected'; reason: string; auth: boolean }
   | { kind: 'retry'; error: Error; disposition: Extract<Disposition, 'retry' | 'unknown-outcome'> }
-  | { kind: 'rate-limited'; error: Error; hits: number };
+  | { kind: 'rate-limited'; error: ProviderRateLimited; hits: number };
+
+/** A create job whose order has no record: retrying cannot help (the job fails at once). */
+export class MissingRecord extends Error {
+  override name = 'MissingRecord';
+  readonly code = 'MISSING_RECORD';
+}
 
 export interface SubmitDeps {
   store: InvoiceStore;
@@ -42,11 +49,13 @@ export function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-export async function submitOrder(deps: SubmitDeps, provider: string, foreignId: string): Promise<SubmitOutcome> {
+/** Submits the order `foreignId` of lane `lane` (the lane key) through that lane's adapter. */
+export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: string): Promise<SubmitOutcome> {
   const { store, adapter } = deps;
-  const record = await store.get(provider, foreignId);
+  const provider = lane;
+  const record = await store.get(lane, foreignId);
   // Jobs are only added for recorded orders; one without a record cannot succeed by retrying.
-  if (!record) throw new UnrecoverableError('no invoice record for this job');
+  if (!record) throw new MissingRecord('no invoice record for this job');
   if (record.status !== 'queued') return { kind: 'done', status: record.status };
   if (record.reconcile) return { kind: 'parked', reason: record.reconcile };
 
@@ -110,7 +119,7 @@ export async function submitOrder(deps: SubmitDeps, provider: string, foreignId:
 /** What a failed create means for the order; the `submitting` marker is cleared only when an answer proves nothing was created. */
 async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, err: unknown): Promise<SubmitOutcome> {
   const { store, adapter } = deps;
-  const { provider, foreign_id: foreignId } = record;
+  const { lane: provider, foreign_id: foreignId } = record;
   const error = err instanceof Error ? err : new Error(String(err));
   const disposition = classify(err);
   switch (disposition) {
@@ -121,6 +130,7 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
         resend || record.submit_attempts > 0
           ? 'provider already holds this foreign_id: an earlier request created it but its answer was lost; following it by callbacks'
           : 'provider already holds this foreign_id (created outside this worker?); following it by callbacks',
+        { error, answered: true },
       );
     case 'permanent': {
       const reason = describe(error);
@@ -131,11 +141,11 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
       // Answered, so nothing was created: clear the marker.
       const hits = Number((await store.redis.hincrby(store.recordKey(record.id), 'rate_limited_hits', 1)) || 0);
       await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: describe(error) } }, { known: record });
-      return { kind: 'rate-limited', error, hits };
+      return { kind: 'rate-limited', error: err as ProviderRateLimited, hits };
     }
     case 'unknown-outcome':
       if (!adapter.uniqueForeignId) {
-        return park(deps, record, `outcome unknown (${describe(error)}): the invoice may exist; not re-sent (reconcile at the provider)`);
+        return park(deps, record, `outcome unknown (${describe(error)}): the invoice may exist; not re-sent (reconcile at the provider)`, { error });
       }
       // Keep the marker: the next attempt re-sends and the provider refuses a duplicate.
       await store.apply(provider, foreignId, { source: 'create', fields: { last_error: describe(error) } }, { known: record });
@@ -150,9 +160,9 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
   }
 }
 
-async function park(deps: SubmitDeps, record: InvoiceRecord, reason: string): Promise<SubmitOutcome> {
-  const res = await deps.store.apply(record.provider, record.foreign_id, { source: 'create', whileIn: ['queued'], fields: { reconcile: reason, last_error: reason } }, { known: record });
+async function park(deps: SubmitDeps, record: InvoiceRecord, reason: string, cause: { error?: Error; answered?: boolean } = {}): Promise<SubmitOutcome> {
+  const res = await deps.store.apply(record.lane, record.foreign_id, { source: 'create', whileIn: ['queued'], fields: { reconcile: reason, last_error: reason } }, { known: record });
   // A callback adopted the invoice while this answer was on its way: it is being followed, nothing to reconcile.
   if (res.kind === 'ignored') return { kind: 'done', status: res.record.status };
-  return { kind: 'parked', reason };
+  return { kind: 'parked', reason, ...cause };
 }

@@ -15,33 +15,23 @@
 import { ProviderError, ProviderRateLimited } from '../errors.ts';
 import { compare, isZero } from '../money.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
-import { enqueuePoll, type PollJob, type PollQueue } from '../../queues/poll.ts';
+import { enqueuePoll, type PollJob } from '../../queues/poll.ts';
 import type { EventJob } from '../../queues/events.ts';
-import type { Config } from '../config.ts';
+import { laneKey, type Lanes } from '../lanes.ts';
 import { isTerminal, type Status } from './state.ts';
 import type { Change, InvoiceRecord, InvoiceStore } from './store.ts';
 import { describe } from './submit.ts';
 
+/** What is not the provider's to say: how often to look at an invoice with no deadline, and how long past a deadline to wait. */
 export interface TrackSettings {
-  pollCryptoSteroidMs: number;
-  pollPlatformMs: number;
   pollIdleMs: number;
-  timerMs: number;
-  cryptoSteroidMs: number;
-  processingMs: number;
   graceMs: number;
 }
 
-export function trackSettings(config: Readonly<Config>): TrackSettings {
-  return {
-    pollCryptoSteroidMs: config.POLL_CRYPTOSTEROID_MS,
-    pollPlatformMs: config.POLL_PLATFORM_MS,
-    pollIdleMs: config.POLL_IDLE_MS,
-    timerMs: config.DEADLINE_TIMER_MS,
-    cryptoSteroidMs: config.DEADLINE_CRYPTOSTEROID_MS,
-    processingMs: config.DEADLINE_PROCESSING_MS,
-    graceMs: config.DEADLINE_GRACE_MS,
-  };
+/** The provider's side of tracking, per lane: its adapter's deadlines and cadence (lane tuning may set the cadence). */
+export interface LaneTracking {
+  adapter: Pick<ProviderAdapter, 'tracking'>;
+  tuning: { pollMs?: number };
 }
 
 /** A provider message for an invoice we hold no record of (yet). Retried, then parked in the failed set. */
@@ -90,7 +80,7 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
     fields.received_currency = update.receivedCurrency ?? null;
   }
   if (adopted) Object.assign(fields, { reconcile: null, submitting: null, last_error: null });
-  const res = await store.apply(record.provider, record.foreign_id, { status, source, reason, fields }, { known: record });
+  const res = await store.apply(record.lane, record.foreign_id, { status, source, reason, fields }, { known: record });
   switch (res.kind) {
     case 'missing':
       return res;
@@ -100,7 +90,7 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
       // One result per status (DESIGN.md), so a second installment under the same status is not
       // published; the record still learns the larger amount for operators and the final result.
       if (res.reason === 'duplicate' && received(res.record, update)) {
-        const more = await store.apply(record.provider, record.foreign_id, { source, fields: { received_amount: update.receivedAmount ?? null, received_currency: update.receivedCurrency ?? null, reason: reason ?? null } });
+        const more = await store.apply(record.lane, record.foreign_id, { source, fields: { received_amount: update.receivedAmount ?? null, received_currency: update.receivedCurrency ?? null, reason: reason ?? null } });
         if (more.kind === 'applied') return { kind: 'ignored', record: more.record, reason: res.reason };
       }
       return { kind: 'ignored', record: res.record, reason: res.reason };
@@ -130,7 +120,7 @@ function adoptId(record: InvoiceRecord, update: ProviderUpdate): { provider_invo
 }
 
 async function park(store: InvoiceStore, record: InvoiceRecord, reason: string, extra: Record<string, string> = {}): Promise<TrackOutcome> {
-  const res = await store.apply(record.provider, record.foreign_id, { source: 'track', fields: { reconcile: reason, last_error: reason, ...extra } });
+  const res = await store.apply(record.lane, record.foreign_id, { source: 'track', fields: { reconcile: reason, last_error: reason, ...extra } });
   return res.kind === 'missing' ? res : { kind: 'parked', record: res.record, reason };
 }
 
@@ -160,45 +150,27 @@ export function composeReason(provider: string | undefined, note: string | undef
 
 /** Finds the invoice an event names and applies it. */
 export async function handleEvent(store: InvoiceStore, job: EventJob): Promise<TrackOutcome> {
+  const lane = laneKey(job.provider, job.account);
   const record = job.invoice_id
     ? await store.getById(job.invoice_id)
     : job.update.foreignId
-      ? await store.get(job.provider, job.update.foreignId)
+      ? await store.get(lane, job.update.foreignId)
       : null;
-  if (!record || record.provider !== job.provider) return { kind: 'missing' };
+  if (!record || record.lane !== lane) return { kind: 'missing' };
   return applyUpdate(store, record, job.update, 'callback');
 }
 
 // ---------------------------------------------------------------------------------------------
 // Deadlines and polling.
 
-/**
- * When the provider itself ends the invoice if nothing happens (ms), or null when it never does.
- * CONTRACT 5 "Deadlines": timer invoices 15 min, stretched to 24 h once a transaction is in the
- * mempool (1.2); payment requests their lifetime, with no stretch (2.3); CryptoSteroid 30 min
- * until a payment is detected (4.5; the 24 h after that is our assumption). A platform invoice
- * without timer has no deadline while `created` (1.2 kind 1) and gets 15 min once the payer
- * picked a currency (`pending`).
- */
-export function deadlineOf(record: InvoiceRecord, s: TrackSettings): number | null {
-  const opened = record.opened_at ?? Date.parse(record.accepted_at);
-  const said = record.expires_at ? Date.parse(record.expires_at) : Number.NaN;
-  const since = record.status_at ?? opened;
-  if (record.kind === 'payment_request') {
-    if (!Number.isNaN(said)) return said;
-    if (record.order.expires_at) return Date.parse(record.order.expires_at);
-    return record.order.expires_in_seconds ? opened + record.order.expires_in_seconds * 1000 : null;
-  }
-  if (record.status === 'processing') return since + s.processingMs;
-  if (record.provider === 'cryptosteroid') return Number.isNaN(said) ? opened + s.cryptoSteroidMs : said;
-  if (record.order.timer) return Number.isNaN(said) ? opened + s.timerMs : said;
-  if (record.status === 'pending') return since + s.timerMs;
-  return null;
+/** When the provider itself ends the invoice if nothing happens (ms), or null when it never does: the adapter knows. */
+export function deadlineOf(record: InvoiceRecord, lane: LaneTracking): number | null {
+  return lane.adapter.tracking.deadline(record);
 }
 
 /** When to look again: the connector's cadence, jittered, but never past the deadline's grace end. */
-export function nextPollAt(record: InvoiceRecord, s: TrackSettings, now: number, due: number | null, random: () => number = Math.random): number {
-  const cadence = record.provider === 'cryptosteroid' ? s.pollCryptoSteroidMs : due === null ? s.pollIdleMs : s.pollPlatformMs;
+export function nextPollAt(lane: LaneTracking, s: TrackSettings, now: number, due: number | null, random: () => number = Math.random): number {
+  const cadence = due === null ? s.pollIdleMs : (lane.tuning.pollMs ?? lane.adapter.tracking.pollMs);
   // Jitter spreads invoices created together, so a burst of creates is not a burst of lookups forever.
   let next = now + Math.round(cadence * (0.8 + 0.4 * random()));
   const end = due === null ? null : due + s.graceMs;
@@ -208,7 +180,7 @@ export function nextPollAt(record: InvoiceRecord, s: TrackSettings, now: number,
 
 export interface PollDeps {
   store: InvoiceStore;
-  adapter: ProviderAdapter;
+  lane: LaneTracking & { adapter: ProviderAdapter; key: string };
   settings: TrackSettings;
   now?: () => number;
   random?: () => number;
@@ -217,13 +189,14 @@ export interface PollDeps {
 export type PollOutcome =
   | { kind: 'done'; status: Status | 'missing'; published: boolean }
   | { kind: 'again'; at: number; published: boolean; status: Status }
-  | { kind: 'rate-limited'; at: number };
+  | { kind: 'rate-limited'; at: number; waitMs?: number };
 
 /** One poll of one invoice: ask the provider, apply its answer, infer the end of a silent one. */
 export async function pollOnce(deps: PollDeps, job: PollJob): Promise<PollOutcome> {
-  const { store, adapter, settings } = deps;
+  const { store, lane, settings } = deps;
+  const { adapter } = lane;
   const now = deps.now?.() ?? Date.now();
-  let record = await store.get(job.provider, job.foreign_id);
+  let record = await store.get(lane.key, job.foreign_id);
   if (!record) return { kind: 'done', status: 'missing', published: false };
   // Not at the provider yet, or finished: the create path schedules the poll once it is open.
   if (record.status === 'queued' || isTerminal(record.status)) return { kind: 'done', status: record.status, published: false };
@@ -240,23 +213,23 @@ export async function pollOnce(deps: PollDeps, job: PollJob): Promise<PollOutcom
       published = out.kind === 'applied' && out.published;
     }
   } catch (err) {
-    if (err instanceof ProviderRateLimited) return { kind: 'rate-limited', at: nextPollAt(record, settings, now, null, deps.random) };
+    if (err instanceof ProviderRateLimited) return { kind: 'rate-limited', at: nextPollAt(lane, settings, now, null, deps.random), waitMs: err.hint.retryAfterMs };
     if (!(err instanceof ProviderError)) throw err;
     // The provider is unreachable or odd: say so on the record (once), keep polling, and let the
     // deadline below decide if it stays silent.
     const note = `lookup failed: ${describe(err)}`;
-    if (record.last_error !== note) await store.apply(record.provider, record.foreign_id, { source: 'poll', fields: { last_error: note } });
+    if (record.last_error !== note) await store.apply(record.lane, record.foreign_id, { source: 'poll', fields: { last_error: note } });
   }
   if (isTerminal(record.status)) return { kind: 'done', status: record.status, published };
 
-  const due = deadlineOf(record, settings);
+  const due = deadlineOf(record, lane);
   if (!answered && due !== null && now >= due + settings.graceMs) {
     const out = await inferEnd(store, record, due, settings.graceMs);
     if (out) return { kind: 'done', status: out.status, published: out.published || published };
-    record = (await store.get(job.provider, job.foreign_id)) ?? record;
+    record = (await store.get(lane.key, job.foreign_id)) ?? record;
     if (isTerminal(record.status)) return { kind: 'done', status: record.status, published };
   }
-  return { kind: 'again', at: nextPollAt(record, settings, now, deadlineOf(record, settings), deps.random), published, status: record.status };
+  return { kind: 'again', at: nextPollAt(lane, settings, now, deadlineOf(record, lane), deps.random), published, status: record.status };
 }
 
 /**
@@ -267,25 +240,29 @@ export async function pollOnce(deps: PollDeps, job: PollJob): Promise<PollOutcom
 async function inferEnd(store: InvoiceStore, record: InvoiceRecord, due: number, graceMs: number): Promise<{ status: Status; published: boolean } | null> {
   const to: Status = record.status === 'processing' ? 'failed' : 'expired';
   const reason = `inferred: no word from the provider by its deadline ${new Date(due).toISOString()} plus ${graceMs} ms grace`;
-  const res = await store.apply(record.provider, record.foreign_id, { status: to, source: 'deadline', reason, fields: { reason, inferred: 'deadline' } });
+  const res = await store.apply(record.lane, record.foreign_id, { status: to, source: 'deadline', reason, fields: { reason, inferred: 'deadline' } });
   return res.kind === 'applied' ? { status: to, published: res.published } : null;
 }
 
 export interface ScheduleDeps {
   store: InvoiceStore;
-  pollQueue: PollQueue;
+  lanes: Lanes;
   track: TrackSettings;
 }
 
 /**
- * Gives an open invoice its poll job (idempotent by job id). Called wherever an invoice becomes
- * open: its creation, and a callback adopting an invoice whose create answer was lost.
+ * Gives an open invoice its poll job in its lane's poll queue (idempotent by job id). Called
+ * wherever an invoice becomes open: its creation, and a callback adopting an invoice whose create
+ * answer was lost. An invoice of a lane this system no longer runs is left alone (false).
  */
-export async function schedulePoll(deps: ScheduleDeps, provider: InvoiceRecord['provider'], foreignId: string, now = Date.now(), known?: InvoiceRecord): Promise<boolean> {
+export async function schedulePoll(deps: ScheduleDeps, lane: string, foreignId: string, now = Date.now(), known?: InvoiceRecord): Promise<boolean> {
   // The caller's fresh copy saves a read; the decision only needs status and deadlines.
-  const record = known ?? (await deps.store.get(provider, foreignId));
-  if (!record || record.status === 'queued' || isTerminal(record.status)) return false;
-  const at = nextPollAt(record, deps.track, now, deadlineOf(record, deps.track));
-  await enqueuePoll(deps.pollQueue, { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id }, at - now);
+  const record = known ?? (await deps.store.get(lane, foreignId));
+  const l = deps.lanes.get(lane);
+  if (!l || !record || record.status === 'queued' || isTerminal(record.status)) return false;
+  const at = nextPollAt(l, deps.track, now, deadlineOf(record, l));
+  const job: PollJob = { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id };
+  if (record.account !== 'default') job.account = record.account;
+  await enqueuePoll(l.pollQueue, job, at - now);
   return true;
 }

@@ -5,7 +5,6 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import type { CryptoSteroidCredentials } from '../config.ts';
 import {
   OutcomeUnknown,
   ProviderAuth,
@@ -20,10 +19,57 @@ import {
 } from '../errors.ts';
 import type { Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
+import { DEFAULT_ACCOUNT, envAccount } from '../lanes.ts';
 import { compare, positiveDecimal } from '../money.ts';
 import { safeEqual } from '../signing.ts';
-import type { HttpResponse } from './http.ts';
-import type { AdapterDeps, CreateResult, InvoiceRef, ProviderAdapter, ProviderUpdate } from './types.ts';
+import { retryAfterMs, type HttpResponse } from './http.ts';
+import type { AdapterDeps, CreateResult, InvoiceRef, ProviderAdapter, ProviderModule, ProviderUpdate } from './types.ts';
+
+export interface CryptoSteroidCredentials {
+  baseUrl: string;
+  apiKey: string;
+  merchantId: string;
+}
+
+const ms = (max: number) => z.coerce.number().int().min(10).max(max);
+
+/** CryptoSteroid, as its registry entry. */
+export const cryptoSteroidModule: ProviderModule<CryptoSteroidCredentials> = {
+  id: 'cryptosteroid',
+  kinds: ['invoice'],
+  // Each order carries its own `processingUrl`, authenticated by the order's secret (CONTRACT 4.3, 4.6).
+  callbacks: 'per-invoice',
+  settings: z
+    .strictObject({
+      base_url: z.url({ protocol: /^https?$/ }).default('https://api.cryptosteroid.com'),
+      api_key: z.string().trim().min(1),
+      // The merchant is a UUID in the request path (CONTRACT 4.1).
+      merchant_id: z.uuid(),
+    })
+    .transform((s) => ({ baseUrl: s.base_url, apiKey: s.api_key, merchantId: s.merchant_id })),
+  env: {
+    CRYPTOSTEROID_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    CRYPTOSTEROID_API_KEY: z.string().trim().min(1).optional(),
+    CRYPTOSTEROID_MERCHANT_ID: z.uuid().optional(),
+    /** CryptoSteroid only calls back on PAID (CONTRACT 4.6), so it is polled most. */
+    POLL_CRYPTOSTEROID_MS: ms(86_400_000).default(60_000),
+    /** Invoices expire 30 minutes after creation until a payment is seen (CONTRACT 4.5). */
+    DEADLINE_CRYPTOSTEROID_MS: ms(604_800_000).default(1_800_000),
+    /**
+     * How long the lane waits when the account is at its cap of unpaid invoices (CONTRACT 6.4): it
+     * clears only as payers pay or invoices expire, so minutes, not the seconds of a rate limit.
+     */
+    CRYPTOSTEROID_CAP_BACKOFF_MS: ms(3_600_000).default(120_000),
+  },
+  defaultAccount: (env) =>
+    envAccount(env, { base_url: 'CRYPTOSTEROID_BASE_URL', api_key: 'CRYPTOSTEROID_API_KEY', merchant_id: 'CRYPTOSTEROID_MERCHANT_ID' }, ['api_key', 'merchant_id']),
+  sandbox(box) {
+    const url = box.baseUrls.cryptosteroid;
+    const creds = box.credentials.cryptosteroid;
+    return url && creds ? { base_url: url, api_key: creds.apiKey, merchant_id: creds.merchantId } : undefined;
+  },
+  create: (settings, deps) => createCryptoSteroidAdapter(settings, deps),
+};
 
 const FIAT_CURRENCIES = ['USD', 'EUR', 'RUB'] as const;
 const PAYMENT_METHODS = ['BTC', 'ETH', 'TRX', 'BCH', 'LTC', 'DOGE', 'USDT_ERC20', 'USDT_TRC20'] as const;
@@ -63,6 +109,10 @@ const ErrorBody = z.object({ statusCode: z.number().optional(), message: z.union
 
 export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps: AdapterDeps): ProviderAdapter {
   const id = 'cryptosteroid';
+  const env = deps.env ?? {};
+  const windowMs = Number(env.DEADLINE_CRYPTOSTEROID_MS ?? 1_800_000);
+  const processingMs = Number(env.DEADLINE_PROCESSING_MS ?? 86_400_000);
+  const capBackoffMs = Number(env.CRYPTOSTEROID_CAP_BACKOFF_MS ?? 120_000);
   const invoicesPath = `/merchants/${encodeURIComponent(creds.merchantId)}/invoices`;
 
   async function send(method: 'GET' | 'POST', path: string, body: string | undefined, signal?: AbortSignal): Promise<HttpResponse> {
@@ -77,7 +127,7 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
   }
 
   function parseInvoice(res: HttpResponse): Invoice {
-    if (res.status < 200 || res.status > 299) throw cryptoSteroidError(id, res);
+    if (res.status < 200 || res.status > 299) throw cryptoSteroidError(id, res, capBackoffMs);
     const json = parseJson(res.text);
     if (json === NOT_JSON) throw new ResponseShape(id, res.status, [{ field: '(body)', message: 'not JSON' }]);
     const parsed = Invoice.safeParse(json);
@@ -87,7 +137,19 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
 
   return {
     id,
+    lane: deps.lane ?? { provider: id, account: DEFAULT_ACCOUNT },
     kinds: ['invoice'],
+    callbacks: 'per-invoice',
+    tracking: {
+      pollMs: Number(env.POLL_CRYPTOSTEROID_MS ?? 60_000),
+      // 30 minutes until a payment is detected (CONTRACT 4.5); the 24 h after that is our assumption.
+      deadline(inv) {
+        const opened = inv.opened_at ?? Date.parse(inv.accepted_at);
+        if (inv.status === 'processing') return (inv.status_at ?? opened) + processingMs;
+        const said = inv.expires_at ? Date.parse(inv.expires_at) : Number.NaN;
+        return Number.isNaN(said) ? opened + windowMs : said;
+      },
+    },
     // Uniqueness of externalId is not documented (CONTRACT 4.3, 6.15): a re-send may duplicate.
     uniqueForeignId: false,
     validate,
@@ -209,9 +271,17 @@ function mapStatus(status: string, methodChosen: boolean): Status | 'unresolved'
 }
 
 /** Maps a non-2xx answer by status (the envelope carries no codes); never echoes the body. */
-export function cryptoSteroidError(provider: string, res: HttpResponse): ProviderError {
+export function cryptoSteroidError(provider: string, res: HttpResponse, capBackoffMs = 120_000): ProviderError {
   const { status } = res;
-  if (status === 429 || /^error code:\s*1015$/i.test(res.text.trim())) return new ProviderRateLimited('provider rate limit', provider, status);
+  if (status === 429 || /^error code:\s*1015$/i.test(res.text.trim())) {
+    const body = ErrorBody.safeParse(parseJson(res.text));
+    const text = body.success ? [body.data.message].flat().join('; ') : '';
+    // The cap on unpaid NEW invoices answers 429 too (CONTRACT 6.4); it lifts as invoices are paid or expire.
+    if (/too many unpaid invoices/i.test(text)) {
+      return new ProviderRateLimited('account at its cap of unpaid invoices', provider, status, { capacity: 'unpaid_invoices', retryAfterMs: retryAfterMs(res.headers) ?? capBackoffMs });
+    }
+    return new ProviderRateLimited('provider rate limit', provider, status, { retryAfterMs: retryAfterMs(res.headers) });
+  }
   if (status >= 500) return new ProviderUnavailable(`provider error (HTTP ${status})`, provider, status);
   if (status === 401 || status === 403) return new ProviderAuth(`provider refused our credentials (HTTP ${status})`, provider, status);
   if (status >= 400) {

@@ -27,6 +27,19 @@ export interface HttpResponse {
   durationMs: number;
 }
 
+/**
+ * `Retry-After` in ms: delta-seconds or an HTTP date (RFC 9110 10.2.3); undefined when absent or
+ * unreadable. Capped at a day, so a hostile header cannot park a lane for ever.
+ */
+export function retryAfterMs(headers: HttpResponse['headers'], now = Date.now()): number | undefined {
+  const raw = headers['retry-after'];
+  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (!value) return undefined;
+  const ms = /^\d{1,9}$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms) || ms < 0) return undefined;
+  return Math.min(ms, 86_400_000);
+}
+
 export interface HttpClient {
   request(req: HttpRequest): Promise<HttpResponse>;
   close(): Promise<void>;

@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import type { PlatformCredentials } from '../config.ts';
 import {
   DuplicateForeignId,
   OutcomeUnknown,
@@ -22,22 +21,96 @@ import {
 } from '../errors.ts';
 import type { Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
+import { DEFAULT_ACCOUNT, envAccount } from '../lanes.ts';
 import { asJsonNumberLiteral, compare, isZero, positiveDecimal } from '../money.ts';
 import { safeEqual, signBody, verifyBody } from '../signing.ts';
-import type { HttpResponse } from './http.ts';
-import type { AdapterDeps, CreateResult, InvoiceRef, ProviderAdapter, ProviderUpdate } from './types.ts';
+import { retryAfterMs, type HttpResponse } from './http.ts';
+import type { AdapterDeps, CreateResult, InvoiceRef, ProviderAdapter, ProviderModule, ProviderUpdate, TrackedInvoice } from './types.ts';
 
 export type PlatformId = 'cryptoprocessing' | 'alphapo';
 
 interface Profile {
   /** AlphaPo's endpoint page marks `end_user_reference` required; CryptoProcessing's does not (CONTRACT 3, 6.5). */
   endUserReferenceRequired: boolean;
+  /** Where the default account lives; other accounts (e.g. `https://app.lt.cryptoprocessing.com`) set `base_url`. */
+  defaultBaseUrl: string;
+  /** Prefix of the default account's environment variables. */
+  envPrefix: string;
 }
 
 const PROFILES: Record<PlatformId, Profile> = {
-  cryptoprocessing: { endUserReferenceRequired: false },
-  alphapo: { endUserReferenceRequired: true },
+  cryptoprocessing: { endUserReferenceRequired: false, defaultBaseUrl: 'https://app.cryptoprocessing.com', envPrefix: 'CRYPTOPROCESSING' },
+  alphapo: { endUserReferenceRequired: true, defaultBaseUrl: 'https://app.alphapo.net', envPrefix: 'ALPHAPO' },
 };
+
+export interface PlatformCredentials {
+  baseUrl: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+const optionalString = z.string().trim().min(1).optional();
+const ms = (max: number) => z.coerce.number().int().min(10).max(max);
+
+/** The platform's tracking knobs, shared by both hosts (CONTRACT 1.2, 1.6, 6.11). */
+const TRACKING_ENV = {
+  /** Platform lookups are best effort (CONTRACT 1.6, 6.11): callbacks are the source of truth. */
+  POLL_PLATFORM_MS: ms(86_400_000).default(300_000),
+  /** Timer invoices expire 15 minutes after creation (CONTRACT 1.2). */
+  DEADLINE_TIMER_MS: ms(604_800_000).default(900_000),
+};
+
+/** CryptoProcessing or AlphaPo, as one registry entry each. */
+export function platformModule(id: PlatformId): ProviderModule<PlatformCredentials> {
+  const profile = PROFILES[id];
+  const v = (name: string): string => `${profile.envPrefix}_${name}`;
+  return {
+    id,
+    kinds: ['invoice', 'payment_request'],
+    callbacks: 'merchant',
+    settings: z
+      .strictObject({
+        base_url: z.url({ protocol: /^https?$/ }).default(profile.defaultBaseUrl),
+        api_key: z.string().trim().min(1),
+        api_secret: z.string().trim().min(1),
+      })
+      .transform((s) => ({ baseUrl: s.base_url, apiKey: s.api_key, apiSecret: s.api_secret })),
+    env: {
+      [v('BASE_URL')]: z.url({ protocol: /^https?$/ }).optional(),
+      [v('API_KEY')]: optionalString,
+      [v('API_SECRET')]: optionalString,
+      ...TRACKING_ENV,
+    },
+    defaultAccount: (env) => envAccount(env, { base_url: v('BASE_URL'), api_key: v('API_KEY'), api_secret: v('API_SECRET') }, ['api_key', 'api_secret']),
+    sandbox(box) {
+      const url = box.baseUrls[id];
+      const creds = box.credentials[id];
+      return url && creds ? { base_url: url, api_key: creds.apiKey, api_secret: creds.apiSecret } : undefined;
+    },
+    create: (settings, deps) => createPlatformAdapter(id, settings, deps),
+  };
+}
+
+/**
+ * When the platform ends an invoice by itself (CONTRACT 5 "Deadlines"): timer invoices 15 min,
+ * stretched to 24 h once a transaction is in the mempool (1.2); payment requests their lifetime,
+ * with no stretch (2.3). An invoice without timer has no deadline while `created` (1.2 kind 1)
+ * and gets 15 min once the payer picked a currency (`pending`).
+ */
+function platformDeadline(inv: TrackedInvoice, timerMs: number, processingMs: number): number | null {
+  const opened = inv.opened_at ?? Date.parse(inv.accepted_at);
+  const said = inv.expires_at ? Date.parse(inv.expires_at) : Number.NaN;
+  const since = inv.status_at ?? opened;
+  if (inv.kind === 'payment_request') {
+    if (!Number.isNaN(said)) return said;
+    if (inv.order.expires_at) return Date.parse(inv.order.expires_at);
+    return inv.order.expires_in_seconds ? opened + inv.order.expires_in_seconds * 1000 : null;
+  }
+  if (inv.status === 'processing') return since + processingMs;
+  if (inv.order.timer) return Number.isNaN(said) ? opened + timerMs : said;
+  if (inv.status === 'pending') return since + timerMs;
+  return null;
+}
 
 const PATHS = {
   invoice: '/api/v2/invoices/create',
@@ -120,6 +193,9 @@ const FieldErrors = z.object({ errors: z.record(z.string(), z.unknown()) });
 
 export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials, deps: AdapterDeps): ProviderAdapter {
   const profile = PROFILES[id];
+  const env = deps.env ?? {};
+  const timerMs = Number(env.DEADLINE_TIMER_MS ?? 900_000);
+  const processingMs = Number(env.DEADLINE_PROCESSING_MS ?? 86_400_000);
 
   async function send(method: 'GET' | 'POST', path: string, body: string, signal?: AbortSignal): Promise<HttpResponse> {
     // `body` is the one serialization: the signature covers exactly the bytes that go out.
@@ -139,7 +215,13 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
 
   const adapter: ProviderAdapter = {
     id,
+    lane: deps.lane ?? { provider: id, account: DEFAULT_ACCOUNT },
     kinds: ['invoice', 'payment_request'],
+    callbacks: 'merchant',
+    tracking: {
+      pollMs: Number(env.POLL_PLATFORM_MS ?? 300_000),
+      deadline: (inv) => platformDeadline(inv, timerMs, processingMs),
+    },
     uniqueForeignId: true,
     validate: (order) => validate(id, profile, order),
 
@@ -402,7 +484,7 @@ function parseAnswer<S extends z.ZodType>(id: PlatformId, res: HttpResponse, sch
 export function platformError(provider: string, res: HttpResponse): ProviderError {
   const { status } = res;
   // Cloudflare's throttle page is plain text and may come with a status other than 429.
-  if (status === 429 || isThrottlePage(res.text)) return new ProviderRateLimited('provider rate limit', provider, status);
+  if (status === 429 || isThrottlePage(res.text)) return new ProviderRateLimited('provider rate limit', provider, status, { retryAfterMs: retryAfterMs(res.headers) });
   if (status >= 500) return new ProviderUnavailable(`provider error (HTTP ${status})`, provider, status);
   const json = parseJson(res.text);
   const flat = FlatError.safeParse(json);

@@ -1,17 +1,39 @@
 /**
- * The one place that knows every provider: one line each. A provider without credentials is
- * absent, so an order for it is refused at intake instead of failing in a worker.
+ * The one place that knows every provider: one line each. Adding a provider is one adapter file
+ * (its `ProviderModule`) and one line here; config, webhooks, queues, workers and the CLI take
+ * everything provider-shaped from the module.
  */
-import type { Config } from '../config.ts';
-import type { ProviderId } from '../invoice/order.ts';
-import { createCryptoSteroidAdapter } from './cryptosteroid.ts';
-import { createPlatformAdapter } from './platform.ts';
-import type { AdapterDeps, ProviderAdapter } from './types.ts';
+import { DEFAULT_ACCOUNT, type AccountConfig } from '../lanes.ts';
+import { cryptoSteroidModule } from './cryptosteroid.ts';
+import { platformModule } from './platform.ts';
+import type { ProviderModule, SandboxAccess } from './types.ts';
 
-export function createAdapters(providers: Config['providers'], deps: AdapterDeps): Map<ProviderId, ProviderAdapter> {
-  const adapters = new Map<ProviderId, ProviderAdapter>();
-  if (providers.cryptoprocessing) adapters.set('cryptoprocessing', createPlatformAdapter('cryptoprocessing', providers.cryptoprocessing, deps));
-  if (providers.alphapo) adapters.set('alphapo', createPlatformAdapter('alphapo', providers.alphapo, deps));
-  if (providers.cryptosteroid) adapters.set('cryptosteroid', createCryptoSteroidAdapter(providers.cryptosteroid, deps));
-  return adapters;
+export const PROVIDER_MODULES: readonly ProviderModule[] = [
+  platformModule('cryptoprocessing'),
+  platformModule('alphapo'),
+  cryptoSteroidModule,
+];
+
+/** Every provider id the registry knows. */
+export const PROVIDER_IDS: readonly string[] = PROVIDER_MODULES.map((m) => m.id);
+
+export type ProviderModules = ReadonlyMap<string, ProviderModule>;
+
+export function providerModules(extra: readonly ProviderModule[] = []): ProviderModules {
+  const map = new Map<string, ProviderModule>();
+  for (const m of [...PROVIDER_MODULES, ...extra]) map.set(m.id, m);
+  return map;
+}
+
+/**
+ * The default account of every provider the sandbox emulates, pointed at it: what `npm start`
+ * runs when no credentials are set, and what the tests run against.
+ */
+export function sandboxAccounts(box: SandboxAccess, modules: ProviderModules = providerModules()): AccountConfig[] {
+  const out: AccountConfig[] = [];
+  for (const module of modules.values()) {
+    const raw = module.sandbox?.(box);
+    if (raw) out.push({ provider: module.id, account: DEFAULT_ACCOUNT, settings: module.settings.parse(raw), tuning: {}, source: 'sandbox' });
+  }
+  return out;
 }

@@ -5,9 +5,11 @@
  * a provider-shaped type.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { z } from 'zod';
 import type { FieldIssue } from '../errors.ts';
-import type { Kind, Order, ProviderId } from '../invoice/order.ts';
+import type { Kind, Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
+import type { LaneRef } from '../lanes.ts';
 import type { HttpClient } from './http.ts';
 
 /** What a successful create tells us. */
@@ -50,9 +52,42 @@ export interface ProviderUpdate {
   dedupeKey: string;
 }
 
+/** What a deadline is computed from: the record's clock and the order. */
+export interface TrackedInvoice {
+  kind: Kind;
+  status: Status;
+  order: Order;
+  accepted_at: string;
+  /** When the invoice left `queued` (ms). */
+  opened_at: number | null;
+  /** When the current status was entered (ms). */
+  status_at: number | null;
+  /** The provider's own expiry, when it said (ISO-8601). */
+  expires_at: string | null;
+}
+
+export interface AdapterTracking {
+  /** Poll cadence of an open invoice that has a deadline (ms); lane tuning may override it. */
+  readonly pollMs: number;
+  /** When the provider itself ends the invoice if nothing happens (ms), or null when it never does. */
+  deadline(invoice: TrackedInvoice): number | null;
+}
+
+/**
+ * How a provider reaches us. `merchant`: one signed route per account (`/webhooks/<provider>` for
+ * the default account, `/webhooks/<provider>/<account>` for others). `per-invoice`: the adapter
+ * hands each order its own URL (`/webhooks/<provider>/<record id>`), authenticated by the order's
+ * own secret.
+ */
+export type CallbackStyle = 'merchant' | 'per-invoice';
+
 export interface ProviderAdapter {
-  readonly id: ProviderId;
+  readonly id: string;
+  /** The account this adapter speaks for (one adapter per lane). */
+  readonly lane: LaneRef;
   readonly kinds: readonly Kind[];
+  readonly callbacks: CallbackStyle;
+  readonly tracking: AdapterTracking;
   /**
    * True when the provider refuses a second create with the same foreign_id (the platform does),
    * so re-sending after an unknown outcome can never make a second invoice. False means a re-send
@@ -85,4 +120,41 @@ export interface InvoiceRef {
 
 export interface AdapterDeps {
   http: HttpClient;
+  /** The account it speaks for; default: the provider's default account. */
+  lane?: LaneRef;
+  /** The parsed environment: a provider reads the variables it declared in `env` (their defaults when absent). */
+  env?: Readonly<Record<string, unknown>>;
+}
+
+/** What the default account's variables gave: raw settings (or none), and which variable is which setting. */
+export interface EnvAccount {
+  settings?: Record<string, unknown>;
+  /** setting name -> environment variable, so a bad value is reported under the variable's name. */
+  names: Record<string, string>;
+  problems: FieldIssue[];
+}
+
+/** What a sandbox offers a provider: its base URL and fixed test credentials. */
+export interface SandboxAccess {
+  baseUrls: Readonly<Record<string, string>>;
+  credentials: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+/**
+ * One provider, everything provider-shaped about it: registered with one line in registry.ts.
+ * The rest of the system (config, HTTP, queues, workers, CLI) only ever goes through this.
+ */
+export interface ProviderModule<S = unknown> {
+  readonly id: string;
+  readonly kinds: readonly Kind[];
+  readonly callbacks: CallbackStyle;
+  /** One account's settings as the accounts file spells them (credentials, base URL). */
+  readonly settings: z.ZodType<S>;
+  /** The environment variables this provider reads (its default account, its tracking knobs); all optional. */
+  readonly env: z.ZodRawShape;
+  /** The default account from those variables; none when its credentials are unset. */
+  defaultAccount(env: Readonly<Record<string, unknown>>): EnvAccount;
+  /** The default account's settings when it runs against the built-in sandbox; undefined if the sandbox lacks it. */
+  sandbox?(box: SandboxAccess): Record<string, unknown> | undefined;
+  create(settings: S, deps: AdapterDeps): ProviderAdapter;
 }

@@ -28,19 +28,22 @@ export interface FaultRule {
   commit?: boolean;
 }
 
-export interface PlatformCredentials {
+// Types, not interfaces, so they read as the plain records of credentials the adapters' `sandbox()` takes.
+export type PlatformCredentials = {
   apiKey: string;
   apiSecret: string;
-}
-export interface CryptoSteroidCredentials {
+};
+
+export type CryptoSteroidCredentials = {
   apiKey: string;
   merchantId: string;
-}
-export interface SandboxCredentials {
+};
+
+export type SandboxCredentials = {
   cryptoprocessing: PlatformCredentials;
   alphapo: PlatformCredentials;
   cryptosteroid: CryptoSteroidCredentials;
-}
+};
 
 /** Callback habits (CONTRACT 1.5 duplicates, 6.14 escapes); settable at runtime. */
 export interface CallbackHabits {

@@ -234,10 +234,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     conn.on('error', () => {});
     const db = conn;
     const store = new InvoiceStore(db, prefix, resultJobId);
-    const createQueue = createCreateQueue(db, prefix);
+    // One create queue per lane: the sandbox's default account of each provider.
+    const createQueues = ['cryptoprocessing', 'alphapo', 'cryptosteroid'].map((lane) => createCreateQueue(db, prefix, lane));
     const eventsQueue = createEventsQueue(db, prefix);
     const resultsQueue = createResultsQueue(db, prefix);
-    cleanup.push(() => Promise.all([createQueue.close(), eventsQueue.close(), resultsQueue.close()]));
+    cleanup.push(() => Promise.all([...createQueues.map((q) => q.close()), eventsQueue.close(), resultsQueue.close()]));
     const setupMs = Date.now() - t0;
 
     // ---------------------------------------------------------------- observers
@@ -528,7 +529,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     let finishedByRunner = 0;
     const refs: OrderRef[] = [...accepted.values()].map((x) => ({ provider: x.provider, kind: x.kind, foreign_id: x.foreign_id }));
-    const failedKey = `${prefix}:invoice-create:failed`;
+    const failedKeys = createQueues.map((q) => q.toKey('failed'));
     let open = Infinity;
     let lastSay = 0;
     while (Date.now() - settleStart < o.settleTimeoutMs) {
@@ -542,7 +543,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           /* moved on meanwhile */
         }
       }
-      const failed = new Set(await db.zrange(failedKey, 0, -1));
+      const failed = new Set((await Promise.all(failedKeys.map((k) => db.zrange(k, 0, -1)))).flat());
       const pipe = db.pipeline();
       for (const r of refs) pipe.hmget(store.recordKey(invoiceId(r.provider, r.foreign_id)), 'status', 'reconcile');
       const rows = ((await pipe.exec()) ?? []).map(([, v]) => v as [string | null, string | null]);
@@ -552,9 +553,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const r = refs[i] as OrderRef;
         return !(status === 'queued' && failed.has(createJobId(r.provider, r.foreign_id)));
       }).length;
-      const busy = async (q: typeof eventsQueue | typeof createQueue): Promise<number> =>
+      const busy = async (q: { getJobCounts: (typeof eventsQueue)['getJobCounts'] }): Promise<number> =>
         Object.values(await q.getJobCounts('wait', 'active', 'delayed', 'prioritized')).reduce((a, b) => a + b, 0);
-      const pending = (await busy(eventsQueue)) + (await busy(createQueue)) + (await db.llen(store.keys.outbox));
+      let pending = (await busy(eventsQueue)) + (await db.llen(store.keys.outbox));
+      for (const q of createQueues) pending += await busy(q);
       if (now - lastSay > 10_000) {
         say(`  settling: ${open} orders open, ${pending} jobs or outbox entries pending`);
         lastSay = now;
@@ -585,7 +587,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const resultJobs = (await resultsQueue.getJobs([...ALL_STATES], 0, -1, true)) as Job<InvoiceResult>[];
     const results: PublishedResult[] = resultJobs.map((j) => ({ id: String(j.id), name: j.name, timestamp: j.timestamp, data: j.data }));
     const failedCreates = new Map<string, string>();
-    for (const j of (await createQueue.getFailed(0, -1)) as Job<CreateJob>[]) failedCreates.set(orderKey(j.data), j.failedReason || '');
+    for (const q of createQueues) for (const j of (await q.getFailed(0, -1)) as Job<CreateJob>[]) failedCreates.set(orderKey(j.data), j.failedReason || '');
     const failedEvents = await eventsQueue.getFailedCount();
     const deliveries = box.deliveries();
     const secrets = new Map<string, string>([

@@ -31,7 +31,7 @@ describe('a late duplicate answer does not park an invoice callbacks already fol
     t.sandbox.pay('cryptoprocessing', id);
     await t.waitFor(async () => (await t.system.store.get('cryptoprocessing', id))?.status === 'paid', 'callbacks to adopt and finish the invoice');
     await t.waitFor(async () => (t.sandbox.stats().cryptoprocessing.byStatus['400'] ?? 0) >= 1, 'the re-send to be refused as a duplicate', 20_000);
-    await t.waitFor(async () => (await (await t.system.createQueue.getJob(createJobId('cryptoprocessing', id)))?.getState()) === 'completed', 'the create job to finish');
+    await t.waitFor(async () => (await (await t.createJob('cryptoprocessing', id))?.getState()) === 'completed', 'the create job to finish');
 
     const rec = await t.system.store.get('cryptoprocessing', id);
     assert.equal(rec?.status, 'paid');

@@ -4,11 +4,15 @@
  * deletes the prefix's keys.
  */
 import { Writable } from 'node:stream';
-import type { Job } from 'bullmq';
+import type { Job, JobType } from 'bullmq';
+import { createJobId } from '../../queues/create.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startSystem, type System, type SystemOptions } from '../../src/system.ts';
-import { startSandbox, SANDBOX_CREDENTIALS, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
+import type { AccountConfig } from '../../src/lanes.ts';
+import { providerModules, sandboxAccounts } from '../../src/providers/registry.ts';
+import type { ProviderModule } from '../../src/providers/types.ts';
 import type { InvoiceResult } from '../../queues/results.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from './redis.ts';
 
@@ -21,6 +25,10 @@ export interface TestSystem {
   /** Every log line written, for assertions on what reaches logs. */
   logs: string[];
   results(): Promise<InvoiceResult[]>;
+  /** The create job of an order in its lane's queue (`lane`: `provider` or `provider@account`). */
+  createJob(lane: string, foreignId: string): Promise<Job | undefined>;
+  /** Job counts summed over every lane's create queue. */
+  createCounts(...types: JobType[]): Promise<Record<string, number>>;
   waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs?: number): Promise<T>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   get(path: string): Promise<{ status: number; body: any }>;
@@ -32,7 +40,12 @@ export interface TestSystemOptions {
   sandbox?: SandboxOptions;
   /** Use this running sandbox instead of starting one. */
   useSandbox?: Sandbox;
-  credentials?: Partial<Config['providers']>;
+  /** Override settings of the sandbox's default account of these providers (e.g. wrong credentials: `{apiSecret}`). */
+  credentials?: Record<string, Record<string, unknown>>;
+  /** More accounts (lanes) besides the sandbox's default ones. */
+  accounts?: AccountConfig[];
+  /** Providers registered for this test only, besides the registry's. */
+  providers?: ProviderModule[];
   role?: SystemOptions['role'];
   workerOptions?: SystemOptions['workerOptions'];
   prefix?: string;
@@ -60,16 +73,14 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     HTTP_RESPONSE_TIMEOUT_MS: '3000',
     ...options.env,
   });
-  const config: Readonly<Config> = Object.freeze({
-    ...base,
-    providers: {
-      cryptoprocessing: { baseUrl: sandbox.baseUrls.cryptoprocessing, ...SANDBOX_CREDENTIALS.cryptoprocessing },
-      alphapo: { baseUrl: sandbox.baseUrls.alphapo, ...SANDBOX_CREDENTIALS.alphapo },
-      cryptosteroid: { baseUrl: sandbox.baseUrls.cryptosteroid, ...SANDBOX_CREDENTIALS.cryptosteroid },
-      ...options.credentials,
-    },
+  const modules = providerModules(options.providers);
+  const accounts = sandboxAccounts(sandbox, modules).map((a) => {
+    const over = options.credentials?.[a.provider];
+    return over ? { ...a, settings: { ...(a.settings as object), ...over } } : a;
   });
+  const config: Readonly<Config> = Object.freeze({ ...base, accounts: [...accounts, ...(options.accounts ?? [])] });
   const system = await startSystem({
+    providers: modules,
     config,
     redisUrl: options.redisUrl ?? REDIS_URL,
     log,
@@ -119,12 +130,24 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
         await new Promise((r) => setTimeout(r, 25));
       }
     },
+    async createJob(lane, foreignId) {
+      const l = system.lanes.get(lane);
+      if (!l) throw new Error(`no lane ${lane}`);
+      return l.createQueue.getJob(createJobId(lane, foreignId));
+    },
+    async createCounts(...types) {
+      const total: Record<string, number> = {};
+      for (const l of system.lanes.values()) {
+        for (const [k, v] of Object.entries(await l.createQueue.getJobCounts(...types))) total[k] = (total[k] ?? 0) + v;
+      }
+      return total;
+    },
     post: (path, body, headers) => call('POST', path, body, headers),
     get: (path) => call('GET', path),
     async close() {
       await system.close();
       if (!options.useSandbox) await sandbox.close();
-      await system.createQueue.obliterate({ force: true }).catch(() => {});
+      for (const lane of system.lanes.values()) await lane.createQueue.obliterate({ force: true }).catch(() => {});
       if (!options.redisUrl) await deleteByPrefix(prefix);
     },
   };

@@ -111,7 +111,7 @@ describe('cli', () => {
     t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', status: 500 });
     for (const id of ['cli-f1', 'cli-f2', 'cli-f3']) assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', id))).status, 202);
     for (const id of ['cli-f1', 'cli-f2', 'cli-f3']) {
-      await t.waitFor(async () => (await (await t.system.createQueue.getJob(createJobId('alphapo', id)))?.getState()) === 'failed', `failed ${id}`);
+      await t.waitFor(async () => (await (await t.createJob('alphapo', id))?.getState()) === 'failed', `failed ${id}`);
     }
     t.sandbox.clearFaults();
 
@@ -128,7 +128,7 @@ describe('cli', () => {
     assert.match(none.stderr, /^0 failed submission/);
     assert.equal(dry.code, 0, dry.stderr);
     assert.equal(dry.stdout.match(/^would retry alphapo\/cli-f\d$/gm)?.length, 3);
-    assert.equal((await t.system.createQueue.getJobCounts('failed')).failed, 3, 'a dry run changes nothing');
+    assert.equal((await t.createCounts('failed')).failed, 3, 'a dry run changes nothing');
 
     const bulk = await cli(t, ['retry', '--all-failed', '--provider', 'alphapo', '--reason', 'http 500', '--limit', '2', '--by', 'night-shift']);
     assert.equal(bulk.code, 0, bulk.stderr);

@@ -84,11 +84,11 @@ describe('create pipeline on a Redis Cluster', { skip: clusterUnavailable() }, (
 
   it('the same batch again is answered as existing: no new create job, no second created result', async () => {
     const batch = orders('c1');
-    const jobsBefore = await t.system.createQueue.getJobCountByTypes('completed', 'wait', 'active', 'delayed', 'failed');
+    const jobsBefore = await t.system.lane("alphapo").createQueue.getJobCountByTypes('completed', 'wait', 'active', 'delayed', 'failed');
     const res = await t.post('/v1/invoices/batch', { orders: batch });
     assert.equal(res.status, 200);
     assert.equal(res.body.counts.existing, batch.length);
-    assert.equal(await t.system.createQueue.getJobCountByTypes('completed', 'wait', 'active', 'delayed', 'failed'), jobsBefore);
+    assert.equal(await t.system.lane("alphapo").createQueue.getJobCountByTypes('completed', 'wait', 'active', 'delayed', 'failed'), jobsBefore);
     assert.equal((await t.results()).filter((r) => r.status === 'created').length, batch.length);
   });
 
@@ -117,6 +117,48 @@ describe('create pipeline on a Redis Cluster', { skip: clusterUnavailable() }, (
       assert.equal(slots.size, 1);
     } finally {
       admin.disconnect();
+    }
+  });
+
+  it('with a hash tag per lane, each lane\'s keys sit in a slot of their own and lanes spread over the masters', async () => {
+    const lanePrefix = `{${uniquePrefix('lanes')}}`;
+    const tagged = await startTestSystem({ redisUrl: cluster.url, prefix: lanePrefix, env: { LANE_HASH_TAGS: 'true' } });
+    const admin = connect(cluster.url);
+    assert.ok(admin instanceof Cluster);
+    try {
+      const batch = orders('lanes').filter((_, i) => i % 4 !== 1);
+      assert.equal((await tagged.post('/v1/invoices/batch', { orders: batch })).body.counts.accepted, batch.length);
+      await tagged.waitFor(async () => (await tagged.results()).filter((r) => r.status === 'created').length >= batch.length, 'every order created', 25_000);
+      await new Promise<void>((resolve, reject) => {
+        if (admin.status === 'ready') resolve();
+        admin.once('ready', resolve);
+        admin.once('error', reject);
+      });
+      // Which master serves each slot.
+      const ranges = (await admin.cluster('SLOTS')) as unknown as Array<[number, number, [string, number]]>;
+      const masterOf = (slot: number): string => {
+        const r = ranges.find(([from, to]) => slot >= from && slot <= to);
+        return r ? `${r[2][0]}:${r[2][1]}` : 'none';
+      };
+      const where = new Map<string, string>();
+      for (const lane of tagged.system.lanes.values()) {
+        assert.notEqual(lane.prefix, lanePrefix, `${lane.key} has a prefix of its own`);
+        const record = tagged.system.store.recordKey(`${lane.key}.r.lanes-x`);
+        const keys = [record, lane.createQueue.toKey('wait'), lane.pollQueue.toKey('delayed'), `${lane.prefix}:store:outbox`];
+        const slotOf = async (k: string): Promise<number> => Number(await admin.nodes('master')[0]!.call('CLUSTER', 'KEYSLOT', k));
+        const slots: Set<number> = new Set(await Promise.all(keys.map(slotOf)));
+        assert.equal(slots.size, 1, `${lane.key}: record, queues and outbox share one slot`);
+        where.set(lane.key, masterOf([...slots][0]!));
+        // Its records really are there.
+        const node = admin.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === where.get(lane.key));
+        assert.ok(node, `the master of ${lane.key}`);
+        const [, found] = await node.scan('0', 'MATCH', `${lane.prefix}:store:inv:*`, 'COUNT', 10_000);
+        assert.ok(found.length > 0, `${lane.key}'s records are on ${where.get(lane.key)}`);
+      }
+      assert.ok(new Set(where.values()).size >= 2, `lanes on ${JSON.stringify(Object.fromEntries(where))}`);
+    } finally {
+      admin.disconnect();
+      await tagged.close();
     }
   });
 });

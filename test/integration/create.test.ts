@@ -72,7 +72,7 @@ describe('create pipeline', () => {
   });
 
   it('invalid orders get 400 naming every bad field, and nothing is recorded or enqueued', async () => {
-    const before = await t.system.createQueue.getJobCounts();
+    const before = await t.createCounts();
     const res = await t.post('/v1/invoices', {
       provider: 'cryptoprocessing',
       foreign_id: 'bad-1',
@@ -100,7 +100,7 @@ describe('create pipeline', () => {
       assert.equal(await t.system.store.get('cryptoprocessing', id), null);
       assert.equal(await t.system.store.get('cryptosteroid', id), null);
     }
-    assert.deepEqual(await t.system.createQueue.getJobCounts(), before);
+    assert.deepEqual(await t.createCounts(), before);
   });
 
   it('the same order again answers the existing record without a new job; another payload is a 409', async () => {
@@ -149,7 +149,7 @@ describe('create pipeline', () => {
     const { OrderSchema, orderHash } = await import('../../src/invoice/order.ts');
     const parsed = OrderSchema.parse(order);
     assert.equal(await t.system.store.accept(parsed, orderHash(parsed), 'secret-x', new Date(Date.now() - 60_000)), 'accepted');
-    assert.equal(await t.system.createQueue.getJob(createJobId('cryptoprocessing', 'orphan-1')), undefined);
+    assert.equal(await t.createJob('cryptoprocessing', 'orphan-1'), undefined);
     await createdResult(t, 'cryptoprocessing', 'orphan-1');
     assert.equal(t.sandbox.count('cryptoprocessing', 'orphan-1'), 1);
   });
@@ -170,7 +170,7 @@ describe('create pipeline under provider faults', () => {
     await createdResult(t, 'alphapo', 'f-5xx');
     assert.equal(t.sandbox.count('alphapo', 'f-5xx'), 1);
     assert.equal(t.sandbox.stats().alphapo.received, 3);
-    const job = await t.system.createQueue.getJob(createJobId('alphapo', 'f-5xx'));
+    const job = await t.createJob('alphapo', 'f-5xx');
     assert.equal(job?.attemptsMade, 3);
   });
 
@@ -180,7 +180,7 @@ describe('create pipeline under provider faults', () => {
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'f-429'))).status, 202);
     await createdResult(t, 'cryptoprocessing', 'f-429');
     assert.equal(t.sandbox.stats().cryptoprocessing.byStatus['429'], 6);
-    const job = await t.system.createQueue.getJob(createJobId('cryptoprocessing', 'f-429'));
+    const job = await t.createJob('cryptoprocessing', 'f-429');
     assert.equal(await job?.getState(), 'completed');
     assert.ok((job?.attemptsMade ?? 99) <= 1, `attempts spent: ${job?.attemptsMade}`);
   });
@@ -202,7 +202,7 @@ describe('create pipeline under provider faults', () => {
       assert.equal(t.sandbox.count(provider, id), 1);
       assert.equal(t.sandbox.stats()[provider].byStatus['400'] ?? 0, 1, 'the re-send was refused as a duplicate');
       assert.equal((await t.results()).filter((r) => r.foreign_id === id).length, 0, 'nothing published, in particular no rejected');
-      const job = await t.system.createQueue.getJob(createJobId(provider, id));
+      const job = await t.createJob(provider, id);
       assert.equal(await job?.getState(), 'completed', 'not reported as a failure');
       // An operator retry must not re-create it blindly.
       const retry = await t.post(`/v1/invoices/${provider}/${id}/retry`, {});
@@ -239,7 +239,7 @@ describe('create pipeline under provider faults', () => {
     const result = await t.waitFor(async () => (await t.results()).find((r) => r.foreign_id === 'f-min'), 'rejected result');
     assert.equal(result.status, 'rejected');
     assert.match(result.reason ?? '', /amount/);
-    const job = await t.system.createQueue.getJob(createJobId('alphapo', 'f-min'));
+    const job = await t.createJob('alphapo', 'f-min');
     assert.equal(await job?.getState(), 'failed');
     assert.equal(job?.attemptsMade, 1, 'no retries for a refusal');
   });
@@ -270,7 +270,7 @@ describe('create pipeline with bad credentials', () => {
         assert.equal(result.status, 'rejected');
         assert.match(result.reason ?? '', /ProviderAuth/);
         assert.equal(sandbox.count(provider, id), 0);
-        const job = await bad.system.createQueue.getJob(createJobId(provider, id));
+        const job = await bad.createJob(provider, id);
         assert.equal(job?.attemptsMade, 1);
       }
       assert.equal(bad.logs.some((l) => l.includes('wrong-secret') || l.includes('wrong-key')), false, 'credentials never reach the logs');

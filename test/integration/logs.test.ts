@@ -30,7 +30,7 @@ const auth = { authorization: `Bearer ${API_TOKEN}` };
 function outcomeLines(logs: string[], jobId: string): string[] {
   return logs.filter((l) => {
     const e = JSON.parse(l) as { jobId?: string; queue?: string };
-    return e.jobId === jobId && e.queue === 'invoice-create';
+    return e.jobId === jobId && String(e.queue).startsWith('invoice-create.');
   });
 }
 
@@ -86,7 +86,7 @@ describe('logs', () => {
     }
     await t.waitFor(async () => (await t.results()).some((r) => r.foreign_id === 'log-min' && r.status === 'rejected'), 'rejected');
     const failedId = createJobId('cryptoprocessing', 'log-5xx');
-    await t.waitFor(async () => (await (await t.system.createQueue.getJob(failedId))?.getState()) === 'failed', 'failed for good');
+    await t.waitFor(async () => (await (await t.system.lane("cryptoprocessing").createQueue.getJob(failedId))?.getState()) === 'failed', 'failed for good');
     t.sandbox.clearFaults();
     assert.equal((await t.post('/v1/invoices/cryptoprocessing/log-5xx/retry', { by: 'auditor' }, auth)).status, 202);
     await created('cryptoprocessing', 'log-5xx');

@@ -37,7 +37,7 @@ async function board(t: TestSystem, path: string, init: { method?: string; heade
 
 async function failedJob(t: TestSystem, provider: 'alphapo' | 'cryptoprocessing', foreignId: string): Promise<Job> {
   return t.waitFor(async () => {
-    const job = await t.system.createQueue.getJob(createJobId(provider, foreignId));
+    const job = await t.createJob(provider, foreignId);
     return job && (await job.getState()) === 'failed' ? job : null;
   }, `failed job ${foreignId}`);
 }
@@ -88,9 +88,9 @@ describe('Bull Board for a viewer', () => {
     assert.equal(queues.status, 200);
     const names = queues.body.queues.map((q: { name: string }) => q.name).sort();
     assert.deepEqual(names, t.system.queues.map((q) => q.name).sort());
-    for (const name of ['invoice-create', 'invoice-results']) assert.ok(names.includes(name), name);
+    for (const name of ["invoice-create.alphapo", "invoice-poll.alphapo", "invoice-events", "invoice-results"]) assert.ok(names.includes(name), name);
     for (const q of queues.body.queues) assert.equal(q.readOnlyMode, true, `${q.name} is read-only`);
-    const retry = await board(t, `/api/queues/invoice-create/${job.id}/retry`, { method: 'PUT' });
+    const retry = await board(t, `/api/queues/invoice-create.alphapo/${job.id}/retry`, { method: 'PUT' });
     assert.equal(retry.status, 405);
     assert.equal(await job.getState(), 'failed');
     assert.ok(t.logs.some((l) => l.includes('retry from Bull Board refused') && l.includes(`"by":"${USER}"`)));
@@ -112,7 +112,7 @@ describe('Bull Board for an operator', () => {
     const job = await failedJob(t, 'alphapo', 'op-1');
     assert.equal(t.sandbox.count('alphapo', 'op-1'), 0);
     t.sandbox.clearFaults();
-    const retry = await board(t, `/api/queues/invoice-create/${job.id}/retry`, { method: 'PUT' });
+    const retry = await board(t, `/api/queues/invoice-create.alphapo/${job.id}/retry`, { method: 'PUT' });
     assert.equal(retry.status, 204, retry.text);
     await created(t, 'alphapo', 'op-1');
     assert.equal(t.sandbox.count('alphapo', 'op-1'), 1);
@@ -128,8 +128,8 @@ describe('Bull Board for an operator', () => {
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'op-2'))).status, 202);
     await created(t, 'cryptoprocessing', 'op-2');
     const id = createJobId('cryptoprocessing', 'op-2');
-    await t.waitFor(async () => (await (await t.system.createQueue.getJob(id))?.getState()) === 'completed', 'completed');
-    assert.equal((await board(t, `/api/queues/invoice-create/${id}/retry`, { method: 'PUT' })).status, 204);
+    await t.waitFor(async () => (await (await t.system.lane("cryptoprocessing").createQueue.getJob(id))?.getState()) === 'completed', 'completed');
+    assert.equal((await board(t, `/api/queues/invoice-create.cryptoprocessing/${id}/retry`, { method: 'PUT' })).status, 204);
     await t.waitFor(async () => t.logs.some((l) => l.includes('already submitted') && l.includes(id)), 'the re-run');
     assert.equal(t.sandbox.count('cryptoprocessing', 'op-2'), 1);
     await t.system.relay.flush();
@@ -137,17 +137,17 @@ describe('Bull Board for an operator', () => {
   });
 
   it('refuses to obliterate or empty a queue, add jobs or rewrite job data', async () => {
-    const before = await t.system.createQueue.getJobCounts();
+    const before = await t.createCounts();
     for (const [method, path] of [
-      ['PUT', '/api/queues/invoice-create/obliterate'],
-      ['PUT', '/api/queues/invoice-create/empty'],
-      ['POST', '/api/queues/invoice-create/add'],
-      ['PATCH', `/api/queues/invoice-create/${createJobId('cryptoprocessing', 'op-2')}/update-data`],
+      ['PUT', '/api/queues/invoice-create.cryptoprocessing/obliterate'],
+      ['PUT', '/api/queues/invoice-create.cryptoprocessing/empty'],
+      ['POST', '/api/queues/invoice-create.cryptoprocessing/add'],
+      ['PATCH', `/api/queues/invoice-create.cryptoprocessing/${createJobId('cryptoprocessing', 'op-2')}/update-data`],
     ] as const) {
       const res = await board(t, path, { method, body: { name: 'x', data: {} } });
       assert.equal(res.status, 403, `${method} ${path}`);
     }
-    assert.deepEqual(await t.system.createQueue.getJobCounts(), before);
+    assert.deepEqual(await t.createCounts(), before);
   });
 
   it('masks personal data in any job data it shows', async () => {
@@ -218,15 +218,15 @@ describe('retry API', () => {
     assert.equal(dry.body.dry_run, true);
     assert.equal(dry.body.matched, 4);
     assert.deepEqual(dry.body.retried.map((r: { foreign_id: string }) => r.foreign_id).sort(), ids);
-    assert.deepEqual(dry.body.skipped, [{ provider: 'alphapo', foreign_id: 'bulk-min', why: 'invoice is rejected' }]);
-    assert.equal((await t.system.createQueue.getJobCounts('failed')).failed, 5, 'a dry run changes nothing');
+    assert.deepEqual(dry.body.skipped, [{ provider: 'alphapo', account: 'default', foreign_id: 'bulk-min', why: 'invoice is rejected' }]);
+    assert.equal((await t.createCounts('failed')).failed, 5, 'a dry run changes nothing');
 
     const real = await t.post('/v1/invoices/retry', { provider: 'alphapo', reason: 'http 500', limit: 2, by: 'alice' });
     assert.equal(real.status, 200);
     assert.equal(real.body.matched, 2);
     assert.equal(real.body.retried.length, 2);
     for (const r of real.body.retried) await created(t, 'alphapo', r.foreign_id);
-    assert.equal((await t.system.createQueue.getJobCounts('failed')).failed, 3, 'one alphapo, the cryptoprocessing one and the rejected one stay');
+    assert.equal((await t.createCounts('failed')).failed, 3, 'one alphapo, the cryptoprocessing one and the rejected one stay');
     assert.equal(t.logs.filter((l) => l.includes('"msg":"submission retried"') && l.includes('"by":"alice"')).length, 2);
     assert.ok(t.logs.some((l) => l.includes('bulk retry of failed submissions') && l.includes('"by":"alice"')));
 
@@ -282,7 +282,7 @@ describe('metrics and readiness', () => {
       return sample(s, 'invoice_worker_created_to_terminal_seconds_count', { provider: 'cryptoprocessing', status: 'paid' }) === 1 ? s : null;
     }, 'created-to-terminal observation');
     for (const q of t.system.queues) assert.notEqual(sample(text, 'invoice_worker_queue_jobs', { queue: q.name, state: 'failed' }), undefined, q.name);
-    assert.equal(sample(text, 'invoice_worker_queue_jobs', { queue: 'invoice-create', state: 'completed' }), 1);
+    assert.equal(sample(text, 'invoice_worker_queue_jobs', { queue: 'invoice-create.cryptoprocessing', state: 'completed' }), 1);
     assert.equal(sample(text, 'invoice_worker_submissions_total', { provider: 'cryptoprocessing', outcome: 'created' }), 1);
     assert.ok((sample(text, 'invoice_worker_provider_http_request_duration_seconds_count', { provider: 'cryptoprocessing', method: 'POST', status: '201' }) ?? 0) >= 1);
     assert.equal(sample(text, 'invoice_worker_accept_to_created_seconds_count', { provider: 'cryptoprocessing' }), 1);
@@ -296,7 +296,10 @@ describe('metrics and readiness', () => {
   it('/readyz is 200 while Redis answers and the workers run, 503 once a worker stopped', async () => {
     const ready = await t.get('/readyz');
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body, { ok: true, redis: 'up', workers: 'running' });
+    const { lanes, ...rest } = ready.body;
+    assert.deepEqual(rest, { ok: true, redis: 'up', workers: 'running' });
+    // Each lane's state is in the body too.
+    assert.deepEqual(lanes.map((l: { lane: string; breaker: string }) => [l.lane, l.breaker]), [...t.system.lanes.keys()].map((k) => [k, 'closed']));
     const worker = t.system.workers?.workers[0];
     assert.ok(worker);
     await worker.close();
@@ -336,11 +339,11 @@ describe('metrics and readiness', () => {
 describe('.env.example', () => {
   it('documents every variable the configuration reads, and its uncommented values load', async () => {
     const { readFileSync } = await import('node:fs');
-    const { loadConfig } = await import('../../src/config.ts');
+    const { envKeys, loadConfig } = await import('../../src/config.ts');
     const root = new URL('../../', import.meta.url);
-    const source = readFileSync(new URL('src/config.ts', root), 'utf8');
-    const schema = source.slice(source.indexOf('const EnvSchema = z.object({'), source.indexOf('\n});', source.indexOf('const EnvSchema')));
-    const keys = [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1] as string);
+    // The system's variables and every provider's own (its default account, its tracking knobs).
+    const keys = envKeys();
+    assert.ok(keys.includes('CRYPTOSTEROID_MERCHANT_ID') && keys.includes('ACCOUNTS_FILE'), 'provider and lane variables are read too');
     assert.ok(keys.length > 20, `found the schema (${keys.length} keys)`);
     const example = readFileSync(new URL('.env.example', root), 'utf8');
     const documented = new Set([...example.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));

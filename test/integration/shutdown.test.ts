@@ -77,7 +77,7 @@ describe('graceful shutdown', () => {
     const first = startWorker(sandbox, t.prefix);
     workers.push(first);
     await t
-      .waitFor(async () => ((await t.system.createQueue.getJobCounts('completed')).completed ?? 0) >= 16, 'the first worker to be busy', 60_000)
+      .waitFor(async () => ((await t.createCounts('completed')).completed ?? 0) >= 16, 'the first worker to be busy', 60_000)
       .catch((err: Error) => {
         throw new Error(`${err.message}; worker exit code ${first.child.exitCode}; its output:\n${first.lines.slice(-30).join('\n')}`);
       });
@@ -94,7 +94,7 @@ describe('graceful shutdown', () => {
     assert.ok(messages.includes('shutting down') && messages.includes('stopped'), 'shut down through the handler');
     assert.equal(messages.includes('workers did not finish in time; forcing close'), false);
 
-    const afterFirst = await t.system.createQueue.getJobCounts('active', 'completed', 'failed');
+    const afterFirst = await t.createCounts('active', 'completed', 'failed');
     assert.equal(afterFirst.active, 0, 'no job left active by the stopped worker');
     assert.equal(afterFirst.failed, 0);
     assert.ok((afterFirst.completed ?? 0) < ORDERS, 'the signal came while work was left (otherwise this test proves nothing)');
@@ -105,11 +105,11 @@ describe('graceful shutdown', () => {
     sandbox.clearFaults();
     const second = startWorker(sandbox, t.prefix);
     workers.push(second);
-    await t.waitFor(async () => (await t.system.createQueue.getJobCounts('completed')).completed === ORDERS, 'every order completed', 60_000);
+    await t.waitFor(async () => (await t.createCounts('completed')).completed === ORDERS, 'every order completed', 60_000);
     second.child.kill('SIGTERM');
     assert.equal(await second.exited, 0);
 
-    const counts = await t.system.createQueue.getJobCounts('active', 'wait', 'delayed', 'failed', 'completed');
+    const counts = await t.createCounts('active', 'wait', 'delayed', 'failed', 'completed');
     assert.deepEqual(counts, { active: 0, wait: 0, delayed: 0, failed: 0, completed: ORDERS });
     const records = await Promise.all(ids.map((id) => t.system.store.get('cryptoprocessing', id)));
     assert.deepEqual(

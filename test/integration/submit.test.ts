@@ -4,12 +4,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { resultJobId } from '../../queues/results.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
 import { InvoiceStore } from '../../src/invoice/store.ts';
-import { submitOrder } from '../../src/invoice/submit.ts';
+import { MissingRecord, submitOrder } from '../../src/invoice/submit.ts';
 import { OutcomeUnknown, ProviderUnavailable } from '../../src/errors.ts';
 import type { CreateResult, ProviderAdapter } from '../../src/providers/types.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
@@ -17,6 +16,9 @@ import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 function adapter(uniqueForeignId: boolean, script: Array<() => Promise<CreateResult>>): ProviderAdapter & { calls: number } {
   const a = {
     id: 'cryptosteroid' as const,
+    lane: { provider: 'cryptosteroid', account: 'default' },
+    callbacks: 'per-invoice' as const,
+    tracking: { pollMs: 60_000, deadline: () => null },
     kinds: ['invoice'] as const,
     uniqueForeignId,
     calls: 0,
@@ -58,7 +60,7 @@ describe('submit rules', () => {
 
   it('a job whose order was never recorded fails at once (retrying cannot help) and calls nobody', async () => {
     const a = adapter(true, [ok]);
-    await assert.rejects(submitOrder({ store, adapter: a }, 'cryptosteroid', 'never-recorded'), (e: unknown) => e instanceof UnrecoverableError);
+    await assert.rejects(submitOrder({ store, adapter: a }, 'cryptosteroid', 'never-recorded'), (e: unknown) => e instanceof MissingRecord);
     assert.equal(a.calls, 0);
   });
 

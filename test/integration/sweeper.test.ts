@@ -23,7 +23,7 @@ describe('sweepers', () => {
   it('an open invoice whose poll job was removed gets it back; a terminal one leaves the open index', async () => {
     const ids = ['sw-1', 'sw-2', 'sw-3'];
     for (const id of ids) assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', id))).status, 202);
-    const pollQueue = t.system.pollQueue;
+    const pollQueue = t.system.lane("alphapo").pollQueue;
     assert.ok(pollQueue, 'the system has a poll queue');
     for (const id of ids) await t.waitFor(async () => pollQueue.getJob(pollJobId('alphapo', id)), `poll job of ${id}`);
     const sweeper = t.system.workers!.sweeper;
@@ -62,10 +62,10 @@ describe('queued sweeper, rolling', () => {
     await t.system.store.apply('cryptoprocessing', 'q-5', { source: 'test', fields: { reconcile: 'outcome unknown' } });
     assert.equal(await t.system.redis.zscore(t.system.store.keys.queued, 'cryptoprocessing.r.q-5'), null);
 
-    const sweeper = new QueuedSweeper({ store: t.system.store, createQueue: t.system.createQueue, log: createLogger('silent'), queuedPageSize: 2 });
+    const sweeper = new QueuedSweeper({ store: t.system.store, lanes: t.system.lanes, log: createLogger('silent'), queuedPageSize: 2 });
     for (let i = 0; i < 3; i++) await sweeper.sweep();
-    for (const id of ids.slice(0, 4)) assert.ok(await t.system.createQueue.getJob(createJobId('cryptoprocessing', id)), `${id} got its job`);
-    assert.equal(await t.system.createQueue.getJob(createJobId('cryptoprocessing', 'q-5')), undefined, 'a parked order is not re-sent');
+    for (const id of ids.slice(0, 4)) assert.ok(await t.createJob('cryptoprocessing', id), `${id} got its job`);
+    assert.equal(await t.createJob('cryptoprocessing', 'q-5'), undefined, 'a parked order is not re-sent');
 
     // Un-parking it (an operator confirmed nothing was created) puts it back in the index.
     await t.system.store.apply('cryptoprocessing', 'q-5', { source: 'test', fields: { reconcile: null } });

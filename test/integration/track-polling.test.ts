@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { pollJobId } from '../../queues/poll.ts';
 import { OutcomeUnknown, ProviderRateLimited, ProviderUnavailable } from '../../src/errors.ts';
 import { OrderSchema, orderHash, type ProviderId } from '../../src/invoice/order.ts';
-import { pollOnce, trackSettings } from '../../src/invoice/track.ts';
+import { pollOnce } from '../../src/invoice/track.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../../src/providers/types.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { assertPublishedExactlyOnce, platformHeaders, postRaw, requestCallback, resultsFor, settle, waitCreated, waitStatus } from './track-helpers.ts';
@@ -111,7 +111,7 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
   });
 
   it('lookups are rate-limited across processes by the poll worker limiter (per queue, in Redis)', () => {
-    const poll = t.system.workers?.workers.find((w) => w.name === 'invoice-poll');
+    const poll = t.system.workers?.workers.find((w) => w.name === 'invoice-poll.cryptoprocessing');
     assert.deepEqual(poll?.opts.limiter, { max: 1000, duration: 1000 });
   });
 
@@ -122,20 +122,20 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const rec = await t.system.store.get('cryptoprocessing', 'pl-idle');
     assert.equal(rec?.status, 'created');
-    const job = await t.system.pollQueue.getJob(pollJobId('cryptoprocessing', 'pl-idle'));
+    const job = await t.system.lane("cryptoprocessing").pollQueue.getJob(pollJobId('cryptoprocessing', 'pl-idle'));
     assert.ok(job, 'its poll job is still there');
     assert.ok(['delayed', 'waiting', 'active'].includes(await job.getState()));
     assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptoprocessing', 'pl-idle'), ['created']);
     // Terminal invoices drop their poll job: exactly the open one is left.
-    await t.waitFor(async () => (await t.system.pollQueue.getJobCounts('delayed', 'wait', 'active', 'failed')).failed === 0 && (await t.system.pollQueue.count()) === 1, 'only the open invoice is polled');
+    await t.waitFor(async () => (await t.system.lane("cryptoprocessing").pollQueue.getJobCounts('delayed', 'wait', 'active', 'failed')).failed === 0 && (await t.system.lane("cryptoprocessing").pollQueue.count()) === 1, 'only the open invoice is polled');
   });
 
   it('a poll job that fails for good stays in the failed set for an operator', async () => {
     // Data no poll job of ours carries: the processor refuses it outright (UnrecoverableError).
     const bad = { v: 1, provider: 'cryptoprocessing', kind: 'invoice', foreign_id: '' } as const;
-    await t.system.pollQueue.add('poll', bad, { jobId: pollJobId('cryptoprocessing', 'pl-broken') });
-    await t.waitFor(async () => (await t.system.pollQueue.getJobCounts('failed')).failed === 1, 'the broken poll job fails');
-    const job = await t.system.pollQueue.getJob(pollJobId('cryptoprocessing', 'pl-broken'));
+    await t.system.lane("cryptoprocessing").pollQueue.add('poll', bad, { jobId: pollJobId('cryptoprocessing', 'pl-broken') });
+    await t.waitFor(async () => (await t.system.lane("cryptoprocessing").pollQueue.getJobCounts('failed')).failed === 1, 'the broken poll job fails');
+    const job = await t.system.lane("cryptoprocessing").pollQueue.getJob(pollJobId('cryptoprocessing', 'pl-broken'));
     assert.equal(await job?.getState(), 'failed');
     assert.match(job?.failedReason ?? '', /invalid job data: foreign_id/);
     await job?.remove();
@@ -156,8 +156,18 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     const no = (): never => {
       throw new Error('not used here');
     };
-    return { id, kinds: ['invoice', 'payment_request'], uniqueForeignId: true, validate: () => [], create: no, verifyCallback: no, parseCallback: no, lookup };
+    // The lane's real adapter (its deadlines and cadence), with a scripted lookup.
+    return { ...t.system.lane(id).adapter, create: no, verifyCallback: no, parseCallback: no, lookup };
   }
+  const laneWith = (a: ProviderAdapter) => ({ key: a.id, adapter: a, tuning: {} });
+  const trackSettings = (c: typeof t.config) => ({
+    pollIdleMs: c.POLL_IDLE_MS,
+    graceMs: c.DEADLINE_GRACE_MS,
+    timerMs: Number(c.env.DEADLINE_TIMER_MS),
+    processingMs: c.DEADLINE_PROCESSING_MS,
+    cryptoSteroidMs: Number(c.env.DEADLINE_CRYPTOSTEROID_MS),
+    pollCryptoSteroidMs: Number(c.env.POLL_CRYPTOSTEROID_MS),
+  });
 
   async function open(provider: ProviderId, fid: string, extra: Record<string, unknown> = {}, processing = false) {
     const order = OrderSchema.parse(sampleOrder(provider as 'cryptoprocessing', fid, extra));
@@ -175,13 +185,13 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     const down = adapter('cryptoprocessing', async () => {
       throw new ProviderUnavailable('provider error (HTTP 503)', 'cryptoprocessing', 503);
     });
-    const early = await pollOnce({ store: t.system.store, adapter: down, settings, now: () => rec.opened_at! + MIN }, job('cryptoprocessing', 'po-down'));
+    const early = await pollOnce({ store: t.system.store, lane: laneWith(down), settings, now: () => rec.opened_at! + MIN }, job('cryptoprocessing', 'po-down'));
     assert.equal(early.kind, 'again');
     assert.ok(early.kind === 'again' && early.at <= rec.opened_at! + settings.timerMs + settings.graceMs + 1, 'wakes by the deadline');
     assert.match((await t.system.store.get('cryptoprocessing', 'po-down'))!.last_error ?? '', /lookup failed: ProviderUnavailable 503/);
-    const before = await pollOnce({ store: t.system.store, adapter: down, settings, now: () => rec.opened_at! + settings.timerMs + settings.graceMs - 1 }, job('cryptoprocessing', 'po-down'));
+    const before = await pollOnce({ store: t.system.store, lane: laneWith(down), settings, now: () => rec.opened_at! + settings.timerMs + settings.graceMs - 1 }, job('cryptoprocessing', 'po-down'));
     assert.equal(before.kind, 'again', 'not one millisecond early');
-    const late = await pollOnce({ store: t.system.store, adapter: down, settings, now: () => rec.opened_at! + settings.timerMs + settings.graceMs }, job('cryptoprocessing', 'po-down'));
+    const late = await pollOnce({ store: t.system.store, lane: laneWith(down), settings, now: () => rec.opened_at! + settings.timerMs + settings.graceMs }, job('cryptoprocessing', 'po-down'));
     assert.deepEqual(late, { kind: 'done', status: 'expired', published: true });
     const after = (await t.system.store.get('cryptoprocessing', 'po-down'))!;
     assert.equal(after.inferred, 'deadline');
@@ -192,9 +202,9 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     const settings = trackSettings(t.config);
     const rec = await open('alphapo', 'po-stuck', { timer: true }, true);
     const silent = adapter('alphapo', async () => null);
-    const mid = await pollOnce({ store: t.system.store, adapter: silent, settings, now: () => rec.status_at! + settings.timerMs + settings.graceMs + MIN }, job('alphapo', 'po-stuck'));
+    const mid = await pollOnce({ store: t.system.store, lane: laneWith(silent), settings, now: () => rec.status_at! + settings.timerMs + settings.graceMs + MIN }, job('alphapo', 'po-stuck'));
     assert.equal(mid.kind, 'again', 'the 15-minute timer no longer applies once processing');
-    const end = await pollOnce({ store: t.system.store, adapter: silent, settings, now: () => rec.status_at! + settings.processingMs + settings.graceMs }, job('alphapo', 'po-stuck'));
+    const end = await pollOnce({ store: t.system.store, lane: laneWith(silent), settings, now: () => rec.status_at! + settings.processingMs + settings.graceMs }, job('alphapo', 'po-stuck'));
     assert.deepEqual(end, { kind: 'done', status: 'failed', published: true });
   });
 
@@ -203,11 +213,11 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     const cs = await open('cryptosteroid', 'po-cs');
     const stillNew = adapter('cryptosteroid', async () => ({ providerInvoiceId: 'pi-po-cs', providerStatus: 'NEW', status: 'created', dedupeKey: 'n' }));
     const far = cs.opened_at! + 10 * settings.cryptoSteroidMs;
-    const a = await pollOnce({ store: t.system.store, adapter: stillNew, settings, now: () => far, random: () => 0.5 }, job('cryptosteroid', 'po-cs'));
+    const a = await pollOnce({ store: t.system.store, lane: laneWith(stillNew), settings, now: () => far, random: () => 0.5 }, job('cryptosteroid', 'po-cs'));
     assert.deepEqual(a, { kind: 'again', at: far + settings.pollCryptoSteroidMs, published: false, status: 'created' });
     const idle = await open('cryptoprocessing', 'po-idle', { timer: false });
     const month = idle.opened_at! + 30 * 24 * 60 * MIN;
-    const b = await pollOnce({ store: t.system.store, adapter: adapter('cryptoprocessing', async () => null), settings, now: () => month, random: () => 0.5 }, job('cryptoprocessing', 'po-idle'));
+    const b = await pollOnce({ store: t.system.store, lane: laneWith(adapter('cryptoprocessing', async () => null)), settings, now: () => month, random: () => 0.5 }, job('cryptoprocessing', 'po-idle'));
     assert.deepEqual(b, { kind: 'again', at: month + settings.pollIdleMs, published: false, status: 'created' });
   });
 
@@ -217,15 +227,15 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     const throttled = adapter('cryptoprocessing', async () => {
       throw new ProviderRateLimited('provider rate limit', 'cryptoprocessing', 429);
     });
-    assert.equal((await pollOnce({ store: t.system.store, adapter: throttled, settings }, job('cryptoprocessing', 'po-429'))).kind, 'rate-limited');
+    assert.equal((await pollOnce({ store: t.system.store, lane: laneWith(throttled), settings }, job('cryptoprocessing', 'po-429'))).kind, 'rate-limited');
     const lost = adapter('cryptoprocessing', async () => {
       throw new OutcomeUnknown('no answer', 'cryptoprocessing');
     });
-    assert.equal((await pollOnce({ store: t.system.store, adapter: lost, settings }, job('cryptoprocessing', 'po-429'))).kind, 'again');
+    assert.equal((await pollOnce({ store: t.system.store, lane: laneWith(lost), settings }, job('cryptoprocessing', 'po-429'))).kind, 'again');
     const bug = adapter('cryptoprocessing', async () => {
       throw new TypeError('boom');
     });
-    await assert.rejects(pollOnce({ store: t.system.store, adapter: bug, settings }, job('cryptoprocessing', 'po-429')), TypeError);
+    await assert.rejects(pollOnce({ store: t.system.store, lane: laneWith(bug), settings }, job('cryptoprocessing', 'po-429')), TypeError);
     assert.equal((await t.system.store.get('cryptoprocessing', 'po-429'))?.status, 'created');
   });
 
@@ -238,10 +248,10 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     });
     const order = OrderSchema.parse(sampleOrder('alphapo', 'po-queued'));
     await t.system.store.accept(order, orderHash(order), 'secret');
-    assert.deepEqual(await pollOnce({ store: t.system.store, adapter: counting, settings }, job('alphapo', 'po-queued')), { kind: 'done', status: 'queued', published: false });
+    assert.deepEqual(await pollOnce({ store: t.system.store, lane: laneWith(counting), settings }, job('alphapo', 'po-queued')), { kind: 'done', status: 'queued', published: false });
     await open('alphapo', 'po-done');
     await t.system.store.apply('alphapo', 'po-done', { status: 'paid', source: 'callback' });
-    assert.deepEqual(await pollOnce({ store: t.system.store, adapter: counting, settings }, job('alphapo', 'po-done')), { kind: 'done', status: 'paid', published: false });
+    assert.deepEqual(await pollOnce({ store: t.system.store, lane: laneWith(counting), settings }, job('alphapo', 'po-done')), { kind: 'done', status: 'paid', published: false });
     assert.equal(asked, 0);
   });
 });

@@ -3,7 +3,8 @@
  * made wrong, and the check that an answer names what was wrong.
  */
 import fc from 'fast-check';
-import { KINDS, PROVIDERS } from '../../src/invoice/order.ts';
+import { KINDS } from '../../src/invoice/order.ts';
+import { PROVIDER_IDS as PROVIDERS } from '../../src/providers/registry.ts';
 import { sampleOrder, samplePaymentRequest } from '../helpers/system.ts';
 import { nastyString } from './helpers.ts';
 

@@ -3,6 +3,7 @@
  * (job counts of every queue, the store's keys and each record's contents), a raw POST, and
  * arbitraries for header values, invalid JSON and deep nesting.
  */
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { TestSystem } from '../helpers/system.ts';
@@ -77,3 +78,9 @@ export const nastyString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 64 }),
   fc.constantFrom('\u0000', '\u202e\u0041', '\ud83d\ude00', '\r\n', '\u001b[31m', '<script>', '${x}', '../../etc', '\ud800'),
 );
+
+/** Nothing a hostile request did changed the system (`before`: a fingerprint taken first), and it still answers. */
+export async function assertUnchanged(t: TestSystem, before: string, what = 'nothing enqueued, nothing stored'): Promise<void> {
+  assert.equal(await fingerprint(t), before, what);
+  assert.ok(await healthy(t), '/healthz still answers');
+}

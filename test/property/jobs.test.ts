@@ -82,8 +82,8 @@ describe('hostile job payloads', () => {
       const storeBefore = JSON.parse(await fingerprint(t)) as { keys: number; store: string };
       const sent: Array<{ queue: Queue; id: string }> = [];
       const batches: Array<[Queue, fc.Arbitrary<unknown>]> = [
-        [t.system.createQueue as unknown as Queue, badCreateJob],
-        [t.system.pollQueue as unknown as Queue, badPollJob],
+        [t.system.lane("cryptoprocessing").createQueue as unknown as Queue, badCreateJob],
+        [t.system.lane("cryptoprocessing").pollQueue as unknown as Queue, badPollJob],
         [t.system.eventsQueue as unknown as Queue, badEventJob],
       ];
       let n = 0;

@@ -28,6 +28,11 @@ function configError(env: NodeJS.ProcessEnv): ConfigError {
   return caught;
 }
 
+/** The default accounts' settings by provider (what the provider variables configured). */
+function providers(config: ReturnType<typeof loadConfig>): Record<string, unknown> {
+  return Object.fromEntries(config.accounts.filter((a) => a.account === 'default').map((a) => [a.provider, a.settings]));
+}
+
 function fields(err: ConfigError): string[] {
   return err.issues.map((i) => i.field).sort();
 }
@@ -49,7 +54,7 @@ test('an empty environment gives the documented defaults and the sandbox', () =>
   assert.equal(config.RATE_LIMIT_DELAY_MS, 5000);
   assert.equal(config.HTTP_CONNECT_TIMEOUT_MS, 5000);
   assert.equal(config.HTTP_RESPONSE_TIMEOUT_MS, 20000);
-  assert.deepEqual(config.providers, {});
+  assert.deepEqual(providers(config), {});
   assert.equal(config.sandbox, true);
 });
 
@@ -65,7 +70,7 @@ test('empty strings count as unset', () => {
   const config = loadConfig({ PORT: '', REDIS_URL: '', CRYPTOPROCESSING_API_KEY: '', CRYPTOPROCESSING_API_SECRET: '', SANDBOX: '' });
   assert.equal(config.PORT, 3000);
   assert.equal(config.REDIS_URL, undefined);
-  assert.deepEqual(config.providers, {});
+  assert.deepEqual(providers(config), {});
   assert.equal(config.sandbox, true);
 });
 
@@ -82,7 +87,7 @@ test('sandbox auto mode: on with no credentials, off once any provider is config
   for (const group of [CP, AP, CS]) {
     const config = loadConfig({ SANDBOX: 'auto', ...group });
     assert.equal(config.sandbox, false, JSON.stringify(group));
-    assert.equal(Object.keys(config.providers).length, 1);
+    assert.equal(Object.keys(providers(config)).length, 1);
   }
   assert.equal(loadConfig(CP).sandbox, false);
 });
@@ -95,7 +100,7 @@ test('SANDBOX=on forces the sandbox, SANDBOX=off disables it', () => {
 
 test('a complete credential group enables its provider with the default base URL', () => {
   const config = loadConfig({ ...CP, ...AP, ...CS });
-  assert.deepEqual(config.providers, {
+  assert.deepEqual(providers(config), {
     cryptoprocessing: { baseUrl: 'https://app.cryptoprocessing.com', apiKey: 'cp-key', apiSecret: 'cp-secret' },
     alphapo: { baseUrl: 'https://app.alphapo.net', apiKey: 'ap-key', apiSecret: 'ap-secret' },
     cryptosteroid: { baseUrl: 'https://api.cryptosteroid.com', apiKey: 'cs-key', merchantId: MERCHANT_ID },
@@ -109,20 +114,20 @@ test('a configured base URL overrides the default', () => {
     CRYPTOPROCESSING_BASE_URL: 'https://app.sandbox.cryptoprocessing.com',
     CRYPTOSTEROID_BASE_URL: 'http://127.0.0.1:3100',
   });
-  assert.equal(config.providers.cryptoprocessing?.baseUrl, 'https://app.sandbox.cryptoprocessing.com');
-  assert.equal(config.providers.cryptosteroid?.baseUrl, 'http://127.0.0.1:3100');
+  assert.equal((providers(config).cryptoprocessing as { apiKey: string; apiSecret: string; baseUrl: string } | undefined)?.baseUrl, 'https://app.sandbox.cryptoprocessing.com');
+  assert.equal((providers(config).cryptosteroid as { baseUrl: string } | undefined)?.baseUrl, 'http://127.0.0.1:3100');
 });
 
 test('a base URL alone does not enable a provider', () => {
   const config = loadConfig({ ALPHAPO_BASE_URL: 'https://app.alphapo.net' });
-  assert.deepEqual(config.providers, {});
+  assert.deepEqual(providers(config), {});
   assert.equal(config.sandbox, true);
 });
 
 test('credentials are trimmed', () => {
   const config = loadConfig({ CRYPTOPROCESSING_API_KEY: ' cp-key ', CRYPTOPROCESSING_API_SECRET: 'cp-secret\n' });
-  assert.equal(config.providers.cryptoprocessing?.apiKey, 'cp-key');
-  assert.equal(config.providers.cryptoprocessing?.apiSecret, 'cp-secret');
+  assert.equal((providers(config).cryptoprocessing as { apiKey: string; apiSecret: string; baseUrl: string } | undefined)?.apiKey, 'cp-key');
+  assert.equal((providers(config).cryptoprocessing as { apiKey: string; apiSecret: string; baseUrl: string } | undefined)?.apiSecret, 'cp-secret');
 });
 
 const PARTIAL: Array<[given: NodeJS.ProcessEnv, missing: string, present: string]> = [

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeForeignId, encodeForeignId, invoiceId, jobId } from '../../src/ids.ts';
-import { OrderSchema, PROVIDERS } from '../../src/invoice/order.ts';
+import { OrderObject, OrderSchema } from '../../src/invoice/order.ts';
+import { PROVIDER_IDS as PROVIDERS } from '../../src/providers/registry.ts';
 import { STATUSES } from '../../src/invoice/state.ts';
 
 const QUEUES = ['invoice-create', 'invoice-events', 'invoice-poll', 'invoice-results'] as const;
@@ -22,7 +23,7 @@ function assertLegalJobId(id: string): void {
 }
 
 function isLegalForeignId(s: string): boolean {
-  return OrderSchema.shape.foreign_id.safeParse(s).success;
+  return OrderObject.shape.foreign_id.safeParse(s).success;
 }
 
 /** Any legal foreign_id, biased towards the awkward ones. */

@@ -61,7 +61,9 @@ function parse(input: unknown): Order {
 
 /** One bad value per field, each with the dotted path it must be reported under. */
 const BAD_FIELDS: Array<[path: string, value: unknown]> = [
-  ['provider', 'coinspaid'],
+  // The schema checks a provider id's shape; whether it is configured is the intake's question (test/integration).
+  ['provider', 'Coins Paid'],
+  ['account', 'Main Account'],
   ['kind', 'refund'],
   ['foreign_id', ''],
   ['amount', '0'],

@@ -8,17 +8,29 @@ import { EventJobSchema, eventJobId } from '../../queues/events.ts';
 import { pollJobId } from '../../queues/poll.ts';
 import type { Order } from '../../src/invoice/order.ts';
 import type { InvoiceRecord } from '../../src/invoice/store.ts';
-import { amountNote, composeReason, deadlineOf, nextPollAt, type TrackSettings } from '../../src/invoice/track.ts';
+import { amountNote, composeReason, deadlineOf, nextPollAt, type LaneTracking, type TrackSettings } from '../../src/invoice/track.ts';
+import { providerModules } from '../../src/providers/registry.ts';
+import { FakeHttp } from '../fixtures/providers/fake-http.ts';
 
-const S: TrackSettings = {
+const S = {
   pollCryptoSteroidMs: 60_000,
   pollPlatformMs: 300_000,
   pollIdleMs: 1_800_000,
-  timerMs: 900_000,
-  cryptoSteroidMs: 1_800_000,
-  processingMs: 86_400_000,
   graceMs: 3_600_000,
+} satisfies TrackSettings & Record<string, number>;
+
+/** Each provider's tracking as its adapter declares it, with the environment's defaults. */
+const SETTINGS: Record<string, Record<string, unknown>> = {
+  cryptoprocessing: { api_key: 'k', api_secret: 's' },
+  alphapo: { api_key: 'k', api_secret: 's' },
+  cryptosteroid: { api_key: 'k', merchant_id: '5b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' },
 };
+function laneOf(r: InvoiceRecord): LaneTracking {
+  const module = providerModules().get(r.provider)!;
+  return { adapter: module.create(module.settings.parse(SETTINGS[r.provider]), { http: new FakeHttp() }), tuning: {} };
+}
+const D = (r: InvoiceRecord): number | null => deadlineOf(r, laneOf(r));
+const N = (r: InvoiceRecord, s: TrackSettings, now: number, due: number | null, random?: () => number): number => nextPollAt(laneOf(r), s, now, due, random);
 const T0 = Date.parse('2026-05-01T12:00:00Z');
 const MIN = 60_000;
 
@@ -28,6 +40,8 @@ function rec(over: Omit<Partial<InvoiceRecord>, 'order'> & { order?: Partial<Ord
   return {
     id: 'x',
     provider,
+    account: 'default',
+    lane: provider,
     kind: 'invoice',
     foreign_id: 'f-1',
     status: 'created',
@@ -59,62 +73,62 @@ function rec(over: Omit<Partial<InvoiceRecord>, 'order'> & { order?: Partial<Ord
 
 describe('deadlineOf: the provider deadline per connector (CONTRACT 5)', () => {
   it('platform timer invoice: 15 minutes from creation, or what the provider said', () => {
-    assert.equal(deadlineOf(rec({ order: { timer: true } }), S), T0 + 15 * MIN);
+    assert.equal(D(rec({ order: { timer: true } })), T0 + 15 * MIN);
     const said = new Date(T0 + 14 * MIN).toISOString();
-    assert.equal(deadlineOf(rec({ order: { timer: true }, expires_at: said }), S), T0 + 14 * MIN);
+    assert.equal(D(rec({ order: { timer: true }, expires_at: said })), T0 + 14 * MIN);
   });
 
   it('measures from creation at the provider, not from acceptance (a backed-up create queue must not expire it early)', () => {
     const r = rec({ order: { timer: true }, accepted_at: new Date(T0 - 60 * MIN).toISOString(), opened_at: T0 });
-    assert.equal(deadlineOf(r, S), T0 + 15 * MIN);
+    assert.equal(D(r), T0 + 15 * MIN);
   });
 
   it('platform invoice without timer: no deadline while created (it may stay so forever); 15 minutes once pending', () => {
-    assert.equal(deadlineOf(rec({ order: { timer: false } }), S), null);
-    assert.equal(deadlineOf(rec({ status: 'pending', status_at: T0 + 7 * MIN }), S), T0 + 22 * MIN);
+    assert.equal(D(rec({ order: { timer: false } })), null);
+    assert.equal(D(rec({ status: 'pending', status_at: T0 + 7 * MIN })), T0 + 22 * MIN);
   });
 
   it('processing stretches invoices to 24 h from the mempool sighting', () => {
-    assert.equal(deadlineOf(rec({ order: { timer: true }, status: 'processing', status_at: T0 + 10 * MIN }), S), T0 + 10 * MIN + 24 * 60 * MIN);
-    assert.equal(deadlineOf(rec({ provider: 'cryptosteroid', status: 'processing', status_at: T0 + 3 * MIN }), S), T0 + 3 * MIN + 24 * 60 * MIN);
+    assert.equal(D(rec({ order: { timer: true }, status: 'processing', status_at: T0 + 10 * MIN })), T0 + 10 * MIN + 24 * 60 * MIN);
+    assert.equal(D(rec({ provider: 'cryptosteroid', status: 'processing', status_at: T0 + 3 * MIN })), T0 + 3 * MIN + 24 * 60 * MIN);
   });
 
   it('payment request: its lifetime, as the provider said, else from the order; processing does not stretch it', () => {
     const said = new Date(T0 + 60 * MIN).toISOString();
-    assert.equal(deadlineOf(rec({ kind: 'payment_request', expires_at: said }), S), T0 + 60 * MIN);
-    assert.equal(deadlineOf(rec({ kind: 'payment_request', expires_at: said, status: 'processing' }), S), T0 + 60 * MIN);
-    assert.equal(deadlineOf(rec({ kind: 'payment_request', order: { expires_in_seconds: 600 } }), S), T0 + 10 * MIN);
-    assert.equal(deadlineOf(rec({ kind: 'payment_request', order: { expires_at: said } }), S), T0 + 60 * MIN);
+    assert.equal(D(rec({ kind: 'payment_request', expires_at: said })), T0 + 60 * MIN);
+    assert.equal(D(rec({ kind: 'payment_request', expires_at: said, status: 'processing' })), T0 + 60 * MIN);
+    assert.equal(D(rec({ kind: 'payment_request', order: { expires_in_seconds: 600 } })), T0 + 10 * MIN);
+    assert.equal(D(rec({ kind: 'payment_request', order: { expires_at: said } })), T0 + 60 * MIN);
   });
 
   it('CryptoSteroid: 30 minutes, or the provider expiresAt', () => {
-    assert.equal(deadlineOf(rec({ provider: 'cryptosteroid' }), S), T0 + 30 * MIN);
+    assert.equal(D(rec({ provider: 'cryptosteroid' })), T0 + 30 * MIN);
     const said = new Date(T0 + 29 * MIN).toISOString();
-    assert.equal(deadlineOf(rec({ provider: 'cryptosteroid', status: 'pending', expires_at: said }), S), T0 + 29 * MIN);
+    assert.equal(D(rec({ provider: 'cryptosteroid', status: 'pending', expires_at: said })), T0 + 29 * MIN);
   });
 });
 
 describe('nextPollAt: cadence per connector, bounded by the deadline', () => {
   const mid = () => 0.5; // no jitter
   it('CryptoSteroid polls at its own cadence, the platform at its slower one', () => {
-    assert.equal(nextPollAt(rec({ provider: 'cryptosteroid' }), S, T0, T0 + 30 * MIN, mid), T0 + S.pollCryptoSteroidMs);
-    assert.equal(nextPollAt(rec({ order: { timer: true } }), S, T0, T0 + 15 * MIN, mid), T0 + S.pollPlatformMs);
+    assert.equal(N(rec({ provider: 'cryptosteroid' }), S, T0, T0 + 30 * MIN, mid), T0 + S.pollCryptoSteroidMs);
+    assert.equal(N(rec({ order: { timer: true } }), S, T0, T0 + 15 * MIN, mid), T0 + S.pollPlatformMs);
   });
   it('an invoice without a deadline is polled at the slow idle cadence', () => {
-    assert.equal(nextPollAt(rec(), S, T0, null, mid), T0 + S.pollIdleMs);
+    assert.equal(N(rec(), S, T0, null, mid), T0 + S.pollIdleMs);
   });
   it('wakes right after deadline + grace instead of sleeping past it', () => {
     const due = T0 + 2 * MIN;
-    const at = nextPollAt(rec({ order: { timer: true } }), { ...S, graceMs: MIN }, T0 + 2 * MIN, due, mid);
+    const at = N(rec({ order: { timer: true } }), { ...S, graceMs: MIN }, T0 + 2 * MIN, due, mid);
     assert.equal(at, due + MIN + 1);
   });
   it('never spins: with the deadline long past (the provider answered, so nothing was inferred) it keeps the cadence', () => {
-    const at = nextPollAt(rec({ provider: 'cryptosteroid' }), S, T0 + 5 * 60 * MIN, T0, mid);
+    const at = N(rec({ provider: 'cryptosteroid' }), S, T0 + 5 * 60 * MIN, T0, mid);
     assert.equal(at, T0 + 5 * 60 * MIN + S.pollCryptoSteroidMs);
   });
   it('jitter stays within 80-120 % of the cadence', () => {
     for (const r of [0, 0.25, 0.999]) {
-      const d = nextPollAt(rec(), S, T0, null, () => r) - T0;
+      const d = N(rec(), S, T0, null, () => r) - T0;
       assert.ok(d >= 0.8 * S.pollIdleMs && d <= 1.2 * S.pollIdleMs, String(d));
     }
   });

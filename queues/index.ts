@@ -1,2 +1,0 @@
-export * from './create.ts';
-export * from './results.ts';
