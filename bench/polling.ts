@@ -24,7 +24,7 @@ import { RESULTS_QUEUE } from '../queues/results.ts';
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
 import type { Child } from './procs.ts';
 import { info, memoryByFamily, redisCpuMs } from './redis-tools.ts';
-import { startSandboxProcess, startStack, systemRun, type Stack } from './stack.ts';
+import { laneQueueCounts, startSandboxProcess, startStack, systemRun, type Stack } from './stack.ts';
 
 export interface PollingOptions {
   dir: string;
@@ -92,19 +92,16 @@ async function pollBacklog(queue: Queue): Promise<number> {
  * last `created` result, but CryptoSteroid's `pending` and the completed jobs follow just after.
  */
 async function waitUntilSettled(redis: Redis, prefix: string, timeoutMs: number): Promise<void> {
-  const create = new Queue(CREATE_QUEUE, { connection: redis, prefix });
-  try {
+  {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const c = await create.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'failed');
+      const c = await laneQueueCounts(redis, prefix, CREATE_QUEUE, 'wait', 'active', 'delayed', 'prioritized', 'failed');
       if (c.failed) throw new Error(`seeding: ${c.failed} create jobs failed`);
       const outbox = await redis.llen(`${prefix}:store:outbox`);
       if ((c.wait ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + outbox === 0) return;
       if (Date.now() > deadline) throw new Error(`seeding did not settle: ${JSON.stringify({ ...c, outbox })}`);
       await sleep(200);
     }
-  } finally {
-    await create.close();
   }
 }
 
@@ -339,7 +336,9 @@ export async function scenarioPolling(o: PollingOptions): Promise<Record<string,
       env: { POLL_RATE_MAX: String(o.pollRatePerSecond), POLL_RATE_DURATION_MS: '1000', POLL_CONCURRENCY: String(pollConcurrency) },
     });
     cleanup.push(() => stack.stop());
-    const pollQueue = new Queue(POLL_QUEUE, { connection: redis, prefix });
+    // Polls are per lane, each with its own limiter: the window measures one lane (CryptoProcessing's)
+    // at the configured rate; the other lanes' poll jobs stay delayed, as they would.
+    const pollQueue = new Queue(`${POLL_QUEUE}.cryptoprocessing`, { connection: redis, prefix });
     cleanup.push(() => pollQueue.close());
 
     await sleep(2000);
@@ -353,7 +352,7 @@ export async function scenarioPolling(o: PollingOptions): Promise<Record<string,
     // not of one that just created them.
     await stack.workers[0]!.stop();
     const memAfter = await usedMemory(redis);
-    const pollJobs = (await pollQueue.getJobCounts('delayed')).delayed ?? 0;
+    const pollJobs = (await laneQueueCounts(redis, prefix, POLL_QUEUE, 'delayed')).delayed ?? 0;
     o.progress(`polling: memory by key family (${pollJobs.toLocaleString('en-US')} poll jobs delayed)`);
     const memory = await memoryFigures(redis, prefix, o.invoices);
     o.progress(`polling: ${memory.allKeysBytesPerInvoice} B per open invoice in every key, ${memory.storeBytesPerInvoice} B in the store`);
@@ -374,7 +373,7 @@ export async function scenarioPolling(o: PollingOptions): Promise<Record<string,
 
     // Stop polling before reading the keys, so the figures below are of a still Redis.
     await worker.stop();
-    const failed = (await pollQueue.getJobCounts('failed')).failed ?? 0;
+    const failed = (await laneQueueCounts(redis, prefix, POLL_QUEUE, 'failed')).failed ?? 0;
     const polledIds = promoted.slice(0, 200);
     const pollJobHash = { neverPolled: await jobHashes(redis, pollQueue, untouched.slice(0, 200)), polledOnce: await jobHashes(redis, pollQueue, polledIds) };
     o.progress('polling: memory by key family after polling');

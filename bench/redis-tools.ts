@@ -47,7 +47,10 @@ export function keyFamily(prefix: string, key: string): string {
   const rest = key.slice(prefix.length + 1);
   if (rest.startsWith('store:inv:')) return 'store record with its history (hash)';
   if (rest.startsWith('store:')) return 'store indexes and outbox';
-  const [queue, part] = rest.split(':');
+  const [name, part] = rest.split(':');
+  // One queue per lane (`invoice-create.<lane>`): counted together per kind of queue.
+  const queue = name?.replace(/^(invoice-[a-z]+)\..*$/, '$1');
+  if (queue === 'lane') return 'lane breakers';
   if (part === undefined) return `${queue}: other`;
   // BullMQ: one hash per job under `<queue>:<jobId>`; the rest are per-queue structures.
   const structures = new Set(['wait', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused', 'meta', 'events', 'id', 'marker', 'stalled', 'stalled-check', 'limiter', 'pc', 'de', 'repeat']);
@@ -171,7 +174,7 @@ export class MonitorTap {
   /** A key without the prefix and ids: `store:outbox:lock`, `invoice-create:<id>`. */
   private keyShape(key: string): string {
     const rest = key.startsWith(`${this.prefix}:`) ? key.slice(this.prefix.length + 1) : key;
-    return rest.replace(/^(store:(?:inv|hist)):.*$/, '$1:<id>').replace(/^(invoice-[a-z]+):(?:create|result|poll|event)\..*$/, '$1:<job>');
+    return rest.replace(/^(store:(?:inv|hist)):.*$/, '$1:<id>').replace(/^(invoice-[a-z]+)(?:\.[^:]+)?:(?:create|result|poll|event)\..*$/, '$1:<job>').replace(/^(invoice-[a-z]+)\.[^:]+:/, '$1:');
   }
 
   async stop(): Promise<void> {

@@ -14,7 +14,8 @@
  * BENCH_CALLBACK_RATE (1000), BENCH_CALLBACK_CONNECTIONS (64), BENCH_CALLBACK_WARMUP (2000),
  * BENCH_RUN_TIMEOUT_MS (120000), BENCH_LOG_LEVEL (info), BENCH_RUNTIME (dist, or tsx), BENCH_LOG_DIR
  * (keep the processes' logs there), BENCH_OPEN_INVOICES (100000), BENCH_POLL_SECONDS (30),
- * BENCH_POLL_RATE (200), BENCH_SCENARIOS (create,latency,callbacks,polling,cluster,profile).
+ * BENCH_POLL_RATE (200), BENCH_LANES_ORDERS (1000), BENCH_LANES_LATENCY_MS (50), BENCH_LANES_CONCURRENCY (50),
+ * BENCH_LANES_OUTAGE_SECONDS (20), BENCH_SCENARIOS (create,latency,callbacks,polling,lanes,cluster,profile).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -28,11 +29,12 @@ import { connect, type RedisClient } from '../src/redis.ts';
 import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-cluster.ts';
 import { callbackIngest } from './callbacks.ts';
 import { pollingRows, scenarioPolling } from './polling.ts';
+import { lanesRows, scenarioLanes } from './lanes.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { REF_QUEUE, REF_RESULTS, orders, providerRequest, runTag, type RefJob } from './orders.ts';
 import { ROOT, RUNTIME, spawnTs, waitForOutput, type Child } from './procs.ts';
 import { MonitorTap, deletePrefix, info, memoryByFamily, ready, redisCpuMs, type CommandCounts } from './redis-tools.ts';
-import { startSandboxProcess, startStack, systemRun, waitForCreated, waitForLength, type RunResult, type SandboxInfo, type Stack } from './stack.ts';
+import { laneQueueCounts, startSandboxProcess, startStack, systemRun, waitForCreated, waitForLength, type RunResult, type SandboxInfo, type Stack } from './stack.ts';
 
 const env = process.env;
 const int = (name: string, fallback: number): number => {
@@ -66,7 +68,11 @@ const S = {
   warmup: int('BENCH_WARMUP_ORDERS', 1000),
   timeoutMs: int('BENCH_RUN_TIMEOUT_MS', 120_000),
   logLevel: env.BENCH_LOG_LEVEL ?? 'info',
-  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,latency,callbacks,polling,cluster,profile').split(',').map((s) => s.trim())),
+  lanesOrders: int('BENCH_LANES_ORDERS', 1000),
+  lanesLatencyMs: int('BENCH_LANES_LATENCY_MS', 50),
+  lanesConcurrency: int('BENCH_LANES_CONCURRENCY', 50),
+  lanesOutageSeconds: int('BENCH_LANES_OUTAGE_SECONDS', 20),
+  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,latency,callbacks,polling,lanes,cluster,profile').split(',').map((s) => s.trim())),
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
 
@@ -143,12 +149,7 @@ interface Env {
 }
 
 async function createQueueCounts(redis: RedisClient, prefix: string): Promise<Record<string, number>> {
-  const q = new Queue('invoice-create', { connection: redis, prefix });
-  try {
-    return await q.getJobCounts('completed', 'failed', 'wait', 'active', 'delayed');
-  } finally {
-    await q.close();
-  }
+  return laneQueueCounts(redis, prefix, 'invoice-create', 'completed', 'failed', 'wait', 'active', 'delayed');
 }
 
 /**
@@ -545,6 +546,7 @@ function table(r: Record<string, any>): string {
   }
   if (r.latency?.workerRss) rows.push([`worker RSS under load, ${r.latency.latencyMs} ms (max / median)`, `${r.latency.workerRss.maxMb} / ${r.latency.workerRss.medianMb} MB`, '<= 200 MB']);
   if (r.polling) rows.push(...pollingRows(r.polling));
+  if (r.lanes) rows.push(...lanesRows(r.lanes));
   if (r.cluster) {
     rows.push([`Redis Cluster (3 masters), 1 worker, concurrency ${r.cluster.concurrencyPerWorker}`, s(r.cluster.oneWorker), '']);
     rows.push(['Redis Cluster (3 masters), 2 worker processes', s(r.cluster.twoWorkers), '']);
@@ -622,6 +624,12 @@ async function main(): Promise<void> {
       scenarioPolling({
         dir: e.dir, invoices: S.openInvoices, concurrency: S.concurrency, logLevel: S.logLevel, timeoutMs: S.timeoutMs,
         measureSeconds: S.pollSeconds, pollRatePerSecond: S.pollRate, progress,
+      }),
+    );
+    await step('lanes', () =>
+      scenarioLanes({
+        dir: e.dir, redis: e.redis, redisUrl: S.redisUrl, orders: S.lanesOrders, latencyMs: S.lanesLatencyMs, concurrency: S.lanesConcurrency,
+        outageSeconds: S.lanesOutageSeconds, timeoutMs: S.timeoutMs, logLevel: S.logLevel, progress, cleanup: e.cleanup,
       }),
     );
     await step('cluster', () => scenarioCluster(e));

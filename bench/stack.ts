@@ -4,6 +4,7 @@
  * queue prefix. Plus the drivers: post orders in batches and wait for their results.
  */
 import { performance } from 'node:perf_hooks';
+import { Queue, type JobType } from 'bullmq';
 import { request } from 'undici';
 import type { RedisClient } from '../src/redis.ts';
 import { orders, runTag } from './orders.ts';
@@ -137,14 +138,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   return stack;
 }
 
-function chunks<T>(items: T[], size: number): T[][] {
+export function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
 /** Posts pre-serialized batches, `inflight` at a time; every order must be accepted. */
-async function postBatches(apiUrl: string, bodies: Array<{ body: string; count: number }>, inflight: number): Promise<void> {
+export async function postBatches(apiUrl: string, bodies: Array<{ body: string; count: number }>, inflight: number): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < bodies.length) {
@@ -227,4 +228,21 @@ export async function systemRun(
   await waitForCreated(redis, prefix, count, opts.timeoutMs, base);
   const ms = performance.now() - t0;
   return { orders: count, ms, perSecond: (count / ms) * 1000 };
+}
+
+/** The lanes the bench runs: the sandbox's default account of each provider. */
+export const BENCH_LANES = ['cryptoprocessing', 'alphapo', 'cryptosteroid'] as const;
+
+/** Job counts summed over every lane's queue of one kind (`invoice-create` or `invoice-poll`). */
+export async function laneQueueCounts(redis: RedisClient, prefix: string, kind: string, ...states: JobType[]): Promise<Record<string, number>> {
+  const total: Record<string, number> = {};
+  for (const lane of BENCH_LANES) {
+    const q = new Queue(`${kind}.${lane}`, { connection: redis, prefix });
+    try {
+      for (const [k, v] of Object.entries(await q.getJobCounts(...states))) total[k] = (total[k] ?? 0) + v;
+    } finally {
+      await q.close();
+    }
+  }
+  return total;
 }

@@ -246,13 +246,16 @@ export interface LaneStatus {
   failed: number;
   /** How long the oldest waiting order has waited (s); 0 when none waits. */
   oldest_wait_seconds: number;
+  /** How long the lane's create queue stays paused by a provider limit or an open breaker (s); 0 when it runs. */
+  paused_seconds: number;
 }
 
 export async function describeLane(lane: Lane, now = Date.now()): Promise<LaneStatus> {
-  const [breaker, counts, oldest] = await Promise.all([
+  const [breaker, counts, oldest, ttl] = await Promise.all([
     lane.breaker.status(),
     lane.createQueue.getJobCounts('wait', 'delayed', 'prioritized', 'failed'),
     lane.createQueue.getJobs(['wait', 'prioritized', 'delayed'], 0, 0, true),
+    lane.createQueue.getRateLimitTtl(),
   ]);
   // One from the head of each list: the oldest of them is the lane's oldest wait.
   const first = oldest.filter(Boolean).sort((a, b) => a.timestamp - b.timestamp)[0];
@@ -266,5 +269,6 @@ export async function describeLane(lane: Lane, now = Date.now()): Promise<LaneSt
     waiting: (counts.wait ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0),
     failed: counts.failed ?? 0,
     oldest_wait_seconds: first ? Math.max(0, (now - first.timestamp) / 1000) : 0,
+    paused_seconds: Math.max(0, Number(ttl) || 0) / 1000,
   };
 }

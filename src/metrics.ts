@@ -24,7 +24,7 @@ export interface Metrics {
   /** One create-job outcome (created, done, parked, rejected, auth_error, retry, rate-limited), per lane. */
   submission(provider: string, outcome: string, lane?: string): void;
   /** A lane was told to wait: a provider rate limit, or a capacity limit of the account (e.g. unpaid invoices). */
-  laneThrottled(lane: string, cause: 'rate_limit' | 'capacity', waitMs: number): void;
+  laneThrottled(lane: string, cause: 'rate_limit' | 'capacity'): void;
   /** A lane's circuit breaker opened (or a probe failed and it stayed open). */
   breakerOpened(lane: string): void;
   /** The provider HTTP client's `onResponse` hook. */
@@ -79,13 +79,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   });
   const throttled = new Counter({
     name: `${P}lane_throttled_total`,
-    help: 'Times a lane was told to wait: cause rate_limit (429) or capacity (the account is at a provider limit, e.g. unpaid invoices).',
-    labelNames: ['lane', 'cause'] as const,
-    registers: [registry],
-  });
-  const throttledFor = new Counter({
-    name: `${P}lane_throttled_seconds_total`,
-    help: 'Seconds of waiting imposed on each lane by provider limits.',
+    help: 'Throttled create answers per lane: cause rate_limit (429) or capacity (the account is at a provider limit, e.g. unpaid invoices).',
     labelNames: ['lane', 'cause'] as const,
     registers: [registry],
   });
@@ -127,6 +121,16 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       async collect() {
         this.reset();
         for (const l of await read().catch(() => [])) this.set({ lane: l.lane }, l.waiting);
+      },
+    });
+    new Gauge({
+      name: `${P}lane_paused_seconds`,
+      help: 'How much longer each lane stays paused by a provider limit or an open breaker (0: sending).',
+      labelNames: ['lane'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const l of await read().catch(() => [])) this.set({ lane: l.lane }, l.paused_seconds);
       },
     });
     new Gauge({
@@ -265,9 +269,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     submission(provider, outcome, lane = provider) {
       submissions.inc({ provider, outcome, lane });
     },
-    laneThrottled(lane, cause, waitMs) {
+    laneThrottled(lane, cause) {
       throttled.inc({ lane, cause });
-      throttledFor.inc({ lane, cause }, waitMs / 1000);
     },
     breakerOpened(lane) {
       breakerOpens.inc({ lane });

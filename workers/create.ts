@@ -109,7 +109,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
       case 'rate-limited': {
         const { capacity, retryAfterMs } = outcome.error.hint;
         const waitMs = retryAfterMs ?? ctx.rateLimitDelayMs;
-        ctx.metrics?.laneThrottled(lane.key, capacity ? 'capacity' : 'rate_limit', waitMs);
+        ctx.metrics?.laneThrottled(lane.key, capacity ? 'capacity' : 'rate_limit');
         // A capacity limit is the account's state, not this order's: it never spends the order's attempts.
         if (capacity || outcome.hits <= RATE_LIMIT_CEILING) {
           log.warn({ ms, hits: outcome.hits, waitMs, capacity: capacity ?? null }, capacity ? 'account at a provider capacity limit; lane waits' : 'provider throttled us; slowing the lane');
