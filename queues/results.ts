@@ -11,7 +11,11 @@ import { STATUSES } from '../src/invoice/state.ts';
 
 export const RESULTS_QUEUE = 'invoice-results';
 
-/** The result contract, v1 (DESIGN.md "Results queue"). Consumers should parse with this. */
+/**
+ * The result contract, v1. Consumers should parse with this. Job `name` is `status`; the job id is
+ * `result.<lane>.<encoded foreign_id>.<status>` for a transition and
+ * `result.<lane>.<encoded foreign_id>.<exception|parked>.<id>` for an event, so each is stored once.
+ */
 export const ResultSchema = z.object({
   v: z.literal(1),
   event_id: z.string(),
@@ -31,6 +35,25 @@ export const ResultSchema = z.object({
   received_currency: z.string().optional(),
   reason: z.string().optional(),
   occurred_at: z.iso.datetime(),
+  /**
+   * What this result is (added in v1; absent on results published before it means `transition`):
+   * `transition`: the status moved from `previous_status` to `status`;
+   * `exception`: a provider message about money or status for an invoice already finished
+   * (`exception` says what; status does not move);
+   * `parked`: the order waits for an operator (`parked` says why and what happens next).
+   */
+  event: z.enum(['transition', 'exception', 'parked']).optional(),
+  exception: z
+    .object({
+      /** payment_after_end | paid_after_end | status_after_end | status_after_inferred_end */
+      type: z.string(),
+      provider_status: z.string(),
+      received_amount: z.string().optional(),
+      received_currency: z.string().optional(),
+      reason: z.string().optional(),
+    })
+    .optional(),
+  parked: z.object({ reason: z.string(), next: z.string() }).optional(),
 });
 export type InvoiceResult = z.infer<typeof ResultSchema>;
 

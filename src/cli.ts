@@ -9,6 +9,9 @@
  *   retry <provider> <foreign_id> [--account a] [--confirm-not-created]
  *   retry --all-failed [--provider p] [--account a] [--reason text] [--limit n] [--dry-run]
  *   lanes [--json]                               each lane: breaker, waiting orders, oldest wait
+ *   cancel <provider> <foreign_id> [--account a] [--reason text]          withdraw an order not yet sent
+ *   abandon <provider> <foreign_id> --reason text [--status failed] [--account a]
+ *   attach <provider> <foreign_id> --invoice-id id --payment-url url --reason text [--account a]
  *
  * `--by <name>` names the operator in the audit log (default: the OS user). Exit codes: 0 done,
  * 1 error (usage, config, Redis), 2 done but some items were refused (invalid, conflict, not
@@ -22,7 +25,9 @@ import { createJobId } from '../queues/create.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { toView, type IntakeResult } from './invoice/intake.ts';
+import { abandon, attach, cancelBeforeSending, type RepairDeps, type RepairOutcome } from './invoice/repair.ts';
 import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './invoice/retry.ts';
+import { schedulePoll } from './invoice/track.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey } from './lanes.ts';
 import { createLogger } from './logger.ts';
 import { sandboxAccounts } from './providers/registry.ts';
@@ -36,7 +41,10 @@ const USAGE = `usage: npm run cli -- <command>
   failed [--provider p] [--account a] [--reason text] [--limit n] [--json]
   retry <provider> <foreign_id> [--account a] [--confirm-not-created] [--by name]
   retry --all-failed [--provider p] [--account a] [--reason text] [--limit n] [--dry-run] [--by name]
-  lanes [--json]`;
+  lanes [--json]
+  cancel <provider> <foreign_id> [--account a] [--reason text] [--by name]
+  abandon <provider> <foreign_id> --reason text [--status cancelled|failed] [--account a] [--by name]
+  attach <provider> <foreign_id> --invoice-id id --payment-url url --reason text [--account a] [--by name]`;
 
 class UsageError extends Error {
   override name = 'UsageError';
@@ -286,7 +294,69 @@ async function lanes(ctx: Ctx, args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<number>> = { enqueue, show, failed, retry, lanes };
+/** cancel, abandon and attach: the same repairs as the API (src/invoice/repair.ts). */
+async function repairCommand(what: 'cancel' | 'abandon' | 'attach', ctx: Ctx, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      account: { type: 'string' },
+      reason: { type: 'string' },
+      by: { type: 'string' },
+      status: { type: 'string' },
+      'invoice-id': { type: 'string' },
+      'payment-url': { type: 'string' },
+    },
+  });
+  if (positionals.length !== 2) throw new UsageError(`${what} takes <provider> <foreign_id>`);
+  const key = lane(ctx, positionals[0], values.account);
+  const foreignId = positionals[1] as string;
+  const reason = values.reason?.trim();
+  if (what !== 'cancel' && !reason) throw new UsageError(`${what} needs --reason`);
+  const req = { by: operator(values.by), via: 'cli', reason: reason ?? 'requested from the CLI' };
+  const deps: RepairDeps = {
+    store: ctx.system.store,
+    lanes: ctx.system.lanes,
+    log: ctx.deps.log,
+    createJobId,
+    schedulePoll: (l, fid, record) => schedulePoll({ store: ctx.system.store, lanes: ctx.system.lanes, track: { pollIdleMs: ctx.config.POLL_IDLE_MS, graceMs: ctx.config.DEADLINE_GRACE_MS } }, l, fid, Date.now(), record),
+  };
+  let result: RepairOutcome;
+  if (what === 'cancel') result = await cancelBeforeSending(deps, key, foreignId, req);
+  else if (what === 'abandon') {
+    if (values.status !== undefined && values.status !== 'cancelled' && values.status !== 'failed') throw new UsageError('--status must be cancelled or failed');
+    result = await abandon(deps, key, foreignId, { ...req, status: values.status });
+  } else {
+    const id = values['invoice-id']?.trim();
+    const url = values['payment-url'];
+    if (!id) throw new UsageError('attach needs --invoice-id');
+    if (!url || !/^https?:\/\/\S+$/.test(url)) throw new UsageError('attach needs --payment-url, an http(s) URL');
+    result = await attach(deps, key, foreignId, { ...req, providerInvoiceId: id, paymentUrl: url });
+  }
+  const past = { cancel: 'cancelled', abandon: 'abandoned', attach: 'attached' }[what];
+  switch (result.outcome) {
+    case 'done':
+      out(`${past} ${key}/${foreignId}: ${result.status}`);
+      return 0;
+    case 'not_found':
+      process.stderr.write(`no invoice for ${key}/${foreignId}\n`);
+      return 1;
+    case 'refused':
+      out(`not ${past}: ${key}/${foreignId} is ${result.status}; ${result.why}`);
+      return 2;
+  }
+}
+
+const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<number>> = {
+  enqueue,
+  show,
+  failed,
+  retry,
+  lanes,
+  cancel: (ctx, args) => repairCommand('cancel', ctx, args),
+  abandon: (ctx, args) => repairCommand('abandon', ctx, args),
+  attach: (ctx, args) => repairCommand('attach', ctx, args),
+};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;

@@ -5,6 +5,8 @@
  * ```ts
  * const client = new InvoiceClient({ baseUrl: 'https://invoices.internal', token: process.env.API_TOKEN });
  * const { outcome, invoice } = await client.create({ provider: 'alphapo', foreign_id: 'o-1', amount: '10.00', currency: 'EUR', ... });
+ * // The payment URL in one call: wait up to 10 s for the provider.
+ * const { invoice: { payment_url } } = await client.create(order, { waitSeconds: 10 });
  * ```
  */
 import type { FieldIssue } from './errors.ts';
@@ -22,6 +24,15 @@ export interface ClientOptions {
 }
 
 export type CreateAnswer = { outcome: 'accepted' | 'existing'; invoice: InvoiceView };
+
+export interface CreateOptions {
+  /**
+   * Wait up to this many seconds (the server caps it at 30) for the provider's answer: the
+   * invoice comes back past `queued` (with its `payment_url` once created), or still `queued`
+   * when the time ran out. The request timeout is stretched to cover the wait.
+   */
+  waitSeconds?: number;
+}
 
 export type BatchItem =
   | { index: number; outcome: 'accepted' | 'existing'; invoice: InvoiceView }
@@ -55,9 +66,16 @@ export class InvoiceClient {
     this.doFetch = options.fetch ?? fetch;
   }
 
-  /** Submits one order. Resolves for accepted and existing; throws InvoiceApiError (409, 400...) otherwise. */
-  create(order: OrderInput): Promise<CreateAnswer> {
-    return this.call<CreateAnswer>('POST', '/v1/invoices', order);
+  /**
+   * Submits one order. Resolves for accepted and existing; throws InvoiceApiError (409, 400...)
+   * otherwise. With `waitSeconds` the answer waits for the provider (see {@link CreateOptions}).
+   */
+  create(order: OrderInput, options: CreateOptions = {}): Promise<CreateAnswer> {
+    const wait = options.waitSeconds;
+    if (wait === undefined || wait === 0) return this.call<CreateAnswer>('POST', '/v1/invoices', order);
+    if (!Number.isInteger(wait) || wait < 0) throw new RangeError('waitSeconds must be a whole number of seconds');
+    const seconds = Math.min(wait, 30);
+    return this.call<CreateAnswer>('POST', `/v1/invoices?wait=${seconds}`, order, (this.options.timeoutMs ?? 30_000) + seconds * 1000);
   }
 
   /** Submits up to 1,000 orders; each item's outcome comes back in input order. */
@@ -80,7 +98,7 @@ export class InvoiceClient {
     return this.call('POST', `/v1/invoices/${encodeURIComponent(provider)}/${encodeURIComponent(foreignId)}/retry`, body);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: string, path: string, body?: unknown, timeoutMs = this.options.timeoutMs ?? 30_000): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
@@ -88,7 +106,7 @@ export class InvoiceClient {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await res.text();
     let parsed: Record<string, unknown> = {};

@@ -247,10 +247,31 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
   });
 
+  const exceptions = new Counter({
+    name: `${P}exceptions_total`,
+    help: 'Exceptions published: provider news about money or status for an invoice already finished (payment_after_end, paid_after_end, ...).',
+    labelNames: ['provider', 'type'] as const,
+    registers: [registry],
+  });
+  const parkedTotal = new Counter({
+    name: `${P}parked_total`,
+    help: 'Orders announced as parked for an operator.',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+  });
+
   /** Lifecycle timings from what the outbox entry carries: no Redis read per published result. */
   function observe(entries: readonly OutboxEntry[]): void {
     for (const e of entries) {
       const provider = String(e.data.provider);
+      if (e.data.event === 'exception') {
+        exceptions.inc({ provider, type: String((e.data.exception as { type?: string } | undefined)?.type ?? 'unknown') });
+        continue;
+      }
+      if (e.data.event === 'parked') {
+        parkedTotal.inc({ provider });
+        continue;
+      }
       const at = Date.parse(String(e.data.occurred_at));
       if (!e.meta || !Number.isFinite(at)) continue;
       if (e.name === 'created') {

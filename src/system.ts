@@ -193,7 +193,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
         role === 'worker'
           ? createOpsApp(ops)
           : createApp({
-              intake, store, lanes, apiToken: config.API_TOKEN, ...ops,
+              intake, store, lanes, track, apiToken: config.API_TOKEN, ...ops,
               // Provider callbacks: raw-body routes, mounted before the producer API's JSON parser.
               mount: (app) => void app.use(webhookRoutes({ lanes, store, eventsQueue, log, metrics: m })),
               admin: { queues, user: config.ADMIN_USER, password: config.ADMIN_PASSWORD, role: config.ADMIN_ROLE, sandbox: config.sandbox, log: log.child({ component: 'admin' }), metrics },

@@ -32,8 +32,13 @@ export function eventsProcessor(ctx: WorkerContext) {
         log.info({ ms, status: outcome.record.status, proposed: update.status, why: outcome.reason }, 'callback changes nothing');
         return { outcome: outcome.reason, status: outcome.record.status };
       case 'parked':
+        void ctx.relay.kick();
         log.warn({ ms, status: outcome.record.status, reason: outcome.reason }, 'callback parked for an operator');
         return { outcome: 'parked', status: outcome.record.status };
+      case 'exception':
+        void ctx.relay.kick();
+        log.warn({ ms, status: outcome.record.status, type: outcome.type, providerStatus: update.providerStatus }, 'provider news after the end; exception published');
+        return { outcome: 'exception', status: outcome.record.status };
     }
   };
 }

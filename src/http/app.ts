@@ -15,12 +15,17 @@ import { ADMIN_PATH, adminRouter, type AdminOptions } from './admin.ts';
 import { bearerAuth } from './auth.ts';
 import { opsRoutes } from './ops.ts';
 import { invoiceRoutes } from './invoices.ts';
+import { repairRoutes } from './repairs.ts';
+import type { TrackSettings } from '../invoice/track.ts';
+import { openApiRoutes } from './openapi.ts';
 
 export interface AppDeps {
   intake: Intake;
   store: InvoiceStore;
   /** Every lane (its create queue serves the retry routes). */
   lanes: Lanes;
+  /** Tracking settings, for repairs that open an invoice (attach). */
+  track?: TrackSettings;
   /** Each lane's state, for /readyz. */
   laneStatus?: () => Promise<LaneStatus[]>;
   redis: Redis;
@@ -88,12 +93,15 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(opsRoutes({ redis: deps.redis, log: deps.log, metrics: deps.metrics, metricsToken: deps.metricsToken, workersRunning: deps.workersRunning, laneStatus: deps.laneStatus }));
   if (deps.admin) app.use(ADMIN_PATH, adminRouter(deps.admin));
+  // The producer API's OpenAPI document and its reference page: open, like /healthz (they describe, they hold no data).
+  app.use(openApiRoutes());
 
   deps.mount?.(app);
 
   // 1,000 orders of a few KB each fit comfortably; anything larger is refused with 413.
   app.use('/v1', bearerAuth(deps.apiToken), requireJson, express.json({ limit: '5mb', strict: true, type: () => true, verify: requireUtf8 }));
   app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, lanes: deps.lanes, log: deps.log, metrics: deps.metrics }));
+  app.use(repairRoutes({ store: deps.store, lanes: deps.lanes, log: deps.log, track: deps.track ?? { pollIdleMs: 1_800_000, graceMs: 3_600_000 } }));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });

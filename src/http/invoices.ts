@@ -1,10 +1,13 @@
 /**
  * Producer API, v1: accept orders (one or a batch), read an invoice, retry a failed submission
- * (one, or the failed set filtered by provider and reason).
+ * (one, or the failed set filtered by provider and reason). The request schemas here and the
+ * answers in answers.ts are what the OpenAPI document (openapi.ts) is generated from.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { zodIssues } from '../errors.ts';
+import { zodIssues, type FieldIssue } from '../errors.ts';
+import { invoiceId } from '../ids.ts';
 import { toView, type Intake } from '../invoice/intake.ts';
 import { ProviderName } from '../invoice/order.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../lanes.ts';
@@ -15,9 +18,20 @@ import type { Logger } from 'pino';
 
 export const MAX_BATCH = 1000;
 
-const BatchSchema = z.strictObject({ orders: z.array(z.unknown()).min(1).max(MAX_BATCH) });
-const RetrySchema = z.strictObject({ confirm_not_created: z.boolean().optional(), by: z.string().max(100).optional() }).optional();
-const BulkRetrySchema = z.strictObject({
+/** The longest a `POST /v1/invoices` waits for the provider's answer (`?wait=` / `Prefer: wait=`), in seconds. */
+export const WAIT_MAX_SECONDS = 30;
+/** Requests waiting at once in this process; past that a wait is not honoured (answered at once, as without it). */
+export const MAX_WAITERS = 1000;
+
+/** `{orders: [...]}`: each order is validated on its own by intake (an invalid one is an `invalid` item). */
+export const BatchSchema = z.strictObject({ orders: z.array(z.unknown()).min(1).max(MAX_BATCH) });
+export const RetryBody = z.strictObject({
+  /** After checking at the provider that it does not hold the invoice: release a parked submission. */
+  confirm_not_created: z.boolean().optional(),
+  by: z.string().max(100).optional(),
+});
+const RetrySchema = RetryBody.optional();
+export const BulkRetrySchema = z.strictObject({
   provider: ProviderName.optional(),
   /** With `provider`: only this account's lane. */
   account: AccountName.optional(),
@@ -40,7 +54,7 @@ export interface InvoiceRouteDeps {
  * The invoice a path names: `/{provider}/{foreign_id}`, the account in `?account=` (absent: the
  * default account). A provider or account that is not configured here is a 404 naming it.
  */
-function params(req: Request, res: Response, lanes: Lanes): { lane: string; foreignId: string } | null {
+export function params(req: Request, res: Response, lanes: Lanes): { lane: string; foreignId: string } | null {
   const provider = String(req.params.provider);
   const foreignId = String(req.params.foreign_id);
   const raw = req.query.account;
@@ -61,11 +75,70 @@ function params(req: Request, res: Response, lanes: Lanes): { lane: string; fore
   return { lane, foreignId };
 }
 
+const SECONDS = /^\d{1,9}$/;
+
+/** Requests of this process waiting for a provider's answer now. */
+let waiters = 0;
+export const activeWaiters = (): number => waiters;
+
+/**
+ * The `wait` preference in seconds: `?wait=N`, else `Prefer: wait=N` (RFC 7240; the first `wait`
+ * counts, other preferences are ignored). Absent: 0. Not whole seconds: an issue naming it.
+ * Longer than {@link WAIT_MAX_SECONDS}: capped.
+ */
+export function waitPreference(req: Request): { seconds: number } | { issue: FieldIssue } {
+  const query = req.query.wait;
+  if (query !== undefined) {
+    if (typeof query !== 'string' || !SECONDS.test(query)) return { issue: { field: 'wait', message: 'must be whole seconds, e.g. wait=10' } };
+    return { seconds: Math.min(Number(query), WAIT_MAX_SECONDS) };
+  }
+  const prefer = req.get('prefer');
+  if (!prefer) return { seconds: 0 };
+  for (const item of prefer.split(',')) {
+    const token = item.split(';')[0] ?? '';
+    const eq = token.indexOf('=');
+    const name = (eq < 0 ? token : token.slice(0, eq)).trim().toLowerCase();
+    if (name !== 'wait') continue;
+    const value = eq < 0 ? '' : token.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    if (!SECONDS.test(value)) return { issue: { field: 'Prefer', message: 'wait must be whole seconds, e.g. "Prefer: wait=10"' } };
+    return { seconds: Math.min(Number(value), WAIT_MAX_SECONDS) };
+  }
+  return { seconds: 0 };
+}
+
+/**
+ * Waits until the record's status is past `queued`, up to `ms`, reading only its `status` field
+ * on the shared connection, 25 ms after the first look growing to 250 ms between looks. The
+ * record once it moved on; null when the time ran out or `signal` fired (the client went away).
+ */
+async function pastQueued(store: InvoiceStore, lane: string, foreignId: string, ms: number, signal: AbortSignal) {
+  const key = store.recordKey(invoiceId(lane, foreignId));
+  const deadline = Date.now() + ms;
+  let delay = 25;
+  for (;;) {
+    const status = await store.redis.hget(key, 'status');
+    if (status && status !== 'queued') return store.get(lane, foreignId);
+    const left = deadline - Date.now();
+    if (left <= 0 || signal.aborted) return null;
+    try {
+      await sleep(Math.min(delay, left), undefined, { signal });
+    } catch {
+      return null;
+    }
+    delay = Math.min(250, Math.ceil(delay * 1.5));
+  }
+}
+
 export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
   const r = Router();
   const retryDeps = { ...deps, onRetried: (n: number) => deps.metrics?.operatorRetry('api', n) };
 
   r.post('/v1/invoices', async (req, res) => {
+    const wait = waitPreference(req);
+    if ('issue' in wait) {
+      res.status(400).json({ error: 'invalid_query', issues: [wait.issue] });
+      return;
+    }
     const result = await deps.intake.submit(req.body);
     switch (result.outcome) {
       case 'invalid':
@@ -74,12 +147,32 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       case 'conflict':
         res.status(409).json({ error: 'conflict', message: result.message, foreign_id: result.foreign_id });
         return;
-      case 'accepted':
-        res.status(202).json({ outcome: 'accepted', invoice: result.invoice });
-        return;
-      case 'existing':
-        res.status(200).json({ outcome: 'existing', invoice: result.invoice });
-        return;
+    }
+    const { outcome, invoice } = result;
+    const answer = outcome === 'accepted' ? 202 : 200;
+    if (wait.seconds === 0 || waiters >= MAX_WAITERS) {
+      res.status(answer).json({ outcome, invoice });
+      return;
+    }
+    res.set('Preference-Applied', `wait=${wait.seconds}`);
+    if (invoice.status !== 'queued') {
+      res.status(answer).json({ outcome, invoice });
+      return;
+    }
+    // The provider's answer, or the wait runs out (202 as without a wait), or the client leaves.
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    res.once('close', onClose);
+    waiters++;
+    try {
+      const lane = laneKey(invoice.provider, invoice.account);
+      const record = await pastQueued(deps.store, lane, invoice.foreign_id, wait.seconds * 1000, gone.signal);
+      if (gone.signal.aborted) return;
+      if (record) res.status(outcome === 'accepted' ? 201 : 200).json({ outcome, invoice: toView(record) });
+      else res.status(answer).json({ outcome, invoice });
+    } finally {
+      waiters--;
+      res.off('close', onClose);
     }
   });
 

@@ -9,7 +9,7 @@ import { newSecret } from '../signing.ts';
 import { createJobLane, enqueueCreateBulk, type CreateJob, type CreateQueue } from '../../queues/create.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
 import { OrderSchema, forbiddenKeys, orderHash, type Order } from './order.ts';
-import type { HistoryEntry, InvoiceRecord, InvoiceStore } from './store.ts';
+import type { HistoryEntry, InvoiceEventEntry, InvoiceRecord, InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 
 /** What intake needs of a lane: its adapter's rules and its create queue. */
@@ -36,6 +36,8 @@ export interface InvoiceView {
   reconcile: string | null;
   accepted_at: string;
   updated_at: string;
+  /** Exceptions (provider news after the end) and parkings, each also published as a result. */
+  events: InvoiceEventEntry[];
   history?: HistoryEntry[];
 }
 
@@ -62,6 +64,7 @@ export function toView(r: InvoiceRecord, history?: HistoryEntry[]): InvoiceView 
     reconcile: r.reconcile,
     accepted_at: r.accepted_at,
     updated_at: r.updated_at,
+    events: r.events,
   };
   if (history) view.history = history;
   return view;

@@ -56,6 +56,29 @@ export interface InvoiceRecord {
   status_at: number | null;
   /** Set when the current terminal status was inferred by us (deadline), not said by the provider. */
   inferred: string | null;
+  /** Published without a change of status: exceptions (money or news after the end) and parkings, oldest first. */
+  events: InvoiceEventEntry[];
+}
+
+/** An event as the record keeps it. */
+export interface InvoiceEventEntry {
+  id: string;
+  kind: InvoiceEvent['kind'];
+  at: string;
+  [detail: string]: unknown;
+}
+
+/**
+ * A result published without a change of status: `exception` (a provider message about money or
+ * status for an invoice we consider finished) or `parked` (the order waits for an operator). Its
+ * result keeps `status` and `previous_status` equal, so a consumer that only follows statuses sees
+ * nothing move; one that reads `event` acts on it.
+ */
+export interface InvoiceEvent {
+  kind: 'exception' | 'parked';
+  /** Unique per invoice and kind: the result's job id ends with it, so each is published once. */
+  id: string;
+  detail: Record<string, unknown>;
 }
 
 export interface HistoryEntry {
@@ -77,6 +100,10 @@ export interface Change {
   reason?: string;
   /** Apply only while the record is in one of these statuses (decided under the compare-and-set); else `ignored`. */
   whileIn?: readonly Status[];
+  /** Publish this event (with no status change); a second one with the same kind and id is `ignored` as a duplicate. */
+  event?: InvoiceEvent;
+  /** Apply only while this holds for the record (decided under the compare-and-set, on every fresh copy); else `ignored`. */
+  guard?: (record: InvoiceRecord) => boolean;
 }
 
 export interface ApplyOptions {
@@ -298,6 +325,7 @@ export class InvoiceStore {
       known = undefined;
       if (!record) return { kind: 'missing' };
       if (change.whileIn && !change.whileIn.includes(record.status)) return { kind: 'ignored', record, reason: 'backwards' };
+      if (change.guard && !change.guard(record)) return { kind: 'ignored', record, reason: 'backwards' };
       const at = now();
       const fields: Record<string, string> = { updated_at: at.toISOString() };
       for (const [k, v] of Object.entries(change.fields ?? {})) fields[k] = v === null || v === undefined ? '' : String(v);
@@ -314,6 +342,12 @@ export class InvoiceStore {
         const entry: HistoryEntry = { at: at.toISOString(), from: record.status, to: change.status, source: change.source };
         if (change.reason) entry.reason = change.reason;
         hist = JSON.stringify(entry);
+        outbox = JSON.stringify(this.outboxEntry(record, fields, change, at));
+      } else if (change.event) {
+        const ev = change.event;
+        if (record.events.some((e) => e.kind === ev.kind && e.id === ev.id)) return { kind: 'ignored', record, reason: 'duplicate' };
+        const entry: InvoiceEventEntry = { id: ev.id, kind: ev.kind, at: at.toISOString(), ...ev.detail };
+        fields.events = [...record.events, entry].map((e) => JSON.stringify(e)).join('\n');
         outbox = JSON.stringify(this.outboxEntry(record, fields, change, at));
       }
       const out = await this.scripts.iwApply(
@@ -333,13 +367,15 @@ export class InvoiceStore {
   }
 
   private outboxEntry(record: InvoiceRecord, fields: Record<string, string>, change: Change, at: Date): OutboxEntry {
-    const status = change.status as Status;
+    // An event keeps the status where it is: status and previous_status are the same.
+    const status = change.status ?? record.status;
+    const event = change.status ? undefined : change.event;
     const pick = (k: keyof InvoiceRecord): string | null => {
       if (k in fields) return fields[k] === '' ? null : (fields[k] as string);
       const v = record[k];
       return v === null || v === undefined ? null : String(v);
     };
-    const eventId = this.resultId(record.lane, record.foreign_id, status);
+    const eventId = this.resultId(record.lane, record.foreign_id, event ? `${event.kind}.${event.id}` : status);
     const data: Record<string, unknown> = {
       v: 1,
       event_id: eventId,
@@ -349,6 +385,7 @@ export class InvoiceStore {
       foreign_id: record.foreign_id,
       status,
       previous_status: record.status,
+      event: event?.kind ?? 'transition',
       provider_invoice_id: pick('provider_invoice_id'),
       payment_url: pick('payment_url'),
       amount: record.amount,
@@ -362,6 +399,7 @@ export class InvoiceStore {
     if (received !== null && receivedCurrency !== null) data.received_currency = receivedCurrency;
     const reason = change.reason ?? pick('reason');
     if (reason) data.reason = reason;
+    if (event) data[event.kind] = event.detail;
     const opened = 'opened_at' in fields ? Number(fields.opened_at) : record.opened_at;
     return { jobId: eventId, name: status, data, meta: { accepted_at: record.accepted_at, opened_at: opened } };
   }
@@ -428,6 +466,7 @@ function fromRaw(id: string, raw: Record<string, string>): InvoiceRecord {
     opened_at: raw.opened_at ? Number(raw.opened_at) : null,
     status_at: raw.status_at ? Number(raw.status_at) : null,
     inferred: raw.inferred ?? null,
+    events: raw.events ? raw.events.split('\n').map((l) => JSON.parse(l) as InvoiceEventEntry) : [],
   };
 }
 
@@ -437,6 +476,10 @@ function toRaw(record: InvoiceRecord): Record<string, string> {
   for (const [k, v] of Object.entries(record)) {
     if (k === 'id' || k === 'lane' || v === null || v === undefined) continue;
     if (k === 'account' && v === DEFAULT_ACCOUNT) continue;
+    if (k === 'events') {
+      if ((v as InvoiceEventEntry[]).length) raw.events = (v as InvoiceEventEntry[]).map((e) => JSON.stringify(e)).join('\n');
+      continue;
+    }
     raw[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
   }
   return raw;

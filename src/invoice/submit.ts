@@ -65,13 +65,16 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
   }
 
   // Write-ahead: from here on, a crash leaves the marker behind and the next attempt knows.
+  // Only while it is still queued and not parked, decided under the compare-and-set: an order the
+  // order system cancelled (or an operator repaired) a moment ago is never sent.
   const marked = await store.apply(
     provider,
     foreignId,
-    { source: 'create', fields: { submitting: Date.now(), submit_attempts: record.submit_attempts + 1 } },
+    { source: 'create', whileIn: ['queued'], guard: (r) => !r.reconcile, fields: { submitting: Date.now(), submit_attempts: record.submit_attempts + 1 } },
     { known: record },
   );
-  if (marked.kind !== 'applied') throw new Error('invoice record vanished');
+  if (marked.kind === 'missing') throw new Error('invoice record vanished');
+  if (marked.kind === 'ignored') return marked.record.reconcile && marked.record.status === 'queued' ? { kind: 'parked', reason: marked.record.reconcile } : { kind: 'done', status: marked.record.status };
   const current = marked.record;
 
   let result: CreateResult;
@@ -160,8 +163,17 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
   }
 }
 
+/** What an operator can do about a parked order, said in the `parked` result. */
+const NEXT = {
+  held: 'the provider holds the invoice: callbacks and polls adopt it when they come; or find it in the provider\'s dashboard and attach it (its id and payment URL), or abandon the order',
+  unknown: 'not re-sent: check at the provider; attach the invoice if it exists there, else retry with confirm_not_created; or abandon the order',
+} as const;
+
 async function park(deps: SubmitDeps, record: InvoiceRecord, reason: string, cause: { error?: Error; answered?: boolean } = {}): Promise<SubmitOutcome> {
-  const res = await deps.store.apply(record.lane, record.foreign_id, { source: 'create', whileIn: ['queued'], fields: { reconcile: reason, last_error: reason } }, { known: record });
+  // Announced once per parking: the id is the record version the decision was taken on.
+  const next = cause.answered ? NEXT.held : NEXT.unknown;
+  const event = { kind: 'parked' as const, id: `v${record.version}`, detail: { reason, next } };
+  const res = await deps.store.apply(record.lane, record.foreign_id, { source: 'create', whileIn: ['queued'], fields: { reconcile: reason, last_error: reason }, event }, { known: record });
   // A callback adopted the invoice while this answer was on its way: it is being followed, nothing to reconcile.
   if (res.kind === 'ignored') return { kind: 'done', status: res.record.status };
   return { kind: 'parked', reason, ...cause };

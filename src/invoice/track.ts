@@ -12,6 +12,7 @@
  * - A deadline-inferred end is marked `inferred`; if the provider later says otherwise (a paid
  *   callback redelivered after an outage) the record is parked, since results never go backwards.
  */
+import { createHash } from 'node:crypto';
 import { ProviderError, ProviderRateLimited } from '../errors.ts';
 import { compare, isZero } from '../money.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
@@ -42,6 +43,8 @@ export class UnknownInvoice extends Error {
 
 export type TrackOutcome =
   | { kind: 'applied'; record: InvoiceRecord; published: boolean; adopted: boolean }
+  /** News about an invoice already finished: published as an exception, never absorbed. */
+  | { kind: 'exception'; record: InvoiceRecord; type: string; published: boolean }
   | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' }
   | { kind: 'parked'; record: InvoiceRecord; reason: string }
   | { kind: 'missing' };
@@ -60,10 +63,7 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
     // Possibly a second payable invoice for one order (guarantee 1): an operator must look.
     return park(store, record, `${source} for provider invoice ${update.providerInvoiceId} (${update.providerStatus}), but this order holds ${ours}`);
   }
-  if (isTerminal(record.status)) {
-    if (contradictsInference(record, status)) return parkContradiction(store, record, update);
-    return { kind: 'ignored', record, reason: status === record.status ? 'duplicate' : 'terminal' };
-  }
+  if (isTerminal(record.status)) return afterEnd(store, record, update, status, source);
   if (status === null) {
     return park(store, record, `unknown provider status "${update.providerStatus}"; not guessed`, adoptId(record, update));
   }
@@ -85,8 +85,8 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
     case 'missing':
       return res;
     case 'ignored':
-      // The deadline may have ended it while we decided (a poll racing this callback).
-      if (contradictsInference(res.record, status)) return parkContradiction(store, res.record, update);
+      // The deadline (or a message that overtook this one) may have ended it while we decided.
+      if (isTerminal(res.record.status)) return afterEnd(store, res.record, update, status, source);
       // One result per status (DESIGN.md), so a second installment under the same status is not
       // published; the record still learns the larger amount for operators and the final result.
       if (res.reason === 'duplicate' && received(res.record, update)) {
@@ -104,8 +104,42 @@ function contradictsInference(record: InvoiceRecord, status: Status | null): boo
   return isTerminal(record.status) && record.inferred !== null && status !== record.status;
 }
 
-function parkContradiction(store: InvoiceStore, record: InvoiceRecord, update: ProviderUpdate): Promise<TrackOutcome> {
-  return park(store, record, `provider reports ${update.providerStatus} after we inferred ${record.status} from its deadline`);
+/**
+ * A provider message for an invoice we consider finished. Money beyond what the record holds (a
+ * late, extra or partial payment after the end), a terminal status other than ours (paid after it
+ * expired), or any word that contradicts an end we inferred, is an exception: stored on the record
+ * and published once (its id comes from the message's dedupe key), never absorbed. An inferred
+ * end that the provider contradicts is parked for an operator as well. Anything else (a
+ * redelivery, an out-of-order message from before the end) changes nothing.
+ */
+async function afterEnd(store: InvoiceStore, record: InvoiceRecord, update: ProviderUpdate, status: Status | null, source: string): Promise<TrackOutcome> {
+  const more = received(record, update) && update.receivedAmount !== undefined && !isZero(update.receivedAmount);
+  const contradicted = contradictsInference(record, status);
+  const news = status !== null && isTerminal(status) && status !== record.status;
+  if (!more && !news && !contradicted) return { kind: 'ignored', record, reason: status === record.status ? 'duplicate' : 'terminal' };
+  const type =
+    status === 'paid' && record.status !== 'paid' ? 'paid_after_end' : more ? 'payment_after_end' : contradicted ? 'status_after_inferred_end' : 'status_after_end';
+  const note = amountNote(record, update, 'paid');
+  const reason = composeReason(update.reason, note);
+  const detail: Record<string, unknown> = { type, provider_status: update.providerStatus, after: record.status };
+  if (update.receivedAmount !== undefined) detail.received_amount = update.receivedAmount;
+  if (update.receivedCurrency !== undefined) detail.received_currency = update.receivedCurrency;
+  if (reason) detail.reason = reason;
+  const fields: NonNullable<Change['fields']> = {};
+  if (more) {
+    // The record shows all the money that arrived, whatever its status.
+    fields.received_amount = update.receivedAmount ?? null;
+    fields.received_currency = update.receivedCurrency ?? null;
+  }
+  if (contradicted) {
+    const why = `provider reports ${update.providerStatus} after we inferred ${record.status} from its deadline`;
+    Object.assign(fields, { reconcile: why, last_error: why });
+  }
+  const id = createHash('sha256').update(update.dedupeKey).digest('hex').slice(0, 16);
+  const res = await store.apply(record.lane, record.foreign_id, { source, fields, event: { kind: 'exception', id, detail } }, { known: record });
+  if (res.kind === 'missing') return res;
+  if (res.kind === 'ignored') return { kind: 'ignored', record: res.record, reason: 'duplicate' };
+  return { kind: 'exception', record: res.record, type, published: res.published };
 }
 
 /** True when the update reports more money than the record holds (amounts only ever grow). */
@@ -120,7 +154,11 @@ function adoptId(record: InvoiceRecord, update: ProviderUpdate): { provider_invo
 }
 
 async function park(store: InvoiceStore, record: InvoiceRecord, reason: string, extra: Record<string, string> = {}): Promise<TrackOutcome> {
-  const res = await store.apply(record.lane, record.foreign_id, { source: 'track', fields: { reconcile: reason, last_error: reason, ...extra } });
+  // Parked already for this very reason (a poll that keeps seeing the same unknown status): said once.
+  if (record.reconcile === reason) return { kind: 'parked', record, reason };
+  const next = 'an operator checks the invoice at the provider, then attaches it, abandons the order, or lets callbacks carry on';
+  const event = { kind: 'parked' as const, id: `v${record.version}`, detail: { reason, next } };
+  const res = await store.apply(record.lane, record.foreign_id, { source: 'track', fields: { reconcile: reason, last_error: reason, ...extra }, event }, { known: record });
   return res.kind === 'missing' ? res : { kind: 'parked', record: res.record, reason };
 }
 
@@ -210,7 +248,7 @@ export async function pollOnce(deps: PollDeps, job: PollJob): Promise<PollOutcom
       const out = await applyUpdate(store, record, update, 'poll');
       if (out.kind === 'missing') return { kind: 'done', status: 'missing', published: false };
       record = out.record;
-      published = out.kind === 'applied' && out.published;
+      published = (out.kind === 'applied' || out.kind === 'exception') && out.published;
     }
   } catch (err) {
     if (err instanceof ProviderRateLimited) return { kind: 'rate-limited', at: nextPollAt(lane, settings, now, null, deps.random), waitMs: err.hint.retryAfterMs };

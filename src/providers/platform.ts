@@ -549,7 +549,9 @@ function invoiceUpdate(cb: InvoiceCallback): ProviderUpdate {
     status: mapped.status,
     dedupeKey: `invoice:${cb.id}:${cb.status}:${cb.transactions?.length ?? 0}`,
   };
-  if (received) {
+  // `currency_received` is there before anything arrived (it names what the invoice converts to);
+  // with an empty transaction list nothing was received, so no amount is reported.
+  if (received && !(Array.isArray(cb.transactions) && cb.transactions.length === 0)) {
     update.receivedAmount = received.amount;
     update.receivedCurrency = received.currency;
   }

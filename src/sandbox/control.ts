@@ -13,7 +13,7 @@ import type { CallbackHabits, Delivery, FaultRule, SandboxAction } from './types
 
 const Provider = z.enum(['cryptoprocessing', 'alphapo', 'cryptosteroid']);
 const Kind = z.enum(['invoice', 'payment_request']);
-const Action = z.enum(['pay', 'pay-partly', 'expire', 'cancel', 'fail']);
+const Action = z.enum(['pay', 'pay-partly', 'expire', 'cancel', 'fail', 'pay-late']);
 export const HabitsSchema = z.strictObject({
   duplicateRate: z.number().min(0).max(1).optional(),
   lateRate: z.number().min(0).max(1).optional(),

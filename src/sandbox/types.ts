@@ -152,4 +152,5 @@ export interface ProviderStats {
 }
 export type SandboxStats = Record<SandboxProvider, ProviderStats>;
 
-export type SandboxAction = 'pay' | 'pay-partly' | 'expire' | 'cancel' | 'fail';
+/** `pay-late`: a payment after the invoice ended (the provider's late-payment callback). */
+export type SandboxAction = 'pay' | 'pay-partly' | 'expire' | 'cancel' | 'fail' | 'pay-late';

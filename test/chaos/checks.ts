@@ -158,7 +158,12 @@ export function checkSettled(s: Snapshot): { check: Check; counts: Record<Settle
 export function checkResults(s: Snapshot): Check {
   const byOrder = new Map<string, PublishedResult[]>();
   const perStatus = new Map<string, number>();
+  // Exceptions and parkings are results of their own (the status does not move): each once, by its id.
+  const events = s.results.filter((r) => (r.data.event ?? 'transition') !== 'transition');
+  const eventIds = new Map<string, number>();
+  for (const r of events) eventIds.set(r.data.event_id, (eventIds.get(r.data.event_id) ?? 0) + 1);
   for (const r of s.results) {
+    if ((r.data.event ?? 'transition') !== 'transition') continue;
     const k = orderKey(r.data);
     let list = byOrder.get(k);
     if (!list) byOrder.set(k, (list = []));
@@ -168,6 +173,7 @@ export function checkResults(s: Snapshot): Check {
   }
   const bad: string[] = [];
   for (const [ks, n] of perStatus) if (n !== 1) bad.push(`${ks}: ${n} results`);
+  for (const [id, n] of eventIds) if (n !== 1) bad.push(`${id}: published ${n} times`);
   const acceptedKeys = new Set(s.accepted.map(orderKey));
   for (const k of byOrder.keys()) if (!acceptedKeys.has(k)) bad.push(`${k}: results for an order nobody accepted`);
   for (const o of s.accepted) {
@@ -189,7 +195,7 @@ export function checkResults(s: Snapshot): Check {
       if (from !== 'queued' && (RANK.get(r.data.status) ?? 0) <= (RANK.get(from) ?? 0)) bad.push(`${k}: backwards ${from}->${r.data.status}`);
     }
   }
-  return check('each transition published exactly once, in order, never backwards', bad, `${s.results.length} results for ${byOrder.size} orders; ${bad.length} problems`);
+  return check('each transition published exactly once, in order, never backwards', bad, `${s.results.length - events.length} transitions and ${events.length} exceptions or parkings for ${byOrder.size} orders; ${bad.length} problems`);
 }
 
 /** The provider's final word on an invoice, in our statuses (CONTRACT 5). */

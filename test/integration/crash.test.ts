@@ -54,7 +54,9 @@ describe('worker killed mid-request', () => {
         } else {
           assert.equal(rec.status, 'queued');
           assert.ok(rec.reconcile, 'parked for reconciliation with a reason');
-          assert.equal(results.length, 0);
+          // Announced as parked (once, when the relay has run), and nothing else.
+          assert.ok(results.every((r) => r.event === 'parked'), 'no transition published');
+          assert.ok(results.length <= 1);
         }
         if (c.provider === 'cryptosteroid') {
           assert.equal(sandbox.stats().cryptosteroid.received, 1, 'CryptoSteroid is never re-sent after an unknown outcome');

@@ -201,7 +201,11 @@ describe('create pipeline under provider faults', () => {
       assert.match(rec.reconcile ?? '', /already holds this foreign_id/);
       assert.equal(t.sandbox.count(provider, id), 1);
       assert.equal(t.sandbox.stats()[provider].byStatus['400'] ?? 0, 1, 'the re-send was refused as a duplicate');
-      assert.equal((await t.results()).filter((r) => r.foreign_id === id).length, 0, 'nothing published, in particular no rejected');
+      // The order system hears that it is parked, with the reason and what happens next; no transition, in particular no rejected.
+      const parked = await t.waitFor(async () => (await t.results()).filter((r) => r.foreign_id === id), 'the parked result', 10_000);
+      assert.deepEqual(parked.map((r) => [r.event, r.status, r.previous_status]), [['parked', 'queued', 'queued']]);
+      assert.match(parked[0]!.parked?.reason ?? '', /already holds this foreign_id/);
+      assert.match(parked[0]!.parked?.next ?? '', /attach/);
       const job = await t.createJob(provider, id);
       assert.equal(await job?.getState(), 'completed', 'not reported as a failure');
       // An operator retry must not re-create it blindly.
@@ -223,7 +227,9 @@ describe('create pipeline under provider faults', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(t.sandbox.stats().cryptosteroid.received - before, 1, 'sent exactly once');
     assert.equal(t.sandbox.count('cryptosteroid', 'f-lost-cs'), 1);
-    assert.equal((await t.results()).filter((r) => r.foreign_id === 'f-lost-cs').length, 0);
+    const parked = await t.waitFor(async () => (await t.results()).filter((r) => r.foreign_id === 'f-lost-cs'), 'the parked result', 10_000);
+    assert.deepEqual(parked.map((r) => [r.event, r.status]), [['parked', 'queued']], 'announced as parked, nothing else');
+    assert.match(parked[0]!.parked?.next ?? '', /not re-sent/);
   });
 
   it('a connection reset before the provider committed: the platform re-send creates exactly one invoice', async () => {

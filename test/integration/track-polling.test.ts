@@ -108,6 +108,12 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     assert.ok((await t.system.store.parked()).includes(parked.id));
     await settle(t);
     assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptoprocessing', 'pl-pr'), ['created', 'expired']);
+    // The order system hears it: one exception (the money and the provider's word) and the parking.
+    const events = (await resultsFor(t, 'cryptoprocessing', 'pl-pr')).filter((r) => r.event && r.event !== 'transition');
+    assert.deepEqual(events.map((r) => [r.event, r.status, r.previous_status]).sort(), [['exception', 'expired', 'expired']]);
+    assert.equal(events[0]!.exception?.type, 'paid_after_end');
+    assert.equal(events[0]!.exception?.received_amount, '100.50');
+    assert.equal(parked.events.filter((e) => e.kind === 'exception').length, 1, 'on the record too');
   });
 
   it('lookups are rate-limited across processes by the poll worker limiter (per queue, in Redis)', () => {

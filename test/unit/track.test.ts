@@ -67,6 +67,7 @@ function rec(over: Omit<Partial<InvoiceRecord>, 'order'> & { order?: Partial<Ord
     opened_at: T0,
     status_at: T0,
     inferred: null,
+    events: [],
     ...rest,
   };
 }

@@ -1,0 +1,93 @@
+/**
+ * Repair routes (src/invoice/repair.ts): the order system cancels an order not yet sent; an
+ * operator abandons an order or attaches the invoice found at the provider. Each names who and
+ * why; the answer is the record, or 409 saying what is possible instead.
+ */
+import { Router, type Response } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { createJobId } from '../../queues/create.ts';
+import { zodIssues } from '../errors.ts';
+import { toView } from '../invoice/intake.ts';
+import { abandon, attach, cancelBeforeSending, type RepairDeps, type RepairOutcome } from '../invoice/repair.ts';
+import type { InvoiceStore } from '../invoice/store.ts';
+import { schedulePoll, type TrackSettings } from '../invoice/track.ts';
+import type { Lanes } from '../lanes.ts';
+import { params } from './invoices.ts';
+
+const Who = z.string().trim().min(1).max(100);
+const Why = z.string().trim().min(1).max(500);
+
+export const CancelSchema = z.strictObject({ reason: Why.optional(), by: Who.optional() });
+export const AbandonSchema = z.strictObject({ reason: Why, by: Who, status: z.enum(['cancelled', 'failed']).default('cancelled') });
+export const AttachSchema = z.strictObject({
+  provider_invoice_id: z.string().trim().min(1).max(255),
+  // A pattern, not only zod's URL check, so the OpenAPI document says http(s) too.
+  payment_url: z
+    .string()
+    .max(2048)
+    .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
+    .refine((u) => URL.canParse(u), 'must be a URL'),
+  reason: Why,
+  by: Who,
+});
+
+export interface RepairRouteDeps {
+  store: InvoiceStore;
+  lanes: Lanes;
+  log: Logger;
+  track: TrackSettings;
+}
+
+function answer(res: Response, out: RepairOutcome): void {
+  switch (out.outcome) {
+    case 'done':
+      res.status(200).json({ outcome: 'done', invoice: toView(out.record) });
+      return;
+    case 'not_found':
+      res.status(404).json({ error: 'not_found', message: 'no invoice for this provider and foreign_id' });
+      return;
+    case 'refused':
+      res.status(409).json({ error: 'not_possible', message: out.why, status: out.status });
+      return;
+  }
+}
+
+export function repairRoutes(deps: RepairRouteDeps): Router {
+  const r = Router();
+  const repair: RepairDeps = {
+    store: deps.store,
+    lanes: deps.lanes,
+    log: deps.log.child({ component: 'repair' }),
+    createJobId,
+    schedulePoll: (lane, fid, record) => schedulePoll({ store: deps.store, lanes: deps.lanes, track: deps.track }, lane, fid, Date.now(), record),
+  };
+  const body = <S extends z.ZodType>(schema: S, raw: unknown, res: Response): z.output<S> | null => {
+    const parsed = schema.safeParse(raw ?? {});
+    if (parsed.success) return parsed.data;
+    res.status(400).json({ error: 'invalid_body', issues: zodIssues(parsed.error.issues) });
+    return null;
+  };
+
+  r.post('/v1/invoices/:provider/:foreign_id/cancel', async (req, res) => {
+    const p = params(req, res, deps.lanes);
+    const b = p && body(CancelSchema, req.body, res);
+    if (!p || !b) return;
+    answer(res, await cancelBeforeSending(repair, p.lane, p.foreignId, { by: b.by ?? 'order-system', via: 'api', reason: b.reason ?? 'requested by the order system' }));
+  });
+
+  r.post('/v1/invoices/:provider/:foreign_id/abandon', async (req, res) => {
+    const p = params(req, res, deps.lanes);
+    const b = p && body(AbandonSchema, req.body, res);
+    if (!p || !b) return;
+    answer(res, await abandon(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason, status: b.status }));
+  });
+
+  r.post('/v1/invoices/:provider/:foreign_id/attach', async (req, res) => {
+    const p = params(req, res, deps.lanes);
+    const b = p && body(AttachSchema, req.body, res);
+    if (!p || !b) return;
+    answer(res, await attach(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason, providerInvoiceId: b.provider_invoice_id, paymentUrl: b.payment_url }));
+  });
+  return r;
+}

@@ -1,0 +1,346 @@
+/**
+ * The OpenAPI document against the running system. It fails when the document drifts from what
+ * the API does:
+ * - the document is valid OpenAPI 3.1 (the official meta-schema);
+ * - every producer route the router has is documented, and nothing else;
+ * - a real request and a real answer of every operation, for every status it documents, are
+ *   checked against the served document (ajv, JSON Schema 2020-12, with answers closed: a field
+ *   the API sends but the document lacks fails too);
+ * - a client generated from /openapi.json (openapi-typescript types + openapi-fetch) type-checks,
+ *   then creates an order and reads it.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { pathToFileURL } from 'node:url';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import openapiTS, { astToString } from 'openapi-typescript';
+import ts from 'typescript';
+import { invoiceRoutes, type InvoiceRouteDeps } from '../../src/http/invoices.ts';
+import { repairRoutes, type RepairRouteDeps } from '../../src/http/repairs.ts';
+import { createLogger } from '../../src/logger.ts';
+import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
+
+const addFormats = addFormatsModule.default;
+const token = 'openapi-test-token-0123456789';
+
+type Json = Record<string, any>;
+
+/** A copy in which every object schema that does not say otherwise admits no other fields. */
+function closed(doc: Json): Json {
+  const copy = structuredClone(doc);
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    const o = node as Json;
+    if (o.type === 'object' && o.properties && o.additionalProperties === undefined) o.additionalProperties = false;
+    Object.values(o).forEach(walk);
+  };
+  walk(copy.components);
+  return copy;
+}
+
+const pointer = (...parts: string[]): string => `openapi.json#/${parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+
+describe('OpenAPI document', () => {
+  let t: TestSystem;
+  let doc: Json;
+  let ajv: Ajv2020;
+  /** `operationId status` of every answer checked. */
+  const seen = new Set<string>();
+
+  before(async () => {
+    // A short breaker pause: the failed submission below opens a breaker, which close() would otherwise wait out.
+    t = await startTestSystem({ env: { API_TOKEN: token, BREAKER_OPEN_MS: '200', CREATE_ATTEMPTS: '3' } });
+    const res = await fetch(`${t.api}/openapi.json`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    doc = (await res.json()) as Json;
+    ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    ajv.addSchema(closed(doc), 'openapi.json');
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  const validator = (ref: string): ValidateFunction => ajv.getSchema(ref) ?? (ajv.addSchema({ $ref: ref }, ref), ajv.getSchema(ref) as ValidateFunction);
+  const conforms = (ref: string, value: unknown): string | null => {
+    const v = validator(ref);
+    return v(value) ? null : ajv.errorsText(v.errors);
+  };
+
+  interface Call {
+    method: 'get' | 'post';
+    path: string;
+    params?: Record<string, string>;
+    query?: Record<string, string>;
+    headers?: Record<string, string>;
+    body?: unknown;
+    /** Raw body instead of JSON (415, 413, malformed JSON). */
+    raw?: { body: string; type: string };
+    auth?: boolean;
+    /** Whether the request should conform to the document (default: when the answer is 2xx). */
+    conformingRequest?: boolean;
+  }
+
+  /** Sends a request and checks it and its answer against the document; the answer's status and body. */
+  async function call(c: Call): Promise<{ status: number; body: any; headers: Headers }> {
+    const op = doc.paths[c.path]?.[c.method];
+    assert.ok(op, `${c.method} ${c.path} is documented`);
+    let url = c.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(c.params?.[name] ?? ''));
+    if (c.query) url += `?${new URLSearchParams(c.query)}`;
+    const headers: Record<string, string> = { ...c.headers };
+    if (c.auth !== false) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined;
+    if (c.raw) {
+      body = c.raw.body;
+      headers['content-type'] = c.raw.type;
+    } else if (c.body !== undefined) {
+      body = JSON.stringify(c.body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(`${t.api}${url}`, { method: c.method.toUpperCase(), headers, body });
+    const text = await res.text();
+    const answer = text ? JSON.parse(text) : undefined;
+    const what = `${op.operationId} ${res.status} ${text.slice(0, 300)}`;
+
+    // The request, as the document describes it (a 400, 413 or 415 says it is not).
+    const conforming = c.conformingRequest ?? ![400, 413, 415].includes(res.status);
+    const problems: string[] = [];
+    for (const [i, p] of ((op.parameters ?? []) as Json[]).entries()) {
+      const value = p.in === 'path' ? c.params?.[p.name] : p.in === 'query' ? c.query?.[p.name] : c.headers?.[p.name.toLowerCase()];
+      if (value === undefined) {
+        if (p.required) problems.push(`${p.name} missing`);
+        continue;
+      }
+      const typed = p.schema?.type === 'integer' && /^-?\d+$/.test(value) ? Number(value) : value;
+      const error = conforms(pointer('paths', c.path, c.method, 'parameters', String(i), 'schema'), typed);
+      if (error) problems.push(`${p.name}: ${error}`);
+    }
+    let sent: unknown = c.body;
+    if (c.raw) {
+      if (!op.requestBody?.content?.[c.raw.type]) problems.push(`body: ${c.raw.type} is not documented`);
+      try {
+        sent = JSON.parse(c.raw.body);
+      } catch {
+        problems.push('body: not JSON');
+      }
+    }
+    if (op.requestBody && sent !== undefined) {
+      const error = conforms(pointer('paths', c.path, c.method, 'requestBody', 'content', 'application/json', 'schema'), sent);
+      if (error) problems.push(`body: ${error}`);
+    } else if (op.requestBody?.required && sent === undefined) problems.push('body missing');
+    if (conforming) assert.deepEqual(problems, [], `the request of ${what} conforms`);
+    else assert.notDeepEqual(problems, [], `the document refuses the request of ${what} too`);
+
+    // The answer.
+    const documented = op.responses[String(res.status)];
+    assert.ok(documented, `${what}: status documented`);
+    for (const name of ['preference-applied']) {
+      if (res.headers.has(name)) assert.ok(Object.keys(documented.headers ?? {}).some((h) => h.toLowerCase() === name), `${what}: header ${name} documented`);
+    }
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/, what);
+    const error = conforms(pointer('paths', c.path, c.method, 'responses', String(res.status), 'content', 'application/json', 'schema'), answer);
+    assert.equal(error, null, `${what}: answer conforms: ${error}`);
+    seen.add(`${op.operationId} ${res.status}`);
+    return { status: res.status, body: answer, headers: res.headers };
+  }
+
+  it('is valid OpenAPI 3.1 and documents exactly the routes of the producer API', async () => {
+    const result = await new Validator().validate(structuredClone(doc) as never);
+    assert.equal(result.valid, true, JSON.stringify(result.errors));
+    assert.match(String(doc.openapi), /^3\.1\./);
+    assert.deepEqual(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer', description: doc.components.securitySchemes.bearer.description });
+
+    type Stack = { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> };
+    const routers = [invoiceRoutes({} as InvoiceRouteDeps), repairRoutes({ log: createLogger('silent') } as RepairRouteDeps)] as unknown as Stack[];
+    const routes = routers
+      .flatMap((r) => r.stack)
+      .flatMap((l) => (l.route ? Object.keys(l.route.methods).map((m) => `${m} ${l.route!.path.replace(/:(\w+)/g, '{$1}')}`) : []))
+      .sort();
+    const documented = Object.entries(doc.paths as Json)
+      .flatMap(([path, item]) => Object.keys(item as Json).map((m) => `${m} ${path}`))
+      .sort();
+    assert.deepEqual(documented, routes);
+  });
+
+  it('describes a real request and answer of every operation, for every status it documents', async () => {
+    const order = sampleOrder('alphapo', 'oa-1');
+    // POST /v1/invoices
+    t.sandbox.addFault({ provider: 'cryptoprocessing', fault: 'latency', ms: 200 });
+    const waited = await call({ method: 'post', path: '/v1/invoices', query: { wait: '10' }, body: sampleOrder('cryptoprocessing', 'oa-wait') });
+    t.sandbox.clearFaults();
+    assert.equal(waited.status, 201);
+    assert.ok(waited.body.invoice.payment_url);
+    assert.equal(waited.headers.get('preference-applied'), 'wait=10');
+    assert.equal((await call({ method: 'post', path: '/v1/invoices', body: order })).status, 202);
+    assert.equal((await call({ method: 'post', path: '/v1/invoices', body: order, headers: { prefer: 'wait=0' } })).status, 200);
+    assert.equal((await call({ method: 'post', path: '/v1/invoices', body: { ...order, amount: '1.00' } })).status, 409);
+    const invalid = await call({ method: 'post', path: '/v1/invoices', body: { ...order, foreign_id: '', colour: 'red' } });
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.body.error, 'invalid_order');
+    assert.equal((await call({ method: 'post', path: '/v1/invoices', query: { wait: 'soon' }, body: order })).status, 400);
+    assert.equal((await call({ method: 'post', path: '/v1/invoices', raw: { body: '{"provider":', type: 'application/json' } })).body.error, 'invalid_json');
+    assert.equal((await call({ method: 'post', path: '/v1/invoices', body: order, auth: false })).status, 401);
+
+    // POST /v1/invoices/batch
+    const batch = await call({ method: 'post', path: '/v1/invoices/batch', body: { orders: [order, sampleOrder('cryptosteroid', 'oa-b1'), { ...order, amount: '2.00' }] } });
+    assert.deepEqual(batch.body.results.map((r: Json) => r.outcome), ['existing', 'accepted', 'conflict']);
+    const withInvalid = await call({ method: 'post', path: '/v1/invoices/batch', body: { orders: [{ ...order, foreign_id: '' }] }, conformingRequest: false });
+    assert.deepEqual(withInvalid.body.results.map((r: Json) => r.outcome), ['invalid']);
+    assert.equal((await call({ method: 'post', path: '/v1/invoices/batch', body: { orders: [] } })).status, 400);
+    assert.equal((await call({ method: 'post', path: '/v1/invoices/batch', body: { orders: [order] }, auth: false })).status, 401);
+
+    // GET /v1/invoices/{provider}/{foreign_id}
+    const read = await call({ method: 'get', path: '/v1/invoices/{provider}/{foreign_id}', params: { provider: 'cryptoprocessing', foreign_id: 'oa-wait' }, query: { account: 'default' } });
+    assert.equal(read.status, 200);
+    assert.deepEqual(read.body.history.map((h: Json) => h.to), ['queued', 'created']);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices/{provider}/{foreign_id}', params: { provider: 'alphapo', foreign_id: 'nope' } })).status, 404);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices/{provider}/{foreign_id}', params: { provider: 'alphapo', foreign_id: 'oa-1' }, query: { account: 'Bad!' } })).status, 400);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices/{provider}/{foreign_id}', params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false })).status, 401);
+
+    // POST /v1/invoices/{provider}/{foreign_id}/retry: a submission the provider refused with 500s until its attempts ran out.
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', status: 500 });
+    await call({ method: 'post', path: '/v1/invoices', body: sampleOrder('alphapo', 'oa-failed') });
+    await t.waitFor(async () => (await (await t.createJob('alphapo', 'oa-failed'))?.getState()) === 'failed', 'the submission to fail');
+    t.sandbox.clearFaults();
+    const retryPath = '/v1/invoices/{provider}/{foreign_id}/retry';
+    const bulk = await call({ method: 'post', path: '/v1/invoices/retry', body: { provider: 'alphapo', reason: '500', dry_run: true } });
+    assert.deepEqual(bulk.body.retried.map((r: Json) => r.foreign_id), ['oa-failed']);
+    const retried = await call({ method: 'post', path: retryPath, params: { provider: 'alphapo', foreign_id: 'oa-failed' }, body: { by: 'openapi-test' } });
+    assert.equal(retried.status, 202);
+    assert.equal((await call({ method: 'post', path: retryPath, params: { provider: 'cryptoprocessing', foreign_id: 'oa-wait' } })).body.error, 'not_retryable');
+    assert.equal((await call({ method: 'post', path: retryPath, params: { provider: 'alphapo', foreign_id: 'nope' } })).status, 404);
+    assert.equal((await call({ method: 'post', path: retryPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { confirm: true } })).status, 400);
+    assert.equal((await call({ method: 'post', path: retryPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false })).status, 401);
+
+    // POST /v1/invoices/retry
+    assert.equal((await call({ method: 'post', path: '/v1/invoices/retry', body: { provider: 'nosuch' }, conformingRequest: true })).status, 400);
+    assert.equal((await call({ method: 'post', path: '/v1/invoices/retry', body: { limit: 0 } })).status, 400);
+    assert.equal((await call({ method: 'post', path: '/v1/invoices/retry', auth: false })).status, 401);
+
+    // The repairs: cancel before sending, abandon, attach (docs/exceptions.md).
+    const cancelPath = '/v1/invoices/{provider}/{foreign_id}/cancel';
+    const abandonPath = '/v1/invoices/{provider}/{foreign_id}/abandon';
+    const attachPath = '/v1/invoices/{provider}/{foreign_id}/attach';
+    const held = t.system.lane('cryptosteroid').createQueue;
+    await held.pause();
+    await call({ method: 'post', path: '/v1/invoices', body: sampleOrder('cryptosteroid', 'oa-cancel') });
+    assert.equal((await call({ method: 'post', path: cancelPath, params: { provider: 'cryptosteroid', foreign_id: 'oa-cancel' }, body: { reason: 'cart emptied' } })).status, 200);
+    await held.resume();
+    assert.equal((await call({ method: 'post', path: cancelPath, params: { provider: 'cryptosteroid', foreign_id: 'oa-cancel' } })).status, 409);
+    assert.equal((await call({ method: 'post', path: cancelPath, params: { provider: 'alphapo', foreign_id: 'nope' } })).status, 404);
+    assert.equal((await call({ method: 'post', path: cancelPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { reason: '' } })).status, 400);
+    assert.equal((await call({ method: 'post', path: cancelPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false })).status, 401);
+    const abandoned = await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { reason: 'test', by: 'openapi-test' } });
+    assert.equal(abandoned.status, 200);
+    assert.equal((await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { reason: 'again', by: 'openapi-test' } })).status, 409);
+    assert.equal((await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'nope' }, body: { reason: 'x', by: 'y' } })).status, 404);
+    assert.equal((await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: {}, conformingRequest: false })).status, 400);
+    assert.equal((await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false, body: { reason: 'x', by: 'y' } })).status, 401);
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', status: 500 });
+    await call({ method: 'post', path: '/v1/invoices', body: sampleOrder('alphapo', 'oa-attach') });
+    await t.waitFor(async () => (await (await t.createJob('alphapo', 'oa-attach'))?.getState()) === 'failed', 'the submission to fail');
+    t.sandbox.clearFaults();
+    const attachBody = { provider_invoice_id: '4242', payment_url: 'https://pay.example/4242', reason: 'found in the dashboard', by: 'openapi-test' };
+    assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, body: attachBody })).status, 200);
+    assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, body: attachBody })).status, 409);
+    assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'nope' }, body: attachBody })).status, 404);
+    assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, body: { ...attachBody, payment_url: 'ftp://x' }, conformingRequest: false })).status, 400);
+    assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, auth: false, body: attachBody })).status, 401);
+
+    // 413 and 415 of every operation with a body.
+    const big = JSON.stringify({ orders: [{ description: 'x'.repeat(5 * 1024 * 1024) }] });
+    const one = { provider: 'alphapo', foreign_id: 'oa-1' };
+    for (const [path, params] of [['/v1/invoices', {}], ['/v1/invoices/batch', {}], [retryPath, one], ['/v1/invoices/retry', {}], [cancelPath, one], [abandonPath, one], [attachPath, one]] as const) {
+      assert.equal((await call({ method: 'post', path, params, raw: { body: 'provider=alphapo', type: 'application/x-www-form-urlencoded' } })).status, 415);
+      assert.equal((await call({ method: 'post', path, params, raw: { body: big, type: 'application/json' } })).status, 413);
+    }
+
+    const missing = Object.values(doc.paths as Json)
+      .flatMap((item) => Object.values(item as Json))
+      .flatMap((op: Json) => Object.keys(op.responses).map((s) => `${op.operationId} ${s}`))
+      .filter((k) => !seen.has(k));
+    assert.deepEqual(missing, [], 'every documented answer was seen');
+  });
+
+  it('a client generated from /openapi.json (openapi-typescript + openapi-fetch) creates an order and reads it', async () => {
+    const dir = join(import.meta.dirname, '..', '..', 'test-artifacts', `openapi-client-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    try {
+      // defaultNonNullable: false, so that a field with a default (the order's `kind`) stays optional to send.
+      writeFileSync(join(dir, 'schema.ts'), astToString(await openapiTS(doc as never, { defaultNonNullable: false })));
+      writeFileSync(
+        join(dir, 'client.ts'),
+        `import createClient from 'openapi-fetch';
+import type { components, paths } from './schema.ts';
+
+type Order = components['schemas']['Order'];
+type Invoice = components['schemas']['Invoice'];
+
+export async function run(baseUrl: string, token: string, foreignId: string): Promise<{ status: number; created: Invoice; read: Invoice }> {
+  const api = createClient<paths>({ baseUrl, headers: { authorization: 'Bearer ' + token } });
+  const order: Order = {
+    provider: 'alphapo', foreign_id: foreignId, amount: '42.00', currency: 'EUR', title: 'Generated client',
+    customer: { reference: 'cust-7', email: 'payer@example.com' },
+    urls: { success: 'https://shop.example/ok', failure: 'https://shop.example/fail' },
+  };
+  // @ts-expect-error the document refuses unknown fields, and so do the generated types
+  const typo: Order = { ...order, colour: 'red' };
+  void typo;
+  const created = await api.POST('/v1/invoices', { params: { query: { wait: 10 } }, body: order });
+  if (!created.data) throw new Error('create failed: ' + JSON.stringify(created.error));
+  const outcome: 'accepted' | 'existing' = created.data.outcome;
+  void outcome;
+  const read = await api.GET('/v1/invoices/{provider}/{foreign_id}', { params: { path: { provider: 'alphapo', foreign_id: foreignId } } });
+  if (!read.data) throw new Error('read failed: ' + JSON.stringify(read.error));
+  const url: string | null = read.data.payment_url;
+  void url;
+  return { status: created.response.status, created: created.data.invoice, read: read.data };
+}
+`,
+      );
+      const program = ts.createProgram([join(dir, 'client.ts')], {
+        strict: true,
+        noEmit: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        allowImportingTsExtensions: true,
+        skipLibCheck: true,
+        lib: ['lib.es2024.d.ts', 'lib.dom.d.ts'],
+        types: [],
+      });
+      const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      assert.deepEqual(diagnostics, [], 'the generated client type-checks');
+
+      const { run } = (await import(pathToFileURL(join(dir, 'client.ts')).href)) as {
+        run: (baseUrl: string, token: string, foreignId: string) => Promise<{ status: number; created: Json; read: Json }>;
+      };
+      const result = await run(t.api, token, 'oa-generated');
+      assert.equal(result.status, 201);
+      assert.equal(result.created.status, 'created');
+      assert.ok(result.created.payment_url);
+      assert.equal(result.read.payment_url, result.created.payment_url);
+      assert.equal(result.read.foreign_id, 'oa-generated');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serves a reference page without the token and without anything from elsewhere', async () => {
+    const res = await fetch(`${t.api}/docs`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    const html = await res.text();
+    for (const op of Object.values(doc.paths as Json).flatMap((item) => Object.values(item as Json))) assert.ok(html.includes(`id="${(op as Json).operationId}"`));
+    for (const name of Object.keys(doc.components.schemas)) assert.ok(html.includes(`id="schema-${name}"`), name);
+    assert.ok(html.includes('href="openapi.json"'));
+    assert.doesNotMatch(html, /<script|src=["']https?:|href=["']https?:/i);
+  });
+});
