@@ -15,7 +15,8 @@
  * BENCH_RUN_TIMEOUT_MS (120000), BENCH_LOG_LEVEL (info), BENCH_RUNTIME (dist, or tsx), BENCH_LOG_DIR
  * (keep the processes' logs there), BENCH_OPEN_INVOICES (100000), BENCH_POLL_SECONDS (30),
  * BENCH_POLL_RATE (200), BENCH_LANES_ORDERS (1000), BENCH_LANES_LATENCY_MS (50), BENCH_LANES_CONCURRENCY (50),
- * BENCH_LANES_OUTAGE_SECONDS (20), BENCH_SCENARIOS (create,latency,callbacks,polling,lanes,cluster,profile).
+ * BENCH_LANES_OUTAGE_SECONDS (20), BENCH_CHECKOUT_SECONDS (10), BENCH_CHECKOUT_RATES ("200,1000"), BENCH_CHECKOUT_WAIT_RATE (200),
+ * BENCH_SCENARIOS (create,latency,checkout,callbacks,polling,lanes,cluster,profile).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-clus
 import { callbackIngest } from './callbacks.ts';
 import { pollingRows, scenarioPolling } from './polling.ts';
 import { lanesRows, scenarioLanes } from './lanes.ts';
+import { checkoutRows, scenarioCheckout } from './checkout.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { REF_QUEUE, REF_RESULTS, orders, providerRequest, runTag, type RefJob } from './orders.ts';
 import { ROOT, RUNTIME, spawnTs, waitForOutput, type Child } from './procs.ts';
@@ -72,7 +74,10 @@ const S = {
   lanesLatencyMs: int('BENCH_LANES_LATENCY_MS', 50),
   lanesConcurrency: int('BENCH_LANES_CONCURRENCY', 50),
   lanesOutageSeconds: int('BENCH_LANES_OUTAGE_SECONDS', 20),
-  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,latency,callbacks,polling,lanes,cluster,profile').split(',').map((s) => s.trim())),
+  checkoutSeconds: Math.max(1, int('BENCH_CHECKOUT_SECONDS', 10)),
+  checkoutRates: (env.BENCH_CHECKOUT_RATES ?? '200,1000').split(',').filter(Boolean).map(Number),
+  checkoutWaitRate: Math.max(1, int('BENCH_CHECKOUT_WAIT_RATE', 200)),
+  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,latency,checkout,callbacks,polling,lanes,cluster,profile').split(',').map((s) => s.trim())),
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
 
@@ -547,6 +552,7 @@ function table(r: Record<string, any>): string {
   if (r.latency?.workerRss) rows.push([`worker RSS under load, ${r.latency.latencyMs} ms (max / median)`, `${r.latency.workerRss.maxMb} / ${r.latency.workerRss.medianMb} MB`, '<= 200 MB']);
   if (r.polling) rows.push(...pollingRows(r.polling));
   if (r.lanes) rows.push(...lanesRows(r.lanes));
+  if (r.checkout) rows.push(...checkoutRows(r.checkout));
   if (r.cluster) {
     rows.push([`Redis Cluster (3 masters), 1 worker, concurrency ${r.cluster.concurrencyPerWorker}`, s(r.cluster.oneWorker), '']);
     rows.push(['Redis Cluster (3 masters), 2 worker processes', s(r.cluster.twoWorkers), '']);
@@ -618,6 +624,12 @@ async function main(): Promise<void> {
     };
     await step('create', () => scenarioCreate(e));
     await step('latency', () => scenarioLatency(e));
+    await step('checkout', () =>
+      scenarioCheckout({
+        dir: e.dir, redis: e.redis, redisUrl: S.redisUrl, seconds: S.checkoutSeconds, rates: S.checkoutRates, latencies: [0, S.latencyMs],
+        waitRate: S.checkoutWaitRate, concurrency: S.latencyConcurrency, timeoutMs: S.timeoutMs, logLevel: S.logLevel, progress, cleanup: e.cleanup,
+      }),
+    );
     await step('callbacks', () => scenarioCallbacks(e));
     // On a Redis of its own (started and stopped by the scenario), configured as we ship it.
     await step('polling', () =>

@@ -8,7 +8,10 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import { jobId } from '../src/ids.ts';
 import { KINDS, ProviderName } from '../src/invoice/order.ts';
-import { AccountName, laneKey } from '../src/lanes.ts';
+import { isTerminal } from '../src/invoice/state.ts';
+import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
+import { deadlineOf, nextPollAt, type TrackSettings } from '../src/invoice/track.ts';
+import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../src/lanes.ts';
 
 export const POLL_QUEUE = 'invoice-poll';
 
@@ -53,4 +56,29 @@ export function pollJobId(lane: string, foreignId: string): string {
 export async function enqueuePoll(queue: PollQueue, data: PollJob, delayMs: number): Promise<void> {
   const parsed = PollJobSchema.parse(data);
   await queue.add('poll', parsed, { jobId: pollJobId(laneKey(parsed.provider, parsed.account), parsed.foreign_id), delay: Math.max(0, Math.round(delayMs)) });
+}
+
+export interface ScheduleDeps {
+  store: InvoiceStore;
+  lanes: Lanes;
+  track: TrackSettings;
+}
+
+/**
+ * Gives an open invoice its poll job in its lane's poll queue (idempotent by job id), due when
+ * the lane's cadence and the invoice's deadline say (src/invoice/track.ts). Called wherever an
+ * invoice becomes open: its creation, a callback adopting an invoice whose create answer was
+ * lost, an operator attaching one. An invoice of a lane this system does not run is left alone
+ * (false).
+ */
+export async function schedulePoll(deps: ScheduleDeps, lane: string, foreignId: string, now = Date.now(), known?: InvoiceRecord): Promise<boolean> {
+  // The caller's fresh copy saves a read; the decision only needs status and deadlines.
+  const record = known ?? (await deps.store.get(lane, foreignId));
+  const l = deps.lanes.get(lane);
+  if (!l || !record || record.status === 'queued' || isTerminal(record.status)) return false;
+  const at = nextPollAt(l, deps.track, now, deadlineOf(record, l));
+  const job: PollJob = { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id };
+  if (record.account !== DEFAULT_ACCOUNT) job.account = record.account;
+  await enqueuePoll(l.pollQueue, job, at - now);
+  return true;
 }

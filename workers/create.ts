@@ -7,10 +7,11 @@
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { CreateJobSchema, createJobLane, type CreateJob } from '../queues/create.ts';
+import { schedulePoll } from '../queues/poll.ts';
 import { OutcomeUnknown, ProviderUnavailable } from '../src/errors.ts';
 import { MissingRecord, submitOrder, describe, type SubmitDeps, type SubmitOutcome } from '../src/invoice/submit.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
-import { schedulePoll } from '../src/invoice/track.ts';
+
 import type { Lane } from '../src/lanes.ts';
 import type { WorkerContext } from './context.ts';
 

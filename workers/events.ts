@@ -6,7 +6,8 @@
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { EVENTS_QUEUE, EventJobSchema, type EventJob } from '../queues/events.ts';
-import { UnknownInvoice, handleEvent, schedulePoll } from '../src/invoice/track.ts';
+import { schedulePoll } from '../queues/poll.ts';
+import { UnknownInvoice, handleEvent } from '../src/invoice/track.ts';
 import type { WorkerContext } from './context.ts';
 
 export function eventsProcessor(ctx: WorkerContext) {

@@ -9,10 +9,10 @@
  */
 import type { Logger } from 'pino';
 import { enqueueCreate, type CreateJob } from '../queues/create.ts';
-import { pollJobId } from '../queues/poll.ts';
+import { pollJobId, schedulePoll } from '../queues/poll.ts';
 import { decodeForeignId } from '../src/ids.ts';
 import { laneOfId, type InvoiceStore, type StoreKeys } from '../src/invoice/store.ts';
-import { schedulePoll, type TrackSettings } from '../src/invoice/track.ts';
+import type { TrackSettings } from '../src/invoice/track.ts';
 import type { Lanes } from '../src/lanes.ts';
 
 export interface SweeperDeps {

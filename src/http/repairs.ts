@@ -11,7 +11,8 @@ import { zodIssues } from '../errors.ts';
 import { toView } from '../invoice/intake.ts';
 import { abandon, attach, cancelBeforeSending, type RepairDeps, type RepairOutcome } from '../invoice/repair.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
-import { schedulePoll, type TrackSettings } from '../invoice/track.ts';
+import type { TrackSettings } from '../invoice/track.ts';
+import { schedulePoll } from '../../queues/poll.ts';
 import type { Lanes } from '../lanes.ts';
 import { params } from './invoices.ts';
 

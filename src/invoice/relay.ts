@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ResultsQueue } from '../../queues/results.ts';
 import type { InvoiceStore, OutboxEntry } from './store.ts';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
@@ -41,6 +40,11 @@ interface RelayScripts {
  */
 const DEFAULT_LOCK_MS = 3000;
 
+/** Where results go (the `invoice-results` queue, queues/results.ts): added under their own job ids, so a re-add is one job. */
+export interface ResultsSink {
+  addBulk(jobs: Array<{ name: string; data: never; opts: { jobId: string } }>): Promise<unknown>;
+}
+
 export interface RelayOptions {
   batch?: number;
   intervalMs?: number;
@@ -59,7 +63,7 @@ export class OutboxRelay {
 
   constructor(
     private readonly store: InvoiceStore,
-    private readonly results: ResultsQueue,
+    private readonly results: ResultsSink,
     private readonly log: Logger,
     private readonly options: RelayOptions = {},
   ) {

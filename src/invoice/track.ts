@@ -16,9 +16,7 @@ import { createHash } from 'node:crypto';
 import { ProviderError, ProviderRateLimited } from '../errors.ts';
 import { compare, isZero } from '../money.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
-import { enqueuePoll, type PollJob } from '../../queues/poll.ts';
-import type { EventJob } from '../../queues/events.ts';
-import { laneKey, type Lanes } from '../lanes.ts';
+import { laneKey } from '../lanes.ts';
 import { isTerminal, type Status } from './state.ts';
 import type { Change, InvoiceRecord, InvoiceStore } from './store.ts';
 import { describe } from './submit.ts';
@@ -186,8 +184,17 @@ export function composeReason(provider: string | undefined, note: string | undef
   return provider.startsWith(label) ? `${provider}; ${detail}` : `${provider}; ${note}`;
 }
 
-/** Finds the invoice an event names and applies it. */
-export async function handleEvent(store: InvoiceStore, job: EventJob): Promise<TrackOutcome> {
+/** A stored provider message, as the events queue holds it: whose route received it, and its word. */
+export interface ProviderMessage {
+  provider: string;
+  account?: string;
+  /** Our record id, when the route named it (a per-invoice callback URL). */
+  invoice_id?: string;
+  update: ProviderUpdate;
+}
+
+/** Finds the invoice a message names and applies it. */
+export async function handleEvent(store: InvoiceStore, job: ProviderMessage): Promise<TrackOutcome> {
   const lane = laneKey(job.provider, job.account);
   const record = job.invoice_id
     ? await store.getById(job.invoice_id)
@@ -230,7 +237,7 @@ export type PollOutcome =
   | { kind: 'rate-limited'; at: number; waitMs?: number };
 
 /** One poll of one invoice: ask the provider, apply its answer, infer the end of a silent one. */
-export async function pollOnce(deps: PollDeps, job: PollJob): Promise<PollOutcome> {
+export async function pollOnce(deps: PollDeps, job: { foreign_id: string }): Promise<PollOutcome> {
   const { store, lane, settings } = deps;
   const { adapter } = lane;
   const now = deps.now?.() ?? Date.now();
@@ -280,27 +287,4 @@ async function inferEnd(store: InvoiceStore, record: InvoiceRecord, due: number,
   const reason = `inferred: no word from the provider by its deadline ${new Date(due).toISOString()} plus ${graceMs} ms grace`;
   const res = await store.apply(record.lane, record.foreign_id, { status: to, source: 'deadline', reason, fields: { reason, inferred: 'deadline' } });
   return res.kind === 'applied' ? { status: to, published: res.published } : null;
-}
-
-export interface ScheduleDeps {
-  store: InvoiceStore;
-  lanes: Lanes;
-  track: TrackSettings;
-}
-
-/**
- * Gives an open invoice its poll job in its lane's poll queue (idempotent by job id). Called
- * wherever an invoice becomes open: its creation, and a callback adopting an invoice whose create
- * answer was lost. An invoice of a lane this system no longer runs is left alone (false).
- */
-export async function schedulePoll(deps: ScheduleDeps, lane: string, foreignId: string, now = Date.now(), known?: InvoiceRecord): Promise<boolean> {
-  // The caller's fresh copy saves a read; the decision only needs status and deadlines.
-  const record = known ?? (await deps.store.get(lane, foreignId));
-  const l = deps.lanes.get(lane);
-  if (!l || !record || record.status === 'queued' || isTerminal(record.status)) return false;
-  const at = nextPollAt(l, deps.track, now, deadlineOf(record, l));
-  const job: PollJob = { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id };
-  if (record.account !== 'default') job.account = record.account;
-  await enqueuePoll(l.pollQueue, job, at - now);
-  return true;
 }
