@@ -16,7 +16,8 @@
  * (keep the processes' logs there), BENCH_OPEN_INVOICES (100000), BENCH_POLL_SECONDS (30),
  * BENCH_POLL_RATE (200), BENCH_LANES_ORDERS (1000), BENCH_LANES_LATENCY_MS (50), BENCH_LANES_CONCURRENCY (50),
  * BENCH_LANES_OUTAGE_SECONDS (20), BENCH_CHECKOUT_SECONDS (10), BENCH_CHECKOUT_RATES ("200,1000"), BENCH_CHECKOUT_WAIT_RATE (200),
- * BENCH_SCENARIOS (create,latency,checkout,callbacks,polling,lanes,cluster,profile).
+ * BENCH_DURABILITY_ORDERS (2000), BENCH_DURABILITY_SINGLES (1000), BENCH_DURABILITY_LINK_MS (1),
+ * BENCH_SCENARIOS (create,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-clus
 import { callbackIngest } from './callbacks.ts';
 import { pollingRows, scenarioPolling } from './polling.ts';
 import { lanesRows, scenarioLanes } from './lanes.ts';
+import { durabilityRows, scenarioDurability } from './durability.ts';
 import { checkoutRows, scenarioCheckout } from './checkout.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { REF_QUEUE, REF_RESULTS, orders, providerRequest, runTag, type RefJob } from './orders.ts';
@@ -74,10 +76,13 @@ const S = {
   lanesLatencyMs: int('BENCH_LANES_LATENCY_MS', 50),
   lanesConcurrency: int('BENCH_LANES_CONCURRENCY', 50),
   lanesOutageSeconds: int('BENCH_LANES_OUTAGE_SECONDS', 20),
+  durabilityOrders: int('BENCH_DURABILITY_ORDERS', 2000),
+  durabilitySingles: int('BENCH_DURABILITY_SINGLES', 1000),
+  durabilityLinkMs: int('BENCH_DURABILITY_LINK_MS', 1),
   checkoutSeconds: Math.max(1, int('BENCH_CHECKOUT_SECONDS', 10)),
   checkoutRates: (env.BENCH_CHECKOUT_RATES ?? '200,1000').split(',').filter(Boolean).map(Number),
   checkoutWaitRate: Math.max(1, int('BENCH_CHECKOUT_WAIT_RATE', 200)),
-  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,latency,checkout,callbacks,polling,lanes,cluster,profile').split(',').map((s) => s.trim())),
+  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,latency,checkout,callbacks,polling,lanes,durability,cluster,profile').split(',').map((s) => s.trim())),
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
 
@@ -552,6 +557,7 @@ function table(r: Record<string, any>): string {
   if (r.latency?.workerRss) rows.push([`worker RSS under load, ${r.latency.latencyMs} ms (max / median)`, `${r.latency.workerRss.maxMb} / ${r.latency.workerRss.medianMb} MB`, '<= 200 MB']);
   if (r.polling) rows.push(...pollingRows(r.polling));
   if (r.lanes) rows.push(...lanesRows(r.lanes));
+  if (r.durability) rows.push(...durabilityRows(r.durability));
   if (r.checkout) rows.push(...checkoutRows(r.checkout));
   if (r.cluster) {
     rows.push([`Redis Cluster (3 masters), 1 worker, concurrency ${r.cluster.concurrencyPerWorker}`, s(r.cluster.oneWorker), '']);
@@ -642,6 +648,13 @@ async function main(): Promise<void> {
       scenarioLanes({
         dir: e.dir, redis: e.redis, redisUrl: S.redisUrl, orders: S.lanesOrders, latencyMs: S.lanesLatencyMs, concurrency: S.lanesConcurrency,
         outageSeconds: S.lanesOutageSeconds, timeoutMs: S.timeoutMs, logLevel: S.logLevel, progress, cleanup: e.cleanup,
+      }),
+    );
+    // On a primary and two replicas of its own (started and stopped by the scenario).
+    await step('durability', () =>
+      scenarioDurability({
+        dir: e.dir, orders: S.durabilityOrders, singles: S.durabilitySingles, linkMs: S.durabilityLinkMs, concurrency: S.concurrency, timeoutMs: S.timeoutMs,
+        logLevel: S.logLevel, progress, cleanup: e.cleanup,
       }),
     );
     await step('cluster', () => scenarioCluster(e));

@@ -1,8 +1,8 @@
 /**
  * `invoice-events`: one job per authentic provider message (callback), stored before the webhook
- * answers 200. The job id comes from the provider's dedupe key (CONTRACT 6.16), so a redelivered
+ * answers 200. The job id comes from the provider's dedupe key (docs/providers.md 6.16), so a redelivered
  * or duplicated callback is one job. The job carries the normalized update, never the raw body:
- * callback bodies hold personal data (e.g. `end_user_email`, CONTRACT 2.4) that Bull Board must
+ * callback bodies hold personal data (e.g. `end_user_email`, docs/providers.md 2.4) that Bull Board must
  * not show.
  */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';

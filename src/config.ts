@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_ACCOUNT, loadAccountsFile, type AccountConfig } from './lanes.ts';
 import { providerModules, type ProviderModules } from './providers/registry.ts';
-import { hashTag, isClusterUrl, parseClusterUrl } from './redis.ts';
+import { hashTag, isClusterUrl, isSentinelUrl, parseClusterUrl, parseSentinelUrl } from './redis.ts';
 
 const optionalString = z.string().trim().min(1).optional();
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
@@ -14,21 +14,32 @@ const port = z.string().trim().regex(/^\d{1,5}$/, 'must be a port number').trans
 
 const singleRedisUrl = z.url({ protocol: /^rediss?$/ });
 function redisUrl(value: string): boolean {
-  if (!isClusterUrl(value)) return singleRedisUrl.safeParse(value).success;
+  if (!isClusterUrl(value) && !isSentinelUrl(value)) return singleRedisUrl.safeParse(value).success;
   try {
-    return parseClusterUrl(value) !== undefined;
+    return (parseClusterUrl(value) ?? parseSentinelUrl(value)) !== undefined;
   } catch {
     return false;
   }
 }
 
 const EnvSchema = z.object({
-  /** One Redis (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://host:port,host:port`, see redis.ts). */
+  /**
+   * One Redis (`redis://`, `rediss://`), a Redis Cluster (`redis+cluster://host:port,host:port`) or
+   * a primary found through Sentinel (`redis+sentinel://host:port,host:port/master-name`), see redis.ts.
+   */
   REDIS_URL: z
     .string()
     .trim()
-    .refine(redisUrl, 'must be a redis:// or rediss:// URL, or redis+cluster://host:port[,host:port...]')
+    .refine(redisUrl, 'must be a redis:// or rediss:// URL, redis+cluster://host:port[,host:port...] or redis+sentinel://host:port[,host:port...]/master-name')
     .optional(),
+  /**
+   * `replica`: an accepted order is answered, and a submission sent, only once Redis WAIT says
+   * DURABILITY_REPLICAS replicas hold it (src/durability.ts); `off`: Redis' asynchronous replication.
+   */
+  DURABILITY: z.enum(['off', 'replica']).default('off'),
+  DURABILITY_REPLICAS: z.coerce.number().int().min(1).max(16).default(1),
+  /** How long one WAIT may block before the write counts as not confirmed (503, or a retried job). */
+  DURABILITY_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
   QUEUE_PREFIX: z
@@ -65,6 +76,27 @@ const EnvSchema = z.object({
   BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   BREAKER_OPEN_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
   BREAKER_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(300_000),
+
+  /**
+   * Result webhooks (docs/webhooks.md): an endpoint configured here (more by the API), signed per
+   * the Standard Webhooks specification with this `whsec_` secret. Both, or neither.
+   */
+  RESULT_WEBHOOK_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(u), 'must be https:// (http:// only to localhost)')
+    .optional(),
+  RESULT_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]{24,200}$/, 'must be whsec_ followed by base64 (at least 18 bytes)').optional(),
+  /** How long one delivery may take before it counts as failed. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  /** Waits before each retry of a delivery, ms, comma-separated (default about a day: 10 s, 1 min, 5 min, 30 min, 1 h, 3 h, 6 h, 12 h). */
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d{1,9}(,\d{1,9}){0,29}$/, 'must be a comma-separated list of milliseconds')
+    .transform((v) => v.split(',').map(Number))
+    .optional(),
+  /** After a rotation, how long the old secret is still signed with (receivers switch without a gap). */
+  WEBHOOK_ROTATION_GRACE_MS: z.coerce.number().int().min(0).max(30 * 86_400_000).default(86_400_000),
 
   /** Sandbox mode: `auto` runs the built-in sandbox when no provider has credentials. */
   SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
@@ -109,7 +141,10 @@ export interface Config extends Env {
 }
 
 /** Variables that belong together: all set, or none. */
-const GROUPS: Array<[string, string[]]> = [['admin', ['ADMIN_USER', 'ADMIN_PASSWORD']]];
+const GROUPS: Array<[string, string[]]> = [
+  ['admin', ['ADMIN_USER', 'ADMIN_PASSWORD']],
+  ['result webhook', ['RESULT_WEBHOOK_URL', 'RESULT_WEBHOOK_SECRET']],
+];
 
 /** Every environment variable the configuration reads: the system's and each provider's own. */
 export function envKeys(modules: ProviderModules = providerModules()): string[] {
@@ -139,6 +174,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, modules: Pro
   if (env.REDIS_URL && isClusterUrl(env.REDIS_URL) && !hashTag(env.QUEUE_PREFIX)) {
     // Each queue's keys and the store's Lua scripts must stay in one cluster slot.
     problems.push({ field: 'QUEUE_PREFIX', message: 'must contain a {hash tag} on a Redis Cluster, e.g. {iw}' });
+  }
+  if (env.DURABILITY === 'replica' && env.REDIS_URL && isClusterUrl(env.REDIS_URL)) {
+    // WAIT would have to reach the node owning the prefix's slot on the connection that wrote there.
+    problems.push({ field: 'DURABILITY', message: 'replica mode is not supported on a Redis Cluster: use one primary with replicas (redis:// or redis+sentinel://)' });
   }
 
   // The default account of each provider, from its own variables.

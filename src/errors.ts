@@ -1,6 +1,6 @@
 /**
  * Error taxonomy. Adapters throw these; workers branch on the class (never on message text).
- * `classify()` maps any error to what the create worker does with it (DESIGN.md guarantee 5).
+ * `classify()` maps any error to what the create worker does with it (README guarantee 5).
  */
 
 export interface FieldIssue {
@@ -84,7 +84,7 @@ export class ProviderRejected extends ProviderError {
   }
 }
 
-/** The platform already holds an invoice with this foreign_id (CONTRACT.md 1.7, 6.1). */
+/** The platform already holds an invoice with this foreign_id (docs/providers.md 1.7, 6.1). */
 export class DuplicateForeignId extends ProviderError {
   override name = 'DuplicateForeignId';
   readonly code = 'DUPLICATE_FOREIGN_ID';

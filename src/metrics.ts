@@ -27,6 +27,8 @@ export interface Metrics {
   laneThrottled(lane: string, cause: 'rate_limit' | 'capacity'): void;
   /** A lane's circuit breaker opened (or a probe failed and it stayed open). */
   breakerOpened(lane: string): void;
+  /** One result webhook attempt: delivered, http_<status>, no_answer, or endpoint_disabled. */
+  webhookDelivery(endpoint: string, outcome: string): void;
   /** The provider HTTP client's `onResponse` hook. */
   providerResponse(req: Pick<HttpRequest, 'provider' | 'method'>, res: { status: number | 'error'; durationMs: number }): void;
   /** A callback refused at the edge (bad or missing signature/token, malformed body). */
@@ -81,6 +83,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     name: `${P}lane_throttled_total`,
     help: 'Throttled create answers per lane: cause rate_limit (429) or capacity (the account is at a provider limit, e.g. unpaid invoices).',
     labelNames: ['lane', 'cause'] as const,
+    registers: [registry],
+  });
+  const webhookDeliveries = new Counter({
+    name: `${P}webhook_deliveries_total`,
+    help: 'Result webhook attempts per endpoint: delivered, http_<status>, no_answer; endpoint_disabled when one kept failing for a day.',
+    labelNames: ['endpoint', 'outcome'] as const,
     registers: [registry],
   });
   const breakerOpens = new Counter({
@@ -295,6 +303,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
     breakerOpened(lane) {
       breakerOpens.inc({ lane });
+    },
+    webhookDelivery(endpoint, outcome) {
+      webhookDeliveries.inc({ endpoint, outcome });
     },
     providerResponse(req, res) {
       providerLatency.observe({ provider: req.provider, method: req.method, status: String(res.status) }, res.durationMs / 1000);

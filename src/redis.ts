@@ -7,6 +7,14 @@
  * (`rediss+cluster://` for TLS): any reachable nodes as seeds, the rest is discovered. Every key
  * the worker writes must then share one slot, which a `{hash tag}` QUEUE_PREFIX guarantees
  * (the config refuses a cluster URL without one).
+ *
+ * A primary with replicas under Redis Sentinel is named by
+ * `redis+sentinel://[user:password@]host:port[,host:port...]/master-name[?sentinelPassword=...]`
+ * (`rediss+sentinel://` for TLS to the data nodes and the sentinels): the hosts are sentinels, the
+ * path is the monitored master's name, the credentials are the data nodes'. ioredis asks the
+ * sentinels for the current primary on every (re)connect and checks the node's role, so after a
+ * failover every connection (BullMQ's duplicates too) moves to the promoted replica; it also
+ * subscribes to the sentinels' `+switch-master` to drop a connection to a demoted primary at once.
  */
 import { execFileSync } from 'node:child_process';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
@@ -31,7 +39,18 @@ export interface ClusterTarget {
   tls: boolean;
 }
 
+export interface SentinelTarget {
+  sentinels: Array<{ host: string; port: number }>;
+  /** The master group name the sentinels monitor. */
+  name: string;
+  username?: string;
+  password?: string;
+  sentinelPassword?: string;
+  tls: boolean;
+}
+
 const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\/(.*)$/i;
+const SENTINEL_SCHEME = /^(rediss?)\+sentinel:\/\/(.*)$/i;
 
 /**
  * Parses a `redis+cluster://` URL; undefined for any other URL. Throws a TypeError naming the
@@ -41,7 +60,38 @@ export function parseClusterUrl(url: string): ClusterTarget | undefined {
   const m = CLUSTER_SCHEME.exec(url.trim());
   if (!m) return undefined;
   const tls = m[1]!.toLowerCase() === 'rediss';
-  let rest = (m[2] ?? '').replace(/[/?#].*$/, '');
+  const { nodes, username, password } = parseHosts((m[2] ?? '').replace(/[/?#].*$/, ''), 'cluster');
+  return { nodes, tls, ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
+
+/**
+ * Parses a `redis+sentinel://` URL; undefined for any other URL. Throws a TypeError naming the
+ * problem when it is a sentinel URL but malformed (no sentinels, no master name...).
+ */
+export function parseSentinelUrl(url: string): SentinelTarget | undefined {
+  const m = SENTINEL_SCHEME.exec(url.trim());
+  if (!m) return undefined;
+  const tls = m[1]!.toLowerCase() === 'rediss';
+  const body = (m[2] ?? '').replace(/#.*$/, '');
+  const q = body.indexOf('?');
+  const query = new URLSearchParams(q >= 0 ? body.slice(q + 1) : '');
+  const beforeQuery = q >= 0 ? body.slice(0, q) : body;
+  // The authority ends at the first `/` after the credentials (a `/` in a password must be escaped).
+  const at = beforeQuery.lastIndexOf('@');
+  const slash = beforeQuery.indexOf('/', at + 1);
+  const authority = slash >= 0 ? beforeQuery.slice(0, slash) : beforeQuery;
+  const path = slash >= 0 ? beforeQuery.slice(slash + 1) : '';
+  const { nodes, username, password } = parseHosts(authority, 'sentinel');
+  const name = decodeURIComponent(path.replace(/\/+$/, ''));
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(name)) throw new TypeError('a sentinel URL needs the master name as its path, e.g. redis+sentinel://host:26379/mymaster');
+  for (const key of query.keys()) if (key !== 'sentinelPassword') throw new TypeError(`unknown sentinel URL option "${key}" (only sentinelPassword)`);
+  const sentinelPassword = query.get('sentinelPassword') || undefined;
+  return { sentinels: nodes, name, tls, ...(username ? { username } : {}), ...(password ? { password } : {}), ...(sentinelPassword ? { sentinelPassword } : {}) };
+}
+
+/** `[user:password@]host:port[,host:port...]`, shared by the cluster and sentinel forms. */
+function parseHosts(authority: string, what: 'cluster' | 'sentinel'): { nodes: Array<{ host: string; port: number }>; username?: string; password?: string } {
+  let rest = authority;
   let username: string | undefined;
   let password: string | undefined;
   const at = rest.lastIndexOf('@');
@@ -61,15 +111,19 @@ export function parseClusterUrl(url: string): ClusterTarget | undefined {
     .map((spec) => {
       const node = /^\s*(\[[0-9a-f:.]+\]|[^:\s[\]]+):(\d{1,5})\s*$/i.exec(spec);
       const port = Number(node?.[2]);
-      if (!node || port < 1 || port > 65535) throw new TypeError(`cluster node "${spec}" must be host:port`);
+      if (!node || port < 1 || port > 65535) throw new TypeError(`${what} node "${spec}" must be host:port`);
       return { host: node[1]!.replace(/^\[|\]$/g, ''), port };
     });
-  if (!nodes.length) throw new TypeError('a cluster URL needs at least one host:port');
-  return { nodes, tls, ...(username ? { username } : {}), ...(password ? { password } : {}) };
+  if (!nodes.length) throw new TypeError(`a ${what} URL needs at least one host:port`);
+  return { nodes, ...(username ? { username } : {}), ...(password ? { password } : {}) };
 }
 
 export function isClusterUrl(url: string): boolean {
   return CLUSTER_SCHEME.test(url.trim());
+}
+
+export function isSentinelUrl(url: string): boolean {
+  return SENTINEL_SCHEME.test(url.trim());
 }
 
 /** The part of a key Redis Cluster hashes when it has one: the first non-empty `{...}`. */
@@ -81,6 +135,22 @@ export function hashTag(key: string): string | undefined {
 }
 
 export function connect(url: string, options: RedisOptions = {}, clusterOptions: ClusterOptions = {}): RedisClient {
+  const sentinel = parseSentinelUrl(url);
+  if (sentinel) {
+    return new Redis({
+      sentinels: sentinel.sentinels,
+      name: sentinel.name,
+      ...(sentinel.username ? { username: sentinel.username } : {}),
+      ...(sentinel.password ? { password: sentinel.password } : {}),
+      ...(sentinel.sentinelPassword ? { sentinelPassword: sentinel.sentinelPassword } : {}),
+      ...(sentinel.tls ? { tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+      // Drop the connection as soon as the sentinels announce a new primary, instead of writing
+      // into a demoted one (which answers READONLY) until something else closes it.
+      failoverDetector: true,
+      ...REDIS_OPTIONS,
+      ...options,
+    });
+  }
   const cluster = parseClusterUrl(url);
   if (!cluster) return new Redis(url, { ...REDIS_OPTIONS, ...options });
   return new Cluster(cluster.nodes, {

@@ -1,7 +1,7 @@
 /**
  * The only HMAC and constant-time comparison code in the project.
  * CryptoProcessing and AlphaPo sign the exact body bytes with HMAC-SHA512, lowercase hex
- * (CONTRACT.md 1.1). Callers must sign the very string they send and verify the raw bytes they
+ * (docs/providers.md 1.1). Callers must sign the very string they send and verify the raw bytes they
  * received: re-serialising changes bytes (key order, spacing, `\/` escapes) and breaks the digest.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';

@@ -6,12 +6,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Queue, WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createCreateQueue } from '../queues/create.ts';
 import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/results.ts';
 import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
 import { createPollQueue } from '../queues/poll.ts';
+import { RETRY_SCHEDULE_MS, createWebhooksQueue, type WebhooksQueue } from '../queues/webhooks.ts';
+import { EndpointStore, fanOut } from './result-webhooks.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
 import { Breaker } from './breaker.ts';
 import type { Config } from './config.ts';
@@ -27,6 +29,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { createHttpClient, type HttpClient } from './providers/http.ts';
 import { providerModules, type ProviderModules } from './providers/registry.ts';
 import { connect, type RedisClient } from './redis.ts';
+import { Durability } from './durability.ts';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -55,6 +58,9 @@ export interface System {
   /** Each lane's state: breaker, waiting orders, oldest wait. */
   laneStatus(): Promise<LaneStatus[]>;
   resultsQueue: ResultsQueue;
+  /** Result webhook endpoints and their deliveries (`result-webhooks`). */
+  endpoints: EndpointStore;
+  webhooksQueue: WebhooksQueue;
   /** Authentic callbacks, stored by the webhooks before they answer (`invoice-events`). */
   eventsQueue: EventsQueue;
   relay: OutboxRelay;
@@ -121,12 +127,29 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     });
   }
   const prefixOf = (lane: string): string => lanes.get(lane)?.prefix ?? lanePrefix(prefix, lane, config.LANE_HASH_TAGS);
-  const store = new InvoiceStore(storeRedis, prefix, resultJobId, prefixOf, [...lanes.values()].map((l) => l.prefix));
+  // DURABILITY=replica: WAIT on the store's own connection, where every store write goes (src/durability.ts).
+  if (config.DURABILITY === 'replica' && !(storeRedis instanceof Redis)) throw new Error('DURABILITY=replica is not supported on a Redis Cluster');
+  const durability =
+    config.DURABILITY === 'replica' && storeRedis instanceof Redis
+      ? new Durability(storeRedis, { replicas: config.DURABILITY_REPLICAS, timeoutMs: config.DURABILITY_TIMEOUT_MS, fenceKey: `${prefix}:store:fence`, log: log.child({ component: 'durability' }) })
+      : undefined;
+  const store = new InvoiceStore(storeRedis, prefix, resultJobId, prefixOf, [...lanes.values()].map((l) => l.prefix), durability);
   // Register every queue here: Bull Board and the queue gauges on /metrics show exactly this list.
-  const queues: Queue[] = [...[...lanes.values()].flatMap((l) => [l.createQueue, l.pollQueue]), eventsQueue, resultsQueue];
+  // Result webhooks: registered endpoints (the one the environment names among them), and their deliveries.
+  const webhooksQueue = createWebhooksQueue(redis, prefix);
+  const endpoints = new EndpointStore(redis, prefix, config.WEBHOOK_ROTATION_GRACE_MS);
+  if (config.RESULT_WEBHOOK_URL && config.RESULT_WEBHOOK_SECRET) {
+    await endpoints.ensure({ id: 'configured', url: config.RESULT_WEBHOOK_URL, secret: config.RESULT_WEBHOOK_SECRET });
+  }
+  const queues: Queue[] = [...[...lanes.values()].flatMap((l) => [l.createQueue, l.pollQueue]), eventsQueue, resultsQueue, webhooksQueue];
+  // Without a listener BullMQ prints each connection error (every retry during a failover) to stderr, outside the log.
+  for (const q of queues) q.on('error', (err) => log.debug({ err: err.message, queue: q.name }, 'queue connection error'));
   metrics = createMetrics({ queues, store, lanes, log: log.child({ component: 'metrics' }), defaultMetrics: opts.defaultMetrics });
   const m = metrics;
-  const relay = new OutboxRelay(store, resultsQueue, log.child({ component: 'relay' }), { onPublished: (entries) => m.observePublished(entries) });
+  const relay = new OutboxRelay(store, resultsQueue, log.child({ component: 'relay' }), {
+    onPublished: (entries) => m.observePublished(entries),
+    fanout: (entries) => fanOut(endpoints, webhooksQueue, entries, (config.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS).length + 1),
+  });
   const intake = new Intake(store, lanes);
   // Without PUBLIC_BASE_URL, where this process actually listens (known after listen()).
   // A worker-role process listens only for health and metrics: never a callback address.
@@ -156,6 +179,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
         metrics,
         track,
         eventsConcurrency: config.EVENTS_CONCURRENCY,
+        webhooks: { endpoints, results: resultsQueue, timeoutMs: config.WEBHOOK_TIMEOUT_MS, concurrency: config.WEBHOOK_CONCURRENCY, schedule: config.WEBHOOK_RETRY_SCHEDULE_MS, metrics: m },
         workerOptions: {
           lockDuration: config.WORKER_LOCK_DURATION_MS,
           stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
@@ -178,6 +202,8 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     },
     laneStatus,
     resultsQueue,
+    endpoints,
+    webhooksQueue,
     eventsQueue,
     relay,
     intake,
@@ -196,6 +222,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
               intake, store, lanes, track, apiToken: config.API_TOKEN, ...ops,
               // Provider callbacks: raw-body routes, mounted before the producer API's JSON parser.
               mount: (app) => void app.use(webhookRoutes({ lanes, store, eventsQueue, log, metrics: m })),
+              webhookEndpoints: { endpoints, webhooks: webhooksQueue, results: resultsQueue, log: log.child({ component: 'webhooks' }), attempts: (config.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS).length + 1 },
               admin: { queues, user: config.ADMIN_USER, password: config.ADMIN_PASSWORD, role: config.ADMIN_ROLE, sandbox: config.sandbox, log: log.child({ component: 'admin' }), metrics },
             });
       const server = app.listen(port, host);

@@ -5,6 +5,7 @@ import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import type { TrackSettings } from '../src/invoice/track.ts';
 import type { Lanes } from '../src/lanes.ts';
 import type { Metrics } from '../src/metrics.ts';
+import type { WebhookWorkerDeps } from './webhooks.ts';
 
 /** What every processor gets: injected, so tests run the real processors on their own prefix. */
 export interface WorkerContext {
@@ -23,6 +24,8 @@ export interface WorkerContext {
   /** Tracking after creation: cadences and deadlines. */
   track: TrackSettings;
   eventsConcurrency: number;
+  /** Result webhooks: where endpoints live and what is delivered (absent: no webhooks worker). */
+  webhooks?: WebhookWorkerDeps;
   /** Overrides for tests (stalled interval, lock duration). */
   workerOptions?: Partial<WorkerOptions>;
 }

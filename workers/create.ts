@@ -131,8 +131,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
 }
 
 export function startCreateWorker(ctx: WorkerContext, lane: Lane): Worker<CreateJob> {
-  let worker: Worker<CreateJob> | undefined;
-  worker = new Worker<CreateJob>(lane.createQueue.name, createProcessor(ctx, lane, () => worker as Worker), {
+  const worker: Worker<CreateJob> = new Worker<CreateJob>(lane.createQueue.name, createProcessor(ctx, lane, () => worker as Worker), {
     connection: ctx.connection,
     prefix: lane.prefix,
     concurrency: lane.tuning.concurrency,

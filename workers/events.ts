@@ -2,7 +2,7 @@
  * `invoice-events` processor: parse the stored callback, apply it to its invoice, publish. An
  * event for an invoice we do not hold is retried with backoff (a record written by another
  * process may still be on its way) and then stays in the failed set for an operator: it was
- * authentic, so it is never dropped (DESIGN.md guarantee 2).
+ * authentic, so it is never dropped (README guarantee 2).
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { EVENTS_QUEUE, EventJobSchema, type EventJob } from '../queues/events.ts';

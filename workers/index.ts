@@ -8,6 +8,7 @@ import { startCreateWorker } from './create.ts';
 import { startEventsWorker } from './events.ts';
 import { drainLegacyQueues, type LegacyDrain } from './legacy.ts';
 import { startPollWorker } from './poll.ts';
+import { startWebhooksWorker } from './webhooks.ts';
 import { QueuedSweeper } from './sweeper.ts';
 import type { WorkerContext } from './context.ts';
 
@@ -20,6 +21,7 @@ export interface RunningWorkers {
 export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: number; sweepGraceMs?: number } = {}): RunningWorkers {
   const lanes = [...ctx.lanes.values()].filter((l) => !ctx.run || ctx.run.includes(l.key));
   const workers: Worker[] = [startEventsWorker(ctx)];
+  if (ctx.webhooks) workers.push(startWebhooksWorker(ctx, ctx.webhooks));
   for (const lane of lanes) workers.push(startCreateWorker(ctx, lane), startPollWorker(ctx, lane));
   for (const w of workers) void w.run();
   const legacy: Promise<LegacyDrain | undefined> = drainLegacyQueues(ctx.connection, ctx.prefix, ctx.lanes, ctx.log).catch((err: unknown) => {

@@ -40,8 +40,7 @@ export function pollProcessor(ctx: WorkerContext, lane: Lane, worker: () => Work
 }
 
 export function startPollWorker(ctx: WorkerContext, lane: Lane): Worker<PollJob> {
-  let worker: Worker<PollJob> | undefined;
-  worker = new Worker<PollJob>(lane.pollQueue.name, pollProcessor(ctx, lane, () => worker as Worker), {
+  const worker: Worker<PollJob> = new Worker<PollJob>(lane.pollQueue.name, pollProcessor(ctx, lane, () => worker as Worker), {
     connection: ctx.connection,
     prefix: lane.prefix,
     concurrency: lane.tuning.pollConcurrency,

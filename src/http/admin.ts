@@ -142,9 +142,9 @@ function boardRouter(opts: AdminOptions): Router {
   const adapters = opts.queues.map((queue) => {
     const adapter = new BullMQAdapter(queue, { readOnlyMode: !operator, allowRetries: operator });
     // Our create jobs carry only ids, but other queues may carry callback bodies: mask whatever comes.
-    adapter.setFormatter('data', (data) => maskPersonal(data));
-    adapter.setFormatter('returnValue', (value) => maskPersonal(value));
-    adapter.setFormatter('progress', (value) => maskPersonal(value));
+    adapter.setFormatter('data', (data: unknown) => maskPersonal(data));
+    adapter.setFormatter('returnValue', (value: unknown) => maskPersonal(value));
+    adapter.setFormatter('progress', (value: unknown) => maskPersonal(value));
     return adapter;
   });
   createBullBoard({
@@ -191,7 +191,7 @@ function boardRouter(opts: AdminOptions): Router {
     next();
   });
   // The adapter's own express app: without this it announces `X-Powered-By: Express` on every answer.
-  const board: Express = serverAdapter.getRouter();
+  const board = serverAdapter.getRouter() as Express;
   board.disable('x-powered-by');
   router.use(board);
   return router;

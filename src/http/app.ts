@@ -7,6 +7,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { DurabilityShortfall } from '../durability.ts';
 import type { Intake } from '../invoice/intake.ts';
 import type { LaneStatus, Lanes } from '../lanes.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
@@ -16,6 +17,7 @@ import { bearerAuth } from './auth.ts';
 import { opsRoutes } from './ops.ts';
 import { invoiceRoutes } from './invoices.ts';
 import { repairRoutes } from './repairs.ts';
+import { webhookEndpointRoutes, type EndpointRouteDeps } from './webhook-endpoints.ts';
 import type { TrackSettings } from '../invoice/track.ts';
 import { openApiRoutes } from './openapi.ts';
 
@@ -24,6 +26,8 @@ export interface AppDeps {
   store: InvoiceStore;
   /** Every lane (its create queue serves the retry routes). */
   lanes: Lanes;
+  /** Result webhook endpoints: registration, rotation, delivery log, redelivery. */
+  webhookEndpoints?: EndpointRouteDeps;
   /** Tracking settings, for repairs that open an invoice (attach). */
   track?: TrackSettings;
   /** Each lane's state, for /readyz. */
@@ -101,6 +105,7 @@ export function createApp(deps: AppDeps): Express {
   // 1,000 orders of a few KB each fit comfortably; anything larger is refused with 413.
   app.use('/v1', bearerAuth(deps.apiToken), requireJson, express.json({ limit: '5mb', strict: true, type: () => true, verify: requireUtf8 }));
   app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, lanes: deps.lanes, log: deps.log, metrics: deps.metrics }));
+  if (deps.webhookEndpoints) app.use(webhookEndpointRoutes(deps.webhookEndpoints));
   app.use(repairRoutes({ store: deps.store, lanes: deps.lanes, log: deps.log, track: deps.track ?? { pollIdleMs: 1_800_000, graceMs: 3_600_000 } }));
 
   app.use((_req, res) => {
@@ -111,6 +116,13 @@ export function createApp(deps: AppDeps): Express {
     // Too late for an answer of our own; express closes the connection.
     if (res.headersSent) return next(err);
     const e = (err ?? {}) as RequestError;
+    // Durability mode: no replica confirmed the write in time. Not acknowledged, so the producer
+    // retries (the order is idempotent by foreign_id): a 503, never a 500.
+    if (err instanceof DurabilityShortfall) {
+      deps.log.warn({ method: req.method, point: err.point, acked: err.acked, wanted: err.wanted }, 'request not acknowledged: no replica confirmed it');
+      res.status(503).set('Retry-After', '1').json({ error: 'unavailable', message: 'not confirmed by a Redis replica in time; retry (the same order is never recorded twice)' });
+      return;
+    }
     const status = clientStatus(e);
     if (status === undefined) {
       deps.log.error({ err }, 'request failed');

@@ -147,6 +147,9 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       case 'conflict':
         res.status(409).json({ error: 'conflict', message: result.message, foreign_id: result.foreign_id });
         return;
+      case 'accepted':
+      case 'existing':
+        break;
     }
     const { outcome, invoice } = result;
     const answer = outcome === 'accepted' ? 202 : 200;
@@ -202,7 +205,8 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
   r.post('/v1/invoices/:provider/:foreign_id/retry', async (req, res) => {
     const p = params(req, res, deps.lanes);
     if (!p) return;
-    const body = RetrySchema.safeParse(req.body && Object.keys(req.body).length ? req.body : undefined);
+    const raw: unknown = req.body;
+    const body = RetrySchema.safeParse(raw && typeof raw === 'object' && Object.keys(raw).length ? raw : undefined);
     if (!body.success) {
       res.status(400).json({ error: 'invalid_body', issues: zodIssues(body.error.issues) });
       return;

@@ -155,7 +155,7 @@ export function renderReference(doc: OpenApiDocument): string {
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) ops.push([method, path, op as Operation]);
   }
-  const schemas = ((doc.components as { schemas?: Record<string, JsonSchema> } | undefined)?.schemas ?? {}) as Record<string, JsonSchema>;
+  const schemas = ((doc.components as { schemas?: Record<string, JsonSchema> } | undefined)?.schemas ?? {});
   const toc = ops
     .map(([m, p, op]) => `<li><a href="#${escapeHtml(op.operationId ?? '')}"><span class="m ${escapeHtml(m)}">${escapeHtml(m.toUpperCase())}</span> <code>${escapeHtml(p)}</code></a> ${escapeHtml(op.summary ?? '')}</li>`)
     .join('');

@@ -11,7 +11,7 @@
  *   401  not authentic (or, on the per-invoice route, no such order to check against); nothing stored
  *   400  authentic but malformed, naming the field; nothing stored
  *   413  body over the limit
- *   503  could not store it; the provider's redelivery brings it again (CONTRACT 1.5, 4.6)
+ *   503  could not store it; the provider's redelivery brings it again (docs/providers.md 1.5, 4.6)
  *   200  stored (also for an invoice we do not know: the event is kept and parked, see workers/events.ts)
  */
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
@@ -38,7 +38,7 @@ export function webhookRoutes(deps: WebhookDeps): Router {
   const r = Router();
   const events = new EventWriter(deps.eventsQueue);
   // Raw bytes on these routes only: the signature covers the exact body (a re-serialized body
-  // loses `\/` escapes and key order, CONTRACT 6.14). Any content type: the bytes are what count.
+  // loses `\/` escapes and key order, docs/providers.md 6.14). Any content type: the bytes are what count.
   const raw = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
 
   const lanes = [...deps.lanes.values()];

@@ -1,5 +1,5 @@
 /**
- * The order, v1: what an order system asks us to turn into an invoice (DESIGN.md). Strict objects,
+ * The order, v1: what an order system asks us to turn into an invoice (README). Strict objects,
  * so a misspelt field is reported instead of silently ignored. Connector-specific requirements
  * (e.g. platform invoices need a title) are checked by each adapter's `validate()`.
  */
@@ -77,10 +77,10 @@ export const OrderSchema = OrderObject.superRefine((order, ctx) => {
     }
   })
   // `default` is spelled by leaving it out, so an order hashes (and is stored) as it did before accounts existed.
-  .transform((order) => {
+  .transform((order): typeof order => {
     if (order.account !== DEFAULT_ACCOUNT) return order;
     const { account: _default, ...rest } = order;
-    return rest as typeof order;
+    return rest;
   });
 
 /** A validated order, v1. */

@@ -51,6 +51,11 @@ export interface RelayOptions {
   lockMs?: number;
   /** Told about every batch the results queue accepted (metrics); must not throw. */
   onPublished?: (entries: OutboxEntry[]) => void;
+  /**
+   * More places each batch goes (result webhooks), awaited before the outbox is trimmed: a crash
+   * in between re-relays the batch, so the fan-out must be idempotent (job ids per result).
+   */
+  fanout?: (entries: OutboxEntry[]) => Promise<void>;
 }
 
 export class OutboxRelay {
@@ -127,7 +132,11 @@ export class OutboxRelay {
         const items = await redis.lrange(outbox, 0, batch - 1);
         if (!items.length) break;
         const entries = items.map((s) => JSON.parse(s) as OutboxEntry);
+        // Durability mode: a result is published only once a replica holds the change it announces
+        // (a failover must never take back a state the order system was told about).
+        await this.store.settle();
         await this.results.addBulk(entries.map((e) => ({ name: e.name, data: e.data as never, opts: { jobId: e.jobId } })));
+        await this.options.fanout?.(entries);
         // Only what we published is removed; entries appended meanwhile stay at the tail.
         await this.scripts.iwRelayTrim(outbox, lockKey, this.owner, lockMs, ...items);
         total += entries.length;

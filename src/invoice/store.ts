@@ -11,10 +11,11 @@
  * slot, which the multi-key scripts need.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { DurabilityShortfall, type Durability, type DurablePoint } from '../durability.ts';
 import { invoiceId } from '../ids.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
 import type { Kind, Order, ProviderId } from './order.ts';
-import { transition, type Status } from './state.ts';
+import { TERMINAL, transition, type Status } from './state.ts';
 
 /** Record fields, all strings in Redis. */
 export interface InvoiceRecord {
@@ -110,6 +111,13 @@ export interface ApplyOptions {
   now?: () => Date;
   /** The record as the caller last saw it; saves a read when it is still current. */
   known?: InvoiceRecord;
+  /**
+   * Durability mode only (src/durability.ts): this change must be on a replica before the caller
+   * acts on it; when no replica confirms in time, the change is taken back (its fields restored,
+   * if nobody changed the record since) and `DurabilityShortfall` is thrown. For the submit marker.
+   * Changes to `created` and to a terminal status are confirmed without being asked (see `apply`).
+   */
+  durable?: 'submit';
 }
 
 export type ApplyResult =
@@ -226,6 +234,8 @@ export class InvoiceStore {
     private readonly resultId: (lane: string, foreignId: string, status: string) => string,
     private readonly prefixOf: (lane: string) => string = () => prefix,
     lanePrefixes: readonly string[] = [prefix],
+    /** Set in durability mode (`DURABILITY=replica`): WAIT on this store's connection. */
+    readonly durability?: Durability,
   ) {
     this.keys = storeKeys(prefix);
     for (const p of new Set([prefix, ...lanePrefixes])) this.byPrefix.set(p, storeKeys(p));
@@ -283,11 +293,29 @@ export class InvoiceStore {
       updated_at: at,
     };
     const hist: HistoryEntry = { at, from: null, to: 'queued', source: 'api' };
+    const mark = this.durability?.mark();
     const out = await this.scripts.iwAccept(
       this.recordKey(id), this.keysOf(lane).queued,
       hash, JSON.stringify(fields), JSON.stringify(hist), String(now.getTime()), id,
     );
+    // Durability mode: no answer (202 accepted, or 200 existing: maybe a record another process
+    // wrote a moment ago) before a replica holds the record; a shortfall throws DurabilityShortfall
+    // (HTTP 503 for the API: not answered, the producer retries; safe, idempotent by foreign_id). The
+    // record alone is the guarantee: the create job is added afterwards on BullMQ's connection, and
+    // a queued record without its job gets one from the sweeper. The accepts of one batch resolve
+    // together and share one WAIT. A conflict (409) acknowledges nothing.
+    if (this.durability && mark !== undefined && out !== 'conflict') await this.durability.confirm('accept', mark);
     return out as AcceptOutcome;
+  }
+
+  /**
+   * Durability mode: resolves once everything this process has written or read so far is on a
+   * replica (a fence write, then WAIT); throws `DurabilityShortfall` otherwise. Without durability,
+   * at once. For callers whose writes went through another connection (BullMQ's) or whose reads
+   * they are about to act on, e.g. the relay before publishing the outbox entries it read.
+   */
+  async settle(): Promise<void> {
+    if (this.durability) await this.durability.settle();
   }
 
   /** `lane` is the lane key: the provider for its default account, `provider@account` otherwise. */
@@ -318,6 +346,7 @@ export class InvoiceStore {
     const id = invoiceId(lane, foreignId);
     const keys = this.keysOf(lane);
     const now = options.now ?? (() => new Date());
+    const mark = this.durability?.mark();
     // A caller's copy saves a read; if it is stale the script says so and we read afresh.
     let known: InvoiceRecord | null | undefined = options.known?.id === id ? options.known : undefined;
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -359,11 +388,70 @@ export class InvoiceStore {
         // The script applied exactly these fields to exactly this version: merge instead of re-reading.
         const merged: Record<string, string> = { ...toRaw(record), ...fields, version: String(record.version + 1) };
         for (const [k, v] of Object.entries(fields)) if (v === '') delete merged[k];
-        return { kind: 'applied', record: fromRaw(id, merged), published: outbox !== '' };
+        const applied = { kind: 'applied' as const, record: fromRaw(id, merged), published: outbox !== '' };
+        if (this.durability && mark !== undefined) await this.confirmApplied(this.durability, mark, record, fields, applied.record, change, options);
+        return applied;
       }
       // 'stale': someone else changed the record first; decide again on the fresh copy.
     }
     throw new Error('invoice record kept changing under compare-and-set');
+  }
+
+  /**
+   * Durability mode, after a change was written: WAIT for a replica where the change matters.
+   * - The submit marker (`durable: 'submit'`): nothing may be sent before a replica holds it, or a
+   *   failover could bring the order back without it and a second request could go out. On a
+   *   shortfall the marker is taken back (restoring the fields, by compare-and-set on the version we
+   *   wrote, so a concurrent change is never undone) and the error thrown: the job fails this attempt
+   *   and retries. Taking it back matters for providers that do not refuse a duplicate foreign_id
+   *   (CryptoSteroid): a marker left behind would park the order as "outcome unknown" although
+   *   nothing was sent. Should the take-back fail too (Redis away), the marker stays: the next
+   *   attempt then treats the order as maybe sent, which is the safe side.
+   * - `created` and terminal statuses: confirmed too, so the create job completes (and this worker
+   *   kicks the relay) only once a replica has the invoice. On a shortfall the state stays written
+   *   and nothing is thrown, only logged: the provider already acted (the invoice exists, the
+   *   payment happened), nothing can take that back, and a retry would find the state already
+   *   written and complete without it being any more replicated. Publication by the relay is not held
+   *   back either: holding results behind a missing replica would turn a replica outage into a
+   *   results outage. Should a failover then lose the change, it comes back without a second
+   *   invoice: the replica holds the confirmed marker, so the order is re-asked (the platform refuses
+   *   the duplicate and the order is followed by callbacks) or parked for reconciliation; a terminal
+   *   status comes back by the provider's callbacks and polls; the result is published again under
+   *   the same event_id, which the results queue and consumers deduplicate.
+   */
+  private async confirmApplied(
+    durability: Durability,
+    mark: number,
+    before: InvoiceRecord,
+    fields: Record<string, string>,
+    after: InvoiceRecord,
+    change: Change,
+    options: ApplyOptions,
+  ): Promise<void> {
+    const point: DurablePoint | undefined =
+      options.durable ?? (change.status === 'created' ? 'created' : change.status && TERMINAL.has(change.status) ? 'terminal' : undefined);
+    if (!point) return;
+    try {
+      await durability.confirm(point, mark);
+    } catch (err) {
+      if (options.durable) {
+        if (err instanceof DurabilityShortfall && !change.status) await this.takeBack(before, fields, after).catch(() => undefined);
+        throw err;
+      }
+      durability.degraded(err, { point, lane: after.lane, foreign_id: after.foreign_id, status: after.status });
+    }
+  }
+
+  /** Restores the fields a fields-only change set, while the record is still at the version it made. */
+  private async takeBack(before: InvoiceRecord, fields: Record<string, string>, after: InvoiceRecord): Promise<void> {
+    const raw = toRaw(before);
+    const restore: Record<string, string> = {};
+    for (const k of Object.keys(fields)) restore[k] = raw[k] ?? '';
+    const keys = this.keysOf(after.lane);
+    await this.scripts.iwApply(
+      this.recordKey(after.id), keys.outbox, keys.queued, keys.reconcile, keys.open,
+      String(after.version), JSON.stringify(restore), '', '', after.id, String(Date.now()),
+    );
   }
 
   private outboxEntry(record: InvoiceRecord, fields: Record<string, string>, change: Change, at: Date): OutboxEntry {

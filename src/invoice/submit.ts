@@ -1,5 +1,5 @@
 /**
- * Submitting one accepted order to its provider, with the idempotency rules of DESIGN.md
+ * Submitting one accepted order to its provider, with the idempotency rules of the README
  * guarantees 1 and 5. The decisive fact is the `submitting` marker, written before a request
  * goes out and cleared only when an answer proves nothing was created:
  * - marker present on entry: an earlier attempt may have created an invoice (crash or lost
@@ -27,6 +27,12 @@ export type SubmitOutcome =
   | { kind: 'rejected'; reason: string; auth: boolean }
   | { kind: 'retry'; error: Error; disposition: Extract<Disposition, 'retry' | 'unknown-outcome'> }
   | { kind: 'rate-limited'; error: ProviderRateLimited; hits: number };
+
+/** Another attempt of the same order wrote its in-flight marker first: this one must not send. */
+export class ConcurrentAttempt extends Error {
+  override name = 'ConcurrentAttempt';
+  readonly code = 'CONCURRENT_ATTEMPT';
+}
 
 /** A create job whose order has no record: retrying cannot help (the job fails at once). */
 export class MissingRecord extends Error {
@@ -70,11 +76,22 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
   const marked = await store.apply(
     provider,
     foreignId,
-    { source: 'create', whileIn: ['queued'], guard: (r) => !r.reconcile, fields: { submitting: Date.now(), submit_attempts: record.submit_attempts + 1 } },
-    { known: record },
+    // And only if nobody wrote a marker since we read the record: two attempts of one job (the
+    // first one's lock ran out while it was starved of CPU, and BullMQ handed the job to another
+    // worker) must not both send. Exactly one of them wins this compare-and-set.
+    { source: 'create', whileIn: ['queued'], guard: (r) => !r.reconcile && r.submitting === record.submitting, fields: { submitting: Date.now(), submit_attempts: record.submit_attempts + 1 } },
+    // Durability mode: nothing is sent before a replica holds the marker; if none confirms in time,
+    // the marker is taken back and this attempt throws (retried). See InvoiceStore.confirmApplied.
+    { known: record, durable: 'submit' },
   );
   if (marked.kind === 'missing') throw new Error('invoice record vanished');
-  if (marked.kind === 'ignored') return marked.record.reconcile && marked.record.status === 'queued' ? { kind: 'parked', reason: marked.record.reconcile } : { kind: 'done', status: marked.record.status };
+  if (marked.kind === 'ignored') {
+    const r = marked.record;
+    if (r.status !== 'queued') return { kind: 'done', status: r.status };
+    if (r.reconcile) return { kind: 'parked', reason: r.reconcile };
+    // Another attempt holds the marker now and is sending: this one sends nothing (and the next attempt reconciles if needed).
+    return { kind: 'retry', error: new ConcurrentAttempt('another attempt of this order is sending it'), disposition: 'retry' };
+  }
   const current = marked.record;
 
   let result: CreateResult;
@@ -112,7 +129,7 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
     return { kind: 'done', status: applied.record.status };
   }
   if (result.status === 'pending') {
-    // Timed platform invoices start `pending` (CONTRACT 1.3): `created` (URL known) then `pending`.
+    // Timed platform invoices start `pending` (docs/providers.md 1.3): `created` (URL known) then `pending`.
     const moved = await store.apply(provider, foreignId, { status: 'pending', source: 'create' }, { known: applied.record });
     if (moved.kind !== 'missing') applied = moved;
   }

@@ -1,14 +1,14 @@
 /**
  * Following an invoice after creation: a provider's word (callback or lookup) becomes a
  * transition through `InvoiceStore.apply` (compare-and-set + outbox in one step), and a silent
- * provider is timed out against its own deadline. Decisions where CONTRACT.md is silent:
+ * provider is timed out against its own deadline. Decisions where docs/providers.md is silent:
  *
  * - Unknown provider status, or a message naming another provider invoice than ours: parked for
- *   an operator (`reconcile`), never guessed (CONTRACT 5, STYLE "unresolved").
+ *   an operator (`reconcile`), never guessed (docs/providers.md 5, STYLE "unresolved").
  * - Amounts are compared with the order only when the provider reports them in the order's
  *   currency; any difference is published as `received_amount` + `reason`, never swallowed.
  * - A record still `queued` (its create answer was lost) adopts the provider's invoice id and
- *   moves on: the provider just proved the invoice exists (CONTRACT 6.1).
+ *   moves on: the provider just proved the invoice exists (docs/providers.md 6.1).
  * - A deadline-inferred end is marked `inferred`; if the provider later says otherwise (a paid
  *   callback redelivered after an outage) the record is parked, since results never go backwards.
  */
@@ -85,7 +85,7 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
     case 'ignored':
       // The deadline (or a message that overtook this one) may have ended it while we decided.
       if (isTerminal(res.record.status)) return afterEnd(store, res.record, update, status, source);
-      // One result per status (DESIGN.md), so a second installment under the same status is not
+      // One result per status (README), so a second installment under the same status is not
       // published; the record still learns the larger amount for operators and the final result.
       if (res.reason === 'duplicate' && received(res.record, update)) {
         const more = await store.apply(record.lane, record.foreign_id, { source, fields: { received_amount: update.receivedAmount ?? null, received_currency: update.receivedCurrency ?? null, reason: reason ?? null } });
@@ -280,7 +280,7 @@ export async function pollOnce(deps: PollDeps, job: { foreign_id: string }): Pro
 /**
  * The provider's deadline and our grace passed without a word: the invoice ended at the provider.
  * Before any payment that is `expired`; with a payment seen but never confirmed it is `failed`,
- * which is what the provider itself reports for that case (CONTRACT 1.4, 2.3).
+ * which is what the provider itself reports for that case (docs/providers.md 1.4, 2.3).
  */
 async function inferEnd(store: InvoiceStore, record: InvoiceRecord, due: number, graceMs: number): Promise<{ status: Status; published: boolean } | null> {
   const to: Status = record.status === 'processing' ? 'failed' : 'expired';

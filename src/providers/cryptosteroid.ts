@@ -1,6 +1,6 @@
 /**
  * CryptoSteroid invoices: `X-Api-Key` on requests, no body signing; the webhook proves itself
- * with the per-order `secret` echoed in its `Token` header. Facts and assumptions: CONTRACT.md
+ * with the per-order `secret` echoed in its `Token` header. Facts and assumptions: docs/providers.md
  * sections 4, 5 and 6 (4, 11, 15, 16).
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -37,13 +37,13 @@ const ms = (max: number) => z.coerce.number().int().min(10).max(max);
 export const cryptoSteroidModule: ProviderModule<CryptoSteroidCredentials> = {
   id: 'cryptosteroid',
   kinds: ['invoice'],
-  // Each order carries its own `processingUrl`, authenticated by the order's secret (CONTRACT 4.3, 4.6).
+  // Each order carries its own `processingUrl`, authenticated by the order's secret (docs/providers.md 4.3, 4.6).
   callbacks: 'per-invoice',
   settings: z
     .strictObject({
       base_url: z.url({ protocol: /^https?$/ }).default('https://api.cryptosteroid.com'),
       api_key: z.string().trim().min(1),
-      // The merchant is a UUID in the request path (CONTRACT 4.1).
+      // The merchant is a UUID in the request path (docs/providers.md 4.1).
       merchant_id: z.uuid(),
     })
     .transform((s) => ({ baseUrl: s.base_url, apiKey: s.api_key, merchantId: s.merchant_id })),
@@ -51,12 +51,12 @@ export const cryptoSteroidModule: ProviderModule<CryptoSteroidCredentials> = {
     CRYPTOSTEROID_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
     CRYPTOSTEROID_API_KEY: z.string().trim().min(1).optional(),
     CRYPTOSTEROID_MERCHANT_ID: z.uuid().optional(),
-    /** CryptoSteroid only calls back on PAID (CONTRACT 4.6), so it is polled most. */
+    /** CryptoSteroid only calls back on PAID (docs/providers.md 4.6), so it is polled most. */
     POLL_CRYPTOSTEROID_MS: ms(86_400_000).default(60_000),
-    /** Invoices expire 30 minutes after creation until a payment is seen (CONTRACT 4.5). */
+    /** Invoices expire 30 minutes after creation until a payment is seen (docs/providers.md 4.5). */
     DEADLINE_CRYPTOSTEROID_MS: ms(604_800_000).default(1_800_000),
     /**
-     * How long the lane waits when the account is at its cap of unpaid invoices (CONTRACT 6.4): it
+     * How long the lane waits when the account is at its cap of unpaid invoices (docs/providers.md 6.4): it
      * clears only as payers pay or invoices expire, so minutes, not the seconds of a rate limit.
      */
     CRYPTOSTEROID_CAP_BACKOFF_MS: ms(3_600_000).default(120_000),
@@ -77,7 +77,7 @@ const WHO_PAYS = ['buyer', 'seller'] as const;
 const STATUSES = ['NEW', 'WAITING', 'PAID', 'EXPIRED', 'CANCELLED'] as const;
 const FIXED_WINDOW = 'not applicable: CryptoSteroid invoices expire 30 minutes after creation';
 
-// The Invoice object: create, details and webhook body (CONTRACT 4.4). Only what we use is
+// The Invoice object: create, details and webhook body (docs/providers.md 4.4). Only what we use is
 // required; echoes we merely report fall back to the order when odd.
 const Invoice = z.object({
   invoiceId: z.union([z.string().min(1), z.number()]).transform(String),
@@ -94,7 +94,7 @@ const Invoice = z.object({
       paid: z
         .object({
           received: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal'),
-          // A string in some examples, a number in others (CONTRACT 4.4); not used, only tolerated.
+          // A string in some examples, a number in others (docs/providers.md 4.4); not used, only tolerated.
           fiat: z.union([z.string(), z.number()]).nullish(),
           finished: z.boolean().nullish(),
         })
@@ -104,7 +104,7 @@ const Invoice = z.object({
 });
 type Invoice = z.infer<typeof Invoice>;
 
-/** Assumed error envelope (CONTRACT 6.15); `message` may be a list. */
+/** Assumed error envelope (docs/providers.md 6.15); `message` may be a list. */
 const ErrorBody = z.object({ statusCode: z.number().optional(), message: z.union([z.string(), z.array(z.string())]) });
 
 export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps: AdapterDeps): ProviderAdapter {
@@ -142,7 +142,7 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
     callbacks: 'per-invoice',
     tracking: {
       pollMs: Number(env.POLL_CRYPTOSTEROID_MS ?? 60_000),
-      // 30 minutes until a payment is detected (CONTRACT 4.5); the 24 h after that is our assumption.
+      // 30 minutes until a payment is detected (docs/providers.md 4.5); the 24 h after that is our assumption.
       deadline(inv) {
         const opened = inv.opened_at ?? Date.parse(inv.accepted_at);
         if (inv.status === 'processing') return (inv.status_at ?? opened) + processingMs;
@@ -150,7 +150,7 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
         return Number.isNaN(said) ? opened + windowMs : said;
       },
     },
-    // Uniqueness of externalId is not documented (CONTRACT 4.3, 6.15): a re-send may duplicate.
+    // Uniqueness of externalId is not documented (docs/providers.md 4.3, 6.15): a re-send may duplicate.
     uniqueForeignId: false,
     validate,
 
@@ -160,7 +160,7 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
       const method = order.payment_currency?.toUpperCase();
       const body = JSON.stringify({
         fiatCurrency: order.currency,
-        fiatAmount: order.amount, // a decimal string on the wire (CONTRACT 4.3)
+        fiatAmount: order.amount, // a decimal string on the wire (docs/providers.md 4.3)
         description: order.description,
         whoPayCommission: order.provider_options?.whoPayCommission,
         externalId: order.foreign_id,
@@ -175,7 +175,7 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
       const result: CreateResult = {
         providerInvoiceId: invoice.invoiceId,
         paymentUrl: invoice.invoiceUrl,
-        // NEW with a method chosen already waits for the payer's transfer (CONTRACT 5).
+        // NEW with a method chosen already waits for the payer's transfer (docs/providers.md 5).
         status: invoice.status === 'NEW' && invoice.payment ? 'pending' : 'created',
         providerStatus: invoice.status,
         amount: invoice.fiatAmount ?? order.amount,
@@ -200,7 +200,7 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
     },
 
     async lookup(ref: InvoiceRef, signal?: AbortSignal): Promise<ProviderUpdate | null> {
-      // Details need the provider's id; externalId is not searchable (CONTRACT 4.2, 6.11).
+      // Details need the provider's id; externalId is not searchable (docs/providers.md 4.2, 6.11).
       if (ref.kind !== 'invoice' || !ref.providerInvoiceId) return null;
       const res = await send('GET', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, undefined, signal);
       if (res.status === 404) return null;
@@ -236,7 +236,7 @@ function toUpdate(invoice: Invoice): ProviderUpdate {
     providerInvoiceId: invoice.invoiceId,
     providerStatus: invoice.status,
     status: mapStatus(invoice.status, Boolean(invoice.payment)),
-    // The webhook is sent once and retried, so invoiceId alone would do for it (CONTRACT 6.16);
+    // The webhook is sent once and retried, so invoiceId alone would do for it (docs/providers.md 6.16);
     // status and amount are added so a polled NEW never shadows the later PAID.
     dedupeKey: `${invoice.invoiceId}:${invoice.status}:${paid?.received ?? ''}`,
   };
@@ -256,7 +256,7 @@ function mapStatus(status: string, methodChosen: boolean): Status | 'unresolved'
     case 'NEW':
       return methodChosen ? 'pending' : 'created';
     case 'WAITING':
-      return 'processing'; // payment seen, awaiting confirmations (assumed, CONTRACT 4.5)
+      return 'processing'; // payment seen, awaiting confirmations (assumed, docs/providers.md 4.5)
     case 'PAID':
       return 'paid';
     case 'EXPIRED':
@@ -276,7 +276,7 @@ export function cryptoSteroidError(provider: string, res: HttpResponse, capBacko
   if (status === 429 || /^error code:\s*1015$/i.test(res.text.trim())) {
     const body = ErrorBody.safeParse(parseJson(res.text));
     const text = body.success ? [body.data.message].flat().join('; ') : '';
-    // The cap on unpaid NEW invoices answers 429 too (CONTRACT 6.4); it lifts as invoices are paid or expire.
+    // The cap on unpaid NEW invoices answers 429 too (docs/providers.md 6.4); it lifts as invoices are paid or expire.
     if (/too many unpaid invoices/i.test(text)) {
       return new ProviderRateLimited('account at its cap of unpaid invoices', provider, status, { capacity: 'unpaid_invoices', retryAfterMs: retryAfterMs(res.headers) ?? capBackoffMs });
     }

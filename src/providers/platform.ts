@@ -1,7 +1,7 @@
 /**
  * CryptoProcessing and AlphaPo: one platform (formerly CoinsPaid) behind two hosts with their own
  * credentials. Invoices v2 and payment requests v1, authenticated by HMAC-SHA512 over the exact
- * body bytes. Facts and assumptions: CONTRACT.md sections 1, 2, 3, 5 and 6.
+ * body bytes. Facts and assumptions: docs/providers.md 1, 2, 3, 5 and 6.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -30,7 +30,7 @@ import type { AdapterDeps, CreateResult, InvoiceRef, ProviderAdapter, ProviderMo
 export type PlatformId = 'cryptoprocessing' | 'alphapo';
 
 interface Profile {
-  /** AlphaPo's endpoint page marks `end_user_reference` required; CryptoProcessing's does not (CONTRACT 3, 6.5). */
+  /** AlphaPo's endpoint page marks `end_user_reference` required; CryptoProcessing's does not (docs/providers.md 3, 6.5). */
   endUserReferenceRequired: boolean;
   /** Where the default account lives; other accounts (e.g. `https://app.lt.cryptoprocessing.com`) set `base_url`. */
   defaultBaseUrl: string;
@@ -52,11 +52,11 @@ export interface PlatformCredentials {
 const optionalString = z.string().trim().min(1).optional();
 const ms = (max: number) => z.coerce.number().int().min(10).max(max);
 
-/** The platform's tracking knobs, shared by both hosts (CONTRACT 1.2, 1.6, 6.11). */
+/** The platform's tracking knobs, shared by both hosts (docs/providers.md 1.2, 1.6, 6.11). */
 const TRACKING_ENV = {
-  /** Platform lookups are best effort (CONTRACT 1.6, 6.11): callbacks are the source of truth. */
+  /** Platform lookups are best effort (docs/providers.md 1.6, 6.11): callbacks are the source of truth. */
   POLL_PLATFORM_MS: ms(86_400_000).default(300_000),
-  /** Timer invoices expire 15 minutes after creation (CONTRACT 1.2). */
+  /** Timer invoices expire 15 minutes after creation (docs/providers.md 1.2). */
   DEADLINE_TIMER_MS: ms(604_800_000).default(900_000),
 };
 
@@ -92,7 +92,7 @@ export function platformModule(id: PlatformId): ProviderModule<PlatformCredentia
 }
 
 /**
- * When the platform ends an invoice by itself (CONTRACT 5 "Deadlines"): timer invoices 15 min,
+ * When the platform ends an invoice by itself (docs/providers.md 5 "Deadlines"): timer invoices 15 min,
  * stretched to 24 h once a transaction is in the mempool (1.2); payment requests their lifetime,
  * with no stretch (2.3). An invoice without timer has no deadline while `created` (1.2 kind 1)
  * and gets 15 min once the payer picked a currency (`pending`).
@@ -114,7 +114,7 @@ function platformDeadline(inv: TrackedInvoice, timerMs: number, processingMs: nu
 
 const PATHS = {
   invoice: '/api/v2/invoices/create',
-  // Not under /api/v2 (CONTRACT 2).
+  // Not under /api/v2 (docs/providers.md 2).
   payment_request: '/api/payments/v1/requests',
   lookup: '/api/v2/transactions/info',
 } as const;
@@ -127,7 +127,7 @@ const KNOWN_OPTIONS = 'type, payment_currency_network';
 
 // ---------------------------------------------------------------------------------------------
 // Provider-shaped types: responses and callbacks. Only what we use is required; echoes are
-// tolerated when odd (CONTRACT 1.3, 3: numeric foreign_id, `name` for `title`, "0.106.75000000").
+// tolerated when odd (docs/providers.md 1.3, 3: numeric foreign_id, `name` for `title`, "0.106.75000000").
 
 const LOOSE_DECIMAL = /^\d+(\.\d+)?$/;
 const Id = z.union([z.number().int().nonnegative(), z.string().min(1)]).transform(String);
@@ -167,7 +167,7 @@ const InvoiceCallback = z.object({
   error: z.string().nullish(),
   currency_sent: z.object({ currency: z.string().nullish(), remaining_amount: Amount.nullish() }).nullish(),
   currency_received: z.object({ currency: z.string().min(1), amount: Amount }).nullish(),
-  // `confirmations` is a string in invoice examples and a number in deposit ones (CONTRACT 1.5).
+  // `confirmations` is a string in invoice examples and a number in deposit ones (docs/providers.md 1.5).
   transactions: z.array(z.object({ confirmations: z.union([z.string(), z.number()]).nullish() })).nullish(),
 });
 type InvoiceCallback = z.infer<typeof InvoiceCallback>;
@@ -236,7 +236,7 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
           const result: CreateResult = {
             providerInvoiceId: data.id,
             paymentUrl: data.url,
-            // Timed invoices start `pending` (CONTRACT 1.3). Any other text still means "accepted,
+            // Timed invoices start `pending` (docs/providers.md 1.3). Any other text still means "accepted,
             // payment URL known", which is what `created` says; callbacks move it on.
             status: data.status === 'pending' ? 'pending' : 'created',
             providerStatus: data.status,
@@ -269,7 +269,7 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
     verifyCallback(raw: Buffer, headers: IncomingHttpHeaders): boolean {
       const key = header(headers, 'x-processing-key');
       const keyOk = key !== undefined && safeEqual(key, creds.apiKey);
-      // Over the raw bytes: a re-serialized body loses `\/` escapes and key order (CONTRACT 1.5, 6.14).
+      // Over the raw bytes: a re-serialized body loses `\/` escapes and key order (docs/providers.md 1.5, 6.14).
       const signatureOk = verifyBody(raw, header(headers, 'x-processing-signature'), creds.apiSecret);
       return keyOk && signatureOk;
     },
@@ -283,9 +283,9 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
     async lookup(ref: InvoiceRef, signal?: AbortSignal): Promise<ProviderUpdate | null> {
       switch (ref.kind) {
         case 'payment_request':
-          return null; // No lookup endpoint for payment requests (CONTRACT 2.4).
+          return null; // No lookup endpoint for payment requests (docs/providers.md 2.4).
         case 'invoice': {
-          // Best effort (CONTRACT 1.6, 6.11): a signed JSON body on a GET; 404 until a transaction exists.
+          // Best effort (docs/providers.md 1.6, 6.11): a signed JSON body on a GET; 404 until a transaction exists.
           const res = await send('GET', PATHS.lookup, JSON.stringify({ foreign_id: ref.foreignId }), signal);
           if (res.status === 404) return null;
           if (res.status < 200 || res.status > 299) throw platformError(id, res);
@@ -330,7 +330,7 @@ function validate(id: PlatformId, profile: Profile, order: Order): FieldIssue[] 
       if (!order.urls?.failure) add('urls.failure', 'required for platform invoices');
       if (!order.customer?.email) add('customer.email', 'required for platform invoices (refund instructions)');
       if (profile.endUserReferenceRequired && !order.customer?.reference) add('customer.reference', `required for ${id} invoices`);
-      // A timed invoice with a fixed currency skips the hosted form that would ask the payer (CONTRACT 1.2).
+      // A timed invoice with a fixed currency skips the hosted form that would ask the payer (docs/providers.md 1.2).
       if (order.timer && order.payment_currency && !order.customer?.sender) {
         add('customer.sender', 'required when timer and payment_currency are both set');
       }
@@ -369,7 +369,7 @@ function senderIssues(order: Order): FieldIssue[] {
     case 'natural':
       need('first_name', sender.first_name, 'required for a natural-person sender');
       need('last_name', sender.last_name, 'required for a natural-person sender');
-      // Optional on payment requests, required on invoices (CONTRACT 2.1).
+      // Optional on payment requests, required on invoices (docs/providers.md 2.1).
       if (order.kind === 'invoice') need('date_of_birth', sender.date_of_birth, 'required for a natural-person sender on platform invoices');
       break;
     case 'legal':
@@ -401,7 +401,7 @@ function optionIssues(order: Order): FieldIssue[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Requests (CONTRACT 1.2, 2.1).
+// Requests (docs/providers.md 1.2, 2.1).
 
 function senderFields(order: Order): { sender_type?: 'natural' | 'legal'; sender_data?: Record<string, string | undefined> } {
   const sender = order.customer?.sender;
@@ -421,7 +421,7 @@ function senderFields(order: Order): { sender_type?: 'natural' | 'legal'; sender
 }
 
 /**
- * The invoice `amount` is a JSON number (CONTRACT 1.2, 6.13). It is spliced in as a literal built
+ * The invoice `amount` is a JSON number (docs/providers.md 1.2, 6.13). It is spliced in as a literal built
  * from the decimal text, so no float ever holds it: "100.50" goes out as 100.5, never 100.49999.
  */
 function invoiceBody(order: Order): string {
@@ -450,7 +450,7 @@ function invoiceBody(order: Order): string {
 function requestPayload(order: Order): Record<string, unknown> {
   const network = order.provider_options?.payment_currency_network;
   return {
-    amount: order.amount, // a string here, unlike invoices (CONTRACT 2.1)
+    amount: order.amount, // a string here, unlike invoices (docs/providers.md 2.1)
     currency: { iso: order.currency },
     life_time_duration: order.expires_in_seconds,
     life_time_date_time: order.expires_at ? Math.floor(Date.parse(order.expires_at) / 1000) : undefined,
@@ -469,7 +469,7 @@ function requestPayload(order: Order): Record<string, unknown> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Answers and errors (CONTRACT 1.7, 6.2-6.4, 6.10).
+// Answers and errors (docs/providers.md 1.7, 6.2-6.4, 6.10).
 
 function parseAnswer<S extends z.ZodType>(id: PlatformId, res: HttpResponse, schema: S): z.output<S> {
   if (res.status < 200 || res.status > 299) throw platformError(id, res);
@@ -500,7 +500,7 @@ export function platformError(provider: string, res: HttpResponse): ProviderErro
   if (errors.success) {
     const fields = flattenErrors(errors.data.errors);
     // The platform gives a duplicate foreign_id no error code: the documented text under the
-    // `foreign_id` key is the only signal (CONTRACT 1.7, 6.1), so matching it is unavoidable.
+    // `foreign_id` key is the only signal (docs/providers.md 1.7, 6.1), so matching it is unavoidable.
     if (/already been taken/i.test(fields.foreign_id ?? '')) {
       return new DuplicateForeignId('foreign_id already used at the provider', provider, status);
     }
@@ -524,10 +524,10 @@ function flattenErrors(errors: Record<string, unknown>, prefix = ''): Record<str
 }
 
 // ---------------------------------------------------------------------------------------------
-// Callbacks and lookups -> ProviderUpdate (CONTRACT 1.5, 2.4, 5, 6.6-6.9, 6.16).
+// Callbacks and lookups -> ProviderUpdate (docs/providers.md 1.5, 2.4, 5, 6.6-6.9, 6.16).
 
 function parseUpdate(json: Record<string, unknown>): ProviderUpdate {
-  // Payment-request callbacks have no root `id`, only `payment_request_id` (CONTRACT 2.4).
+  // Payment-request callbacks have no root `id`, only `payment_request_id` (docs/providers.md 2.4).
   if (json.type === 'payment_request' || 'payment_request_id' in json) return requestUpdate(parseOrThrow(RequestCallback, json));
   if (json.type === 'invoice') return invoiceUpdate(parseOrThrow(InvoiceCallback, json));
   throw new ValidationError([{ field: 'type', message: 'not an invoice or payment_request callback' }]);
@@ -538,7 +538,7 @@ function invoiceUpdate(cb: InvoiceCallback): ProviderUpdate {
   const received = cb.currency_received ?? undefined;
   const remaining = cb.currency_sent?.remaining_amount ?? undefined;
   let reason = mapped.reason;
-  // Installments and `good_until_expired` leave an open invoice partly paid (CONTRACT 5, 6.7).
+  // Installments and `good_until_expired` leave an open invoice partly paid (docs/providers.md 5, 6.7).
   if (!reason && (mapped.status === 'pending' || mapped.status === 'processing') && received && !isZero(received.amount) && remaining && !isZero(remaining)) {
     reason = `partially paid; ${remaining} ${cb.currency_sent?.currency ?? ''} remaining`.trim();
   }
@@ -566,7 +566,7 @@ function requestUpdate(cb: RequestCallback): ProviderUpdate {
   let reason = mapped.reason;
   if (received && !isZero(received)) {
     if (mapped.status === 'processing' && sent?.expected_amount && compare(received, sent.expected_amount) < 0) reason = 'partially paid';
-    // A payment after the deadline arrives as another `expired` callback; it is refunded (CONTRACT 6.9).
+    // A payment after the deadline arrives as another `expired` callback; it is refunded (docs/providers.md 6.9).
     if (mapped.status === 'expired') reason = 'late payment received; refunded by the provider';
   }
   const update: ProviderUpdate = {
@@ -607,7 +607,7 @@ function invoiceStatus(status: string, error: string): Mapped {
 
 /**
  * Invoices have no `expired` or `cancelled` value and no reason code: the `error` text is the only
- * signal (CONTRACT 1.4, 5, 6.6), so the two documented texts are compared whole (case and the
+ * signal (docs/providers.md 1.4, 5, 6.6), so the two documented texts are compared whole (case and the
  * final dot aside); any other text is a plain failure carrying that text.
  */
 function failedInvoice(error: string): Mapped {

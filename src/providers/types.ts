@@ -48,7 +48,7 @@ export interface ProviderUpdate {
   receivedCurrency?: string;
   /** Provider's reason text (failure reason, partial payment note). */
   reason?: string;
-  /** Identifies this exact provider message, for dedupe (CONTRACT.md 6.16). */
+  /** Identifies this exact provider message, for dedupe (docs/providers.md 6.16). */
   dedupeKey: string;
 }
 

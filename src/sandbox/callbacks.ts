@@ -1,6 +1,6 @@
 /**
  * Callback delivery with the providers' habits: signed platform callbacks to the merchant-account
- * URL (CONTRACT 1.5), the CryptoSteroid webhook with its `Token` header (4.6), redelivery on any
+ * URL (docs/providers.md 1.5), the CryptoSteroid webhook with its `Token` header (4.6), redelivery on any
  * answer but 200 (12 times on the platform, 10 on CryptoSteroid), and on demand duplicates,
  * late (older-after-newer) deliveries and PHP-style escaped bodies (6.14). First attempts for one
  * invoice go out in order; retries run on their own timers, so they can overtake naturally.
@@ -12,8 +12,8 @@ import type { Rec } from './store.ts';
 import type { Delivery, PlatformProvider, SandboxProvider } from './types.ts';
 
 // Documented redelivery schedules, in minutes after the previous attempt.
-const PLATFORM_MINUTES = [1, 5, 15, 30, 60, 90, 120, 180, 240, 240, 240, 240]; // CONTRACT 1.5
-const CRYPTOSTEROID_MINUTES = [1, 2, 5, 10, 15, 30, 60, 120, 240, 480]; // CONTRACT 6.15 (assumed)
+const PLATFORM_MINUTES = [1, 5, 15, 30, 60, 90, 120, 180, 240, 240, 240, 240]; // docs/providers.md 1.5
+const CRYPTOSTEROID_MINUTES = [1, 2, 5, 10, 15, 30, 60, 120, 240, 480]; // docs/providers.md 6.15 (assumed)
 
 interface Outgoing {
   rec: Rec;

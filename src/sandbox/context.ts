@@ -25,7 +25,7 @@ export interface ResolvedOptions {
 export interface LifecycleHooks {
   /** A new record was stored: start its deadline and any scheduled outcome. */
   created(rec: Rec): void;
-  /** The platform cancel endpoint (CONTRACT 1.4, 6.6); returns false when the state forbids it. */
+  /** The platform cancel endpoint (docs/providers.md 1.4, 6.6); returns false when the state forbids it. */
   cancel(rec: Rec): boolean;
 }
 

@@ -9,7 +9,7 @@ import type { SandboxContext } from './context.ts';
 import { FaultRuleSchema } from './faults.ts';
 import { SandboxActionError, type Lifecycle } from './lifecycle.ts';
 import { view } from './store.ts';
-import type { CallbackHabits, Delivery, FaultRule, SandboxAction } from './types.ts';
+import type { CallbackHabits, Delivery, FaultRule } from './types.ts';
 
 const Provider = z.enum(['cryptoprocessing', 'alphapo', 'cryptosteroid']);
 const Kind = z.enum(['invoice', 'payment_request']);
@@ -74,7 +74,7 @@ export function controlRouter(api: ControlApi): Router {
     if (amount !== undefined && typeof amount !== 'string') return void res.status(400).json({ error: 'amount must be a decimal string' });
     try {
       const opts = { ...(amount !== undefined ? { amount } : {}), ...(kind.success ? { kind: kind.data } : {}) };
-      const rec = lifecycle.act(provider.data, req.params.ref, action.data as SandboxAction, opts);
+      const rec = lifecycle.act(provider.data, req.params.ref, action.data, opts);
       res.json({ invoice: view(rec) });
     } catch (err) {
       if (err instanceof SandboxActionError) return void res.status(err.httpStatus).json({ error: err.message, code: err.code });
@@ -137,7 +137,8 @@ ${button('cancel', 'Cancel')}
     const rec = ctx.store.byToken(req.params.token);
     const action = Action.safeParse(req.params.action);
     if (!rec || !action.success) return void res.status(404).type('text/plain').send('Invoice not found');
-    const amount = typeof req.body?.amount === 'string' && req.body.amount.trim() ? req.body.amount.trim() : undefined;
+    const raw: unknown = (req.body as { amount?: unknown } | undefined)?.amount;
+    const amount = typeof raw === 'string' && raw.trim() ? raw.trim() : undefined;
     try {
       if (amount !== undefined && !/^\d+(\.\d+)?$/.test(amount)) throw new SandboxActionError('bad_request', 'amount must be a decimal');
       lifecycle.apply(rec, action.data, amount);

@@ -1,8 +1,8 @@
 /**
- * CryptoSteroid (CONTRACT section 4): invoices under /merchants/:merchant, `X-Api-Key` auth, no
- * signing. Where the docs are silent the sandbox follows CONTRACT 6.15: errors `{statusCode,
+ * CryptoSteroid (docs/providers.md 4): invoices under /merchants/:merchant, `X-Api-Key` auth, no
+ * signing. Where the docs are silent the sandbox follows docs/providers.md 6.15: errors `{statusCode,
  * message}` with 400/401/404, ISO-8601 UTC timestamps, externalId not unique, PATCH with or
- * without a key. The cap on unpaid NEW invoices answers 429 (CONTRACT 6.4).
+ * without a key. The cap on unpaid NEW invoices answers 429 (docs/providers.md 6.4).
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Router } from 'express';
@@ -53,7 +53,7 @@ function parseBody(req: Request): Body | null {
   }
 }
 
-/** Applies a payment method: the crypto amount, commission split and deposit address (CONTRACT 4.4). */
+/** Applies a payment method: the crypto amount, commission split and deposit address (docs/providers.md 4.4). */
 export function setMethod(rec: Rec, method: Method): void {
   rec.meta.paymentMethod = method;
   rec.payCurrency = METHOD_CURRENCY[method];
@@ -68,7 +68,7 @@ export function setMethod(rec: Rec, method: Method): void {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** The Invoice object (CONTRACT 4.4): create/details/update response and webhook body. */
+/** The Invoice object (docs/providers.md 4.4): create/details/update response and webhook body. */
 export function csInvoice(ctx: SandboxContext, rec: Rec): Body {
   const m = rec.meta;
   const method = (m.paymentMethod as string | null) ?? null;
@@ -126,7 +126,7 @@ function validate(body: Body): string[] {
     if (typeof v !== 'string' || !/^https?:\/\/[^\s/]+/.test(v)) errors.push(`${k} must be a URL address`);
   }
   if (!str('secret')) errors.push('secret must be a string');
-  // CONTRACT 4.3: secret is required when processingUrl is set.
+  // docs/providers.md 4.3: secret is required when processingUrl is set.
   else if (typeof body.processingUrl === 'string' && (typeof body.secret !== 'string' || body.secret === '')) {
     errors.push('secret should not be empty when processingUrl is set');
   }
@@ -153,7 +153,7 @@ function create(ctx: SandboxContext, req: Request): Reply {
     provider: 'cryptosteroid',
     kind: 'invoice',
     id: randomUUID(),
-    // externalId is not unique (CONTRACT 6.15): it is only kept for inspection.
+    // externalId is not unique (docs/providers.md 6.15): it is only kept for inspection.
     foreignId: typeof body.externalId === 'string' ? body.externalId : null,
     token,
     status: 'NEW',
@@ -169,7 +169,7 @@ function create(ctx: SandboxContext, req: Request): Reply {
     createdAt: now,
     updatedAt: null,
     fixedAt: null,
-    // CONTRACT 4.5: a payment must be detected within 30 minutes.
+    // docs/providers.md 4.5: a payment must be detected within 30 minutes.
     deadline: now + ctx.timers.scaled(1800),
     request: structuredClone(body),
     history: [{ status: 'NEW', at: new Date(now).toISOString() }],
@@ -208,7 +208,7 @@ function details(ctx: SandboxContext, req: Request): Reply {
 }
 
 function update(ctx: SandboxContext, req: Request): Reply {
-  // CONTRACT 4.2 / 6.15: the docs say no key is needed; accepted with or without one.
+  // docs/providers.md 4.2 / 6.15: the docs say no key is needed; accepted with or without one.
   const denied = guard(ctx, req, false);
   if (denied) return denied;
   const rec = find(ctx, req);
@@ -230,7 +230,7 @@ function remove(ctx: SandboxContext, req: Request): Reply {
   const rec = find(ctx, req);
   if (isReply(rec)) return rec;
   if (!ctx.lifecycle.cancel(rec)) return err(400, `Invoice in status ${rec.status} cannot be cancelled`);
-  // CONTRACT 4.2: the cancel answer is a short object, not the Invoice.
+  // docs/providers.md 4.2: the cancel answer is a short object, not the Invoice.
   return json(200, { invoiceId: rec.id, merchantId: ctx.credentials.cryptosteroid.merchantId, failUrl: rec.meta.failReturnUrl ?? null, status: rec.status });
 }
 

@@ -1,5 +1,5 @@
 /**
- * The sandbox's currency list: what the platform accepts, its per-currency minimum (CONTRACT 1.2:
+ * The sandbox's currency list: what the platform accepts, its per-currency minimum (docs/providers.md 1.2:
  * "a minimum exists per currency", example 10.00 EUR) and a fixed EUR rate so amounts can be
  * converted to the payer's crypto. Rates are fixed on purpose: reproducible callbacks beat realism.
  */

@@ -1,6 +1,6 @@
 /**
  * Fault injection on create requests: latency, 5xx, 429 (the platform's non-JSON Cloudflare body,
- * CONTRACT 1.7 / 6.4), connection reset, "committed, then the response is lost", and hang.
+ * docs/providers.md 1.7 / 6.4), connection reset, "committed, then the response is lost", and hang.
  * The gate runs in front of auth and validation, like the load balancer or network it imitates;
  * only commit-then-drop (and hang with `commit`) lets the request reach the provider logic.
  */

@@ -1,5 +1,5 @@
 /**
- * Drives records through the providers' real statuses (CONTRACT 1.4, 2.3, 4.5, section 5) on
+ * Drives records through the providers' real statuses (docs/providers.md 1.4, 2.3, 4.5, section 5) on
  * command (pay, pay partly, expire, cancel, fail), on deadlines and on an optional random
  * schedule, and emits the callbacks each move produces.
  *
@@ -42,7 +42,7 @@ export const isTerminal = (rec: Rec): boolean => (TERMINAL[family(rec)] ?? []).i
 const ONE_SATOSHI = '0.00000001';
 const TIMER_NOT_PAID = 'Timer expired. User not paid.';
 const TIMER_PAID_LESS = 'Timer expired. User paid less than requested.';
-const CANCELLED = 'Invoice cancelled'; // CONTRACT 6.6 (assumed text)
+const CANCELLED = 'Invoice cancelled'; // docs/providers.md 6.6 (assumed text)
 
 export class Lifecycle implements LifecycleHooks {
   constructor(
@@ -61,7 +61,7 @@ export class Lifecycle implements LifecycleHooks {
       this.disarm(rec);
       return true;
     }
-    // No cancel API for payment requests (CONTRACT 5); invoices while created/pending/processing.
+    // No cancel API for payment requests (docs/providers.md 5); invoices while created/pending/processing.
     if (rec.kind !== 'invoice' || !['created', 'pending', 'processing'].includes(rec.status)) return false;
     this.finish(rec, 'failed', CANCELLED);
     return true;
@@ -134,18 +134,18 @@ export class Lifecycle implements LifecycleHooks {
     }
     const now = Date.now();
     if (rec.deadline === null) {
-      // Kind 1: picking a currency starts the 15-minute window (CONTRACT 5 deadlines).
+      // Kind 1: picking a currency starts the 15-minute window (docs/providers.md 5 deadlines).
       rec.fixedAt = now;
       rec.deadline = now + this.ctx.timers.scaled(900);
     }
     if (!this.receive(rec, fiat)) {
-      // CONTRACT 6.7: an installment is a `pending` callback with the remaining amount.
+      // docs/providers.md 6.7: an installment is a `pending` callback with the remaining amount.
       setStatus(rec, 'pending', 'installment');
       this.emit(rec);
       this.arm(rec);
       return;
     }
-    // Seen in the mempool: the deadline stretches to 24 h (CONTRACT 1.2), then it confirms.
+    // Seen in the mempool: the deadline stretches to 24 h (docs/providers.md 1.2), then it confirms.
     rec.deadline = now + this.ctx.timers.scaled(24 * 3600);
     setStatus(rec, 'processing');
     this.emit(rec);
@@ -154,7 +154,7 @@ export class Lifecycle implements LifecycleHooks {
 
   private payRequest(rec: Rec, fiat: string): void {
     if (rec.status === 'created') {
-      // The payer picks a currency: address generated, rate fixed (first callback, CONTRACT 2.4).
+      // The payer picks a currency: address generated, rate fixed (first callback, docs/providers.md 2.4).
       rec.address ??= fakeAddress(rec.payCurrency);
       rec.fixedAt ??= Date.now();
       setStatus(rec, 'processing', 'rate fixed');
@@ -167,20 +167,20 @@ export class Lifecycle implements LifecycleHooks {
   private payCryptoSteroid(rec: Rec, fiat: string): void {
     if (!rec.meta.paymentMethod) setMethod(rec, 'USDT_TRC20');
     const full = this.receive(rec, fiat);
-    // Detected in time: the 30-minute expiry no longer applies (CONTRACT 4.5).
+    // Detected in time: the 30-minute expiry no longer applies (docs/providers.md 4.5).
     this.disarm(rec);
     if (rec.status === 'NEW') setStatus(rec, 'WAITING');
     if (!full) return;
     setStatus(rec, 'PAID');
-    // CONTRACT 4.6: one webhook, on PAID only.
+    // docs/providers.md 4.6: one webhook, on PAID only.
     this.dispatcher.cryptosteroid(rec, csInvoice(this.ctx, rec));
   }
 
   /**
    * A payment after the invoice ended. Payment requests send another `expired` (or `failed`)
-   * callback carrying the amount, and refund it (CONTRACT 6.9, assumed); a platform invoice sends
+   * callback carrying the amount, and refund it (docs/providers.md 6.9, assumed); a platform invoice sends
    * its `failed` callback again with the money received (assumed, the same habit); CryptoSteroid
-   * credits a payment detected late and calls back on PAID, its only webhook (CONTRACT 4.6,
+   * credits a payment detected late and calls back on PAID, its only webhook (docs/providers.md 4.6,
    * assumed).
    */
   private payLate(rec: Rec, fiat: string): void {
@@ -219,10 +219,10 @@ export class Lifecycle implements LifecycleHooks {
   private emit(rec: Rec, error = ''): void {
     if (rec.provider === 'cryptosteroid') return;
     // Invoice callbacks always carry a crypto address; a payment request that expired before the
-    // payer picked a currency has none (CONTRACT 2.4 "expired without fixed rate").
+    // payer picked a currency has none (docs/providers.md 2.4 "expired without fixed rate").
     if (rec.kind === 'invoice') rec.address ??= fakeAddress(rec.payCurrency);
     const payload = rec.kind === 'invoice' ? invoiceCallbackBody(rec, error) : paymentRequestCallbackBody(rec);
-    // transactions/info answers with the latest callback body once one exists (CONTRACT 6.11).
+    // transactions/info answers with the latest callback body once one exists (docs/providers.md 6.11).
     rec.lastCallback = payload;
     this.dispatcher.platform(rec, payload);
   }

@@ -1,8 +1,8 @@
 /**
- * Callback bodies of the platform. Invoice shape per CONTRACT 1.5 (modelled on the documented
+ * Callback bodies of the platform. Invoice shape per docs/providers.md 1.5 (modelled on the documented
  * examples: `currency_sent.amount` is the invoice total in the payer's crypto with
  * `remaining_amount` beside it, amounts are unpadded strings, `confirmations` a string);
- * payment-request shape per CONTRACT 2.4 (no root `id`).
+ * payment-request shape per docs/providers.md 2.4 (no root `id`).
  */
 import { CURRENCIES } from './currencies.ts';
 import { pct, subFloor } from './decimal.ts';

@@ -1,7 +1,7 @@
 /**
- * Field validation of the CryptoProcessing / AlphaPo platform (CONTRACT 1.2, 2.1, 6.3, 6.5,
+ * Field validation of the CryptoProcessing / AlphaPo platform (docs/providers.md 1.2, 2.1, 6.3, 6.5,
  * 6.10). The platform's error texts are Laravel's ("The foreign id has already been taken.",
- * CONTRACT 1.7), so every message here follows that wording: attribute names with underscores
+ * docs/providers.md 1.7), so every message here follows that wording: attribute names with underscores
  * turned into spaces, one message per field, every bad field reported at once.
  */
 import { CURRENCIES, isCrypto, isCurrency, meetsMinimum } from './currencies.ts';
@@ -86,7 +86,7 @@ class Checker {
       return void this.fail(name, MSG.url(name));
     }
     if (u.protocol !== 'https:' && u.protocol !== 'http:') return void this.fail(name, MSG.url(name));
-    // CONTRACT 1.2: HTTPS and a domain name, not an IP address.
+    // docs/providers.md 1.2: HTTPS and a domain name, not an IP address.
     if (this.strictUrls && (u.protocol !== 'https:' || IPV4.test(u.hostname) || u.hostname.startsWith('['))) {
       return void this.fail(name, MSG.httpsDomain(name));
     }
@@ -123,7 +123,7 @@ function validDate(s: string): boolean {
 }
 
 /**
- * sender_type / sender_data (CONTRACT 1.2, 2.1): natural needs first and last name (and date of
+ * sender_type / sender_data (docs/providers.md 1.2, 2.1): natural needs first and last name (and date of
  * birth on invoices), legal needs legal name and country; the two sets never mix.
  */
 function checkSender(c: Checker, forInvoice: boolean, requiredByTimer: boolean): void {
@@ -172,7 +172,7 @@ export interface InvoiceInput {
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
 
-/** Invoices v2 create (CONTRACT 1.2 with 6.5: url_success, url_failed, email_user required). */
+/** Invoices v2 create (docs/providers.md 1.2 with 6.5: url_success, url_failed, email_user required). */
 export function validateInvoice(
   provider: PlatformProvider,
   body: Body,
@@ -207,7 +207,7 @@ export function validateInvoice(
   c.url('url_success', { required: true });
   c.url('url_failed', { required: true });
   c.email('email_user', { required: true });
-  // CONTRACT 6.5: AlphaPo's page marks end_user_reference required; CryptoProcessing does not.
+  // docs/providers.md 6.5: AlphaPo's page marks end_user_reference required; CryptoProcessing does not.
   const endUserReference = c.field('end_user_reference', { required: provider === 'alphapo', max: 255 });
   const type = c.oneOf('type', ['fill_or_kill', 'good_until_expired'] as const);
   const senderCurrency = c.field('sender_currency', { max: 16 });
@@ -242,7 +242,7 @@ export interface PaymentRequestInput {
   foreignId: string;
 }
 
-/** Payment requests v1 create (CONTRACT 2.1, 6.10). */
+/** Payment requests v1 create (docs/providers.md 2.1, 6.10). */
 export function validatePaymentRequest(
   body: Body,
   taken: (foreignId: string) => boolean,
@@ -260,7 +260,7 @@ export function validatePaymentRequest(
     else currency = iso;
   }
 
-  // Payment requests take the amount as a string (CONTRACT 2.1), unlike invoices.
+  // Payment requests take the amount as a string (docs/providers.md 2.1), unlike invoices.
   let amount: string | undefined;
   if (missing(body.amount)) c.fail('amount', MSG.required('amount'));
   else if (typeof body.amount !== 'string') c.fail('amount', MSG.string('amount'));
@@ -302,7 +302,7 @@ export function validatePaymentRequest(
   c.email('end_user_email');
   c.field('end_user_reference', { max: 255 });
   c.field('description', { max: 1000 });
-  // CONTRACT 6.10: foreign_id treated as required and unique per product.
+  // docs/providers.md 6.10: foreign_id treated as required and unique per product.
   const foreignId = c.field('foreign_id', { required: true, max: 255 });
   if (foreignId !== undefined && taken(foreignId)) c.fail('foreign_id', MSG.taken('foreign_id'));
   c.url('url_store');

@@ -1,7 +1,7 @@
 /**
  * The CryptoProcessing / AlphaPo platform (one code path, two mounts with their own credentials
  * and data): invoices v2, payment requests v1, cancel and transactions/info. Auth is checked on
- * the raw body bytes exactly as CONTRACT 1.1 / 1.7 describe; error bodies are the documented ones.
+ * the raw body bytes exactly as docs/providers.md 1.1 / 1.7 describe; error bodies are the documented ones.
  */
 import express, { type Request, type Router } from 'express';
 import { normalize } from '../money.ts';
@@ -17,7 +17,7 @@ import type { PlatformProvider } from './types.ts';
 type Body = Record<string, unknown>;
 const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-// CONTRACT 1.7: auth and transport errors use the flat {error, code} envelope.
+// docs/providers.md 1.7: auth and transport errors use the flat {error, code} envelope.
 const AUTH = {
   requiredKey: json(403, { error: 'Required key header', code: 'required_header_key' }),
   badKey: json(403, { error: 'Bad key header', code: 'bad_header_key' }),
@@ -31,7 +31,7 @@ type Authed = { ok: true; body: unknown; raw: Buffer } | { ok: false; reply: Rep
 /**
  * Key, then signature over the raw bytes (constant time, via signing.ts), then the JSON body.
  * The signature is checked before parsing so that a re-serialised body fails as a signature error,
- * the way the platform reports it (CONTRACT 1.1, AP-err causes).
+ * the way the platform reports it (docs/providers.md 1.1, AP-err causes).
  */
 function authenticate(ctx: SandboxContext, provider: PlatformProvider, req: Request): Authed {
   const creds = ctx.credentials[provider];
@@ -54,7 +54,7 @@ function authenticate(ctx: SandboxContext, provider: PlatformProvider, req: Requ
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));
 
-/** Invoice create response (CONTRACT 1.3): integer id, 8-place amount string, timer window fields. */
+/** Invoice create response (docs/providers.md 1.3): integer id, 8-place amount string, timer window fields. */
 export function invoiceResponse(rec: Rec): Body {
   const m = rec.meta;
   const now = Date.now();
@@ -105,13 +105,13 @@ function createInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Req
     received: '0',
     sentCrypto: '0',
     txs: [],
-    // Kind 3 (timer + sender_currency) answers with the deposit address already (CONTRACT 1.2).
+    // Kind 3 (timer + sender_currency) answers with the deposit address already (docs/providers.md 1.2).
     address: input.timer && input.senderCurrency ? fakeAddress(payCurrency) : null,
     addressId: String(ctx.store.smallId()),
     createdAt: now,
     updatedAt: null,
     fixedAt: input.timer ? now : null,
-    // CONTRACT 1.2 / 5: timed invoices expire 900 s after creation; kind 1 has no deadline yet.
+    // docs/providers.md 1.2 / 5: timed invoices expire 900 s after creation; kind 1 has no deadline yet.
     deadline: input.timer ? now + ctx.timers.scaled(900) : null,
     request: structuredClone(body),
     history: [{ status: input.timer ? 'pending' : 'created', at: new Date(now).toISOString() }],
@@ -128,7 +128,7 @@ function createInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Req
   };
   ctx.store.add(rec);
   ctx.lifecycle.created(rec);
-  // CONTRACT 6.2: CryptoProcessing answers 201, AlphaPo 200.
+  // docs/providers.md 6.2: CryptoProcessing answers 201, AlphaPo 200.
   return json(provider === 'cryptoprocessing' ? 201 : 200, { data: invoiceResponse(rec) });
 }
 
@@ -163,7 +163,7 @@ function createPaymentRequest(ctx: SandboxContext, provider: PlatformProvider, r
     addressId: uuidV7(now),
     createdAt: now,
     updatedAt: null,
-    // A forced payment currency locks the rate at once (CONTRACT 2.1).
+    // A forced payment currency locks the rate at once (docs/providers.md 2.1).
     fixedAt: input.paymentCurrency ? now : null,
     deadline,
     request: structuredClone(body),
@@ -173,7 +173,7 @@ function createPaymentRequest(ctx: SandboxContext, provider: PlatformProvider, r
   };
   ctx.store.add(rec);
   ctx.lifecycle.created(rec);
-  // CONTRACT 2.2: echo fields unchanged; absent optional fields come back as null.
+  // docs/providers.md 2.2: echo fields unchanged; absent optional fields come back as null.
   const echo = (k: string): unknown => body[k] ?? null;
   return json(200, {
     data: {
@@ -195,7 +195,7 @@ function createPaymentRequest(ctx: SandboxContext, provider: PlatformProvider, r
 function cancelInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Request): Reply {
   const auth = authenticate(ctx, provider, req);
   if (!auth.ok) return auth.reply;
-  // CONTRACT 1.1: the cancel body must be literally `{}`.
+  // docs/providers.md 1.1: the cancel body must be literally `{}`.
   if (auth.raw.toString('utf8') !== '{}') return AUTH.badContent;
   const rec = ctx.store.byForeignId(provider, 'invoice', String(req.params.foreign_id));
   if (!rec) return json(404, { errors: { error: 'Invoice not found.', code: 'invoice_not_found' } });
@@ -206,7 +206,7 @@ function cancelInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Req
 }
 
 /**
- * transactions/info (CONTRACT 1.6, 6.11): exactly one of id / foreign_id / txid; for an invoice
+ * transactions/info (docs/providers.md 1.6, 6.11): exactly one of id / foreign_id / txid; for an invoice
  * foreign_id, 404 until a transaction (a callback) exists, then the latest callback body.
  */
 function transactionInfo(ctx: SandboxContext, provider: PlatformProvider, req: Request): Reply {
@@ -238,7 +238,7 @@ function transactionInfo(ctx: SandboxContext, provider: PlatformProvider, req: R
 
 export function platformRouter(ctx: SandboxContext, provider: PlatformProvider): Router {
   const r = express.Router();
-  // Raw bytes for every request: the signature is over the exact body (CONTRACT 1.1).
+  // Raw bytes for every request: the signature is over the exact body (docs/providers.md 1.1).
   r.use(express.raw({ type: () => true, limit: '1mb' }));
   r.get('/api/v2/ping', (_req, res) => void res.type('text/plain').send('OK'));
   r.post('/api/v2/invoices/create', (req, res) => gate(ctx, provider, 'invoice', req, res, () => createInvoice(ctx, provider, req)));
@@ -247,7 +247,7 @@ export function platformRouter(ctx: SandboxContext, provider: PlatformProvider):
   );
   r.post('/api/v2/invoices/:foreign_id/cancel', (req, res) => answer(ctx, res, () => cancelInvoice(ctx, provider, req)));
   r.get('/api/v2/transactions/info', (req, res) => answer(ctx, res, () => transactionInfo(ctx, provider, req)));
-  // CONTRACT 1.7: an unknown URL is reported as a missing key header.
+  // docs/providers.md 1.7: an unknown URL is reported as a missing key header.
   r.use((_req, res) => send(res, AUTH.requiredKey));
   r.use((_err: unknown, _req: Request, res: express.Response, _next: express.NextFunction) => send(res, AUTH.badContent));
   return r;

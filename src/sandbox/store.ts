@@ -1,6 +1,6 @@
 /**
  * In-memory state of the sandbox: one record per invoice / payment request / CryptoSteroid
- * invoice, the platform's foreign_id uniqueness index (per provider and per product, CONTRACT
+ * invoice, the platform's foreign_id uniqueness index (per provider and per product, docs/providers.md
  * 1.7, 6.10) and request statistics. Checks and inserts are synchronous, so two concurrent
  * creates with one foreign_id can never both succeed (the property the worker relies on).
  */
@@ -44,7 +44,7 @@ export interface Rec {
   deadlineTimer?: NodeJS.Timeout;
   request: Record<string, unknown>;
   history: Array<{ status: string; at: string; reason?: string }>;
-  /** Body of the latest callback emitted for it (transactions/info answers with it, CONTRACT 6.11). */
+  /** Body of the latest callback emitted for it (transactions/info answers with it, docs/providers.md 6.11). */
   lastCallback: unknown;
   /** Provider-family details (platform invoice fields, CryptoSteroid secret, ...). */
   meta: Record<string, unknown>;
@@ -56,7 +56,7 @@ export function newToken(): string {
   return `${randomBytes(4).toString('base64url')}${uniqueTokens.toString(36)}`;
 }
 
-/** Time-ordered UUID in the v7 layout, like the platform's payment-request ids (CONTRACT 2.2). */
+/** Time-ordered UUID in the v7 layout, like the platform's payment-request ids (docs/providers.md 2.2). */
 export function uuidV7(now = Date.now()): string {
   const b = randomBytes(16);
   b.writeUIntBE(now, 0, 6);

@@ -45,7 +45,7 @@ export type SandboxCredentials = {
   cryptosteroid: CryptoSteroidCredentials;
 };
 
-/** Callback habits (CONTRACT 1.5 duplicates, 6.14 escapes); settable at runtime. */
+/** Callback habits (docs/providers.md 1.5 duplicates, 6.14 escapes); settable at runtime. */
 export interface CallbackHabits {
   /** Share of successful deliveries sent a second time, byte for byte. */
   duplicateRate: number;
@@ -76,9 +76,9 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** Multiplies every provider-defined duration (900 s timer, 30 min, life_time, redelivery). Default 1. */
   timeScale?: number;
-  /** CryptoSteroid cap on unpaid NEW invoices (CONTRACT 4.5, 6.4). Default 50. */
+  /** CryptoSteroid cap on unpaid NEW invoices (docs/providers.md 4.5, 6.4). Default 50. */
   cryptosteroidNewCap?: number;
-  /** Merchant-account callback URLs for the platform (CONTRACT 1.5). */
+  /** Merchant-account callback URLs for the platform (docs/providers.md 1.5). */
   callbackUrls?: Partial<Record<PlatformProvider, string>>;
   /** Redelivery delays in real ms; the last one repeats up to the provider's count. Default: the documented schedule scaled by timeScale. */
   redeliveryDelaysMs?: number[];
@@ -91,7 +91,7 @@ export interface SandboxOptions {
   reorder?: boolean;
   /** true = always, false = never, a number = share. Default 0.5. */
   escapeSlashes?: boolean | number;
-  /** Enforce the documented HTTPS + domain-name rule on platform URLs (CONTRACT 1.2). Default true. */
+  /** Enforce the documented HTTPS + domain-name rule on platform URLs (docs/providers.md 1.2). Default true. */
   strictUrls?: boolean;
   logger?: Logger;
   credentials?: Partial<SandboxCredentials>;

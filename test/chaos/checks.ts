@@ -2,7 +2,7 @@
  * The checks of a chaos run, shared by `npm run chaos` and the deterministic test. They read a
  * snapshot taken once the run has settled (records, histories, the `invoice-results` queue, the
  * sandbox's invoices, the failed sets, the forged callbacks' answers, every process log) and say,
- * for each guarantee of DESIGN.md, whether it held and how many orders break it.
+ * for each guarantee of the README, whether it held and how many orders break it.
  */
 import { readFileSync } from 'node:fs';
 import type { InvoiceResult } from '../../queues/results.ts';
@@ -198,7 +198,7 @@ export function checkResults(s: Snapshot): Check {
   return check('each transition published exactly once, in order, never backwards', bad, `${s.results.length - events.length} transitions and ${events.length} exceptions or parkings for ${byOrder.size} orders; ${bad.length} problems`);
 }
 
-/** The provider's final word on an invoice, in our statuses (CONTRACT 5). */
+/** The provider's final word on an invoice, in our statuses (docs/providers.md 5). */
 export function providerOutcome(inv: SandboxInvoice): Status | null {
   const last = inv.history[inv.history.length - 1];
   if (inv.provider === 'cryptosteroid') {

@@ -10,8 +10,15 @@
  *
  * Then it lets the system settle, takes a snapshot and runs `checks.ts` on it. Every process
  * writes its output to a file of its own; the log scan reads them all.
+ *
+ * No wait of the run has a fixed deadline: processes starting, Redis shutting down and coming
+ * back, the intake and the settling each go on while something they measure still moves (CPU time
+ * and log of the process awaited, orders accepted and requests answered, orders settling, results
+ * published, jobs finished, transitions at the provider), and give up only after `stallMs` without
+ * any progress, or at the run's safety cap `capMs`. A busy machine makes the run slower, not red;
+ * a wait that gives up says which one it was and its last numbers.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -19,17 +26,18 @@ import type { Job } from 'bullmq';
 import { pino } from 'pino';
 import { createCreateQueue, createJobId, type CreateJob } from '../../queues/create.ts';
 import { createEventsQueue } from '../../queues/events.ts';
+import { pollQueueName } from '../../queues/poll.ts';
 import { createResultsQueue, type InvoiceResult } from '../../queues/results.ts';
 import { invoiceId } from '../../src/ids.ts';
 import { InvoiceStore } from '../../src/invoice/store.ts';
 import { resultJobId } from '../../queues/results.ts';
-import { connect, type RedisClient } from '../../src/redis.ts';
+import { connect, redisAnswers, type RedisClient } from '../../src/redis.ts';
 import { signBody } from '../../src/signing.ts';
 import { startSandbox, type Delivery, type FaultRule, type Sandbox, type SandboxSchedule } from '../../src/sandbox/index.ts';
 import { isTerminal } from '../../src/invoice/state.ts';
 import { runChecks, orderKey, type Check, type ForgedAnswer, type ForgedKind, type OrderRef, type PublishedResult, type Snapshot } from './checks.ts';
 import { BIRTH_DATES, FIRST_NAMES, LAST_NAMES, LEGAL_NAMES, MAIL_DOMAIN, makeOrders, seededRandom, type ChaosOrder } from './orders.ts';
-import { startApp, type AppProcess } from './procs.ts';
+import { cpuTicks, fileBytes, ProgressWatch, settleWhileProgressing, startApp, waitWhileProgressing, type AppProcess, type Patience, type Progress } from './procs.ts';
 import { freePort, startAofRedis, type AofRedis } from './redis-server.ts';
 
 export type ChaosAction = 'kill-worker' | 'redis-shutdown' | 'redis-crash';
@@ -72,7 +80,13 @@ export interface ChaosOptions {
   conflictShare: number;
   /** The runner ends (expires) sandbox invoices still open after this long: a provider clock for states the sandbox never ends. */
   finishAfterMs: number;
-  settleTimeoutMs: number;
+  /**
+   * Every wait of the run gives up after this long without any progress at all (default 60 s).
+   * Longer than `finishAfterMs` (the longest the run itself leaves an invoice alone) plus a poll.
+   */
+  stallMs?: number;
+  /** Safety cap on the whole run, so a run that keeps moving but never ends still ends (default 30 min). */
+  capMs?: number;
   /** Extra environment for the API and workers. */
   env?: Record<string, string>;
   keepLogs?: boolean;
@@ -110,6 +124,8 @@ export interface ChaosReport {
   kills: KillRecord[];
   restarts: RestartRecord[];
   durations: { setupMs: number; intakeMs: number; settleMs: number; totalMs: number };
+  /** How the settling ended: everything settled, or the wait gave up (stalled or at the cap) and why. */
+  settle: { settled: boolean; detail: string };
   intake: Record<string, number>;
   /** Orders the API accepted (202, or 200 "existing" when the first answer was lost and the producer sent it again). */
   acceptedOrders: number;
@@ -119,6 +135,66 @@ export interface ChaosReport {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const LANES = ['cryptoprocessing', 'alphapo', 'cryptosteroid'] as const;
+
+/** Pids in the tail of a redis-server log: every line starts with `<pid>:<role char>`. */
+function redisPids(logFile: string): number[] {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8').slice(-8192);
+  } catch {
+    return [];
+  }
+  return [...new Set([...text.matchAll(/^(\d+):[A-Z] /gm)].map((m) => Number(m[1])))];
+}
+
+/** What shows a redis-server busy (loading its AOF, flushing it): the CPU time of its live processes, and its log. */
+function redisProgress(server: AofRedis): Progress {
+  const p: Progress = { 'redis log bytes': fileBytes(server.logFile) };
+  for (const pid of redisPids(server.logFile)) {
+    const ticks = cpuTicks(pid);
+    if (ticks !== undefined) p[`redis cpu ticks (pid ${pid})`] = ticks;
+  }
+  return p;
+}
+
+/**
+ * The run's own Redis: redis-server.ts gives a start 30 s to answer, then stops it. A fresh, empty
+ * Redis that needs longer is on a machine too busy to do anything: tried again (once or twice)
+ * within the stall window, then the wait gives up.
+ */
+async function startRunRedis(port: number | undefined, patience: Patience): Promise<AofRedis> {
+  const watch = new ProgressWatch("the run's redis-server to start", patience);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startAofRedis(port);
+    } catch (err) {
+      if (!/did not answer/.test(String(err))) throw err;
+      watch.missed(`attempt ${attempt}: ${(err as Error).message}`);
+      const v = watch.verdict();
+      if (v) throw watch.error(v);
+    }
+  }
+}
+
+/**
+ * Starts the run's Redis again on its data. redis-server.ts waits 30 s for an answer; while the
+ * server is still running and working (loading the AOF uses its CPU, it logs), this goes on waiting.
+ */
+async function bringRedisBack(server: AofRedis, patience: Patience): Promise<void> {
+  try {
+    await server.start();
+    return;
+  } catch (err) {
+    if (!server.running() || !/did not answer/.test(String(err))) throw err;
+  }
+  await waitWhileProgressing('Redis to answer again after its restart', patience, async () => ({
+    done: await redisAnswers(server.url, 2000),
+    progress: redisProgress(server),
+    note: server.running() ? 'redis-server running, not answering yet' : 'redis-server not running',
+  }));
+}
+
 const ALL_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
 
 interface Fault {
@@ -133,6 +209,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const random = seededRandom(o.seed);
   const tag = `c${o.seed.toString(36)}`;
   const prefix = 'chaos';
+  const stallMs = o.stallMs ?? 60_000;
+  if (stallMs <= o.finishAfterMs) throw new Error(`stallMs (${stallMs} ms) must be longer than finishAfterMs (${o.finishAfterMs} ms): the run itself leaves invoices alone that long`);
   const logDir = mkdtempSync(join(tmpdir(), 'chaos-logs-'));
   const secret = (label: string): string => `${label}-${randomBytes(12).toString('base64url')}`;
   const API_TOKEN = secret('api-token');
@@ -140,10 +218,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const METRICS_TOKEN = secret('metrics-token');
   const WRONG_SECRET = secret('wrong-secret');
 
+  const patience: Patience = { stallMs, deadline: t0 + (o.capMs ?? 30 * 60_000), stopped: () => stopping };
+
   const cleanup: Array<() => Promise<unknown>> = [];
   const expectedExits = new Set<number>();
   const unexpectedExits: string[] = [];
   let stopping = false;
+  // The first error of a background task (a worker restart, the controller, the forger): every wait checks it.
+  let fatal: unknown;
+  const fail = (err: unknown): void => {
+    fatal ??= err;
+  };
+  const checkFatal = (): void => {
+    if (fatal !== undefined) throw fatal;
+  };
+  const runAbort = new AbortController();
+  let storms: ReturnType<typeof setInterval> | undefined;
+  let observing = true;
   const apps: AppProcess[] = [];
   const watch = (p: AppProcess): AppProcess => {
     apps.push(p);
@@ -158,7 +249,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   let conn: RedisClient | undefined;
   try {
     // ---------------------------------------------------------------- setup
-    redis = await startAofRedis(o.redisPort);
+    redis = await startRunRedis(o.redisPort, patience);
     say(`redis-server on ${redis.url} (appendonly yes, appendfsync everysec)`);
     sandbox = await startSandbox({
       port: 0,
@@ -227,7 +318,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       return watch(startApp(`worker-${slot + 1}.${gen}`, 'worker', { ...env, OPS_PORT: '0' }, logDir));
     };
     const workers: Array<AppProcess | null> = Array.from({ length: o.workers }, (_, i) => startWorker(i));
-    await Promise.all([api.ready(), ...workers.map((w) => w?.ready())]);
+    await Promise.all([api.ready(patience), ...workers.map((w) => w?.ready(patience))]);
     say(`api ${apiUrl} and ${o.workers} workers started; logs in ${logDir}`);
 
     conn = connect(redis.url);
@@ -235,7 +326,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const db = conn;
     const store = new InvoiceStore(db, prefix, resultJobId);
     // One create queue per lane: the sandbox's default account of each provider.
-    const createQueues = ['cryptoprocessing', 'alphapo', 'cryptosteroid'].map((lane) => createCreateQueue(db, prefix, lane));
+    const createQueues = LANES.map((lane) => createCreateQueue(db, prefix, lane));
     const eventsQueue = createEventsQueue(db, prefix);
     const resultsQueue = createResultsQueue(db, prefix);
     cleanup.push(() => Promise.all([...createQueues.map((q) => q.close()), eventsQueue.close(), resultsQueue.close()]));
@@ -245,8 +336,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const faults: Fault[] = [];
     const stalls = new Map<string, { at: number; doneAt: number | null }>();
     const streamIds: Record<string, string> = {};
-    let observing = true;
-    const streams = ['invoice-create', 'invoice-events', 'invoice-poll'].map((q) => `${prefix}:${q}:events`);
+    // Each lane's create and poll queue has its own event stream.
+    const streams = [...createQueues.map((q) => q.toKey('events')), eventsQueue.toKey('events'), ...LANES.map((lane) => `${prefix}:${pollQueueName(lane)}:events`)];
     const tailStreams = async (): Promise<void> => {
       for (const key of streams) {
         const from = streamIds[key] ?? `${t0}-0`;
@@ -265,7 +356,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
     };
     const observer = (async () => {
-      while (observing) {
+      while (observing && !stopping) {
         await tailStreams().catch(() => undefined);
         await sleep(200);
       }
@@ -283,6 +374,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       body: Record<string, unknown>;
       role: 'original' | 'duplicate' | 'conflict';
     }
+    let answered = 0; // requests the API answered at all (any status): it is alive and working
     const postOnce = async (items: Item[]): Promise<Array<{ outcome: string }> | null> => {
       intake.requests += 1;
       try {
@@ -291,8 +383,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           method: 'POST',
           headers: auth,
           body: JSON.stringify(single ? items[0]?.body : { orders: items.map((i) => i.body) }),
-          signal: AbortSignal.timeout(30_000),
+          // No answer in 30 s: sent again (idempotent by foreign_id); the intake wait below decides when to give up.
+          signal: AbortSignal.any([AbortSignal.timeout(30_000), runAbort.signal]),
         });
+        answered += 1;
         const body = (await res.json().catch(() => ({}))) as { outcome?: string; results?: Array<{ outcome: string }>; error?: string };
         if (res.status >= 500) return null;
         if (single) {
@@ -310,6 +404,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const post = async (items: Item[]): Promise<void> => {
       let answer = await postOnce(items);
       while (!answer) {
+        if (stopping) throw new Error('the run is stopping');
         intake.retried += 1;
         await sleep(500);
         answer = await postOnce(items);
@@ -332,6 +427,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       let next = 0;
       const inFlight = new Set<Promise<void>>();
       while (next < orders.length) {
+        if (stopping) throw new Error('the run is stopping');
         const size = Math.min(orders.length - next, 1 + Math.floor(random() * o.maxBatch));
         const items: Item[] = orders.slice(next, next + size).map((order) => ({ order, body: order.body, role: 'original' }));
         next += size;
@@ -358,7 +454,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     // ---------------------------------------------------------------- faults
     for (const rule of o.faults) box.addFault(rule);
-    const storms = o.storms
+    storms = o.storms
       ? (() => {
           let n = 0;
           const providers = ['cryptoprocessing', 'alphapo', 'cryptosteroid'] as const;
@@ -372,7 +468,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const restarting = new Set<Promise<void>>();
     const measurements: Array<Promise<void>> = [];
     const killWorker = async (): Promise<void> => {
-      const alive = workers.map((w, i) => (w?.alive() ? i : -1)).filter((i) => i >= 0);
+      // Only a worker that has started: one still starting (slow on a busy machine) is waited for.
+      await waitWhileProgressing('a started worker to kill', patience, () => {
+        checkFatal();
+        const live = workers.filter((w): w is AppProcess => !!w?.alive());
+        const progress: Progress = {};
+        for (const w of live) for (const [k, v] of Object.entries(w.progress())) progress[`${w.name} ${k}`] = v;
+        return { done: live.some((w) => w.started()) || (!live.length && !restarting.size), progress };
+      });
+      const alive = workers.map((w, i) => (w?.alive() && w.started() ? i : -1)).filter((i) => i >= 0);
       if (!alive.length) return;
       const slot = alive[Math.floor(random() * alive.length)] as number;
       const w = workers[slot] as AppProcess;
@@ -387,21 +491,34 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const delay = o.restartDelayMs[0] + random() * (o.restartDelayMs[1] - o.restartDelayMs[0]);
       const back = (async () => {
         await sleep(delay);
+        if (stopping) return;
         const fresh = startWorker(slot);
         workers[slot] = fresh;
-        record.restartMs = await fresh.ready().then(() => Date.now() - at);
+        await fresh.ready(patience);
+        record.restartMs = Date.now() - at;
       })();
       restarting.add(back);
-      void back.finally(() => restarting.delete(back));
+      // A restart that failed stays in the set, so `Promise.all(restarting)` throws it too.
+      back.then(() => restarting.delete(back), fail);
     };
 
+    let redisRestarting = false;
     const restartRedis = async (how: 'shutdown' | 'crash', fsync: 'always' | 'everysec'): Promise<void> => {
+      redisRestarting = true;
+      try {
+        await restartRedisOnce(how, fsync);
+      } finally {
+        redisRestarting = false;
+      }
+    };
+    const restartRedisOnce = async (how: 'shutdown' | 'crash', fsync: 'always' | 'everysec'): Promise<void> => {
       const server = redis as AofRedis;
-      if (fsync === 'always') await server.setFsync('always');
+      // Through the run's connection (it waits for Redis), not redis-cli with its 10 s timeout.
+      if (fsync === 'always') await settleWhileProgressing('Redis to switch to appendfsync always', patience, db.call('CONFIG', 'SET', 'appendfsync', 'always'), () => redisProgress(server));
       // A probe of acknowledged writes: how many of them the AOF gives back.
-      const probe = connect(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+      await db.del('chaos-probe');
+      const probe = connect(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: patience.stallMs });
       probe.on('error', () => {});
-      await probe.del('chaos-probe');
       let acked = 0;
       let probing = true;
       const loops = Array.from({ length: 4 }, async () => {
@@ -416,12 +533,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       });
       await sleep(1000);
       const at = Date.now();
-      if (how === 'shutdown') await server.shutdown();
-      else await server.crash();
+      await settleWhileProgressing(`Redis to go down (${how === 'shutdown' ? 'redis-cli shutdown' : 'SIGKILL'})`, patience, how === 'shutdown' ? server.shutdown() : server.crash(), () => redisProgress(server));
       probing = false;
       await Promise.allSettled(loops);
       probe.disconnect();
-      await server.start();
+      await bringRedisBack(server, patience);
       const upAt = Date.now();
       const recovered = Number((await db.get('chaos-probe')) ?? 0);
       const record: RestartRecord = { how, fsync, at, downtimeMs: upAt - at, nextResultMs: null, nextCreatedMs: null, probe: { acked, recovered, lost: Math.max(0, acked - recovered), unansweredApplied: Math.max(0, recovered - acked) }, stalled: 0 };
@@ -429,11 +545,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       faults.push({ kind: 'restart', at, index: restarts.length - 1 });
       say(`  redis ${how} (${fsync}) at +${((at - t0) / 1000).toFixed(1)} s: back after ${record.downtimeMs} ms, ${record.probe.lost} of ${acked} acknowledged probe writes lost`);
       // Time to the next result published after Redis answers again (measured in the background).
+      // Until a `created` result shows or the run stops observing (after the settling): a figure, never a wait.
       const measure = (async () => {
         const waitKey = `${prefix}:invoice-results:wait`;
         let seen = await db.llen(waitKey);
-        const deadline = upAt + 120_000;
-        while (Date.now() < deadline && record.nextCreatedMs === null && observing) {
+        while (record.nextCreatedMs === null && observing && !stopping) {
           const n = await db.llen(waitKey);
           if (n > seen) {
             const now = Date.now();
@@ -444,7 +560,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           }
           await sleep(50);
         }
-      })();
+      })().catch(() => undefined);
       measurements.push(measure);
     };
 
@@ -454,6 +570,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       let nextRandomKill = o.randomKills ? Date.now() + o.randomKills.minGapMs + random() * (o.randomKills.maxGapMs - o.randomKills.minGapMs) : Infinity;
       let loadEndedAt: number | null = null;
       for (;;) {
+        if (stopping) return;
         if (loadDone && loadEndedAt === null) loadEndedAt = Date.now();
         const ev = pendingEvents[0];
         if (ev && accepted.size >= ev.afterAccepted) {
@@ -475,6 +592,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         await sleep(50);
       }
     })();
+    controller.catch(fail);
 
     // Forged and replayed callbacks, spread over the intake.
     const forged: ForgedAnswer[] = [];
@@ -484,6 +602,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       let genuine: Delivery[] = [];
       for (let i = 0; i < o.forged; i++) {
         await sleep(spacing);
+        if (stopping) return;
         if (i % 25 === 0) genuine = box.deliveries().filter((d) => d.result === 200 && d.url);
         const kinds: ForgedKind[] = ['bad-signature', 'wrong-secret', 'tampered', 'no-signature', 'wrong-key', 'signed-malformed', 'cs-wrong-token', 'cs-unknown', 'replay'];
         const kind = kinds[i % kinds.length] as ForgedKind;
@@ -500,7 +619,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         }
         let status = 0;
         try {
-          const res = await fetch(req.url, { method: 'POST', headers: req.headers, body: req.body, signal: AbortSignal.timeout(20_000) });
+          // No answer in 20 s counts as "no answer" (status 0), which the checks accept as not an acceptance.
+          const res = await fetch(req.url, { method: 'POST', headers: req.headers, body: req.body, signal: AbortSignal.any([AbortSignal.timeout(20_000), runAbort.signal]) });
           status = res.status;
           await res.arrayBuffer();
         } catch {
@@ -509,13 +629,28 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         forged.push({ kind, status });
       }
     })();
+    forger.catch(fail);
 
-    await producer;
+    // The intake: the producer's pace is the run's load (orders per second, by the clock); waiting
+    // for it goes on while the API answers and orders get accepted.
+    await Promise.all([
+      producer,
+      waitWhileProgressing('the intake (orders accepted, requests answered)', patience, () => {
+        checkFatal();
+        return {
+          done: loadDone,
+          // While Redis restarts the API may answer nothing: Redis's own work (loading its AOF) is progress then.
+          progress: { 'orders accepted': accepted.size, 'requests answered': answered, 'forged callbacks answered': forged.length, ...(redisRestarting ? redisProgress(redis as AofRedis) : {}) },
+          note: `${orders.length} orders to send, ${intake.requests} requests sent, ${intake.retried} sent again${redisRestarting ? ', Redis restarting' : ''}`,
+        };
+      }),
+    ]);
     const intakeMs = Date.now() - intakeStart;
     say(`intake done: ${accepted.size} orders accepted in ${(intakeMs / 1000).toFixed(1)} s (${intake.requests} requests, ${intake.retried} retried)`);
     await forger;
     await controller;
     await Promise.all(restarting);
+    checkFatal();
 
     // ---------------------------------------------------------------- settle
     const settleStart = Date.now();
@@ -524,7 +659,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (let i = 0; i < workers.length; i++) {
       if (!workers[i]?.alive()) {
         workers[i] = startWorker(i);
-        await workers[i]?.ready();
+        await workers[i]?.ready(patience);
       }
     }
     let finishedByRunner = 0;
@@ -532,7 +667,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const failedKeys = createQueues.map((q) => q.toKey('failed'));
     let open = Infinity;
     let lastSay = 0;
-    while (Date.now() - settleStart < o.settleTimeoutMs) {
+    // Goes on while anything moves towards the end: orders settling, fewer jobs pending, results
+    // published, create and callback jobs finished, invoices changing at the provider, callbacks
+    // delivered, invoices the runner's clock ended. Polls that find nothing new are not progress.
+    const settleWatch = new ProgressWatch('settle (every order terminal or parked, nothing pending)', patience);
+    const settle = { settled: false, detail: '' };
+    const count = async (q: { getJobCounts: (typeof eventsQueue)['getJobCounts'] }, ...states: Parameters<(typeof eventsQueue)['getJobCounts']>): Promise<number> =>
+      Object.values(await q.getJobCounts(...states)).reduce((a, b) => a + b, 0);
+    for (;;) {
+      checkFatal();
       const now = Date.now();
       for (const inv of box.invoices()) {
         if (now - Date.parse(inv.createdAt) < o.finishAfterMs || isSandboxTerminal(inv.provider, inv.kind, inv.status)) continue;
@@ -553,18 +696,41 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const r = refs[i] as OrderRef;
         return !(status === 'queued' && failed.has(createJobId(r.provider, r.foreign_id)));
       }).length;
-      const busy = async (q: { getJobCounts: (typeof eventsQueue)['getJobCounts'] }): Promise<number> =>
-        Object.values(await q.getJobCounts('wait', 'active', 'delayed', 'prioritized')).reduce((a, b) => a + b, 0);
-      let pending = (await busy(eventsQueue)) + (await db.llen(store.keys.outbox));
-      for (const q of createQueues) pending += await busy(q);
+      let pending = (await count(eventsQueue, 'wait', 'active', 'delayed', 'prioritized')) + (await db.llen(store.keys.outbox));
+      for (const q of createQueues) pending += await count(q, 'wait', 'active', 'delayed', 'prioritized');
       if (now - lastSay > 10_000) {
         say(`  settling: ${open} orders open, ${pending} jobs or outbox entries pending`);
         lastSay = now;
       }
-      if (open === 0 && pending === 0) break;
+      if (open === 0 && pending === 0) {
+        settle.settled = true;
+        break;
+      }
+      let finished = await count(eventsQueue, 'completed', 'failed');
+      for (const q of createQueues) finished += await count(q, 'completed', 'failed');
+      const sandboxNow = box.invoices();
+      settleWatch.observe(
+        {
+          'orders open': open,
+          'jobs or outbox entries pending': pending,
+          'results published': await count(resultsQueue, ...ALL_STATES),
+          'create and callback jobs finished': finished,
+          'transitions at the provider': sandboxNow.reduce((n, inv) => n + inv.history.length, 0) + sandboxNow.length,
+          'callbacks delivered': box.deliveries().filter((d) => d.result === 200).length,
+          'invoices ended by the runner': finishedByRunner,
+        },
+        { lowerIsBetter: ['orders open', 'jobs or outbox entries pending'] },
+      );
+      const verdict = settleWatch.verdict();
+      if (verdict) {
+        settle.detail = settleWatch.describe(verdict);
+        say(`  ${settle.detail}`);
+        break;
+      }
       await sleep(1000);
     }
     const settleMs = Date.now() - settleStart;
+    if (settle.settled) settle.detail = `settled in ${(settleMs / 1000).toFixed(1)} s`;
     say(`settled in ${(settleMs / 1000).toFixed(1)} s (${open} orders still open)`);
     await sleep(500);
     observing = false;
@@ -682,6 +848,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       kills,
       restarts,
       durations: { setupMs, intakeMs, settleMs, totalMs: Date.now() - t0 },
+      settle,
       intake,
       acceptedOrders: accepted.size,
       sandbox: { stats, deliveries: deliveryTally, finishedByRunner },
@@ -690,6 +857,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     };
   } finally {
     stopping = true;
+    observing = false;
+    if (storms) clearInterval(storms);
+    runAbort.abort();
     await Promise.all(
       apps.map(async (a) => {
         if (!a.alive()) return;

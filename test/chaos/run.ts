@@ -8,6 +8,9 @@
  *   CHAOS_CRASH_FSYNC  fsync policy when Redis is crashed mid-run: `always` (default) or
  *                      `everysec` (shows what a crash under everysec can lose; see RESULTS.md)
  *   CHAOS_KEEP_LOGS=1  keep the processes' logs (always kept when a check fails)
+ *   CHAOS_STALL_MS     a wait of the run (a process starting, Redis coming back, the intake, the
+ *                      settling) gives up after this long without any progress (default 60000)
+ *   CHAOS_CAP_MS       safety cap on the whole run, however it progresses (default 1800000, 30 min)
  *   --write            also write the report to test/chaos/RESULTS.md
  */
 import { writeFileSync } from 'node:fs';
@@ -64,7 +67,8 @@ export function defaultOptions(n: number, s: number): ChaosOptions {
     duplicateShare: 0.1,
     conflictShare: 0.03,
     finishAfterMs: 30_000,
-    settleTimeoutMs: 240_000,
+    stallMs: int('CHAOS_STALL_MS', 60_000),
+    capMs: int('CHAOS_CAP_MS', 30 * 60_000),
   };
 }
 
@@ -85,6 +89,7 @@ export function formatReport(r: ChaosReport, o: ChaosOptions, command: string, a
   L.push(`- faults on provider creates: ${o.faults.map((x) => `${x.fault}${x.commit ? ' (committed)' : ''} ${x.rate !== undefined ? `${x.rate * 100}%` : `x${x.count}`}`).join(', ')}${o.storms ? `; a 429 storm of ${o.storms.count} every ${o.storms.everyMs / 1000} s` : ''}`);
   L.push(`- callbacks: ${o.habits.duplicateRate * 100}% duplicated, ${o.habits.lateRate * 100}% late/out of order, half PHP-escaped; ${o.forged} forged or replayed by the runner`);
   L.push(`- time: setup ${ms(r.durations.setupMs)}, intake ${ms(r.durations.intakeMs)}, settle ${ms(r.durations.settleMs)}, total ${ms(r.durations.totalMs)}`);
+  if (!r.settle.settled) L.push(`- the settling gave up: ${r.settle.detail}`);
   L.push('', '## Checks', '');
   L.push('| check | result | figure |', '|---|---|---|');
   for (const c of r.checks) L.push(`| ${c.name} | ${c.ok ? 'PASS' : '**FAIL**'} | ${c.detail} |`);

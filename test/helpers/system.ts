@@ -125,7 +125,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const v = await fn();
-        if (v) return v as never;
+        if (v) return v;
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
         await new Promise((r) => setTimeout(r, 25));
       }

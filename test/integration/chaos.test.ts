@@ -5,7 +5,10 @@
  * 5xx, 429, resets, commits whose answer is lost, a committed hang, latency; duplicated and
  * late callbacks; forged, tampered and replayed callbacks; one worker SIGKILLed mid-intake and
  * one Redis restart. Then every guarantee is checked (see test/chaos/checks.ts). Recovery
- * figures are printed, never asserted (a busy 2-core machine).
+ * figures are printed, never asserted (a busy 2-core machine). No wait of the run has a fixed
+ * deadline: each goes on while what it awaits still moves and gives up after 60 s without any
+ * progress (see harness.ts), so a busy machine makes this test slower, not red; the safety cap and
+ * the test's timeout are there for a run that never ends.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,16 +44,18 @@ const options: ChaosOptions = {
   duplicateShare: 0.1,
   conflictShare: 0.05,
   finishAfterMs: 15_000,
-  settleTimeoutMs: 60_000,
+  stallMs: 60_000,
+  capMs: 20 * 60_000,
 };
 
 describe('chaos, small and pinned', () => {
-  it('150 orders through faults, a worker SIGKILL and a Redis restart: every guarantee holds', { timeout: 240_000 }, async (t) => {
+  it('150 orders through faults, a worker SIGKILL and a Redis restart: every guarantee holds', { timeout: 22 * 60_000 }, async (t) => {
     const report = await runChaos(options);
     for (const c of report.checks) t.diagnostic(`${c.ok ? 'pass' : 'FAIL'}: ${c.name}: ${c.detail}`);
     for (const k of report.kills) t.diagnostic(`SIGKILL ${k.worker}: ${k.stalled} stalled jobs, all done after ${k.recoverMs ?? 'n/a'} ms`);
     for (const r of report.restarts) t.diagnostic(`redis ${r.how}: down ${r.downtimeMs} ms, next result after ${r.nextResultMs ?? 'n/a'} ms, probe lost ${r.probe.lost} of ${r.probe.acked}`);
     t.diagnostic(`durations: ${JSON.stringify(report.durations)}`);
+    t.diagnostic(`settle: ${report.settle.detail}`);
 
     // The faults really happened, so the checks below mean something.
     assert.equal(report.kills.length, 1, 'one worker killed');
@@ -62,6 +67,6 @@ describe('chaos, small and pinned', () => {
     assert.ok((report.sandbox.deliveries.duplicates ?? 0) > 0 && (report.sandbox.deliveries.late ?? 0) > 0, 'duplicate and late callbacks delivered');
     assert.equal(report.acceptedOrders, options.orders, 'every order accepted (some may be answered "existing" after a lost answer)');
 
-    for (const c of report.checks) assert.ok(c.ok, `${c.name}: ${c.detail}\n${c.examples.join('\n')}`);
+    for (const c of report.checks) assert.ok(c.ok, `${c.name}: ${c.detail}\n${c.examples.join('\n')}${report.settle.settled ? '' : `\n(${report.settle.detail})`}`);
   });
 });

@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createJobId } from '../../queues/create.ts';
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/index.ts';
 import { REDIS_URL } from '../helpers/redis.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';

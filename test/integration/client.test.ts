@@ -30,7 +30,7 @@ describe('producer client', () => {
   });
 
   it('throws the server field issues on invalid input, and 401 without the token', async () => {
-    await assert.rejects(client.create({ provider: 'alphapo', foreign_id: '', amount: '0', currency: 'EUR' } as OrderInput), (e: unknown) => {
+    await assert.rejects(client.create({ provider: 'alphapo', foreign_id: '', amount: '0', currency: 'EUR' }), (e: unknown) => {
       assert.ok(e instanceof InvoiceApiError);
       assert.equal(e.status, 400);
       assert.deepEqual(e.issues.map((i) => i.field).sort(), ['amount', 'foreign_id']);

@@ -5,7 +5,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResultSchema } from '../../queues/results.ts';
-import { createJobId } from '../../queues/create.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
@@ -47,7 +46,7 @@ describe('create pipeline', () => {
       const view = await t.get(`/v1/invoices/${provider}/${encodeURIComponent(foreignId)}`);
       assert.equal(view.status, 200);
       // CryptoSteroid with a payment method fixed at creation is already waiting for the payment
-      // (CONTRACT 5: NEW with a method is `pending`): created (URL known), then pending.
+      // (docs/providers.md 5: NEW with a method is `pending`): created (URL known), then pending.
       const expected = provider === 'cryptosteroid' ? ['queued', 'created', 'pending'] : ['queued', 'created'];
       assert.equal(view.body.status, expected.at(-1));
       assert.deepEqual(view.body.history.map((h: { to: string }) => h.to), expected);

@@ -78,7 +78,7 @@ describe('a provider registered by a test, through every layer', () => {
     await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
     t = await startTestSystem({
-      providers: [testPay as ProviderModule],
+      providers: [testPay],
       accounts: [{ provider: 'testpay', account: DEFAULT_ACCOUNT, settings: testPay.settings.parse({ base_url: base, token: TOKEN }), tuning: {}, source: 'test' }],
     });
   });
@@ -98,7 +98,7 @@ describe('a provider registered by a test, through every layer', () => {
     await t.waitFor(async () => (await t.system.store.get('testpay', 'tp-1'))?.status === 'created', 'created');
     assert.equal(seen.length, 1);
     assert.equal(seen[0]?.auth, `Bearer ${TOKEN}`);
-    assert.deepEqual(JSON.parse(seen[0]!.body), { ref: 'tp-1', amount: '12.30', currency: 'EUR' });
+    assert.deepEqual(JSON.parse(seen[0].body), { ref: 'tp-1', amount: '12.30', currency: 'EUR' });
     const view = await t.get('/v1/invoices/testpay/tp-1');
     assert.equal(view.body.payment_url, 'https://pay.testpay.example/tp-1');
 

@@ -23,7 +23,6 @@ const FIRST = 'Wilhelmina';
 const LAST = 'Oxenstierna';
 const LEGAL = 'Oxenstierna Trading GmbH';
 const BIRTH = '1971-04-23';
-const WRONG_SECRET = 'wrong-secret-Pz83Lx';
 
 const auth = { authorization: `Bearer ${API_TOKEN}` };
 
@@ -100,7 +99,7 @@ describe('logs', () => {
     const records = await Promise.all([['cryptoprocessing', 'log-paid'], ['cryptosteroid', 'log-cs']].map(([p, id]) => t.system.store.get(p as string, id as string)));
     const secrets: Record<string, string> = {
       API_TOKEN, WRONG_TOKEN, ADMIN_PASSWORD, METRICS_TOKEN, FORGED_SIGNATURE, EMAIL, SENDER_EMAIL, FIRST, LAST, LEGAL, BIRTH,
-      ...Object.fromEntries(Object.entries(SANDBOX_CREDENTIALS).flatMap(([p, c]) => Object.entries(c).filter(([k]) => k !== 'merchantId').map(([k, v]) => [`${p}.${k}`, v as string]))),
+      ...Object.fromEntries(Object.entries(SANDBOX_CREDENTIALS).flatMap(([p, c]) => Object.entries(c).filter(([k]) => k !== 'merchantId').map(([k, v]) => [`${p}.${k}`, v]))),
       ...Object.fromEntries(signatures.map((s, i) => [`callback signature ${i}`, s])),
       ...Object.fromEntries(tokens.map((s, i) => [`callback token ${i}`, s])),
       ...Object.fromEntries(records.map((r, i) => [`order secret ${i}`, r?.secret ?? 'missing'])),

@@ -12,7 +12,7 @@ import { signBody, verifyBody } from '../../src/signing.ts';
 import { SANDBOX_CREDENTIALS, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
 
 /** Every test gets a ceiling, so a close() that never finishes fails instead of stalling the run. */
-const it = (name: string, fn: () => Promise<void>): Promise<void> => test(name, { timeout: 10_000 }, fn);
+const it = (name: string, fn: () => Promise<void>): void => void test(name, { timeout: 10_000 }, fn);
 
 const CP = SANDBOX_CREDENTIALS.cryptoprocessing;
 const AP = SANDBOX_CREDENTIALS.alphapo;
@@ -154,7 +154,7 @@ it('validation: documented messages, per-provider requirements, every bad field 
     assert.equal(e1.foreign_id, 'The foreign id field is required.');
     assert.equal(e1.end_user_reference, undefined); // optional on CryptoProcessing
     const e2 = await errors(ap(sb, '/api/v2/invoices/create', invoice()));
-    assert.deepEqual(Object.keys(e2), ['end_user_reference']); // required on AlphaPo (CONTRACT 6.5)
+    assert.deepEqual(Object.keys(e2), ['end_user_reference']); // required on AlphaPo (docs/providers.md 6.5)
 
     const e3 = await errors(cp(sb, '/api/v2/invoices/create', invoice({ amount: 5 })));
     assert.equal(e3.amount, 'The amount is too small. The minimum amount is 10.00 EUR.');
@@ -393,7 +393,7 @@ it('lifecycle: installments, platform cancel endpoint, control endpoints, transa
     await withSandbox({ callbackUrls: { alphapo: hook.url }, escapeSlashes: false }, async (sb) => {
       await ap(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'inst', end_user_reference: 'c', type: 'good_until_expired' }));
       const before = await ap(sb, '/api/v2/transactions/info', '{"foreign_id":"inst"}', { method: 'GET' });
-      assert.equal(before.status, 404); // CONTRACT 6.11: nothing until a transaction exists
+      assert.equal(before.status, 404); // docs/providers.md 6.11: nothing until a transaction exists
       const partly = await call(`${sb.url}/_sandbox/invoices/alphapo/inst/pay-partly`, '{"amount":"40"}', {});
       assert.equal(partly.json().invoice.receivedAmount, '40');
       await waitFor(() => hook.got.length === 1, 'installment callback');

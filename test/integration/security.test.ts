@@ -157,7 +157,7 @@ describe('security', () => {
     crypto.timingSafeEqual = ((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
       seen.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('utf8'), Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
       return forceEqual ? a.byteLength === b.byteLength : original(a, b);
-    }) as typeof crypto.timingSafeEqual;
+    });
     syncBuiltinESMExports();
     try {
       for (const door of doors) {

@@ -73,6 +73,23 @@ describe('submit rules', () => {
     assert.equal(a.calls, 1);
   });
 
+  it('two attempts of one order at once (a worker starved past its lock, the job handed on): exactly one sends', async () => {
+    const id = await accepted();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const a = adapter(false, [async () => (await gate, ok()), ok]);
+    const first = submitOrder({ store, adapter: a }, 'cryptosteroid', id);
+    const second = submitOrder({ store, adapter: a }, 'cryptosteroid', id);
+    const settled = Promise.all([first, second]);
+    // Let both read the record and race for the marker before the provider answers.
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    const outcomes = await settled;
+    assert.equal(a.calls, 1, 'one create request, never two');
+    assert.deepEqual(outcomes.map((o) => o.kind).sort(), ['created', 'retry']);
+    assert.equal((await store.get('cryptosteroid', id))?.status, 'created');
+  });
+
   it('a 5xx-style ProviderUnavailable clears the marker, so the next attempt creates', async () => {
     const id = await accepted();
     const a = adapter(false, [() => Promise.reject(new ProviderUnavailable('503', 'cryptosteroid', 503)), ok]);

@@ -4,7 +4,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createJobId } from '../../queues/create.ts';
 import { pollJobId } from '../../queues/poll.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
 import { QueuedSweeper } from '../../workers/sweeper.ts';

@@ -30,7 +30,7 @@ export function platformHeaders(provider: Platform, body: string, secret = SANDB
   };
 }
 
-/** A platform invoice callback body (CONTRACT 1.5), only the fields the adapter reads plus a few. */
+/** A platform invoice callback body (docs/providers.md 1.5), only the fields the adapter reads plus a few. */
 export function invoiceCallback(id: string, foreignId: string, status: string, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
     id: Number(id),

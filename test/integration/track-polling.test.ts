@@ -88,7 +88,7 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     await settle(t);
     const rec = await t.system.store.get('cryptoprocessing', 'pl-pr');
     assert.equal(rec?.inferred, 'deadline');
-    assert.ok(Date.now() >= Date.parse(rec!.expires_at!) + GRACE, 'not before deadline + grace');
+    assert.ok(Date.now() >= Date.parse(rec.expires_at!) + GRACE, 'not before deadline + grace');
     const expired = (await resultsFor(t, 'cryptoprocessing', 'pl-pr')).find((r) => r.status === 'expired');
     assert.match(expired?.reason ?? '', /^inferred: no word from the provider/);
     assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptoprocessing', 'pl-pr'), ['created', 'expired']);
@@ -97,7 +97,7 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
   it('a paid callback arriving after an inferred expiry is parked for an operator, never published backwards', async () => {
     const rec = await t.system.store.get('cryptoprocessing', 'pl-pr');
     assert.equal(rec?.status, 'expired');
-    const body = requestCallback(rec!.provider_invoice_id!, 'pl-pr', 'paid', '100.50');
+    const body = requestCallback(rec.provider_invoice_id!, 'pl-pr', 'paid', '100.50');
     assert.equal((await postRaw(`${t.api}/webhooks/cryptoprocessing`, body, platformHeaders('cryptoprocessing', body))).status, 200);
     const parked = await t.waitFor(async () => {
       const r = await t.system.store.get('cryptoprocessing', 'pl-pr');

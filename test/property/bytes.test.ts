@@ -12,7 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
-import { fingerprint, healthy, assertUnchanged } from './helpers.ts';
+import { fingerprint, assertUnchanged } from './helpers.ts';
 import { rawExchange, request } from './raw-http.ts';
 
 // Without this the reason a property failed is only in the error's `cause`, which node's reporter does not print.

@@ -82,16 +82,16 @@ describe('hostile job payloads', () => {
       const storeBefore = JSON.parse(await fingerprint(t)) as { keys: number; store: string };
       const sent: Array<{ queue: Queue; id: string }> = [];
       const batches: Array<[Queue, fc.Arbitrary<unknown>]> = [
-        [t.system.lane("cryptoprocessing").createQueue as unknown as Queue, badCreateJob],
-        [t.system.lane("cryptoprocessing").pollQueue as unknown as Queue, badPollJob],
-        [t.system.eventsQueue as unknown as Queue, badEventJob],
+        [t.system.lane("cryptoprocessing").createQueue, badCreateJob],
+        [t.system.lane("cryptoprocessing").pollQueue, badPollJob],
+        [t.system.eventsQueue, badEventJob],
       ];
       let n = 0;
       for (const [queue, arb] of batches) {
         for (const data of fc.sample(arb, 25)) {
           const id = `hostile-${n++}`;
           // Straight through BullMQ: no enqueue helper, no schema on the way in.
-          await queue.add('hostile', data as never, { jobId: id });
+          await queue.add('hostile', data, { jobId: id });
           sent.push({ queue, id });
         }
       }

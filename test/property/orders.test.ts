@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { PROVIDER_IDS as PROVIDERS } from '../../src/providers/registry.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { badOrder, namesField, type Bad } from './arbitraries.ts';
-import { deepJson, fingerprint, healthy, invalidJson, nastyString, raw, assertUnchanged } from './helpers.ts';
+import { deepJson, fingerprint, invalidJson, nastyString, raw, assertUnchanged } from './helpers.ts';
 
 const API_TOKEN = 'property-token-4Kp9xQ2mW7';
 const json = { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' };

@@ -11,7 +11,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
-import { fingerprint, healthy, assertUnchanged } from './helpers.ts';
+import { fingerprint, assertUnchanged } from './helpers.ts';
 import { decodes, request, segment, type RawResponse } from './raw-http.ts';
 
 // Without this the reason a property failed is only in the error's `cause`, which node's reporter does not print.

@@ -67,7 +67,7 @@ const malformedPlatform = (foreignId: string): fc.Arbitrary<{ body: string; fiel
     fc.oneof(fc.constant(''), fc.integer(), fc.constant(null)).map((v) => mutate(req, 'payment_request_id', v)),
     fc.constantFrom('foreign_id', 'status').map((f) => drop(req, f)),
     fc.oneof(fc.constant({ currency: { iso: '' } }), fc.constant({ received_amount: '1e5' }), fc.string()).map((v) => mutate(req, 'currency_sent', v)),
-    // Parsed, but beyond what is stored (CONTRACT: foreign_id 1-255; provider status text up to 100).
+    // Parsed, but beyond what is stored (docs/providers.md: foreign_id 1-255; provider status text up to 100).
     fc.string({ minLength: 256, maxLength: 400 }).map((v) => mutate(inv, 'foreign_id', v)),
     fc.string({ minLength: 101, maxLength: 3000 }).map((v) => mutate(inv, 'status', v)),
   );

@@ -45,10 +45,10 @@ test('positiveDecimal refuses zero, signs, exponents, leading zeros, stray dots 
 test('positiveDecimal names the reason for zero apart from a malformed string', () => {
   const zero = positiveDecimal.safeParse('0.00');
   assert.equal(zero.success, false);
-  assert.match(zero.error!.issues[0]!.message, /greater than 0/);
+  assert.match(zero.error.issues[0]!.message, /greater than 0/);
   const malformed = positiveDecimal.safeParse('1e3');
   assert.equal(malformed.success, false);
-  assert.match(malformed.error!.issues[0]!.message, /decimal string/);
+  assert.match(malformed.error.issues[0]!.message, /decimal string/);
 });
 
 test('normalize drops leading integer zeros and trailing fraction zeros', () => {

@@ -50,7 +50,7 @@ function withField(base: Json, path: string, value: unknown): Json {
 function fieldsOf(input: unknown): string[] {
   const result = OrderSchema.safeParse(input);
   assert.equal(result.success, false, `expected ${JSON.stringify(input)} to be refused`);
-  return zodIssues(result.error!.issues).map((i) => i.field);
+  return zodIssues(result.error.issues).map((i) => i.field);
 }
 
 function parse(input: unknown): Order {
@@ -160,7 +160,7 @@ test('non-integer or out-of-range expires_in_seconds is refused', () => {
 test('unknown top-level keys are refused and named', () => {
   const result = OrderSchema.safeParse({ ...MINIMAL, Amount: '10', amount_cents: 1000 });
   assert.equal(result.success, false);
-  const issues = zodIssues(result.error!.issues);
+  const issues = zodIssues(result.error.issues);
   assert.equal(issues.length, 1);
   assert.match(issues[0]!.message, /Amount/);
   assert.match(issues[0]!.message, /amount_cents/);
@@ -170,13 +170,13 @@ test('unknown nested keys are refused under the object that holds them', () => {
   const cases: Array<[Json, string, RegExp]> = [
     [withField(VALID, 'customer.phone', '+49'), 'customer', /phone/],
     [withField(VALID, 'urls.cancel', 'https://shop.example.com/c'), 'urls', /cancel/],
-    // A natural person must not carry legal-person fields (CONTRACT.md 1.2).
+    // A natural person must not carry legal-person fields (docs/providers.md 1.2).
     [withField(VALID, 'customer.sender.legal_name', 'ACME'), 'customer.sender', /legal_name/],
   ];
   for (const [order, field, key] of cases) {
     const result = OrderSchema.safeParse(order);
     assert.equal(result.success, false, field);
-    const issues = zodIssues(result.error!.issues);
+    const issues = zodIssues(result.error.issues);
     assert.deepEqual(issues.map((i) => i.field), [field]);
     assert.match(issues[0]!.message, key);
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newSecret, safeEqual, signBody, verifyBody } from '../../src/signing.ts';
 
-// The provider's published test vector (CONTRACT.md 1.1).
+// The provider's published test vector (docs/providers.md 1.1).
 const SECRET = 'AbCdEfG123456';
 const BODY = '{"currency":"BTC","foreign_id":"123456"}';
 const SPACED_BODY = '{"currency": "BTC", "foreign_id": "123456"}';

@@ -47,7 +47,7 @@ function rec(over: Omit<Partial<InvoiceRecord>, 'order'> & { order?: Partial<Ord
     status: 'created',
     version: 3,
     hash: 'h',
-    order: { provider, kind: rest.kind ?? 'invoice', foreign_id: 'f-1', amount: '100.50', currency: 'EUR', ...order } as Order,
+    order: { provider, kind: rest.kind ?? 'invoice', foreign_id: 'f-1', amount: '100.50', currency: 'EUR', ...order },
     secret: 's',
     amount: '100.50',
     currency: 'EUR',
@@ -72,7 +72,7 @@ function rec(over: Omit<Partial<InvoiceRecord>, 'order'> & { order?: Partial<Ord
   };
 }
 
-describe('deadlineOf: the provider deadline per connector (CONTRACT 5)', () => {
+describe('deadlineOf: the provider deadline per connector (docs/providers.md 5)', () => {
   it('platform timer invoice: 15 minutes from creation, or what the provider said', () => {
     assert.equal(D(rec({ order: { timer: true } })), T0 + 15 * MIN);
     const said = new Date(T0 + 14 * MIN).toISOString();

@@ -5,7 +5,7 @@ import { createPlatformAdapter } from '../../../src/providers/platform.ts';
 import { signBody } from '../../../src/signing.ts';
 import { FakeHttp, fixtureText } from '../../fixtures/providers/fake-http.ts';
 
-// CONTRACT 1.1: the platform's published test vector.
+// docs/providers.md 1.1: the platform's published test vector.
 const VECTOR_SECRET = 'AbCdEfG123456';
 const VECTOR_BODY = '{"currency":"BTC","foreign_id":"123456"}';
 
@@ -51,7 +51,7 @@ describe('platform signing', () => {
     it(`signs exactly the bytes it sends (${kind})`, async () => {
       const http = new FakeHttp().replyFixture(201, kind === 'invoice' ? 'platform/invoice-create-201.json' : 'platform/payment-request-create-200.json');
       const adapter = createPlatformAdapter('cryptoprocessing', creds, { http });
-      // Non-ASCII must be signed as UTF-8 (CONTRACT 1.1: the Müller example).
+      // Non-ASCII must be signed as UTF-8 (docs/providers.md 1.1: the Müller example).
       const o =
         kind === 'invoice'
           ? order({ title: 'Müller & Söhne' })

@@ -1,0 +1,131 @@
+/**
+ * Result webhook endpoints (src/result-webhooks.ts), under the producer API's bearer token:
+ *
+ *   POST   /v1/webhook-endpoints                 {url, description?, secret?}: 201 with the secret (shown once)
+ *   GET    /v1/webhook-endpoints                 the endpoints, without secrets
+ *   POST   /v1/webhook-endpoints/{id}/rotate     a new secret (201, shown once); the old one is still signed with for a day
+ *   POST   /v1/webhook-endpoints/{id}/enable     after it was disabled; held deliveries go on
+ *   POST   /v1/webhook-endpoints/{id}/disable
+ *   DELETE /v1/webhook-endpoints/{id}
+ *   GET    /v1/webhook-endpoints/{id}/deliveries?event_id=...   every attempt of one result
+ *   POST   /v1/webhook-endpoints/{id}/redeliver  {event_id} or {from, to} (ISO-8601), and `by`
+ */
+import { Router, type Response } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { ResultsQueue } from '../../queues/results.ts';
+import { webhookJobId, type WebhookJob, type WebhooksQueue } from '../../queues/webhooks.ts';
+import { zodIssues } from '../errors.ts';
+import { invoiceId } from '../ids.ts';
+import { laneKey } from '../lanes.ts';
+import { Secret, endpointView, type EndpointStore } from '../result-webhooks.ts';
+
+/** HTTPS; plain HTTP only to this machine (a local receiver, tests). */
+export const EndpointUrl = z
+  .url({ protocol: /^https?$/ })
+  .max(2048)
+  .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(u), 'must be https:// (http:// only to localhost)');
+
+const CreateSchema = z.strictObject({ url: EndpointUrl, description: z.string().max(200).optional(), secret: Secret.optional() });
+const RedeliverSchema = z
+  .strictObject({ event_id: z.string().min(1).max(1200).optional(), from: z.iso.datetime().optional(), to: z.iso.datetime().optional(), by: z.string().trim().min(1).max(100) })
+  .refine((b) => (b.event_id ? !b.from && !b.to : !!b.from && !!b.to), { message: 'give event_id, or from and to', path: ['event_id'] });
+
+export const MAX_REDELIVER = 10_000;
+
+export interface EndpointRouteDeps {
+  endpoints: EndpointStore;
+  webhooks: WebhooksQueue;
+  results: ResultsQueue;
+  log: Logger;
+  /** Attempts of a delivery (its retry schedule's length plus one). */
+  attempts?: number;
+}
+
+export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
+  const r = Router();
+  const notFound = (res: Response): void => void res.status(404).json({ error: 'not_found', message: 'no such webhook endpoint' });
+  const invalid = (res: Response, issues: ReturnType<typeof zodIssues>): void => void res.status(400).json({ error: 'invalid_body', issues });
+
+  r.post('/v1/webhook-endpoints', async (req, res) => {
+    const body = CreateSchema.safeParse(req.body ?? {});
+    if (!body.success) return invalid(res, zodIssues(body.error.issues));
+    const e = await deps.endpoints.create(body.data);
+    deps.log.info({ endpoint: e.id, url: e.url }, 'result webhook endpoint registered');
+    res.status(201).json({ endpoint: endpointView(e), secret: e.secrets[0]?.secret });
+  });
+
+  r.get('/v1/webhook-endpoints', async (_req, res) => {
+    res.json({ endpoints: (await deps.endpoints.list()).map(endpointView) });
+  });
+
+  r.post('/v1/webhook-endpoints/:id/rotate', async (req, res) => {
+    const e = await deps.endpoints.rotate(String(req.params.id));
+    if (!e) return notFound(res);
+    deps.log.info({ endpoint: e.id }, 'result webhook secret rotated');
+    res.status(201).json({ endpoint: endpointView(e), secret: e.secrets[0]?.secret });
+  });
+
+  for (const status of ['enable', 'disable'] as const) {
+    r.post(`/v1/webhook-endpoints/:id/${status}`, async (req, res) => {
+      const e = await deps.endpoints.setStatus(String(req.params.id), status === 'enable' ? 'enabled' : 'disabled', 'disabled by an operator');
+      if (!e) return notFound(res);
+      deps.log.info({ endpoint: e.id, status: e.status }, `result webhook endpoint ${status}d`);
+      res.json({ endpoint: endpointView(e) });
+    });
+  }
+
+  r.delete('/v1/webhook-endpoints/:id', async (req, res) => {
+    if (!(await deps.endpoints.remove(String(req.params.id)))) return notFound(res);
+    res.json({ removed: true });
+  });
+
+  r.get('/v1/webhook-endpoints/:id/deliveries', async (req, res) => {
+    const eventId = typeof req.query.event_id === 'string' ? req.query.event_id : '';
+    if (!eventId) return invalid(res, [{ field: 'event_id', message: 'required (query)' }]);
+    if (!(await deps.endpoints.get(String(req.params.id)))) return notFound(res);
+    res.json({ event_id: eventId, attempts: await deps.endpoints.deliveries(String(req.params.id), eventId) });
+  });
+
+  r.post('/v1/webhook-endpoints/:id/redeliver', async (req, res) => {
+    const body = RedeliverSchema.safeParse(req.body ?? {});
+    if (!body.success) return invalid(res, zodIssues(body.error.issues));
+    const e = await deps.endpoints.get(String(req.params.id));
+    if (!e) return notFound(res);
+    const stamp = String(Date.now());
+    const ids: string[] = [];
+    if (body.data.event_id) {
+      if (!(await deps.results.getJob(body.data.event_id))) {
+        res.status(404).json({ error: 'not_found', message: 'no such result is kept (results are kept a week)' });
+        return;
+      }
+      ids.push(body.data.event_id);
+    } else {
+      const from = Date.parse(body.data.from as string);
+      const to = Date.parse(body.data.to as string);
+      for (let start = 0; ids.length < MAX_REDELIVER; start += 1000) {
+        const jobs = await deps.results.getJobs(['completed', 'wait', 'active', 'delayed', 'failed', 'prioritized'], start, start + 999, true);
+        if (!jobs.length) break;
+        for (const j of jobs) {
+          const at = Date.parse(j?.data?.occurred_at ?? '');
+          if (j && at >= from && at <= to) ids.push(String(j.id));
+        }
+      }
+    }
+    const jobs: Array<{ name: string; data: WebhookJob; opts: { jobId: string; attempts?: number } }> = [];
+    for (const id of ids.slice(0, MAX_REDELIVER)) {
+      const result = await deps.results.getJob(id);
+      if (!result) continue;
+      const d = result.data;
+      jobs.push({
+        name: 'redeliver',
+        data: { v: 1, endpoint: e.id, event_id: id, invoice: invoiceId(laneKey(d.provider, d.account), d.foreign_id), after: null, redelivery: body.data.by },
+        opts: { jobId: webhookJobId(e.id, id, stamp), ...(deps.attempts ? { attempts: deps.attempts } : {}) },
+      });
+    }
+    if (jobs.length) await deps.webhooks.addBulk(jobs);
+    deps.log.info({ endpoint: e.id, by: body.data.by, results: jobs.length }, 'result webhooks redelivered');
+    res.status(202).json({ redelivering: jobs.length });
+  });
+  return r;
+}

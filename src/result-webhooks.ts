@@ -1,0 +1,219 @@
+/**
+ * Result webhooks: besides the `invoice-results` queue, order systems register HTTPS endpoints
+ * that receive every result as a Standard Webhooks request (standardwebhooks.com): the body is
+ * the result JSON, `webhook-id` its `event_id` (the same on every redelivery, so a receiver
+ * dedupes on it), `webhook-timestamp` the send time, `webhook-signature` `v1,<base64
+ * HMAC-SHA256 over "id.timestamp.body">` under the endpoint's `whsec_` secret, and during a
+ * rotation one signature per live secret, so the receiver may switch keys at its own pace.
+ *
+ * Endpoints live in Redis (one hash); their secrets never reach logs or list answers (shown once,
+ * when created or rotated). Deliveries are jobs of `result-webhooks` (queues/webhooks.ts), added
+ * by the relay before it trims the outbox, so a result is never published without its deliveries
+ * being queued (at least once). Per endpoint, the results of one invoice are delivered in order:
+ * each delivery names the one before it, and waits until that one is done.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
+import { z } from 'zod';
+import { webhookJobId, type WebhookJob } from '../queues/webhooks.ts';
+import { invoiceId } from './ids.ts';
+import type { OutboxEntry } from './invoice/store.ts';
+import { laneKey } from './lanes.ts';
+
+export const Secret = z.string().regex(/^whsec_[A-Za-z0-9+/=]{24,200}$/, 'must be whsec_ followed by base64 (at least 18 bytes)');
+
+export interface EndpointSecret {
+  secret: string;
+  /** A rotated-out secret stays valid (still signed with) until then (ms since epoch). */
+  until?: number;
+}
+
+export interface Endpoint {
+  id: string;
+  url: string;
+  description?: string;
+  status: 'enabled' | 'disabled';
+  disabled_reason?: string;
+  disabled_at?: string;
+  created_at: string;
+  secrets: EndpointSecret[];
+}
+
+/** What an answer may show of an endpoint: never its secrets. */
+export type EndpointView = Omit<Endpoint, 'secrets'> & { secrets: Array<{ until?: string }> };
+
+export function endpointView(e: Endpoint): EndpointView {
+  const { secrets, ...rest } = e;
+  return { ...rest, secrets: secrets.map((s) => (s.until ? { until: new Date(s.until).toISOString() } : {})) };
+}
+
+export function newSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/** The Standard Webhooks headers for one request, signed with every live secret. */
+export function signHeaders(e: Pick<Endpoint, 'secrets'>, eventId: string, body: string, now = new Date()): Record<string, string> {
+  const live = e.secrets.filter((s) => !s.until || s.until > now.getTime());
+  const signatures = live.map((s) => new Webhook(s.secret).sign(eventId, now, body));
+  return {
+    'webhook-id': eventId,
+    'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+    'webhook-signature': signatures.join(' '),
+  };
+}
+
+/** The registered endpoints (a Redis hash under the system prefix) and the ordering marks of their deliveries. */
+export class EndpointStore {
+  private readonly key: string;
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly prefix: string,
+    /** How long a rotated-out secret is still signed with. */
+    private readonly rotationGraceMs = 24 * 3600 * 1000,
+  ) {
+    this.key = `${prefix}:wh:endpoints`;
+  }
+
+  async list(): Promise<Endpoint[]> {
+    const all = await this.redis.hvals(this.key);
+    return all.map((v) => JSON.parse(v) as Endpoint).sort((a, b) => a.created_at.localeCompare(b.created_at));
+  }
+
+  async get(id: string): Promise<Endpoint | null> {
+    const v = await this.redis.hget(this.key, id);
+    return v ? (JSON.parse(v) as Endpoint) : null;
+  }
+
+  private async put(e: Endpoint): Promise<Endpoint> {
+    await this.redis.hset(this.key, e.id, JSON.stringify(e));
+    return e;
+  }
+
+  /** Registers an endpoint (or, with the id of a configured one, makes sure it is there); answers it with its secret. */
+  async create(input: { url: string; description?: string; secret?: string; id?: string }): Promise<Endpoint> {
+    const e: Endpoint = {
+      id: input.id ?? `ep_${randomUUID().replace(/-/g, '').slice(0, 16)}`,
+      url: input.url,
+      ...(input.description ? { description: input.description } : {}),
+      status: 'enabled',
+      created_at: new Date().toISOString(),
+      secrets: [{ secret: input.secret ?? newSecret() }],
+    };
+    return this.put(e);
+  }
+
+  /** A configured endpoint: created once, its URL and secret kept as configured. */
+  async ensure(input: { id: string; url: string; secret: string }): Promise<void> {
+    const e = await this.get(input.id);
+    if (!e) {
+      await this.create(input);
+      return;
+    }
+    if (e.url !== input.url || e.secrets[0]?.secret !== input.secret) {
+      await this.put({ ...e, url: input.url, secrets: [{ secret: input.secret }, ...e.secrets.filter((s) => s.secret !== input.secret).map((s) => ({ ...s, until: s.until ?? Date.now() + this.rotationGraceMs }))] });
+    }
+  }
+
+  /** A new secret; the old ones are still signed with for the grace period, so receivers switch without a gap. */
+  async rotate(id: string, secret = newSecret()): Promise<Endpoint | null> {
+    const e = await this.get(id);
+    if (!e) return null;
+    const until = Date.now() + this.rotationGraceMs;
+    const kept = e.secrets.filter((s) => !s.until || s.until > Date.now()).map((s) => ({ secret: s.secret, until: s.until ?? until }));
+    return this.put({ ...e, secrets: [{ secret }, ...kept] });
+  }
+
+  async setStatus(id: string, status: Endpoint['status'], reason?: string): Promise<Endpoint | null> {
+    const e = await this.get(id);
+    if (!e) return null;
+    const next: Endpoint = { ...e, status };
+    if (status === 'disabled') Object.assign(next, { disabled_reason: reason ?? 'disabled', disabled_at: new Date().toISOString() });
+    else {
+      delete next.disabled_reason;
+      delete next.disabled_at;
+    }
+    return this.put(next);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return (await this.redis.hdel(this.key, id)) === 1;
+  }
+
+  // Ordering per (endpoint, invoice): the last event enqueued, and which events are done.
+
+  private lastKey(endpoint: string, invoice: string): string {
+    return `${this.prefix}:wh:last:${endpoint}:${invoice}`;
+  }
+
+  private doneKey(endpoint: string, eventId: string): string {
+    return `${this.prefix}:wh:done:${endpoint}:${eventId}`;
+  }
+
+  /** Records `eventId` as the newest of its invoice for this endpoint; returns the one before it. */
+  async chain(endpoint: string, invoice: string, eventId: string): Promise<string | null> {
+    const key = this.lastKey(endpoint, invoice);
+    const before = await this.redis.getset(key, eventId);
+    await this.redis.pexpire(key, 8 * 24 * 3600 * 1000);
+    return before === eventId ? null : before;
+  }
+
+  /** Delivered, or given up for good: the next of its invoice may go. */
+  async markDone(endpoint: string, eventId: string): Promise<void> {
+    await this.redis.set(this.doneKey(endpoint, eventId), '1', 'PX', 8 * 24 * 3600 * 1000);
+  }
+
+  async isDone(endpoint: string, eventId: string): Promise<boolean> {
+    return (await this.redis.exists(this.doneKey(endpoint, eventId))) === 1;
+  }
+
+  // The delivery log: every attempt of an event to an endpoint, newest first, kept 8 days.
+
+  async log(endpoint: string, eventId: string, entry: DeliveryAttempt): Promise<void> {
+    const key = `${this.prefix}:wh:log:${endpoint}:${eventId}`;
+    await this.redis.lpush(key, JSON.stringify(entry));
+    await this.redis.ltrim(key, 0, 49);
+    await this.redis.pexpire(key, 8 * 24 * 3600 * 1000);
+  }
+
+  async deliveries(endpoint: string, eventId: string): Promise<DeliveryAttempt[]> {
+    return (await this.redis.lrange(`${this.prefix}:wh:log:${endpoint}:${eventId}`, 0, -1)).map((s) => JSON.parse(s) as DeliveryAttempt);
+  }
+}
+
+export interface DeliveryAttempt {
+  at: string;
+  attempt: number;
+  /** The HTTP status, or the transport error's code. */
+  outcome: number | string;
+  ms: number;
+  /** When the endpoint asked us to wait (Retry-After), in ms. */
+  retry_after_ms?: number;
+  redelivery?: string;
+}
+
+/**
+ * The relay's fan-out: one delivery job per (enabled endpoint, result), each naming the result of
+ * the same invoice enqueued before it for that endpoint. Idempotent by job id.
+ */
+export async function fanOut(
+  endpoints: EndpointStore,
+  queue: { addBulk(jobs: Array<{ name: string; data: WebhookJob; opts: { jobId: string; attempts: number } }>): Promise<unknown> },
+  entries: readonly OutboxEntry[],
+  attempts: number,
+): Promise<void> {
+  // A disabled endpoint gets its deliveries too: they wait until it is enabled again, so none is lost.
+  const live = await endpoints.list();
+  if (!live.length) return;
+  const jobs: Array<{ name: string; data: WebhookJob; opts: { jobId: string; attempts: number } }> = [];
+  for (const e of live) {
+    for (const entry of entries) {
+      const d = entry.data as { provider: string; account?: string; foreign_id: string };
+      const invoice = invoiceId(laneKey(d.provider, d.account), d.foreign_id);
+      const after = await endpoints.chain(e.id, invoice, entry.jobId);
+      jobs.push({ name: entry.name, data: { v: 1, endpoint: e.id, event_id: entry.jobId, invoice, after }, opts: { jobId: webhookJobId(e.id, entry.jobId), attempts } });
+    }
+  }
+  await queue.addBulk(jobs);
+}

@@ -1,0 +1,127 @@
+/**
+ * `result-webhooks` processor: one signed POST of one result to one endpoint. A 2xx is done; any
+ * other answer, a timeout or a transport error retries on the schedule of queues/webhooks.ts (or
+ * after the endpoint's Retry-After, when longer). A delivery waits, without spending attempts,
+ * while the one before it for the same invoice is not done yet, and while its endpoint is
+ * disabled. When the last attempt fails the endpoint is disabled and reported; an operator
+ * re-enables it and redelivers (API, CLI, or a retry in Bull Board).
+ */
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { request } from 'undici';
+import { RETRY_SCHEDULE_MS, WEBHOOKS_QUEUE, WebhookJobSchema, type WebhookJob } from '../queues/webhooks.ts';
+import type { ResultsQueue } from '../queues/results.ts';
+import { retryAfterMs } from '../src/providers/http.ts';
+import { signHeaders, type EndpointStore } from '../src/result-webhooks.ts';
+import type { WorkerContext } from './context.ts';
+
+export interface WebhookWorkerDeps {
+  endpoints: EndpointStore;
+  results: ResultsQueue;
+  timeoutMs: number;
+  concurrency: number;
+  /** Waits before each retry (queues/webhooks.ts RETRY_SCHEDULE_MS unless configured). */
+  schedule?: readonly number[];
+  metrics?: { webhookDelivery(endpoint: string, outcome: string): void };
+}
+
+/** An answer other than 2xx, or no answer: retried. */
+class DeliveryFailed extends Error {
+  override name = 'DeliveryFailed';
+  readonly code = 'DELIVERY_FAILED';
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** While it waits for its endpoint or for the delivery before it, it is looked at again this often. */
+const HOLD_MS = { disabled: 30_000, ordering: 500 };
+
+export function webhooksProcessor(ctx: WorkerContext, deps: WebhookWorkerDeps) {
+  return async (job: Job<WebhookJob>, token?: string): Promise<{ status: number } | { skipped: string }> => {
+    const parsed = WebhookJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    const d = parsed.data;
+    const log = ctx.log.child({ queue: WEBHOOKS_QUEUE, jobId: job.id, endpoint: d.endpoint, attempt: job.attemptsMade + 1 });
+    const endpoint = await deps.endpoints.get(d.endpoint);
+    if (!endpoint) {
+      await deps.endpoints.markDone(d.endpoint, d.event_id);
+      log.info('endpoint removed; delivery dropped');
+      return { skipped: 'endpoint removed' };
+    }
+    const hold = async (ms: number): Promise<never> => {
+      await job.moveToDelayed(Date.now() + ms, token);
+      throw new DelayedError();
+    };
+    if (endpoint.status === 'disabled') return hold(HOLD_MS.disabled);
+    if (d.after && !d.redelivery && !(await deps.endpoints.isDone(d.endpoint, d.after))) return hold(HOLD_MS.ordering);
+
+    const result = await deps.results.getJob(d.event_id);
+    if (!result) {
+      // Results are kept a week (queues/results.ts); past that there is nothing to send.
+      await deps.endpoints.markDone(d.endpoint, d.event_id);
+      throw new UnrecoverableError('the result is no longer kept');
+    }
+    const body = JSON.stringify(result.data);
+    const headers = { 'content-type': 'application/json', 'user-agent': 'invoice-worker-webhooks/1', ...signHeaders(endpoint, d.event_id, body) };
+    const started = performance.now();
+    let outcome: number | string;
+    let wait: number | undefined;
+    try {
+      const res = await request(endpoint.url, { method: 'POST', headers, body, headersTimeout: deps.timeoutMs, bodyTimeout: deps.timeoutMs });
+      await res.body.dump();
+      outcome = res.statusCode;
+      wait = retryAfterMs(res.headers);
+    } catch (err) {
+      outcome = (err as { code?: string }).code ?? 'error';
+    }
+    const ms = Math.round(performance.now() - started);
+    await deps.endpoints.log(d.endpoint, d.event_id, { at: new Date().toISOString(), attempt: job.attemptsMade + 1, outcome, ms, ...(wait !== undefined ? { retry_after_ms: wait } : {}), ...(d.redelivery ? { redelivery: d.redelivery } : {}) });
+    const ok = typeof outcome === 'number' && outcome >= 200 && outcome < 300;
+    deps.metrics?.webhookDelivery(d.endpoint, ok ? 'delivered' : typeof outcome === 'number' ? `http_${outcome}` : 'no_answer');
+    if (ok) {
+      await deps.endpoints.markDone(d.endpoint, d.event_id);
+      log.info({ ms, status: outcome, eventId: d.event_id }, 'result delivered');
+      return { status: outcome as number };
+    }
+    const attempts = job.opts.attempts ?? 1;
+    log.warn({ ms, outcome, of: attempts, eventId: d.event_id }, job.attemptsMade + 1 >= attempts ? 'result delivery failed for good' : 'result delivery failed; will retry');
+    throw new DeliveryFailed(`endpoint answered ${outcome}`, wait);
+  };
+}
+
+export function startWebhooksWorker(ctx: WorkerContext, deps: WebhookWorkerDeps): Worker<WebhookJob> {
+  const worker = new Worker<WebhookJob>(WEBHOOKS_QUEUE, webhooksProcessor(ctx, deps), {
+    connection: ctx.connection,
+    prefix: ctx.prefix,
+    concurrency: deps.concurrency,
+    autorun: false,
+    ...ctx.workerOptions,
+    settings: {
+      // The documented schedule, or the endpoint's Retry-After when it asks for longer.
+      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
+        const schedule = deps.schedule ?? RETRY_SCHEDULE_MS;
+        const planned = schedule[Math.max(0, Math.min(attemptsMade, schedule.length) - 1)] ?? 1000;
+        const asked = err instanceof DeliveryFailed ? (err.retryAfterMs ?? 0) : 0;
+        return Math.max(planned, asked);
+      },
+    },
+  });
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    void (async () => {
+      // Given up: the next results of its invoice may go, and the endpoint is disabled until an operator looks.
+      await deps.endpoints.markDone(job.data.endpoint, job.data.event_id);
+      if (err instanceof UnrecoverableError) return;
+      await deps.endpoints.setStatus(job.data.endpoint, 'disabled', `a delivery failed for about a day (last: ${err.message})`);
+      ctx.log.error({ queue: WEBHOOKS_QUEUE, jobId: job.id, endpoint: job.data.endpoint, attempts: job.attemptsMade }, 'result webhook endpoint disabled: a delivery kept failing');
+      deps.metrics?.webhookDelivery(job.data.endpoint, 'endpoint_disabled');
+    })().catch((e: unknown) => ctx.log.error({ err: e }, 'could not record a failed delivery'));
+  });
+  worker.on('error', (err) => ctx.log.error({ err }, 'webhooks worker error'));
+  return worker;
+}
