@@ -45,7 +45,13 @@ function percentiles(ms: number[]): Percentiles {
 }
 
 /** Offers `rate` single-order POSTs a second for `seconds`, each on its own schedule; resolves with each answer. */
-async function offer(api: string, rate: number, seconds: number, wait: boolean, dispatcher: Agent): Promise<Array<{ fid: string; status: number; body: Record<string, unknown>; sentAt: number; answeredAt: number }>> {
+async function offer(
+  api: string,
+  rate: number,
+  seconds: number,
+  wait: boolean,
+  dispatcher: Agent,
+): Promise<Array<{ fid: string; status: number; body: Record<string, unknown>; sentAt: number; answeredAt: number }>> {
   const tag = runTag();
   const total = Math.round(rate * seconds);
   const t0 = performance.now();
@@ -103,7 +109,16 @@ export async function scenarioCheckout(o: CheckoutOptions): Promise<Record<strin
     const prefix = `bench-${runTag()}-checkout`;
     o.cleanup.push(() => deletePrefix(o.redis, prefix));
     const sb = await startSandboxProcess(o.dir, latencyMs, `sandbox-checkout-${latencyMs}`);
-    const stack = await startStack({ dir: o.dir, redisUrl: o.redisUrl, prefix, sandbox: sb.info, concurrency: o.concurrency, workers: 1, logLevel: o.logLevel, name: `checkout-${latencyMs}` });
+    const stack = await startStack({
+      dir: o.dir,
+      redisUrl: o.redisUrl,
+      prefix,
+      sandbox: sb.info,
+      concurrency: o.concurrency,
+      workers: 1,
+      logLevel: o.logLevel,
+      name: `checkout-${latencyMs}`,
+    });
     try {
       await offer(stack.apiUrl, 100, 2, false, dispatcher); // warm-up
       for (const rate of o.rates) {
@@ -116,7 +131,15 @@ export async function scenarioCheckout(o: CheckoutOptions): Promise<Record<strin
         }
         const pipeline = (await createdTimes(o.redis, prefix, accepted, o.timeoutMs)).map((ms) => Math.max(0, ms - latencyMs));
         const acceptMs = answers.map((a) => a.answeredAt - a.sentAt);
-        runs.push({ mode: 'results queue', latencyMs, offeredPerSecond: rate, accepted: accepted.size, refused: answers.length - accepted.size, acceptToCreatedMinusProvider: percentiles(pipeline), apiAnswerMs: percentiles(acceptMs) });
+        runs.push({
+          mode: 'results queue',
+          latencyMs,
+          offeredPerSecond: rate,
+          accepted: accepted.size,
+          refused: answers.length - accepted.size,
+          acceptToCreatedMinusProvider: percentiles(pipeline),
+          apiAnswerMs: percentiles(acceptMs),
+        });
       }
       o.progress(`checkout: ${o.waitRate} orders/s with ?wait=10, provider ${latencyMs} ms`);
       const waited = await offer(stack.apiUrl, o.waitRate, o.seconds, true, dispatcher);
@@ -136,14 +159,27 @@ export async function scenarioCheckout(o: CheckoutOptions): Promise<Record<strin
       await deletePrefix(o.redis, prefix);
     }
   }
-  return { seconds: o.seconds, concurrency: o.concurrency, runs, note: 'results queue: created.occurred_at - accepted_at, minus the sandbox latency; wait option: client send to answer with payment_url' };
+  return {
+    seconds: o.seconds,
+    concurrency: o.concurrency,
+    runs,
+    note: 'results queue: created.occurred_at - accepted_at, minus the sandbox latency; wait option: client send to answer with payment_url',
+  };
 }
 
 export function checkoutRows(c: { runs: Array<Record<string, any>> }): Array<[string, string, string]> {
   const p = (x: Percentiles): string => `${x.p50} / ${x.p99} / ${x.max} ms`;
   return c.runs.map((r) =>
     r.mode === 'wait option'
-      ? [`checkout: payment URL in one call (?wait), ${r.offeredPerSecond}/s, provider ${r.latencyMs} ms: p50 / p99 / max`, `${p(r.timeToPaymentUrl)} (${r.withPaymentUrl} of ${r.answered})`, `minus provider: ${p(r.timeToPaymentUrlMinusProvider)}`]
-      : [`checkout: accept to created minus provider, ${r.offeredPerSecond}/s, provider ${r.latencyMs} ms: p50 / p99 / max`, p(r.acceptToCreatedMinusProvider), `202 answered in p50 ${r.apiAnswerMs.p50} ms, p99 ${r.apiAnswerMs.p99} ms`],
+      ? [
+          `checkout: payment URL in one call (?wait), ${r.offeredPerSecond}/s, provider ${r.latencyMs} ms: p50 / p99 / max`,
+          `${p(r.timeToPaymentUrl)} (${r.withPaymentUrl} of ${r.answered})`,
+          `minus provider: ${p(r.timeToPaymentUrlMinusProvider)}`,
+        ]
+      : [
+          `checkout: accept to created minus provider, ${r.offeredPerSecond}/s, provider ${r.latencyMs} ms: p50 / p99 / max`,
+          p(r.acceptToCreatedMinusProvider),
+          `202 answered in p50 ${r.apiAnswerMs.p50} ms, p99 ${r.apiAnswerMs.p99} ms`,
+        ],
   );
 }

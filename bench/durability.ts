@@ -112,7 +112,7 @@ async function delayProxy(port: number, ms: number): Promise<{ port: number; clo
 }
 
 async function linkUp(replica: LocalRedis): Promise<void> {
-  for (let deadline = Date.now() + 15_000; !/master_link_status:up/.test(await replica.client.info('replication')); ) {
+  for (let deadline = Date.now() + 15_000; !/master_link_status:up/.test(await replica.client.info('replication'));) {
     if (Date.now() > deadline) throw new Error('durability: a replica did not connect to the primary');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -235,7 +235,7 @@ export function durabilityRows(r: Record<string, any>): Array<[string, string, s
   const off = r.modes.off as ModeFigures;
   rows.push([`durability: create, ${r.orders} orders in batches of 500, 1 worker, concurrency ${r.concurrency}; far replica ${r.linkMs} ms each way`, '', '']);
   rows.push(['  one write + WAIT, idle, p50: 1 replica (loopback) / 2 (one far)', `${r.writePlusWaitP50Ms.replicas1} / ${r.writePlusWaitP50Ms.replicas2} ms`, '']);
-  for (const m of Object.values(r.modes) as ModeFigures[]) {
+  for (const m of Object.values<ModeFigures>(r.modes)) {
     const ratio = m === off ? '' : `${Math.round((m.createPerSecond / off.createPerSecond) * 100) / 100}x of off`;
     rows.push([`  ${m.label}: create`, `${m.createPerSecond} orders/s (${m.createRuns.join(', ')})`, ratio]);
     rows.push([`  ${m.label}: single POST to 202, 16 in flight: p50 / p99`, `${m.accept.p50Ms} / ${m.accept.p99Ms} ms (${m.accept.perSecond}/s)`, '']);

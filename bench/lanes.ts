@@ -31,7 +31,10 @@ export interface LanesOptions {
 }
 
 async function faults(sb: SandboxInfo, rule?: Record<string, unknown>): Promise<void> {
-  const res = await request(`${sb.url}/_sandbox/faults`, rule ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) } : { method: 'DELETE' });
+  const res = await request(
+    `${sb.url}/_sandbox/faults`,
+    rule ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) } : { method: 'DELETE' },
+  );
   await res.body.text();
   if (res.statusCode >= 300) throw new Error(`sandbox faults: HTTP ${res.statusCode}`);
 }
@@ -124,6 +127,10 @@ export function lanesRows(l: Record<string, number>): Array<[string, string, str
     [`lanes: CryptoProcessing alone (${l.ordersPerRun} orders, ${l.latencyMs} ms provider)`, `${l.alonePerSecond}/s`, ''],
     ['lanes: with AlphaPo throttled (every create 429)', `${l.neighbourThrottledPerSecond}/s`, `${l.throttledRatio}x of alone (target >= 0.5)`],
     ['lanes: with AlphaPo down (every create 503)', `${l.neighbourDownPerSecond}/s`, `${l.downRatio}x of alone (target >= 0.5)`],
-    [`lanes: AlphaPo down ${l.outageSeconds} s, then back`, `${l.outageOrders} created in ${l.recoverySeconds} s`, `failed: ${l.failedDuringOutage} during, ${l.failedAfterRecovery} after (target 0)`],
+    [
+      `lanes: AlphaPo down ${l.outageSeconds} s, then back`,
+      `${l.outageOrders} created in ${l.recoverySeconds} s`,
+      `failed: ${l.failedDuringOutage} during, ${l.failedAfterRecovery} after (target 0)`,
+    ],
   ];
 }

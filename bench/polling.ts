@@ -67,7 +67,7 @@ async function startPrivateRedis(parent: string): Promise<PrivateRedis> {
   const server = await startRedisServer({ args: SHIPPED_REDIS_ARGS, parentDir: parent });
   try {
     const version = (await info(server.client, 'server')).redis_version ?? '';
-    return { url: server.url, client: server.client, version, config, stop: server.stop };
+    return { url: server.url, client: server.client, version, config, stop: () => server.stop() };
   } catch (err) {
     await server.stop();
     throw err;
@@ -121,7 +121,9 @@ async function memoryFigures(redis: Redis, prefix: string, invoices: number): Pr
   const usage = await memoryByFamily(redis, prefix);
   const per = (bytes: number): number => Math.round(bytes / invoices);
   const sum = (match: (family: string) => boolean): number =>
-    Object.entries(usage.families).filter(([f]) => match(f)).reduce((n, [, v]) => n + v.bytes, 0);
+    Object.entries(usage.families)
+      .filter(([f]) => match(f))
+      .reduce((n, [, v]) => n + v.bytes, 0);
   return {
     keys: usage.keys,
     keysPerInvoice: round(usage.keys / invoices, 2),
@@ -169,7 +171,7 @@ async function jobHashes(redis: Redis, queue: Queue, ids: string[]): Promise<{ j
 
 async function seed(stack: Stack, redis: Redis, prefix: string, o: PollingOptions): Promise<{ seconds: number; perSecond: number }> {
   const t0 = performance.now();
-  for (let done = 0; done < o.invoices; ) {
+  for (let done = 0; done < o.invoices;) {
     const n = Math.min(SEED_CHUNK, o.invoices - done);
     const run = await systemRun(stack, redis, prefix, n, { batch: 1000, inflight: 2, timeoutMs: o.timeoutMs });
     done += n;
@@ -219,7 +221,14 @@ class Sampler {
         const r = this.child.rss();
         if (r !== undefined) this.rss.push(r);
       }, 250),
-      setInterval(() => void usedMemory(this.redis).then((u) => this.used.push(u), () => undefined), 1000),
+      setInterval(
+        () =>
+          void usedMemory(this.redis).then(
+            (u) => this.used.push(u),
+            () => undefined,
+          ),
+        1000,
+      ),
     );
     return this;
   }
@@ -303,10 +312,10 @@ async function pollWindow(redis: Redis, queue: Queue, worker: Child, sandbox: Ch
 const METHOD = [
   'A private redis-server on loopback with the memory settings docker-compose.yml ships (maxmemory-policy noeviction, hash-max-listpack-value 1024) and no persistence.',
   'Invoices seeded through the real pipeline (sandbox at 0 ms, API, one worker), polls deferred a day by the stack settings; the seeding worker is then replaced by a fresh worker process with the same settings.',
-  'Memory: used_memory before and after seeding, and MEMORY USAGE (SAMPLES 0) of every key under the prefix by family, divided by the invoices; create jobs completed are kept up to the queue\'s cap, result jobs are not consumed (no order system attached).',
+  "Memory: used_memory before and after seeding, and MEMORY USAGE (SAMPLES 0) of every key under the prefix by family, divided by the invoices; create jobs completed are kept up to the queue's cap, result jobs are not consumed (no order system attached).",
   `Idle: Redis INFO cpu (user + sys) over ${IDLE_SECONDS} s on the empty prefix before seeding and with every poll job delayed and none due after it (API and worker running, as deployed).`,
   'Polling: POLL_RATE_MAX per 1,000 ms as the limiter, POLL_CONCURRENCY sized to reach it; an even sample of the poll jobs is promoted with BullMQ Job.promote so the worker always has due work (the real processor then polls the sandbox and moves each job back to delayed, a day out), enough to outlast the window.',
-  `After a ${WARMUP_SECONDS} s warm-up, polls = the drop in the poll queue\'s wait + active + prioritized count over the window (each finished poll moves its job back to delayed); Redis CPU from INFO cpu, worker and sandbox CPU from the OS process stats, worker RSS sampled every 250 ms, used_memory every second.`,
+  `After a ${WARMUP_SECONDS} s warm-up, polls = the drop in the poll queue's wait + active + prioritized count over the window (each finished poll moves its job back to delayed); Redis CPU from INFO cpu, worker and sandbox CPU from the OS process stats, worker RSS sampled every 250 ms, used_memory every second.`,
 ].join(' ');
 
 export async function scenarioPolling(o: PollingOptions): Promise<Record<string, unknown>> {
@@ -441,7 +450,7 @@ export function pollingRows(r: Record<string, any>): Array<[string, string, stri
     ['Redis bytes per open tracked invoice: store + poll job', fmt(m.storeBytesPerInvoice + m.pollJobBytesPerInvoice, ' B'), '<= 2,048 B'],
     ['Redis bytes per open invoice: create job (completed, kept)', fmt(m.createJobBytesPerInvoice, ' B'), ''],
     ['Redis bytes per open invoice: result jobs', fmt(m.resultJobBytesPerInvoice, ' B'), ''],
-    ['Redis bytes per open invoice: all keys (with the queues\' retained jobs)', fmt(m.allKeysBytesPerInvoice, ' B'), ''],
+    ["Redis bytes per open invoice: all keys (with the queues' retained jobs)", fmt(m.allKeysBytesPerInvoice, ' B'), ''],
     ['Redis used_memory delta per open invoice', fmt(m.usedMemoryDeltaPerInvoice, ' B'), ''],
     ['Redis keys per open invoice', fmt(m.keysPerInvoice), ''],
     ['Redis CPU idle, empty prefix', cpu(r.idle.emptyPrefix), ''],

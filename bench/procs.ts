@@ -115,4 +115,3 @@ export async function waitForOutput<T>(child: Child, test: (out: string) => T | 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-

@@ -53,7 +53,25 @@ export function keyFamily(prefix: string, key: string): string {
   if (queue === 'lane') return 'lane breakers';
   if (part === undefined) return `${queue}: other`;
   // BullMQ: one hash per job under `<queue>:<jobId>`; the rest are per-queue structures.
-  const structures = new Set(['wait', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused', 'meta', 'events', 'id', 'marker', 'stalled', 'stalled-check', 'limiter', 'pc', 'de', 'repeat']);
+  const structures = new Set([
+    'wait',
+    'active',
+    'completed',
+    'failed',
+    'delayed',
+    'prioritized',
+    'paused',
+    'meta',
+    'events',
+    'id',
+    'marker',
+    'stalled',
+    'stalled-check',
+    'limiter',
+    'pc',
+    'de',
+    'repeat',
+  ]);
   if (structures.has(part)) return `${queue}: ${part === 'events' ? 'event stream (capped)' : 'sets and lists'}`;
   if (rest.endsWith(':lock')) return `${queue}: locks`;
   return `${queue}: job hashes`;
@@ -174,7 +192,10 @@ export class MonitorTap {
   /** A key without the prefix and ids: `store:outbox:lock`, `invoice-create:<id>`. */
   private keyShape(key: string): string {
     const rest = key.startsWith(`${this.prefix}:`) ? key.slice(this.prefix.length + 1) : key;
-    return rest.replace(/^(store:(?:inv|hist)):.*$/, '$1:<id>').replace(/^(invoice-[a-z]+)(?:\.[^:]+)?:(?:create|result|poll|event)\..*$/, '$1:<job>').replace(/^(invoice-[a-z]+)\.[^:]+:/, '$1:');
+    return rest
+      .replace(/^(store:(?:inv|hist)):.*$/, '$1:<id>')
+      .replace(/^(invoice-[a-z]+)(?:\.[^:]+)?:(?:create|result|poll|event)\..*$/, '$1:<job>')
+      .replace(/^(invoice-[a-z]+)\.[^:]+:/, '$1:');
   }
 
   async stop(): Promise<void> {

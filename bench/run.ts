@@ -142,7 +142,7 @@ function cpuPerOrder(before: Record<string, number>, after: Record<string, numbe
   const out: Record<string, number> = {};
   for (const k of Object.keys(after)) {
     if (before[k] === undefined) continue;
-    out[k] = Math.round(((after[k]! - before[k]!) / orders) * 1000) / 1000;
+    out[k] = Math.round((((after[k] ?? 0) - (before[k] ?? 0)) / orders) * 1000) / 1000;
   }
   return out;
 }
@@ -180,12 +180,18 @@ async function checkAllCreated(redis: RedisClient, prefix: string, _expected: nu
 }
 
 async function startReference(e: Env, prefix: string, sandbox: SandboxInfo, concurrency: number, redisUrl: string): Promise<Child> {
-  const child = spawnTs('reference-worker', 'bench/reference-worker.ts', [], {
-    REDIS_URL: redisUrl,
-    REF_PREFIX: prefix,
-    REF_CONCURRENCY: String(concurrency),
-    REF_SANDBOX: JSON.stringify(sandbox),
-  }, e.dir);
+  const child = spawnTs(
+    'reference-worker',
+    'bench/reference-worker.ts',
+    [],
+    {
+      REDIS_URL: redisUrl,
+      REF_PREFIX: prefix,
+      REF_CONCURRENCY: String(concurrency),
+      REF_SANDBOX: JSON.stringify(sandbox),
+    },
+    e.dir,
+  );
   await waitForOutput(child, (out) => (out.includes('ready') ? true : undefined), 'the reference worker');
   return child;
 }
@@ -215,7 +221,10 @@ async function scenarioCreate(e: Env): Promise<Record<string, unknown>> {
   const tag = runTag();
   const prefix = `bench-${tag}`;
   const refPrefix = `bench-${tag}-ref`;
-  e.cleanup.push(() => deletePrefix(e.redis, prefix), () => deletePrefix(e.redis, refPrefix));
+  e.cleanup.push(
+    () => deletePrefix(e.redis, prefix),
+    () => deletePrefix(e.redis, refPrefix),
+  );
   const sb = await startSandboxProcess(e.dir, 0);
   e.cleanup.push(() => sb.child.stop());
   const stack = await startStack({ dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'create' });
@@ -315,7 +324,16 @@ async function scenarioLatency(e: Env): Promise<Record<string, unknown>> {
 
   const prefix = `bench-${runTag()}-lat`;
   e.cleanup.push(() => deletePrefix(e.redis, prefix));
-  const stack = await startStack({ dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: S.latencyConcurrency, workers: 1, logLevel: S.logLevel, name: 'latency' });
+  const stack = await startStack({
+    dir: e.dir,
+    redisUrl: S.redisUrl,
+    prefix,
+    sandbox: sb.info,
+    concurrency: S.latencyConcurrency,
+    workers: 1,
+    logLevel: S.logLevel,
+    name: 'latency',
+  });
   e.cleanup.push(() => stack.stop());
   progress(`latency: ${S.latencyMs} ms provider latency, concurrency ${S.latencyConcurrency}: warm-up`);
   await systemRun(stack, e.redis, prefix, S.warmup, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
@@ -410,7 +428,16 @@ async function scenarioProfile(e: Env): Promise<Record<string, unknown>> {
   {
     const prefix = `bench-${runTag()}-rt`;
     e.cleanup.push(() => deletePrefix(e.redis, prefix));
-    const stack = await startStack({ dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'roundtrips' });
+    const stack = await startStack({
+      dir: e.dir,
+      redisUrl: S.redisUrl,
+      prefix,
+      sandbox: sb.info,
+      concurrency: S.concurrency,
+      workers: 1,
+      logLevel: S.logLevel,
+      name: 'roundtrips',
+    });
     const createQueue = new Queue('invoice-create', { connection: e.redis, prefix });
     const tap = new MonitorTap(S.redisUrl, prefix);
     try {
@@ -456,7 +483,14 @@ async function scenarioProfile(e: Env): Promise<Record<string, unknown>> {
     // BENCH_CPU_PROFILE_DIR keeps the profiles (for Chrome DevTools or speedscope).
     const profDir = env.BENCH_CPU_PROFILE_DIR ?? join(e.dir, 'cpu-prof');
     const stack: Stack = await startStack({
-      dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'cpuprof',
+      dir: e.dir,
+      redisUrl: S.redisUrl,
+      prefix,
+      sandbox: sb.info,
+      concurrency: S.concurrency,
+      workers: 1,
+      logLevel: S.logLevel,
+      name: 'cpuprof',
       nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
     });
     let run: RunResult;
@@ -534,12 +568,21 @@ function table(r: Record<string, any>): string {
     if (!cb.measured) rows.push(['callback ingest', `not measured: ${cb.reason}`, '']);
     else {
       const lat = (f: { p50Ms: number; p99Ms: number; maxMs: number }): string => `${f.p50Ms} / ${f.p99Ms} / ${f.maxMs} ms`;
-      rows.push([`callback ingest, maximum (closed loop, ${cb.maxRate.connections} connections, API alone)`, `${fmt(cb.maxRate.perSecond)}/s (${fmt(cb.maxRate.ok)} of ${fmt(cb.maxRate.sent)} answered 200)`, '>= 5,000/s']);
+      rows.push([
+        `callback ingest, maximum (closed loop, ${cb.maxRate.connections} connections, API alone)`,
+        `${fmt(cb.maxRate.perSecond)}/s (${fmt(cb.maxRate.ok)} of ${fmt(cb.maxRate.sent)} answered 200)`,
+        '>= 5,000/s',
+      ]);
       rows.push([`callback time to the 200 at ${fmt(cb.fixedRate.offeredPerSecond)}/s, API alone: p50 / p99 / max`, lat(cb.fixedRate), 'p99 <= 20 ms']);
       rows.push([`  same, worker applying meanwhile: p50 / p99 / max`, lat(cb.fixedRateWithWorker), '']);
       rows.push(['callbacks applied by one worker (stored backlog)', fmt(cb.appliedPerSecond, '/s'), '']);
       const c = cb.cpuMsPerCallback as Record<string, Record<string, number>> | undefined;
-      const list = (o: Record<string, number> | undefined): string => (o ? Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ') : 'n/a');
+      const list = (o: Record<string, number> | undefined): string =>
+        o
+          ? Object.entries(o)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')
+          : 'n/a';
       if (c) {
         rows.push(['CPU ms per callback, ingest (maximum-rate phase)', list(c.maxRate), '']);
         rows.push(['CPU ms per callback, apply (backlog phase)', list(c.applied), '']);
@@ -549,12 +592,13 @@ function table(r: Record<string, any>): string {
   if (r.create) {
     const m = r.create.memory;
     // On the Redis at REDIS_URL, as it is configured; the polling scenario measures the shipped configuration.
-    rows.push(['Redis bytes per open invoice, this Redis\'s config: store', fmt(m.storeBytesPerInvoice, ' B'), '']);
-    rows.push(['Redis bytes per open invoice, this Redis\'s config: all keys', fmt(m.allKeysBytesPerInvoice, ' B'), '']);
+    rows.push(["Redis bytes per open invoice, this Redis's config: store", fmt(m.storeBytesPerInvoice, ' B'), '']);
+    rows.push(["Redis bytes per open invoice, this Redis's config: all keys", fmt(m.allKeysBytesPerInvoice, ' B'), '']);
     rows.push(['Redis used_memory delta per invoice', fmt(m.usedMemoryDeltaPerInvoice, ' B'), '']);
     rows.push([`worker RSS under load, 0 ms (max / median)`, r.create.workerRss ? `${r.create.workerRss.maxMb} / ${r.create.workerRss.medianMb} MB` : 'n/a', '<= 200 MB']);
   }
-  if (r.latency?.workerRss) rows.push([`worker RSS under load, ${r.latency.latencyMs} ms (max / median)`, `${r.latency.workerRss.maxMb} / ${r.latency.workerRss.medianMb} MB`, '<= 200 MB']);
+  if (r.latency?.workerRss)
+    rows.push([`worker RSS under load, ${r.latency.latencyMs} ms (max / median)`, `${r.latency.workerRss.maxMb} / ${r.latency.workerRss.medianMb} MB`, '<= 200 MB']);
   if (r.polling) rows.push(...pollingRows(r.polling));
   if (r.lanes) rows.push(...lanesRows(r.lanes));
   if (r.durability) rows.push(...durabilityRows(r.durability));
@@ -570,11 +614,22 @@ function table(r: Record<string, any>): string {
   }
   for (const who of ['worker', 'api']) {
     const p = r.profile?.cpuProfile?.processes?.[who] as ProfileSummary | undefined;
-    if (p) rows.push([`${who} CPU by concern (profiled run)`, p.byConcern.slice(0, 6).map((c) => `${c.what} ${c.share}%`).join(', '), '']);
+    if (p)
+      rows.push([
+        `${who} CPU by concern (profiled run)`,
+        p.byConcern
+          .slice(0, 6)
+          .map((c) => `${c.what} ${c.share}%`)
+          .join(', '),
+        '',
+      ]);
   }
   if (r.create?.cpuMsPerOrder) {
     const c = r.create.cpuMsPerOrder;
-    const list = (o: Record<string, number>): string => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
+    const list = (o: Record<string, number>): string =>
+      Object.entries(o)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
     rows.push(['CPU ms per order, ours', list(c.system), '']);
     rows.push(['CPU ms per order, reference', list(c.reference), '']);
   }
@@ -632,29 +687,61 @@ async function main(): Promise<void> {
     await step('latency', () => scenarioLatency(e));
     await step('checkout', () =>
       scenarioCheckout({
-        dir: e.dir, redis: e.redis, redisUrl: S.redisUrl, seconds: S.checkoutSeconds, rates: S.checkoutRates, latencies: [0, S.latencyMs],
-        waitRate: S.checkoutWaitRate, concurrency: S.latencyConcurrency, timeoutMs: S.timeoutMs, logLevel: S.logLevel, progress, cleanup: e.cleanup,
+        dir: e.dir,
+        redis: e.redis,
+        redisUrl: S.redisUrl,
+        seconds: S.checkoutSeconds,
+        rates: S.checkoutRates,
+        latencies: [0, S.latencyMs],
+        waitRate: S.checkoutWaitRate,
+        concurrency: S.latencyConcurrency,
+        timeoutMs: S.timeoutMs,
+        logLevel: S.logLevel,
+        progress,
+        cleanup: e.cleanup,
       }),
     );
     await step('callbacks', () => scenarioCallbacks(e));
     // On a Redis of its own (started and stopped by the scenario), configured as we ship it.
     await step('polling', () =>
       scenarioPolling({
-        dir: e.dir, invoices: S.openInvoices, concurrency: S.concurrency, logLevel: S.logLevel, timeoutMs: S.timeoutMs,
-        measureSeconds: S.pollSeconds, pollRatePerSecond: S.pollRate, progress,
+        dir: e.dir,
+        invoices: S.openInvoices,
+        concurrency: S.concurrency,
+        logLevel: S.logLevel,
+        timeoutMs: S.timeoutMs,
+        measureSeconds: S.pollSeconds,
+        pollRatePerSecond: S.pollRate,
+        progress,
       }),
     );
     await step('lanes', () =>
       scenarioLanes({
-        dir: e.dir, redis: e.redis, redisUrl: S.redisUrl, orders: S.lanesOrders, latencyMs: S.lanesLatencyMs, concurrency: S.lanesConcurrency,
-        outageSeconds: S.lanesOutageSeconds, timeoutMs: S.timeoutMs, logLevel: S.logLevel, progress, cleanup: e.cleanup,
+        dir: e.dir,
+        redis: e.redis,
+        redisUrl: S.redisUrl,
+        orders: S.lanesOrders,
+        latencyMs: S.lanesLatencyMs,
+        concurrency: S.lanesConcurrency,
+        outageSeconds: S.lanesOutageSeconds,
+        timeoutMs: S.timeoutMs,
+        logLevel: S.logLevel,
+        progress,
+        cleanup: e.cleanup,
       }),
     );
     // On a primary and two replicas of its own (started and stopped by the scenario).
     await step('durability', () =>
       scenarioDurability({
-        dir: e.dir, orders: S.durabilityOrders, singles: S.durabilitySingles, linkMs: S.durabilityLinkMs, concurrency: S.concurrency, timeoutMs: S.timeoutMs,
-        logLevel: S.logLevel, progress, cleanup: e.cleanup,
+        dir: e.dir,
+        orders: S.durabilityOrders,
+        singles: S.durabilitySingles,
+        linkMs: S.durabilityLinkMs,
+        concurrency: S.concurrency,
+        timeoutMs: S.timeoutMs,
+        logLevel: S.logLevel,
+        progress,
+        cleanup: e.cleanup,
       }),
     );
     await step('cluster', () => scenarioCluster(e));

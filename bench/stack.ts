@@ -213,13 +213,7 @@ export interface RunResult {
  * One timed run: from the first batch POST to the last `created` result on `invoice-results`.
  * The bodies are built before the clock starts.
  */
-export async function systemRun(
-  stack: Stack,
-  redis: RedisClient,
-  prefix: string,
-  count: number,
-  opts: { batch: number; inflight: number; timeoutMs: number },
-): Promise<RunResult> {
+export async function systemRun(stack: Stack, redis: RedisClient, prefix: string, count: number, opts: { batch: number; inflight: number; timeoutMs: number }): Promise<RunResult> {
   const tag = runTag();
   const bodies = chunks(orders(tag, count), opts.batch).map((b) => ({ body: JSON.stringify({ orders: b }), count: b.length }));
   const base = await redis.llen(`${prefix}:invoice-results:wait`);

@@ -155,8 +155,7 @@ async function enqueue(ctx: Ctx, args: string[]): Promise<number> {
     const results = await intake.submitMany(orders.map((b) => b.order));
     let i = 0;
     for (const item of batch) {
-      const result: IntakeResult =
-        item.error !== undefined ? { outcome: 'invalid', issues: [{ field: '(line)', message: item.error }] } : (results[i++] as IntakeResult);
+      const result: IntakeResult = item.error !== undefined ? { outcome: 'invalid', issues: [{ field: '(line)', message: item.error }] } : (results[i++] as IntakeResult);
       counts[result.outcome] += 1;
       out(describeResult(item.line, result));
     }
@@ -197,9 +196,7 @@ async function show(ctx: Ctx, args: string[]): Promise<number> {
   const job = await ctx.system.lane(record.provider, record.account).createQueue.getJob(createJobId(p, foreignId));
   const view = {
     ...toView(record, await ctx.system.store.history(record.id)),
-    create_job: job
-      ? { id: job.id, state: await job.getState(), attempts: job.attemptsMade, failed_reason: job.failedReason || null }
-      : null,
+    create_job: job ? { id: job.id, state: await job.getState(), attempts: job.attemptsMade, failed_reason: job.failedReason || null } : null,
   };
   out(JSON.stringify(view, null, 2));
   return 0;
@@ -218,7 +215,10 @@ async function failed(ctx: Ctx, args: string[]): Promise<number> {
   });
   for (const item of items) {
     if (values.json) out(JSON.stringify(item));
-    else out(`${item.lane}/${item.foreign_id}\t${item.status}\tattempts=${item.attempts}\t${item.failed_at ?? '-'}\t${item.retryable ? 'retryable' : 'not-retryable'}\t${item.failed_reason}`);
+    else
+      out(
+        `${item.lane}/${item.foreign_id}\t${item.status}\tattempts=${item.attempts}\t${item.failed_at ?? '-'}\t${item.retryable ? 'retryable' : 'not-retryable'}\t${item.failed_reason}`,
+      );
   }
   if (!values.json) process.stderr.write(`${items.length} failed submission(s)\n`);
   return 0;
@@ -244,7 +244,12 @@ async function retry(ctx: Ctx, args: string[]): Promise<number> {
     if (positionals.length) throw new UsageError('retry --all-failed takes no positional arguments');
     const result = await retryFailed(
       ctx.deps,
-      { provider: values.provider === undefined ? undefined : provider(ctx, values.provider), account: account(values.account), reason: values.reason, limit: positive(values.limit, 100, 'limit') },
+      {
+        provider: values.provider === undefined ? undefined : provider(ctx, values.provider),
+        account: account(values.account),
+        reason: values.reason,
+        limit: positive(values.limit, 100, 'limit'),
+      },
       { by, via: 'cli', dryRun: values['dry-run'] },
     );
     for (const r of result.retried) out(`${result.dry_run ? 'would retry' : 'retried'} ${r.provider}/${r.foreign_id}`);
@@ -275,7 +280,10 @@ async function retry(ctx: Ctx, args: string[]): Promise<number> {
 async function reachable(redis: RedisClient, url: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const ok = await Promise.race([
-    redis.ping().then(() => true, () => false),
+    redis.ping().then(
+      () => true,
+      () => false,
+    ),
     new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), 5000);
     }),
@@ -289,7 +297,10 @@ async function lanes(ctx: Ctx, args: string[]): Promise<number> {
   const all = await ctx.system.laneStatus();
   for (const l of all) {
     if (values.json) out(JSON.stringify(l));
-    else out(`${l.lane}\t${l.breaker}${l.probe_at ? ` until ${l.probe_at}` : ''}\tfailures=${l.failures}\twaiting=${l.waiting}\tfailed=${l.failed}\toldest_wait=${l.oldest_wait_seconds.toFixed(1)}s${l.paused_seconds ? `\tpaused=${l.paused_seconds.toFixed(1)}s` : ''}`);
+    else
+      out(
+        `${l.lane}\t${l.breaker}${l.probe_at ? ` until ${l.probe_at}` : ''}\tfailures=${l.failures}\twaiting=${l.waiting}\tfailed=${l.failed}\toldest_wait=${l.oldest_wait_seconds.toFixed(1)}s${l.paused_seconds ? `\tpaused=${l.paused_seconds.toFixed(1)}s` : ''}`,
+      );
   }
   return 0;
 }
@@ -319,7 +330,14 @@ async function repairCommand(what: 'cancel' | 'abandon' | 'attach', ctx: Ctx, ar
     lanes: ctx.system.lanes,
     log: ctx.deps.log,
     createJobId,
-    schedulePoll: (l, fid, record) => schedulePoll({ store: ctx.system.store, lanes: ctx.system.lanes, track: { pollIdleMs: ctx.config.POLL_IDLE_MS, graceMs: ctx.config.DEADLINE_GRACE_MS } }, l, fid, Date.now(), record),
+    schedulePoll: (l, fid, record) =>
+      schedulePoll(
+        { store: ctx.system.store, lanes: ctx.system.lanes, track: { pollIdleMs: ctx.config.POLL_IDLE_MS, graceMs: ctx.config.DEADLINE_GRACE_MS } },
+        l,
+        fid,
+        Date.now(),
+        record,
+      ),
   };
   let result: RepairOutcome;
   if (what === 'cancel') result = await cancelBeforeSending(deps, key, foreignId, req);

@@ -10,7 +10,12 @@ import { hashTag, isClusterUrl, isSentinelUrl, parseClusterUrl, parseSentinelUrl
 
 const optionalString = z.string().trim().min(1).optional();
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
-const port = z.string().trim().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().max(65535));
+const port = z
+  .string()
+  .trim()
+  .regex(/^\d{1,5}$/, 'must be a port number')
+  .transform(Number)
+  .pipe(z.number().max(65535));
 
 const singleRedisUrl = z.url({ protocol: /^rediss?$/ });
 function redisUrl(value: string): boolean {
@@ -85,7 +90,10 @@ const EnvSchema = z.object({
     .url({ protocol: /^https?$/ })
     .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(u), 'must be https:// (http:// only to localhost)')
     .optional(),
-  RESULT_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]{24,200}$/, 'must be whsec_ followed by base64 (at least 18 bytes)').optional(),
+  RESULT_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]{24,200}$/, 'must be whsec_ followed by base64 (at least 18 bytes)')
+    .optional(),
   /** How long one delivery may take before it counts as failed. */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
@@ -96,7 +104,12 @@ const EnvSchema = z.object({
     .transform((v) => v.split(',').map(Number))
     .optional(),
   /** After a rotation, how long the old secret is still signed with (receivers switch without a gap). */
-  WEBHOOK_ROTATION_GRACE_MS: z.coerce.number().int().min(0).max(30 * 86_400_000).default(86_400_000),
+  WEBHOOK_ROTATION_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400_000)
+    .default(86_400_000),
 
   /** Sandbox mode: `auto` runs the built-in sandbox when no provider has credentials. */
   SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
@@ -157,9 +170,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, modules: Pro
   const schema = EnvSchema.extend(Object.assign({}, ...[...modules.values()].map((m) => m.env)) as z.ZodRawShape);
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => ({ field: String(issue.path[0] ?? 'env'), message: issue.message })),
-    );
+    throw new ConfigError(parsed.error.issues.map((issue) => ({ field: String(issue.path[0] ?? 'env'), message: issue.message })));
   }
   const env = parsed.data as Env & Record<string, unknown>;
   const problems: Array<{ field: string; message: string }> = [];

@@ -142,31 +142,33 @@ export class Durability {
     // Both go out in the same write (auto-pipelined), after every command called before them.
     const fence = this.redis.set(fenceKey, String(Date.now()));
     const wait = this.redis.wait(replicas, timeoutMs);
-    Promise.all([fence, wait]).then(
-      ([, acked]) => {
-        const now = this.epoch;
-        let short = 0;
-        for (const w of batch) {
-          if (w.mark !== now) w.reject(new DurabilityShortfall(w.point, 0, replicas, 'reconnected'));
-          else if (acked < replicas) w.reject(new DurabilityShortfall(w.point, acked, replicas, 'timeout'));
-          else {
-            w.resolve();
-            continue;
+    Promise.all([fence, wait])
+      .then(
+        ([, acked]) => {
+          const now = this.epoch;
+          let short = 0;
+          for (const w of batch) {
+            if (w.mark !== now) w.reject(new DurabilityShortfall(w.point, 0, replicas, 'reconnected'));
+            else if (acked < replicas) w.reject(new DurabilityShortfall(w.point, acked, replicas, 'timeout'));
+            else {
+              w.resolve();
+              continue;
+            }
+            short++;
           }
-          short++;
-        }
-        this.stats.confirmed += batch.length - short;
-        this.stats.shortfalls += short;
-        if (short) this.options.log?.warn({ acked, wanted: replicas, timeoutMs, callers: short, points: [...new Set(batch.map((w) => w.point))] }, 'durability: WAIT fell short');
-      },
-      (err: unknown) => {
-        this.stats.shortfalls += batch.length;
-        for (const w of batch) w.reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    ).finally(() => {
-      this.inflight = false;
-      // Those who asked while this WAIT ran share the next one.
-      if (this.pending) this.flush();
-    });
+          this.stats.confirmed += batch.length - short;
+          this.stats.shortfalls += short;
+          if (short) this.options.log?.warn({ acked, wanted: replicas, timeoutMs, callers: short, points: [...new Set(batch.map((w) => w.point))] }, 'durability: WAIT fell short');
+        },
+        (err: unknown) => {
+          this.stats.shortfalls += batch.length;
+          for (const w of batch) w.reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      )
+      .finally(() => {
+        this.inflight = false;
+        // Those who asked while this WAIT ran share the next one.
+        if (this.pending) this.flush();
+      });
   }
 }

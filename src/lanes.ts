@@ -20,9 +20,7 @@ import type { ProviderAdapter } from './providers/types.ts';
 export const DEFAULT_ACCOUNT = 'default';
 
 /** Account names: short, lower case, no `.` `@` or `:` (they separate the parts of ids and keys). */
-export const AccountName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 characters: a-z, 0-9, _ and -, starting with a letter or digit');
+export const AccountName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 characters: a-z, 0-9, _ and -, starting with a letter or digit');
 
 export interface LaneRef {
   provider: string;
@@ -172,7 +170,11 @@ export function parseLaneList(value: string | undefined): string[] | undefined {
  * variable. The credential settings come together: none set means no default account, some set
  * is an error naming the missing ones.
  */
-export function envAccount(env: Readonly<Record<string, unknown>>, names: Record<string, string>, credentials: readonly string[]): {
+export function envAccount(
+  env: Readonly<Record<string, unknown>>,
+  names: Record<string, string>,
+  credentials: readonly string[],
+): {
   settings?: Record<string, unknown>;
   names: Record<string, string>;
   problems: FieldIssue[];

@@ -191,7 +191,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: '1 when Redis answered a PING during this scrape.',
     registers: [registry],
     async collect() {
-      this.set(await within(store.redis.ping(), 'redis ping').then(() => 1, () => 0));
+      this.set(
+        await within(store.redis.ping(), 'redis ping').then(
+          () => 1,
+          () => 0,
+        ),
+      );
     },
   });
   new Gauge({

@@ -9,9 +9,30 @@ export const MASK = '[masked]';
 
 /** Keys whose value is personal or secret whatever it holds (compared lowercased, without `_`/`-`). */
 const EXACT_KEYS = new Set([
-  'sender', 'senderdata', 'customer', 'firstname', 'lastname', 'fullname', 'middlename', 'dateofbirth',
-  'birthdate', 'dob', 'legalname', 'phone', 'phonenumber', 'address', 'token', 'authorization', 'cookie',
-  'setcookie', 'xprocessingkey', 'xapikey', 'apikey', 'ipaddress', 'iban', 'passport',
+  'sender',
+  'senderdata',
+  'customer',
+  'firstname',
+  'lastname',
+  'fullname',
+  'middlename',
+  'dateofbirth',
+  'birthdate',
+  'dob',
+  'legalname',
+  'phone',
+  'phonenumber',
+  'address',
+  'token',
+  'authorization',
+  'cookie',
+  'setcookie',
+  'xprocessingkey',
+  'xapikey',
+  'apikey',
+  'ipaddress',
+  'iban',
+  'passport',
 ]);
 const KEY_PARTS = ['email', 'secret', 'password', 'signature', 'apikey', 'privatekey'];
 

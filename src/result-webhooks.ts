@@ -112,7 +112,11 @@ export class EndpointStore {
       return;
     }
     if (e.url !== input.url || e.secrets[0]?.secret !== input.secret) {
-      await this.put({ ...e, url: input.url, secrets: [{ secret: input.secret }, ...e.secrets.filter((s) => s.secret !== input.secret).map((s) => ({ ...s, until: s.until ?? Date.now() + this.rotationGraceMs }))] });
+      await this.put({
+        ...e,
+        url: input.url,
+        secrets: [{ secret: input.secret }, ...e.secrets.filter((s) => s.secret !== input.secret).map((s) => ({ ...s, until: s.until ?? Date.now() + this.rotationGraceMs }))],
+      });
     }
   }
 

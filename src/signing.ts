@@ -7,7 +7,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export function signBody(body: string | Buffer, secret: string): string {
-  return createHmac('sha512', secret).update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body).digest('hex');
+  return createHmac('sha512', secret)
+    .update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
+    .digest('hex');
 }
 
 /** Constant-time string equality; lengths are compared first (timingSafeEqual needs equal sizes). */

@@ -80,13 +80,13 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const { config, log } = opts;
   const role = opts.role ?? 'all';
   const redis = connect(opts.redisUrl);
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   // The store's own connection, auto-pipelined: the reads and compare-and-sets that many jobs (or a
   // batch of orders) issue in one turn of the event loop leave in one write instead of one each.
   // Each caller still awaits its own command, so what one job does stays in order. BullMQ keeps
   // the plain connection above (its blocking connections are duplicates of it).
   const storeRedis = connect(opts.redisUrl, { enableAutoPipelining: true }, { enableAutoPipelining: true });
-  storeRedis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error (store)'));
+  storeRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error (store)'));
   const prefix = config.QUEUE_PREFIX;
   const modules = opts.providers ?? providerModules();
   const resultsQueue = createResultsQueue(redis, prefix);
@@ -131,9 +131,21 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   if (config.DURABILITY === 'replica' && !(storeRedis instanceof Redis)) throw new Error('DURABILITY=replica is not supported on a Redis Cluster');
   const durability =
     config.DURABILITY === 'replica' && storeRedis instanceof Redis
-      ? new Durability(storeRedis, { replicas: config.DURABILITY_REPLICAS, timeoutMs: config.DURABILITY_TIMEOUT_MS, fenceKey: `${prefix}:store:fence`, log: log.child({ component: 'durability' }) })
+      ? new Durability(storeRedis, {
+          replicas: config.DURABILITY_REPLICAS,
+          timeoutMs: config.DURABILITY_TIMEOUT_MS,
+          fenceKey: `${prefix}:store:fence`,
+          log: log.child({ component: 'durability' }),
+        })
       : undefined;
-  const store = new InvoiceStore(storeRedis, prefix, resultJobId, prefixOf, [...lanes.values()].map((l) => l.prefix), durability);
+  const store = new InvoiceStore(
+    storeRedis,
+    prefix,
+    resultJobId,
+    prefixOf,
+    [...lanes.values()].map((l) => l.prefix),
+    durability,
+  );
   // Register every queue here: Bull Board and the queue gauges on /metrics show exactly this list.
   // Result webhooks: registered endpoints (the one the environment names among them), and their deliveries.
   const webhooksQueue = createWebhooksQueue(redis, prefix);
@@ -179,7 +191,14 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
         metrics,
         track,
         eventsConcurrency: config.EVENTS_CONCURRENCY,
-        webhooks: { endpoints, results: resultsQueue, timeoutMs: config.WEBHOOK_TIMEOUT_MS, concurrency: config.WEBHOOK_CONCURRENCY, schedule: config.WEBHOOK_RETRY_SCHEDULE_MS, metrics: m },
+        webhooks: {
+          endpoints,
+          results: resultsQueue,
+          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+          concurrency: config.WEBHOOK_CONCURRENCY,
+          schedule: config.WEBHOOK_RETRY_SCHEDULE_MS,
+          metrics: m,
+        },
         workerOptions: {
           lockDuration: config.WORKER_LOCK_DURATION_MS,
           stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
@@ -219,11 +238,30 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
         role === 'worker'
           ? createOpsApp(ops)
           : createApp({
-              intake, store, lanes, track, apiToken: config.API_TOKEN, ...ops,
+              intake,
+              store,
+              lanes,
+              track,
+              apiToken: config.API_TOKEN,
+              ...ops,
               // Provider callbacks: raw-body routes, mounted before the producer API's JSON parser.
               mount: (app) => void app.use(webhookRoutes({ lanes, store, eventsQueue, log, metrics: m })),
-              webhookEndpoints: { endpoints, webhooks: webhooksQueue, results: resultsQueue, log: log.child({ component: 'webhooks' }), attempts: (config.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS).length + 1 },
-              admin: { queues, user: config.ADMIN_USER, password: config.ADMIN_PASSWORD, role: config.ADMIN_ROLE, sandbox: config.sandbox, log: log.child({ component: 'admin' }), metrics },
+              webhookEndpoints: {
+                endpoints,
+                webhooks: webhooksQueue,
+                results: resultsQueue,
+                log: log.child({ component: 'webhooks' }),
+                attempts: (config.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS).length + 1,
+              },
+              admin: {
+                queues,
+                user: config.ADMIN_USER,
+                password: config.ADMIN_PASSWORD,
+                role: config.ADMIN_ROLE,
+                sandbox: config.sandbox,
+                log: log.child({ component: 'admin' }),
+                metrics,
+              },
             });
       const server = app.listen(port, host);
       await new Promise<void>((resolve, reject) => {

@@ -66,7 +66,10 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
       const verdict = await lane.breaker.failure(probe);
       if (verdict.kind === 'open') {
         if (verdict.opened || probe) {
-          log.warn({ ms, err: describe(outcome.kind === 'retry' ? outcome.error : undefined), openMs: verdict.ms, probe }, probe ? 'probe failed; lane breaker stays open' : 'lane breaker opened; the lane sends nothing for a while');
+          log.warn(
+            { ms, err: describe(outcome.kind === 'retry' ? outcome.error : undefined), openMs: verdict.ms, probe },
+            probe ? 'probe failed; lane breaker stays open' : 'lane breaker opened; the lane sends nothing for a while',
+          );
           ctx.metrics?.breakerOpened(lane.key);
         }
         // Unless it is parked (an unknown outcome at a provider that may not be re-sent), the
@@ -113,7 +116,10 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
         ctx.metrics?.laneThrottled(lane.key, capacity ? 'capacity' : 'rate_limit');
         // A capacity limit is the account's state, not this order's: it never spends the order's attempts.
         if (capacity || outcome.hits <= RATE_LIMIT_CEILING) {
-          log.warn({ ms, hits: outcome.hits, waitMs, capacity: capacity ?? null }, capacity ? 'account at a provider capacity limit; lane waits' : 'provider throttled us; slowing the lane');
+          log.warn(
+            { ms, hits: outcome.hits, waitMs, capacity: capacity ?? null },
+            capacity ? 'account at a provider capacity limit; lane waits' : 'provider throttled us; slowing the lane',
+          );
           await worker().rateLimit(waitMs);
           throw Worker.RateLimitError();
         }
@@ -131,27 +137,35 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
 }
 
 export function startCreateWorker(ctx: WorkerContext, lane: Lane): Worker<CreateJob> {
-  const worker: Worker<CreateJob> = new Worker<CreateJob>(lane.createQueue.name, createProcessor(ctx, lane, () => worker as Worker), {
-    connection: ctx.connection,
-    prefix: lane.prefix,
-    concurrency: lane.tuning.concurrency,
-    ...(lane.tuning.rateLimit ? { limiter: lane.tuning.rateLimit } : {}),
-    autorun: false,
-    ...ctx.workerOptions,
-  });
+  const worker: Worker<CreateJob> = new Worker<CreateJob>(
+    lane.createQueue.name,
+    createProcessor(ctx, lane, () => worker as Worker),
+    {
+      connection: ctx.connection,
+      prefix: lane.prefix,
+      concurrency: lane.tuning.concurrency,
+      ...(lane.tuning.rateLimit ? { limiter: lane.tuning.rateLimit } : {}),
+      autorun: false,
+      ...ctx.workerOptions,
+    },
+  );
   worker.on('failed', (job, err) => {
     if (!job) return;
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) {
       // An error the processor did not expect (Redis, a bug) still gets its one outcome line.
-      if (!LOGGED.has(err)) ctx.log.warn({ queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempt: job.attemptsMade, err: describe(err) }, 'submission failed; will retry');
+      if (!LOGGED.has(err))
+        ctx.log.warn({ queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempt: job.attemptsMade, err: describe(err) }, 'submission failed; will retry');
       return;
     }
     // Out of attempts: the job stays in the failed set, and the record says why (guarantee 2).
     void markExhausted(ctx.store, lane.key, job.data, describe(err)).catch((e: unknown) => ctx.log.error({ err: e }, 'could not record final failure'));
     // The processor already wrote this attempt's outcome line for the failures it understood.
     if (LOGGED.has(err)) return;
-    ctx.log.error({ queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempts: job.attemptsMade, err: describe(err) }, 'submission failed for good; parked in the failed set');
+    ctx.log.error(
+      { queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempts: job.attemptsMade, err: describe(err) },
+      'submission failed for good; parked in the failed set',
+    );
   });
   worker.on('error', (err) => ctx.log.error({ err, lane: lane.key }, 'create worker error'));
   return worker;

@@ -54,7 +54,10 @@ export function startEventsWorker(ctx: WorkerContext): Worker<EventJob> {
   });
   worker.on('failed', (job, err) => {
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
-    ctx.log.error({ queue: EVENTS_QUEUE, jobId: job.id, provider: job.data.provider, attempts: job.attemptsMade, err: err.message }, 'callback could not be applied; parked in the failed set');
+    ctx.log.error(
+      { queue: EVENTS_QUEUE, jobId: job.id, provider: job.data.provider, attempts: job.attemptsMade, err: err.message },
+      'callback could not be applied; parked in the failed set',
+    );
   });
   worker.on('error', (err) => ctx.log.error({ err }, 'events worker error'));
   return worker;

@@ -29,7 +29,7 @@ export function pollProcessor(ctx: WorkerContext, lane: Lane, worker: () => Work
         log.debug({ ms, status: outcome.status, inMs: outcome.at - Date.now() }, 'polled; next poll scheduled');
         break;
       case 'rate-limited':
-        log.warn({ ms, waitMs: outcome.waitMs ?? ctx.rateLimitDelayMs }, 'provider throttled a lookup; slowing the lane\'s polls');
+        log.warn({ ms, waitMs: outcome.waitMs ?? ctx.rateLimitDelayMs }, "provider throttled a lookup; slowing the lane's polls");
         await worker().rateLimit(outcome.waitMs ?? ctx.rateLimitDelayMs);
         break;
     }
@@ -40,14 +40,18 @@ export function pollProcessor(ctx: WorkerContext, lane: Lane, worker: () => Work
 }
 
 export function startPollWorker(ctx: WorkerContext, lane: Lane): Worker<PollJob> {
-  const worker: Worker<PollJob> = new Worker<PollJob>(lane.pollQueue.name, pollProcessor(ctx, lane, () => worker as Worker), {
-    connection: ctx.connection,
-    prefix: lane.prefix,
-    concurrency: lane.tuning.pollConcurrency,
-    limiter: lane.tuning.pollRateLimit,
-    autorun: false,
-    ...ctx.workerOptions,
-  });
+  const worker: Worker<PollJob> = new Worker<PollJob>(
+    lane.pollQueue.name,
+    pollProcessor(ctx, lane, () => worker as Worker),
+    {
+      connection: ctx.connection,
+      prefix: lane.prefix,
+      concurrency: lane.tuning.pollConcurrency,
+      limiter: lane.tuning.pollRateLimit,
+      autorun: false,
+      ...ctx.workerOptions,
+    },
+  );
   worker.on('failed', (job, err) => {
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
     ctx.log.error({ queue: lane.pollQueue.name, jobId: job.id, lane: lane.key, attempts: job.attemptsMade, err: err.message }, 'polling stopped; parked in the failed set');

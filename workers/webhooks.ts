@@ -78,7 +78,14 @@ export function webhooksProcessor(ctx: WorkerContext, deps: WebhookWorkerDeps) {
       outcome = (err as { code?: string }).code ?? 'error';
     }
     const ms = Math.round(performance.now() - started);
-    await deps.endpoints.log(d.endpoint, d.event_id, { at: new Date().toISOString(), attempt: job.attemptsMade + 1, outcome, ms, ...(wait !== undefined ? { retry_after_ms: wait } : {}), ...(d.redelivery ? { redelivery: d.redelivery } : {}) });
+    await deps.endpoints.log(d.endpoint, d.event_id, {
+      at: new Date().toISOString(),
+      attempt: job.attemptsMade + 1,
+      outcome,
+      ms,
+      ...(wait !== undefined ? { retry_after_ms: wait } : {}),
+      ...(d.redelivery ? { redelivery: d.redelivery } : {}),
+    });
     const ok = typeof outcome === 'number' && outcome >= 200 && outcome < 300;
     deps.metrics?.webhookDelivery(d.endpoint, ok ? 'delivered' : typeof outcome === 'number' ? `http_${outcome}` : 'no_answer');
     if (ok) {

@@ -160,18 +160,20 @@ function boardRouter(opts: AdminOptions): Router {
       res.status(403).json({ error: 'forbidden', message: `not allowed here: ${why}` });
     });
   }
-  const audit = (action: 'retry' | 'clean'): RequestHandler => (req, res, next) => {
-    const by = String(res.locals.adminUser ?? 'anonymous');
-    res.on('finish', () => {
-      const ok = res.statusCode < 300;
-      opts.log[ok ? 'info' : 'warn'](
-        { by, via: 'bull-board', queue: req.params.queueName, jobId: req.params.jobId ?? null, jobState: req.params.queueStatus ?? null, httpStatus: res.statusCode },
-        ok ? `${action} requested from Bull Board` : `${action} from Bull Board refused`,
-      );
-      if (ok && action === 'retry') opts.metrics?.operatorRetry('bull-board');
-    });
-    next();
-  };
+  const audit =
+    (action: 'retry' | 'clean'): RequestHandler =>
+    (req, res, next) => {
+      const by = String(res.locals.adminUser ?? 'anonymous');
+      res.on('finish', () => {
+        const ok = res.statusCode < 300;
+        opts.log[ok ? 'info' : 'warn'](
+          { by, via: 'bull-board', queue: req.params.queueName, jobId: req.params.jobId ?? null, jobState: req.params.queueStatus ?? null, httpStatus: res.statusCode },
+          ok ? `${action} requested from Bull Board` : `${action} from Bull Board refused`,
+        );
+        if (ok && action === 'retry') opts.metrics?.operatorRetry('bull-board');
+      });
+      next();
+    };
   router.put(RETRY_ROUTES, audit('retry'));
   // Before the guards below, so a refused clean is logged too.
   router.put([CLEAN_ALL_ROUTE, CLEAN_JOB_ROUTE], audit('clean'));

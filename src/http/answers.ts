@@ -25,94 +25,84 @@ export const HistoryEntrySchema = z.object({
 const text = z.string().nullable();
 
 /** `InvoiceView` (src/invoice/intake.ts): the public view of a record, no secrets, no personal data. */
-export const InvoiceViewSchema = z
-  .object({
-    provider: z.string(),
-    account: z.string().describe('the provider account (lane); `default` unless the order named another'),
-    kind: z.enum(KINDS),
-    foreign_id: z.string(),
-    status: z.enum(STATUSES).describe('`queued` until the provider has answered the create request'),
-    provider_invoice_id: text,
-    provider_status: text,
-    payment_url: text.describe('where the payer pays; set once the provider created the invoice'),
-    amount: z.string().describe('decimal string, as ordered'),
-    currency: z.string(),
-    received_amount: text,
-    reason: text,
-    last_error: text,
-    reconcile: text.describe('set while the order is parked for an operator (the provider may hold it already)'),
-    accepted_at: z.iso.datetime(),
-    updated_at: z.iso.datetime(),
-    events: z
-      .array(
-        z.looseObject({
-          id: z.string().describe('unique per invoice and kind'),
-          kind: z.enum(['exception', 'parked']),
-          at: z.iso.datetime(),
-        }),
-      )
-      .describe('exceptions (provider news after the end) and parkings, oldest first, each also published as a result; more fields give the details'),
-    history: z.array(HistoryEntrySchema).optional().describe('every transition, oldest first (only on GET)'),
-  });
+export const InvoiceViewSchema = z.object({
+  provider: z.string(),
+  account: z.string().describe('the provider account (lane); `default` unless the order named another'),
+  kind: z.enum(KINDS),
+  foreign_id: z.string(),
+  status: z.enum(STATUSES).describe('`queued` until the provider has answered the create request'),
+  provider_invoice_id: text,
+  provider_status: text,
+  payment_url: text.describe('where the payer pays; set once the provider created the invoice'),
+  amount: z.string().describe('decimal string, as ordered'),
+  currency: z.string(),
+  received_amount: text,
+  reason: text,
+  last_error: text,
+  reconcile: text.describe('set while the order is parked for an operator (the provider may hold it already)'),
+  accepted_at: z.iso.datetime(),
+  updated_at: z.iso.datetime(),
+  events: z
+    .array(
+      z.looseObject({
+        id: z.string().describe('unique per invoice and kind'),
+        kind: z.enum(['exception', 'parked']),
+        at: z.iso.datetime(),
+      }),
+    )
+    .describe('exceptions (provider news after the end) and parkings, oldest first, each also published as a result; more fields give the details'),
+  history: z.array(HistoryEntrySchema).optional().describe('every transition, oldest first (only on GET)'),
+});
 
 /** `{outcome, invoice}`: POST /v1/invoices. */
-export const CreateAnswerSchema = z
-  .object({
-    outcome: z.enum(['accepted', 'existing']).describe('`accepted`: this call recorded the order; `existing`: the same order was already recorded'),
-    invoice: InvoiceViewSchema,
-  });
+export const CreateAnswerSchema = z.object({
+  outcome: z.enum(['accepted', 'existing']).describe('`accepted`: this call recorded the order; `existing`: the same order was already recorded'),
+  invoice: InvoiceViewSchema,
+});
 
-export const IssuesErrorSchema = z
-  .object({ error: z.enum(['invalid_order', 'invalid_batch', 'invalid_body', 'invalid_query']), issues: z.array(FieldIssueSchema) });
+export const IssuesErrorSchema = z.object({ error: z.enum(['invalid_order', 'invalid_batch', 'invalid_body', 'invalid_query']), issues: z.array(FieldIssueSchema) });
 
 /** A refusal with a message only: malformed JSON, too large, wrong media type, unauthorized... */
 export const MessageErrorSchema = z.object({ error: z.string(), message: z.string() });
 
 export const BadRequestSchema = z.union([IssuesErrorSchema, MessageErrorSchema]);
 
-export const NotFoundSchema = z
-  .object({ error: z.literal('not_found'), message: z.string(), provider: z.string().optional() });
+export const NotFoundSchema = z.object({ error: z.literal('not_found'), message: z.string(), provider: z.string().optional() });
 
-export const ConflictSchema = z
-  .object({ error: z.literal('conflict'), message: z.string(), foreign_id: z.string() });
+export const ConflictSchema = z.object({ error: z.literal('conflict'), message: z.string(), foreign_id: z.string() });
 
-export const BatchAnswerSchema = z
-  .object({
-    counts: z.object({ accepted: z.int().min(0), existing: z.int().min(0), conflict: z.int().min(0), invalid: z.int().min(0) }),
-    results: z
-      .array(
-        z.discriminatedUnion('outcome', [
-          z.object({ index: z.int().min(0), outcome: z.enum(['accepted', 'existing']), invoice: InvoiceViewSchema }),
-          z.object({ index: z.int().min(0), outcome: z.literal('conflict'), foreign_id: z.string(), message: z.string() }),
-          z.object({ index: z.int().min(0), outcome: z.literal('invalid'), issues: z.array(FieldIssueSchema) }),
-        ]),
-      )
-      .describe('one per order, in input order'),
-  });
+export const BatchAnswerSchema = z.object({
+  counts: z.object({ accepted: z.int().min(0), existing: z.int().min(0), conflict: z.int().min(0), invalid: z.int().min(0) }),
+  results: z
+    .array(
+      z.discriminatedUnion('outcome', [
+        z.object({ index: z.int().min(0), outcome: z.enum(['accepted', 'existing']), invoice: InvoiceViewSchema }),
+        z.object({ index: z.int().min(0), outcome: z.literal('conflict'), foreign_id: z.string(), message: z.string() }),
+        z.object({ index: z.int().min(0), outcome: z.literal('invalid'), issues: z.array(FieldIssueSchema) }),
+      ]),
+    )
+    .describe('one per order, in input order'),
+});
 
-export const RetryAnswerSchema = z
-  .object({ outcome: z.literal('retrying'), previous_job_state: z.string().describe('state of the create job before the retry') });
+export const RetryAnswerSchema = z.object({ outcome: z.literal('retrying'), previous_job_state: z.string().describe('state of the create job before the retry') });
 
-export const RetryRefusedSchema = z
-  .union([
-    z.object({ error: z.literal('not_retryable'), message: z.string(), status: z.string() }),
-    z.object({ error: z.literal('needs_reconciliation'), message: z.string(), reconcile: z.string() }),
-  ]);
+export const RetryRefusedSchema = z.union([
+  z.object({ error: z.literal('not_retryable'), message: z.string(), status: z.string() }),
+  z.object({ error: z.literal('needs_reconciliation'), message: z.string(), reconcile: z.string() }),
+]);
 
 const Ref = z.object({ provider: z.string(), account: z.string(), foreign_id: z.string() });
 
-export const BulkRetryAnswerSchema = z
-  .object({
-    dry_run: z.boolean(),
-    matched: z.int().min(0),
-    retried: z.array(Ref),
-    skipped: z.array(Ref.extend({ why: z.string() })),
-  });
+export const BulkRetryAnswerSchema = z.object({
+  dry_run: z.boolean(),
+  matched: z.int().min(0),
+  retried: z.array(Ref),
+  skipped: z.array(Ref.extend({ why: z.string() })),
+});
 
 export const RepairAnswerSchema = z.object({ outcome: z.literal('done'), invoice: InvoiceViewSchema });
 
-export const RepairRefusedSchema = z
-  .object({ error: z.literal('not_possible'), message: z.string().describe('why, and what is possible instead'), status: z.string() });
+export const RepairRefusedSchema = z.object({ error: z.literal('not_possible'), message: z.string().describe('why, and what is possible instead'), status: z.string() });
 
 // Compile-time drift guard: the schema names exactly the fields of the TypeScript views.
 type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;

@@ -95,7 +95,9 @@ export function createApp(deps: AppDeps): Express {
   // No ETags: answers are to POSTs or about state that changes; hashing each body is wasted work.
   app.set('etag', false);
 
-  app.use(opsRoutes({ redis: deps.redis, log: deps.log, metrics: deps.metrics, metricsToken: deps.metricsToken, workersRunning: deps.workersRunning, laneStatus: deps.laneStatus }));
+  app.use(
+    opsRoutes({ redis: deps.redis, log: deps.log, metrics: deps.metrics, metricsToken: deps.metricsToken, workersRunning: deps.workersRunning, laneStatus: deps.laneStatus }),
+  );
   if (deps.admin) app.use(ADMIN_PATH, adminRouter(deps.admin));
   // The producer API's OpenAPI document and its reference page: open, like /healthz (they describe, they hold no data).
   app.use(openApiRoutes());

@@ -99,7 +99,13 @@ export function waitPreference(req: Request): { seconds: number } | { issue: Fie
     const eq = token.indexOf('=');
     const name = (eq < 0 ? token : token.slice(0, eq)).trim().toLowerCase();
     if (name !== 'wait') continue;
-    const value = eq < 0 ? '' : token.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    const value =
+      eq < 0
+        ? ''
+        : token
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
     if (!SECONDS.test(value)) return { issue: { field: 'Prefer', message: 'wait must be whole seconds, e.g. "Prefer: wait=10"' } };
     return { seconds: Math.min(Number(value), WAIT_MAX_SECONDS) };
   }

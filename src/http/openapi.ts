@@ -86,7 +86,15 @@ const EXAMPLE_ORDER = {
 
 function build(): OpenApiDocument {
   const requests = componentSchemas(
-    { Order: OrderSchema, BatchRequest: BatchSchema, RetryRequest: RetryBody, BulkRetryRequest: BulkRetrySchema, CancelRequest: CancelSchema, AbandonRequest: AbandonSchema, AttachRequest: AttachSchema },
+    {
+      Order: OrderSchema,
+      BatchRequest: BatchSchema,
+      RetryRequest: RetryBody,
+      BulkRetryRequest: BulkRetrySchema,
+      CancelRequest: CancelSchema,
+      AbandonRequest: AbandonSchema,
+      AttachRequest: AttachSchema,
+    },
     'input',
   );
   const order = requests.Order as { properties: Record<string, JsonSchema> };
@@ -167,7 +175,11 @@ function build(): OpenApiDocument {
           ],
           requestBody: { required: true, ...json(ref('Order'), { example: EXAMPLE_ORDER }) },
           responses: {
-            '201': answer('asked to wait: the order was accepted by this call and the provider has answered (see `invoice.status`, `invoice.payment_url`)', ref('CreateAnswer'), preferenceApplied),
+            '201': answer(
+              'asked to wait: the order was accepted by this call and the provider has answered (see `invoice.status`, `invoice.payment_url`)',
+              ref('CreateAnswer'),
+              preferenceApplied,
+            ),
             '202': answer('accepted: recorded and queued for the provider (also when a wait ran out)', ref('CreateAnswer'), preferenceApplied),
             '200': answer('existing: the same order was already recorded (with a wait: once past `queued`, or when the wait ran out)', ref('CreateAnswer'), preferenceApplied),
             '400': answer('invalid order (`invalid_order`, every bad field), bad `wait` (`invalid_query`), or malformed JSON; nothing recorded', ref('BadRequest')),
@@ -193,7 +205,8 @@ function build(): OpenApiDocument {
         get: {
           operationId: 'getInvoice',
           summary: 'Read an invoice',
-          description: 'The record of the provider default account, or of `account`: status, provider ids, payment URL, amounts, reason, last error, reconciliation note and history.',
+          description:
+            'The record of the provider default account, or of `account`: status, provider ids, payment URL, amounts, reason, last error, reconciliation note and history.',
           parameters: invoicePath,
           responses: {
             '200': answer('the invoice with its history', ref('Invoice')),

@@ -5,20 +5,27 @@
  */
 import type { JsonSchema, OpenApiDocument } from './openapi.ts';
 
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 /** The little markdown the document's texts use: paragraphs, `code` and **bold**. */
 function md(text: unknown): string {
   if (typeof text !== 'string' || !text) return '';
   return text
     .split(/\n{2,}/)
-    .map((p) => `<p>${escapeHtml(p).replace(/`([^`]+)`/g, '<code>$1</code>').replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')}</p>`)
+    .map(
+      (p) =>
+        `<p>${escapeHtml(p)
+          .replace(/`([^`]+)`/g, '<code>$1</code>')
+          .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')}</p>`,
+    )
     .join('');
 }
 
 /** {@link md} without paragraphs. */
-const inline = (text: unknown): string => md(text).replace(/<\/?p>/g, ' ').trim();
+const inline = (text: unknown): string =>
+  md(text)
+    .replace(/<\/?p>/g, ' ')
+    .trim();
 
 const refName = (ref: string): string => ref.slice(ref.lastIndexOf('/') + 1);
 const schemaLink = (name: string): string => `<a href="#schema-${escapeHtml(name)}"><code>${escapeHtml(name)}</code></a>`;
@@ -155,9 +162,12 @@ export function renderReference(doc: OpenApiDocument): string {
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) ops.push([method, path, op as Operation]);
   }
-  const schemas = ((doc.components as { schemas?: Record<string, JsonSchema> } | undefined)?.schemas ?? {});
+  const schemas = (doc.components as { schemas?: Record<string, JsonSchema> } | undefined)?.schemas ?? {};
   const toc = ops
-    .map(([m, p, op]) => `<li><a href="#${escapeHtml(op.operationId ?? '')}"><span class="m ${escapeHtml(m)}">${escapeHtml(m.toUpperCase())}</span> <code>${escapeHtml(p)}</code></a> ${escapeHtml(op.summary ?? '')}</li>`)
+    .map(
+      ([m, p, op]) =>
+        `<li><a href="#${escapeHtml(op.operationId ?? '')}"><span class="m ${escapeHtml(m)}">${escapeHtml(m.toUpperCase())}</span> <code>${escapeHtml(p)}</code></a> ${escapeHtml(op.summary ?? '')}</li>`,
+    )
     .join('');
   return (
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +

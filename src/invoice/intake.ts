@@ -42,9 +42,7 @@ export interface InvoiceView {
 }
 
 export type IntakeResult =
-  | { outcome: 'accepted' | 'existing'; invoice: InvoiceView }
-  | { outcome: 'conflict'; foreign_id: string; message: string }
-  | { outcome: 'invalid'; issues: FieldIssue[] };
+  { outcome: 'accepted' | 'existing'; invoice: InvoiceView } | { outcome: 'conflict'; foreign_id: string; message: string } | { outcome: 'invalid'; issues: FieldIssue[] };
 
 export function toView(r: InvoiceRecord, history?: HistoryEntry[]): InvoiceView {
   const view: InvoiceView = {
@@ -120,13 +118,11 @@ export class Intake {
     const checked = inputs.map((input) => this.validate(input));
     // Lua scripts run in the order they are sent, so a foreign_id repeated inside one batch is
     // accepted once and then answered as existing (or conflict).
-    const outcomes = await Promise.all(
-      checked.map((c) => ('order' in c ? this.store.accept(c.order, orderHash(c.order), newSecret()) : null)),
-    );
+    const outcomes = await Promise.all(checked.map((c) => ('order' in c ? this.store.accept(c.order, orderHash(c.order), newSecret()) : Promise.resolve(null))));
     const results: IntakeResult[] = [];
     const jobs: CreateJob[] = [];
     const records = await Promise.all(
-      checked.map((c, i) => ('order' in c && outcomes[i] !== 'conflict' ? this.store.get(laneKey(c.order.provider, c.order.account), c.order.foreign_id) : null)),
+      checked.map((c, i) => ('order' in c && outcomes[i] !== 'conflict' ? this.store.get(laneKey(c.order.provider, c.order.account), c.order.foreign_id) : Promise.resolve(null))),
     );
     checked.forEach((c, i) => {
       if (!('order' in c)) {
@@ -146,7 +142,13 @@ export class Intake {
       // A still-queued order gets its job (again): adding is idempotent by job id, and this heals an
       // accept whose enqueue was lost.
       if (record.status === 'queued' && !record.reconcile) {
-        jobs.push({ v: 1, provider: record.provider, ...(record.account !== DEFAULT_ACCOUNT ? { account: record.account } : {}), kind: record.kind, foreign_id: record.foreign_id });
+        jobs.push({
+          v: 1,
+          provider: record.provider,
+          ...(record.account !== DEFAULT_ACCOUNT ? { account: record.account } : {}),
+          kind: record.kind,
+          foreign_id: record.foreign_id,
+        });
       }
       results.push({ outcome: outcome === 'accepted' ? 'accepted' : 'existing', invoice: toView(record) });
     });

@@ -46,7 +46,10 @@ export const OrderObject = z.strictObject({
     // A lone surrogate cannot be encoded faithfully (it would collide with U+FFFD).
     .refine((s) => s.isWellFormed(), 'must be well-formed unicode'),
   amount: positiveDecimal,
-  currency: z.string().regex(/^[A-Za-z0-9_]{2,20}$/, 'must be a currency code, e.g. "EUR"').transform((s) => s.toUpperCase()),
+  currency: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{2,20}$/, 'must be a currency code, e.g. "EUR"')
+    .transform((s) => s.toUpperCase()),
   title: z.string().min(1).max(50).optional(),
   description: z.string().max(1000).optional(),
   customer: z
@@ -64,18 +67,26 @@ export const OrderObject = z.strictObject({
     })
     .optional(),
   timer: z.boolean().optional(),
-  expires_in_seconds: z.number().int().min(60).max(366 * 24 * 3600).optional(),
+  expires_in_seconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(366 * 24 * 3600)
+    .optional(),
   /** Absolute lifetime end for payment requests (ISO-8601); exclusive with `expires_in_seconds`. */
   expires_at: z.iso.datetime({ offset: true }).optional(),
-  payment_currency: z.string().regex(/^[A-Za-z0-9_]{2,20}$/, 'must be a currency code, e.g. "BTC"').optional(),
+  payment_currency: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{2,20}$/, 'must be a currency code, e.g. "BTC"')
+    .optional(),
   provider_options: z.record(z.string().max(64), z.union([z.string().max(255), z.number(), z.boolean()])).optional(),
 });
 
 export const OrderSchema = OrderObject.superRefine((order, ctx) => {
-    if (order.expires_in_seconds !== undefined && order.expires_at !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'give either expires_in_seconds or expires_at, not both' });
-    }
-  })
+  if (order.expires_in_seconds !== undefined && order.expires_at !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'give either expires_in_seconds or expires_at, not both' });
+  }
+})
   // `default` is spelled by leaving it out, so an order hashes (and is stored) as it did before accounts existed.
   .transform((order): typeof order => {
     if (order.account !== DEFAULT_ACCOUNT) return order;
@@ -105,7 +116,9 @@ export function canonicalJson(value: unknown): string {
  * amount is compared by value, so "100.50" and "100.5" are the same order.
  */
 export function orderHash(order: Order): string {
-  return createHash('sha256').update(canonicalJson({ ...order, amount: normalize(order.amount) })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ ...order, amount: normalize(order.amount) }))
+    .digest('hex');
 }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);

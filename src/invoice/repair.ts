@@ -109,12 +109,7 @@ export async function abandon(deps: RepairDeps, lane: string, foreignId: string,
  * no request of ours is in flight that could still create another one: parked, or its submission
  * failed for good (or never ran).
  */
-export async function attach(
-  deps: RepairDeps,
-  lane: string,
-  foreignId: string,
-  req: RepairRequest & { providerInvoiceId: string; paymentUrl: string },
-): Promise<RepairOutcome> {
+export async function attach(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest & { providerInvoiceId: string; paymentUrl: string }): Promise<RepairOutcome> {
   const job = await deps.lanes.get(lane)?.createQueue.getJob(deps.createJobId(lane, foreignId));
   const jobState = job ? await job.getState() : 'missing';
   const idle = ['failed', 'completed', 'missing'].includes(jobState);

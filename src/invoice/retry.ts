@@ -162,7 +162,16 @@ export async function retryFailed(deps: RetryDeps, filter: FailedFilter, req: Re
     else result.skipped.push({ ...ref, why: outcome.outcome === 'not_retryable' ? `invoice is ${outcome.status}` : outcome.outcome });
   }
   deps.log.info(
-    { by: req.by, via: req.via, dryRun: !!req.dryRun, provider: filter.provider ?? null, reason: filter.reason ?? null, matched: result.matched, retried: result.retried.length, skipped: result.skipped.length },
+    {
+      by: req.by,
+      via: req.via,
+      dryRun: !!req.dryRun,
+      provider: filter.provider ?? null,
+      reason: filter.reason ?? null,
+      matched: result.matched,
+      retried: result.retried.length,
+      skipped: result.skipped.length,
+    },
     'bulk retry of failed submissions',
   );
   return result;

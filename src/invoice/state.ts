@@ -20,9 +20,7 @@ const RANK: Record<Status, number> = {
   rejected: 9,
 };
 
-export type TransitionOutcome =
-  | { kind: 'apply'; from: Status; to: Status }
-  | { kind: 'ignore'; reason: 'duplicate' | 'terminal' | 'backwards' };
+export type TransitionOutcome = { kind: 'apply'; from: Status; to: Status } | { kind: 'ignore'; reason: 'duplicate' | 'terminal' | 'backwards' };
 
 export function isTerminal(status: Status): boolean {
   return TERMINAL.has(status);

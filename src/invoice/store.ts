@@ -121,9 +121,7 @@ export interface ApplyOptions {
 }
 
 export type ApplyResult =
-  | { kind: 'applied'; record: InvoiceRecord; published: boolean }
-  | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' }
-  | { kind: 'missing' };
+  { kind: 'applied'; record: InvoiceRecord; published: boolean } | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' } | { kind: 'missing' };
 
 const ACCEPT = `
 local h = redis.call('HGET', KEYS[1], 'hash')
@@ -294,10 +292,7 @@ export class InvoiceStore {
     };
     const hist: HistoryEntry = { at, from: null, to: 'queued', source: 'api' };
     const mark = this.durability?.mark();
-    const out = await this.scripts.iwAccept(
-      this.recordKey(id), this.keysOf(lane).queued,
-      hash, JSON.stringify(fields), JSON.stringify(hist), String(now.getTime()), id,
-    );
+    const out = await this.scripts.iwAccept(this.recordKey(id), this.keysOf(lane).queued, hash, JSON.stringify(fields), JSON.stringify(hist), String(now.getTime()), id);
     // Durability mode: no answer (202 accepted, or 200 existing: maybe a record another process
     // wrote a moment ago) before a replica holds the record; a shortfall throws DurabilityShortfall
     // (HTTP 503 for the API: not answered, the producer retries; safe, idempotent by foreign_id). The
@@ -330,10 +325,7 @@ export class InvoiceStore {
 
   async history(id: string): Promise<HistoryEntry[]> {
     // Records written before the history moved into the record began it in a list of their own.
-    const [legacy, lines] = await Promise.all([
-      this.redis.lrange(`${this.keysOf(laneOfId(id)).prefix}:hist:${id}`, 0, -1),
-      this.redis.hget(this.recordKey(id), 'history'),
-    ]);
+    const [legacy, lines] = await Promise.all([this.redis.lrange(`${this.keysOf(laneOfId(id)).prefix}:hist:${id}`, 0, -1), this.redis.hget(this.recordKey(id), 'history')]);
     return [...legacy, ...(lines ? lines.split('\n') : [])].map((s) => JSON.parse(s) as HistoryEntry);
   }
 
@@ -380,8 +372,17 @@ export class InvoiceStore {
         outbox = JSON.stringify(this.outboxEntry(record, fields, change, at));
       }
       const out = await this.scripts.iwApply(
-        this.recordKey(id), keys.outbox, keys.queued, keys.reconcile, keys.open,
-        String(record.version), JSON.stringify(fields), hist, outbox, id, String(at.getTime()),
+        this.recordKey(id),
+        keys.outbox,
+        keys.queued,
+        keys.reconcile,
+        keys.open,
+        String(record.version),
+        JSON.stringify(fields),
+        hist,
+        outbox,
+        id,
+        String(at.getTime()),
       );
       if (out === 'missing') return { kind: 'missing' };
       if (out === 'ok') {
@@ -428,8 +429,7 @@ export class InvoiceStore {
     change: Change,
     options: ApplyOptions,
   ): Promise<void> {
-    const point: DurablePoint | undefined =
-      options.durable ?? (change.status === 'created' ? 'created' : change.status && TERMINAL.has(change.status) ? 'terminal' : undefined);
+    const point: DurablePoint | undefined = options.durable ?? (change.status === 'created' ? 'created' : change.status && TERMINAL.has(change.status) ? 'terminal' : undefined);
     if (!point) return;
     try {
       await durability.confirm(point, mark);
@@ -449,8 +449,17 @@ export class InvoiceStore {
     for (const k of Object.keys(fields)) restore[k] = raw[k] ?? '';
     const keys = this.keysOf(after.lane);
     await this.scripts.iwApply(
-      this.recordKey(after.id), keys.outbox, keys.queued, keys.reconcile, keys.open,
-      String(after.version), JSON.stringify(restore), '', '', after.id, String(Date.now()),
+      this.recordKey(after.id),
+      keys.outbox,
+      keys.queued,
+      keys.reconcile,
+      keys.open,
+      String(after.version),
+      JSON.stringify(restore),
+      '',
+      '',
+      after.id,
+      String(Date.now()),
     );
   }
 
@@ -516,7 +525,10 @@ export class InvoiceStore {
     const all = await Promise.all(this.allKeys().map((k) => this.redis.zrange(k.reconcile, 0, limit - 1, 'WITHSCORES')));
     const pairs: Array<[string, number]> = [];
     for (const list of all) for (let i = 0; i < list.length; i += 2) pairs.push([list[i] as string, Number(list[i + 1])]);
-    return pairs.sort((a, b) => a[1] - b[1]).slice(0, limit).map(([id]) => id);
+    return pairs
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit)
+      .map(([id]) => id);
   }
 }
 

@@ -8,14 +8,7 @@
  * - the platform's "foreign id has already been taken": the invoice exists (ours, from an attempt
  *   whose answer was lost); parked for reconciliation, never reported as a failure.
  */
-import {
-  ProviderAuth,
-  ProviderError,
-  ProviderRateLimited,
-  ProviderUnavailable,
-  classify,
-  type Disposition,
-} from '../errors.ts';
+import { ProviderAuth, ProviderError, ProviderRateLimited, ProviderUnavailable, classify, type Disposition } from '../errors.ts';
 import type { CreateResult, ProviderAdapter } from '../providers/types.ts';
 import type { InvoiceRecord, InvoiceStore } from './store.ts';
 
@@ -79,7 +72,12 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
     // And only if nobody wrote a marker since we read the record: two attempts of one job (the
     // first one's lock ran out while it was starved of CPU, and BullMQ handed the job to another
     // worker) must not both send. Exactly one of them wins this compare-and-set.
-    { source: 'create', whileIn: ['queued'], guard: (r) => !r.reconcile && r.submitting === record.submitting, fields: { submitting: Date.now(), submit_attempts: record.submit_attempts + 1 } },
+    {
+      source: 'create',
+      whileIn: ['queued'],
+      guard: (r) => !r.reconcile && r.submitting === record.submitting,
+      fields: { submitting: Date.now(), submit_attempts: record.submit_attempts + 1 },
+    },
     // Durability mode: nothing is sent before a replica holds the marker; if none confirms in time,
     // the marker is taken back and this attempt throws (retried). See InvoiceStore.confirmApplied.
     { known: record, durable: 'submit' },
@@ -182,7 +180,7 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
 
 /** What an operator can do about a parked order, said in the `parked` result. */
 const NEXT = {
-  held: 'the provider holds the invoice: callbacks and polls adopt it when they come; or find it in the provider\'s dashboard and attach it (its id and payment URL), or abandon the order',
+  held: "the provider holds the invoice: callbacks and polls adopt it when they come; or find it in the provider's dashboard and attach it (its id and payment URL), or abandon the order",
   unknown: 'not re-sent: check at the provider; attach the invoice if it exists there, else retry with confirm_not_created; or abandon the order',
 } as const;
 
@@ -190,7 +188,12 @@ async function park(deps: SubmitDeps, record: InvoiceRecord, reason: string, cau
   // Announced once per parking: the id is the record version the decision was taken on.
   const next = cause.answered ? NEXT.held : NEXT.unknown;
   const event = { kind: 'parked' as const, id: `v${record.version}`, detail: { reason, next } };
-  const res = await deps.store.apply(record.lane, record.foreign_id, { source: 'create', whileIn: ['queued'], fields: { reconcile: reason, last_error: reason }, event }, { known: record });
+  const res = await deps.store.apply(
+    record.lane,
+    record.foreign_id,
+    { source: 'create', whileIn: ['queued'], fields: { reconcile: reason, last_error: reason }, event },
+    { known: record },
+  );
   // A callback adopted the invoice while this answer was on its way: it is being followed, nothing to reconcile.
   if (res.kind === 'ignored') return { kind: 'done', status: res.record.status };
   return { kind: 'parked', reason, ...cause };

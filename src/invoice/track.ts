@@ -88,7 +88,10 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
       // One result per status (README), so a second installment under the same status is not
       // published; the record still learns the larger amount for operators and the final result.
       if (res.reason === 'duplicate' && received(res.record, update)) {
-        const more = await store.apply(record.lane, record.foreign_id, { source, fields: { received_amount: update.receivedAmount ?? null, received_currency: update.receivedCurrency ?? null, reason: reason ?? null } });
+        const more = await store.apply(record.lane, record.foreign_id, {
+          source,
+          fields: { received_amount: update.receivedAmount ?? null, received_currency: update.receivedCurrency ?? null, reason: reason ?? null },
+        });
         if (more.kind === 'applied') return { kind: 'ignored', record: more.record, reason: res.reason };
       }
       return { kind: 'ignored', record: res.record, reason: res.reason };
@@ -115,8 +118,7 @@ async function afterEnd(store: InvoiceStore, record: InvoiceRecord, update: Prov
   const contradicted = contradictsInference(record, status);
   const news = status !== null && isTerminal(status) && status !== record.status;
   if (!more && !news && !contradicted) return { kind: 'ignored', record, reason: status === record.status ? 'duplicate' : 'terminal' };
-  const type =
-    status === 'paid' && record.status !== 'paid' ? 'paid_after_end' : more ? 'payment_after_end' : contradicted ? 'status_after_inferred_end' : 'status_after_end';
+  const type = status === 'paid' && record.status !== 'paid' ? 'paid_after_end' : more ? 'payment_after_end' : contradicted ? 'status_after_inferred_end' : 'status_after_end';
   const note = amountNote(record, update, 'paid');
   const reason = composeReason(update.reason, note);
   const detail: Record<string, unknown> = { type, provider_status: update.providerStatus, after: record.status };
@@ -165,7 +167,11 @@ async function park(store: InvoiceStore, record: InvoiceRecord, reason: string, 
  * when the provider counts in the order's currency; crypto-denominated amounts are reported as
  * they are (`received_currency` says which).
  */
-export function amountNote(record: Pick<InvoiceRecord, 'amount' | 'currency'>, update: Pick<ProviderUpdate, 'receivedAmount' | 'receivedCurrency'>, status: Status): string | undefined {
+export function amountNote(
+  record: Pick<InvoiceRecord, 'amount' | 'currency'>,
+  update: Pick<ProviderUpdate, 'receivedAmount' | 'receivedCurrency'>,
+  status: Status,
+): string | undefined {
   const received = update.receivedAmount;
   if (received === undefined || !update.receivedCurrency) return undefined;
   if (update.receivedCurrency.toUpperCase() !== record.currency.toUpperCase()) return undefined;
@@ -196,11 +202,7 @@ export interface ProviderMessage {
 /** Finds the invoice a message names and applies it. */
 export async function handleEvent(store: InvoiceStore, job: ProviderMessage): Promise<TrackOutcome> {
   const lane = laneKey(job.provider, job.account);
-  const record = job.invoice_id
-    ? await store.getById(job.invoice_id)
-    : job.update.foreignId
-      ? await store.get(lane, job.update.foreignId)
-      : null;
+  const record = job.invoice_id ? await store.getById(job.invoice_id) : job.update.foreignId ? await store.get(lane, job.update.foreignId) : null;
   if (!record || record.lane !== lane) return { kind: 'missing' };
   return applyUpdate(store, record, job.update, 'callback');
 }

@@ -84,7 +84,11 @@ const Invoice = z.object({
   invoiceUrl: z.url({ protocol: /^https?$/ }),
   status: z.string().min(1),
   externalId: z.string().nullish(),
-  fiatAmount: z.string().regex(/^\d+(\.\d+)?$/).optional().catch(undefined),
+  fiatAmount: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/)
+    .optional()
+    .catch(undefined),
   fiatCurrency: z.string().min(1).optional().catch(undefined),
   expiresAt: z.string().optional().catch(undefined),
   payment: z
@@ -278,7 +282,10 @@ export function cryptoSteroidError(provider: string, res: HttpResponse, capBacko
     const text = body.success ? [body.data.message].flat().join('; ') : '';
     // The cap on unpaid NEW invoices answers 429 too (docs/providers.md 6.4); it lifts as invoices are paid or expire.
     if (/too many unpaid invoices/i.test(text)) {
-      return new ProviderRateLimited('account at its cap of unpaid invoices', provider, status, { capacity: 'unpaid_invoices', retryAfterMs: retryAfterMs(res.headers) ?? capBackoffMs });
+      return new ProviderRateLimited('account at its cap of unpaid invoices', provider, status, {
+        capacity: 'unpaid_invoices',
+        retryAfterMs: retryAfterMs(res.headers) ?? capBackoffMs,
+      });
     }
     return new ProviderRateLimited('provider rate limit', provider, status, { retryAfterMs: retryAfterMs(res.headers) });
   }

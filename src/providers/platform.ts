@@ -154,7 +154,10 @@ const RequestCreated = z.object({
     payment_link: PaymentUrl,
     status: z.string().min(1),
     amount: Echo,
-    currency: z.object({ iso: z.string().min(1) }).optional().catch(undefined),
+    currency: z
+      .object({ iso: z.string().min(1) })
+      .optional()
+      .catch(undefined),
     life_time: z.number().int().positive().max(1e11).optional().catch(undefined),
   }),
 });
@@ -454,9 +457,7 @@ function requestPayload(order: Order): Record<string, unknown> {
     currency: { iso: order.currency },
     life_time_duration: order.expires_in_seconds,
     life_time_date_time: order.expires_at ? Math.floor(Date.parse(order.expires_at) / 1000) : undefined,
-    payment_currency: order.payment_currency
-      ? { iso: order.payment_currency.toUpperCase(), network_name: typeof network === 'string' ? network : undefined }
-      : undefined,
+    payment_currency: order.payment_currency ? { iso: order.payment_currency.toUpperCase(), network_name: typeof network === 'string' ? network : undefined } : undefined,
     end_user_email: order.customer?.email,
     end_user_reference: order.customer?.reference,
     ...senderFields(order),

@@ -8,11 +8,7 @@ import { cryptoSteroidModule } from './cryptosteroid.ts';
 import { platformModule } from './platform.ts';
 import type { ProviderModule, SandboxAccess } from './types.ts';
 
-export const PROVIDER_MODULES: readonly ProviderModule[] = [
-  platformModule('cryptoprocessing'),
-  platformModule('alphapo'),
-  cryptoSteroidModule,
-];
+export const PROVIDER_MODULES: readonly ProviderModule[] = [platformModule('cryptoprocessing'), platformModule('alphapo'), cryptoSteroidModule];
 
 /** Every provider id the registry knows. */
 export const PROVIDER_IDS: readonly string[] = PROVIDER_MODULES.map((m) => m.id);

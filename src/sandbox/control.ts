@@ -33,8 +33,7 @@ export interface ControlApi {
   setHabits(habits: z.infer<typeof HabitsSchema>): CallbackHabits;
 }
 
-const issues = (err: z.ZodError): Array<{ field: string; message: string }> =>
-  err.issues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
+const issues = (err: z.ZodError): Array<{ field: string; message: string }> => err.issues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
 
 export function controlRouter(api: ControlApi): Router {
   const { ctx, lifecycle } = api;
@@ -109,8 +108,7 @@ export function controlRouter(api: ControlApi): Router {
   return r;
 }
 
-const esc = (s: unknown): string =>
-  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 /** The hosted payment page: shows the invoice and offers the lifecycle commands as buttons. */
 export function pageRouter(api: ControlApi): Router {
@@ -120,8 +118,7 @@ export function pageRouter(api: ControlApi): Router {
   r.get('/:token', (req, res) => {
     const rec = ctx.store.byToken(req.params.token);
     if (!rec) return void res.status(404).type('text/plain').send('Invoice not found');
-    const button = (action: string, label: string, extra = ''): string =>
-      `<form method="post" action="${esc(rec.token)}/${action}">${extra}<button>${label}</button></form>`;
+    const button = (action: string, label: string, extra = ''): string => `<form method="post" action="${esc(rec.token)}/${action}">${extra}<button>${label}</button></form>`;
     res.type('html').send(`<!doctype html><html><head><meta charset="utf-8"><title>Sandbox payment</title>
 <style>body{font-family:sans-serif;max-width:32rem;margin:2rem auto}form{display:inline-block;margin:.2rem}</style></head><body>
 <h1>${esc(rec.provider)} ${esc(rec.kind)}</h1>

@@ -20,7 +20,14 @@ const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null 
 export const CS_METHODS = ['BTC', 'ETH', 'TRX', 'BCH', 'LTC', 'DOGE', 'USDT_ERC20', 'USDT_TRC20'] as const;
 type Method = (typeof CS_METHODS)[number];
 const METHOD_CURRENCY: Record<Method, string> = {
-  BTC: 'BTC', ETH: 'ETH', TRX: 'TRX', BCH: 'BCH', LTC: 'LTC', DOGE: 'DOGE', USDT_ERC20: 'USDTE', USDT_TRC20: 'USDTT',
+  BTC: 'BTC',
+  ETH: 'ETH',
+  TRX: 'TRX',
+  BCH: 'BCH',
+  LTC: 'LTC',
+  DOGE: 'DOGE',
+  USDT_ERC20: 'USDTE',
+  USDT_TRC20: 'USDTT',
 };
 const FIAT = ['USD', 'EUR', 'RUB'] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -87,9 +94,7 @@ export function csInvoice(ctx: SandboxContext, rec: Rec): Body {
           amount: rec.expectedCrypto,
           net: m.net,
           fee: m.fee,
-          paid: rec.txs.length
-            ? { hash: rec.txs.map((t) => t.txid), received: rec.sentCrypto, fiat: rec.received, finished: rec.status === 'PAID' }
-            : null,
+          paid: rec.txs.length ? { hash: rec.txs.map((t) => t.txid), received: rec.sentCrypto, fiat: rec.received, finished: rec.status === 'PAID' } : null,
         }
       : null,
     externalId: m.externalId ?? null,

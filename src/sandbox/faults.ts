@@ -73,9 +73,7 @@ const NGINX = (status: number, title: string): string =>
 function serverError(provider: SandboxProvider, status: number): Reply {
   if (status === 500) {
     // The application answered: each provider's framework error body.
-    return provider === 'cryptosteroid'
-      ? json(500, { statusCode: 500, message: 'Internal server error' })
-      : json(500, { message: 'Server Error' });
+    return provider === 'cryptosteroid' ? json(500, { statusCode: 500, message: 'Internal server error' }) : json(500, { message: 'Server Error' });
   }
   const title = status === 502 ? 'Bad Gateway' : status === 503 ? 'Service Temporarily Unavailable' : 'Gateway Time-out';
   return text(status, NGINX(status, title), 'text/html');
@@ -83,9 +81,7 @@ function serverError(provider: SandboxProvider, status: number): Reply {
 
 function tooManyRequests(provider: SandboxProvider): Reply {
   // The platform's throttle page is Cloudflare text, not JSON, and carries no Retry-After.
-  return provider === 'cryptosteroid'
-    ? json(429, { statusCode: 429, message: 'ThrottlerException: Too Many Requests' })
-    : text(429, 'error code: 1015');
+  return provider === 'cryptosteroid' ? json(429, { statusCode: 429, message: 'ThrottlerException: Too Many Requests' }) : text(429, 'error code: 1015');
 }
 
 function run(ctx: SandboxContext, handle: () => Reply): Reply {
@@ -105,14 +101,7 @@ export async function answer(ctx: SandboxContext, res: Response, handle: () => R
 }
 
 /** Runs one create request through the fault rules, counting it in the stats. */
-export async function gate(
-  ctx: SandboxContext,
-  provider: SandboxProvider,
-  kind: SandboxKind,
-  req: Request,
-  res: Response,
-  handle: () => Reply,
-): Promise<void> {
+export async function gate(ctx: SandboxContext, provider: SandboxProvider, kind: SandboxKind, req: Request, res: Response, handle: () => Reply): Promise<void> {
   ctx.stats.received(provider, kind);
   const { latencyMs, fault } = ctx.faults.take(provider, kind);
   const delay = ctx.options.latencyMs + latencyMs;

@@ -116,9 +116,7 @@ export class Lifecycle implements LifecycleHooks {
     rec.received = normalize(add(rec.received, fiat));
     const remainingCrypto = subFloor(rec.expectedCrypto, rec.sentCrypto);
     const full = compare(rec.received, rec.amount) >= 0;
-    let crypto = full
-      ? add(remainingCrypto, convert(subFloor(rec.received, rec.amount), rec.currency, rec.payCurrency))
-      : convert(fiat, rec.currency, rec.payCurrency);
+    let crypto = full ? add(remainingCrypto, convert(subFloor(rec.received, rec.amount), rec.currency, rec.payCurrency)) : convert(fiat, rec.currency, rec.payCurrency);
     // A partial payment must stay partial after rounding to 8 places.
     if (!full && compare(crypto, remainingCrypto) >= 0) crypto = subFloor(remainingCrypto, ONE_SATOSHI);
     if (!/[1-9]/.test(crypto)) crypto = ONE_SATOSHI;

@@ -173,13 +173,7 @@ export interface InvoiceInput {
 export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
 
 /** Invoices v2 create (docs/providers.md 1.2 with 6.5: url_success, url_failed, email_user required). */
-export function validateInvoice(
-  provider: PlatformProvider,
-  body: Body,
-  raw: string,
-  taken: (foreignId: string) => boolean,
-  strictUrls: boolean,
-): Validation<InvoiceInput> {
+export function validateInvoice(provider: PlatformProvider, body: Body, raw: string, taken: (foreignId: string) => boolean, strictUrls: boolean): Validation<InvoiceInput> {
   const c = new Checker(body, strictUrls);
   const timerRaw = body.timer;
   let timer = false;
@@ -243,12 +237,7 @@ export interface PaymentRequestInput {
 }
 
 /** Payment requests v1 create (docs/providers.md 2.1, 6.10). */
-export function validatePaymentRequest(
-  body: Body,
-  taken: (foreignId: string) => boolean,
-  strictUrls: boolean,
-  nowSeconds: number,
-): Validation<PaymentRequestInput> {
+export function validatePaymentRequest(body: Body, taken: (foreignId: string) => boolean, strictUrls: boolean, nowSeconds: number): Validation<PaymentRequestInput> {
   const c = new Checker(body, strictUrls);
   let currency: string | undefined;
   const cur = body.currency;

@@ -242,9 +242,7 @@ export function platformRouter(ctx: SandboxContext, provider: PlatformProvider):
   r.use(express.raw({ type: () => true, limit: '1mb' }));
   r.get('/api/v2/ping', (_req, res) => void res.type('text/plain').send('OK'));
   r.post('/api/v2/invoices/create', (req, res) => gate(ctx, provider, 'invoice', req, res, () => createInvoice(ctx, provider, req)));
-  r.post('/api/payments/v1/requests', (req, res) =>
-    gate(ctx, provider, 'payment_request', req, res, () => createPaymentRequest(ctx, provider, req)),
-  );
+  r.post('/api/payments/v1/requests', (req, res) => gate(ctx, provider, 'payment_request', req, res, () => createPaymentRequest(ctx, provider, req)));
   r.post('/api/v2/invoices/:foreign_id/cancel', (req, res) => answer(ctx, res, () => cancelInvoice(ctx, provider, req)));
   r.get('/api/v2/transactions/info', (req, res) => answer(ctx, res, () => transactionInfo(ctx, provider, req)));
   // docs/providers.md 1.7: an unknown URL is reported as a missing key header.

@@ -63,8 +63,7 @@ export interface Sandbox {
   deliveries(): Delivery[];
 }
 
-const share = (v: boolean | number | undefined, fallback: number): number =>
-  v === undefined ? fallback : typeof v === 'boolean' ? (v ? 1 : 0) : Math.min(1, Math.max(0, v));
+const share = (v: boolean | number | undefined, fallback: number): number => (v === undefined ? fallback : typeof v === 'boolean' ? (v ? 1 : 0) : Math.min(1, Math.max(0, v)));
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -170,8 +169,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return closing;
   };
 
-  const act = (provider: SandboxProvider, ref: string, action: SandboxAction, opts: ActionOptions = {}): SandboxInvoice =>
-    view(life.act(provider, ref, action, opts));
+  const act = (provider: SandboxProvider, ref: string, action: SandboxAction, opts: ActionOptions = {}): SandboxInvoice => view(life.act(provider, ref, action, opts));
 
   return {
     url: publicUrl,

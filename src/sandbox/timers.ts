@@ -17,10 +17,13 @@ export class Timers {
 
   after(ms: number, fn: () => void): NodeJS.Timeout | undefined {
     if (this.closed) return undefined;
-    const t = setTimeout(() => {
-      this.pending.delete(t);
-      fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.pending.delete(t);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     this.pending.add(t);
     return t;
   }

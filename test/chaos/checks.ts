@@ -27,16 +27,7 @@ export interface PublishedResult {
   data: InvoiceResult;
 }
 
-export type ForgedKind =
-  | 'bad-signature'
-  | 'wrong-secret'
-  | 'tampered'
-  | 'no-signature'
-  | 'wrong-key'
-  | 'signed-malformed'
-  | 'cs-wrong-token'
-  | 'cs-unknown'
-  | 'replay';
+export type ForgedKind = 'bad-signature' | 'wrong-secret' | 'tampered' | 'no-signature' | 'wrong-key' | 'signed-malformed' | 'cs-wrong-token' | 'cs-unknown' | 'replay';
 
 /** What each forged (or replayed) callback must be answered with. */
 export const FORGED_EXPECT: Record<ForgedKind, number[]> = {
@@ -146,7 +137,11 @@ export function checkSettled(s: Snapshot): { check: Check; counts: Record<Settle
   const n = s.accepted.length || 1;
   const share = (((counts.terminal + counts.parked + counts['failed-set']) / n) * 100).toFixed(1);
   return {
-    check: check('every order terminal or parked with a reason', bad, `${share} % settled (terminal ${counts.terminal}, parked ${counts.parked}, failed set ${counts['failed-set']}, open ${counts.open}, missing ${counts.missing})`),
+    check: check(
+      'every order terminal or parked with a reason',
+      bad,
+      `${share} % settled (terminal ${counts.terminal}, parked ${counts.parked}, failed set ${counts['failed-set']}, open ${counts.open}, missing ${counts.missing})`,
+    ),
     counts,
   };
 }
@@ -179,7 +174,9 @@ export function checkResults(s: Snapshot): Check {
   for (const o of s.accepted) {
     const k = orderKey(o);
     const moves = (s.histories.get(k) ?? []).filter((h) => h.from !== null);
-    const results = [...(byOrder.get(k) ?? [])].sort((a, b) => a.data.occurred_at.localeCompare(b.data.occurred_at) || (RANK.get(a.data.status) ?? 0) - (RANK.get(b.data.status) ?? 0));
+    const results = [...(byOrder.get(k) ?? [])].sort(
+      (a, b) => a.data.occurred_at.localeCompare(b.data.occurred_at) || (RANK.get(a.data.status) ?? 0) - (RANK.get(b.data.status) ?? 0),
+    );
     const want = moves.map((m) => `${m.from}->${m.to}`);
     const got = results.map((r) => `${r.data.previous_status}->${r.data.status}`);
     if (want.join(',') !== got.join(',')) {
@@ -195,7 +192,11 @@ export function checkResults(s: Snapshot): Check {
       if (from !== 'queued' && (RANK.get(r.data.status) ?? 0) <= (RANK.get(from) ?? 0)) bad.push(`${k}: backwards ${from}->${r.data.status}`);
     }
   }
-  return check('each transition published exactly once, in order, never backwards', bad, `${s.results.length - events.length} transitions and ${events.length} exceptions or parkings for ${byOrder.size} orders; ${bad.length} problems`);
+  return check(
+    'each transition published exactly once, in order, never backwards',
+    bad,
+    `${s.results.length - events.length} transitions and ${events.length} exceptions or parkings for ${byOrder.size} orders; ${bad.length} problems`,
+  );
 }
 
 /** The provider's final word on an invoice, in our statuses (docs/providers.md 5). */
@@ -258,7 +259,10 @@ export function checkForged(s: Snapshot): { check: Check; tally: Record<string, 
   }
   const refused = s.forged.filter((f) => f.kind !== 'replay' && f.status >= 400 && f.status < 500).length;
   const forgedTotal = s.forged.filter((f) => f.kind !== 'replay').length;
-  return { check: check('forged and malformed callbacks refused, replays deduplicated', bad, `${refused} of ${forgedTotal} forged refused with 4xx; ${bad.length} unexpected answers`), tally };
+  return {
+    check: check('forged and malformed callbacks refused, replays deduplicated', bad, `${refused} of ${forgedTotal} forged refused with 4xx; ${bad.length} unexpected answers`),
+    tally,
+  };
 }
 
 /**
@@ -316,7 +320,15 @@ export function checkLogs(s: Snapshot): { check: Check; bytes: number; lines: nu
     }
   }
   const unique = [...new Set(bad)];
-  return { check: check('no secret or personal data in any log', unique, `${s.secrets.size} values over ${lines} lines (${(bytes / 1e6).toFixed(1)} MB) in ${s.logFiles.length} files: ${unique.length} found`), bytes, lines };
+  return {
+    check: check(
+      'no secret or personal data in any log',
+      unique,
+      `${s.secrets.size} values over ${lines} lines (${(bytes / 1e6).toFixed(1)} MB) in ${s.logFiles.length} files: ${unique.length} found`,
+    ),
+    bytes,
+    lines,
+  };
 }
 
 /** No process died on its own, and none logged a fatal error or an uncaught exception. */

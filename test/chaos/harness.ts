@@ -210,7 +210,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const tag = `c${o.seed.toString(36)}`;
   const prefix = 'chaos';
   const stallMs = o.stallMs ?? 60_000;
-  if (stallMs <= o.finishAfterMs) throw new Error(`stallMs (${stallMs} ms) must be longer than finishAfterMs (${o.finishAfterMs} ms): the run itself leaves invoices alone that long`);
+  if (stallMs <= o.finishAfterMs)
+    throw new Error(`stallMs (${stallMs} ms) must be longer than finishAfterMs (${o.finishAfterMs} ms): the run itself leaves invoices alone that long`);
   const logDir = mkdtempSync(join(tmpdir(), 'chaos-logs-'));
   const secret = (label: string): string => `${label}-${randomBytes(12).toString('base64url')}`;
   const API_TOKEN = secret('api-token');
@@ -230,7 +231,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     fatal ??= err;
   };
   const checkFatal = (): void => {
-    if (fatal !== undefined) throw fatal;
+    if (fatal !== undefined) throw fatal instanceof Error ? fatal : new Error(String(fatal));
   };
   const runAbort = new AbortController();
   let storms: ReturnType<typeof setInterval> | undefined;
@@ -365,7 +366,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // ---------------------------------------------------------------- the producer
     const orders = makeOrders(o.orders, tag, random);
     const accepted = new Map<string, ChaosOrder>();
-    const intake: { [outcome: string]: number; requests: number; retried: number; unexpected: number; duplicates: number; conflicts: number } = { requests: 0, retried: 0, accepted: 0, existing: 0, conflict: 0, invalid: 0, duplicates: 0, conflicts: 0, unexpected: 0 };
+    const intake: { [outcome: string]: number; requests: number; retried: number; unexpected: number; duplicates: number; conflicts: number } = {
+      requests: 0,
+      retried: 0,
+      accepted: 0,
+      existing: 0,
+      conflict: 0,
+      invalid: 0,
+      duplicates: 0,
+      conflicts: 0,
+      unexpected: 0,
+    };
     const unexpected: string[] = [];
     const auth = { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' };
 
@@ -514,7 +525,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const restartRedisOnce = async (how: 'shutdown' | 'crash', fsync: 'always' | 'everysec'): Promise<void> => {
       const server = redis as AofRedis;
       // Through the run's connection (it waits for Redis), not redis-cli with its 10 s timeout.
-      if (fsync === 'always') await settleWhileProgressing('Redis to switch to appendfsync always', patience, db.call('CONFIG', 'SET', 'appendfsync', 'always'), () => redisProgress(server));
+      if (fsync === 'always')
+        await settleWhileProgressing('Redis to switch to appendfsync always', patience, db.call('CONFIG', 'SET', 'appendfsync', 'always'), () => redisProgress(server));
       // A probe of acknowledged writes: how many of them the AOF gives back.
       await db.del('chaos-probe');
       const probe = connect(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: patience.stallMs });
@@ -533,14 +545,28 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       });
       await sleep(1000);
       const at = Date.now();
-      await settleWhileProgressing(`Redis to go down (${how === 'shutdown' ? 'redis-cli shutdown' : 'SIGKILL'})`, patience, how === 'shutdown' ? server.shutdown() : server.crash(), () => redisProgress(server));
+      await settleWhileProgressing(
+        `Redis to go down (${how === 'shutdown' ? 'redis-cli shutdown' : 'SIGKILL'})`,
+        patience,
+        how === 'shutdown' ? server.shutdown() : server.crash(),
+        () => redisProgress(server),
+      );
       probing = false;
       await Promise.allSettled(loops);
       probe.disconnect();
       await bringRedisBack(server, patience);
       const upAt = Date.now();
       const recovered = Number((await db.get('chaos-probe')) ?? 0);
-      const record: RestartRecord = { how, fsync, at, downtimeMs: upAt - at, nextResultMs: null, nextCreatedMs: null, probe: { acked, recovered, lost: Math.max(0, acked - recovered), unansweredApplied: Math.max(0, recovered - acked) }, stalled: 0 };
+      const record: RestartRecord = {
+        how,
+        fsync,
+        at,
+        downtimeMs: upAt - at,
+        nextResultMs: null,
+        nextCreatedMs: null,
+        probe: { acked, recovered, lost: Math.max(0, acked - recovered), unansweredApplied: Math.max(0, recovered - acked) },
+        stalled: 0,
+      };
       restarts.push(record);
       faults.push({ kind: 'restart', at, index: restarts.length - 1 });
       say(`  redis ${how} (${fsync}) at +${((at - t0) / 1000).toFixed(1)} s: back after ${record.downtimeMs} ms, ${record.probe.lost} of ${acked} acknowledged probe writes lost`);
@@ -640,7 +666,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         return {
           done: loadDone,
           // While Redis restarts the API may answer nothing: Redis's own work (loading its AOF) is progress then.
-          progress: { 'orders accepted': accepted.size, 'requests answered': answered, 'forged callbacks answered': forged.length, ...(redisRestarting ? redisProgress(redis as AofRedis) : {}) },
+          progress: {
+            'orders accepted': accepted.size,
+            'requests answered': answered,
+            'forged callbacks answered': forged.length,
+            ...(redisRestarting ? redisProgress(redis as AofRedis) : {}),
+          },
           note: `${orders.length} orders to send, ${intake.requests} requests sent, ${intake.retried} sent again${redisRestarting ? ', Redis restarting' : ''}`,
         };
       }),
@@ -792,7 +823,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (intake.unexpected) {
       checks.push({ name: 'the producer got the answers the API promises', ok: false, detail: `${intake.unexpected} unexpected answers`, examples: unexpected.slice(0, 5) });
     } else {
-      checks.push({ name: 'the producer got the answers the API promises', ok: true, detail: `accepted ${intake.accepted}, existing ${intake.existing}, conflict ${intake.conflict}`, examples: [] });
+      checks.push({
+        name: 'the producer got the answers the API promises',
+        ok: true,
+        detail: `accepted ${intake.accepted}, existing ${intake.existing}, conflict ${intake.conflict}`,
+        examples: [],
+      });
     }
 
     // Recovery per fault: stalled jobs belong to the latest fault before them.
@@ -931,10 +967,18 @@ export function forgeRequest(kind: ForgedKind, x: ForgeContext): { url: string; 
       const cs = x.target?.provider === 'cryptosteroid' ? x.target : undefined;
       if (!cs) return null;
       const id = invoiceId('cryptosteroid', cs.foreign_id);
-      return { url: `${x.apiUrl}/webhooks/cryptosteroid/${encodeURIComponent(id)}`, body: JSON.stringify({ status: 'PAID', invoiceId: '00000000-0000-4000-8000-000000000000' }), headers: { ...json, token: `forged-token-${hex().slice(0, 16)}` } };
+      return {
+        url: `${x.apiUrl}/webhooks/cryptosteroid/${encodeURIComponent(id)}`,
+        body: JSON.stringify({ status: 'PAID', invoiceId: '00000000-0000-4000-8000-000000000000' }),
+        headers: { ...json, token: `forged-token-${hex().slice(0, 16)}` },
+      };
     }
     case 'cs-unknown':
-      return { url: `${x.apiUrl}/webhooks/cryptosteroid/cryptosteroid.r.no-such-order-${hex().slice(0, 8)}`, body: '{"status":"PAID"}', headers: { ...json, token: `forged-token-${hex().slice(0, 16)}` } };
+      return {
+        url: `${x.apiUrl}/webhooks/cryptosteroid/cryptosteroid.r.no-such-order-${hex().slice(0, 8)}`,
+        body: '{"status":"PAID"}',
+        headers: { ...json, token: `forged-token-${hex().slice(0, 16)}` },
+      };
     case 'replay': {
       const d = x.genuine[Math.floor(x.random() * x.genuine.length)];
       if (!d?.url) return null;

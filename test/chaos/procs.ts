@@ -254,11 +254,16 @@ export function startApp(name: string, role: 'api' | 'worker', env: Record<strin
     output,
     progress,
     async ready(patience = DEFAULT_PATIENCE()) {
-      return waitWhileProgressing(`${name} to start`, patience, () => {
-        if (started()) return { done: true, value: readyAfter ?? Date.now() - startedAt, progress: {} };
-        if (!alive()) throw new Error(`${name} exited before it started:\n${output().slice(-2000)}`);
-        return { done: false, progress: progress(), note: `alive, ${((Date.now() - startedAt) / 1000).toFixed(1)} s since spawn` };
-      }, 50);
+      return waitWhileProgressing(
+        `${name} to start`,
+        patience,
+        () => {
+          if (started()) return { done: true, value: readyAfter ?? Date.now() - startedAt, progress: {} };
+          if (!alive()) throw new Error(`${name} exited before it started:\n${output().slice(-2000)}`);
+          return { done: false, progress: progress(), note: `alive, ${((Date.now() - startedAt) / 1000).toFixed(1)} s since spawn` };
+        },
+        50,
+      );
     },
     async kill(signal) {
       if (alive()) child.kill(signal);

@@ -51,7 +51,6 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
-
 function ping(port: number): Promise<boolean> {
   // LOADING is an error reply: the server answers only once the AOF is loaded.
   return redisAnswers(`redis://127.0.0.1:${port}`, 300);
@@ -69,8 +68,7 @@ export async function startAofRedis(port?: number): Promise<AofRedis> {
   };
   process.once('exit', killOnExit);
 
-  const exited = (c: ChildProcess): Promise<void> =>
-    c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((resolve) => c.once('exit', () => resolve()));
+  const exited = (c: ChildProcess): Promise<void> => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((resolve) => c.once('exit', () => resolve())));
 
   const server: AofRedis = {
     port: chosen,
@@ -83,14 +81,22 @@ export async function startAofRedis(port?: number): Promise<AofRedis> {
       child = spawn(
         'redis-server',
         [
-          '--port', String(chosen),
-          '--bind', '127.0.0.1',
-          '--dir', dir,
-          '--appendonly', 'yes',
-          '--appendfsync', 'everysec',
-          '--save', '',
-          '--maxmemory-policy', 'noeviction',
-          '--logfile', logFile,
+          '--port',
+          String(chosen),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'everysec',
+          '--save',
+          '',
+          '--maxmemory-policy',
+          'noeviction',
+          '--logfile',
+          logFile,
         ],
         { stdio: 'ignore' },
       );

@@ -86,7 +86,9 @@ export function formatReport(r: ChaosReport, o: ChaosOptions, command: string, a
   L.push(`- command: \`${command}\``);
   L.push(`- machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`);
   L.push(`- seed ${o.seed}; ${o.orders} orders over 4 connectors; ${o.workers} worker processes + 1 API process; one Redis with AOF (everysec)`);
-  L.push(`- faults on provider creates: ${o.faults.map((x) => `${x.fault}${x.commit ? ' (committed)' : ''} ${x.rate !== undefined ? `${x.rate * 100}%` : `x${x.count}`}`).join(', ')}${o.storms ? `; a 429 storm of ${o.storms.count} every ${o.storms.everyMs / 1000} s` : ''}`);
+  L.push(
+    `- faults on provider creates: ${o.faults.map((x) => `${x.fault}${x.commit ? ' (committed)' : ''} ${x.rate !== undefined ? `${x.rate * 100}%` : `x${x.count}`}`).join(', ')}${o.storms ? `; a 429 storm of ${o.storms.count} every ${o.storms.everyMs / 1000} s` : ''}`,
+  );
   L.push(`- callbacks: ${o.habits.duplicateRate * 100}% duplicated, ${o.habits.lateRate * 100}% late/out of order, half PHP-escaped; ${o.forged} forged or replayed by the runner`);
   L.push(`- time: setup ${ms(r.durations.setupMs)}, intake ${ms(r.durations.intakeMs)}, settle ${ms(r.durations.settleMs)}, total ${ms(r.durations.totalMs)}`);
   if (!r.settle.settled) L.push(`- the settling gave up: ${r.settle.detail}`);
@@ -105,31 +107,91 @@ export function formatReport(r: ChaosReport, o: ChaosOptions, command: string, a
   L.push('| fault | when | stalled jobs | first stall seen | all of them done | back up |', '|---|---|---|---|---|---|');
   const t0 = r.startedAt;
   for (const k of r.kills) {
-    L.push(`| SIGKILL ${k.worker} | +${ms(k.at - t0)} | ${k.stalled}${k.unfinished ? ` (${k.unfinished} unfinished)` : ''} | ${ms(k.detectMs)} | ${ms(k.recoverMs)} | restarted and ready after ${ms(k.restartMs)} |`);
+    L.push(
+      `| SIGKILL ${k.worker} | +${ms(k.at - t0)} | ${k.stalled}${k.unfinished ? ` (${k.unfinished} unfinished)` : ''} | ${ms(k.detectMs)} | ${ms(k.recoverMs)} | restarted and ready after ${ms(k.restartMs)} |`,
+    );
   }
   for (const x of r.restarts) {
-    L.push(`| Redis ${x.how === 'shutdown' ? '`redis-cli shutdown`' : 'SIGKILL'} (${x.fsync}) | +${ms(x.at - t0)} | ${x.stalled} | | next result ${ms(x.nextResultMs)}, next created ${ms(x.nextCreatedMs)} after Redis answered | down ${ms(x.downtimeMs)}; ${x.probe.lost} of ${x.probe.acked} acknowledged probe writes lost |`);
+    L.push(
+      `| Redis ${x.how === 'shutdown' ? '`redis-cli shutdown`' : 'SIGKILL'} (${x.fsync}) | +${ms(x.at - t0)} | ${x.stalled} | | next result ${ms(x.nextResultMs)}, next created ${ms(x.nextCreatedMs)} after Redis answered | down ${ms(x.downtimeMs)}; ${x.probe.lost} of ${x.probe.acked} acknowledged probe writes lost |`,
+    );
   }
   const recover = r.kills.map((k) => k.recoverMs).filter((v): v is number => v !== null);
-  L.push('', `Worker kill to its stalled jobs done: median ${ms(median(recover))}, max ${ms(recover.length ? Math.max(...recover) : null)} (lock ${'2 s'}, stalled check every 1 s).`);
+  L.push(
+    '',
+    `Worker kill to its stalled jobs done: median ${ms(median(recover))}, max ${ms(recover.length ? Math.max(...recover) : null)} (lock ${'2 s'}, stalled check every 1 s).`,
+  );
   L.push('', '## Figures', '');
-  L.push(`- intake: ${Object.entries(r.intake).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  L.push(`- final statuses: ${Object.entries(f.statuses ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  L.push(`- settlement: ${Object.entries(f.settlement ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  L.push(`- on the reconciliation list, by reason: ${Object.entries(f.parkedReasons ?? {}).map(([k, v]) => `"${k}" ${v}`).join('; ') || 'none'} (of which already terminal: ${f.terminalParked ?? 0})`);
-  L.push(`- results published: ${Object.entries(f.resultsByStatus ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  L.push(`- invoices at the provider per order: ${Object.entries(f.invoicesPerOrder ?? {}).map(([k, v]) => `${k}: ${v} orders`).join(', ')}`);
+  L.push(
+    `- intake: ${Object.entries(r.intake)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  L.push(
+    `- final statuses: ${Object.entries(f.statuses ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  L.push(
+    `- settlement: ${Object.entries(f.settlement ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  L.push(
+    `- on the reconciliation list, by reason: ${
+      Object.entries(f.parkedReasons ?? {})
+        .map(([k, v]) => `"${k}" ${v}`)
+        .join('; ') || 'none'
+    } (of which already terminal: ${f.terminalParked ?? 0})`,
+  );
+  L.push(
+    `- results published: ${Object.entries(f.resultsByStatus ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  L.push(
+    `- invoices at the provider per order: ${Object.entries(f.invoicesPerOrder ?? {})
+      .map(([k, v]) => `${k}: ${v} orders`)
+      .join(', ')}`,
+  );
   const stats = r.sandbox.stats as Record<string, { received: number; byStatus: Record<string, number> }>;
-  L.push(`- provider create requests: ${Object.entries(stats).map(([p, s]) => `${p} ${s.received} (${Object.entries(s.byStatus).map(([k, v]) => `${k}: ${v}`).join(', ')})`).join('; ')}`);
-  L.push(`- callbacks delivered by the sandbox: ${Object.entries(r.sandbox.deliveries).map(([k, v]) => `${k} ${v}`).join(', ')}; sandbox invoices ended by the runner's clock: ${r.sandbox.finishedByRunner}`);
-  L.push(`- forged and replayed callbacks, by kind and answer: ${Object.entries(f.forged ?? {}).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')}`);
+  L.push(
+    `- provider create requests: ${Object.entries(stats)
+      .map(
+        ([p, s]) =>
+          `${p} ${s.received} (${Object.entries(s.byStatus)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', ')})`,
+      )
+      .join('; ')}`,
+  );
+  L.push(
+    `- callbacks delivered by the sandbox: ${Object.entries(r.sandbox.deliveries)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}; sandbox invoices ended by the runner's clock: ${r.sandbox.finishedByRunner}`,
+  );
+  L.push(
+    `- forged and replayed callbacks, by kind and answer: ${Object.entries(f.forged ?? {})
+      .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
+      .join(', ')}`,
+  );
   L.push(`- stalled jobs seen: ${f.stalledTotal}; callback jobs in the failed set: ${f.failedEvents}; log lines scanned: ${f.logLines}`);
   L.push('', '## Reading these figures', '');
-  L.push('- Guarantee 1 is counted at the provider: invoices the sandbox holds per (provider, kind, foreign_id). Orders with 0 were refused (`rejected`) or parked before anything reached the provider.');
-  L.push('- "Parked" orders wait on the reconciliation list with their reason: CryptoSteroid orders whose create request may have been committed but whose answer was lost are never re-sent (the provider does not refuse a duplicate), so an operator checks them at the provider.');
-  L.push('- The runner ends, at the sandbox, invoices the sandbox itself would leave open for ever (a partly paid CryptoSteroid invoice stays WAITING): it plays the provider\'s clock, then checks that the system followed.');
-  L.push('- Recovery after a worker SIGKILL: from the kill to the moment every job it held was found stalled, handed to another worker and finished (lock 2 s, stalled check every 1 s). After a Redis restart: from Redis answering again to the next result published.');
-  L.push('- Redis is restarted twice under load: `redis-cli shutdown` (Redis writes and fsyncs the AOF before it exits: nothing acknowledged is lost) and SIGKILL with `appendfsync always` (every acknowledged write is on disk). Under `appendfsync everysec` a crash can lose up to about 2 s of acknowledged writes, which no application code can win back: an order answered 202 in that window can vanish, and a CryptoSteroid order whose write-ahead marker vanished can be sent twice. `CHAOS_CRASH_FSYNC=everysec npm run chaos` runs the crash that way; the table below measures the window.');
+  L.push(
+    '- Guarantee 1 is counted at the provider: invoices the sandbox holds per (provider, kind, foreign_id). Orders with 0 were refused (`rejected`) or parked before anything reached the provider.',
+  );
+  L.push(
+    '- "Parked" orders wait on the reconciliation list with their reason: CryptoSteroid orders whose create request may have been committed but whose answer was lost are never re-sent (the provider does not refuse a duplicate), so an operator checks them at the provider.',
+  );
+  L.push(
+    "- The runner ends, at the sandbox, invoices the sandbox itself would leave open for ever (a partly paid CryptoSteroid invoice stays WAITING): it plays the provider's clock, then checks that the system followed.",
+  );
+  L.push(
+    '- Recovery after a worker SIGKILL: from the kill to the moment every job it held was found stalled, handed to another worker and finished (lock 2 s, stalled check every 1 s). After a Redis restart: from Redis answering again to the next result published.',
+  );
+  L.push(
+    '- Redis is restarted twice under load: `redis-cli shutdown` (Redis writes and fsyncs the AOF before it exits: nothing acknowledged is lost) and SIGKILL with `appendfsync always` (every acknowledged write is on disk). Under `appendfsync everysec` a crash can lose up to about 2 s of acknowledged writes, which no application code can win back: an order answered 202 in that window can vanish, and a CryptoSteroid order whose write-ahead marker vanished can be sent twice. `CHAOS_CRASH_FSYNC=everysec npm run chaos` runs the crash that way; the table below measures the window.',
+  );
   if (aof.length) {
     L.push('', '## What the AOF gives back after a Redis crash (SIGKILL)', '');
     L.push('Two clients with 16 commands in flight each INCR one counter for 3 s, then Redis is killed and restarted; acknowledged = the highest value Redis answered.', '');

@@ -109,14 +109,18 @@ export async function redisGroup(): Promise<RedisGroup> {
 
 /** Resolves once `replica` reports its link to the primary up and its offset caught up with `primary`'s. */
 export async function inSync(primary: RedisNode, replica: RedisNode, timeoutMs = 15_000): Promise<void> {
-  await until(`replica ${replica.port} in sync`, async () => {
-    const r = await replica.client.info('replication');
-    if (!/master_link_status:up/.test(r)) return false;
-    const p = await primary.client.info('replication');
-    const want = Number(/master_repl_offset:(\d+)/.exec(p)?.[1]);
-    const have = Number(/slave_repl_offset:(\d+)/.exec(r)?.[1]);
-    return have >= want;
-  }, timeoutMs);
+  await until(
+    `replica ${replica.port} in sync`,
+    async () => {
+      const r = await replica.client.info('replication');
+      if (!/master_link_status:up/.test(r)) return false;
+      const p = await primary.client.info('replication');
+      const want = Number(/master_repl_offset:(\d+)/.exec(p)?.[1]);
+      const have = Number(/slave_repl_offset:(\d+)/.exec(r)?.[1]);
+      return have >= want;
+    },
+    timeoutMs,
+  );
 }
 
 /** A primary and `replicas` replicas of it, each in sync. */
@@ -155,11 +159,15 @@ export async function startSentinels(group: RedisGroup, primary: RedisNode, repl
   const sentinels: RedisNode[] = [];
   for (let i = 0; i < count; i++) sentinels.push(await group.start([], { sentinel: true, conf }));
   for (const s of sentinels) {
-    await until(`sentinel ${s.port} to see the replicas and the other sentinels`, async () => {
-      const master = (await s.client.call('SENTINEL', 'MASTER', name)) as string[];
-      const field = (k: string): number => Number(master[master.indexOf(k) + 1]);
-      return field('num-slaves') >= replicas && field('num-other-sentinels') >= count - 1;
-    }, 20_000);
+    await until(
+      `sentinel ${s.port} to see the replicas and the other sentinels`,
+      async () => {
+        const master = (await s.client.call('SENTINEL', 'MASTER', name)) as string[];
+        const field = (k: string): number => Number(master[master.indexOf(k) + 1]);
+        return field('num-slaves') >= replicas && field('num-other-sentinels') >= count - 1;
+      },
+      20_000,
+    );
   }
   return sentinels;
 }

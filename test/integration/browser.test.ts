@@ -45,7 +45,7 @@ describe('Bull Board in Chromium', { skip }, () => {
     t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', status: 500 });
     assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'browser-1'))).status, 202);
     const jobId = createJobId('alphapo', 'browser-1');
-    await t.waitFor(async () => (await (await t.system.lane("alphapo").createQueue.getJob(jobId))?.getState()) === 'failed', 'the failed job');
+    await t.waitFor(async () => (await (await t.system.lane('alphapo').createQueue.getJob(jobId))?.getState()) === 'failed', 'the failed job');
 
     const page = context.pages()[0] ?? (await context.newPage());
     const board = `${t.api}/admin/queues`;
@@ -65,7 +65,7 @@ describe('Bull Board in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Confirm' }).click();
 
     await t.waitFor(async () => (await t.results()).find((r) => r.foreign_id === 'browser-1' && r.status === 'created'), 'the created result');
-    assert.equal(await (await t.system.lane("alphapo").createQueue.getJob(jobId))?.getState(), 'completed');
+    assert.equal(await (await t.system.lane('alphapo').createQueue.getJob(jobId))?.getState(), 'completed');
     assert.equal(t.sandbox.count('alphapo', 'browser-1'), 1);
     // The board shows it completed too.
     await page.goto(`${board}/queue/invoice-create.alphapo?status=completed`);

@@ -53,7 +53,8 @@ describe('chaos, small and pinned', () => {
     const report = await runChaos(options);
     for (const c of report.checks) t.diagnostic(`${c.ok ? 'pass' : 'FAIL'}: ${c.name}: ${c.detail}`);
     for (const k of report.kills) t.diagnostic(`SIGKILL ${k.worker}: ${k.stalled} stalled jobs, all done after ${k.recoverMs ?? 'n/a'} ms`);
-    for (const r of report.restarts) t.diagnostic(`redis ${r.how}: down ${r.downtimeMs} ms, next result after ${r.nextResultMs ?? 'n/a'} ms, probe lost ${r.probe.lost} of ${r.probe.acked}`);
+    for (const r of report.restarts)
+      t.diagnostic(`redis ${r.how}: down ${r.downtimeMs} ms, next result after ${r.nextResultMs ?? 'n/a'} ms, probe lost ${r.probe.lost} of ${r.probe.acked}`);
     t.diagnostic(`durations: ${JSON.stringify(report.durations)}`);
     t.diagnostic(`settle: ${report.settle.detail}`);
 
@@ -63,7 +64,10 @@ describe('chaos, small and pinned', () => {
     const stats = report.sandbox.stats as Record<string, { byStatus: Record<string, number> }>;
     const outcomes = Object.values(stats).flatMap((s) => Object.keys(s.byStatus));
     for (const label of ['429', 'reset', 'dropped', 'hang']) assert.ok(outcomes.includes(label), `fault ${label} injected`);
-    assert.ok(outcomes.some((l) => /^50\d$/.test(l)), 'a 5xx injected');
+    assert.ok(
+      outcomes.some((l) => /^50\d$/.test(l)),
+      'a 5xx injected',
+    );
     assert.ok((report.sandbox.deliveries.duplicates ?? 0) > 0 && (report.sandbox.deliveries.late ?? 0) > 0, 'duplicate and late callbacks delivered');
     assert.equal(report.acceptedOrders, options.orders, 'every order accepted (some may be answered "existing" after a lost answer)');
 

@@ -97,7 +97,10 @@ describe('cli', () => {
     assert.equal(found.code, 0, found.stderr);
     const view = JSON.parse(found.stdout);
     assert.equal(view.status, 'created');
-    assert.deepEqual(view.history.map((h: { to: string }) => h.to), ['queued', 'created']);
+    assert.deepEqual(
+      view.history.map((h: { to: string }) => h.to),
+      ['queued', 'created'],
+    );
     assert.equal(view.create_job.state, 'completed');
     assert.equal(found.stdout.includes('payer@example.com'), false);
     assert.equal(missing.code, 1);
@@ -120,7 +123,10 @@ describe('cli', () => {
       cli(t, ['retry', '--all-failed', '--provider', 'alphapo', '--reason', 'HTTP 500', '--dry-run']),
     ]);
     assert.equal(listed.code, 0, listed.stderr);
-    const items = listed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const items = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.deepEqual(items.map((i: { foreign_id: string }) => i.foreign_id).sort(), ['cli-f1', 'cli-f2', 'cli-f3']);
     assert.ok(items.every((i: { retryable: boolean; status: string }) => i.retryable && i.status === 'queued'));
     assert.equal(none.stdout, '');

@@ -43,6 +43,9 @@ describe('producer client', () => {
   it('sends a batch and gets each outcome in order', async () => {
     const a = sampleOrder('cryptosteroid', 'client-b1') as OrderInput;
     const answer = await client.createBatch([a, a, { ...a, foreign_id: '' }]);
-    assert.deepEqual(answer.results.map((r) => r.outcome), ['accepted', 'existing', 'invalid']);
+    assert.deepEqual(
+      answer.results.map((r) => r.outcome),
+      ['accepted', 'existing', 'invalid'],
+    );
   });
 });

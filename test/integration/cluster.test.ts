@@ -59,10 +59,14 @@ describe('create pipeline on a Redis Cluster', { skip: clusterUnavailable() }, (
     // Created results only: a transition after `created` (e.g. CryptoSteroid's `pending` once a
     // payment method is set) is a result of its own.
     const created = async () => (await t.results()).filter((r) => r.status === 'created');
-    const results = await t.waitFor(async () => {
-      const all = await created();
-      return all.length >= batch.length ? all : null;
-    }, `${batch.length} created results`, 25_000);
+    const results = await t.waitFor(
+      async () => {
+        const all = await created();
+        return all.length >= batch.length ? all : null;
+      },
+      `${batch.length} created results`,
+      25_000,
+    );
     assert.equal(results.length, batch.length, 'one created result per order, no more');
     const seen = new Map<string, number>();
     for (const r of results) {
@@ -79,16 +83,19 @@ describe('create pipeline on a Redis Cluster', { skip: clusterUnavailable() }, (
 
     const view = await t.get('/v1/invoices/alphapo/c1-ap-0');
     assert.equal(view.status, 200);
-    assert.deepEqual(view.body.history.map((h: { to: string }) => h.to), ['queued', 'created']);
+    assert.deepEqual(
+      view.body.history.map((h: { to: string }) => h.to),
+      ['queued', 'created'],
+    );
   });
 
   it('the same batch again is answered as existing: no new create job, no second created result', async () => {
     const batch = orders('c1');
-    const jobsBefore = await t.system.lane("alphapo").createQueue.getJobCountByTypes('completed', 'wait', 'active', 'delayed', 'failed');
+    const jobsBefore = await t.system.lane('alphapo').createQueue.getJobCountByTypes('completed', 'wait', 'active', 'delayed', 'failed');
     const res = await t.post('/v1/invoices/batch', { orders: batch });
     assert.equal(res.status, 200);
     assert.equal(res.body.counts.existing, batch.length);
-    assert.equal(await t.system.lane("alphapo").createQueue.getJobCountByTypes('completed', 'wait', 'active', 'delayed', 'failed'), jobsBefore);
+    assert.equal(await t.system.lane('alphapo').createQueue.getJobCountByTypes('completed', 'wait', 'active', 'delayed', 'failed'), jobsBefore);
     assert.equal((await t.results()).filter((r) => r.status === 'created').length, batch.length);
   });
 
@@ -120,7 +127,7 @@ describe('create pipeline on a Redis Cluster', { skip: clusterUnavailable() }, (
     }
   });
 
-  it('with a hash tag per lane, each lane\'s keys sit in a slot of their own and lanes spread over the masters', async () => {
+  it("with a hash tag per lane, each lane's keys sit in a slot of their own and lanes spread over the masters", async () => {
     // The shipped prefix: with it the three default lanes' tags ({iw.cryptoprocessing}, {iw.alphapo},
     // {iw.cryptosteroid}) hash to slots 2872, 13900 and 10241, one on each master of an even split.
     // (A random prefix would land them on one master one time in nine.) The cluster is this test's own.

@@ -38,24 +38,38 @@ describe('worker killed mid-request', () => {
 
       const second = startWorkerProcess(workerEnv(sandbox, t.prefix));
       try {
-        const rec = await t.waitFor(async () => {
-          const r = await t.system.store.get(c.provider, id);
-          return r && (r.status !== 'queued' || r.reconcile) ? r : null;
-        }, `the restarted worker to settle ${id}`, 30_000);
+        const rec = await t.waitFor(
+          async () => {
+            const r = await t.system.store.get(c.provider, id);
+            return r && (r.status !== 'queued' || r.reconcile) ? r : null;
+          },
+          `the restarted worker to settle ${id}`,
+          30_000,
+        );
         assert.equal(sandbox.count(c.provider, id), c.commit || c.expect === 'created' ? 1 : 0);
         assert.ok(sandbox.count(c.provider, id) <= 1, 'never two invoices');
         // The relay publishes just after the record changes: wait for it when a result is owed.
         if (c.expect === 'created') await t.waitFor(async () => (await t.results()).some((r) => r.foreign_id === id), 'the created result');
         const results = (await t.results()).filter((r) => r.foreign_id === id);
-        assert.equal(results.some((r) => r.status === 'rejected' || r.status === 'failed'), false, 'never reported as failed');
+        assert.equal(
+          results.some((r) => r.status === 'rejected' || r.status === 'failed'),
+          false,
+          'never reported as failed',
+        );
         if (c.expect === 'created') {
           assert.equal(rec.status, 'created');
-          assert.deepEqual(results.map((r) => r.status), ['created']);
+          assert.deepEqual(
+            results.map((r) => r.status),
+            ['created'],
+          );
         } else {
           assert.equal(rec.status, 'queued');
           assert.ok(rec.reconcile, 'parked for reconciliation with a reason');
           // Announced as parked (once, when the relay has run), and nothing else.
-          assert.ok(results.every((r) => r.event === 'parked'), 'no transition published');
+          assert.ok(
+            results.every((r) => r.event === 'parked'),
+            'no transition published',
+          );
           assert.ok(results.length <= 1);
         }
         if (c.provider === 'cryptosteroid') {

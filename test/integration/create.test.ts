@@ -9,7 +9,10 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
 async function createdResult(t: TestSystem, provider: string, foreignId: string) {
-  return t.waitFor(async () => (await t.results()).find((r) => r.provider === provider && r.foreign_id === foreignId && r.status === 'created'), `created result for ${provider}/${foreignId}`);
+  return t.waitFor(
+    async () => (await t.results()).find((r) => r.provider === provider && r.foreign_id === foreignId && r.status === 'created'),
+    `created result for ${provider}/${foreignId}`,
+  );
 }
 
 describe('create pipeline', () => {
@@ -49,8 +52,15 @@ describe('create pipeline', () => {
       // (docs/providers.md 5: NEW with a method is `pending`): created (URL known), then pending.
       const expected = provider === 'cryptosteroid' ? ['queued', 'created', 'pending'] : ['queued', 'created'];
       assert.equal(view.body.status, expected.at(-1));
-      assert.deepEqual(view.body.history.map((h: { to: string }) => h.to), expected);
-      const mine = async () => (await t.results()).filter((r) => r.foreign_id === foreignId).map((r) => r.status).sort();
+      assert.deepEqual(
+        view.body.history.map((h: { to: string }) => h.to),
+        expected,
+      );
+      const mine = async () =>
+        (await t.results())
+          .filter((r) => r.foreign_id === foreignId)
+          .map((r) => r.status)
+          .sort();
       await t.waitFor(async () => (await mine()).length >= expected.length - 1, 'every result relayed');
       assert.deepEqual(await mine(), expected.slice(1).sort());
       assert.equal(JSON.stringify(view.body).includes('payer@example.com'), false, 'the view carries no personal data');
@@ -125,7 +135,13 @@ describe('create pipeline', () => {
     await createdResult(t, 'cryptosteroid', 'race-1');
     assert.equal(t.sandbox.count('cryptosteroid', 'race-1'), 1);
     await t.waitFor(async () => (await t.results()).some((r) => r.foreign_id === 'race-1' && r.status === 'pending'), 'pending result');
-    assert.deepEqual((await t.results()).filter((r) => r.foreign_id === 'race-1').map((r) => r.status).sort(), ['created', 'pending']);
+    assert.deepEqual(
+      (await t.results())
+        .filter((r) => r.foreign_id === 'race-1')
+        .map((r) => r.status)
+        .sort(),
+      ['created', 'pending'],
+    );
   });
 
   it('a batch answers each item in order: accepted, existing, conflict, invalid', async () => {
@@ -134,7 +150,10 @@ describe('create pipeline', () => {
       orders: [a, sampleOrder('cryptosteroid', 'batch-b'), a, { ...a, amount: '1.00' }, { provider: 'nope' }],
     });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.results.map((r: { outcome: string }) => r.outcome), ['accepted', 'accepted', 'existing', 'conflict', 'invalid']);
+    assert.deepEqual(
+      res.body.results.map((r: { outcome: string }) => r.outcome),
+      ['accepted', 'accepted', 'existing', 'conflict', 'invalid'],
+    );
     assert.deepEqual(res.body.counts, { accepted: 2, existing: 1, conflict: 1, invalid: 1 });
     assert.equal(res.body.results[4].issues[0].field, 'provider');
     await createdResult(t, 'alphapo', 'batch-a');
@@ -189,20 +208,25 @@ describe('create pipeline under provider faults', () => {
       const id = `f-lost-${provider}`;
       t.sandbox.addFault({ provider, fault: 'commit-then-drop', count: 1 });
       assert.equal((await t.post('/v1/invoices', sampleOrder(provider, id))).status, 202);
-      const rec = await t.waitFor(async () => {
-        const r = await t.system.store.get(provider, id);
-        return r?.reconcile ? r : null;
-      }, 'reconciliation').catch(async (e) => {
-        console.error(JSON.stringify(await t.system.store.get(provider, id)), JSON.stringify(t.sandbox.stats()[provider]), t.logs.slice(-15).join(''));
-        throw e;
-      });
+      const rec = await t
+        .waitFor(async () => {
+          const r = await t.system.store.get(provider, id);
+          return r?.reconcile ? r : null;
+        }, 'reconciliation')
+        .catch(async (e) => {
+          console.error(JSON.stringify(await t.system.store.get(provider, id)), JSON.stringify(t.sandbox.stats()[provider]), t.logs.slice(-15).join(''));
+          throw e;
+        });
       assert.equal(rec.status, 'queued');
       assert.match(rec.reconcile ?? '', /already holds this foreign_id/);
       assert.equal(t.sandbox.count(provider, id), 1);
       assert.equal(t.sandbox.stats()[provider].byStatus['400'] ?? 0, 1, 'the re-send was refused as a duplicate');
       // The order system hears that it is parked, with the reason and what happens next; no transition, in particular no rejected.
       const parked = await t.waitFor(async () => (await t.results()).filter((r) => r.foreign_id === id), 'the parked result', 10_000);
-      assert.deepEqual(parked.map((r) => [r.event, r.status, r.previous_status]), [['parked', 'queued', 'queued']]);
+      assert.deepEqual(
+        parked.map((r) => [r.event, r.status, r.previous_status]),
+        [['parked', 'queued', 'queued']],
+      );
       assert.match(parked[0]!.parked?.reason ?? '', /already holds this foreign_id/);
       assert.match(parked[0]!.parked?.next ?? '', /attach/);
       const job = await t.createJob(provider, id);
@@ -227,7 +251,11 @@ describe('create pipeline under provider faults', () => {
     assert.equal(t.sandbox.stats().cryptosteroid.received - before, 1, 'sent exactly once');
     assert.equal(t.sandbox.count('cryptosteroid', 'f-lost-cs'), 1);
     const parked = await t.waitFor(async () => (await t.results()).filter((r) => r.foreign_id === 'f-lost-cs'), 'the parked result', 10_000);
-    assert.deepEqual(parked.map((r) => [r.event, r.status]), [['parked', 'queued']], 'announced as parked, nothing else');
+    assert.deepEqual(
+      parked.map((r) => [r.event, r.status]),
+      [['parked', 'queued']],
+      'announced as parked, nothing else',
+    );
     assert.match(parked[0]!.parked?.next ?? '', /not re-sent/);
   });
 
@@ -270,7 +298,10 @@ describe('create pipeline with bad credentials', () => {
     try {
       assert.equal((await bad.post('/v1/invoices', sampleOrder('cryptoprocessing', 'auth-1'))).status, 202);
       assert.equal((await bad.post('/v1/invoices', sampleOrder('cryptosteroid', 'auth-2'))).status, 202);
-      for (const [provider, id] of [['cryptoprocessing', 'auth-1'], ['cryptosteroid', 'auth-2']] as const) {
+      for (const [provider, id] of [
+        ['cryptoprocessing', 'auth-1'],
+        ['cryptosteroid', 'auth-2'],
+      ] as const) {
         const result = await bad.waitFor(async () => (await bad.results()).find((r) => r.foreign_id === id), `rejected ${id}`);
         assert.equal(result.status, 'rejected');
         assert.match(result.reason ?? '', /ProviderAuth/);
@@ -278,7 +309,11 @@ describe('create pipeline with bad credentials', () => {
         const job = await bad.createJob(provider, id);
         assert.equal(job?.attemptsMade, 1);
       }
-      assert.equal(bad.logs.some((l) => l.includes('wrong-secret') || l.includes('wrong-key')), false, 'credentials never reach the logs');
+      assert.equal(
+        bad.logs.some((l) => l.includes('wrong-secret') || l.includes('wrong-key')),
+        false,
+        'credentials never reach the logs',
+      );
     } finally {
       await bad.close();
     }
@@ -316,6 +351,9 @@ describe('producer API edges', () => {
   it('a reserved key such as __proto__ is named, not silently dropped', async () => {
     const res = await t.post('/v1/invoices', `{"provider":"alphapo","foreign_id":"edge-3","amount":"10","currency":"EUR","provider_options":{"__proto__":{"x":1}}}`, auth);
     assert.equal(res.status, 400);
-    assert.deepEqual(res.body.issues.map((i: { field: string }) => i.field), ['provider_options.__proto__']);
+    assert.deepEqual(
+      res.body.issues.map((i: { field: string }) => i.field),
+      ['provider_options.__proto__'],
+    );
   });
 });

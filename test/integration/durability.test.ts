@@ -25,17 +25,7 @@ import { InvoiceStore, type InvoiceRecord } from '../../src/invoice/store.ts';
 import { parseSentinelUrl } from '../../src/redis.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { freePort } from '../helpers/ports.ts';
-import {
-  inSync,
-  promote,
-  redisGroup,
-  replicaUnavailable,
-  sentinelPrimary,
-  startLinkProxy,
-  startReplicated,
-  startSentinels,
-  type RedisGroup,
-} from '../helpers/redis-replica.ts';
+import { inSync, promote, redisGroup, replicaUnavailable, sentinelPrimary, startLinkProxy, startReplicated, startSentinels, type RedisGroup } from '../helpers/redis-replica.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { startWorkerProcess, workerEnv, type WorkerProcess } from '../helpers/worker-process.ts';
@@ -102,7 +92,7 @@ async function load(api: string, tag: string, count: number): Promise<{ acked: S
       }
     }
   };
-  await Promise.all([...Array.from({ length: 8 }, single), single, batch(), batch()]);
+  await Promise.all([...Array.from({ length: 8 }, () => single()), batch(), batch()]);
   return { acked, refused };
 }
 
@@ -110,7 +100,10 @@ async function ready(url: string, what: string, proc?: WorkerProcess, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (proc && proc.child.exitCode !== null) throw new Error(`${what} exited:\n${proc.output().slice(-3000)}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${proc ? `:\n${proc.output().slice(-3000)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -125,10 +118,14 @@ async function records(client: Redis, prefix: string, orders: Sent[]): Promise<A
 
 /** Waits until every order has left `queued` (or is parked), then checks: at most one invoice at the provider each, exactly one unless parked. */
 async function createdOnce(t: TestSystem, sandbox: Sandbox, orders: Sent[], timeoutMs = 30_000): Promise<{ created: number; parked: number }> {
-  const settled = await t.waitFor(async () => {
-    const recs = await Promise.all(orders.map((o) => t.system.store.get(o.provider, o.foreign_id)));
-    return recs.every((r) => r && (r.status !== 'queued' || r.reconcile)) ? recs : null;
-  }, `${orders.length} orders to be created (or parked)`, timeoutMs);
+  const settled = await t.waitFor(
+    async () => {
+      const recs = await Promise.all(orders.map((o) => t.system.store.get(o.provider, o.foreign_id)));
+      return recs.every((r) => r && (r.status !== 'queued' || r.reconcile)) ? recs : null;
+    },
+    `${orders.length} orders to be created (or parked)`,
+    timeoutMs,
+  );
   let parked = 0;
   orders.forEach((o, i) => {
     const n = sandbox.count(o.provider, o.foreign_id, o.kind);
@@ -199,7 +196,9 @@ describe('durability mode: the primary SIGKILLed right after the last 202', { sk
       const k = r!.status === 'queued' ? (r!.submitting ? 'queued, marker set' : 'queued') : r!.status;
       states[k] = (states[k] ?? 0) + 1;
     }
-    t.diagnostic(`at the crash: ${acked.length} answered 202; on the replica: ${JSON.stringify(states)}; create requests received by the provider: ${JSON.stringify(Object.fromEntries(Object.entries(atCrash).map(([p, s]) => [p, s.received])))}`);
+    t.diagnostic(
+      `at the crash: ${acked.length} answered 202; on the replica: ${JSON.stringify(states)}; create requests received by the provider: ${JSON.stringify(Object.fromEntries(Object.entries(atCrash).map(([p, s]) => [p, s.received])))}`,
+    );
 
     // A new system on the promoted replica finishes the work: stalled jobs return, the sweeper
     // re-adds lost ones, a marker left by the crash means "maybe sent" (never a blind second create).
@@ -289,7 +288,10 @@ describe('what WAIT prevents: the replica link held, then the primary crashes', 
     // Not acknowledged: 503 with Retry-After, a refusal the producer retries.
     assert.equal(single.status, 503, `on: not answered 202 but ${single.status}`);
     assert.equal(batch.status, 503, `on: batch not answered but ${batch.status}`);
-    assert.ok(on.logs.some((l) => l.includes('durability: WAIT fell short')), 'the shortfall is logged');
+    assert.ok(
+      on.logs.some((l) => l.includes('durability: WAIT fell short')),
+      'the shortfall is logged',
+    );
     // An existing order is confirmed too before it is answered: it may be the unreplicated write of a moment ago.
     assert.equal((await on.post('/v1/invoices', sampleOrder('alphapo', 'on-0'))).status, 503, 'on: the retry of an unconfirmed order is refused as well');
 
@@ -297,7 +299,13 @@ describe('what WAIT prevents: the replica link held, then the primary crashes', 
     await primary.kill('SIGKILL');
     await proxy.close();
     await promote(replica);
-    const lost = (await records(replica.client, offPrefix, offIds.map((id) => ({ provider: 'alphapo' as const, kind: 'invoice' as const, foreign_id: id })))).filter((r) => !r);
+    const lost = (
+      await records(
+        replica.client,
+        offPrefix,
+        offIds.map((id) => ({ provider: 'alphapo' as const, kind: 'invoice' as const, foreign_id: id })),
+      )
+    ).filter((r) => !r);
     assert.equal(lost.length, offIds.length, 'without durability: every order answered 202 after the link was held is gone');
     const [kept] = await records(replica.client, onPrefix, [{ provider: 'alphapo', kind: 'invoice', foreign_id: 'before' }]);
     assert.ok(kept, 'with durability: the order answered 202 is there');
@@ -313,7 +321,10 @@ describe('what WAIT prevents: the replica link held, then the primary crashes', 
     assert.equal(c.DURABILITY_REPLICAS, 1);
     assert.throws(() => loadConfig({ REDIS_URL: 'redis+sentinel://10.0.0.1:26379' }), ConfigError, 'a sentinel URL without a master name');
     assert.deepEqual(parseSentinelUrl('rediss+sentinel://app:p%40ss@[::1]:26379,h2:26380/mymaster?sentinelPassword=sp'), {
-      sentinels: [{ host: '::1', port: 26379 }, { host: 'h2', port: 26380 }],
+      sentinels: [
+        { host: '::1', port: 26379 },
+        { host: 'h2', port: 26380 },
+      ],
       name: 'mymaster',
       tls: true,
       username: 'app',
@@ -353,10 +364,14 @@ describe('Sentinel: API and workers follow a failover', { skip: replicaUnavailab
     const first = await load(t.api, 'sen-a', 60);
     const killedAt = Date.now();
     await set.primary.kill('SIGKILL');
-    const promoted = await t.waitFor(async () => {
-      const port = await sentinelPrimary(sentinels[0]!).catch(() => 0);
-      return port && port !== set.primary.port ? port : null;
-    }, 'the sentinels to promote a replica', 20_000);
+    const promoted = await t.waitFor(
+      async () => {
+        const port = await sentinelPrimary(sentinels[0]!).catch(() => 0);
+        return port && port !== set.primary.port ? port : null;
+      },
+      'the sentinels to promote a replica',
+      20_000,
+    );
     const failoverMs = Date.now() - killedAt;
 
     // The same processes, no restart: orders are refused (5xx) until the new primary has a replica
@@ -376,8 +391,14 @@ describe('Sentinel: API and workers follow a failover', { skip: replicaUnavailab
     const recoveredMs = Date.now() - killedAt;
     const node = set.replicas.find((r) => r.port === promoted)!;
     const onPromoted = await records(node.client, prefix, first.acked);
-    assert.deepEqual(first.acked.filter((_, i) => !onPromoted[i]), [], 'every order answered 202 before the crash is on the promoted replica');
+    assert.deepEqual(
+      first.acked.filter((_, i) => !onPromoted[i]),
+      [],
+      'every order answered 202 before the crash is on the promoted replica',
+    );
     const { created, parked } = await createdOnce(t, sandbox, [...first.acked, ...second]);
-    ctx.diagnostic(`${first.acked.length} + ${second.length} orders; failover by the sentinels in ${failoverMs} ms, 202s again after ${recoveredMs} ms; ${created} created once, ${parked} parked, 0 twice`);
+    ctx.diagnostic(
+      `${first.acked.length} + ${second.length} orders; failover by the sentinels in ${failoverMs} ms, 202s again after ${recoveredMs} ms; ${created} created once, ${parked} parked, 0 twice`,
+    );
   });
 });

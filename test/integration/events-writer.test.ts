@@ -53,7 +53,10 @@ describe('event writer', () => {
     const events = Array.from({ length: 100 }, (_, i) => event(i));
     const ids = await Promise.all(events.map((e) => writer.add(e)));
     assert.deepEqual(bulk.calls, [100]);
-    assert.deepEqual(ids, events.map((e) => eventJobId(e.provider, e.update.dedupeKey)));
+    assert.deepEqual(
+      ids,
+      events.map((e) => eventJobId(e.provider, e.update.dedupeKey)),
+    );
     for (const [i, id] of ids.entries()) {
       const job = await queue.getJob(id);
       assert.deepEqual(job?.data, events[i], `job ${id}`);
@@ -108,7 +111,10 @@ describe('Redis refusing writes (out of memory)', { skip: missingOnPath('redis-s
     await refuseWrites(true);
     const results = await Promise.allSettled([event(1), event(2), event(3)].map((e) => writer.add(e)));
     await refuseWrites(false);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected', 'rejected'],
+    );
     assert.match(String((results[0] as PromiseRejectedResult).reason), /OOM|maxmemory/);
     assert.equal((await redis.keys('ew-oom:invoice-events:*')).filter((k) => !k.endsWith(':meta')).length, 0);
     // Redis has room again: the provider's redelivery is stored.
@@ -126,6 +132,9 @@ describe('Redis refusing writes (out of memory)', { skip: missingOnPath('redis-s
     const again = await postRaw(`${t.api}/webhooks/cryptoprocessing`, body, headers);
     assert.equal(again.status, 200, JSON.stringify(again.body));
     const jobs = await t.system.eventsQueue.getJobs(['wait']);
-    assert.deepEqual(jobs.map((j) => j.data.update.foreignId), ['ew-hook']);
+    assert.deepEqual(
+      jobs.map((j) => j.data.update.foreignId),
+      ['ew-hook'],
+    );
   });
 });

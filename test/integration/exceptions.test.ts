@@ -58,7 +58,10 @@ describe('exceptions: money and news after the end', () => {
     const view = await t.get('/v1/invoices/cryptoprocessing/late-pr');
     assert.equal(view.body.status, 'expired');
     assert.equal(view.body.received_amount, ex.exception?.received_amount, 'the record shows the money');
-    assert.deepEqual(view.body.events.map((e: { kind: string; type: string }) => [e.kind, e.type]), [['exception', 'payment_after_end']]);
+    assert.deepEqual(
+      view.body.events.map((e: { kind: string; type: string }) => [e.kind, e.type]),
+      [['exception', 'payment_after_end']],
+    );
     assert.equal((await resultsOf(t, 'late-pr')).filter((r) => r.event === 'exception').length, 1);
 
     const metrics = await (await fetch(`${t.api}/metrics`)).text();
@@ -114,7 +117,12 @@ describe('parked orders and their way out', () => {
     assert.deepEqual(bad.body.issues.map((i: { field: string }) => i.field).sort(), ['payment_url', 'provider_invoice_id', 'reason']);
 
     const inv = t.sandbox.invoice('cryptoprocessing', 'park-1')!;
-    const attached = await t.post('/v1/invoices/cryptoprocessing/park-1/attach', { provider_invoice_id: inv.id, payment_url: `${t.sandbox.url}/pay/found`, reason: 'found in the dashboard', by: 'alice' });
+    const attached = await t.post('/v1/invoices/cryptoprocessing/park-1/attach', {
+      provider_invoice_id: inv.id,
+      payment_url: `${t.sandbox.url}/pay/found`,
+      reason: 'found in the dashboard',
+      by: 'alice',
+    });
     assert.equal(attached.status, 200, JSON.stringify(attached.body));
     assert.equal(attached.body.invoice.status, 'created');
     assert.equal(attached.body.invoice.reconcile, null);
@@ -127,13 +135,21 @@ describe('parked orders and their way out', () => {
     assert.ok(await t.system.lane('cryptoprocessing').pollQueue.getJob(`poll.cryptoprocessing.r.park-1`));
     t.sandbox.pay('cryptoprocessing', 'park-1');
     await waitStatus(t, 'cryptoprocessing', 'park-1', 'paid');
-    assert.ok(t.logs.some((l) => l.includes('invoice attached: done') && l.includes('"by":"alice"')), 'audited');
+    assert.ok(
+      t.logs.some((l) => l.includes('invoice attached: done') && l.includes('"by":"alice"')),
+      'audited',
+    );
     // Twice is refused, saying why.
-    const twice = await t.post('/v1/invoices/cryptoprocessing/park-1/attach', { provider_invoice_id: inv.id, payment_url: `${t.sandbox.url}/pay/found`, reason: 'again', by: 'alice' });
+    const twice = await t.post('/v1/invoices/cryptoprocessing/park-1/attach', {
+      provider_invoice_id: inv.id,
+      payment_url: `${t.sandbox.url}/pay/found`,
+      reason: 'again',
+      by: 'alice',
+    });
     assert.equal(twice.status, 409);
   });
 
-  it('abandon ends a parked order with the operator\'s reason; a payment on it afterwards is an exception', async () => {
+  it("abandon ends a parked order with the operator's reason; a payment on it afterwards is an exception", async () => {
     t.sandbox.addFault({ provider: 'alphapo', fault: 'commit-then-drop', count: 1 });
     assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'park-2'))).status, 202);
     await t.waitFor(async () => (await t.system.store.get('alphapo', 'park-2'))?.reconcile, 'parked');

@@ -42,7 +42,14 @@ const testPay: ProviderModule<TestPaySettings> = {
       validate: (order) => (order.title ? [] : [{ field: 'title', message: 'required for testpay' }]),
       async create(order) {
         const body = JSON.stringify({ ref: order.foreign_id, amount: order.amount, currency: order.currency });
-        const res = await deps.http.request({ provider: 'testpay', baseUrl: settings.baseUrl, method: 'POST', path: '/invoices', headers: { authorization: `Bearer ${settings.token}`, 'content-type': 'application/json' }, body });
+        const res = await deps.http.request({
+          provider: 'testpay',
+          baseUrl: settings.baseUrl,
+          method: 'POST',
+          path: '/invoices',
+          headers: { authorization: `Bearer ${settings.token}`, 'content-type': 'application/json' },
+          body,
+        });
         if (res.status >= 500) throw new ProviderUnavailable(`HTTP ${res.status}`, 'testpay', res.status);
         const parsed = z.object({ id: z.string(), url: z.url() }).safeParse(JSON.parse(res.text));
         if (!parsed.success) throw new ResponseShape('testpay', res.status, [{ field: '(body)', message: 'unexpected' }]);
@@ -52,7 +59,13 @@ const testPay: ProviderModule<TestPaySettings> = {
       parseCallback(raw) {
         const cb = z.object({ id: z.string(), ref: z.string(), state: z.string() }).safeParse(JSON.parse(raw.toString('utf8')));
         if (!cb.success) throw new ValidationError([{ field: '(body)', message: 'not a testpay callback' }]);
-        return { foreignId: cb.data.ref, providerInvoiceId: cb.data.id, providerStatus: cb.data.state, status: STATES[cb.data.state] ?? 'unresolved', dedupeKey: `${cb.data.id}:${cb.data.state}` };
+        return {
+          foreignId: cb.data.ref,
+          providerInvoiceId: cb.data.id,
+          providerStatus: cb.data.state,
+          status: STATES[cb.data.state] ?? 'unresolved',
+          dedupeKey: `${cb.data.id}:${cb.data.state}`,
+        };
       },
       lookup: async () => null,
     };

@@ -76,7 +76,11 @@ describe('hardening: bad input on the running system', () => {
     assert.ok(webhook.status >= 400 && webhook.status < 500, `webhook: ${webhook.status}`);
 
     const lines = t.logs.slice(logsBefore);
-    assert.deepEqual(lines.filter((l) => levelOf(l) >= 50), [], 'no error-level line');
+    assert.deepEqual(
+      lines.filter((l) => levelOf(l) >= 50),
+      [],
+      'no error-level line',
+    );
     const refused = lines.filter((l) => l.includes('request refused'));
     assert.ok(refused.length >= cases.length, `each refusal is logged (${refused.length})`);
     for (const l of refused) {
@@ -108,7 +112,13 @@ describe('hardening: bad input on the running system', () => {
     const accented = await request(t.api, 'POST', '/v1/invoices', json, Buffer.from(JSON.stringify(sampleOrder('alphapo', 'utf8-\u00e9\u{1F600}'))));
     assert.equal(accented.status, 202, accented.text);
     assert.equal(accented.body.invoice.foreign_id, 'utf8-\u00e9\u{1F600}');
-    const bom = await request(t.api, 'POST', '/v1/invoices', json, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(sampleOrder('alphapo', 'utf8-bom')))]));
+    const bom = await request(
+      t.api,
+      'POST',
+      '/v1/invoices',
+      json,
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(sampleOrder('alphapo', 'utf8-bom')))]),
+    );
     assert.equal(bom.status, 202, `a leading BOM is ignored: ${bom.text}`);
   });
 
@@ -127,7 +137,11 @@ describe('hardening: bad input on the running system', () => {
     }
     const schedulers = await request(t.api, 'GET', '/admin/queues/api/job-schedulers?queueName=%25FF', basic);
     assert.equal(schedulers.status, 400, schedulers.text);
-    assert.equal((await request(t.api, 'GET', '/admin/queues/api/queues?activeQueue=invoice-create&status=failed&page=2&jobsPerPage=50', basic)).status, 200, 'ordinary paging still works');
+    assert.equal(
+      (await request(t.api, 'GET', '/admin/queues/api/queues?activeQueue=invoice-create&status=failed&page=2&jobsPerPage=50', basic)).status,
+      200,
+      'ordinary paging still works',
+    );
   });
 
   it('no answer under /admin/queues carries X-Powered-By', async () => {
@@ -152,7 +166,10 @@ describe('hardening: bad input on the running system', () => {
     ] as const) {
       answers.push([`${method} ${path}`, await request(t.api, method, path, headers)]);
     }
-    assert.ok(answers.some(([, r]) => r.status === 200 && r.headers['content-type']?.includes('javascript')), 'the script was served');
+    assert.ok(
+      answers.some(([, r]) => r.status === 200 && r.headers['content-type']?.includes('javascript')),
+      'the script was served',
+    );
     for (const [what, res] of answers) assert.equal(res.headers['x-powered-by'], undefined, `${what} (${res.status})`);
   });
 

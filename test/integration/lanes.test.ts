@@ -60,15 +60,19 @@ describe('lanes: one throttled lane holds back no other', () => {
 
     // Payers pay: the cap lifts and the lane goes on, two at a time.
     const paid = new Set<string>();
-    await t.waitFor(async () => {
-      for (const inv of t.sandbox.invoices('cryptosteroid')) {
-        if (inv.status === 'NEW' && !paid.has(inv.id)) {
-          paid.add(inv.id);
-          t.sandbox.pay('cryptosteroid', inv.id);
+    await t.waitFor(
+      async () => {
+        for (const inv of t.sandbox.invoices('cryptosteroid')) {
+          if (inv.status === 'NEW' && !paid.has(inv.id)) {
+            paid.add(inv.id);
+            t.sandbox.pay('cryptosteroid', inv.id);
+          }
         }
-      }
-      return (await Promise.all(cs.map((id) => statusOf(t, 'cryptosteroid', id)))).every((s) => s && s !== 'queued');
-    }, 'every CryptoSteroid order created once the cap lifted', 60_000);
+        return (await Promise.all(cs.map((id) => statusOf(t, 'cryptosteroid', id)))).every((s) => s && s !== 'queued');
+      },
+      'every CryptoSteroid order created once the cap lifted',
+      60_000,
+    );
     for (const id of cs) assert.equal(t.sandbox.count('cryptosteroid', id), 1, `${id} created once`);
   });
 });
@@ -95,7 +99,7 @@ describe('lanes: a provider down for longer than the retry budget', () => {
     await allCreated(t, 'cryptoprocessing', cp, 'every CryptoProcessing order created while AlphaPo is down');
 
     // Down well past its budget (2 attempts per order): the probes keep failing, nothing fails for good.
-    await t.waitFor(async () => (t.sandbox.stats().alphapo.byStatus['503'] ?? 0) >= 2 * N + 5, 'the outage to outlast every order\'s retry budget');
+    await t.waitFor(async () => (t.sandbox.stats().alphapo.byStatus['503'] ?? 0) >= 2 * N + 5, "the outage to outlast every order's retry budget");
     assert.equal((await t.createCounts('failed')).failed ?? 0, 0, 'no order that was never created failed');
     const lanes = await t.system.laneStatus();
     const alphapo = lanes.find((l) => l.lane === 'alphapo');
@@ -148,7 +152,10 @@ describe('lanes: two accounts of one provider', () => {
     // An account that is not configured is named.
     const unknown = await t.post('/v1/invoices', { ...sampleOrder('cryptoprocessing', 'shared-2'), account: 'nope' });
     assert.equal(unknown.status, 400);
-    assert.deepEqual(unknown.body.issues.map((i: { field: string }) => i.field), ['account']);
+    assert.deepEqual(
+      unknown.body.issues.map((i: { field: string }) => i.field),
+      ['account'],
+    );
 
     await allCreated(t, 'cryptoprocessing', ['shared-1'], 'the default account invoice');
     await allCreated(t, 'cryptoprocessing@lt', ['shared-1'], 'the lt account invoice');
@@ -171,15 +178,28 @@ describe('lanes: two accounts of one provider', () => {
       const all = (await t.results()).filter((r) => r.foreign_id === 'shared-1');
       return all.some((r) => r.account === 'lt' && r.status === 'paid') ? all : null;
     }, 'the lt paid result');
-    assert.deepEqual(results.filter((r) => r.account === 'lt').map((r) => r.status).sort(), ['created', 'paid', 'processing']);
-    assert.deepEqual(results.filter((r) => r.account === 'default').map((r) => r.status), ['created']);
+    assert.deepEqual(
+      results
+        .filter((r) => r.account === 'lt')
+        .map((r) => r.status)
+        .sort(),
+      ['created', 'paid', 'processing'],
+    );
+    assert.deepEqual(
+      results.filter((r) => r.account === 'default').map((r) => r.status),
+      ['created'],
+    );
     assert.ok(results.find((r) => r.account === 'lt' && r.status === 'paid')?.event_id.startsWith('result.cryptoprocessing@lt.'));
 
     // A callback signed with the default account's secret is not authentic on the lt route.
     const body = JSON.stringify({ type: 'invoice', id: 1, foreign_id: 'shared-1', status: 'confirmed' });
     const forged = await fetch(`${t.api}/webhooks/cryptoprocessing/lt`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-processing-key': t.sandbox.credentials.cryptoprocessing.apiKey, 'x-processing-signature': signBody(body, t.sandbox.credentials.cryptoprocessing.apiSecret) },
+      headers: {
+        'content-type': 'application/json',
+        'x-processing-key': t.sandbox.credentials.cryptoprocessing.apiKey,
+        'x-processing-signature': signBody(body, t.sandbox.credentials.cryptoprocessing.apiSecret),
+      },
       body,
     });
     assert.equal(forged.status, 401);

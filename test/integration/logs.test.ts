@@ -85,7 +85,7 @@ describe('logs', () => {
     }
     await t.waitFor(async () => (await t.results()).some((r) => r.foreign_id === 'log-min' && r.status === 'rejected'), 'rejected');
     const failedId = createJobId('cryptoprocessing', 'log-5xx');
-    await t.waitFor(async () => (await (await t.system.lane("cryptoprocessing").createQueue.getJob(failedId))?.getState()) === 'failed', 'failed for good');
+    await t.waitFor(async () => (await (await t.system.lane('cryptoprocessing').createQueue.getJob(failedId))?.getState()) === 'failed', 'failed for good');
     t.sandbox.clearFaults();
     assert.equal((await t.post('/v1/invoices/cryptoprocessing/log-5xx/retry', { by: 'auditor' }, auth)).status, 202);
     await created('cryptoprocessing', 'log-5xx');
@@ -96,23 +96,58 @@ describe('logs', () => {
     const signatures = deliveries.map((d) => d.headers['x-processing-signature']).filter((s): s is string => typeof s === 'string');
     const tokens = deliveries.map((d) => d.headers.token).filter((s): s is string => typeof s === 'string');
     assert.ok(signatures.length > 0 && tokens.length > 0, 'signed callbacks were delivered');
-    const records = await Promise.all([['cryptoprocessing', 'log-paid'], ['cryptosteroid', 'log-cs']].map(([p, id]) => t.system.store.get(p as string, id as string)));
+    const records = await Promise.all(
+      [
+        ['cryptoprocessing', 'log-paid'],
+        ['cryptosteroid', 'log-cs'],
+      ].map(([p, id]) => t.system.store.get(p as string, id as string)),
+    );
     const secrets: Record<string, string> = {
-      API_TOKEN, WRONG_TOKEN, ADMIN_PASSWORD, METRICS_TOKEN, FORGED_SIGNATURE, EMAIL, SENDER_EMAIL, FIRST, LAST, LEGAL, BIRTH,
-      ...Object.fromEntries(Object.entries(SANDBOX_CREDENTIALS).flatMap(([p, c]) => Object.entries(c).filter(([k]) => k !== 'merchantId').map(([k, v]) => [`${p}.${k}`, v]))),
+      API_TOKEN,
+      WRONG_TOKEN,
+      ADMIN_PASSWORD,
+      METRICS_TOKEN,
+      FORGED_SIGNATURE,
+      EMAIL,
+      SENDER_EMAIL,
+      FIRST,
+      LAST,
+      LEGAL,
+      BIRTH,
+      ...Object.fromEntries(
+        Object.entries(SANDBOX_CREDENTIALS).flatMap(([p, c]) =>
+          Object.entries(c)
+            .filter(([k]) => k !== 'merchantId')
+            .map(([k, v]) => [`${p}.${k}`, v]),
+        ),
+      ),
       ...Object.fromEntries(signatures.map((s, i) => [`callback signature ${i}`, s])),
       ...Object.fromEntries(tokens.map((s, i) => [`callback token ${i}`, s])),
       ...Object.fromEntries(records.map((r, i) => [`order secret ${i}`, r?.secret ?? 'missing'])),
     };
     // The paths that handle those secrets did log (so their silence about them means something).
-    for (const msg of ['invoice created', 'provider rejected the order', 'submission failed for good; parked in the failed set', 'submission retried', 'callback refused: not authentic', 'admin sign-in refused']) {
-      assert.ok(t.logs.some((l) => l.includes(`"msg":"${msg}`)), `logged: ${msg}`);
+    for (const msg of [
+      'invoice created',
+      'provider rejected the order',
+      'submission failed for good; parked in the failed set',
+      'submission retried',
+      'callback refused: not authentic',
+      'admin sign-in refused',
+    ]) {
+      assert.ok(
+        t.logs.some((l) => l.includes(`"msg":"${msg}`)),
+        `logged: ${msg}`,
+      );
     }
     for (const [what, secret] of Object.entries(secrets)) {
       const leak = t.logs.find((l) => l.includes(secret));
       assert.equal(leak, undefined, `${what} leaked into: ${leak}`);
     }
-    assert.equal(t.logs.some((l) => /@mailbox\.example/.test(l)), false, 'no e-mail address at all');
+    assert.equal(
+      t.logs.some((l) => /@mailbox\.example/.test(l)),
+      false,
+      'no e-mail address at all',
+    );
   });
 
   it('one outcome line per create job attempt', async () => {
@@ -126,9 +161,19 @@ describe('logs', () => {
       assert.equal(lines.length, attempts, `${id}:\n${lines.join('')}`);
     }
     const fivexx = outcomeLines(t.logs, createJobId('cryptoprocessing', 'log-5xx')).map((l) => JSON.parse(l) as { level: number; msg: string; ms?: number });
-    assert.deepEqual(fivexx.map((e) => e.msg), ['submission failed; will retry', 'submission failed for good; parked in the failed set', 'invoice created']);
-    assert.deepEqual(fivexx.map((e) => e.level), [40, 50, 30], 'warn, error, info');
-    assert.ok(fivexx.every((e) => typeof e.ms === 'number'), 'with a duration');
+    assert.deepEqual(
+      fivexx.map((e) => e.msg),
+      ['submission failed; will retry', 'submission failed for good; parked in the failed set', 'invoice created'],
+    );
+    assert.deepEqual(
+      fivexx.map((e) => e.level),
+      [40, 50, 30],
+      'warn, error, info',
+    );
+    assert.ok(
+      fivexx.every((e) => typeof e.ms === 'number'),
+      'with a duration',
+    );
   });
 
   it('the logger masks personal fields at any depth and e-mails inside strings and errors', () => {

@@ -141,7 +141,11 @@ describe('OpenAPI document', () => {
     const documented = op.responses[String(res.status)];
     assert.ok(documented, `${what}: status documented`);
     for (const name of ['preference-applied']) {
-      if (res.headers.has(name)) assert.ok(Object.keys(documented.headers ?? {}).some((h) => h.toLowerCase() === name), `${what}: header ${name} documented`);
+      if (res.headers.has(name))
+        assert.ok(
+          Object.keys(documented.headers ?? {}).some((h) => h.toLowerCase() === name),
+          `${what}: header ${name} documented`,
+        );
     }
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/, what);
     const error = conforms(pointer('paths', c.path, c.method, 'responses', String(res.status), 'content', 'application/json', 'schema'), answer);
@@ -189,18 +193,35 @@ describe('OpenAPI document', () => {
 
     // POST /v1/invoices/batch
     const batch = await call({ method: 'post', path: '/v1/invoices/batch', body: { orders: [order, sampleOrder('cryptosteroid', 'oa-b1'), { ...order, amount: '2.00' }] } });
-    assert.deepEqual(batch.body.results.map((r: Json) => r.outcome), ['existing', 'accepted', 'conflict']);
+    assert.deepEqual(
+      batch.body.results.map((r: Json) => r.outcome),
+      ['existing', 'accepted', 'conflict'],
+    );
     const withInvalid = await call({ method: 'post', path: '/v1/invoices/batch', body: { orders: [{ ...order, foreign_id: '' }] }, conformingRequest: false });
-    assert.deepEqual(withInvalid.body.results.map((r: Json) => r.outcome), ['invalid']);
+    assert.deepEqual(
+      withInvalid.body.results.map((r: Json) => r.outcome),
+      ['invalid'],
+    );
     assert.equal((await call({ method: 'post', path: '/v1/invoices/batch', body: { orders: [] } })).status, 400);
     assert.equal((await call({ method: 'post', path: '/v1/invoices/batch', body: { orders: [order] }, auth: false })).status, 401);
 
     // GET /v1/invoices/{provider}/{foreign_id}
-    const read = await call({ method: 'get', path: '/v1/invoices/{provider}/{foreign_id}', params: { provider: 'cryptoprocessing', foreign_id: 'oa-wait' }, query: { account: 'default' } });
+    const read = await call({
+      method: 'get',
+      path: '/v1/invoices/{provider}/{foreign_id}',
+      params: { provider: 'cryptoprocessing', foreign_id: 'oa-wait' },
+      query: { account: 'default' },
+    });
     assert.equal(read.status, 200);
-    assert.deepEqual(read.body.history.map((h: Json) => h.to), ['queued', 'created']);
+    assert.deepEqual(
+      read.body.history.map((h: Json) => h.to),
+      ['queued', 'created'],
+    );
     assert.equal((await call({ method: 'get', path: '/v1/invoices/{provider}/{foreign_id}', params: { provider: 'alphapo', foreign_id: 'nope' } })).status, 404);
-    assert.equal((await call({ method: 'get', path: '/v1/invoices/{provider}/{foreign_id}', params: { provider: 'alphapo', foreign_id: 'oa-1' }, query: { account: 'Bad!' } })).status, 400);
+    assert.equal(
+      (await call({ method: 'get', path: '/v1/invoices/{provider}/{foreign_id}', params: { provider: 'alphapo', foreign_id: 'oa-1' }, query: { account: 'Bad!' } })).status,
+      400,
+    );
     assert.equal((await call({ method: 'get', path: '/v1/invoices/{provider}/{foreign_id}', params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false })).status, 401);
 
     // POST /v1/invoices/{provider}/{foreign_id}/retry: a submission the provider refused with 500s until its attempts ran out.
@@ -210,7 +231,10 @@ describe('OpenAPI document', () => {
     t.sandbox.clearFaults();
     const retryPath = '/v1/invoices/{provider}/{foreign_id}/retry';
     const bulk = await call({ method: 'post', path: '/v1/invoices/retry', body: { provider: 'alphapo', reason: '500', dry_run: true } });
-    assert.deepEqual(bulk.body.retried.map((r: Json) => r.foreign_id), ['oa-failed']);
+    assert.deepEqual(
+      bulk.body.retried.map((r: Json) => r.foreign_id),
+      ['oa-failed'],
+    );
     const retried = await call({ method: 'post', path: retryPath, params: { provider: 'alphapo', foreign_id: 'oa-failed' }, body: { by: 'openapi-test' } });
     assert.equal(retried.status, 202);
     assert.equal((await call({ method: 'post', path: retryPath, params: { provider: 'cryptoprocessing', foreign_id: 'oa-wait' } })).body.error, 'not_retryable');
@@ -238,7 +262,10 @@ describe('OpenAPI document', () => {
     assert.equal((await call({ method: 'post', path: cancelPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false })).status, 401);
     const abandoned = await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { reason: 'test', by: 'openapi-test' } });
     assert.equal(abandoned.status, 200);
-    assert.equal((await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { reason: 'again', by: 'openapi-test' } })).status, 409);
+    assert.equal(
+      (await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { reason: 'again', by: 'openapi-test' } })).status,
+      409,
+    );
     assert.equal((await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'nope' }, body: { reason: 'x', by: 'y' } })).status, 404);
     assert.equal((await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: {}, conformingRequest: false })).status, 400);
     assert.equal((await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false, body: { reason: 'x', by: 'y' } })).status, 401);
@@ -250,13 +277,32 @@ describe('OpenAPI document', () => {
     assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, body: attachBody })).status, 200);
     assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, body: attachBody })).status, 409);
     assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'nope' }, body: attachBody })).status, 404);
-    assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, body: { ...attachBody, payment_url: 'ftp://x' }, conformingRequest: false })).status, 400);
+    assert.equal(
+      (
+        await call({
+          method: 'post',
+          path: attachPath,
+          params: { provider: 'alphapo', foreign_id: 'oa-attach' },
+          body: { ...attachBody, payment_url: 'ftp://x' },
+          conformingRequest: false,
+        })
+      ).status,
+      400,
+    );
     assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, auth: false, body: attachBody })).status, 401);
 
     // 413 and 415 of every operation with a body.
     const big = JSON.stringify({ orders: [{ description: 'x'.repeat(5 * 1024 * 1024) }] });
     const one = { provider: 'alphapo', foreign_id: 'oa-1' };
-    for (const [path, params] of [['/v1/invoices', {}], ['/v1/invoices/batch', {}], [retryPath, one], ['/v1/invoices/retry', {}], [cancelPath, one], [abandonPath, one], [attachPath, one]] as const) {
+    for (const [path, params] of [
+      ['/v1/invoices', {}],
+      ['/v1/invoices/batch', {}],
+      [retryPath, one],
+      ['/v1/invoices/retry', {}],
+      [cancelPath, one],
+      [abandonPath, one],
+      [attachPath, one],
+    ] as const) {
       assert.equal((await call({ method: 'post', path, params, raw: { body: 'provider=alphapo', type: 'application/x-www-form-urlencoded' } })).status, 415);
       assert.equal((await call({ method: 'post', path, params, raw: { body: big, type: 'application/json' } })).status, 413);
     }

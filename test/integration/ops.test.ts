@@ -76,7 +76,10 @@ describe('Bull Board for a viewer', () => {
     assert.equal(ok.status, 200);
     assert.match(ok.text, /<base href="\/admin\/queues\/"/);
     assert.ok(t.logs.some((l) => l.includes('admin sign-in refused')));
-    assert.equal(t.logs.some((l) => l.includes('wrong-password-123') || l.includes(PASSWORD)), false);
+    assert.equal(
+      t.logs.some((l) => l.includes('wrong-password-123') || l.includes(PASSWORD)),
+      false,
+    );
   });
 
   it('shows every registered queue, read-only: a retry is refused and the job stays failed', async () => {
@@ -88,7 +91,7 @@ describe('Bull Board for a viewer', () => {
     assert.equal(queues.status, 200);
     const names = queues.body.queues.map((q: { name: string }) => q.name).sort();
     assert.deepEqual(names, t.system.queues.map((q) => q.name).sort());
-    for (const name of ["invoice-create.alphapo", "invoice-poll.alphapo", "invoice-events", "invoice-results"]) assert.ok(names.includes(name), name);
+    for (const name of ['invoice-create.alphapo', 'invoice-poll.alphapo', 'invoice-events', 'invoice-results']) assert.ok(names.includes(name), name);
     for (const q of queues.body.queues) assert.equal(q.readOnlyMode, true, `${q.name} is read-only`);
     const retry = await board(t, `/api/queues/invoice-create.alphapo/${job.id}/retry`, { method: 'PUT' });
     assert.equal(retry.status, 405);
@@ -128,7 +131,7 @@ describe('Bull Board for an operator', () => {
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'op-2'))).status, 202);
     await created(t, 'cryptoprocessing', 'op-2');
     const id = createJobId('cryptoprocessing', 'op-2');
-    await t.waitFor(async () => (await (await t.system.lane("cryptoprocessing").createQueue.getJob(id))?.getState()) === 'completed', 'completed');
+    await t.waitFor(async () => (await (await t.system.lane('cryptoprocessing').createQueue.getJob(id))?.getState()) === 'completed', 'completed');
     assert.equal((await board(t, `/api/queues/invoice-create.cryptoprocessing/${id}/retry`, { method: 'PUT' })).status, 204);
     await t.waitFor(async () => t.logs.some((l) => l.includes('already submitted') && l.includes(id)), 'the re-run');
     assert.equal(t.sandbox.count('cryptoprocessing', 'op-2'), 1);
@@ -299,7 +302,10 @@ describe('metrics and readiness', () => {
     const { lanes, ...rest } = ready.body;
     assert.deepEqual(rest, { ok: true, redis: 'up', workers: 'running' });
     // Each lane's state is in the body too.
-    assert.deepEqual(lanes.map((l: { lane: string; breaker: string }) => [l.lane, l.breaker]), [...t.system.lanes.keys()].map((k) => [k, 'closed']));
+    assert.deepEqual(
+      lanes.map((l: { lane: string; breaker: string }) => [l.lane, l.breaker]),
+      [...t.system.lanes.keys()].map((k) => [k, 'closed']),
+    );
     const worker = t.system.workers?.workers[0];
     assert.ok(worker);
     await worker.close();
@@ -347,7 +353,11 @@ describe('.env.example', () => {
     assert.ok(keys.length > 20, `found the schema (${keys.length} keys)`);
     const example = readFileSync(new URL('.env.example', root), 'utf8');
     const documented = new Set([...example.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
-    assert.deepEqual(keys.filter((k) => !documented.has(k)), [], 'undocumented in .env.example');
+    assert.deepEqual(
+      keys.filter((k) => !documented.has(k)),
+      [],
+      'undocumented in .env.example',
+    );
     const values = Object.fromEntries([...example.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
     assert.doesNotThrow(() => loadConfig(values));
   });

@@ -31,7 +31,11 @@ class Receiver {
       req.on('data', (c: Buffer) => (body += c.toString('utf8')));
       req.on('end', () => {
         if (this.behaviour?.(req, res)) return;
-        const headers = { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) };
+        const headers = {
+          'webhook-id': String(req.headers['webhook-id']),
+          'webhook-timestamp': String(req.headers['webhook-timestamp']),
+          'webhook-signature': String(req.headers['webhook-signature']),
+        };
         const ok = this.secrets.some((s) => {
           try {
             new Webhook(s).verify(body, headers);
@@ -98,10 +102,20 @@ describe('result webhooks', () => {
     for (const id of ['wh-1', 'wh-2']) await t.waitFor(async () => delivered(id).some((v) => v.result.status === 'paid'), `${id} paid delivered`);
     await t.waitFor(async () => delivered('wh-3').length === 1, 'wh-3 created delivered');
     for (const id of ['wh-1', 'wh-2']) {
-      assert.deepEqual(delivered(id).map((v) => v.result.status), ['created', 'processing', 'paid'], `${id} in order`);
+      assert.deepEqual(
+        delivered(id).map((v) => v.result.status),
+        ['created', 'processing', 'paid'],
+        `${id} in order`,
+      );
       const published = await resultsOf(id);
       for (const v of delivered(id)) assert.equal(v.id, v.result.event_id, 'webhook-id is the event id');
-      assert.deepEqual(delivered(id).map((v) => v.id).sort(), published.map((r) => r.event_id).sort(), 'exactly what the results queue has');
+      assert.deepEqual(
+        delivered(id)
+          .map((v) => v.id)
+          .sort(),
+        published.map((r) => r.event_id).sort(),
+        'exactly what the results queue has',
+      );
     }
     assert.equal(rx.refused, 0);
   });
@@ -110,8 +124,8 @@ describe('result webhooks', () => {
     let calls = 0;
     rx.behaviour = (_req, res) => {
       calls++;
-      if (calls === 1) return void res.writeHead(500).end(), true;
-      if (calls === 2) return void res.writeHead(503, { 'retry-after': '0' }).end(), true;
+      if (calls === 1) return (void res.writeHead(500).end(), true);
+      if (calls === 2) return (void res.writeHead(503, { 'retry-after': '0' }).end(), true);
       if (calls === 3) return true; // hangs: our timeout ends it
       return false;
     };
@@ -129,7 +143,10 @@ describe('result webhooks', () => {
     await t.waitFor(async () => (await t.system.endpoints.get(endpoint))?.status === 'disabled', 'the endpoint disabled', 20_000);
     const listed = (await t.get('/v1/webhook-endpoints')).body.endpoints.find((e: { id: string }) => e.id === endpoint);
     assert.match(listed.disabled_reason, /failed for about a day/);
-    assert.ok(t.logs.some((l) => l.includes('result webhook endpoint disabled')), 'reported');
+    assert.ok(
+      t.logs.some((l) => l.includes('result webhook endpoint disabled')),
+      'reported',
+    );
     // Results made while it is disabled wait for it.
     t.sandbox.pay('cryptoprocessing', 'wh-down');
     await t.waitFor(async () => (await resultsOf('wh-down')).some((r) => r.status === 'paid'), 'paid published');
@@ -139,7 +156,12 @@ describe('result webhooks', () => {
     const redo = await t.post(`/v1/webhook-endpoints/${endpoint}/redeliver`, { event_id: created.event_id, by: 'ops' });
     assert.equal(redo.status, 202);
     await t.waitFor(async () => delivered('wh-down').length === 3, 'every result of wh-down delivered', 60_000);
-    assert.deepEqual(delivered('wh-down').map((v) => v.result.status).sort(), ['created', 'paid', 'processing']);
+    assert.deepEqual(
+      delivered('wh-down')
+        .map((v) => v.result.status)
+        .sort(),
+      ['created', 'paid', 'processing'],
+    );
     // A time range: everything again (receivers dedupe on webhook-id).
     const before = rx.verified.length;
     const range = await t.post(`/v1/webhook-endpoints/${endpoint}/redeliver`, { from: new Date(Date.now() - 3600_000).toISOString(), to: new Date().toISOString(), by: 'ops' });
@@ -161,7 +183,12 @@ describe('result webhooks', () => {
     assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'wh-rot-2'))).status, 202);
     await t.waitFor(async () => delivered('wh-rot-2').length === 1, 'delivered to a receiver on the old secret too');
     assert.equal(rx.refused, 0);
-    for (const s of [old, fresh]) assert.equal(t.logs.some((l) => l.includes(s.slice(6, 30))), false, 'no secret in the logs');
+    for (const s of [old, fresh])
+      assert.equal(
+        t.logs.some((l) => l.includes(s.slice(6, 30))),
+        false,
+        'no secret in the logs',
+      );
   });
 
   it('bad registrations are refused naming the field', async () => {

@@ -47,10 +47,8 @@ async function call(url: string, body: string | undefined, o: CallOptions = {}) 
   return { status: res.statusCode, headers: res.headers, text, json: (): any => JSON.parse(text) };
 }
 
-const cp = (sb: Sandbox, path: string, body: string, o: CallOptions = {}) =>
-  call(`${sb.baseUrls.cryptoprocessing}${path}`, body, { key: CP.apiKey, secret: CP.apiSecret, ...o });
-const ap = (sb: Sandbox, path: string, body: string, o: CallOptions = {}) =>
-  call(`${sb.baseUrls.alphapo}${path}`, body, { key: AP.apiKey, secret: AP.apiSecret, ...o });
+const cp = (sb: Sandbox, path: string, body: string, o: CallOptions = {}) => call(`${sb.baseUrls.cryptoprocessing}${path}`, body, { key: CP.apiKey, secret: CP.apiSecret, ...o });
+const ap = (sb: Sandbox, path: string, body: string, o: CallOptions = {}) => call(`${sb.baseUrls.alphapo}${path}`, body, { key: AP.apiKey, secret: AP.apiSecret, ...o });
 const cs = (sb: Sandbox, path: string, body: unknown, o: CallOptions = {}) =>
   call(`${sb.baseUrls.cryptosteroid}/merchants/${CS.merchantId}${path}`, body === undefined ? undefined : JSON.stringify(body), {
     headers: { 'x-api-key': CS.apiKey },
@@ -163,9 +161,7 @@ it('validation: documented messages, per-provider requirements, every bad field 
     assert.match(e4.title ?? '', /not be greater than 50/);
     assert.match(e4.description ?? '', /not be greater than 1000/);
     assert.match(e4.foreign_id ?? '', /not be greater than 255/);
-    const e5 = await errors(
-      cp(sb, '/api/v2/invoices/create', invoice({ sender_type: 'natural', sender_data: { first_name: 'A', last_name: 'B', legal_name: 'C' } })),
-    );
+    const e5 = await errors(cp(sb, '/api/v2/invoices/create', invoice({ sender_type: 'natural', sender_data: { first_name: 'A', last_name: 'B', legal_name: 'C' } })));
     assert.ok(e5['sender_data.date_of_birth']);
     assert.ok(e5['sender_data.legal_name']);
     const e6 = await errors(cp(sb, '/api/v2/invoices/create', invoice({ timer: true, sender_currency: 'BTC' })));
@@ -439,7 +435,11 @@ it('redelivery after non-200, same bytes each time; CryptoSteroid webhook on PAI
       // The receiver sees a request before the sandbox has recorded its answer: wait for the record.
       await waitFor(() => sb.deliveries().length === 3, 'three recorded attempts');
       const attempts = sb.deliveries().map((d) => [d.attempt, d.result]);
-      assert.deepEqual(attempts, [[1, 500], [2, 503], [3, 200]]);
+      assert.deepEqual(attempts, [
+        [1, 500],
+        [2, 503],
+        [3, 200],
+      ]);
 
       const created = await cs(sb, '/invoices', { fiatCurrency: 'EUR', fiatAmount: '20', description: 'x', processingUrl: csHook.url, secret: 's3cr3t' });
       const id = created.json().invoiceId as string;
@@ -473,7 +473,13 @@ it('habits: duplicates and older-after-newer deliveries', async () => {
       await cp(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'late' }));
       sb.pay('cryptoprocessing', 'late');
       await waitFor(() => hook.got.length === 4, 'reordered pair');
-      assert.deepEqual(hook.bodies().slice(2).map((b) => b.status), ['confirmed', 'processing']);
+      assert.deepEqual(
+        hook
+          .bodies()
+          .slice(2)
+          .map((b) => b.status),
+        ['confirmed', 'processing'],
+      );
       await waitFor(() => sb.deliveries().length === 4, 'four recorded deliveries');
       assert.equal(sb.deliveries()[3]?.late, true);
     });

@@ -84,7 +84,10 @@ describe('security', () => {
           if (path === '/metrics' && headers.authorization === `Bearer ${METRICS_TOKEN}`) continue;
           const status = await call(`${t.api}${path}`, method, headers, method === 'GET' ? undefined : '{}');
           // Routes answer 401 whatever the method; methods a route lacks may also be 404 behind the guard.
-          assert.ok(status === 401 || (!methods.includes(method) && status === 404 && !path.startsWith('/v1') && !path.startsWith('/admin')), `${method} ${path} with ${JSON.stringify(headers)}: ${status}`);
+          assert.ok(
+            status === 401 || (!methods.includes(method) && status === 404 && !path.startsWith('/v1') && !path.startsWith('/admin')),
+            `${method} ${path} with ${JSON.stringify(headers)}: ${status}`,
+          );
         }
       }
     }
@@ -121,7 +124,7 @@ describe('security', () => {
       assert.equal(await call(`${t.api}/webhooks/${provider}`, 'POST', headers, bigCallback), 413, provider);
     }
     assert.equal(await call(`${t.api}/webhooks/cryptosteroid/cryptosteroid.r.x`, 'POST', { token: 'x' }, bigCallback), 413);
-    assert.equal((await t.createCounts("wait", "active", "delayed", "failed", "completed", "prioritized")).wait ?? 0, 0, 'nothing enqueued');
+    assert.equal((await t.createCounts('wait', 'active', 'delayed', 'failed', 'completed', 'prioritized')).wait ?? 0, 0, 'nothing enqueued');
     assert.equal(await t.system.eventsQueue.count(), 0, 'nothing stored');
   });
 
@@ -135,7 +138,12 @@ describe('security', () => {
     const doors: Array<{ name: string; wrong: () => Promise<number>; open: number; secret: string }> = [
       { name: 'API bearer token', wrong: () => call(`${t.api}/v1/invoices/alphapo/x`, 'GET', { authorization: `Bearer ${sameLength(API_TOKEN)}` }), open: 404, secret: API_TOKEN },
       { name: 'metrics token', wrong: () => call(`${t.api}/metrics`, 'GET', { authorization: `Bearer ${sameLength(METRICS_TOKEN)}` }), open: 200, secret: METRICS_TOKEN },
-      { name: 'admin password', wrong: () => call(`${t.api}/admin/queues/api/queues`, 'GET', { authorization: basic(ADMIN_USER, sameLength(ADMIN_PASSWORD)) }), open: 200, secret: ADMIN_PASSWORD },
+      {
+        name: 'admin password',
+        wrong: () => call(`${t.api}/admin/queues/api/queues`, 'GET', { authorization: basic(ADMIN_USER, sameLength(ADMIN_PASSWORD)) }),
+        open: 200,
+        secret: ADMIN_PASSWORD,
+      },
       {
         name: 'platform callback HMAC',
         wrong: () => call(`${t.api}/webhooks/alphapo`, 'POST', { 'x-processing-key': SANDBOX_CREDENTIALS.alphapo.apiKey, 'x-processing-signature': 'ab'.repeat(64) }, body),
@@ -144,20 +152,34 @@ describe('security', () => {
       },
       {
         name: 'platform callback key',
-        wrong: () => call(`${t.api}/webhooks/cryptoprocessing`, 'POST', { 'x-processing-key': sameLength(SANDBOX_CREDENTIALS.cryptoprocessing.apiKey), 'x-processing-signature': signBody(body, SANDBOX_CREDENTIALS.cryptoprocessing.apiSecret) }, body),
+        wrong: () =>
+          call(
+            `${t.api}/webhooks/cryptoprocessing`,
+            'POST',
+            {
+              'x-processing-key': sameLength(SANDBOX_CREDENTIALS.cryptoprocessing.apiKey),
+              'x-processing-signature': signBody(body, SANDBOX_CREDENTIALS.cryptoprocessing.apiSecret),
+            },
+            body,
+          ),
         open: 200,
         secret: SANDBOX_CREDENTIALS.cryptoprocessing.apiKey,
       },
-      { name: 'CryptoSteroid per-order token', wrong: () => call(`${t.api}/webhooks/cryptosteroid/${encodeURIComponent(cs.id)}`, 'POST', { token: sameLength(cs.secret) }, csBody), open: 200, secret: cs.secret },
+      {
+        name: 'CryptoSteroid per-order token',
+        wrong: () => call(`${t.api}/webhooks/cryptosteroid/${encodeURIComponent(cs.id)}`, 'POST', { token: sameLength(cs.secret) }, csBody),
+        open: 200,
+        secret: cs.secret,
+      },
     ];
 
     const original = crypto.timingSafeEqual;
     const seen: string[] = [];
     let forceEqual = false;
-    crypto.timingSafeEqual = ((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
+    crypto.timingSafeEqual = (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
       seen.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('utf8'), Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
       return forceEqual ? a.byteLength === b.byteLength : original(a, b);
-    });
+    };
     syncBuiltinESMExports();
     try {
       for (const door of doors) {

@@ -117,7 +117,11 @@ describe('graceful shutdown', () => {
       [],
       'every order ends created',
     );
-    assert.deepEqual(ids.filter((id) => sandbox.count('cryptoprocessing', id) !== 1), [], 'exactly one invoice per order');
+    assert.deepEqual(
+      ids.filter((id) => sandbox.count('cryptoprocessing', id) !== 1),
+      [],
+      'exactly one invoice per order',
+    );
     const created = (await t.results()).filter((r) => r.status === 'created');
     assert.equal(created.length, ORDERS, 'one created result per order');
   });

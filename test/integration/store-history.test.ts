@@ -36,7 +36,14 @@ describe('invoice history', () => {
     await store.apply('cryptoprocessing', 'h-1', { status: 'created', source: 'create', fields: { provider_invoice_id: '7' } });
     await store.apply('cryptoprocessing', 'h-1', { status: 'paid', source: 'callback', reason: 'paid in full\nby two transactions' });
     const history = await store.history(id);
-    assert.deepEqual(history.map((h) => [h.from, h.to, h.source]), [[null, 'queued', 'api'], ['queued', 'created', 'create'], ['created', 'paid', 'callback']]);
+    assert.deepEqual(
+      history.map((h) => [h.from, h.to, h.source]),
+      [
+        [null, 'queued', 'api'],
+        ['queued', 'created', 'create'],
+        ['created', 'paid', 'callback'],
+      ],
+    );
     assert.equal(history[2]?.reason, 'paid in full\nby two transactions');
     assert.equal((await redis.hget(store.recordKey(id), 'history'))?.split('\n').length, 3);
     assert.deepEqual(await redis.keys(`${prefix}:*${id}*`), [store.recordKey(id)]);
@@ -48,6 +55,9 @@ describe('invoice history', () => {
     await redis.hdel(store.recordKey(id), 'history');
     await redis.rpush(`${prefix}:store:hist:${id}`, JSON.stringify(early));
     await store.apply('cryptoprocessing', 'h-2', { status: 'created', source: 'create' });
-    assert.deepEqual((await store.history(id)).map((h) => h.to), ['queued', 'created']);
+    assert.deepEqual(
+      (await store.history(id)).map((h) => h.to),
+      ['queued', 'created'],
+    );
   });
 });

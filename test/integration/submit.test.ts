@@ -38,7 +38,14 @@ function adapter(uniqueForeignId: boolean, script: Array<() => Promise<CreateRes
 }
 
 const ok = (status: 'created' | 'pending' = 'created'): Promise<CreateResult> =>
-  Promise.resolve({ providerInvoiceId: 'inv-1', paymentUrl: 'https://pay.example/1', status, providerStatus: status === 'pending' ? 'pending' : 'NEW', amount: '10', currency: 'EUR' });
+  Promise.resolve({
+    providerInvoiceId: 'inv-1',
+    paymentUrl: 'https://pay.example/1',
+    status,
+    providerStatus: status === 'pending' ? 'pending' : 'NEW',
+    amount: '10',
+    currency: 'EUR',
+  });
 
 describe('submit rules', () => {
   const prefix = uniquePrefix('submit');
@@ -111,9 +118,15 @@ describe('submit rules', () => {
     const out = await submitOrder({ store, adapter: adapter(true, [() => ok('pending')]) }, 'cryptosteroid', id);
     assert.equal(out.kind, 'created');
     const history = await store.history(`cryptosteroid.r.${id}`);
-    assert.deepEqual(history.map((h) => h.to), ['queued', 'created', 'pending']);
+    assert.deepEqual(
+      history.map((h) => h.to),
+      ['queued', 'created', 'pending'],
+    );
     const outbox = (await redis.lrange(store.keys.outbox, 0, -1)).map((s) => JSON.parse(s)).filter((e) => e.data.foreign_id === id);
-    assert.deepEqual(outbox.map((e) => e.name), ['created', 'pending']);
+    assert.deepEqual(
+      outbox.map((e) => e.name),
+      ['created', 'pending'],
+    );
     assert.equal(outbox[1].data.payment_url, 'https://pay.example/1');
   });
 

@@ -22,7 +22,7 @@ describe('sweepers', () => {
   it('an open invoice whose poll job was removed gets it back; a terminal one leaves the open index', async () => {
     const ids = ['sw-1', 'sw-2', 'sw-3'];
     for (const id of ids) assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', id))).status, 202);
-    const pollQueue = t.system.lane("alphapo").pollQueue;
+    const pollQueue = t.system.lane('alphapo').pollQueue;
     assert.ok(pollQueue, 'the system has a poll queue');
     for (const id of ids) await t.waitFor(async () => pollQueue.getJob(pollJobId('alphapo', id)), `poll job of ${id}`);
     const sweeper = t.system.workers!.sweeper;

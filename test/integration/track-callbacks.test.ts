@@ -9,16 +9,7 @@ import assert from 'node:assert/strict';
 import { eventJobId } from '../../queues/events.ts';
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/index.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';
-import {
-  assertPublishedExactlyOnce,
-  invoiceCallback,
-  platformHeaders,
-  postRaw,
-  resultsFor,
-  settle,
-  waitCreated,
-  waitStatus,
-} from './track-helpers.ts';
+import { assertPublishedExactlyOnce, invoiceCallback, platformHeaders, postRaw, resultsFor, settle, waitCreated, waitStatus } from './track-helpers.ts';
 
 async function created(t: TestSystem, provider: 'cryptoprocessing' | 'alphapo' | 'cryptosteroid', foreignId: string, order: Record<string, unknown>): Promise<string> {
   const res = await t.post('/v1/invoices', order);
@@ -60,7 +51,10 @@ describe('tracking by callbacks', () => {
     assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptoprocessing', 'cb-cp-paid'), ['created', 'processing', 'paid']);
     const rec = await t.system.store.get('cryptoprocessing', 'cb-cp-paid');
     const history = await t.system.store.history(rec!.id);
-    assert.deepEqual(history.slice(2).map((h) => h.source), ['callback', 'callback']);
+    assert.deepEqual(
+      history.slice(2).map((h) => h.source),
+      ['callback', 'callback'],
+    );
     const paid = (await resultsFor(t, 'cryptoprocessing', 'cb-cp-paid')).find((r) => r.status === 'paid');
     assert.equal(paid?.received_amount, '100.5');
     assert.equal(paid?.reason, undefined, 'an exact payment carries no reason');
@@ -151,7 +145,11 @@ describe('tracking by callbacks', () => {
       await settle(t);
       const deliveries = t.sandbox.deliveries().filter((d) => d.foreignId === 'cb-dup');
       assert.ok(deliveries.some((d) => d.duplicate) && deliveries.some((d) => d.late), 'the sandbox did send duplicates and late ones');
-      assert.equal(deliveries.at(-1)?.callbackStatus === 'processing' || deliveries.some((d) => d.late && d.callbackStatus === 'processing'), true, 'a processing callback arrived after confirmed');
+      assert.equal(
+        deliveries.at(-1)?.callbackStatus === 'processing' || deliveries.some((d) => d.late && d.callbackStatus === 'processing'),
+        true,
+        'a processing callback arrived after confirmed',
+      );
       const statuses = await assertPublishedExactlyOnce(t, 'cryptoprocessing', 'cb-dup');
       assert.equal(statuses.at(-1), 'paid');
       assert.ok(!statuses.slice(statuses.indexOf('paid')).includes('processing'), 'nothing after paid');
@@ -248,7 +246,11 @@ describe('tracking by callbacks', () => {
         assert.equal((await postRaw(url, body, { 'content-type': 'application/json', token: other })).status, 401, 'another order secret');
         const secret = (await t.system.store.get('cryptosteroid', 'cb-forge-cs'))!.secret;
         assert.equal((await postRaw(`${t.api}/webhooks/cryptosteroid/cryptosteroid.r.nobody`, body, { token: secret })).status, 401, 'no such order');
-        assert.equal((await postRaw(`${t.api}/webhooks/cryptosteroid/${encodeURIComponent((await t.system.store.get('cryptoprocessing', 'cb-forge'))!.id)}`, body, { token: other })).status, 401, 'not a cryptosteroid order');
+        assert.equal(
+          (await postRaw(`${t.api}/webhooks/cryptosteroid/${encodeURIComponent((await t.system.store.get('cryptoprocessing', 'cb-forge'))!.id)}`, body, { token: other })).status,
+          401,
+          'not a cryptosteroid order',
+        );
         assert.equal((await postRaw(`${t.api}/webhooks/cryptosteroid`, body, { token: secret })).status, 404);
       });
     });
@@ -261,7 +263,10 @@ describe('tracking by callbacks', () => {
         const noStatus = JSON.stringify({ id: Number(pid), foreign_id: 'cb-forge', type: 'invoice' });
         const r1 = await postRaw(url, noStatus, platformHeaders('cryptoprocessing', noStatus));
         assert.equal(r1.status, 400);
-        assert.deepEqual(r1.body.issues.map((i: { field: string }) => i.field), ['status']);
+        assert.deepEqual(
+          r1.body.issues.map((i: { field: string }) => i.field),
+          ['status'],
+        );
         const notJson = 'status=confirmed';
         const r2 = await postRaw(url, notJson, platformHeaders('cryptoprocessing', notJson));
         assert.equal(r2.status, 400);
@@ -272,7 +277,10 @@ describe('tracking by callbacks', () => {
         assert.equal(r3.body.issues[0].field, 'type');
         const r4 = await postRaw(csUrl, JSON.stringify({ status: 'PAID' }), { 'content-type': 'application/json', token: secret });
         assert.equal(r4.status, 400);
-        assert.ok(r4.body.issues.some((i: { field: string }) => i.field === 'invoiceId'), JSON.stringify(r4.body));
+        assert.ok(
+          r4.body.issues.some((i: { field: string }) => i.field === 'invoiceId'),
+          JSON.stringify(r4.body),
+        );
         const huge = invoiceCallback(pid, 'cb-forge', 'confirmed', { padding: 'x'.repeat(300 * 1024) });
         assert.equal((await postRaw(url, huge, platformHeaders('cryptoprocessing', huge))).status, 413);
       });
@@ -345,7 +353,10 @@ describe('tracking by callbacks', () => {
     t.sandbox.addFault({ provider: 'cryptosteroid', fault: 'commit-then-drop', count: 1 });
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'cb-lost'))).status, 202);
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptosteroid', 'cb-lost-cs'))).status, 202);
-    for (const [p, f] of [['cryptoprocessing', 'cb-lost'], ['cryptosteroid', 'cb-lost-cs']] as const) {
+    for (const [p, f] of [
+      ['cryptoprocessing', 'cb-lost'],
+      ['cryptosteroid', 'cb-lost-cs'],
+    ] as const) {
       await t.waitFor(async () => (await t.system.store.get(p, f))?.reconcile, `${f} parked`);
     }
     const csId = t.sandbox.invoices('cryptosteroid').find((i) => i.foreignId === 'cb-lost-cs')!.id;
@@ -421,4 +432,3 @@ describe('publication across crashes (no workers running)', () => {
     await relay.close();
   });
 });
-

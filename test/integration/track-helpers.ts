@@ -69,10 +69,14 @@ export async function waitStatus(t: TestSystem, provider: string, foreignId: str
 
 /** The create went through: the provider invoice is known (status `created`, or `pending` when the provider starts there). */
 export async function waitCreated(t: TestSystem, provider: string, foreignId: string, timeoutMs?: number): Promise<void> {
-  await t.waitFor(async () => {
-    const r = await t.system.store.get(provider, foreignId);
-    return r?.payment_url && (r.status === 'created' || r.status === 'pending');
-  }, `${provider}/${foreignId} created`, timeoutMs);
+  await t.waitFor(
+    async () => {
+      const r = await t.system.store.get(provider, foreignId);
+      return r?.payment_url && (r.status === 'created' || r.status === 'pending');
+    },
+    `${provider}/${foreignId} created`,
+    timeoutMs,
+  );
 }
 
 /** No callback job waiting or running, and the outbox relayed. */

@@ -51,7 +51,13 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     t.sandbox.pay('cryptoprocessing', 'pl-paid');
     await waitStatus(t, 'cryptoprocessing', 'pl-paid', 'paid');
     await settle(t);
-    assert.ok(t.sandbox.deliveries().filter((d) => d.foreignId === 'pl-paid').every((d) => d.result === 'no-url'), 'no callback reached us');
+    assert.ok(
+      t.sandbox
+        .deliveries()
+        .filter((d) => d.foreignId === 'pl-paid')
+        .every((d) => d.result === 'no-url'),
+      'no callback reached us',
+    );
     assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptoprocessing', 'pl-paid'), ['created', 'paid']);
     const rec = await t.system.store.get('cryptoprocessing', 'pl-paid');
     assert.equal((await t.system.store.history(rec!.id)).at(-1)?.source, 'poll');
@@ -65,7 +71,12 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     await waitStatus(t, 'cryptosteroid', 'pl-cs-paid', 'paid');
     await settle(t);
     const rec = await t.system.store.get('cryptosteroid', 'pl-cs-paid');
-    assert.ok(t.sandbox.deliveries().filter((d) => d.invoiceId === rec!.provider_invoice_id).every((d) => d.result !== 200));
+    assert.ok(
+      t.sandbox
+        .deliveries()
+        .filter((d) => d.invoiceId === rec!.provider_invoice_id)
+        .every((d) => d.result !== 200),
+    );
     const statuses = await assertPublishedExactlyOnce(t, 'cryptosteroid', 'pl-cs-paid');
     assert.equal(statuses.at(-1), 'paid');
     assert.equal((await t.system.store.history(rec!.id)).at(-1)?.source, 'poll');
@@ -128,20 +139,25 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const rec = await t.system.store.get('cryptoprocessing', 'pl-idle');
     assert.equal(rec?.status, 'created');
-    const job = await t.system.lane("cryptoprocessing").pollQueue.getJob(pollJobId('cryptoprocessing', 'pl-idle'));
+    const job = await t.system.lane('cryptoprocessing').pollQueue.getJob(pollJobId('cryptoprocessing', 'pl-idle'));
     assert.ok(job, 'its poll job is still there');
     assert.ok(['delayed', 'waiting', 'active'].includes(await job.getState()));
     assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptoprocessing', 'pl-idle'), ['created']);
     // Terminal invoices drop their poll job: exactly the open one is left.
-    await t.waitFor(async () => (await t.system.lane("cryptoprocessing").pollQueue.getJobCounts('delayed', 'wait', 'active', 'failed')).failed === 0 && (await t.system.lane("cryptoprocessing").pollQueue.count()) === 1, 'only the open invoice is polled');
+    await t.waitFor(
+      async () =>
+        (await t.system.lane('cryptoprocessing').pollQueue.getJobCounts('delayed', 'wait', 'active', 'failed')).failed === 0 &&
+        (await t.system.lane('cryptoprocessing').pollQueue.count()) === 1,
+      'only the open invoice is polled',
+    );
   });
 
   it('a poll job that fails for good stays in the failed set for an operator', async () => {
     // Data no poll job of ours carries: the processor refuses it outright (UnrecoverableError).
     const bad = { v: 1, provider: 'cryptoprocessing', kind: 'invoice', foreign_id: '' } as const;
-    await t.system.lane("cryptoprocessing").pollQueue.add('poll', bad, { jobId: pollJobId('cryptoprocessing', 'pl-broken') });
-    await t.waitFor(async () => (await t.system.lane("cryptoprocessing").pollQueue.getJobCounts('failed')).failed === 1, 'the broken poll job fails');
-    const job = await t.system.lane("cryptoprocessing").pollQueue.getJob(pollJobId('cryptoprocessing', 'pl-broken'));
+    await t.system.lane('cryptoprocessing').pollQueue.add('poll', bad, { jobId: pollJobId('cryptoprocessing', 'pl-broken') });
+    await t.waitFor(async () => (await t.system.lane('cryptoprocessing').pollQueue.getJobCounts('failed')).failed === 1, 'the broken poll job fails');
+    const job = await t.system.lane('cryptoprocessing').pollQueue.getJob(pollJobId('cryptoprocessing', 'pl-broken'));
     assert.equal(await job?.getState(), 'failed');
     assert.match(job?.failedReason ?? '', /invalid job data: foreign_id/);
     await job?.remove();
@@ -195,9 +211,15 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     assert.equal(early.kind, 'again');
     assert.ok(early.kind === 'again' && early.at <= rec.opened_at! + settings.timerMs + settings.graceMs + 1, 'wakes by the deadline');
     assert.match((await t.system.store.get('cryptoprocessing', 'po-down'))!.last_error ?? '', /lookup failed: ProviderUnavailable 503/);
-    const before = await pollOnce({ store: t.system.store, lane: laneWith(down), settings, now: () => rec.opened_at! + settings.timerMs + settings.graceMs - 1 }, job('cryptoprocessing', 'po-down'));
+    const before = await pollOnce(
+      { store: t.system.store, lane: laneWith(down), settings, now: () => rec.opened_at! + settings.timerMs + settings.graceMs - 1 },
+      job('cryptoprocessing', 'po-down'),
+    );
     assert.equal(before.kind, 'again', 'not one millisecond early');
-    const late = await pollOnce({ store: t.system.store, lane: laneWith(down), settings, now: () => rec.opened_at! + settings.timerMs + settings.graceMs }, job('cryptoprocessing', 'po-down'));
+    const late = await pollOnce(
+      { store: t.system.store, lane: laneWith(down), settings, now: () => rec.opened_at! + settings.timerMs + settings.graceMs },
+      job('cryptoprocessing', 'po-down'),
+    );
     assert.deepEqual(late, { kind: 'done', status: 'expired', published: true });
     const after = (await t.system.store.get('cryptoprocessing', 'po-down'))!;
     assert.equal(after.inferred, 'deadline');
@@ -208,9 +230,15 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     const settings = trackSettings(t.config);
     const rec = await open('alphapo', 'po-stuck', { timer: true }, true);
     const silent = adapter('alphapo', async () => null);
-    const mid = await pollOnce({ store: t.system.store, lane: laneWith(silent), settings, now: () => rec.status_at! + settings.timerMs + settings.graceMs + MIN }, job('alphapo', 'po-stuck'));
+    const mid = await pollOnce(
+      { store: t.system.store, lane: laneWith(silent), settings, now: () => rec.status_at! + settings.timerMs + settings.graceMs + MIN },
+      job('alphapo', 'po-stuck'),
+    );
     assert.equal(mid.kind, 'again', 'the 15-minute timer no longer applies once processing');
-    const end = await pollOnce({ store: t.system.store, lane: laneWith(silent), settings, now: () => rec.status_at! + settings.processingMs + settings.graceMs }, job('alphapo', 'po-stuck'));
+    const end = await pollOnce(
+      { store: t.system.store, lane: laneWith(silent), settings, now: () => rec.status_at! + settings.processingMs + settings.graceMs },
+      job('alphapo', 'po-stuck'),
+    );
     assert.deepEqual(end, { kind: 'done', status: 'failed', published: true });
   });
 
@@ -223,7 +251,10 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     assert.deepEqual(a, { kind: 'again', at: far + settings.pollCryptoSteroidMs, published: false, status: 'created' });
     const idle = await open('cryptoprocessing', 'po-idle', { timer: false });
     const month = idle.opened_at! + 30 * 24 * 60 * MIN;
-    const b = await pollOnce({ store: t.system.store, lane: laneWith(adapter('cryptoprocessing', async () => null)), settings, now: () => month, random: () => 0.5 }, job('cryptoprocessing', 'po-idle'));
+    const b = await pollOnce(
+      { store: t.system.store, lane: laneWith(adapter('cryptoprocessing', async () => null)), settings, now: () => month, random: () => 0.5 },
+      job('cryptoprocessing', 'po-idle'),
+    );
     assert.deepEqual(b, { kind: 'again', at: month + settings.pollIdleMs, published: false, status: 'created' });
   });
 
@@ -254,7 +285,11 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     });
     const order = OrderSchema.parse(sampleOrder('alphapo', 'po-queued'));
     await t.system.store.accept(order, orderHash(order), 'secret');
-    assert.deepEqual(await pollOnce({ store: t.system.store, lane: laneWith(counting), settings }, job('alphapo', 'po-queued')), { kind: 'done', status: 'queued', published: false });
+    assert.deepEqual(await pollOnce({ store: t.system.store, lane: laneWith(counting), settings }, job('alphapo', 'po-queued')), {
+      kind: 'done',
+      status: 'queued',
+      published: false,
+    });
     await open('alphapo', 'po-done');
     await t.system.store.apply('alphapo', 'po-done', { status: 'paid', source: 'callback' });
     assert.deepEqual(await pollOnce({ store: t.system.store, lane: laneWith(counting), settings }, job('alphapo', 'po-done')), { kind: 'done', status: 'paid', published: false });

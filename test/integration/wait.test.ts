@@ -80,7 +80,10 @@ describe('POST /v1/invoices with wait', () => {
       const r = await post(`/v1/invoices${query}`, sampleOrder('cryptoprocessing', 'wait-bad'), headers);
       assert.equal(r.status, 400, `${query} ${JSON.stringify(headers)}`);
       assert.equal(r.body.error, 'invalid_query');
-      assert.deepEqual(r.body.issues.map((i: { field: string }) => i.field), [field]);
+      assert.deepEqual(
+        r.body.issues.map((i: { field: string }) => i.field),
+        [field],
+      );
       assert.match(r.body.issues[0].message, /wait/);
     }
     assert.equal((await t.get('/v1/invoices/cryptoprocessing/wait-bad')).status, 404);
@@ -92,7 +95,13 @@ describe('POST /v1/invoices with wait', () => {
     t.sandbox.clearFaults();
     assert.equal(r.status, 200);
     assert.equal(r.applied, null);
-    assert.deepEqual(r.body.results.map((x: { outcome: string; invoice: { status: string } }) => [x.outcome, x.invoice.status]), [['accepted', 'queued'], ['accepted', 'queued']]);
+    assert.deepEqual(
+      r.body.results.map((x: { outcome: string; invoice: { status: string } }) => [x.outcome, x.invoice.status]),
+      [
+        ['accepted', 'queued'],
+        ['accepted', 'queued'],
+      ],
+    );
   });
 
   it('answers 202 when the provider fails (503) until the wait runs out, and stops waiting when the client leaves', async () => {

@@ -14,8 +14,17 @@ const notCode = (s: string): boolean => !/^[A-Za-z0-9_]{2,20}$/.test(s);
 /** For each order field, values that must be refused whatever the rest of the order says. */
 export const BAD: Record<string, fc.Arbitrary<unknown>> = {
   // Not a provider id at all (a well-formed id of a provider not configured is the worker's to refuse: its lane check).
-  provider: fc.oneof(fc.string().filter((s) => !ProviderName.safeParse(s).success && !(PROVIDERS).includes(s)), fc.integer(), fc.constant(null), fc.constant(['alphapo'])),
-  kind: fc.oneof(fc.string().filter((s) => !(KINDS as readonly string[]).includes(s)), fc.boolean(), fc.constant(null)),
+  provider: fc.oneof(
+    fc.string().filter((s) => !ProviderName.safeParse(s).success && !PROVIDERS.includes(s)),
+    fc.integer(),
+    fc.constant(null),
+    fc.constant(['alphapo']),
+  ),
+  kind: fc.oneof(
+    fc.string().filter((s) => !(KINDS as readonly string[]).includes(s)),
+    fc.boolean(),
+    fc.constant(null),
+  ),
   foreign_id: fc.oneof(fc.constant(''), fc.string({ minLength: 256, maxLength: 2000 }), fc.constant('order-\ud800-x'), fc.integer(), fc.constant(null), fc.object()),
   amount: fc.oneof(
     fc.double(),
@@ -38,9 +47,23 @@ export const BAD: Record<string, fc.Arbitrary<unknown>> = {
     fc.constant({ reference: '' }),
     fc.constant({ reference: 'x', extra: 1 }),
   ),
-  urls: fc.oneof(fc.constantFrom({ success: 'javascript:alert(1)' }, { success: 'ftp://shop.example/' }, { success: 'not a url' }, { store: 'http://' + 'a'.repeat(2100) + '.example' }, { other: 'https://x.example' }), fc.string()),
+  urls: fc.oneof(
+    fc.constantFrom(
+      { success: 'javascript:alert(1)' },
+      { success: 'ftp://shop.example/' },
+      { success: 'not a url' },
+      { store: 'http://' + 'a'.repeat(2100) + '.example' },
+      { other: 'https://x.example' },
+    ),
+    fc.string(),
+  ),
   timer: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
-  expires_in_seconds: fc.oneof(fc.integer({ max: 59 }), fc.integer({ min: 366 * 24 * 3600 + 1 }), fc.double({ min: 60.5, max: 1e4, noInteger: true, noNaN: true }), fc.constant('3600')),
+  expires_in_seconds: fc.oneof(
+    fc.integer({ max: 59 }),
+    fc.integer({ min: 366 * 24 * 3600 + 1 }),
+    fc.double({ min: 60.5, max: 1e4, noInteger: true, noNaN: true }),
+    fc.constant('3600'),
+  ),
   expires_at: fc.oneof(fc.constantFrom('tomorrow', '2030-13-01T00:00:00Z', '2030-01-01'), fc.integer()),
   payment_currency: fc.oneof(fc.string().filter(notCode), fc.integer()),
   provider_options: fc.oneof(
@@ -69,9 +92,9 @@ const ORDER_KEYS = new Set(Object.keys(BAD));
 
 /** A valid order of some connector with exactly one thing made wrong. */
 export const badOrder: fc.Arbitrary<Bad> = fc.oneof(
-  fc.tuple(fc.nat(2), fc.constantFrom(...Object.keys(BAD))).chain(([b, field]) =>
-    (BAD[field] as fc.Arbitrary<unknown>).map((value) => ({ body: JSON.stringify({ ...bases()[b], [field]: value }), field })),
-  ),
+  fc
+    .tuple(fc.nat(2), fc.constantFrom(...Object.keys(BAD)))
+    .chain(([b, field]) => (BAD[field] as fc.Arbitrary<unknown>).map((value) => ({ body: JSON.stringify({ ...bases()[b], [field]: value }), field }))),
   // A required field left out.
   fc.tuple(fc.nat(2), fc.constantFrom('provider', 'foreign_id', 'amount', 'currency')).map(([b, field]) => {
     const o = { ...bases()[b] };
@@ -79,11 +102,16 @@ export const badOrder: fc.Arbitrary<Bad> = fc.oneof(
     return { body: JSON.stringify(o), field };
   }),
   // An unknown key (a misspelt field must be reported, not ignored).
-  fc.tuple(fc.nat(2), fc.string({ minLength: 1, maxLength: 40 }).filter((k) => !ORDER_KEYS.has(k) && !['__proto__', 'constructor', 'prototype'].includes(k))).map(([b, key]) => ({
-    body: JSON.stringify({ ...bases()[b], [key]: 'x' }),
-    field: '(body)',
-    unknownKey: key,
-  })),
+  fc
+    .tuple(
+      fc.nat(2),
+      fc.string({ minLength: 1, maxLength: 40 }).filter((k) => !ORDER_KEYS.has(k) && !['__proto__', 'constructor', 'prototype'].includes(k)),
+    )
+    .map(([b, key]) => ({
+      body: JSON.stringify({ ...bases()[b], [key]: 'x' }),
+      field: '(body)',
+      unknownKey: key,
+    })),
   // Prototype-pollution keys, at the top or nested; JSON.parse keeps them as own properties.
   fc.tuple(fc.nat(2), fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.constantFrom('', 'customer', 'urls', 'provider_options')).map(([b, key, at]) => {
     const o = { ...bases()[b], customer: { reference: 'c' }, urls: { success: 'https://shop.example/ok' }, provider_options: {} } as Record<string, unknown>;
@@ -100,4 +128,3 @@ export function namesField(issues: Array<{ field: string; message: string }>, ba
   if (bad.unknownKey !== undefined) return issues.some((i) => i.message.includes(bad.unknownKey as string) || i.message.includes(JSON.stringify(bad.unknownKey)));
   return issues.some((i) => i.field === bad.field || i.field.startsWith(`${bad.field}.`));
 }
-

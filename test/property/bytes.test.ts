@@ -28,18 +28,20 @@ const notUtf8: fc.Arbitrary<Buffer> = fc.oneof(
   fc.integer({ min: 0x80, max: 0xbf }).map((b) => Buffer.from([b])), // a continuation byte with no lead
   fc.integer({ min: 0xc2, max: 0xf4 }).map((b) => Buffer.from([b])), // a lead byte with no continuation
   fc.integer({ min: 0xf5, max: 0xff }).map((b) => Buffer.from([b])), // never in UTF-8
-  fc.constantFrom(
-    [0xc0, 0x80], // overlong NUL
-    [0xc1, 0xbf],
-    [0xe0, 0x80, 0xaf], // overlong '/'
-    [0xed, 0xa0, 0x80], // a UTF-16 surrogate, encoded
-    [0xed, 0xbf, 0xbf],
-    [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
-    [0xf0, 0x80, 0x80, 0x80],
-    [0xe2, 0x82], // truncated
-    [0xf0, 0x9f, 0x98],
-    [0xef, 0xbf], // truncated U+FFFF: not the replacement character either
-  ).map((bytes) => Buffer.from(bytes)),
+  fc
+    .constantFrom(
+      [0xc0, 0x80], // overlong NUL
+      [0xc1, 0xbf],
+      [0xe0, 0x80, 0xaf], // overlong '/'
+      [0xed, 0xa0, 0x80], // a UTF-16 surrogate, encoded
+      [0xed, 0xbf, 0xbf],
+      [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+      [0xf0, 0x80, 0x80, 0x80],
+      [0xe2, 0x82], // truncated
+      [0xf0, 0x9f, 0x98],
+      [0xef, 0xbf], // truncated U+FFFF: not the replacement character either
+    )
+    .map((bytes) => Buffer.from(bytes)),
 );
 
 const FIELDS = ['foreign_id', 'title', 'description', 'currency', 'amount'] as const;
@@ -70,7 +72,10 @@ const badBody = fc
 
 /** Characters node's client sends in a header value: tab, printable ASCII, and 0x80-0xFF as single bytes. */
 const latin1Header = (maxLength: number): fc.Arbitrary<string> =>
-  fc.string({ unit: fc.oneof(fc.constant('\t'), fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff })).map((c) => (typeof c === 'string' ? c : String.fromCharCode(c))), maxLength });
+  fc.string({
+    unit: fc.oneof(fc.constant('\t'), fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff })).map((c) => (typeof c === 'string' ? c : String.fromCharCode(c))),
+    maxLength,
+  });
 
 const CONTENT_TYPES = [
   'application/json',
@@ -115,21 +120,29 @@ describe('hostile input: bytes and headers', () => {
 
   it('a body that is not UTF-8, plain or gzipped, is 400 invalid_encoding and nothing is enqueued', async () => {
     await fc.assert(
-      fc.asyncProperty(badBody, fc.boolean(), fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8'), async ({ path, body }, gzip, type) => {
-        const headers = { ...bearer, 'content-type': type, ...(gzip ? { 'content-encoding': 'gzip' } : {}) };
-        const res = await request(t.api, 'POST', path, headers, gzip ? gzipSync(body) : body);
-        const what = `${res.status} ${res.text.slice(0, 300)} for ${path} ${body.toString('latin1').slice(0, 200)}`;
-        assert.equal(res.status, 400, what);
-        assert.equal(res.body.error, 'invalid_encoding', what);
-        assert.match(res.body.message, /not valid UTF-8/, what);
-        await unchanged();
-      }),
+      fc.asyncProperty(
+        badBody,
+        fc.boolean(),
+        fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8'),
+        async ({ path, body }, gzip, type) => {
+          const headers = { ...bearer, 'content-type': type, ...(gzip ? { 'content-encoding': 'gzip' } : {}) };
+          const res = await request(t.api, 'POST', path, headers, gzip ? gzipSync(body) : body);
+          const what = `${res.status} ${res.text.slice(0, 300)} for ${path} ${body.toString('latin1').slice(0, 200)}`;
+          assert.equal(res.status, 400, what);
+          assert.equal(res.body.error, 'invalid_encoding', what);
+          assert.match(res.body.message, /not valid UTF-8/, what);
+          await unchanged();
+        },
+      ),
       { numRuns: 80 },
     );
   });
 
   it('arbitrary bytes that are not UTF-8 are 400 invalid_encoding', async () => {
-    const bytes = fc.uint8Array({ minLength: 1, maxLength: 400 }).map((b) => Buffer.from(b)).filter((b) => !isUtf8(b));
+    const bytes = fc
+      .uint8Array({ minLength: 1, maxLength: 400 })
+      .map((b) => Buffer.from(b))
+      .filter((b) => !isUtf8(b));
     await fc.assert(
       fc.asyncProperty(bytes, fc.constantFrom('/v1/invoices', '/v1/invoices/batch', '/v1/invoices/retry', '/v1/invoices/alphapo/x/retry'), async (body, path) => {
         const res = await request(t.api, 'POST', path, { ...bearer, 'content-type': 'application/json' }, body);
@@ -150,7 +163,9 @@ describe('hostile input: bytes and headers', () => {
         const points = [...new Set(cuts.map((c) => c % body.length))].sort((a, b) => a - b);
         const chunks = [0, ...points].map((start, i) => body.subarray(start, points[i] ?? body.length)).filter((c) => c.length > 0);
         const wire = Buffer.concat([
-          Buffer.from(`POST /v1/invoices/batch HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer.authorization}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`),
+          Buffer.from(
+            `POST /v1/invoices/batch HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer.authorization}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+          ),
           ...chunks.flatMap((c) => [Buffer.from(`${c.length.toString(16)}\r\n`), c, Buffer.from('\r\n')]),
           Buffer.from('0\r\n\r\n'),
         ]);
@@ -185,7 +200,16 @@ describe('hostile input: bytes and headers', () => {
       latin1Header(100).map((s) => `Basic ${s}`),
       latin1Header(100).map((s) => `Basic ${Buffer.from(s, 'latin1').toString('base64')}`),
       fc.uint8Array({ maxLength: 100 }).map((b) => `Basic ${Buffer.from(b).toString('base64')}`),
-      fc.constantFrom('Bearer', 'Bearer ', 'Basic', 'Basic =', 'Basic ====', `Bearer  ${API_TOKEN}`, `Bearer ${API_TOKEN}\u00ff`, `Basic ${Buffer.from(`${ADMIN_USER}:`).toString('base64')}`),
+      fc.constantFrom(
+        'Bearer',
+        'Bearer ',
+        'Basic',
+        'Basic =',
+        'Basic ====',
+        `Bearer  ${API_TOKEN}`,
+        `Bearer ${API_TOKEN}\u00ff`,
+        `Basic ${Buffer.from(`${ADMIN_USER}:`).toString('base64')}`,
+      ),
     );
     await fc.assert(
       fc.asyncProperty(value, fc.constantFrom('/v1/invoices/alphapo/x', '/admin/queues/api/queues'), async (authorization, path) => {
@@ -236,11 +260,18 @@ describe('hostile input: bytes and headers', () => {
       fc.asyncProperty(framing, fc.constantFrom('/v1/invoices', '/v1/invoices/batch'), async ({ body: b, headers }, path) => {
         const head = [`POST ${path} HTTP/1.1`, 'Host: x', `Authorization: ${bearer.authorization}`, 'Content-Type: application/json', ...headers].join('\r\n');
         const { text, statuses } = await rawExchange(t.api, Buffer.from(`${head}\r\n\r\n${b}`, 'latin1'), 1500);
-        assert.ok(statuses.every((s) => s < 500), `${statuses.join(',')} for ${JSON.stringify(headers)}: ${text.slice(0, 300)}`);
+        assert.ok(
+          statuses.every((s) => s < 500),
+          `${statuses.join(',')} for ${JSON.stringify(headers)}: ${text.slice(0, 300)}`,
+        );
         await unchanged();
       }),
       { numRuns: 40 },
     );
-    assert.deepEqual(t.logs.filter((l) => l.includes('"level":50')), [], 'framing errors are not errors of ours');
+    assert.deepEqual(
+      t.logs.filter((l) => l.includes('"level":50')),
+      [],
+      'framing errors are not errors of ours',
+    );
   });
 });

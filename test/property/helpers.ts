@@ -48,17 +48,13 @@ export async function healthy(t: TestSystem): Promise<boolean> {
 }
 
 /** Printable ASCII, what an HTTP header value can carry. */
-export const headerValue = (maxLength = 200): fc.Arbitrary<string> =>
-  fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength });
+export const headerValue = (maxLength = 200): fc.Arbitrary<string> => fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength });
 
 export const hex128 = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 128, maxLength: 128 });
 
 /** Text that JSON.parse refuses. */
 export const invalidJson = fc
-  .oneof(
-    fc.string({ maxLength: 300 }),
-    fc.constantFrom('{', '{"a":}', "{'a':1}", '{"a":1,}', '[1,2', 'NaN', 'undefined', '{"a":"\u0000"', '\uFEFF{"a":1}x', '{"a":1}{"b":2}'),
-  )
+  .oneof(fc.string({ maxLength: 300 }), fc.constantFrom('{', '{"a":}', "{'a':1}", '{"a":1,}', '[1,2', 'NaN', 'undefined', '{"a":"\u0000"', '\uFEFF{"a":1}x', '{"a":1}{"b":2}'))
   .filter((s) => {
     try {
       JSON.parse(s);

@@ -20,7 +20,15 @@ const validCreate = { v: 1, provider: 'alphapo', kind: 'invoice', foreign_id: 'j
 const validEvent = {
   v: 1,
   provider: 'cryptoprocessing',
-  update: { foreignId: 'job-1', providerInvoiceId: '826900', providerStatus: 'confirmed', status: 'paid', receivedAmount: '100.5', receivedCurrency: 'EUR', dedupeKey: 'invoice:826900:confirmed:1' },
+  update: {
+    foreignId: 'job-1',
+    providerInvoiceId: '826900',
+    providerStatus: 'confirmed',
+    status: 'paid',
+    receivedAmount: '100.5',
+    receivedCurrency: 'EUR',
+    dedupeKey: 'invoice:826900:confirmed:1',
+  },
   received_at: '2026-01-01T00:00:00.000Z',
 };
 
@@ -32,10 +40,25 @@ const badIdentityJob = (base: Record<string, unknown>): fc.Arbitrary<unknown> =>
   fc.oneof(
     fc.jsonValue({ maxDepth: 3 }).filter((v) => !(v && typeof v === 'object' && !Array.isArray(v) && (v as Record<string, unknown>).v === 1)),
     fc.oneof(fc.constant(2), fc.constant('1'), fc.constant(null), fc.constant(0)).map((v) => ({ ...base, v })),
-    fc.oneof(fc.string().filter((s) => !['cryptoprocessing', 'alphapo', 'cryptosteroid'].includes(s)), fc.integer()).map((provider) => ({ ...base, provider })),
-    fc.oneof(fc.string().filter((s) => s !== 'invoice' && s !== 'payment_request'), fc.constant(null)).map((kind) => ({ ...base, kind })),
-    fc.oneof(fc.constant(''), fc.string({ minLength: 256, maxLength: 100_000 }), fc.integer(), fc.constant(null), fc.object({ maxDepth: 1 })).map((foreign_id) => ({ ...base, foreign_id })),
-    fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !(k in base) && k !== '__proto__').map((k) => ({ ...base, [k]: 'extra' })),
+    fc
+      .oneof(
+        fc.string().filter((s) => !['cryptoprocessing', 'alphapo', 'cryptosteroid'].includes(s)),
+        fc.integer(),
+      )
+      .map((provider) => ({ ...base, provider })),
+    fc
+      .oneof(
+        fc.string().filter((s) => s !== 'invoice' && s !== 'payment_request'),
+        fc.constant(null),
+      )
+      .map((kind) => ({ ...base, kind })),
+    fc
+      .oneof(fc.constant(''), fc.string({ minLength: 256, maxLength: 100_000 }), fc.integer(), fc.constant(null), fc.object({ maxDepth: 1 }))
+      .map((foreign_id) => ({ ...base, foreign_id })),
+    fc
+      .string({ minLength: 1, maxLength: 20 })
+      .filter((k) => !(k in base) && k !== '__proto__')
+      .map((k) => ({ ...base, [k]: 'extra' })),
     fc.constantFrom('v', 'provider', 'kind', 'foreign_id').map((k) => {
       const o = { ...base };
       delete o[k];
@@ -46,7 +69,12 @@ const badIdentityJob = (base: Record<string, unknown>): fc.Arbitrary<unknown> =>
 
 const badEventJob: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }).filter((v) => !(v && typeof v === 'object' && !Array.isArray(v) && (v as Record<string, unknown>).v === 1)),
-  fc.oneof(fc.string().filter((s) => !['paid', 'created', 'pending', 'processing', 'expired', 'failed', 'cancelled', 'rejected', 'queued', 'unresolved'].includes(s)), fc.integer()).map((status) => ({ ...validEvent, update: { ...validEvent.update, status } })),
+  fc
+    .oneof(
+      fc.string().filter((s) => !['paid', 'created', 'pending', 'processing', 'expired', 'failed', 'cancelled', 'rejected', 'queued', 'unresolved'].includes(s)),
+      fc.integer(),
+    )
+    .map((status) => ({ ...validEvent, update: { ...validEvent.update, status } })),
   fc.constantFrom('', 'x'.repeat(1001)).map((dedupeKey) => ({ ...validEvent, update: { ...validEvent.update, dedupeKey } })),
   fc.constantFrom('1e5', '-1', 'lots', '1.2.3', '0x10').map((receivedAmount) => ({ ...validEvent, update: { ...validEvent.update, receivedAmount } })),
   fc.constantFrom('yesterday', '2026-13-01T00:00:00Z', '').map((received_at) => ({ ...validEvent, received_at })),
@@ -64,9 +92,18 @@ describe('hostile job payloads', () => {
     assert.equal(CreateJobSchema.safeParse(validCreate).success, true);
     assert.equal(PollJobSchema.safeParse({ ...validCreate, provider: 'cryptosteroid' }).success, true);
     assert.equal(EventJobSchema.safeParse(validEvent).success, true);
-    fc.assert(fc.property(badCreateJob, (job) => !CreateJobSchema.safeParse(job).success), { numRuns: 300 });
-    fc.assert(fc.property(badPollJob, (job) => !PollJobSchema.safeParse(job).success), { numRuns: 300 });
-    fc.assert(fc.property(badEventJob, (job) => !EventJobSchema.safeParse(job).success), { numRuns: 300 });
+    fc.assert(
+      fc.property(badCreateJob, (job) => !CreateJobSchema.safeParse(job).success),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(badPollJob, (job) => !PollJobSchema.safeParse(job).success),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(badEventJob, (job) => !EventJobSchema.safeParse(job).success),
+      { numRuns: 300 },
+    );
   });
 
   describe('put straight onto the queues of running workers', () => {
@@ -82,8 +119,8 @@ describe('hostile job payloads', () => {
       const storeBefore = JSON.parse(await fingerprint(t)) as { keys: number; store: string };
       const sent: Array<{ queue: Queue; id: string }> = [];
       const batches: Array<[Queue, fc.Arbitrary<unknown>]> = [
-        [t.system.lane("cryptoprocessing").createQueue, badCreateJob],
-        [t.system.lane("cryptoprocessing").pollQueue, badPollJob],
+        [t.system.lane('cryptoprocessing').createQueue, badCreateJob],
+        [t.system.lane('cryptoprocessing').pollQueue, badPollJob],
         [t.system.eventsQueue, badEventJob],
       ];
       let n = 0;
@@ -95,10 +132,14 @@ describe('hostile job payloads', () => {
           sent.push({ queue, id });
         }
       }
-      const states = await t.waitFor(async () => {
-        const all = await Promise.all(sent.map(async (s) => (await s.queue.getJob(s.id)) as Job | undefined));
-        return all.every((j) => j && j.failedReason) ? all : undefined;
-      }, 'every hostile job to fail', 30_000);
+      const states = await t.waitFor(
+        async () => {
+          const all = await Promise.all(sent.map(async (s) => (await s.queue.getJob(s.id)) as Job | undefined));
+          return all.every((j) => j && j.failedReason) ? all : undefined;
+        },
+        'every hostile job to fail',
+        30_000,
+      );
       for (const job of states) {
         const j = job as Job;
         assert.equal(j.attemptsMade, 1, `${j.queueName}/${j.id}: failed at once, no retry (${j.failedReason})`);
@@ -110,7 +151,10 @@ describe('hostile job payloads', () => {
       assert.equal(await t.system.resultsQueue.count(), 0, 'no result published');
       const storeAfter = JSON.parse(await fingerprint(t)) as { keys: number; store: string };
       assert.deepEqual({ keys: storeAfter.keys, store: storeAfter.store }, { keys: storeBefore.keys, store: storeBefore.store }, 'no record written');
-      assert.ok(t.system.workers?.workers.every((w) => w.isRunning()), 'every worker still running');
+      assert.ok(
+        t.system.workers?.workers.every((w) => w.isRunning()),
+        'every worker still running',
+      );
       assert.ok(await healthy(t));
     });
   });

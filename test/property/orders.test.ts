@@ -72,7 +72,15 @@ describe('hostile input: producer API', () => {
     );
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'text/json', 'application/jsonp', 'application/octet-stream'),
+        fc.constantFrom(
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/xml',
+          'text/json',
+          'application/jsonp',
+          'application/octet-stream',
+        ),
         fc.constantFrom('/v1/invoices', '/v1/invoices/batch'),
         async (type, path) => {
           // A valid order: refused for its content type alone.
@@ -89,7 +97,12 @@ describe('hostile input: producer API', () => {
   });
 
   it('deep nesting and huge strings are refused without harm', async () => {
-    for (const [depth, kind] of [[50, 'object'], [5000, 'object'], [100_000, 'array'], [1_000_000, 'array']] as const) {
+    for (const [depth, kind] of [
+      [50, 'object'],
+      [5000, 'object'],
+      [100_000, 'array'],
+      [1_000_000, 'array'],
+    ] as const) {
       const nested = deepJson(depth, kind);
       for (const body of [nested, `{"provider":"alphapo","foreign_id":"deep","amount":"10","currency":"EUR","provider_options":${nested}}`, `{"orders":[${nested}]}`]) {
         for (const path of ['/v1/invoices', '/v1/invoices/batch']) {
@@ -155,13 +168,14 @@ describe('hostile input: producer API', () => {
         fc.oneof(fc.constantFrom(...PROVIDERS), nastyString, fc.string()).filter((s) => s !== '' && s.isWellFormed()),
         fc.oneof(nastyString, fc.string({ maxLength: 300 })).filter((s) => s !== '' && s.isWellFormed()),
         async (provider, foreignId) => {
-        const path = `/v1/invoices/${encodeURIComponent(provider)}/${encodeURIComponent(foreignId)}`;
-        const got = await raw(`${t.api}${path}`, undefined, { authorization: json.authorization }, 'GET');
-        assert.ok([404].includes(got.status), `${got.status} for GET ${path}`);
-        const retried = await raw(`${t.api}${path}/retry`, '{}', json);
-        assert.ok([404, 409].includes(retried.status), `${retried.status} for retry ${path}`);
-        await unchanged();
-      }),
+          const path = `/v1/invoices/${encodeURIComponent(provider)}/${encodeURIComponent(foreignId)}`;
+          const got = await raw(`${t.api}${path}`, undefined, { authorization: json.authorization }, 'GET');
+          assert.ok([404].includes(got.status), `${got.status} for GET ${path}`);
+          const retried = await raw(`${t.api}${path}/retry`, '{}', json);
+          assert.ok([404, 409].includes(retried.status), `${retried.status} for retry ${path}`);
+          await unchanged();
+        },
+      ),
 
       { numRuns: 30 },
     );

@@ -25,7 +25,11 @@ const basic = { authorization: `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSW
 const PROVIDERS = ['cryptoprocessing', 'alphapo', 'cryptosteroid'];
 const RUNS = { numRuns: 150 };
 
-const provider = fc.oneof(fc.constantFrom(...PROVIDERS), fc.constantFrom(...PROVIDERS).map((p) => p.replace('o', '%6F')), segment);
+const provider = fc.oneof(
+  fc.constantFrom(...PROVIDERS),
+  fc.constantFrom(...PROVIDERS).map((p) => p.replace('o', '%6F')),
+  segment,
+);
 
 /** The queues an operator may not clean (but for completed jobs). */
 const ACCEPTED_WORK = /^invoice-(create|events|poll)/;
@@ -136,7 +140,10 @@ describe('hostile input: path parameters', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), queue, fc.oneof(segment, number), state, async ([method, template], q, j, s) => {
         // Replaced by function: a `$&` in a generated segment must not be read as a pattern.
-        const path = `/admin/queues${template.replaceAll('{q}', () => q).replaceAll('{j}', () => j).replaceAll('{s}', () => s)}`;
+        const path = `/admin/queues${template
+          .replaceAll('{q}', () => q)
+          .replaceAll('{j}', () => j)
+          .replaceAll('{s}', () => s)}`;
         const used = [q, j, s].filter((x, i) => template.includes(['{q}', '{j}', '{s}'][i] as string));
         const res = await request(t.api, method, path, basic);
         const what = `${method} ${path}`;

@@ -93,7 +93,10 @@ export const goodEscape: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Printable ASCII but `/`, `?`, `#` and `%`: characters a path segment carries as they are. */
-const pathChar = fc.integer({ min: 0x21, max: 0x7e }).filter((c) => !'/?#%'.includes(String.fromCharCode(c))).map((c) => String.fromCharCode(c));
+const pathChar = fc
+  .integer({ min: 0x21, max: 0x7e })
+  .filter((c) => !'/?#%'.includes(String.fromCharCode(c)))
+  .map((c) => String.fromCharCode(c));
 
 /** 0x7F-0xFF, which node's client sends as single raw bytes (Latin-1) in the request line. */
 const rawHighByte = fc.integer({ min: 0x7f, max: 0xff }).map((c) => String.fromCharCode(c));

@@ -56,12 +56,20 @@ const malformedPlatform = (foreignId: string): fc.Arbitrary<{ body: string; fiel
     invalidJson.map((body) => ({ body, field: '(body)' })),
     fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 })).map((v) => ({ body: JSON.stringify(v), field: '(body)' })),
     // Neither an invoice nor a payment-request callback.
-    fc.dictionary(fc.string({ maxLength: 10 }).filter((k) => k !== 'type' && k !== 'payment_request_id' && k !== '__proto__'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }).map((o) => ({ body: JSON.stringify(o), field: 'type' })),
+    fc
+      .dictionary(
+        fc.string({ maxLength: 10 }).filter((k) => k !== 'type' && k !== 'payment_request_id' && k !== '__proto__'),
+        fc.jsonValue({ maxDepth: 2 }),
+        { maxKeys: 4 },
+      )
+      .map((o) => ({ body: JSON.stringify(o), field: 'type' })),
     fc.constantFrom('id', 'foreign_id', 'status').map((f) => drop(inv, f)),
     notId.map((v) => mutate(inv, 'id', v)),
     fc.oneof(fc.constant(null), fc.constant(''), fc.boolean(), fc.object({ maxDepth: 1 })).map((v) => mutate(inv, 'foreign_id', v)),
     fc.oneof(fc.constant(''), fc.integer(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 })).map((v) => mutate(inv, 'status', v)),
-    fc.oneof(fc.string(), fc.constant({ currency: '', amount: '1' }), fc.constant({ currency: 'EUR', amount: 'abc' }), fc.constant({ currency: 'EUR', amount: -5 })).map((v) => mutate(inv, 'currency_received', v)),
+    fc
+      .oneof(fc.string(), fc.constant({ currency: '', amount: '1' }), fc.constant({ currency: 'EUR', amount: 'abc' }), fc.constant({ currency: 'EUR', amount: -5 }))
+      .map((v) => mutate(inv, 'currency_received', v)),
     fc.oneof(fc.string(), fc.integer(), fc.constant([{ confirmations: { x: 1 } }])).map((v) => mutate(inv, 'transactions', v)),
     fc.oneof(fc.integer(), fc.constant({ remaining_amount: 'lots' })).map((v) => mutate(inv, 'currency_sent', v)),
     fc.oneof(fc.constant(''), fc.integer(), fc.constant(null)).map((v) => mutate(req, 'payment_request_id', v)),
@@ -100,8 +108,16 @@ describe('hostile input: callback endpoints', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom<Platform>('cryptoprocessing', 'alphapo'),
-        fc.oneof(fc.string({ maxLength: 500 }), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), fc.constant(JSON.stringify(invoiceCallback('known-cp')))),
-        fc.record({ key: fc.option(fc.oneof(headerValue(60), fc.constant(SANDBOX_CREDENTIALS.cryptoprocessing.apiKey), fc.constant(SANDBOX_CREDENTIALS.alphapo.apiKey))), signature: fc.option(fc.oneof(hex128, headerValue(200))), type: fc.option(fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded')) }),
+        fc.oneof(
+          fc.string({ maxLength: 500 }),
+          fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+          fc.constant(JSON.stringify(invoiceCallback('known-cp'))),
+        ),
+        fc.record({
+          key: fc.option(fc.oneof(headerValue(60), fc.constant(SANDBOX_CREDENTIALS.cryptoprocessing.apiKey), fc.constant(SANDBOX_CREDENTIALS.alphapo.apiKey))),
+          signature: fc.option(fc.oneof(hex128, headerValue(200))),
+          type: fc.option(fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded')),
+        }),
         async (provider, body, h) => {
           const headers: Record<string, string> = {};
           if (h.key !== null) headers['x-processing-key'] = h.key;
@@ -160,7 +176,14 @@ describe('hostile input: callback endpoints', () => {
         assert.ok(Array.isArray(res.body.issues) && res.body.issues.length > 0);
         const fields = res.body.issues.map((i: { field: string }) => i.field);
         assert.ok(
-          fields.some((f: string) => f === bad.field || f.startsWith(`${bad.field}.`) || f.endsWith(`.${bad.field}`) || (bad.field === 'foreign_id' && f === 'update.foreignId') || (bad.field === 'status' && f === 'update.providerStatus')),
+          fields.some(
+            (f: string) =>
+              f === bad.field ||
+              f.startsWith(`${bad.field}.`) ||
+              f.endsWith(`.${bad.field}`) ||
+              (bad.field === 'foreign_id' && f === 'update.foreignId') ||
+              (bad.field === 'status' && f === 'update.providerStatus'),
+          ),
           `expected ${bad.field} named in ${JSON.stringify(res.body.issues)}`,
         );
         await unchanged();
@@ -172,12 +195,18 @@ describe('hostile input: callback endpoints', () => {
   it('CryptoSteroid: unknown invoices and wrong tokens are 401; the right token with a malformed body is 400', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(nastyString, fc.string({ maxLength: 100 }), fc.constantFrom('cryptosteroid.r.nope', 'cryptoprocessing.r.known-cp', '..', '%2e%2e')).filter((s) => s !== '' && s.isWellFormed()),
+        fc
+          .oneof(nastyString, fc.string({ maxLength: 100 }), fc.constantFrom('cryptosteroid.r.nope', 'cryptoprocessing.r.known-cp', '..', '%2e%2e'))
+          .filter((s) => s !== '' && s.isWellFormed()),
         fc.option(headerValue(64)),
         async (id, token) => {
           const headers: Record<string, string> = { 'content-type': 'application/json' };
           if (token !== null) headers.token = token;
-          const res = await raw(`${t.api}/webhooks/cryptosteroid/${encodeURIComponent(id)}`, JSON.stringify({ invoiceId: 'x', invoiceUrl: 'https://pay.example/x', status: 'PAID' }), headers);
+          const res = await raw(
+            `${t.api}/webhooks/cryptosteroid/${encodeURIComponent(id)}`,
+            JSON.stringify({ invoiceId: 'x', invoiceUrl: 'https://pay.example/x', status: 'PAID' }),
+            headers,
+          );
           assert.ok([401, 404].includes(res.status), `${res.status} for ${id}`);
           await unchanged();
         },
@@ -188,7 +217,11 @@ describe('hostile input: callback endpoints', () => {
       fc.asyncProperty(fc.option(headerValue(64).filter((s) => s !== csSecret)), async (token) => {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (token !== null) headers.token = token;
-        const res = await raw(`${t.api}/webhooks/cryptosteroid/${encodeURIComponent(csRecordId)}`, JSON.stringify({ invoiceId: 'x', invoiceUrl: 'https://pay.example/x', status: 'PAID', externalId: 'known-cs' }), headers);
+        const res = await raw(
+          `${t.api}/webhooks/cryptosteroid/${encodeURIComponent(csRecordId)}`,
+          JSON.stringify({ invoiceId: 'x', invoiceUrl: 'https://pay.example/x', status: 'PAID', externalId: 'known-cs' }),
+          headers,
+        );
         assert.equal(res.status, 401);
         await unchanged();
       }),

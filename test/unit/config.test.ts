@@ -168,20 +168,17 @@ for (const port of ['abc', '70000', '65536', '-1', '80.5', '3000abc']) {
   });
 }
 
-test(
-  'a whitespace-only PORT does not silently become port 0',
-  () => {
-    let port: number | undefined;
-    try {
-      port = loadConfig({ PORT: ' ' }).PORT;
-    } catch (err) {
-      assert.ok(err instanceof ConfigError);
-      assert.deepEqual(fields(err), ['PORT']);
-      return;
-    }
-    assert.equal(port, 3000);
-  },
-);
+test('a whitespace-only PORT does not silently become port 0', () => {
+  let port: number | undefined;
+  try {
+    port = loadConfig({ PORT: ' ' }).PORT;
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(fields(err), ['PORT']);
+    return;
+  }
+  assert.equal(port, 3000);
+});
 
 for (const url of ['not a url', 'localhost', '://no-scheme', 'ftp://redis.example.com:6379']) {
   test(`REDIS_URL=${JSON.stringify(url)} is refused and named`, () => {
@@ -189,13 +186,10 @@ for (const url of ['not a url', 'localhost', '://no-scheme', 'ftp://redis.exampl
   });
 }
 
-test(
-  'REDIS_URL accepts redis:// and rediss:// URLs',
-  () => {
-    assert.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).REDIS_URL, 'redis://127.0.0.1:6379');
-    assert.equal(loadConfig({ REDIS_URL: 'rediss://user:pass@redis.example.com:6380/0' }).REDIS_URL, 'rediss://user:pass@redis.example.com:6380/0');
-  },
-);
+test('REDIS_URL accepts redis:// and rediss:// URLs', () => {
+  assert.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).REDIS_URL, 'redis://127.0.0.1:6379');
+  assert.equal(loadConfig({ REDIS_URL: 'rediss://user:pass@redis.example.com:6380/0' }).REDIS_URL, 'rediss://user:pass@redis.example.com:6380/0');
+});
 
 for (const id of ['merchant-1', '12345', '3f2b8c1e9a4d4e7b8c2a1d5e6f708192', `${MERCHANT_ID}x`]) {
   test(`CRYPTOSTEROID_MERCHANT_ID=${JSON.stringify(id)} is refused and named`, () => {

@@ -96,7 +96,11 @@ test('provider errors carry the provider, the HTTP status and the cause', () => 
 
   const fromProvider = [ProviderUnavailable, ProviderRateLimited, OutcomeUnknown, DuplicateForeignId, ProviderRejected, ProviderAuth, ResponseShape];
   for (const [label, err2] of CASES) {
-    assert.equal(err2 instanceof ProviderError, fromProvider.some((cls) => err2 instanceof cls), label);
+    assert.equal(
+      err2 instanceof ProviderError,
+      fromProvider.some((cls) => err2 instanceof cls),
+      label,
+    );
   }
 });
 

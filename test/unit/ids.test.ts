@@ -216,5 +216,8 @@ test('a lone UTF-16 surrogate (legal in a JSON string) is refused at the door, s
   assert.equal(encodeForeignId(lone), encodeForeignId('\uFFFD'));
   const result = OrderSchema.safeParse({ provider: 'alphapo', foreign_id: `a${lone}`, amount: '10', currency: 'EUR' });
   assert.equal(result.success, false);
-  assert.deepEqual(result.error.issues.map((i) => i.path.join('.')), ['foreign_id']);
+  assert.deepEqual(
+    result.error.issues.map((i) => i.path.join('.')),
+    ['foreign_id'],
+  );
 });

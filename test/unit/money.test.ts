@@ -34,8 +34,30 @@ test('positiveDecimal accepts plain positive decimal strings', () => {
 
 test('positiveDecimal refuses zero, signs, exponents, leading zeros, stray dots and non-strings', () => {
   const bad: unknown[] = [
-    '0', '0.0', '0.000', '-1', '+1', '1e3', '1E3', '01', '00.5', '.5', '1.', '1,50', ' 1', '1 ', '',
-    'NaN', 'Infinity', '0x10', '1.0000000000000000001', '1000000000000000000', 100.5, 100, null, undefined,
+    '0',
+    '0.0',
+    '0.000',
+    '-1',
+    '+1',
+    '1e3',
+    '1E3',
+    '01',
+    '00.5',
+    '.5',
+    '1.',
+    '1,50',
+    ' 1',
+    '1 ',
+    '',
+    'NaN',
+    'Infinity',
+    '0x10',
+    '1.0000000000000000001',
+    '1000000000000000000',
+    100.5,
+    100,
+    null,
+    undefined,
   ];
   for (const value of bad) {
     assert.equal(positiveDecimal.safeParse(value).success, false, JSON.stringify(value));

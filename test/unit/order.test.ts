@@ -97,9 +97,7 @@ test('a minimal order parses with kind defaulting to invoice', () => {
 });
 
 test('valid variants parse: legal sender, payment request, expires_at, lower-case currency, http urls', () => {
-  const legal = parse(
-    withField(VALID, 'customer.sender', { type: 'legal', legal_name: 'ACME GmbH', country_of_registration: 'DEU', email: 'ap@acme.example' }),
-  );
+  const legal = parse(withField(VALID, 'customer.sender', { type: 'legal', legal_name: 'ACME GmbH', country_of_registration: 'DEU', email: 'ap@acme.example' }));
   assert.equal(legal.customer?.sender?.type, 'legal');
   const request = parse({ ...MINIMAL, kind: 'payment_request', expires_at: '2030-01-01T00:00:00+02:00' });
   assert.equal(request.kind, 'payment_request');
@@ -177,7 +175,10 @@ test('unknown nested keys are refused under the object that holds them', () => {
     const result = OrderSchema.safeParse(order);
     assert.equal(result.success, false, field);
     const issues = zodIssues(result.error.issues);
-    assert.deepEqual(issues.map((i) => i.field), [field]);
+    assert.deepEqual(
+      issues.map((i) => i.field),
+      [field],
+    );
     assert.match(issues[0]!.message, key);
   }
 });
@@ -186,14 +187,14 @@ test('a non-object body is refused as a whole', () => {
   for (const body of [null, 'order', 42, []]) assert.deepEqual(fieldsOf(body), ['(body)'], JSON.stringify(body));
 });
 
-test(
-  'expires_in_seconds and expires_at together are refused',
-  () => {
-    const both = { ...MINIMAL, kind: 'payment_request', expires_in_seconds: 600, expires_at: '2030-01-01T00:00:00Z' };
-    const fields = fieldsOf(both);
-    assert.ok(fields.some((f) => f === 'expires_at' || f === 'expires_in_seconds'), JSON.stringify(fields));
-  },
-);
+test('expires_in_seconds and expires_at together are refused', () => {
+  const both = { ...MINIMAL, kind: 'payment_request', expires_in_seconds: 600, expires_at: '2030-01-01T00:00:00Z' };
+  const fields = fieldsOf(both);
+  assert.ok(
+    fields.some((f) => f === 'expires_at' || f === 'expires_in_seconds'),
+    JSON.stringify(fields),
+  );
+});
 
 test('a "__proto__" key is reported by forbiddenKeys, which intake runs before the schema', () => {
   const input = JSON.parse('{"provider":"alphapo","foreign_id":"1","amount":"10","currency":"EUR","provider_options":{"__proto__":"x"}}');
@@ -214,7 +215,11 @@ test('canonicalJson sorts keys at every depth and drops undefined', () => {
 function reversed(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reversed);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversed(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([k, v]) => [k, reversed(v)]),
+    );
   }
   return value;
 }

@@ -23,16 +23,16 @@ rejected     T       T        T        T           T     T        T       T     
 `;
 
 function expectedTable(): Map<string, TransitionOutcome> {
-  const [header, ...rows] = TABLE.trim().split('\n').map((line) => line.trim().split(/\s+/));
+  const [header, ...rows] = TABLE.trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/));
   const columns = header as Status[];
   const table = new Map<string, TransitionOutcome>();
   for (const [from, ...cells] of rows as Array<[Status, ...string[]]>) {
     cells.forEach((cell, i) => {
       const to = columns[i]!;
       const outcome: TransitionOutcome =
-        cell === 'A'
-          ? { kind: 'apply', from, to }
-          : { kind: 'ignore', reason: cell === 'D' ? 'duplicate' : cell === 'T' ? 'terminal' : 'backwards' };
+        cell === 'A' ? { kind: 'apply', from, to } : { kind: 'ignore', reason: cell === 'D' ? 'duplicate' : cell === 'T' ? 'terminal' : 'backwards' };
       table.set(`${from}->${to}`, outcome);
     });
   }

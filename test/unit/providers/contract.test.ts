@@ -28,9 +28,7 @@ const platformOrder = (provider: 'cryptoprocessing' | 'alphapo', kind: 'invoice'
     foreign_id: `contract-${kind}`,
     amount: '25.10',
     currency: 'EUR',
-    ...(kind === 'invoice'
-      ? { title: 'Contract', urls: { success: 'https://s.example.com/ok', failure: 'https://s.example.com/no' } }
-      : { expires_in_seconds: 900 }),
+    ...(kind === 'invoice' ? { title: 'Contract', urls: { success: 'https://s.example.com/ok', failure: 'https://s.example.com/no' } } : { expires_in_seconds: 900 }),
     customer: { email: 'payer@example.com', reference: 'c-1' },
   });
 
@@ -49,7 +47,14 @@ const SUBJECTS: Subject[] = [
     name: 'cryptosteroid invoice',
     make: (http: FakeHttp) =>
       createCryptoSteroidAdapter({ baseUrl: 'https://sandbox.test', apiKey: 'contract-key-1', merchantId: '5b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' }, { http }),
-    order: OrderSchema.parse({ provider: 'cryptosteroid', foreign_id: 'contract-cs', amount: '25.10', currency: 'EUR', description: 'Contract', customer: { email: 'payer@example.com' } }),
+    order: OrderSchema.parse({
+      provider: 'cryptosteroid',
+      foreign_id: 'contract-cs',
+      amount: '25.10',
+      currency: 'EUR',
+      description: 'Contract',
+      customer: { email: 'payer@example.com' },
+    }),
     created: fixtureText('cryptosteroid/invoice-new.json'),
   },
 ];

@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  OutcomeUnknown,
-  ProviderAuth,
-  ProviderError,
-  ProviderRateLimited,
-  ProviderRejected,
-  ProviderUnavailable,
-  ResponseShape,
-  ValidationError,
-} from '../../../src/errors.ts';
+import { OutcomeUnknown, ProviderAuth, ProviderError, ProviderRateLimited, ProviderRejected, ProviderUnavailable, ResponseShape, ValidationError } from '../../../src/errors.ts';
 import { OrderSchema, type Order, type OrderInput } from '../../../src/invoice/order.ts';
 import { createCryptoSteroidAdapter } from '../../../src/providers/cryptosteroid.ts';
 import type { ProviderUpdate } from '../../../src/providers/types.ts';
@@ -35,7 +26,10 @@ function order(input: Partial<OrderInput> = {}): Order {
   });
 }
 
-const fields = (o: Order): string[] => setup().adapter.validate(o).map((i) => i.field);
+const fields = (o: Order): string[] =>
+  setup()
+    .adapter.validate(o)
+    .map((i) => i.field);
 const parse = (name: string): ProviderUpdate => setup().adapter.parseCallback(fixture(`cryptosteroid/${name}.json`));
 
 describe('cryptosteroid validate', () => {
@@ -75,16 +69,28 @@ describe('cryptosteroid validate', () => {
   });
 
   it('has a fixed 30-minute window: timer and lifetimes do not apply', () => {
-    for (const [field, value] of [['timer', true], ['expires_in_seconds', 600], ['expires_at', '2099-01-01T00:00:00Z']] as const) {
+    for (const [field, value] of [
+      ['timer', true],
+      ['expires_in_seconds', 600],
+      ['expires_at', '2099-01-01T00:00:00Z'],
+    ] as const) {
       const issues = setup().adapter.validate(order({ [field]: value }));
-      assert.deepEqual(issues.map((i) => i.field), [field]);
+      assert.deepEqual(
+        issues.map((i) => i.field),
+        [field],
+      );
       assert.match(issues[0]?.message ?? '', /30 minutes/);
     }
   });
 
   it('refuses an order for another provider, and lists every issue at once', () => {
     assert.deepEqual(fields(order({ provider: 'alphapo' })), ['provider']);
-    assert.deepEqual(fields(order({ kind: 'payment_request', currency: 'GBP', description: undefined, expires_in_seconds: 600 })), ['kind', 'currency', 'description', 'expires_in_seconds']);
+    assert.deepEqual(fields(order({ kind: 'payment_request', currency: 'GBP', description: undefined, expires_in_seconds: 600 })), [
+      'kind',
+      'currency',
+      'description',
+      'expires_in_seconds',
+    ]);
   });
 });
 
@@ -260,7 +266,10 @@ describe('cryptosteroid webhook', () => {
     const { adapter } = setup();
     const base = fixtureObject('cryptosteroid/webhook-paid.json');
     const check = (body: string, field: string) =>
-      assert.throws(() => adapter.parseCallback(Buffer.from(body)), (err: unknown) => err instanceof ValidationError && err.issues.some((i) => i.field === field));
+      assert.throws(
+        () => adapter.parseCallback(Buffer.from(body)),
+        (err: unknown) => err instanceof ValidationError && err.issues.some((i) => i.field === field),
+      );
     check('nope', '(body)');
     check(JSON.stringify({ ...base, invoiceId: undefined }), 'invoiceId');
     check(JSON.stringify({ ...base, status: 5 }), 'status');

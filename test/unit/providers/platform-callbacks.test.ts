@@ -117,7 +117,12 @@ describe('platform invoice callbacks', () => {
 
   it('spells bare-number amounts without exponents', () => {
     const raw = fixtureText('platform/callbacks/invoice-confirmed-escaped.json');
-    for (const [literal, text] of [['1e-7', '0.0000001'], ['1.5e-7', '0.00000015'], ['2.5e+21', '2500000000000000000000'], ['0', '0']]) {
+    for (const [literal, text] of [
+      ['1e-7', '0.0000001'],
+      ['1.5e-7', '0.00000015'],
+      ['2.5e+21', '2500000000000000000000'],
+      ['0', '0'],
+    ]) {
       const update = adapter.parseCallback(Buffer.from(raw.replace('"amount":100.5', `"amount":${literal}`)));
       assert.equal(update.receivedAmount, text, literal);
     }
@@ -226,7 +231,11 @@ describe('platform lookup', () => {
 
   it('classifies failures and refuses a malformed invoice record', async () => {
     const { http, adapter: a } = setup();
-    http.reply(503, '').reply(403, fixtureText('platform/errors/bad-header-signature.json')).reply(200, { data: { type: 'invoice', id: 1 } }).reply(200, 'oops');
+    http
+      .reply(503, '')
+      .reply(403, fixtureText('platform/errors/bad-header-signature.json'))
+      .reply(200, { data: { type: 'invoice', id: 1 } })
+      .reply(200, 'oops');
     await assert.rejects(a.lookup({ kind: 'invoice', foreignId: 'f' }), ProviderUnavailable);
     await assert.rejects(a.lookup({ kind: 'invoice', foreignId: 'f' }), ProviderAuth);
     await assert.rejects(a.lookup({ kind: 'invoice', foreignId: 'f' }), (err: unknown) => err instanceof ResponseShape && err.issues.some((i) => i.field === 'status'));

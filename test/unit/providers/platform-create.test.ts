@@ -182,7 +182,10 @@ describe('platform create: invoices', () => {
     http.reply(201, { data: { id: 1, status: 'created', email_user: 'payer@example.com' } });
     await assert.rejects(adapter.create(invoice(), { secret: 's' }), (err: unknown) => {
       assert.ok(err instanceof ResponseShape);
-      assert.deepEqual(err.issues.map((i) => i.field), ['data.url']);
+      assert.deepEqual(
+        err.issues.map((i) => i.field),
+        ['data.url'],
+      );
       assert.equal(err.httpStatus, 201);
       assert.ok(!err.message.includes('payer@example.com'));
       return true;

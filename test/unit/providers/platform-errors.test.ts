@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  DuplicateForeignId,
-  ProviderAuth,
-  ProviderError,
-  ProviderRateLimited,
-  ProviderRejected,
-  ProviderUnavailable,
-  ResponseShape,
-  classify,
-} from '../../../src/errors.ts';
+import { DuplicateForeignId, ProviderAuth, ProviderError, ProviderRateLimited, ProviderRejected, ProviderUnavailable, ResponseShape, classify } from '../../../src/errors.ts';
 import { OrderSchema, type Order } from '../../../src/invoice/order.ts';
 import { createPlatformAdapter } from '../../../src/providers/platform.ts';
 import { FakeHttp, fixtureText } from '../../fixtures/providers/fake-http.ts';

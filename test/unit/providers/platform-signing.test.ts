@@ -52,10 +52,7 @@ describe('platform signing', () => {
       const http = new FakeHttp().replyFixture(201, kind === 'invoice' ? 'platform/invoice-create-201.json' : 'platform/payment-request-create-200.json');
       const adapter = createPlatformAdapter('cryptoprocessing', creds, { http });
       // Non-ASCII must be signed as UTF-8 (docs/providers.md 1.1: the Müller example).
-      const o =
-        kind === 'invoice'
-          ? order({ title: 'Müller & Söhne' })
-          : order({ kind, title: undefined, description: 'Müller & Söhne', expires_in_seconds: 3600 });
+      const o = kind === 'invoice' ? order({ title: 'Müller & Söhne' }) : order({ kind, title: undefined, description: 'Müller & Söhne', expires_in_seconds: 3600 });
       await adapter.create(o, { secret: 's' });
       const req = http.last;
       assert.equal(typeof req.body, 'string');

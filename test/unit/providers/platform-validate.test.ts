@@ -42,7 +42,9 @@ function unchecked(order: Order, patch: Record<string, unknown>): Order {
 }
 
 function fields(order: Order, id: PlatformId = 'cryptoprocessing'): string[] {
-  return adapter(id).validate(order).map((i) => i.field);
+  return adapter(id)
+    .validate(order)
+    .map((i) => i.field);
 }
 
 describe('platform validate: invoices', () => {
@@ -96,10 +98,10 @@ describe('platform validate: invoices', () => {
     const base = invoice({ customer: { email: 'a@b.cd', sender: legal } });
     assert.deepEqual(fields(base), []);
     assert.deepEqual(fields(unchecked(base, { customer: { email: 'a@b.cd', sender: { ...legal, legal_name: '' } } })), ['customer.sender.legal_name']);
-    assert.deepEqual(
-      fields(unchecked(base, { customer: { email: 'a@b.cd', sender: { type: 'legal' } } })),
-      ['customer.sender.legal_name', 'customer.sender.country_of_registration'],
-    );
+    assert.deepEqual(fields(unchecked(base, { customer: { email: 'a@b.cd', sender: { type: 'legal' } } })), [
+      'customer.sender.legal_name',
+      'customer.sender.country_of_registration',
+    ]);
   });
 
   it('refuses an unknown sender type from outside the schema', () => {
@@ -108,7 +110,10 @@ describe('platform validate: invoices', () => {
   });
 
   it('refuses payment-request lifetimes, saying where they apply', () => {
-    for (const [field, value] of [['expires_in_seconds', 3600], ['expires_at', '2099-01-01T00:00:00Z']] as const) {
+    for (const [field, value] of [
+      ['expires_in_seconds', 3600],
+      ['expires_at', '2099-01-01T00:00:00Z'],
+    ] as const) {
       const issues = adapter().validate(invoice({ [field]: value }));
       assert.equal(issues.length, 1);
       assert.equal(issues[0]?.field, field);
@@ -133,7 +138,10 @@ describe('platform validate: invoices', () => {
 
   it('lists every bad field at once', () => {
     const issues = adapter('alphapo').validate(invoice({ provider: 'alphapo', title: undefined, urls: undefined, customer: undefined, expires_in_seconds: 600 }));
-    assert.deepEqual(issues.map((i) => i.field), ['title', 'urls.success', 'urls.failure', 'customer.email', 'customer.reference', 'expires_in_seconds']);
+    assert.deepEqual(
+      issues.map((i) => i.field),
+      ['title', 'urls.success', 'urls.failure', 'customer.email', 'customer.reference', 'expires_in_seconds'],
+    );
   });
 
   it('create refuses an invalid order before sending anything', async () => {
@@ -141,7 +149,10 @@ describe('platform validate: invoices', () => {
     const a = createPlatformAdapter('cryptoprocessing', creds, { http });
     await assert.rejects(a.create(invoice({ title: undefined }), { secret: 's' }), (err: unknown) => {
       assert.ok(err instanceof ValidationError);
-      assert.deepEqual(err.issues.map((i) => i.field), ['title']);
+      assert.deepEqual(
+        err.issues.map((i) => i.field),
+        ['title'],
+      );
       return true;
     });
     assert.equal(http.requests.length, 0);

@@ -26,7 +26,10 @@ describe('registry', () => {
     // A bad entry is named by its field.
     const bad = modules.get('cryptosteroid')!.settings.safeParse({ api_key: 'k', merchant_id: 'not-a-uuid' });
     assert.equal(bad.success, false);
-    assert.deepEqual(bad.error?.issues.map((i) => i.path.join('.')), ['merchant_id']);
+    assert.deepEqual(
+      bad.error?.issues.map((i) => i.path.join('.')),
+      ['merchant_id'],
+    );
     // The default base URL is the provider's own.
     assert.deepEqual(modules.get('alphapo')!.settings.parse({ api_key: 'k', api_secret: 's' }), { baseUrl: 'https://app.alphapo.net', apiKey: 'k', apiSecret: 's' });
   });
