@@ -8,13 +8,14 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { encodeForeignId } from '../src/ids.ts';
+import { DECIMAL_TEXT } from '../src/money.ts';
 import { ProviderName } from '../src/invoice/order.ts';
 import { AccountName, laneKey } from '../src/lanes.ts';
 import { STATUSES } from '../src/invoice/state.ts';
 
 export const EVENTS_QUEUE = 'invoice-events';
 
-const Decimal = z.string().regex(/^\d{1,30}(\.\d{1,30})?$/, 'must be a decimal string');
+const Decimal = z.string().max(61).regex(DECIMAL_TEXT, 'must be a decimal string');
 
 /** A provider's word on an invoice (`ProviderUpdate`), as stored in a job. */
 export const UpdateSchema = z.strictObject({

@@ -109,12 +109,6 @@ export class ResponseShape extends ProviderError {
   }
 }
 
-/** A callback whose signature or token did not verify. */
-export class WebhookVerification extends Error {
-  override name = 'WebhookVerification';
-  readonly code = 'WEBHOOK_VERIFICATION';
-}
-
 export type Disposition = 'retry' | 'rate-limited' | 'unknown-outcome' | 'duplicate' | 'permanent';
 
 export function classify(err: unknown): Disposition {

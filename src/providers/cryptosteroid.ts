@@ -20,7 +20,7 @@ import {
 import type { Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
 import { DEFAULT_ACCOUNT, envAccount } from '../lanes.ts';
-import { compare, positiveDecimal } from '../money.ts';
+import { DECIMAL_TEXT, compare, positiveDecimal } from '../money.ts';
 import { safeEqual } from '../signing.ts';
 import { retryAfterMs, type HttpResponse } from './http.ts';
 import type { AdapterDeps, CreateResult, InvoiceRef, ProviderAdapter, ProviderModule, ProviderUpdate } from './types.ts';
@@ -84,11 +84,7 @@ const Invoice = z.object({
   invoiceUrl: z.url({ protocol: /^https?$/ }),
   status: z.string().min(1),
   externalId: z.string().nullish(),
-  fiatAmount: z
-    .string()
-    .regex(/^\d+(\.\d+)?$/)
-    .optional()
-    .catch(undefined),
+  fiatAmount: z.string().regex(DECIMAL_TEXT).optional().catch(undefined),
   fiatCurrency: z.string().min(1).optional().catch(undefined),
   expiresAt: z.string().optional().catch(undefined),
   payment: z
@@ -97,7 +93,7 @@ const Invoice = z.object({
       amount: z.string().nullish(),
       paid: z
         .object({
-          received: z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal'),
+          received: z.string().regex(DECIMAL_TEXT, 'must be a decimal'),
           // A string in some examples, a number in others (docs/providers.md 4.4); not used, only tolerated.
           fiat: z.union([z.string(), z.number()]).nullish(),
           finished: z.boolean().nullish(),
@@ -249,7 +245,7 @@ function toUpdate(invoice: Invoice): ProviderUpdate {
     update.receivedAmount = paid.received;
     if (invoice.payment?.method) update.receivedCurrency = invoice.payment.method;
     const due = invoice.payment?.amount;
-    if (invoice.status === 'WAITING' && due && /^\d+(\.\d+)?$/.test(due) && compare(paid.received, due) < 0) update.reason = 'partially paid';
+    if (invoice.status === 'WAITING' && due && DECIMAL_TEXT.test(due) && compare(paid.received, due) < 0) update.reason = 'partially paid';
   }
   return update;
 }

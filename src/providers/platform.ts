@@ -22,7 +22,7 @@ import {
 import type { Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
 import { DEFAULT_ACCOUNT, envAccount } from '../lanes.ts';
-import { asJsonNumberLiteral, compare, isZero, positiveDecimal } from '../money.ts';
+import { DECIMAL_TEXT, asJsonNumberLiteral, compare, isZero, jsonNumberText, positiveDecimal } from '../money.ts';
 import { safeEqual, signBody, verifyBody } from '../signing.ts';
 import { retryAfterMs, type HttpResponse } from './http.ts';
 import type { AdapterDeps, CreateResult, InvoiceRef, ProviderAdapter, ProviderModule, ProviderUpdate, TrackedInvoice } from './types.ts';
@@ -129,13 +129,12 @@ const KNOWN_OPTIONS = 'type, payment_currency_network';
 // Provider-shaped types: responses and callbacks. Only what we use is required; echoes are
 // tolerated when odd (docs/providers.md 1.3, 3: numeric foreign_id, `name` for `title`, "0.106.75000000").
 
-const LOOSE_DECIMAL = /^\d+(\.\d+)?$/;
 const Id = z.union([z.number().int().nonnegative(), z.string().min(1)]).transform(String);
 const ForeignId = z.union([z.string().min(1), z.number()]).transform(String);
 const PaymentUrl = z.url({ protocol: /^https?$/ });
-const Echo = z.string().regex(LOOSE_DECIMAL).optional().catch(undefined);
+const Echo = z.string().regex(DECIMAL_TEXT).optional().catch(undefined);
 /** Callback amounts are strings, but some documented examples carry bare JSON numbers. */
-const Amount = z.union([z.string().regex(LOOSE_DECIMAL, 'must be a decimal'), z.number().nonnegative()]).transform(decimalText);
+const Amount = z.union([z.string().regex(DECIMAL_TEXT, 'must be a decimal'), z.number().nonnegative()]).transform(jsonNumberText);
 
 const InvoiceCreated = z.object({
   data: z.object({
@@ -677,24 +676,6 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 /** Provider texts may quote what we sent; e-mail addresses are masked before they travel on. */
 function scrub(text: string): string {
   return text.replace(/[^\s"'<>@]+@[^\s"'<>@]+/g, '[redacted]').slice(0, 300);
-}
-
-/**
- * Text of a JSON number the parser already produced. Its shortest round-trip form is the literal
- * as written (up to 17 significant digits); exponent forms such as 1e-7 are expanded by moving
- * the decimal point in the text, not by arithmetic.
- */
-function decimalText(value: string | number): string {
-  if (typeof value === 'string') return value;
-  const text = String(value);
-  const m = /^(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
-  if (!m) return text;
-  const [, int = '', frac = ''] = m;
-  const digits = int + frac;
-  const point = int.length + Number(m[3]);
-  if (point <= 0) return `0.${'0'.repeat(-point)}${digits}`;
-  if (point >= digits.length) return digits + '0'.repeat(point - digits.length);
-  return `${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
 function unixToIso(seconds: number): string {

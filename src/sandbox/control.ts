@@ -3,6 +3,7 @@
  * commands, callback URL and habits under `/_sandbox`, plus the tiny hosted payment page under
  * `/pay/:token` that the invoices' `url` / `payment_link` / `invoiceUrl` point at.
  */
+import { DECIMAL_TEXT } from '../money.ts';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { SandboxContext } from './context.ts';
@@ -137,7 +138,7 @@ ${button('cancel', 'Cancel')}
     const raw: unknown = (req.body as { amount?: unknown } | undefined)?.amount;
     const amount = typeof raw === 'string' && raw.trim() ? raw.trim() : undefined;
     try {
-      if (amount !== undefined && !/^\d+(\.\d+)?$/.test(amount)) throw new SandboxActionError('bad_request', 'amount must be a decimal');
+      if (amount !== undefined && !DECIMAL_TEXT.test(amount)) throw new SandboxActionError('bad_request', 'amount must be a decimal');
       lifecycle.apply(rec, action.data, amount);
     } catch (err) {
       if (!(err instanceof SandboxActionError)) throw err;

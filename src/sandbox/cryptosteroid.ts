@@ -10,7 +10,7 @@ import { normalize } from '../money.ts';
 import { safeEqual } from '../signing.ts';
 import { json, send, type Reply, type SandboxContext } from './context.ts';
 import { convert, fakeAddress } from './currencies.ts';
-import { add, pct, subFloor } from './decimal.ts';
+import { add, pct, subFloor } from '../money.ts';
 import { answer, gate } from './faults.ts';
 import { newToken, setStatus, type Rec } from './store.ts';
 

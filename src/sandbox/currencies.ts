@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { compare } from '../money.ts';
-import { div, mul } from './decimal.ts';
+import { div, mul } from '../money.ts';
 
 export interface CurrencyInfo {
   type: 'fiat' | 'crypto';

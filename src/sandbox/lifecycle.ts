@@ -13,7 +13,7 @@ import type { Dispatcher } from './callbacks.ts';
 import type { LifecycleHooks, SandboxContext } from './context.ts';
 import { convert, fakeAddress, fakeTxid } from './currencies.ts';
 import { cancelCryptoSteroid, csInvoice, setMethod } from './cryptosteroid.ts';
-import { add, half, subFloor } from './decimal.ts';
+import { add, half, subFloor } from '../money.ts';
 import { invoiceCallbackBody, paymentRequestCallbackBody } from './platform-callbacks.ts';
 import { setStatus, type Rec } from './store.ts';
 import type { SandboxAction, SandboxKind, SandboxProvider } from './types.ts';

@@ -5,7 +5,7 @@
  * payment-request shape per docs/providers.md 2.4 (no root `id`).
  */
 import { CURRENCIES } from './currencies.ts';
-import { pct, subFloor } from './decimal.ts';
+import { pct, subFloor } from '../money.ts';
 import type { Rec } from './store.ts';
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));

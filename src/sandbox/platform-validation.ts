@@ -5,7 +5,8 @@
  * turned into spaces, one message per field, every bad field reported at once.
  */
 import { CURRENCIES, isCrypto, isCurrency, meetsMinimum } from './currencies.ts';
-import { fractionDigits, numberLiteralToDecimal, rawTopLevelNumber } from './decimal.ts';
+import { DECIMAL_TEXT, fractionDigits, numberLiteralToDecimal } from '../money.ts';
+import { rawTopLevelNumber } from './json-number.ts';
 import type { PlatformProvider } from './types.ts';
 
 export type FieldErrors = Record<string, string>;
@@ -253,7 +254,7 @@ export function validatePaymentRequest(body: Body, taken: (foreignId: string) =>
   let amount: string | undefined;
   if (missing(body.amount)) c.fail('amount', MSG.required('amount'));
   else if (typeof body.amount !== 'string') c.fail('amount', MSG.string('amount'));
-  else if (!/^\d+(\.\d+)?$/.test(body.amount.trim())) c.fail('amount', MSG.number('amount'));
+  else if (!DECIMAL_TEXT.test(body.amount.trim())) c.fail('amount', MSG.number('amount'));
   else amount = checkAmount(c, body.amount.trim(), currency);
 
   // Exactly one of the two lifetime fields.

@@ -8,7 +8,7 @@ import { normalize } from '../money.ts';
 import { safeEqual, verifyBody } from '../signing.ts';
 import { json, send, type Reply, type SandboxContext } from './context.ts';
 import { convert, fakeAddress, isCrypto } from './currencies.ts';
-import { fixed8 } from './decimal.ts';
+import { fixed8 } from '../money.ts';
 import { answer, gate } from './faults.ts';
 import { validateInvoice, validatePaymentRequest } from './platform-validation.ts';
 import { newToken, uuidV7, type Rec } from './store.ts';

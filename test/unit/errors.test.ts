@@ -11,7 +11,6 @@ import {
   ProviderUnavailable,
   ResponseShape,
   ValidationError,
-  WebhookVerification,
   classify,
   zodIssues,
   type Disposition,
@@ -31,7 +30,6 @@ const CASES: Array<[label: string, err: Error, disposition: Disposition, code: s
   ['ResponseShape', new ResponseShape('cryptosteroid', 200, [{ field: 'data.id', message: 'Required' }]), 'permanent', 'RESPONSE_SHAPE'],
   ['ValidationError', new ValidationError(ISSUES), 'permanent', undefined],
   ['ConfigError (not a provider outcome: falls back to retry)', new ConfigError(ISSUES), 'retry', undefined],
-  ['WebhookVerification (not a provider outcome: falls back to retry)', new WebhookVerification('bad token'), 'retry', 'WEBHOOK_VERIFICATION'],
   ['plain Error', new Error('boom'), 'retry', undefined],
   ['TypeError', new TypeError('x is undefined'), 'retry', undefined],
 ];
