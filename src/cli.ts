@@ -152,7 +152,7 @@ async function enqueue(ctx: Ctx, args: string[]): Promise<number> {
 
   const flush = async (): Promise<void> => {
     const orders = batch.filter((b) => b.error === undefined);
-    const results = await intake.submitMany(orders.map((b) => b.order));
+    const results = await intake.acceptMany(orders.map((b) => b.order));
     let i = 0;
     for (const item of batch) {
       const result: IntakeResult = item.error !== undefined ? { outcome: 'invalid', issues: [{ field: '(line)', message: item.error }] } : (results[i++] as IntakeResult);

@@ -130,3 +130,11 @@ export function zodIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKe
     return { field: [root, path].filter(Boolean).join('.') || '(body)', message: issue.message };
   });
 }
+
+/** A short, log-safe description of an error: class, code and HTTP status, never a body. */
+export function errorSummary(err: unknown): string {
+  if (err instanceof ProviderError) {
+    return `${err.name}${err.httpStatus ? ` ${err.httpStatus}` : ''}: ${err.message}`;
+  }
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

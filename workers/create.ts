@@ -8,8 +8,8 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { CreateJobSchema, createJobLane, type CreateJob } from '../queues/create.ts';
 import { schedulePoll } from '../queues/poll.ts';
-import { OutcomeUnknown, ProviderUnavailable } from '../src/errors.ts';
-import { MissingRecord, submitOrder, describe, type SubmitDeps, type SubmitOutcome } from '../src/invoice/submit.ts';
+import { OutcomeUnknown, ProviderUnavailable, errorSummary } from '../src/errors.ts';
+import { MissingRecord, submitOrder, type SubmitDeps, type SubmitOutcome } from '../src/invoice/submit.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
 
 import type { Lane } from '../src/lanes.ts';
@@ -67,7 +67,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
       if (verdict.kind === 'open') {
         if (verdict.opened || probe) {
           log.warn(
-            { ms, err: describe(outcome.kind === 'retry' ? outcome.error : undefined), openMs: verdict.ms, probe },
+            { ms, err: errorSummary(outcome.kind === 'retry' ? outcome.error : undefined), openMs: verdict.ms, probe },
             probe ? 'probe failed; lane breaker stays open' : 'lane breaker opened; the lane sends nothing for a while',
           );
           ctx.metrics?.breakerOpened(lane.key);
@@ -128,8 +128,8 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
       }
       case 'retry': {
         const attempts = job.opts.attempts ?? 1;
-        if (job.attemptsMade + 1 >= attempts) log.error({ ms, err: describe(outcome.error), of: attempts }, 'submission failed for good; parked in the failed set');
-        else log.warn({ ms, err: describe(outcome.error), of: attempts }, 'submission failed; will retry');
+        if (job.attemptsMade + 1 >= attempts) log.error({ ms, err: errorSummary(outcome.error), of: attempts }, 'submission failed for good; parked in the failed set');
+        else log.warn({ ms, err: errorSummary(outcome.error), of: attempts }, 'submission failed; will retry');
         throw logged(outcome.error);
       }
     }
@@ -155,15 +155,15 @@ export function startCreateWorker(ctx: WorkerContext, lane: Lane): Worker<Create
     if (!final) {
       // An error the processor did not expect (Redis, a bug) still gets its one outcome line.
       if (!LOGGED.has(err))
-        ctx.log.warn({ queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempt: job.attemptsMade, err: describe(err) }, 'submission failed; will retry');
+        ctx.log.warn({ queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempt: job.attemptsMade, err: errorSummary(err) }, 'submission failed; will retry');
       return;
     }
     // Out of attempts: the job stays in the failed set, and the record says why (guarantee 2).
-    void markExhausted(ctx.store, lane.key, job.data, describe(err)).catch((e: unknown) => ctx.log.error({ err: e }, 'could not record final failure'));
+    void markExhausted(ctx.store, lane.key, job.data, errorSummary(err)).catch((e: unknown) => ctx.log.error({ err: e }, 'could not record final failure'));
     // The processor already wrote this attempt's outcome line for the failures it understood.
     if (LOGGED.has(err)) return;
     ctx.log.error(
-      { queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempts: job.attemptsMade, err: describe(err) },
+      { queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempts: job.attemptsMade, err: errorSummary(err) },
       'submission failed for good; parked in the failed set',
     );
   });

@@ -145,7 +145,7 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       res.status(400).json({ error: 'invalid_query', issues: [wait.issue] });
       return;
     }
-    const result = await deps.intake.submit(req.body);
+    const result = await deps.intake.accept(req.body);
     switch (result.outcome) {
       case 'invalid':
         res.status(400).json({ error: 'invalid_order', issues: result.issues });
@@ -191,7 +191,7 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       res.status(400).json({ error: 'invalid_batch', issues: zodIssues(parsed.error.issues) });
       return;
     }
-    const results = await deps.intake.submitMany(parsed.data.orders);
+    const results = await deps.intake.acceptMany(parsed.data.orders);
     const counts: Record<string, number> = { accepted: 0, existing: 0, conflict: 0, invalid: 0 };
     for (const x of results) counts[x.outcome] = (counts[x.outcome] ?? 0) + 1;
     res.status(200).json({ counts, results: results.map((x, index) => ({ index, ...x })) });

@@ -108,13 +108,13 @@ export class Intake {
     return issues.length ? { issues } : { order };
   }
 
-  async submit(input: unknown): Promise<IntakeResult> {
-    const [result] = await this.submitMany([input]);
+  async accept(input: unknown): Promise<IntakeResult> {
+    const [result] = await this.acceptMany([input]);
     return result as IntakeResult;
   }
 
   /** Each order's outcome, in input order. Invalid items change nothing; the rest are enqueued together. */
-  async submitMany(inputs: unknown[]): Promise<IntakeResult[]> {
+  async acceptMany(inputs: unknown[]): Promise<IntakeResult[]> {
     const checked = inputs.map((input) => this.validate(input));
     // Lua scripts run in the order they are sent, so a foreign_id repeated inside one batch is
     // accepted once and then answered as existing (or conflict).

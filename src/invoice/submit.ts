@@ -8,7 +8,7 @@
  * - the platform's "foreign id has already been taken": the invoice exists (ours, from an attempt
  *   whose answer was lost); parked for reconciliation, never reported as a failure.
  */
-import { ProviderAuth, ProviderError, ProviderRateLimited, ProviderUnavailable, classify, type Disposition } from '../errors.ts';
+import { ProviderAuth, ProviderRateLimited, ProviderUnavailable, classify, errorSummary, type Disposition } from '../errors.ts';
 import type { CreateResult, ProviderAdapter } from '../providers/types.ts';
 import type { InvoiceRecord, InvoiceStore } from './store.ts';
 
@@ -38,14 +38,6 @@ export interface SubmitDeps {
   adapter: ProviderAdapter;
   /** Per-order callback URL for providers that take one (CryptoSteroid `processingUrl`). */
   callbackUrl?: (record: InvoiceRecord) => string | undefined;
-}
-
-/** A short, log-safe description of an error: class, code and HTTP status, never a body. */
-export function describe(err: unknown): string {
-  if (err instanceof ProviderError) {
-    return `${err.name}${err.httpStatus ? ` ${err.httpStatus}` : ''}: ${err.message}`;
-  }
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /** Submits the order `foreignId` of lane `lane` (the lane key) through that lane's adapter. */
@@ -151,28 +143,28 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
         { error, answered: true },
       );
     case 'permanent': {
-      const reason = describe(error);
+      const reason = errorSummary(error);
       await store.apply(provider, foreignId, { status: 'rejected', source: 'create', reason, fields: { submitting: null, last_error: reason, reason } }, { known: record });
       return { kind: 'rejected', reason, auth: err instanceof ProviderAuth };
     }
     case 'rate-limited': {
       // Answered, so nothing was created: clear the marker.
       const hits = Number((await store.redis.hincrby(store.recordKey(record.id), 'rate_limited_hits', 1)) || 0);
-      await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: describe(error) } }, { known: record });
+      await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: errorSummary(error) } }, { known: record });
       return { kind: 'rate-limited', error: err as ProviderRateLimited, hits };
     }
     case 'unknown-outcome':
       if (!adapter.uniqueForeignId) {
-        return park(deps, record, `outcome unknown (${describe(error)}): the invoice may exist; not re-sent (reconcile at the provider)`, { error });
+        return park(deps, record, `outcome unknown (${errorSummary(error)}): the invoice may exist; not re-sent (reconcile at the provider)`, { error });
       }
       // Keep the marker: the next attempt re-sends and the provider refuses a duplicate.
-      await store.apply(provider, foreignId, { source: 'create', fields: { last_error: describe(error) } }, { known: record });
+      await store.apply(provider, foreignId, { source: 'create', fields: { last_error: errorSummary(error) } }, { known: record });
       return { kind: 'retry', error, disposition };
     case 'retry': {
       // Only a provider answer (5xx) or a refused connection proves nothing was created. Any other
       // error (a bug, an unexpected throw) keeps the marker, so the next attempt reconciles.
       const proven = err instanceof ProviderUnavailable;
-      await store.apply(provider, foreignId, { source: 'create', fields: { ...(proven ? { submitting: null } : {}), last_error: describe(error) } }, { known: record });
+      await store.apply(provider, foreignId, { source: 'create', fields: { ...(proven ? { submitting: null } : {}), last_error: errorSummary(error) } }, { known: record });
       return { kind: 'retry', error, disposition };
     }
   }

@@ -13,13 +13,12 @@
  *   callback redelivered after an outage) the record is parked, since results never go backwards.
  */
 import { createHash } from 'node:crypto';
-import { ProviderError, ProviderRateLimited } from '../errors.ts';
+import { ProviderError, ProviderRateLimited, errorSummary } from '../errors.ts';
 import { compare, isZero } from '../money.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
 import { laneKey } from '../lanes.ts';
 import { isTerminal, type Status } from './state.ts';
 import type { Change, InvoiceRecord, InvoiceStore } from './store.ts';
-import { describe } from './submit.ts';
 
 /** What is not the provider's to say: how often to look at an invoice with no deadline, and how long past a deadline to wait. */
 export interface TrackSettings {
@@ -264,7 +263,7 @@ export async function pollOnce(deps: PollDeps, job: { foreign_id: string }): Pro
     if (!(err instanceof ProviderError)) throw err;
     // The provider is unreachable or odd: say so on the record (once), keep polling, and let the
     // deadline below decide if it stays silent.
-    const note = `lookup failed: ${describe(err)}`;
+    const note = `lookup failed: ${errorSummary(err)}`;
     if (record.last_error !== note) await store.apply(record.lane, record.foreign_id, { source: 'poll', fields: { last_error: note } });
   }
   if (isTerminal(record.status)) return { kind: 'done', status: record.status, published };

@@ -71,7 +71,7 @@ describe('graceful shutdown', () => {
     // Slow provider answers keep jobs in flight when the signal comes.
     sandbox.addFault({ provider: 'cryptoprocessing', fault: 'latency', ms: 250 });
     const ids = Array.from({ length: ORDERS }, (_, i) => `sd-${i}`);
-    const results = await t.system.intake.submitMany(ids.map((id) => sampleOrder('cryptoprocessing', id)));
+    const results = await t.system.intake.acceptMany(ids.map((id) => sampleOrder('cryptoprocessing', id)));
     assert.equal(results.filter((r) => r.outcome === 'accepted').length, ORDERS);
 
     const first = startWorker(sandbox, t.prefix);
