@@ -222,7 +222,14 @@ describe('create pipeline under provider faults', () => {
       assert.equal(t.sandbox.count(provider, id), 1);
       assert.equal(t.sandbox.stats()[provider].byStatus['400'] ?? 0, 1, 'the re-send was refused as a duplicate');
       // The order system hears that it is parked, with the reason and what happens next; no transition, in particular no rejected.
-      const parked = await t.waitFor(async () => (await t.results()).filter((r) => r.foreign_id === id), 'the parked result', 10_000);
+      const parked = await t.waitFor(
+        async () => {
+          const mine = (await t.results()).filter((r) => r.foreign_id === id);
+          return mine.length ? mine : null;
+        },
+        'the parked result',
+        10_000,
+      );
       assert.deepEqual(
         parked.map((r) => [r.event, r.status, r.previous_status]),
         [['parked', 'queued', 'queued']],
@@ -250,7 +257,14 @@ describe('create pipeline under provider faults', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(t.sandbox.stats().cryptosteroid.received - before, 1, 'sent exactly once');
     assert.equal(t.sandbox.count('cryptosteroid', 'f-lost-cs'), 1);
-    const parked = await t.waitFor(async () => (await t.results()).filter((r) => r.foreign_id === 'f-lost-cs'), 'the parked result', 10_000);
+    const parked = await t.waitFor(
+      async () => {
+        const mine = (await t.results()).filter((r) => r.foreign_id === 'f-lost-cs');
+        return mine.length ? mine : null;
+      },
+      'the parked result',
+      10_000,
+    );
     assert.deepEqual(
       parked.map((r) => [r.event, r.status]),
       [['parked', 'queued']],

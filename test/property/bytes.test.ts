@@ -225,7 +225,12 @@ describe('hostile input: bytes and headers', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 17 * 1024, max: 80 * 1024 }), fc.constantFrom('authorization', 'content-type', 'x-filler', 'cookie'), async (size, name) => {
         const headers = name === 'authorization' ? { [name]: `Bearer ${'a'.repeat(size)}` } : { ...bearer, [name]: 'a'.repeat(size) };
-        const res = await request(t.api, 'POST', '/v1/invoices', headers, '{}');
+        // Node answers 431 and closes; with a large enough request still being written the client
+        // may see the reset before it reads the answer (seen on Node 24). Either way: refused, no 5xx.
+        const res = await request(t.api, 'POST', '/v1/invoices', headers, '{}').catch((err: { code?: string }) => {
+          if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return { status: 431 };
+          throw err;
+        });
         assert.equal(res.status, 431, `${res.status} for a ${size}-byte ${name}`);
         await unchanged();
       }),

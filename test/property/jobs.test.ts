@@ -13,6 +13,7 @@ import type { Job, Queue } from 'bullmq';
 import { CreateJobSchema } from '../../queues/create.ts';
 import { EventJobSchema } from '../../queues/events.ts';
 import { PollJobSchema } from '../../queues/poll.ts';
+import { ProviderName } from '../../src/invoice/order.ts';
 import { startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { fingerprint, healthy } from './helpers.ts';
 
@@ -42,7 +43,8 @@ const badIdentityJob = (base: Record<string, unknown>): fc.Arbitrary<unknown> =>
     fc.oneof(fc.constant(2), fc.constant('1'), fc.constant(null), fc.constant(0)).map((v) => ({ ...base, v })),
     fc
       .oneof(
-        fc.string().filter((s) => !['cryptoprocessing', 'alphapo', 'cryptosteroid'].includes(s)),
+        // Not a provider id at all (a well-formed one of a provider not configured is the worker's lane check).
+        fc.string().filter((s) => !ProviderName.safeParse(s).success),
         fc.integer(),
       )
       .map((provider) => ({ ...base, provider })),
