@@ -42,6 +42,25 @@ export interface EndpointRouteDeps {
   attempts?: number;
 }
 
+/** Moves the delayed deliveries of one endpoint to waiting (all pages read first: promoting shifts them); returns how many. */
+async function promoteHeld(queue: WebhooksQueue, endpoint: string): Promise<number> {
+  const held = [];
+  for (let start = 0; ; start += 1000) {
+    const jobs = await queue.getDelayed(start, start + 999);
+    if (!jobs.length) break;
+    held.push(...jobs.filter((j) => j?.data?.endpoint === endpoint));
+  }
+  let promoted = 0;
+  for (const j of held) {
+    // One that moved on meanwhile (it ran, or was removed) is simply skipped.
+    await j.promote().then(
+      () => promoted++,
+      () => undefined,
+    );
+  }
+  return promoted;
+}
+
 export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
   const r = Router();
   const notFound = (res: Response): void => void res.status(404).json({ error: 'not_found', message: 'no such webhook endpoint' });
@@ -70,8 +89,10 @@ export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
     r.post(`/v1/webhook-endpoints/:id/${status}`, async (req, res) => {
       const e = await deps.endpoints.setStatus(String(req.params.id), status === 'enable' ? 'enabled' : 'disabled', 'disabled by an operator');
       if (!e) return notFound(res);
-      deps.log.info({ endpoint: e.id, status: e.status }, `result webhook endpoint ${status}d`);
-      res.json({ endpoint: endpointView(e) });
+      // Its held deliveries go now rather than at their next look (up to 5 minutes away).
+      const promoted = status === 'enable' ? await promoteHeld(deps.webhooks, e.id) : 0;
+      deps.log.info({ endpoint: e.id, status: e.status, promoted }, `result webhook endpoint ${status}d`);
+      res.json({ endpoint: endpointView(e), promoted });
     });
   }
 

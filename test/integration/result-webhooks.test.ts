@@ -151,7 +151,9 @@ describe('result webhooks', () => {
     t.sandbox.pay('cryptoprocessing', 'wh-down');
     await t.waitFor(async () => (await resultsOf('wh-down')).some((r) => r.status === 'paid'), 'paid published');
     rx.behaviour = null;
-    assert.equal((await t.post(`/v1/webhook-endpoints/${endpoint}/enable`, {})).status, 200);
+    const enabled = await t.post(`/v1/webhook-endpoints/${endpoint}/enable`, {});
+    assert.equal(enabled.status, 200);
+    assert.ok(enabled.body.promoted >= 1, 'its held deliveries go at once, not at their next look minutes away');
     const created = (await resultsOf('wh-down')).find((r) => r.status === 'created')!;
     const redo = await t.post(`/v1/webhook-endpoints/${endpoint}/redeliver`, { event_id: created.event_id, by: 'ops' });
     assert.equal(redo.status, 202);
