@@ -394,10 +394,13 @@ interface Row {
 }
 
 /**
- * memoryByFamily (redis-tools.ts) with MEMORY USAGE on every `every`-th key of each family only,
- * scaled up by the family's key count: under load, a pass over every key of a million-key Redis
- * would itself slow the pipeline down. `every` 1 is exact.
+ * memoryByFamily (redis-tools.ts) with MEMORY USAGE on every `every`-th key only of the families
+ * made of many like-sized keys (job hashes, store records), scaled up by the family's key count:
+ * under load, a pass over every key of a million-key Redis would itself slow the pipeline down.
+ * `every` 1 is exact.
  */
+const sampled = (family: string): boolean => family.endsWith('job hashes') || family.endsWith('locks') || family.startsWith('store record');
+
 async function sampledMemoryByFamily(
   redis: Redis,
   prefix: string,
@@ -410,7 +413,9 @@ async function sampledMemoryByFamily(
     for (const k of keys) {
       const f = keyFamily(prefix, k);
       const slot = (seen[f] ??= { keys: 0, sampled: 0, bytes: 0 });
-      if (slot.keys % every === 0) picked.push([f, k]);
+      // Only families of many like-sized keys are sampled; the rest (lists, sets, streams: a few
+      // keys, one of them maybe huge) are measured key by key.
+      if (!sampled(f) || slot.keys % every === 0) picked.push([f, k]);
       slot.keys += 1;
     }
     if (!picked.length) return;
@@ -473,6 +478,8 @@ interface Trend {
   slopePer10Min: number;
   slopePercentOfMeanPer10Min: number;
   flat: boolean;
+  /** flat; falling (down by more than the rule: bounded, e.g. a GC high point at the window's start); GROWING. */
+  verdict: 'flat' | 'falling' | 'GROWING';
 }
 
 function trend(rows: Row[], pick: (r: Row) => number | null): Trend | null {
@@ -492,6 +499,7 @@ function trend(rows: Row[], pick: (r: Row) => number | null): Trend | null {
     slopePer10Min: round(s, 2),
     slopePercentOfMeanPer10Min: round(share * 100, 2),
     flat: Math.abs(share) < FLAT_SHARE,
+    verdict: Math.abs(share) < FLAT_SHARE ? 'flat' : share < 0 ? 'falling' : 'GROWING',
   };
 }
 
@@ -554,7 +562,7 @@ function summarize(rows: Row[], families: FamilySnapshot[], sender: OpenLoopSend
   const growth = families.length >= 2 ? familyGrowthInWindow(families, window) : null;
   return {
     window: { fromMinute: window[0]?.minute ?? null, toMinute: window[window.length - 1]?.minute ?? null, minutes: window.length },
-    flatRule: `|slope| < ${FLAT_SHARE * 100} % of the window mean per 10 minutes`,
+    flatRule: `flat: |slope| < ${FLAT_SHARE * 100} % of the window mean per 10 minutes; falling / GROWING: beyond it`,
     figures,
     pipeline: keptUp,
     familyGrowth: growth,
@@ -854,7 +862,7 @@ async function main(): Promise<void> {
     const f = summary.figures;
     const tr = (name: string, t: Trend | null, unit: string): string =>
       t
-        ? `${name.padEnd(22)} ${String(t.first).padStart(9)} -> ${String(t.last).padStart(9)} ${unit.padEnd(4)} mean ${String(t.mean).padStart(9)}  slope ${String(t.slopePer10Min).padStart(9)} ${unit}/10 min (${t.slopePercentOfMeanPer10Min} %)  ${t.flat ? 'flat' : 'NOT flat'}`
+        ? `${name.padEnd(22)} ${String(t.first).padStart(9)} -> ${String(t.last).padStart(9)} ${unit.padEnd(4)} mean ${String(t.mean).padStart(9)}  slope ${String(t.slopePer10Min).padStart(9)} ${unit}/10 min (${t.slopePercentOfMeanPer10Min} %)  ${t.verdict}`
         : `${name}: n/a`;
     const p = summary.pipeline;
     process.stdout.write(
