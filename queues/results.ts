@@ -45,12 +45,15 @@ export const ResultSchema = z.object({
   event: z.enum(['transition', 'exception', 'parked']).optional(),
   exception: z
     .object({
-      /** payment_after_end | paid_after_end | status_after_end | status_after_inferred_end */
+      /** payment_after_end | paid_after_end | status_after_end | status_after_inferred_end | payment_on_replaced_invoice */
       type: z.string(),
       provider_status: z.string(),
       received_amount: z.string().optional(),
       received_currency: z.string().optional(),
       reason: z.string().optional(),
+      /** payment_on_replaced_invoice: the provider-side foreign_id (and invoice id) of the replaced invoice. */
+      replaced_foreign_id: z.string().optional(),
+      replaced_invoice_id: z.string().optional(),
     })
     .optional(),
   parked: z.object({ reason: z.string(), next: z.string() }).optional(),

@@ -12,6 +12,7 @@
  *   cancel <provider> <foreign_id> [--account a] [--reason text]          withdraw an order not yet sent
  *   abandon <provider> <foreign_id> --reason text [--status failed] [--account a]
  *   attach <provider> <foreign_id> --invoice-id id --payment-url url --reason text [--account a]
+ *   reissue <provider> <foreign_id> --reason text [--account a]
  *
  * `--by <name>` names the operator in the audit log (default: the OS user). Exit codes: 0 done,
  * 1 error (usage, config, Redis), 2 done but some items were refused (invalid, conflict, not
@@ -25,7 +26,7 @@ import { createJobId } from '../queues/create.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { toView, type IntakeResult } from './invoice/intake.ts';
-import { abandon, attach, cancelBeforeSending, type RepairDeps, type RepairOutcome } from './invoice/repair.ts';
+import { abandon, attach, cancelBeforeSending, reissue, type RepairDeps, type RepairOutcome } from './invoice/repair.ts';
 import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './invoice/retry.ts';
 import { schedulePoll } from '../queues/poll.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey } from './lanes.ts';
@@ -44,7 +45,8 @@ const USAGE = `usage: npm run cli -- <command>
   lanes [--json]
   cancel <provider> <foreign_id> [--account a] [--reason text] [--by name]
   abandon <provider> <foreign_id> --reason text [--status cancelled|failed] [--account a] [--by name]
-  attach <provider> <foreign_id> --invoice-id id --payment-url url --reason text [--account a] [--by name]`;
+  attach <provider> <foreign_id> --invoice-id id --payment-url url --reason text [--account a] [--by name]
+  reissue <provider> <foreign_id> --reason text [--account a] [--by name]`;
 
 class UsageError extends Error {
   override name = 'UsageError';
@@ -305,8 +307,8 @@ async function lanes(ctx: Ctx, args: string[]): Promise<number> {
   return 0;
 }
 
-/** cancel, abandon and attach: the same repairs as the API (src/invoice/repair.ts). */
-async function repairCommand(what: 'cancel' | 'abandon' | 'attach', ctx: Ctx, args: string[]): Promise<number> {
+/** cancel, abandon, attach and reissue: the same repairs as the API (src/invoice/repair.ts). */
+async function repairCommand(what: 'cancel' | 'abandon' | 'attach' | 'reissue', ctx: Ctx, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -344,17 +346,18 @@ async function repairCommand(what: 'cancel' | 'abandon' | 'attach', ctx: Ctx, ar
   else if (what === 'abandon') {
     if (values.status !== undefined && values.status !== 'cancelled' && values.status !== 'failed') throw new UsageError('--status must be cancelled or failed');
     result = await abandon(deps, key, foreignId, { ...req, status: values.status });
-  } else {
+  } else if (what === 'reissue') result = await reissue(deps, key, foreignId, req);
+  else {
     const id = values['invoice-id']?.trim();
     const url = values['payment-url'];
     if (!id) throw new UsageError('attach needs --invoice-id');
     if (!url || !/^https?:\/\/\S+$/.test(url)) throw new UsageError('attach needs --payment-url, an http(s) URL');
     result = await attach(deps, key, foreignId, { ...req, providerInvoiceId: id, paymentUrl: url });
   }
-  const past = { cancel: 'cancelled', abandon: 'abandoned', attach: 'attached' }[what];
+  const past = { cancel: 'cancelled', abandon: 'abandoned', attach: 'attached', reissue: 'reissued' }[what];
   switch (result.outcome) {
     case 'done':
-      out(`${past} ${key}/${foreignId}: ${result.status}`);
+      out(`${past} ${key}/${foreignId}: ${result.status}${result.record.provider_foreign_id ? ` as ${result.record.provider_foreign_id}` : ''}`);
       return 0;
     case 'not_found':
       process.stderr.write(`no invoice for ${key}/${foreignId}\n`);
@@ -374,6 +377,7 @@ const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<number>> = 
   cancel: (ctx, args) => repairCommand('cancel', ctx, args),
   abandon: (ctx, args) => repairCommand('abandon', ctx, args),
   attach: (ctx, args) => repairCommand('attach', ctx, args),
+  reissue: (ctx, args) => repairCommand('reissue', ctx, args),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -51,6 +51,8 @@ export const InvoiceViewSchema = z.object({
       }),
     )
     .describe('exceptions (provider news after the end) and parkings, oldest first, each also published as a result; more fields give the details'),
+  provider_foreign_id: z.string().optional().describe('only on a reissued order: the foreign_id the provider knows its current invoice under (`<foreign_id>~r<n>`)'),
+  replaced_foreign_ids: z.array(z.string()).optional().describe('only on a reissued order: the provider-side foreign_ids of the invoices it replaced, oldest first'),
   history: z.array(HistoryEntrySchema).optional().describe('every transition, oldest first (only on GET)'),
 });
 

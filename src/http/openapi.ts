@@ -16,7 +16,7 @@ import { AccountName } from '../lanes.ts';
 import * as answers from './answers.ts';
 import { BatchSchema, BulkRetrySchema, MAX_BATCH, MAX_WAITERS, RetryBody, WAIT_MAX_SECONDS } from './invoices.ts';
 import { renderReference } from './reference.ts';
-import { AbandonSchema, AttachSchema, CancelSchema } from './repairs.ts';
+import { AbandonSchema, AttachSchema, CancelSchema, ReissueSchema } from '../invoice/repair.ts';
 
 export type JsonSchema = Record<string, unknown>;
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -94,6 +94,7 @@ function build(): OpenApiDocument {
       CancelRequest: CancelSchema,
       AbandonRequest: AbandonSchema,
       AttachRequest: AttachSchema,
+      ReissueRequest: ReissueSchema,
     },
     'input',
   );
@@ -276,6 +277,23 @@ function build(): OpenApiDocument {
             '400': answer('bad body or `account`', ref('BadRequest')),
             '404': answer('unknown provider or account, or no invoice with this foreign_id', ref('NotFound')),
             '409': answer('not parked or failed, or already past `queued` (`not_possible`)', ref('RepairRefused')),
+            ...withBody,
+          },
+        },
+      },
+      '/v1/invoices/{provider}/{foreign_id}/reissue': {
+        post: {
+          operationId: 'reissueInvoice',
+          summary: 'Send a parked order again as a new invoice (an operator)',
+          description:
+            "For providers that refuse a repeated foreign_id (the platform), when the invoice of a parked order cannot be found: a new invoice is created under a provider-side foreign_id derived from the order's (`<foreign_id>~r<n>`, shown as `provider_foreign_id`). Callbacks for either id land on the order; a payment on the replaced invoice is published as a `payment_on_replaced_invoice` exception.",
+          parameters: invoicePath,
+          requestBody: { required: true, ...json(ref('ReissueRequest')) },
+          responses: {
+            '200': answer('reissued: queued again under the new provider-side foreign_id', ref('RepairAnswer')),
+            '400': answer('bad body or `account`', ref('BadRequest')),
+            '404': answer('unknown provider or account, or no invoice with this foreign_id', ref('NotFound')),
+            '409': answer('not parked or failed, already past `queued`, or a provider that takes a plain retry (`not_possible`)', ref('RepairRefused')),
             ...withBody,
           },
         },

@@ -9,29 +9,12 @@ import { z } from 'zod';
 import { createJobId } from '../../queues/create.ts';
 import { zodIssues } from '../errors.ts';
 import { toView } from '../invoice/intake.ts';
-import { abandon, attach, cancelBeforeSending, type RepairDeps, type RepairOutcome } from '../invoice/repair.ts';
+import { AbandonSchema, AttachSchema, CancelSchema, ReissueSchema, abandon, attach, cancelBeforeSending, reissue, type RepairDeps, type RepairOutcome } from '../invoice/repair.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';
 import { schedulePoll } from '../../queues/poll.ts';
 import type { Lanes } from '../lanes.ts';
 import { params } from './invoices.ts';
-
-const Who = z.string().trim().min(1).max(100);
-const Why = z.string().trim().min(1).max(500);
-
-export const CancelSchema = z.strictObject({ reason: Why.optional(), by: Who.optional() });
-export const AbandonSchema = z.strictObject({ reason: Why, by: Who, status: z.enum(['cancelled', 'failed']).default('cancelled') });
-export const AttachSchema = z.strictObject({
-  provider_invoice_id: z.string().trim().min(1).max(255),
-  // A pattern, not only zod's URL check, so the OpenAPI document says http(s) too.
-  payment_url: z
-    .string()
-    .max(2048)
-    .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
-    .refine((u) => URL.canParse(u), 'must be a URL'),
-  reason: Why,
-  by: Who,
-});
 
 export interface RepairRouteDeps {
   store: InvoiceStore;
@@ -89,6 +72,13 @@ export function repairRoutes(deps: RepairRouteDeps): Router {
     const b = p && body(AttachSchema, req.body, res);
     if (!p || !b) return;
     answer(res, await attach(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason, providerInvoiceId: b.provider_invoice_id, paymentUrl: b.payment_url }));
+  });
+
+  r.post('/v1/invoices/:provider/:foreign_id/reissue', async (req, res) => {
+    const p = params(req, res, deps.lanes);
+    const b = p && body(ReissueSchema, req.body, res);
+    if (!p || !b) return;
+    answer(res, await reissue(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason }));
   });
   return r;
 }

@@ -38,6 +38,9 @@ export interface InvoiceView {
   updated_at: string;
   /** Exceptions (provider news after the end) and parkings, each also published as a result. */
   events: InvoiceEventEntry[];
+  /** Only on a reissued order: the foreign_id the provider knows its current invoice under, and those it replaced. */
+  provider_foreign_id?: string;
+  replaced_foreign_ids?: string[];
   history?: HistoryEntry[];
 }
 
@@ -64,6 +67,8 @@ export function toView(r: InvoiceRecord, history?: HistoryEntry[]): InvoiceView 
     updated_at: r.updated_at,
     events: r.events,
   };
+  if (r.provider_foreign_id) view.provider_foreign_id = r.provider_foreign_id;
+  if (r.replaced_foreign_ids.length) view.replaced_foreign_ids = r.replaced_foreign_ids;
   if (history) view.history = history;
   return view;
 }
@@ -135,7 +140,7 @@ export class Intake {
         results.push({
           outcome: 'conflict',
           foreign_id: c.order.foreign_id,
-          message: 'another order with a different payload already uses this provider and foreign_id',
+          message: 'another order with a different payload already uses this provider and foreign_id (or a reissued order reserved it)',
         });
         return;
       }

@@ -10,14 +10,42 @@
  *   A provider message about it afterwards (a late payment) is an exception, never absorbed.
  * - attach (an operator): the invoice of a parked or failed order was found at the provider;
  *   given its id and payment URL the order becomes `created` and is followed from there.
+ * - reissue (an operator, providers that refuse a repeated foreign_id): the invoice of a parked
+ *   order cannot be found (the platform has no lookup, and its URL was only in the lost answer), so
+ *   a new one is created under a provider-side foreign_id derived from the order's. Callbacks for
+ *   either id land on the order; money on the replaced one is an exception (track.ts).
  */
 import type { Logger } from 'pino';
-import type { InvoiceRecord, InvoiceStore } from './store.ts';
+import { z } from 'zod';
+import type { CreateQueue } from '../../queues/create.ts';
+import { resendCreate } from './retry.ts';
+import { providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
 import { isTerminal, type Status } from './state.ts';
 
-/** What repairs need of a lane's create queue: to take a waiting or failed job out of the way. */
+// What each repair takes (API bodies, CLI options, Bull Board repair jobs).
+export const Who = z.string().trim().min(1).max(100);
+export const Why = z.string().trim().min(1).max(500);
+
+export const CancelSchema = z.strictObject({ reason: Why.optional(), by: Who.optional() });
+export const AbandonSchema = z.strictObject({ reason: Why, by: Who, status: z.enum(['cancelled', 'failed']).default('cancelled') });
+export const AttachSchema = z.strictObject({
+  provider_invoice_id: z.string().trim().min(1).max(255),
+  // A pattern, not only zod's URL check, so the OpenAPI document says http(s) too.
+  payment_url: z
+    .string()
+    .max(2048)
+    .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
+    .refine((u) => URL.canParse(u), 'must be a URL'),
+  reason: Why,
+  by: Who,
+});
+
+export const ReissueSchema = z.strictObject({ reason: Why, by: Who });
+
+/** What repairs need of a lane: its create queue (to take a job out of the way, or send one again) and what its provider refuses. */
 export interface RepairLane {
-  createQueue: { getJob(id: string): Promise<{ getState(): Promise<string>; remove(): Promise<void> } | undefined> };
+  createQueue: CreateQueue;
+  adapter: { uniqueForeignId: boolean };
 }
 
 export interface RepairDeps {
@@ -104,37 +132,129 @@ export async function abandon(deps: RepairDeps, lane: string, foreignId: string,
   return out;
 }
 
+/** The order's create job and its state (`missing` when there is none). */
+async function createJob(deps: RepairDeps, lane: string, foreignId: string) {
+  const job = await deps.lanes.get(lane)?.createQueue.getJob(deps.createJobId(lane, foreignId));
+  return { job, jobState: job ? await job.getState() : 'missing' };
+}
+
+/**
+ * Whether an operator may give the order an invoice (attach, reissue): it is queued and no request
+ * of ours is in flight that could still create one: parked, or its submission failed for good (or
+ * never ran).
+ */
+function repairable(jobState: string): (r: InvoiceRecord) => boolean {
+  const idle = jobState === 'failed' || jobState === 'completed' || jobState === 'missing';
+  return (r) => r.status === 'queued' && (!!r.reconcile || (idle && r.submitting === null) || jobState === 'failed');
+}
+
 /**
  * An operator found the order's invoice at the provider. Allowed while the order is queued and
  * no request of ours is in flight that could still create another one: parked, or its submission
  * failed for good (or never ran).
  */
 export async function attach(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest & { providerInvoiceId: string; paymentUrl: string }): Promise<RepairOutcome> {
-  const job = await deps.lanes.get(lane)?.createQueue.getJob(deps.createJobId(lane, foreignId));
-  const jobState = job ? await job.getState() : 'missing';
-  const idle = ['failed', 'completed', 'missing'].includes(jobState);
+  const { job, jobState } = await createJob(deps, lane, foreignId);
   const reason = `attached by ${req.by}: ${req.reason}`;
   const res = await deps.store.apply(lane, foreignId, {
     status: 'created',
     source: `operator:${req.by}`,
     reason,
-    guard: (r) => r.status === 'queued' && (!!r.reconcile || (idle && r.submitting === null) || jobState === 'failed'),
+    guard: repairable(jobState),
     fields: { provider_invoice_id: req.providerInvoiceId, payment_url: req.paymentUrl, provider_status: null, reconcile: null, submitting: null, last_error: null },
   });
   let out: RepairOutcome;
   if (res.kind === 'missing') out = { outcome: 'not_found' };
-  else if (res.kind === 'ignored') {
-    const r = res.record;
-    out = {
-      outcome: 'refused',
-      status: r.status,
-      why: r.status === 'queued' ? `its submission is still under way (job ${jobState}); attach once it is parked or failed` : `the order is already ${r.status}`,
-    };
-  } else {
+  else if (res.kind === 'ignored') out = refusedAttach(res.record, jobState);
+  else {
     if (jobState === 'failed') await job?.remove().catch(() => undefined);
     await deps.schedulePoll?.(lane, foreignId, res.record);
     out = { outcome: 'done', status: 'created', record: res.record };
   }
   audit(deps, 'invoice attached', lane, foreignId, req, out);
   return out;
+}
+
+/** Longest foreign_id the platform takes (docs/providers.md 1.2). */
+const MAX_FOREIGN_ID = 255;
+
+/**
+ * The provider-side foreign_id of the n-th reissue: the order's own with `~r<n>` appended (cut to
+ * fit, by code points). Taken ids (another order's, an earlier reservation) are skipped by `reissue`.
+ */
+export function reissuedForeignId(foreignId: string, n: number): string {
+  const suffix = `~r${n}`;
+  const points = Array.from(foreignId);
+  return points.slice(0, MAX_FOREIGN_ID - suffix.length).join('') + suffix;
+}
+
+/**
+ * An operator has the order sent again as a new invoice under a derived provider-side foreign_id.
+ * Allowed where attach is (queued, no request of ours in flight), and only on lanes whose provider
+ * refuses a repeated foreign_id: elsewhere a retry (with confirm_not_created) already re-sends it.
+ */
+export async function reissue(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest): Promise<RepairOutcome> {
+  const laneOf = deps.lanes.get(lane);
+  const record = await deps.store.get(lane, foreignId);
+  let out: RepairOutcome;
+  if (!record) out = { outcome: 'not_found' };
+  else if (!laneOf?.adapter.uniqueForeignId) {
+    out = {
+      outcome: 'refused',
+      status: record.status,
+      why: `${lane} does not refuse a repeated foreign_id, so no new id is needed: retry the order (with confirm_not_created once you checked it is not at the provider)`,
+    };
+  } else out = await reissueOn(deps, laneOf, record, req);
+  audit(deps, 'order reissued', lane, foreignId, req, out);
+  return out;
+}
+
+async function reissueOn(deps: RepairDeps, lane: RepairLane, record: InvoiceRecord, req: RepairRequest): Promise<RepairOutcome> {
+  const { jobState } = await createJob(deps, record.lane, record.foreign_id);
+  const open = repairable(jobState);
+  if (!open(record)) return refusedAttach(record, jobState);
+  // The next free derived id, reserved in the lane's foreign_id namespace before anything is sent.
+  let providerFid: string | null = null;
+  for (let n = record.replaced_foreign_ids.length + 1; n <= record.replaced_foreign_ids.length + 20 && !providerFid; n++) {
+    const candidate = reissuedForeignId(record.foreign_id, n);
+    if (await deps.store.reserveAlias(record.lane, candidate, record.foreign_id)) providerFid = candidate;
+  }
+  if (!providerFid) return { outcome: 'refused', status: record.status, why: 'no free derived foreign_id (20 taken in a row); abandon the order and send a new one' };
+  const replaced = [...record.replaced_foreign_ids, providerForeignId(record)];
+  const reason = `reissued by ${req.by} as ${providerFid} (replacing ${providerForeignId(record)}): ${req.reason}`;
+  const res = await deps.store.apply(
+    record.lane,
+    record.foreign_id,
+    {
+      source: `operator:${req.by}`,
+      reason,
+      recorded: true,
+      // Decided again under the compare-and-set, and only on the copy the id was derived from.
+      guard: (r) => open(r) && providerForeignId(r) === providerForeignId(record),
+      fields: {
+        provider_foreign_id: providerFid,
+        replaced_foreign_ids: JSON.stringify(replaced),
+        provider_invoice_id: null,
+        provider_status: null,
+        payment_url: null,
+        reconcile: null,
+        submitting: null,
+        last_error: null,
+        submit_attempts: 0,
+      },
+    },
+    { known: record },
+  );
+  if (res.kind === 'missing') return { outcome: 'not_found' };
+  if (res.kind === 'ignored') return refusedAttach(res.record, jobState);
+  await resendCreate(lane.createQueue, res.record);
+  return { outcome: 'done', status: res.record.status, record: res.record };
+}
+
+function refusedAttach(r: InvoiceRecord, jobState: string): RepairOutcome {
+  return {
+    outcome: 'refused',
+    status: r.status,
+    why: r.status === 'queued' ? `its submission is still under way (job ${jobState}); wait until it is parked or failed` : `the order is already ${r.status}`,
+  };
 }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { createJobId, enqueueCreate, type CreateJob, type CreateQueue } from '../../queues/create.ts';
 import { DEFAULT_ACCOUNT } from '../lanes.ts';
 import type { ProviderId } from './order.ts';
-import type { InvoiceStore } from './store.ts';
+import type { InvoiceRecord, InvoiceStore } from './store.ts';
 
 export interface RetryDeps {
   store: InvoiceStore;
@@ -45,20 +45,28 @@ export async function retrySubmission(deps: RetryDeps, lane: string, foreignId: 
     if (!req.confirmNotCreated) return { outcome: 'needs_reconciliation', reconcile: record.reconcile };
     await deps.store.apply(lane, foreignId, { source: `operator:${req.by}`, fields: { reconcile: null, submitting: null, last_error: null } });
   }
+  const state = await resendCreate(queue, record);
+  deps.log.info({ lane, foreign_id: foreignId, jobId: createJobId(lane, foreignId), by: req.by, via: req.via, previousJobState: state }, 'submission retried');
+  deps.onRetried?.(1);
+  return { outcome: 'retrying', previous_job_state: state };
+}
+
+/**
+ * Sends an order's create job through its lane's queue again, with a fresh attempt budget (the
+ * operator acts after fixing the cause, so backoff starts over). Answers the job's state before.
+ */
+export async function resendCreate(queue: CreateQueue, record: Pick<InvoiceRecord, 'provider' | 'account' | 'kind' | 'foreign_id' | 'lane'>): Promise<string> {
   const data: CreateJob = { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id };
   if (record.account !== DEFAULT_ACCOUNT) data.account = record.account;
-  const job = await queue.getJob(createJobId(lane, foreignId));
+  const job = await queue.getJob(createJobId(record.lane, record.foreign_id));
   const state = job ? await job.getState() : 'missing';
-  // A fresh attempt budget: the operator retries after fixing the cause, so backoff starts over.
   if (job && state === 'failed') await job.retry('failed', { resetAttemptsMade: true });
   else if (job && state === 'completed') {
     await job.remove();
     await enqueueCreate(queue, data);
   } else if (!job) await enqueueCreate(queue, data);
   // waiting, delayed or active: it is already on its way; nothing to add.
-  deps.log.info({ lane, foreign_id: foreignId, jobId: createJobId(lane, foreignId), by: req.by, via: req.via, previousJobState: state }, 'submission retried');
-  deps.onRetried?.(1);
-  return { outcome: 'retrying', previous_job_state: state };
+  return state;
 }
 
 export interface FailedFilter {

@@ -59,6 +59,18 @@ export interface InvoiceRecord {
   inferred: string | null;
   /** Published without a change of status: exceptions (money or news after the end) and parkings, oldest first. */
   events: InvoiceEventEntry[];
+  /**
+   * The foreign_id the provider knows the current invoice under, when an operator reissued the
+   * order (repair.ts `reissue`); null while it is the order's own.
+   */
+  provider_foreign_id: string | null;
+  /** Provider-side foreign_ids of invoices this order replaced by reissue, oldest first: news about them is an exception. */
+  replaced_foreign_ids: string[];
+}
+
+/** The foreign_id the provider knows the order's current invoice under. */
+export function providerForeignId(record: Pick<InvoiceRecord, 'foreign_id' | 'provider_foreign_id'>): string {
+  return record.provider_foreign_id ?? record.foreign_id;
 }
 
 /** An event as the record keeps it. */
@@ -105,6 +117,8 @@ export interface Change {
   event?: InvoiceEvent;
   /** Apply only while this holds for the record (decided under the compare-and-set, on every fresh copy); else `ignored`. */
   guard?: (record: InvoiceRecord) => boolean;
+  /** A fields-only change an operator made: written to the history too (status unchanged), with `source` and `reason`. */
+  recorded?: boolean;
 }
 
 export interface ApplyOptions {
@@ -179,8 +193,16 @@ end
 return 'ok'
 `;
 
+// KEYS: the record key the reserved id would have. ARGV: hash marker, the order's foreign_id, now.
+const RESERVE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'alias_of', ARGV[2], 'reserved_at', ARGV[3])
+return 1
+`;
+
 /** The scripts above, as ioredis defines them on the connection (EVALSHA with EVAL fallback). */
 interface Scripts {
+  iwReserve(k1: string, marker: string, foreignId: string, at: string): Promise<number>;
   iwAccept(k1: string, k2: string, hash: string, fields: string, hist: string, score: string, id: string): Promise<string>;
   iwApply(k1: string, k2: string, k3: string, k4: string, k5: string, version: string, fields: string, hist: string, outbox: string, id: string, now: string): Promise<string>;
 }
@@ -240,6 +262,7 @@ export class InvoiceStore {
     if (!('iwApply' in redis)) {
       redis.defineCommand('iwAccept', { numberOfKeys: 2, lua: ACCEPT });
       redis.defineCommand('iwApply', { numberOfKeys: 5, lua: APPLY });
+      redis.defineCommand('iwReserve', { numberOfKeys: 1, lua: RESERVE });
     }
     this.scripts = redis as unknown as Scripts;
   }
@@ -370,6 +393,11 @@ export class InvoiceStore {
         const entry: InvoiceEventEntry = { id: ev.id, kind: ev.kind, at: at.toISOString(), ...ev.detail };
         fields.events = [...record.events, entry].map((e) => JSON.stringify(e)).join('\n');
         outbox = JSON.stringify(this.outboxEntry(record, fields, change, at));
+      }
+      if (change.recorded && !hist) {
+        const entry: HistoryEntry = { at: at.toISOString(), from: record.status, to: record.status, source: change.source };
+        if (change.reason) entry.reason = change.reason;
+        hist = JSON.stringify(entry);
       }
       const out = await this.scripts.iwApply(
         this.recordKey(id),
@@ -520,6 +548,24 @@ export class InvoiceStore {
     return { ids, next: ids.length < limit ? 0 : cursor + ids.length };
   }
 
+  /**
+   * Reserves `providerFid` in the lane's foreign_id namespace for the order `foreignId` (a reissue:
+   * the provider knows the order's new invoice under it). The reservation is a hash at the record
+   * key the id would have, holding `alias_of` and a `hash` no payload has: an order later sent with
+   * that foreign_id is answered 409 (conflict), and a callback naming it finds the order. False when
+   * the id is taken (another order, or another reservation).
+   */
+  async reserveAlias(lane: string, providerFid: string, foreignId: string): Promise<boolean> {
+    const key = this.recordKey(invoiceId(lane, providerFid));
+    const taken = await this.scripts.iwReserve(key, `alias:${foreignId}`, foreignId, new Date().toISOString());
+    return taken === 1;
+  }
+
+  /** The order a reserved provider-side foreign_id stands for (see `reserveAlias`), or null. */
+  async aliasOf(lane: string, providerFid: string): Promise<string | null> {
+    return this.redis.hget(this.recordKey(invoiceId(lane, providerFid)), 'alias_of');
+  }
+
   /** Invoices parked for an operator (any status with `reconcile` set), oldest first. */
   async parked(limit = 1000): Promise<string[]> {
     const all = await Promise.all(this.allKeys().map((k) => this.redis.zrange(k.reconcile, 0, limit - 1, 'WITHSCORES')));
@@ -567,6 +613,8 @@ function fromRaw(id: string, raw: Record<string, string>): InvoiceRecord {
     status_at: raw.status_at ? Number(raw.status_at) : null,
     inferred: raw.inferred ?? null,
     events: raw.events ? raw.events.split('\n').map((l) => JSON.parse(l) as InvoiceEventEntry) : [],
+    provider_foreign_id: raw.provider_foreign_id ?? null,
+    replaced_foreign_ids: raw.replaced_foreign_ids ? (JSON.parse(raw.replaced_foreign_ids) as string[]) : [],
   };
 }
 
@@ -578,6 +626,10 @@ function toRaw(record: InvoiceRecord): Record<string, string> {
     if (k === 'account' && v === DEFAULT_ACCOUNT) continue;
     if (k === 'events') {
       if ((v as InvoiceEventEntry[]).length) raw.events = (v as InvoiceEventEntry[]).map((e) => JSON.stringify(e)).join('\n');
+      continue;
+    }
+    if (k === 'replaced_foreign_ids') {
+      if ((v as string[]).length) raw[k] = JSON.stringify(v);
       continue;
     }
     raw[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);

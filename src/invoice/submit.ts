@@ -86,7 +86,9 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
 
   let result: CreateResult;
   try {
-    result = await adapter.create(record.order, { secret: record.secret, callbackUrl: deps.callbackUrl?.(record) });
+    // Under the provider-side foreign_id: the order's own, or the one an operator reissued it under.
+    const order = record.provider_foreign_id ? { ...record.order, foreign_id: record.provider_foreign_id } : record.order;
+    result = await adapter.create(order, { secret: record.secret, callbackUrl: deps.callbackUrl?.(record) });
   } catch (err) {
     return failed(deps, current, resend, err);
   }
@@ -172,7 +174,7 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
 
 /** What an operator can do about a parked order, said in the `parked` result. */
 const NEXT = {
-  held: "the provider holds the invoice: callbacks and polls adopt it when they come; or find it in the provider's dashboard and attach it (its id and payment URL), or abandon the order",
+  held: "the provider holds the invoice: callbacks and polls adopt it when they come; or find it in the provider's dashboard and attach it (its id and payment URL), reissue the order as a new invoice, or abandon the order",
   unknown: 'not re-sent: check at the provider; attach the invoice if it exists there, else retry with confirm_not_created; or abandon the order',
 } as const;
 

@@ -18,7 +18,7 @@ import { compare, isZero } from '../money.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
 import { laneKey } from '../lanes.ts';
 import { isTerminal, type Status } from './state.ts';
-import type { Change, InvoiceRecord, InvoiceStore } from './store.ts';
+import { providerForeignId, type Change, type InvoiceRecord, type InvoiceStore } from './store.ts';
 
 /** What is not the provider's to say: how often to look at an invoice with no deadline, and how long past a deadline to wait. */
 export interface TrackSettings {
@@ -42,7 +42,7 @@ export type TrackOutcome =
   | { kind: 'applied'; record: InvoiceRecord; published: boolean; adopted: boolean }
   /** News about an invoice already finished: published as an exception, never absorbed. */
   | { kind: 'exception'; record: InvoiceRecord; type: string; published: boolean }
-  | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' }
+  | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' | 'replaced' }
   | { kind: 'parked'; record: InvoiceRecord; reason: string }
   | { kind: 'missing' };
 
@@ -55,6 +55,10 @@ function reported(update: ProviderUpdate): Status | null {
 /** Applies one provider message to an invoice. `source` names it in the history (callback, poll). */
 export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, update: ProviderUpdate, source: string): Promise<TrackOutcome> {
   const status = reported(update);
+  // About an invoice this order replaced (reissue): it never moves the order; money on it is an exception.
+  if (update.foreignId !== undefined && update.foreignId !== providerForeignId(record) && record.replaced_foreign_ids.includes(update.foreignId)) {
+    return onReplaced(store, record, update, status, source);
+  }
   const ours = record.provider_invoice_id;
   if (ours && update.providerInvoiceId && update.providerInvoiceId !== ours) {
     // Possibly a second payable invoice for one order (guarantee 1): an operator must look.
@@ -134,11 +138,36 @@ async function afterEnd(store: InvoiceStore, record: InvoiceRecord, update: Prov
     const why = `provider reports ${update.providerStatus} after we inferred ${record.status} from its deadline`;
     Object.assign(fields, { reconcile: why, last_error: why });
   }
-  const id = createHash('sha256').update(update.dedupeKey).digest('hex').slice(0, 16);
-  const res = await store.apply(record.lane, record.foreign_id, { source, fields, event: { kind: 'exception', id, detail } }, { known: record });
+  const res = await store.apply(record.lane, record.foreign_id, { source, fields, event: { kind: 'exception', id: eventId(update), detail } }, { known: record });
   if (res.kind === 'missing') return res;
   if (res.kind === 'ignored') return { kind: 'ignored', record: res.record, reason: 'duplicate' };
   return { kind: 'exception', record: res.record, type, published: res.published };
+}
+
+/**
+ * A provider message about an invoice the order replaced by reissue (it names the old
+ * provider-side foreign_id). It never moves the order. A payment on it (money, or a paid or
+ * processing status) is an exception an operator and the order system must see, since the payer
+ * may have paid twice; anything else (the old invoice expiring) changes nothing.
+ */
+async function onReplaced(store: InvoiceStore, record: InvoiceRecord, update: ProviderUpdate, status: Status | null, source: string): Promise<TrackOutcome> {
+  const money = update.receivedAmount !== undefined && !isZero(update.receivedAmount);
+  if (!money && status !== 'paid' && status !== 'processing') return { kind: 'ignored', record, reason: 'replaced' };
+  const type = 'payment_on_replaced_invoice';
+  const detail: Record<string, unknown> = { type, provider_status: update.providerStatus, after: record.status, replaced_foreign_id: update.foreignId };
+  if (update.providerInvoiceId !== undefined) detail.replaced_invoice_id = update.providerInvoiceId;
+  if (update.receivedAmount !== undefined) detail.received_amount = update.receivedAmount;
+  if (update.receivedCurrency !== undefined) detail.received_currency = update.receivedCurrency;
+  if (update.reason) detail.reason = update.reason;
+  const res = await store.apply(record.lane, record.foreign_id, { source, event: { kind: 'exception', id: eventId(update), detail } }, { known: record });
+  if (res.kind === 'missing') return res;
+  if (res.kind === 'ignored') return { kind: 'ignored', record: res.record, reason: 'duplicate' };
+  return { kind: 'exception', record: res.record, type, published: res.published };
+}
+
+/** An exception's id: from the provider message's dedupe key, so a redelivery is the same event. */
+function eventId(update: ProviderUpdate): string {
+  return createHash('sha256').update(update.dedupeKey).digest('hex').slice(0, 16);
 }
 
 /** True when the update reports more money than the record holds (amounts only ever grow). */
@@ -198,10 +227,15 @@ export interface ProviderMessage {
   update: ProviderUpdate;
 }
 
-/** Finds the invoice a message names and applies it. */
+/** Finds the invoice a message names (by our record id, its foreign_id, or the one it was reissued under) and applies it. */
 export async function handleEvent(store: InvoiceStore, job: ProviderMessage): Promise<TrackOutcome> {
   const lane = laneKey(job.provider, job.account);
-  const record = job.invoice_id ? await store.getById(job.invoice_id) : job.update.foreignId ? await store.get(lane, job.update.foreignId) : null;
+  const fid = job.update.foreignId;
+  let record = job.invoice_id ? await store.getById(job.invoice_id) : fid ? await store.get(lane, fid) : null;
+  if (!record && !job.invoice_id && fid) {
+    const order = await store.aliasOf(lane, fid);
+    if (order) record = await store.get(lane, order);
+  }
   if (!record || record.lane !== lane) return { kind: 'missing' };
   return applyUpdate(store, record, job.update, 'callback');
 }
@@ -250,7 +284,7 @@ export async function pollOnce(deps: PollDeps, job: { foreign_id: string }): Pro
   let answered = false;
   let published = false;
   try {
-    const update = await adapter.lookup({ kind: record.kind, foreignId: record.foreign_id, providerInvoiceId: record.provider_invoice_id ?? undefined });
+    const update = await adapter.lookup({ kind: record.kind, foreignId: providerForeignId(record), providerInvoiceId: record.provider_invoice_id ?? undefined });
     if (update) {
       answered = true;
       const out = await applyUpdate(store, record, update, 'poll');

@@ -2,7 +2,7 @@
  * Money never goes unseen, through the public interfaces against the real sandbox: a payment
  * after the end (each connector's late-payment callback, driven on command) is stored on the
  * record and published once as an exception; parked orders are announced; and every parked order
- * has a way out (attach, abandon), as has an order the order system withdraws before it is sent.
+ * has a way out (attach, reissue, abandon), as has an order the order system withdraws before it is sent.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -163,6 +163,58 @@ describe('parked orders and their way out', () => {
     const ex = await t.waitFor(async () => (await resultsOf(t, 'park-2')).find((r) => r.exception?.type === 'paid_after_end'), 'the paid-after-end exception');
     assert.equal(ex.status, 'failed');
     assert.equal((await t.post('/v1/invoices/alphapo/park-2/abandon', { reason: 'again', by: 'bob' })).status, 409);
+  });
+
+  it('reissue: a parked platform order is sent again under a derived foreign_id; callbacks for either id land on it, money on the replaced one is an exception', async () => {
+    t.sandbox.addFault({ provider: 'cryptoprocessing', fault: 'commit-then-drop', count: 1 });
+    assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'park-re'))).status, 202);
+    await t.waitFor(async () => (await resultsOf(t, 'park-re')).find((r) => r.event === 'parked'), 'the parked result', 10_000);
+    // Retrying cannot help: the platform refuses the same foreign_id again (and the URL was only in the lost answer).
+    const bad = await t.post('/v1/invoices/cryptoprocessing/park-re/reissue', { by: '' });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.issues.map((i: { field: string }) => i.field).sort(), ['by', 'reason']);
+
+    const res = await t.post('/v1/invoices/cryptoprocessing/park-re/reissue', { by: 'dana', reason: 'not in the dashboard' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.invoice.provider_foreign_id, 'park-re~r1');
+    assert.deepEqual(res.body.invoice.replaced_foreign_ids, ['park-re']);
+    assert.equal(res.body.invoice.reconcile, null);
+    const created = await t.waitFor(async () => (await resultsOf(t, 'park-re')).find((r) => r.status === 'created'), 'the created result of the new invoice');
+    const fresh = t.sandbox.invoice('cryptoprocessing', 'park-re~r1');
+    assert.ok(fresh, 'the new invoice is at the provider under the derived foreign_id');
+    assert.equal(created.provider_invoice_id, String(fresh.id));
+    assert.ok(created.payment_url, 'the order system gets a payment URL at last');
+    const history = (await t.get('/v1/invoices/cryptoprocessing/park-re')).body.history as Array<{ source: string; reason?: string }>;
+    assert.ok(
+      history.some((h) => h.source === 'operator:dana' && /reissued by dana as park-re~r1/.test(h.reason ?? '')),
+      'who and why are in the history',
+    );
+    assert.ok(
+      t.logs.some((l) => l.includes('order reissued: done') && l.includes('"by":"dana"')),
+      'audited',
+    );
+
+    // The payer pays the new invoice: its callback (naming park-re~r1) lands on the order.
+    t.sandbox.pay('cryptoprocessing', 'park-re~r1');
+    await waitStatus(t, 'cryptoprocessing', 'park-re', 'paid');
+    // Someone pays the replaced one too: never absorbed, the order stays paid.
+    t.sandbox.pay('cryptoprocessing', 'park-re');
+    const ex = await waitException(t, 'park-re');
+    assert.equal(ex.exception?.type, 'payment_on_replaced_invoice');
+    assert.equal(ex.exception?.replaced_foreign_id, 'park-re');
+    assert.equal(ex.status, 'paid');
+    assert.equal((await t.system.store.get('cryptoprocessing', 'park-re'))?.status, 'paid');
+
+    // The derived id is reserved: an order sent with it is refused, and a finished order is not reissued.
+    const taken = await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'park-re~r1'));
+    assert.equal(taken.status, 409);
+    assert.equal((await t.post('/v1/invoices/cryptoprocessing/park-re/reissue', { by: 'dana', reason: 'again' })).status, 409);
+    // A provider that takes a repeated order id needs no new id: refused, saying what to do instead.
+    assert.equal((await t.post('/v1/invoices', sampleOrder('cryptosteroid', 're-cs'))).status, 202);
+    await t.waitFor(async () => (await t.system.store.get('cryptosteroid', 're-cs'))?.status !== 'queued', 're-cs sent');
+    const cs = await t.post('/v1/invoices/cryptosteroid/re-cs/reissue', { by: 'dana', reason: 'x' });
+    assert.equal(cs.status, 409);
+    assert.match(cs.body.message, /does not refuse a repeated foreign_id/);
   });
 
   it('the order system cancels an order not yet sent: cancelled, and nothing is ever sent; once it may be at the provider, 409', async () => {

@@ -68,6 +68,8 @@ function rec(over: Omit<Partial<InvoiceRecord>, 'order'> & { order?: Partial<Ord
     status_at: T0,
     inferred: null,
     events: [],
+    provider_foreign_id: null,
+    replaced_foreign_ids: [],
     ...rest,
   };
 }
