@@ -247,7 +247,7 @@ describe('OpenAPI document', () => {
     assert.equal((await call({ method: 'post', path: '/v1/invoices/retry', body: { limit: 0 } })).status, 400);
     assert.equal((await call({ method: 'post', path: '/v1/invoices/retry', auth: false })).status, 401);
 
-    // The repairs: cancel before sending, abandon, attach (docs/exceptions.md).
+    // The repairs: cancel before sending, abandon, attach, reissue (docs/exceptions.md).
     const cancelPath = '/v1/invoices/{provider}/{foreign_id}/cancel';
     const abandonPath = '/v1/invoices/{provider}/{foreign_id}/abandon';
     const attachPath = '/v1/invoices/{provider}/{foreign_id}/attach';
@@ -291,6 +291,18 @@ describe('OpenAPI document', () => {
     );
     assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, auth: false, body: attachBody })).status, 401);
 
+    // Reissue: a platform order whose create answer was lost (parked), sent again under a derived id.
+    const reissuePath = '/v1/invoices/{provider}/{foreign_id}/reissue';
+    const reissueBody = { reason: 'not in the dashboard', by: 'openapi-test' };
+    t.sandbox.addFault({ provider: 'alphapo', fault: 'commit-then-drop', count: 1 });
+    await call({ method: 'post', path: '/v1/invoices', body: sampleOrder('alphapo', 'oa-reissue') });
+    await t.waitFor(async () => (await t.system.store.get('alphapo', 'oa-reissue'))?.reconcile, 'the order to be parked');
+    assert.equal((await call({ method: 'post', path: reissuePath, params: { provider: 'alphapo', foreign_id: 'oa-reissue' }, body: reissueBody })).status, 200);
+    assert.equal((await call({ method: 'post', path: reissuePath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: reissueBody })).status, 409);
+    assert.equal((await call({ method: 'post', path: reissuePath, params: { provider: 'alphapo', foreign_id: 'nope' }, body: reissueBody })).status, 404);
+    assert.equal((await call({ method: 'post', path: reissuePath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { by: 'x' }, conformingRequest: false })).status, 400);
+    assert.equal((await call({ method: 'post', path: reissuePath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false, body: reissueBody })).status, 401);
+
     // 413 and 415 of every operation with a body.
     const big = JSON.stringify({ orders: [{ description: 'x'.repeat(5 * 1024 * 1024) }] });
     const one = { provider: 'alphapo', foreign_id: 'oa-1' };
@@ -302,6 +314,7 @@ describe('OpenAPI document', () => {
       [cancelPath, one],
       [abandonPath, one],
       [attachPath, one],
+      [reissuePath, one],
     ] as const) {
       assert.equal((await call({ method: 'post', path, params, raw: { body: 'provider=alphapo', type: 'application/x-www-form-urlencoded' } })).status, 415);
       assert.equal((await call({ method: 'post', path, params, raw: { body: big, type: 'application/json' } })).status, 413);
