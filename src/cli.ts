@@ -26,9 +26,9 @@ import { createJobId } from '../queues/create.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { toView, type IntakeResult } from './invoice/intake.ts';
-import { abandon, attach, cancelBeforeSending, reissue, type RepairDeps, type RepairOutcome } from './invoice/repair.ts';
+import { abandon, attach, cancelBeforeSending, reissue, type RepairOutcome } from './invoice/repair.ts';
 import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './invoice/retry.ts';
-import { schedulePoll } from '../queues/poll.ts';
+import { repairDeps } from '../queues/repairs.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey } from './lanes.ts';
 import { createLogger } from './logger.ts';
 import { sandboxAccounts } from './providers/registry.ts';
@@ -327,20 +327,12 @@ async function repairCommand(what: 'cancel' | 'abandon' | 'attach' | 'reissue', 
   const reason = values.reason?.trim();
   if (what !== 'cancel' && !reason) throw new UsageError(`${what} needs --reason`);
   const req = { by: operator(values.by), via: 'cli', reason: reason ?? 'requested from the CLI' };
-  const deps: RepairDeps = {
+  const deps = repairDeps({
     store: ctx.system.store,
     lanes: ctx.system.lanes,
     log: ctx.deps.log,
-    createJobId,
-    schedulePoll: (l, fid, record) =>
-      schedulePoll(
-        { store: ctx.system.store, lanes: ctx.system.lanes, track: { pollIdleMs: ctx.config.POLL_IDLE_MS, graceMs: ctx.config.DEADLINE_GRACE_MS } },
-        l,
-        fid,
-        Date.now(),
-        record,
-      ),
-  };
+    track: { pollIdleMs: ctx.config.POLL_IDLE_MS, graceMs: ctx.config.DEADLINE_GRACE_MS },
+  });
   let result: RepairOutcome;
   if (what === 'cancel') result = await cancelBeforeSending(deps, key, foreignId, req);
   else if (what === 'abandon') {

@@ -13,6 +13,7 @@ import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/re
 import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
 import { createPollQueue } from '../queues/poll.ts';
 import { RETRY_SCHEDULE_MS, createWebhooksQueue, type WebhooksQueue } from '../queues/webhooks.ts';
+import { createRepairsQueue, type RepairsQueue } from '../queues/repairs.ts';
 import { EndpointStore, fanOut } from './result-webhooks.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
 import { Breaker } from './breaker.ts';
@@ -61,6 +62,7 @@ export interface System {
   /** Result webhook endpoints and their deliveries (`result-webhooks`). */
   endpoints: EndpointStore;
   webhooksQueue: WebhooksQueue;
+  repairsQueue: RepairsQueue;
   /** Authentic callbacks, stored by the webhooks before they answer (`invoice-events`). */
   eventsQueue: EventsQueue;
   relay: OutboxRelay;
@@ -153,7 +155,9 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   if (config.RESULT_WEBHOOK_URL && config.RESULT_WEBHOOK_SECRET) {
     await endpoints.ensure({ id: 'configured', url: config.RESULT_WEBHOOK_URL, secret: config.RESULT_WEBHOOK_SECRET });
   }
-  const queues: Queue[] = [...[...lanes.values()].flatMap((l) => [l.createQueue, l.pollQueue]), eventsQueue, resultsQueue, webhooksQueue];
+  // Operators' repairs taken from Bull Board (its "Add job" on this queue).
+  const repairsQueue = createRepairsQueue(redis, prefix);
+  const queues: Queue[] = [...[...lanes.values()].flatMap((l) => [l.createQueue, l.pollQueue]), eventsQueue, resultsQueue, webhooksQueue, repairsQueue];
   // Without a listener BullMQ prints each connection error (every retry during a failover) to stderr, outside the log.
   for (const q of queues) q.on('error', (err) => log.debug({ err: err.message, queue: q.name }, 'queue connection error'));
   metrics = createMetrics({ queues, store, lanes, log: log.child({ component: 'metrics' }), defaultMetrics: opts.defaultMetrics });
@@ -223,6 +227,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     resultsQueue,
     endpoints,
     webhooksQueue,
+    repairsQueue,
     eventsQueue,
     relay,
     intake,

@@ -1,6 +1,6 @@
 /**
  * Starts every processor of the worker role (a create and a poll worker per lane this process
- * runs, one events worker) and stops them cleanly: one idempotent close that stops taking work,
+ * runs, one events worker, one for the operators' repairs from Bull Board) and stops them cleanly: one idempotent close that stops taking work,
  * waits (bounded) for jobs in flight and closes connections.
  */
 import type { Worker } from 'bullmq';
@@ -8,6 +8,7 @@ import { startCreateWorker } from './create.ts';
 import { startEventsWorker } from './events.ts';
 import { drainLegacyQueues, type LegacyDrain } from './legacy.ts';
 import { startPollWorker } from './poll.ts';
+import { startRepairsWorker } from './repairs.ts';
 import { startWebhooksWorker } from './webhooks.ts';
 import { QueuedSweeper } from './sweeper.ts';
 import type { WorkerContext } from './context.ts';
@@ -20,7 +21,7 @@ export interface RunningWorkers {
 
 export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: number; sweepGraceMs?: number } = {}): RunningWorkers {
   const lanes = [...ctx.lanes.values()].filter((l) => !ctx.run || ctx.run.includes(l.key));
-  const workers: Worker[] = [startEventsWorker(ctx)];
+  const workers: Worker[] = [startEventsWorker(ctx), startRepairsWorker(ctx)];
   if (ctx.webhooks) workers.push(startWebhooksWorker(ctx, ctx.webhooks));
   for (const lane of lanes) workers.push(startCreateWorker(ctx, lane), startPollWorker(ctx, lane));
   for (const w of workers) void w.run();

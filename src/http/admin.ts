@@ -1,15 +1,21 @@
 /**
  * Bull Board at `/admin/queues`: every queue of the system, behind HTTP Basic auth. Read-only
- * unless `ADMIN_ROLE=operator`; even an operator cannot obliterate or empty a queue, add jobs,
- * rewrite job data, or clean or remove anything but completed jobs of the queues that hold
- * accepted work (those would drop or forge accepted orders). Job data is masked before it reaches
- * the browser, and every retry and clean is logged with the signed-in user.
+ * unless `ADMIN_ROLE=operator`; even an operator cannot obliterate or empty a queue, add jobs
+ * (except repairs, below), rewrite job data, or clean or remove anything but completed jobs of the
+ * queues that hold accepted work (those would drop or forge accepted orders). Job data is masked
+ * before it reaches the browser, and every retry and clean is logged with the signed-in user.
+ *
+ * Repairs: an operator adds a job to `invoice-repairs` (named `attach`, `reissue` or `abandon`,
+ * the order and the reason as its data); the route checks it, names each wrong field in a 400,
+ * and writes the signed-in user into it as `by` (whatever was typed); the repairs worker runs it
+ * (queues/repairs.ts).
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
-import { Router, type Express, type RequestHandler, type Response } from 'express';
+import express, { Router, type Express, type RequestHandler, type Response } from 'express';
+import { REPAIRS_QUEUE, parseRepairJob, repairDataJsonSchema, repairFields } from '../../queues/repairs.ts';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import { maskPersonal } from '../redact.ts';
@@ -56,9 +62,9 @@ export function basicAuth(user: string, password: string, log: Logger): RequestH
 const FORBIDDEN: Array<[method: 'put' | 'post' | 'patch', path: string, why: string]> = [
   ['put', '/api/queues/:queueName/obliterate', 'obliterating a queue would drop accepted orders'],
   ['put', '/api/queues/:queueName/empty', 'emptying a queue would drop accepted orders'],
-  ['post', '/api/queues/:queueName/add', 'orders enter through the producer API or the CLI'],
   ['patch', '/api/queues/:queueName/:jobId/update-data', 'job data is derived from the invoice record'],
 ];
+const ADD_ROUTE = '/api/queues/:queueName/add';
 const RETRY_ROUTES = ['/api/queues/:queueName/:jobId/retry', '/api/queues/:queueName/retry/:queueStatus'];
 const CLEAN_ALL_ROUTE = '/api/queues/:queueName/clean/:queueStatus';
 const CLEAN_JOB_ROUTE = '/api/queues/:queueName/:jobId/clean';
@@ -140,7 +146,12 @@ function boardRouter(opts: AdminOptions): Router {
   const operator = opts.role === 'operator';
   const serverAdapter = new ExpressAdapter().setBasePath(ADMIN_PATH);
   const adapters = opts.queues.map((queue) => {
-    const adapter = new BullMQAdapter(queue, { readOnlyMode: !operator, allowRetries: operator });
+    const repairs = queue.name === REPAIRS_QUEUE;
+    const adapter = new BullMQAdapter(queue, {
+      readOnlyMode: !operator,
+      allowRetries: operator,
+      ...(repairs ? { description: 'Add a job here to repair an order: attach, reissue or abandon', jobDataSchema: repairDataJsonSchema() } : {}),
+    });
     // Our create jobs carry only ids, but other queues may carry callback bodies: mask whatever comes.
     adapter.setFormatter('data', (data: unknown) => maskPersonal(data));
     adapter.setFormatter('returnValue', (value: unknown) => maskPersonal(value));
@@ -160,6 +171,43 @@ function boardRouter(opts: AdminOptions): Router {
       res.status(403).json({ error: 'forbidden', message: `not allowed here: ${why}` });
     });
   }
+  // Repairs are the one queue jobs may be added to, by an operator, in the shape queues/repairs.ts says.
+  router.post(ADD_ROUTE, express.json({ limit: '16kb' }), (req, res, next) => {
+    const queueName = String(req.params.queueName);
+    const by = String(res.locals.adminUser ?? 'anonymous');
+    if (queueName !== REPAIRS_QUEUE || !operator) {
+      res.status(403).json({
+        error: 'forbidden',
+        message:
+          queueName !== REPAIRS_QUEUE ? `not allowed here: orders enter through the producer API or the CLI; repairs go to ${REPAIRS_QUEUE}` : 'repairs need ADMIN_ROLE=operator',
+      });
+      return;
+    }
+    const body = (req.body ?? {}) as { name?: unknown; data?: unknown };
+    const given = body.data && typeof body.data === 'object' && !Array.isArray(body.data) ? (body.data as Record<string, unknown>) : {};
+    // The board's form starts from a template with every field of every repair: the ones left
+    // empty, and those the chosen repair does not take, are not part of the request.
+    const takes = repairFields(body.name);
+    const typed = Object.fromEntries(Object.entries(given).filter(([k, v]) => v !== '' && (!takes || takes.has(k))));
+    // Who is the signed-in user, never what was typed; `v` and `via` are ours too.
+    const data = { ...typed, v: 1, by, via: 'bull-board' };
+    const parsed = parseRepairJob(body.name, data);
+    if ('issues' in parsed) {
+      opts.log.warn(
+        { by, via: 'bull-board', queue: queueName, name: typeof body.name === 'string' ? body.name.slice(0, 40) : null, fields: parsed.issues.map((i) => i.field) },
+        'repair from Bull Board refused: invalid',
+      );
+      res.status(400).json({ error: 'invalid_repair', issues: parsed.issues });
+      return;
+    }
+    // Only what the repair takes goes on: no job options (delays, ids, attempts) from the form.
+    req.body = { name: parsed.job.action, data: parsed.job.data, options: {} };
+    opts.log.info(
+      { by, via: 'bull-board', action: parsed.job.action, provider: parsed.job.data.provider, foreign_id: parsed.job.data.foreign_id },
+      'repair requested from Bull Board',
+    );
+    next();
+  });
   const audit =
     (action: 'retry' | 'clean'): RequestHandler =>
     (req, res, next) => {

@@ -6,13 +6,12 @@
 import { Router, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { createJobId } from '../../queues/create.ts';
+import { repairDeps } from '../../queues/repairs.ts';
 import { zodIssues } from '../errors.ts';
 import { toView } from '../invoice/intake.ts';
-import { AbandonSchema, AttachSchema, CancelSchema, ReissueSchema, abandon, attach, cancelBeforeSending, reissue, type RepairDeps, type RepairOutcome } from '../invoice/repair.ts';
+import { AbandonSchema, AttachSchema, CancelSchema, ReissueSchema, abandon, attach, cancelBeforeSending, reissue, type RepairOutcome } from '../invoice/repair.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';
-import { schedulePoll } from '../../queues/poll.ts';
 import type { Lanes } from '../lanes.ts';
 import { params } from './invoices.ts';
 
@@ -39,13 +38,7 @@ function answer(res: Response, out: RepairOutcome): void {
 
 export function repairRoutes(deps: RepairRouteDeps): Router {
   const r = Router();
-  const repair: RepairDeps = {
-    store: deps.store,
-    lanes: deps.lanes,
-    log: deps.log.child({ component: 'repair' }),
-    createJobId,
-    schedulePoll: (lane, fid, record) => schedulePoll({ store: deps.store, lanes: deps.lanes, track: deps.track }, lane, fid, Date.now(), record),
-  };
+  const repair = repairDeps({ store: deps.store, lanes: deps.lanes, log: deps.log, track: deps.track });
   const body = <S extends z.ZodType>(schema: S, raw: unknown, res: Response): z.output<S> | null => {
     const parsed = schema.safeParse(raw ?? {});
     if (parsed.success) return parsed.data;

@@ -1,6 +1,6 @@
 /**
  * Bull Board in a real browser: an operator signs in, finds the failed submission, retries it and
- * watches it complete. Runs Chromium through playwright-core; skipped (with a reason) only when
+ * watches it complete; and repairs a parked order (reissue) through the board's Add job dialog. Runs Chromium through playwright-core; skipped (with a reason) only when
  * Chromium is not installed and CI is not set.
  */
 import { after, before, describe, it } from 'node:test';
@@ -76,5 +76,45 @@ describe('Bull Board in Chromium', { skip }, () => {
     const audit = t.logs.find((l) => l.includes('retry requested from Bull Board'));
     assert.ok(audit, 'the retry is in the audit log');
     assert.equal(JSON.parse(audit).by, USER);
+  });
+
+  it("an operator reissues a parked order from the board's Add job dialog and sees the repair done", async () => {
+    // The create answer is lost after the platform committed the invoice, and (one attempt allowed
+    // here) the submission fails for good: no payment URL, and a re-send would be refused.
+    t.sandbox.addFault({ provider: 'cryptoprocessing', fault: 'commit-then-drop', count: 1 });
+    assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'browser-re'))).status, 202);
+    await t.waitFor(async () => (await (await t.createJob('cryptoprocessing', 'browser-re'))?.getState()) === 'failed', 'the submission to fail');
+    assert.ok(t.sandbox.invoice('cryptoprocessing', 'browser-re'), 'the lost invoice exists at the provider');
+
+    const page = context.pages()[0] ?? (await context.newPage());
+    const board = `${t.api}/admin/queues`;
+    await page.goto(`${board}/queue/invoice-repairs`);
+    await page.getByText('attach, reissue or abandon').first().waitFor();
+    // The queue's menu holds "Add job"; the dialog starts from the repair template (queues/repairs.ts).
+    await page.locator('button[aria-haspopup]').last().click();
+    await page.getByRole('menuitem', { name: /add job/i }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.locator('#job-name').fill('reissue');
+    await dialog.locator('.cm-content').first().click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    // A `by` typed here is not who did it: the signed-in user is.
+    await page.keyboard.insertText(JSON.stringify({ provider: 'cryptoprocessing', foreign_id: 'browser-re', reason: 'not in the dashboard', by: 'someone-else' }));
+    await dialog.getByRole('button', { name: /^add/i }).click();
+
+    // The repair runs: a new invoice under the derived foreign_id, and the order system gets its payment URL.
+    const created = await t.waitFor(async () => (await t.results()).find((r) => r.foreign_id === 'browser-re' && r.status === 'created'), 'the created result');
+    assert.ok(created.payment_url);
+    const record = await t.system.store.get('cryptoprocessing', 'browser-re');
+    assert.equal(record?.provider_foreign_id, 'browser-re~r1');
+    assert.ok(t.sandbox.invoice('cryptoprocessing', 'browser-re~r1'), 'the new invoice is at the provider');
+    const history = (await t.get('/v1/invoices/cryptoprocessing/browser-re')).body.history as Array<{ source: string; reason?: string }>;
+    assert.ok(history.some((h) => h.source === `operator:${USER}` && /reissued by ops-browser as browser-re~r1/.test(h.reason ?? '')));
+
+    // The board shows the repair completed, with its outcome.
+    await page.goto(`${board}/queue/invoice-repairs?status=completed`);
+    await page.getByText('browser-re~r1').first().waitFor();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'bull-board-repair.png'), fullPage: true });
   });
 });

@@ -98,6 +98,14 @@ describe('Bull Board for a viewer', () => {
     assert.equal(await job.getState(), 'failed');
     assert.ok(t.logs.some((l) => l.includes('retry from Bull Board refused') && l.includes(`"by":"${USER}"`)));
   });
+
+  it('a viewer cannot add a repair', async () => {
+    const res = await board(t, '/api/queues/invoice-repairs/add', { method: 'POST', body: { name: 'abandon', data: { provider: 'alphapo', foreign_id: 'view-1', reason: 'x' } } });
+    assert.equal(res.status, 403);
+    assert.match(res.body.message, /ADMIN_ROLE=operator/);
+    assert.equal((await t.system.repairsQueue.getJobCounts()).waiting, 0);
+    assert.equal((await t.system.store.get('alphapo', 'view-1'))?.status, 'queued');
+  });
 });
 
 describe('Bull Board for an operator', () => {
@@ -151,6 +159,41 @@ describe('Bull Board for an operator', () => {
       assert.equal(res.status, 403, `${method} ${path}`);
     }
     assert.deepEqual(await t.createCounts(), before);
+  });
+
+  it('repairs are added as jobs of invoice-repairs: checked field by field, run as the signed-in operator, refused ones fail saying why', async () => {
+    const add = (body: unknown) => board(t, '/api/queues/invoice-repairs/add', { method: 'POST', body });
+    const bad = await add({ name: 'attach', data: { provider: 'alphapo', foreign_id: 'rp-1', payment_url: 'ftp://x', provider_invoice_id: '' } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.issues.map((i: { field: string }) => i.field).sort(), ['payment_url', 'provider_invoice_id', 'reason']);
+    assert.equal((await add({ name: 'obliterate', data: {} })).body.issues[0].field, 'name');
+    assert.equal((await add({ name: 'abandon', data: [] })).status, 400);
+    assert.equal((await add('not an object')).status, 400);
+    assert.equal((await t.system.repairsQueue.getJobCounts('waiting', 'completed', 'failed', 'active')).waiting, 0, 'nothing added');
+
+    // An order that cannot be sent (the provider refuses it), abandoned from the board; the typed `by` is not who it was.
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', status: 500 });
+    assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'rp-1'))).status, 202);
+    await failedJob(t, 'alphapo', 'rp-1');
+    t.sandbox.clearFaults();
+    const ok = await add({
+      name: 'abandon',
+      data: { provider: 'alphapo', foreign_id: 'rp-1', reason: 'customer left', status: 'failed', by: 'somebody-else', account: '' },
+      options: { delay: 99_999_999 },
+    });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const done = await t.waitFor(async () => (await t.system.repairsQueue.getJobs(['completed'])).find((j) => j.data.foreign_id === 'rp-1'), 'the repair job done');
+    assert.deepEqual(done.returnvalue, { outcome: 'done', status: 'failed' });
+    assert.equal(done.data.by, USER);
+    const history = (await t.get('/v1/invoices/alphapo/rp-1')).body.history as Array<{ source: string; reason?: string }>;
+    assert.equal(history.at(-1)?.source, `operator:${USER}`);
+    assert.match(history.at(-1)?.reason ?? '', /customer left/);
+
+    // Not possible any more: the job fails with the reason, and nothing changes.
+    assert.equal((await add({ name: 'reissue', data: { provider: 'alphapo', foreign_id: 'rp-1', reason: 'again' } })).status, 200);
+    const refused = await t.waitFor(async () => (await t.system.repairsQueue.getJobs(['failed'])).find((j) => j.data.foreign_id === 'rp-1'), 'the refused repair');
+    assert.match(refused.failedReason, /reissue not possible: alphapo\/rp-1 is failed; the order is already failed/);
+    assert.equal((await t.system.store.get('alphapo', 'rp-1'))?.status, 'failed');
   });
 
   it('masks personal data in any job data it shows', async () => {

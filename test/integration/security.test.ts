@@ -49,6 +49,7 @@ const PROTECTED: Array<[string, string[]]> = [
   ['/admin/queues/api/queues/invoice-create.alphapo/pause', ['PUT']],
   ['/admin/queues/api/queues/invoice-create.alphapo/obliterate', ['PUT']],
   ['/admin/queues/api/queues/invoice-create.alphapo/add', ['POST']],
+  ['/admin/queues/api/queues/invoice-repairs/add', ['POST']],
   ['/admin/queues/api/redis/stats', ['GET']],
 ];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
