@@ -40,9 +40,11 @@ export const ResultSchema = z.object({
    * `transition`: the status moved from `previous_status` to `status`;
    * `exception`: a provider message about money or status for an invoice already finished
    * (`exception` says what; status does not move);
-   * `parked`: the order waits for an operator (`parked` says why and what happens next).
+   * `parked`: the order waits for an operator (`parked` says why and what happens next);
+   * `payment`: more money arrived while the status stays (a second installment; `payment` has the
+   * amount, which `received_amount` also carries).
    */
-  event: z.enum(['transition', 'exception', 'parked']).optional(),
+  event: z.enum(['transition', 'exception', 'parked', 'payment']).optional(),
   exception: z
     .object({
       /** payment_after_end | paid_after_end | status_after_end | status_after_inferred_end | payment_on_replaced_invoice */
@@ -57,6 +59,7 @@ export const ResultSchema = z.object({
     })
     .optional(),
   parked: z.object({ reason: z.string(), next: z.string() }).optional(),
+  payment: z.object({ provider_status: z.string(), received_amount: z.string(), received_currency: z.string().optional(), reason: z.string().optional() }).optional(),
 });
 export type InvoiceResult = z.infer<typeof ResultSchema>;
 

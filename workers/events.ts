@@ -36,6 +36,10 @@ export function eventsProcessor(ctx: WorkerContext) {
         void ctx.relay.kick();
         log.warn({ ms, status: outcome.record.status, reason: outcome.reason }, 'callback parked for an operator');
         return { outcome: 'parked', status: outcome.record.status };
+      case 'payment':
+        void ctx.relay.kick();
+        log.info({ ms, status: outcome.record.status, receivedAmount: update.receivedAmount }, 'callback brought more money under the same status; payment event published');
+        return { outcome: 'payment', status: outcome.record.status };
       case 'exception':
         void ctx.relay.kick();
         log.warn({ ms, status: outcome.record.status, type: outcome.type, providerStatus: update.providerStatus }, 'provider news after the end; exception published');

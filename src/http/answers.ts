@@ -46,7 +46,7 @@ export const InvoiceViewSchema = z.object({
     .array(
       z.looseObject({
         id: z.string().describe('unique per invoice and kind'),
-        kind: z.enum(['exception', 'parked']),
+        kind: z.enum(['exception', 'parked', 'payment']),
         at: z.iso.datetime(),
       }),
     )

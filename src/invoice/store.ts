@@ -83,12 +83,13 @@ export interface InvoiceEventEntry {
 
 /**
  * A result published without a change of status: `exception` (a provider message about money or
- * status for an invoice we consider finished) or `parked` (the order waits for an operator). Its
+ * status for an invoice we consider finished), `parked` (the order waits for an operator), or
+ * `payment` (more money under the same status, e.g. a second installment). Its
  * result keeps `status` and `previous_status` equal, so a consumer that only follows statuses sees
  * nothing move; one that reads `event` acts on it.
  */
 export interface InvoiceEvent {
-  kind: 'exception' | 'parked';
+  kind: 'exception' | 'parked' | 'payment';
   /** Unique per invoice and kind: the result's job id ends with it, so each is published once. */
   id: string;
   detail: Record<string, unknown>;

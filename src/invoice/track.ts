@@ -40,6 +40,8 @@ export class UnknownInvoice extends Error {
 
 export type TrackOutcome =
   | { kind: 'applied'; record: InvoiceRecord; published: boolean; adopted: boolean }
+  /** More money under the same status (a second installment): on the record and published as a `payment` event. */
+  | { kind: 'payment'; record: InvoiceRecord; published: boolean }
   /** News about an invoice already finished: published as an exception, never absorbed. */
   | { kind: 'exception'; record: InvoiceRecord; type: string; published: boolean }
   | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' | 'replaced' }
@@ -88,14 +90,24 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
     case 'ignored':
       // The deadline (or a message that overtook this one) may have ended it while we decided.
       if (isTerminal(res.record.status)) return afterEnd(store, res.record, update, status, source);
-      // One result per status (README), so a second installment under the same status is not
-      // published; the record still learns the larger amount for operators and the final result.
+      // One transition per status (README): a second installment under the same status moves
+      // nothing, but money never goes unseen: the record learns the larger amount and a `payment`
+      // event says so (once per provider message).
       if (res.reason === 'duplicate' && received(res.record, update)) {
-        const more = await store.apply(record.lane, record.foreign_id, {
-          source,
-          fields: { received_amount: update.receivedAmount ?? null, received_currency: update.receivedCurrency ?? null, reason: reason ?? null },
-        });
-        if (more.kind === 'applied') return { kind: 'ignored', record: more.record, reason: res.reason };
+        const detail: Record<string, unknown> = { provider_status: update.providerStatus, received_amount: update.receivedAmount };
+        if (update.receivedCurrency !== undefined) detail.received_currency = update.receivedCurrency;
+        if (reason) detail.reason = reason;
+        const more = await store.apply(
+          record.lane,
+          record.foreign_id,
+          {
+            source,
+            fields: { received_amount: update.receivedAmount ?? null, received_currency: update.receivedCurrency ?? null, reason: reason ?? null },
+            event: { kind: 'payment', id: eventId(update), detail },
+          },
+          { known: res.record },
+        );
+        if (more.kind === 'applied') return { kind: 'payment', record: more.record, published: more.published };
       }
       return { kind: 'ignored', record: res.record, reason: res.reason };
     case 'applied':
@@ -290,7 +302,7 @@ export async function pollOnce(deps: PollDeps, job: { foreign_id: string }): Pro
       const out = await applyUpdate(store, record, update, 'poll');
       if (out.kind === 'missing') return { kind: 'done', status: 'missing', published: false };
       record = out.record;
-      published = (out.kind === 'applied' || out.kind === 'exception') && out.published;
+      published = (out.kind === 'applied' || out.kind === 'exception' || out.kind === 'payment') && out.published;
     }
   } catch (err) {
     if (err instanceof ProviderRateLimited) return { kind: 'rate-limited', at: nextPollAt(lane, settings, now, null, deps.random), waitMs: err.hint.retryAfterMs };

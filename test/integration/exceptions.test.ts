@@ -68,6 +68,23 @@ describe('exceptions: money and news after the end', () => {
     assert.match(metrics, /invoice_worker_exceptions_total\{provider="cryptoprocessing",type="payment_after_end"\} 1/);
   });
 
+  it('money under an unchanged status (installments) is on the record and published as a payment event', async () => {
+    const order = samplePaymentRequest('alphapo', 'inst-pr', { currency: 'USDTT', amount: '100' });
+    assert.equal((await t.post('/v1/invoices', order)).status, 202);
+    await waitStatus(t, 'alphapo', 'inst-pr', 'created');
+    t.sandbox.payPartly('alphapo', 'inst-pr', { amount: '40' });
+    const first = await t.waitFor(async () => (await resultsOf(t, 'inst-pr')).find((r) => r.event === 'payment' && r.received_amount === '40'), 'the first payment event');
+    assert.equal(first.status, 'processing');
+    assert.equal(first.previous_status, 'processing', 'status-following consumers see nothing move');
+    assert.equal(first.payment?.received_amount, '40');
+    t.sandbox.payPartly('alphapo', 'inst-pr', { amount: '30' });
+    const second = await t.waitFor(async () => (await resultsOf(t, 'inst-pr')).find((r) => r.event === 'payment' && r.received_amount === '70'), 'the second payment event');
+    assert.match(second.payment?.reason ?? '', /partially paid; received 70 of 100 USDTT/);
+    const view = (await t.get('/v1/invoices/alphapo/inst-pr')).body;
+    assert.equal(view.received_amount, '70');
+    assert.equal(view.events.filter((e: { kind: string }) => e.kind === 'payment').length, 2);
+  });
+
   it('platform invoice: a payment after its timer ran out is an exception', async () => {
     assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'late-inv', { timer: true }))).status, 202);
     // Timed invoices start pending (the payer's window runs).
