@@ -261,7 +261,7 @@ describe('parked orders and their way out', () => {
     assert.equal((await t.post('/v1/invoices/cryptosteroid/nobody/cancel', {})).status, 404);
   });
 
-  it('the CLI takes the same repairs: show lists events, abandon names who and why', async () => {
+  it('the CLI takes the same repairs: show lists events, abandon names who and why, reissue sends a new invoice', async () => {
     t.sandbox.addFault({ provider: 'cryptoprocessing', fault: 'commit-then-drop', count: 1 });
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'park-cli'))).status, 202);
     await t.waitFor(async () => (await t.system.store.get('cryptoprocessing', 'park-cli'))?.events.length, 'parked and announced');
@@ -273,6 +273,15 @@ describe('parked orders and their way out', () => {
     assert.match(out.stdout, /abandoned cryptoprocessing\/park-cli: cancelled/);
     assert.equal((await t.system.store.get('cryptoprocessing', 'park-cli'))?.status, 'cancelled');
     await assert.rejects(cli('abandon', 'cryptoprocessing', 'park-cli', '--reason', 'again'), (e: { code?: number }) => e.code === 2);
+
+    t.sandbox.addFault({ provider: 'alphapo', fault: 'commit-then-drop', count: 1 });
+    assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'park-cli-re'))).status, 202);
+    await t.waitFor(async () => (await t.system.store.get('alphapo', 'park-cli-re'))?.reconcile, 'parked');
+    await assert.rejects(cli('reissue', 'alphapo', 'park-cli-re'), (e: { code?: number; stderr?: string }) => e.code !== 0 && /--reason/.test(e.stderr ?? ''));
+    const re = await cli('reissue', 'alphapo', 'park-cli-re', '--reason', 'lost answer', '--by', 'carol');
+    assert.match(re.stdout, /reissued alphapo\/park-cli-re: queued as park-cli-re~r1/);
+    await waitStatus(t, 'alphapo', 'park-cli-re', 'created');
+    assert.ok(t.sandbox.invoice('alphapo', 'park-cli-re~r1'));
   });
 });
 
