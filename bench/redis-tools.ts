@@ -202,3 +202,33 @@ export class MonitorTap {
     this.monitor?.disconnect();
   }
 }
+
+/** One master of a cluster at a moment: its CPU and its commands by name (from INFO commandstats, commands run by scripts included). */
+export interface MasterSnapshot {
+  node: string;
+  cpuMs: number;
+  calls: Record<string, number>;
+}
+
+export async function masterSnapshots(cluster: Cluster): Promise<MasterSnapshot[]> {
+  return Promise.all(
+    cluster.nodes('master').map(async (node) => {
+      const stats = await info(node, 'commandstats');
+      const calls: Record<string, number> = {};
+      for (const [k, v] of Object.entries(stats)) {
+        const m = /calls=(\d+)/.exec(v);
+        if (k.startsWith('cmdstat_') && m) calls[k.slice('cmdstat_'.length)] = Number(m[1]);
+      }
+      return { node: `${node.options.host}:${node.options.port}`, cpuMs: await redisCpuMs(node), calls };
+    }),
+  );
+}
+
+/** The master (host:port) holding the slot of `key`. */
+export async function masterOfKey(cluster: Cluster, key: string): Promise<string> {
+  const slot = Number(await cluster.cluster('KEYSLOT', key));
+  const ranges = await cluster.cluster('SLOTS');
+  const hit = ranges.find(([from, to]) => slot >= from && slot <= to);
+  const master = hit?.[2];
+  return master ? `${master[0]}:${master[1]}` : 'unknown';
+}

@@ -26,7 +26,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
+import { lanePrefix } from '../src/lanes.ts';
 import { connect, type RedisClient } from '../src/redis.ts';
 import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-cluster.ts';
 import { callbackIngest } from './callbacks.ts';
@@ -37,8 +38,20 @@ import { checkoutRows, scenarioCheckout } from './checkout.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { REF_QUEUE, REF_RESULTS, orders, providerRequest, runTag, type RefJob } from './orders.ts';
 import { ROOT, RUNTIME, spawnTs, waitForOutput, type Child } from './procs.ts';
-import { MonitorTap, deletePrefix, info, memoryByFamily, ready, redisCpuMs, type CommandCounts } from './redis-tools.ts';
-import { laneQueueCounts, startSandboxProcess, startStack, systemRun, waitForCreated, waitForLength, type RunResult, type SandboxInfo, type Stack } from './stack.ts';
+import { MonitorTap, deletePrefix, info, masterOfKey, masterSnapshots, memoryByFamily, ready, redisCpuMs, type CommandCounts } from './redis-tools.ts';
+import {
+  BENCH_LANES,
+  laneQueueCounts,
+  laneQueueCountsIn,
+  startSandboxProcess,
+  startStack,
+  systemRun,
+  waitForCreated,
+  waitForLength,
+  type RunResult,
+  type SandboxInfo,
+  type Stack,
+} from './stack.ts';
 
 const env = process.env;
 const int = (name: string, fallback: number): number => {
@@ -413,8 +426,86 @@ async function scenarioCluster(e: Env): Promise<Record<string, unknown>> {
   const two = await measure('2 workers');
   await checkAllCreated(redis, prefix, 2 * (S.warmup + S.runs * S.orders));
   await stack.stop();
+
+  // Lanes in slots of their own (LANE_HASH_TAGS=true): where each lane's keys live, and what each
+  // master does per order (INFO commandstats and INFO cpu on every master, before and after).
+  const tagged = `{benchl-${runTag()}}`;
+  const laneStack = await startStack({
+    dir: e.dir,
+    redisUrl: cluster.url,
+    prefix: tagged,
+    sandbox: sb.info,
+    concurrency: S.concurrency,
+    workers: 2,
+    logLevel: S.logLevel,
+    name: 'cluster-lanes',
+    env: { LANE_HASH_TAGS: 'true' },
+  });
+  e.cleanup.push(() => laneStack.stop());
+  const c = redis as Cluster;
+  const placement: Record<string, string> = { system: await masterOfKey(c, `${tagged}:invoice-results:wait`) };
+  for (const lane of BENCH_LANES) placement[lane] = await masterOfKey(c, `${lanePrefix(tagged, lane, true)}:invoice-create.${lane}:wait`);
+  await systemRun(laneStack, redis, tagged, S.warmup, opts);
+  const before = await masterSnapshots(c);
+  const runs: number[] = [];
+  for (let i = 0; i < S.runs; i++) {
+    const r = await systemRun(laneStack, redis, tagged, S.orders, opts);
+    runs.push(r.perSecond);
+    progress(`cluster, lanes in their own slots, 2 workers: run ${i + 1}/${S.runs}: ${Math.round(r.perSecond)}/s`);
+  }
+  const after = await masterSnapshots(c);
+  await checkLanesCreated(redis, tagged);
+  await laneStack.stop();
   await sb.child.stop();
-  return { masters: 3, concurrencyPerWorker: S.concurrency, ordersPerRun: S.orders, oneWorker: one, twoWorkers: two };
+  const n = S.runs * S.orders;
+  const perMaster = after.map((a) => {
+    const b = before.find((x) => x.node === a.node);
+    const calls: Record<string, number> = {};
+    for (const [k, v] of Object.entries(a.calls)) {
+      const d = v - (b?.calls[k] ?? 0);
+      if (d > 0) calls[k] = d;
+    }
+    const total = Object.values(calls).reduce((x, y) => x + y, 0);
+    const top = Object.entries(calls)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 6)
+      .map(([k, v]) => `${k} ${round(v / n, 2)}`);
+    return {
+      node: a.node,
+      holds: Object.entries(placement)
+        .filter(([, node]) => node === a.node)
+        .map(([what]) => what),
+      cpuMsPerOrder: round((a.cpuMs - (b?.cpuMs ?? 0)) / n, 4),
+      commandsPerOrder: round(total / n, 2),
+      top,
+    };
+  });
+  // The busiest master binds the fleet: one core of it at 100 % is this many orders a second.
+  const busiest = Math.max(...perMaster.map((m) => m.cpuMsPerOrder));
+  const ceiling = busiest > 0 ? Math.round(1000 / busiest) : null;
+  return {
+    masters: 3,
+    concurrencyPerWorker: S.concurrency,
+    ordersPerRun: S.orders,
+    oneWorker: one,
+    twoWorkers: two,
+    laneSlots: { twoWorkers: series(runs), placement, perMaster, busiestCpuMsPerOrder: busiest, ceilingOrdersPerSecond: ceiling },
+  };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Every create job of lanes with their own hash tags done, none failed. */
+async function checkLanesCreated(redis: RedisClient, prefix: string): Promise<void> {
+  const counts = await laneQueueCountsIn(redis, prefix, true, 'invoice-create', 'failed', 'wait', 'active', 'delayed');
+  for (let i = 0; i < 100 && (counts.wait ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    Object.assign(counts, await laneQueueCountsIn(redis, prefix, true, 'invoice-create', 'failed', 'wait', 'active', 'delayed'));
+  }
+  if (counts.failed || counts.wait || counts.active || counts.delayed) throw new Error(`lane-slot pipeline check failed on ${prefix}: ${JSON.stringify(counts)}`);
 }
 
 async function scenarioProfile(e: Env): Promise<Record<string, unknown>> {
@@ -606,6 +697,17 @@ function table(r: Record<string, any>): string {
   if (r.cluster) {
     rows.push([`Redis Cluster (3 masters), 1 worker, concurrency ${r.cluster.concurrencyPerWorker}`, s(r.cluster.oneWorker), '']);
     rows.push(['Redis Cluster (3 masters), 2 worker processes', s(r.cluster.twoWorkers), '']);
+    const l = r.cluster.laneSlots;
+    if (l) {
+      rows.push(['Redis Cluster, lanes in slots of their own (LANE_HASH_TAGS), 2 workers', s(l.twoWorkers), '']);
+      for (const m of l.perMaster)
+        rows.push([
+          `  master ${m.node} (${m.holds.length ? m.holds.join(', ') : 'nothing of ours'})`,
+          `${m.cpuMsPerOrder} ms Redis CPU, ${m.commandsPerOrder} commands per order (${m.top.join(', ')})`,
+          '',
+        ]);
+      rows.push(['  fleet ceiling: the busiest master at one full core', l.ceilingOrdersPerSecond ? `${l.ceilingOrdersPerSecond} orders/s` : 'n/a', '']);
+    }
   }
   if (r.profile?.roundTrips) {
     const t = r.profile.roundTrips;

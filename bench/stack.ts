@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Queue, type JobType } from 'bullmq';
 import { request } from 'undici';
 import type { RedisClient } from '../src/redis.ts';
+import { lanePrefix } from '../src/lanes.ts';
 import { orders, runTag } from './orders.ts';
 import { freePort, spawnTs, waitForOutput, type Child } from './procs.ts';
 
@@ -229,9 +230,14 @@ export const BENCH_LANES = ['cryptoprocessing', 'alphapo', 'cryptosteroid'] as c
 
 /** Job counts summed over every lane's queue of one kind (`invoice-create` or `invoice-poll`). */
 export async function laneQueueCounts(redis: RedisClient, prefix: string, kind: string, ...states: JobType[]): Promise<Record<string, number>> {
+  return laneQueueCountsIn(redis, prefix, false, kind, ...states);
+}
+
+/** The same, for lanes with hash tags of their own (`LANE_HASH_TAGS=true`) when `laneTags`. */
+export async function laneQueueCountsIn(redis: RedisClient, prefix: string, laneTags: boolean, kind: string, ...states: JobType[]): Promise<Record<string, number>> {
   const total: Record<string, number> = {};
   for (const lane of BENCH_LANES) {
-    const q = new Queue(`${kind}.${lane}`, { connection: redis, prefix });
+    const q = new Queue(`${kind}.${lane}`, { connection: redis, prefix: lanePrefix(prefix, lane, laneTags) });
     try {
       for (const [k, v] of Object.entries(await q.getJobCounts(...states))) total[k] = (total[k] ?? 0) + v;
     } finally {
