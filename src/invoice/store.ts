@@ -59,6 +59,8 @@ export interface InvoiceRecord {
   inferred: string | null;
   /** Published without a change of status: exceptions (money or news after the end) and parkings, oldest first. */
   events: InvoiceEventEntry[];
+  /** W3C traceparent of the request that accepted the order, when tracing is on (src/tracing.ts). */
+  trace?: string;
 }
 
 /** An event as the record keeps it. */
@@ -194,7 +196,7 @@ export interface OutboxEntry {
    * Not published: timestamps the relay's observers need (lifecycle metrics), carried here so
    * nobody reads the record back for each published result.
    */
-  meta?: { accepted_at: string; opened_at: number | null };
+  meta?: { accepted_at: string; opened_at: number | null; trace?: string };
 }
 
 /** The keys one lane prefix holds: the records' prefix, the outbox and the indexes. */
@@ -270,7 +272,7 @@ export class InvoiceStore {
    * Records an accepted order as `queued`, unless (provider, foreign_id) is known: then the same
    * payload is `existing` and another payload a `conflict`. Nothing is written in either case.
    */
-  async accept(order: Order, hash: string, secret: string, now = new Date()): Promise<AcceptOutcome> {
+  async accept(order: Order, hash: string, secret: string, now = new Date(), trace?: string): Promise<AcceptOutcome> {
     const lane = laneKey(order.provider, order.account);
     const id = invoiceId(lane, order.foreign_id);
     const at = now.toISOString();
@@ -289,6 +291,7 @@ export class InvoiceStore {
       submit_attempts: '0',
       accepted_at: at,
       updated_at: at,
+      ...(trace ? { trace } : {}),
     };
     const hist: HistoryEntry = { at, from: null, to: 'queued', source: 'api' };
     const mark = this.durability?.mark();
@@ -498,7 +501,7 @@ export class InvoiceStore {
     if (reason) data.reason = reason;
     if (event) data[event.kind] = event.detail;
     const opened = 'opened_at' in fields ? Number(fields.opened_at) : record.opened_at;
-    return { jobId: eventId, name: status, data, meta: { accepted_at: record.accepted_at, opened_at: opened } };
+    return { jobId: eventId, name: status, data, meta: { accepted_at: record.accepted_at, opened_at: opened, ...(record.trace ? { trace: record.trace } : {}) } };
   }
 
   /**
@@ -567,6 +570,7 @@ function fromRaw(id: string, raw: Record<string, string>): InvoiceRecord {
     status_at: raw.status_at ? Number(raw.status_at) : null,
     inferred: raw.inferred ?? null,
     events: raw.events ? raw.events.split('\n').map((l) => JSON.parse(l) as InvoiceEventEntry) : [],
+    ...(raw.trace ? { trace: raw.trace } : {}),
   };
 }
 
