@@ -244,7 +244,7 @@ export function tracingMiddleware(): ((req: IncomingMessage, res: ServerResponse
     if (path.startsWith('/webhooks/')) {
       const pending: Pending = { start: performance.timeOrigin + performance.now() };
       callbacks.set(req, pending);
-      res.once('finish', () => endServerSpan(pending.span ?? serverSpan(req, ROOT_CONTEXT, pending.start), req, res));
+      res.once('close', () => endServerSpan(pending.span ?? serverSpan(req, ROOT_CONTEXT, pending.start), req, res));
       return next();
     }
     const span = serverSpan(req, propagation.extract(ROOT_CONTEXT, req.headers));
@@ -252,7 +252,8 @@ export function tracingMiddleware(): ((req: IncomingMessage, res: ServerResponse
     // Listeners added later (the body parser's) run in this context too.
     context.bind(ctx, req);
     context.bind(ctx, res);
-    res.once('finish', () => endServerSpan(span, req, res));
+    // 'close' comes after the answer is sent, and also when the client went away first.
+    res.once('close', () => endServerSpan(span, req, res));
     context.with(ctx, next);
   };
 }
@@ -264,7 +265,8 @@ export function tracingMiddleware(): ((req: IncomingMessage, res: ServerResponse
 export async function inCallbackSpan<T>(req: IncomingMessage, orderTrace: () => Promise<string | undefined>, fn: () => Promise<T>): Promise<T> {
   const pending = tracer ? callbacks.get(req) : undefined;
   if (!pending || pending.span) return fn();
-  const parent = contextOf(await orderTrace()) ?? otel.propagation.extract(otel.ROOT_CONTEXT, req.headers);
+  // Tracing never fails a callback: without the order's trace it gets one of its own.
+  const parent = contextOf(await orderTrace().catch(() => undefined)) ?? otel.propagation.extract(otel.ROOT_CONTEXT, req.headers);
   pending.span = serverSpan(req, parent, pending.start);
   return otel.context.with(otel.trace.setSpan(parent, pending.span), fn);
 }
