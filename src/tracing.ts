@@ -146,6 +146,16 @@ function contextOf(traceparent: string | undefined): Context | undefined {
   return traceparent ? otel.propagation.extract(otel.ROOT_CONTEXT, { traceparent }) : undefined;
 }
 
+/**
+ * Runs `fn` in the order's trace (its stored traceparent) when no span is active: work that a
+ * timer starts for an order (a poll job the sweeper re-creates) still lands in that order's tree.
+ * Inside a span (a job, an operator's request) that span stays the parent.
+ */
+export function inOrderTrace<T>(traceparent: string | undefined, fn: () => T): T {
+  if (!tracer || !traceparent || otel.trace.getActiveSpan()) return fn();
+  return otel.context.with(contextOf(traceparent) as Context, fn);
+}
+
 /** bullmq-otel's propagation metadata (JSON of the W3C carrier) for a job to be processed under `ctx`. */
 function metadataOf(ctx: Context): string {
   const carrier: Record<string, string> = {};

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { pollJobId } from '../../queues/poll.ts';
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/index.ts';
 import { startTracing, tracingActive, tracingFromEnv, type Tracing } from '../../src/tracing.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
@@ -50,6 +51,10 @@ async function orderPaid(t: TestSystem, foreignId: string, headers: Record<strin
   const res = await t.post('/v1/invoices', sampleOrder('cryptoprocessing', foreignId, { customer: { reference: 'cust-7', email: EMAIL } }), headers);
   assert.equal(res.status, 202, JSON.stringify(res.body));
   await t.waitFor(async () => (await t.system.store.get('cryptoprocessing', foreignId))?.status === 'created', `${foreignId} created`);
+  // Its poll job is lost; the sweeper gives it a new one (in the order's trace, when tracing is on).
+  const poll = t.system.lane('cryptoprocessing').pollQueue;
+  await t.waitFor(async () => (await poll.getJob(pollJobId('cryptoprocessing', foreignId)))?.remove().then(() => true), `${foreignId} poll job removed`);
+  await t.waitFor(async () => poll.getJob(pollJobId('cryptoprocessing', foreignId)), `${foreignId} poll job re-created`);
   t.sandbox.pay('cryptoprocessing', foreignId);
   await t.waitFor(async () => (await t.results()).some((r) => r.foreign_id === foreignId && r.status === 'paid'), `${foreignId} paid published`);
 }
@@ -111,24 +116,31 @@ describe('tracing', () => {
     await t.waitFor(async () => rx.requests.some((r) => r.body.foreign_id === fid && r.body.status === 'paid'), 'paid delivered');
     const delivery = (s: ReadableSpan) =>
       Number(s.kind) === CLIENT && String(s.attributes['url.full']).startsWith(rx.url.replace('/hooks', '')) && s.spanContext().traceId === traceId;
-    // The delivery's client span ends before its job's consumer span: wait for all three deliveries' consumers.
-    await t.waitFor(
-      async () => exporter.getFinishedSpans().filter((s) => s.name === 'process result-webhooks' && s.spanContext().traceId === traceId).length >= 3,
-      'delivery spans',
-    );
-
-    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
-    const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
     const parentOf = (s: ReadableSpan): string | undefined => s.parentSpanContext?.spanId;
+    const traced = () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    // A span is exported when it ends, a child before its parent: wait until all three deliveries'
+    // consumer spans have ended and every span's parent is there (a parent that never comes times out).
+    const orphansOf = (all: ReadableSpan[]) => {
+      const ids = new Set(all.map((s) => s.spanContext().spanId));
+      return all.filter((s) => parentOf(s) !== producerSpan && !ids.has(parentOf(s) ?? ''));
+    };
+    await t
+      .waitFor(async () => {
+        const all = traced();
+        return all.filter((s) => s.name === 'process result-webhooks').length >= 3 && orphansOf(all).length === 0;
+      }, 'every span of the trace, with its parent')
+      .catch(() => undefined);
+
+    const spans = traced();
+    const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
     // One tree: exactly one span hangs off the producer's span, every other one off a span of the tree.
     const roots = spans.filter((s) => parentOf(s) === producerSpan);
     assert.deepEqual(
       roots.map((s) => s.name),
       ['POST /v1/invoices'],
     );
-    const orphans = spans.filter((s) => parentOf(s) !== producerSpan && !byId.has(parentOf(s) ?? ''));
     assert.deepEqual(
-      orphans.map((s) => `${s.name} (parent ${parentOf(s)})`),
+      orphansOf(spans).map((s) => `${s.name} ${String(s.attributes['url.full'] ?? '')} (parent ${parentOf(s)})`),
       [],
       'every span of the trace has its parent in the trace',
     );
@@ -148,6 +160,14 @@ describe('tracing', () => {
     assert.equal(provider.attributes['http.request.method'], 'POST');
     assert.equal(provider.attributes['http.response.status_code'], 201, 'the sandbox answers a create with 201');
     assert.equal(provider.attributes['server.address'], '127.0.0.1');
+
+    // The sweeper works outside any span: the poll job it re-created hangs off the order's request.
+    const polls = spans.filter((s) => s.name === 'add invoice-poll.cryptoprocessing.poll').map((s) => chain(s).join(' > '));
+    for (const expected of [
+      'POST /v1/invoices > addBulk invoice-create.cryptoprocessing > process invoice-create.cryptoprocessing > add invoice-poll.cryptoprocessing.poll',
+      'POST /v1/invoices > add invoice-poll.cryptoprocessing.poll',
+    ])
+      assert.ok(polls.includes(expected), `${expected} in ${polls.join('; ')}`);
 
     const callback = find('a callback', (s) => s.name === 'POST /webhooks/cryptoprocessing');
     assert.deepEqual(chain(callback), ['POST /v1/invoices', 'POST /webhooks/cryptoprocessing']);
