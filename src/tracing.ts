@@ -1,8 +1,8 @@
 /**
  * OpenTelemetry tracing, off unless configured with the standard `OTEL_*` variables (README
- * "Tracing"). Nothing of OpenTelemetry is imported here but types, and every helper below is a
- * plain pass through until `startTracing` has run: with tracing off neither the API nor the SDK is
- * loaded, no span is made and no header is added. `startTracing` loads them, and bullmq-otel.
+ * "Tracing"). This file imports OpenTelemetry's types only, and every helper below is a plain pass
+ * through until `startTracing` has run: with tracing off the SDK is never loaded, no span is made
+ * and no header is added. `startTracing` loads the API, the SDK and bullmq-otel.
  *
  * One order is one trace. Its root is the producer's request (POST /v1/invoices, or the
  * producer's own span when it sends `traceparent`); BullMQ carries the context from each job's

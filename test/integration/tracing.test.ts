@@ -201,9 +201,29 @@ describe('tracing', () => {
       'the events worker logs in the trace',
     );
 
+    // CryptoSteroid's per-invoice callback route (the record it reads to authenticate names the trace).
+    const csTrace = '5bf92f3577b34da6a3ce929d0e0e4737';
+    const cs = await t.post('/v1/invoices', sampleOrder('cryptosteroid', 'trace-on-cs'), { traceparent: `00-${csTrace}-${producerSpan}-01` });
+    assert.equal(cs.status, 202, JSON.stringify(cs.body));
+    const csInvoice = await t.waitFor(async () => (await t.system.store.get('cryptosteroid', 'trace-on-cs'))?.provider_invoice_id, 'trace-on-cs created');
+    t.sandbox.pay('cryptosteroid', csInvoice);
+    const csApplied = await t.waitFor(
+      async () => exporter.getFinishedSpans().find((s) => s.spanContext().traceId === csTrace && s.name === 'process invoice-events'),
+      'the CryptoSteroid callback applied in its trace',
+    );
+    const csSpans = new Map(
+      exporter
+        .getFinishedSpans()
+        .filter((s) => s.spanContext().traceId === csTrace)
+        .map((s) => [s.spanContext().spanId, s]),
+    );
+    const csCallback = csSpans.get(parentOf(csApplied) ?? '');
+    assert.equal(csCallback?.name, 'POST /webhooks/cryptosteroid/:invoice');
+    assert.equal(csSpans.get(parentOf(csCallback) ?? '')?.name, 'POST /v1/invoices');
+
     // Nothing personal or secret in any span of any trace.
     const attrs = JSON.stringify(exporter.getFinishedSpans().map((s) => [s.name, s.attributes]));
-    for (const secret of [EMAIL, SANDBOX_CREDENTIALS.cryptoprocessing.apiSecret, SANDBOX_CREDENTIALS.cryptoprocessing.apiKey])
+    for (const secret of [EMAIL, SANDBOX_CREDENTIALS.cryptoprocessing.apiSecret, SANDBOX_CREDENTIALS.cryptoprocessing.apiKey, SANDBOX_CREDENTIALS.cryptosteroid.apiKey])
       assert.equal(attrs.includes(secret), false, `no ${secret.slice(0, 6)}... in spans`);
     assert.equal(/[?]/.test(attrs.replace(/"[^"]*":/g, '')), false, 'no query string recorded');
   });
