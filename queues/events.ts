@@ -12,6 +12,7 @@ import { DECIMAL_TEXT } from '../src/money.ts';
 import { ProviderName } from '../src/invoice/order.ts';
 import { AccountName, laneKey } from '../src/lanes.ts';
 import { STATUSES } from '../src/invoice/state.ts';
+import { jobTelemetry } from '../src/tracing.ts';
 
 export const EVENTS_QUEUE = 'invoice-events';
 
@@ -65,7 +66,7 @@ export function eventJobId(lane: string, dedupeKey: string): string {
 }
 
 interface Waiting {
-  job: { name: string; data: EventJob; opts: { jobId: string } };
+  job: { name: string; data: EventJob; opts: { jobId: string; telemetry?: { metadata: string } } };
   resolve: (id: string) => void;
   reject: (err: unknown) => void;
 }
@@ -91,7 +92,8 @@ export class EventWriter {
   add(parsed: EventJob): Promise<string> {
     const jobId = eventJobId(laneKey(parsed.provider, parsed.account), parsed.update.dedupeKey);
     return new Promise<string>((resolve, reject) => {
-      this.waiting.push({ job: { name: parsed.update.status, data: parsed, opts: { jobId } }, resolve, reject });
+      // Each job in its own callback's trace, though they are stored together (src/tracing.ts).
+      this.waiting.push({ job: { name: parsed.update.status, data: parsed, opts: { jobId, ...jobTelemetry() } }, resolve, reject });
       if (this.waiting.length >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;

@@ -12,6 +12,7 @@ import { isTerminal } from '../src/invoice/state.ts';
 import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import { deadlineOf, nextPollAt, type TrackSettings } from '../src/invoice/track.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../src/lanes.ts';
+import { inOrderTrace } from '../src/tracing.ts';
 
 export const POLL_QUEUE = 'invoice-poll';
 
@@ -79,6 +80,7 @@ export async function schedulePoll(deps: ScheduleDeps, lane: string, foreignId: 
   const at = nextPollAt(l, deps.track, now, deadlineOf(record, l));
   const job: PollJob = { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id };
   if (record.account !== DEFAULT_ACCOUNT) job.account = record.account;
-  await enqueuePoll(l.pollQueue, job, at - now);
+  // Tracing on: a poll job scheduled outside any span (the sweeper) joins the order's trace.
+  await inOrderTrace(record.trace, () => enqueuePoll(l.pollQueue, job, at - now));
   return true;
 }

@@ -4,6 +4,7 @@
  */
 import { pino, type Logger } from 'pino';
 import { maskPersonal } from './redact.ts';
+import { traceIds } from './tracing.ts';
 
 export const REDACT_PATHS = [
   'apiKey',
@@ -66,6 +67,8 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destinatio
       // e-mail addresses inside strings (error messages, raw bodies).
       formatters: { log: (obj) => maskPersonal(obj) },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // trace_id and span_id of the active span, when tracing is on (src/tracing.ts).
+      mixin: traceIds,
     },
     (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }),
   );

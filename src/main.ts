@@ -15,6 +15,7 @@ import { createLogger } from './logger.ts';
 import { providerModules, sandboxAccounts } from './providers/registry.ts';
 import { resolveRedis } from './redis.ts';
 import { startSystem, type Role, type System } from './system.ts';
+import { startTracing, tracingFromEnv, type Tracing } from './tracing.ts';
 
 const { values } = parseArgs({ options: { role: { type: 'string', default: 'all' } } });
 const role = values.role as Role;
@@ -42,6 +43,7 @@ let system: System | undefined;
 let sandbox: { close(): Promise<void>; url: string } | undefined;
 let redis: Awaited<ReturnType<typeof resolveRedis>> | undefined;
 let stopping: Promise<void> | undefined;
+let tracing: Tracing | undefined;
 
 function shutdown(reason: string, exitCode = 0): void {
   if (stopping) {
@@ -60,6 +62,8 @@ function shutdown(reason: string, exitCode = 0): void {
       await system?.close(config.SHUTDOWN_TIMEOUT_MS);
       await sandbox?.close();
       await redis?.stop();
+      // Last: the spans of the shutdown's own work are exported too.
+      await tracing?.shutdown();
       log.info('stopped');
     } catch (err) {
       log.error({ err }, 'shutdown failed');
@@ -94,6 +98,12 @@ async function listenOps(s: System): Promise<string> {
   }
 }
 
+// Tracing only when the OTEL_* variables ask for it (README "Tracing"); otherwise the SDK is never loaded.
+if (tracingFromEnv()) {
+  tracing = await startTracing({ serviceName: role === 'all' ? 'invoice-worker' : `invoice-worker-${role}` });
+  log.info({ exporter: tracingFromEnv()?.exporter }, 'tracing on');
+}
+
 redis = await resolveRedis(config.REDIS_URL, log);
 
 if (config.sandbox) {
@@ -113,7 +123,7 @@ if (config.sandbox) {
   config = Object.freeze({ ...config, PUBLIC_BASE_URL: publicBase, accounts: sandboxAccounts(box, modules) });
 }
 
-system = await startSystem({ config, redisUrl: redis.url, log, role });
+system = await startSystem({ config, redisUrl: redis.url, log, role, telemetry: tracing?.telemetry });
 const url = role === 'worker' ? await listenOps(system) : await system.listen(config.PORT, config.HOST);
 const apiUrl = role === 'worker' ? undefined : url;
 if (!config.API_TOKEN && role !== 'worker') log.warn('API_TOKEN is not set: the producer API accepts unauthenticated requests');

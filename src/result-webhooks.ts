@@ -20,6 +20,7 @@ import { webhookJobId, type WebhookJob } from '../queues/webhooks.ts';
 import { invoiceId } from './ids.ts';
 import type { OutboxEntry } from './invoice/store.ts';
 import { laneKey } from './lanes.ts';
+import { resultTelemetry } from './tracing.ts';
 
 export const Secret = z.string().regex(/^whsec_[A-Za-z0-9+/=]{24,200}$/, 'must be whsec_ followed by base64 (at least 18 bytes)');
 
@@ -203,20 +204,25 @@ export interface DeliveryAttempt {
  */
 export async function fanOut(
   endpoints: EndpointStore,
-  queue: { addBulk(jobs: Array<{ name: string; data: WebhookJob; opts: { jobId: string; attempts: number } }>): Promise<unknown> },
+  queue: { addBulk(jobs: Array<{ name: string; data: WebhookJob; opts: { jobId: string; attempts: number; telemetry?: { metadata: string } } }>): Promise<unknown> },
   entries: readonly OutboxEntry[],
   attempts: number,
 ): Promise<void> {
   // A disabled endpoint gets its deliveries too: they wait until it is enabled again, so none is lost.
   const live = await endpoints.list();
   if (!live.length) return;
-  const jobs: Array<{ name: string; data: WebhookJob; opts: { jobId: string; attempts: number } }> = [];
+  const jobs: Parameters<typeof queue.addBulk>[0] = [];
   for (const e of live) {
     for (const entry of entries) {
       const d = entry.data as { provider: string; account?: string; foreign_id: string };
       const invoice = invoiceId(laneKey(d.provider, d.account), d.foreign_id);
       const after = await endpoints.chain(e.id, invoice, entry.jobId);
-      jobs.push({ name: entry.name, data: { v: 1, endpoint: e.id, event_id: entry.jobId, invoice, after }, opts: { jobId: webhookJobId(e.id, entry.jobId), attempts } });
+      jobs.push({
+        name: entry.name,
+        data: { v: 1, endpoint: e.id, event_id: entry.jobId, invoice, after },
+        // Tracing on: under the span that published the result.
+        opts: { jobId: webhookJobId(e.id, entry.jobId), attempts, ...resultTelemetry(entry) },
+      });
     }
   }
   await queue.addBulk(jobs);

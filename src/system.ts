@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Queue, WorkerOptions } from 'bullmq';
+import type { Queue, Telemetry, WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createCreateQueue } from '../queues/create.ts';
@@ -47,6 +47,8 @@ export interface SystemOptions {
   defaultMetrics?: boolean;
   /** The providers this system knows (default: the registry's); a test may add one of its own. */
   providers?: ProviderModules;
+  /** BullMQ telemetry (bullmq-otel) when tracing is on (src/tracing.ts): every queue and worker gets it. */
+  telemetry?: Telemetry;
 }
 
 export interface System {
@@ -160,6 +162,9 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const queues: Queue[] = [...[...lanes.values()].flatMap((l) => [l.createQueue, l.pollQueue]), eventsQueue, resultsQueue, webhooksQueue, repairsQueue];
   // Without a listener BullMQ prints each connection error (every retry during a failover) to stderr, outside the log.
   for (const q of queues) q.on('error', (err) => log.debug({ err: err.message, queue: q.name }, 'queue connection error'));
+  // BullMQ reads `opts.telemetry` at each call, so giving it here reaches every queue built above
+  // without threading it through each queue's factory.
+  if (opts.telemetry) for (const q of queues) q.opts.telemetry = opts.telemetry;
   metrics = createMetrics({ queues, store, lanes, log: log.child({ component: 'metrics' }), defaultMetrics: opts.defaultMetrics });
   const m = metrics;
   const relay = new OutboxRelay(store, resultsQueue, log.child({ component: 'relay' }), {
@@ -207,6 +212,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
           lockDuration: config.WORKER_LOCK_DURATION_MS,
           stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
           maxStalledCount: 3,
+          ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
           ...opts.workerOptions,
         },
       },

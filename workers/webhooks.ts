@@ -12,6 +12,7 @@ import { RETRY_SCHEDULE_MS, WEBHOOKS_QUEUE, WebhookJobSchema, type WebhookJob } 
 import type { ResultsQueue } from '../queues/results.ts';
 import { retryAfterMs } from '../src/providers/http.ts';
 import { signHeaders, type EndpointStore } from '../src/result-webhooks.ts';
+import { clientSpan } from '../src/tracing.ts';
 import type { WorkerContext } from './context.ts';
 
 export interface WebhookWorkerDeps {
@@ -73,8 +74,16 @@ export function webhooksProcessor(ctx: WorkerContext, deps: WebhookWorkerDeps) {
     let outcome: number | string;
     let wait: number | undefined;
     try {
-      const res = await request(endpoint.url, { method: 'POST', headers, body, headersTimeout: deps.timeoutMs, bodyTimeout: deps.timeoutMs });
-      await res.body.dump();
+      const res = await clientSpan(
+        'POST',
+        new URL(endpoint.url),
+        async (trace) => {
+          const res = await request(endpoint.url, { method: 'POST', headers: { ...headers, ...trace }, body, headersTimeout: deps.timeoutMs, bodyTimeout: deps.timeoutMs });
+          await res.body.dump();
+          return res;
+        },
+        (r) => r.statusCode,
+      );
       outcome = res.statusCode;
       wait = retryAfterMs(res.headers);
     } catch (err) {

@@ -20,6 +20,7 @@ import { repairRoutes } from './repairs.ts';
 import { webhookEndpointRoutes, type EndpointRouteDeps } from './webhook-endpoints.ts';
 import type { TrackSettings } from '../invoice/track.ts';
 import { openApiRoutes } from './openapi.ts';
+import { tracingMiddleware } from '../tracing.ts';
 
 export interface AppDeps {
   intake: Intake;
@@ -94,6 +95,9 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
   // No ETags: answers are to POSTs or about state that changes; hashing each body is wasted work.
   app.set('etag', false);
+  // First, so a request's span is the parent of all it does (only when tracing is on).
+  const traced = tracingMiddleware();
+  if (traced) app.use(traced);
 
   app.use(
     opsRoutes({ redis: deps.redis, log: deps.log, metrics: deps.metrics, metricsToken: deps.metricsToken, workersRunning: deps.workersRunning, laneStatus: deps.laneStatus }),

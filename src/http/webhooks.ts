@@ -18,10 +18,11 @@ import express, { Router, type ErrorRequestHandler, type Request, type Response 
 import type { Logger } from 'pino';
 import { EventJobSchema, EventWriter, type EventsQueue } from '../../queues/events.ts';
 import { ValidationError, zodIssues } from '../errors.ts';
-import { laneOfId, type InvoiceStore } from '../invoice/store.ts';
+import { laneOfId, type InvoiceRecord, type InvoiceStore } from '../invoice/store.ts';
 import { DEFAULT_ACCOUNT, type Lane, type Lanes } from '../lanes.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
+import { inCallbackSpan } from '../tracing.ts';
 
 /** Callbacks are a few KB; anything near this is not one. */
 export const WEBHOOK_BODY_LIMIT = '256kb';
@@ -51,7 +52,7 @@ export function webhookRoutes(deps: WebhookDeps): Router {
       // No record, no secret to compare with: it cannot be authenticated, so it is refused.
       const token = record?.provider === provider ? record.secret : undefined;
       if (!lane || !record || !token || !lane.adapter.verifyCallback(body(req), req.headers, token)) return refused(deps, res, provider);
-      await accept(deps, events, res, lane, body(req), record.id);
+      await accept(deps, events, req, res, lane, body(req), record);
     });
   }
   // Merchant-wide routes: one per account, signed with that account's secret.
@@ -59,7 +60,7 @@ export function webhookRoutes(deps: WebhookDeps): Router {
     const path = lane.account === DEFAULT_ACCOUNT ? `/webhooks/${lane.provider}` : `/webhooks/${lane.provider}/${lane.account}`;
     r.post(path, raw, async (req, res) => {
       if (!lane.adapter.verifyCallback(body(req), req.headers)) return refused(deps, res, lane.key);
-      await accept(deps, events, res, lane, body(req));
+      await accept(deps, events, req, res, lane, body(req));
     });
   }
 
@@ -96,7 +97,8 @@ function refused(deps: WebhookDeps, res: Response, provider: string): void {
   });
 }
 
-async function accept(deps: WebhookDeps, events: EventWriter, res: Response, lane: Lane, raw: Buffer, invoiceId?: string): Promise<void> {
+async function accept(deps: WebhookDeps, events: EventWriter, req: Request, res: Response, lane: Lane, raw: Buffer, record?: InvoiceRecord): Promise<void> {
+  const invoiceId = record?.id;
   const adapter: ProviderAdapter = lane.adapter;
   let update: ProviderUpdate;
   try {
@@ -128,7 +130,9 @@ async function accept(deps: WebhookDeps, events: EventWriter, res: Response, lan
     res.status(400).json({ error: 'invalid_callback', issues: zodIssues(event.error.issues) });
     return;
   }
-  const jobId = await events.add(event.data);
+  // Tracing on: the callback joins its order's trace (the platform routes read the record for it).
+  const orderTrace = async (): Promise<string | undefined> => (record ?? (await deps.store.get(lane.key, update.foreignId as string)))?.trace;
+  const jobId = await inCallbackSpan(req, orderTrace, () => events.add(event.data));
   // Debug only: the events worker logs each one as it applies it (with the same job id).
   deps.log.debug({ lane: lane.key, jobId, providerStatus: update.providerStatus }, 'callback stored');
   res.status(200).json({ ok: true });

@@ -11,6 +11,7 @@ import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
 import { OrderSchema, forbiddenKeys, orderHash, type Order } from './order.ts';
 import type { HistoryEntry, InvoiceEventEntry, InvoiceRecord, InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
+import { activeTraceparent } from '../tracing.ts';
 
 /** What intake needs of a lane: its adapter's rules and its create queue. */
 export interface IntakeLane {
@@ -123,7 +124,9 @@ export class Intake {
     const checked = inputs.map((input) => this.validate(input));
     // Lua scripts run in the order they are sent, so a foreign_id repeated inside one batch is
     // accepted once and then answered as existing (or conflict).
-    const outcomes = await Promise.all(checked.map((c) => ('order' in c ? this.store.accept(c.order, orderHash(c.order), newSecret()) : Promise.resolve(null))));
+    // The order's trace: the request accepting it (kept on the record for what follows later).
+    const trace = activeTraceparent();
+    const outcomes = await Promise.all(checked.map((c) => ('order' in c ? this.store.accept(c.order, orderHash(c.order), newSecret(), undefined, trace) : Promise.resolve(null))));
     const results: IntakeResult[] = [];
     const jobs: CreateJob[] = [];
     const records = await Promise.all(

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { InvoiceStore, OutboxEntry } from './store.ts';
+import { publishSpans } from '../tracing.ts';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
@@ -42,7 +43,8 @@ const DEFAULT_LOCK_MS = 3000;
 
 /** Where results go (the `invoice-results` queue, queues/results.ts): added under their own job ids, so a re-add is one job. */
 export interface ResultsSink {
-  addBulk(jobs: Array<{ name: string; data: never; opts: { jobId: string } }>): Promise<unknown>;
+  readonly name?: string;
+  addBulk(jobs: Array<{ name: string; data: never; opts: { jobId: string; telemetry?: { metadata: string } } }>): Promise<unknown>;
 }
 
 export interface RelayOptions {
@@ -135,8 +137,16 @@ export class OutboxRelay {
         // Durability mode: a result is published only once a replica holds the change it announces
         // (a failover must never take back a state the order system was told about).
         await this.store.settle();
-        await this.results.addBulk(entries.map((e) => ({ name: e.name, data: e.data as never, opts: { jobId: e.jobId } })));
-        await this.options.fanout?.(entries);
+        // Tracing on: each result is published in its own order's trace (src/tracing.ts).
+        const spans = publishSpans(entries, this.results.name ?? 'invoice-results');
+        try {
+          await this.results.addBulk(entries.map((e, i) => ({ name: e.name, data: e.data as never, opts: { jobId: e.jobId, ...spans.telemetry(i) } })));
+          await this.options.fanout?.(entries);
+        } catch (err) {
+          spans.end(err);
+          throw err;
+        }
+        spans.end();
         // Only what we published is removed; entries appended meanwhile stay at the tail.
         await this.scripts.iwRelayTrim(outbox, lockKey, this.owner, lockMs, ...items);
         total += entries.length;

@@ -66,6 +66,8 @@ export interface InvoiceRecord {
   provider_foreign_id: string | null;
   /** Provider-side foreign_ids of invoices this order replaced by reissue, oldest first: news about them is an exception. */
   replaced_foreign_ids: string[];
+  /** W3C traceparent of the request that accepted the order, when tracing is on (src/tracing.ts). */
+  trace?: string;
 }
 
 /** The foreign_id the provider knows the order's current invoice under. */
@@ -217,7 +219,7 @@ export interface OutboxEntry {
    * Not published: timestamps the relay's observers need (lifecycle metrics), carried here so
    * nobody reads the record back for each published result.
    */
-  meta?: { accepted_at: string; opened_at: number | null };
+  meta?: { accepted_at: string; opened_at: number | null; trace?: string };
 }
 
 /** The keys one lane prefix holds: the records' prefix, the outbox and the indexes. */
@@ -294,7 +296,7 @@ export class InvoiceStore {
    * Records an accepted order as `queued`, unless (provider, foreign_id) is known: then the same
    * payload is `existing` and another payload a `conflict`. Nothing is written in either case.
    */
-  async accept(order: Order, hash: string, secret: string, now = new Date()): Promise<AcceptOutcome> {
+  async accept(order: Order, hash: string, secret: string, now = new Date(), trace?: string): Promise<AcceptOutcome> {
     const lane = laneKey(order.provider, order.account);
     const id = invoiceId(lane, order.foreign_id);
     const at = now.toISOString();
@@ -313,6 +315,7 @@ export class InvoiceStore {
       submit_attempts: '0',
       accepted_at: at,
       updated_at: at,
+      ...(trace ? { trace } : {}),
     };
     const hist: HistoryEntry = { at, from: null, to: 'queued', source: 'api' };
     const mark = this.durability?.mark();
@@ -527,7 +530,7 @@ export class InvoiceStore {
     if (reason) data.reason = reason;
     if (event) data[event.kind] = event.detail;
     const opened = 'opened_at' in fields ? Number(fields.opened_at) : record.opened_at;
-    return { jobId: eventId, name: status, data, meta: { accepted_at: record.accepted_at, opened_at: opened } };
+    return { jobId: eventId, name: status, data, meta: { accepted_at: record.accepted_at, opened_at: opened, ...(record.trace ? { trace: record.trace } : {}) } };
   }
 
   /**
@@ -616,6 +619,7 @@ function fromRaw(id: string, raw: Record<string, string>): InvoiceRecord {
     events: raw.events ? raw.events.split('\n').map((l) => JSON.parse(l) as InvoiceEventEntry) : [],
     provider_foreign_id: raw.provider_foreign_id ?? null,
     replaced_foreign_ids: raw.replaced_foreign_ids ? (JSON.parse(raw.replaced_foreign_ids) as string[]) : [],
+    ...(raw.trace ? { trace: raw.trace } : {}),
   };
 }
 

@@ -7,6 +7,7 @@
 import pRetry, { AbortError } from 'p-retry';
 import { Pool, errors as undiciErrors } from 'undici';
 import { OutcomeUnknown, ProviderUnavailable } from '../errors.ts';
+import { clientSpan } from '../tracing.ts';
 
 export interface HttpRequest {
   provider: string;
@@ -93,14 +94,22 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const url = new URL(req.baseUrl.replace(/\/+$/, '') + req.path);
     const started = performance.now();
     try {
-      const res = await pool(url.origin).request({
-        method: req.method,
-        path: url.pathname + url.search,
-        headers: req.headers,
-        body: req.body,
-        signal: req.signal,
-      });
-      const text = await res.body.text();
+      // Tracing on: a client span per attempt, and `traceparent` for the provider.
+      const { res, text } = await clientSpan(
+        req.method,
+        url,
+        async (traceHeaders) => {
+          const res = await pool(url.origin).request({
+            method: req.method,
+            path: url.pathname + url.search,
+            headers: traceHeaders.traceparent ? { ...req.headers, ...traceHeaders } : req.headers,
+            body: req.body,
+            signal: req.signal,
+          });
+          return { res, text: await res.body.text() };
+        },
+        (r) => r.res.statusCode,
+      );
       const durationMs = performance.now() - started;
       options.onResponse?.(req, { status: res.statusCode, durationMs });
       return { status: res.statusCode, headers: res.headers, text, durationMs };

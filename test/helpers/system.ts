@@ -53,6 +53,8 @@ export interface TestSystemOptions {
   redisUrl?: string;
   /** Point the sandbox's platform callback URLs at this API's webhooks once it listens. */
   callbacks?: boolean;
+  /** BullMQ telemetry from `startTracing` (tracing tests). */
+  telemetry?: SystemOptions['telemetry'];
 }
 
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
@@ -88,6 +90,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     workerOptions: options.workerOptions,
     sweep: { intervalMs: 200, graceMs: 500 },
     defaultMetrics: false,
+    telemetry: options.telemetry,
   });
   const api = await system.listen(0);
   if (options.callbacks) {
