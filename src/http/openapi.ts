@@ -84,6 +84,16 @@ const EXAMPLE_ORDER = {
   urls: { success: 'https://shop.example/ok', failure: 'https://shop.example/fail' },
 };
 
+/** W3C Trace Context: with tracing on (README "Tracing"), the order's spans continue the caller's trace. */
+const traceparent = {
+  name: 'traceparent',
+  in: 'header',
+  required: false,
+  description: "W3C Trace Context; with tracing on, the order's spans (create, provider request, callbacks, results) join this trace",
+  schema: { type: 'string', pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' },
+  example: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+} as const;
+
 function build(): OpenApiDocument {
   const requests = componentSchemas(
     {
@@ -173,6 +183,7 @@ function build(): OpenApiDocument {
               schema: { type: 'integer', minimum: 0, maximum: 999_999_999 },
             },
             { name: 'Prefer', in: 'header', required: false, description: 'RFC 7240; `wait=N` as `?wait=N` (the query wins)', schema: { type: 'string' }, example: 'wait=10' },
+            traceparent,
           ],
           requestBody: { required: true, ...json(ref('Order'), { example: EXAMPLE_ORDER }) },
           responses: {
@@ -194,6 +205,7 @@ function build(): OpenApiDocument {
           operationId: 'createInvoices',
           summary: `Submit 1 to ${MAX_BATCH} orders`,
           description: 'Each order is handled as by POST /v1/invoices (no wait); each outcome comes back in input order.',
+          parameters: [traceparent],
           requestBody: { required: true, ...json(ref('BatchRequest')) },
           responses: {
             '200': answer('one result per order: accepted, existing, conflict or invalid (with its issues)', ref('BatchAnswer')),
