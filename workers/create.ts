@@ -8,8 +8,8 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { CreateJobSchema, createJobLane, type CreateJob } from '../queues/create.ts';
 import { schedulePoll } from '../queues/poll.ts';
-import { OutcomeUnknown, ProviderUnavailable, errorSummary } from '../src/errors.ts';
-import { MissingRecord, submitOrder, type SubmitDeps, type SubmitOutcome } from '../src/invoice/submit.ts';
+import { MissingRecord, OutcomeUnknown, ProviderUnavailable, errorSummary } from '../src/errors.ts';
+import { submitOrder, type SubmitDeps, type SubmitOutcome } from '../src/invoice/submit.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
 
 import type { Lane } from '../src/lanes.ts';

@@ -9,12 +9,12 @@ import { startEventsWorker } from './events.ts';
 import { drainLegacyQueues, type LegacyDrain } from './legacy.ts';
 import { startPollWorker } from './poll.ts';
 import { startWebhooksWorker } from './webhooks.ts';
-import { QueuedSweeper } from './sweeper.ts';
+import { LostJobSweeper } from '../src/lost-jobs.ts';
 import type { WorkerContext } from './context.ts';
 
 export interface RunningWorkers {
   workers: Worker[];
-  sweeper: QueuedSweeper;
+  sweeper: LostJobSweeper;
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -28,7 +28,7 @@ export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: nu
     ctx.log.error({ err }, 'could not check the queues from before lanes');
     return undefined;
   });
-  const sweeper = new QueuedSweeper({
+  const sweeper = new LostJobSweeper({
     store: ctx.store,
     lanes: ctx.lanes,
     run: ctx.run,

@@ -8,8 +8,8 @@ import { Redis } from 'ioredis';
 import { resultJobId } from '../../queues/results.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
 import { InvoiceStore } from '../../src/invoice/store.ts';
-import { MissingRecord, submitOrder } from '../../src/invoice/submit.ts';
-import { OutcomeUnknown, ProviderUnavailable } from '../../src/errors.ts';
+import { submitOrder } from '../../src/invoice/submit.ts';
+import { MissingRecord, OutcomeUnknown, ProviderUnavailable } from '../../src/errors.ts';
 import type { CreateResult, ProviderAdapter } from '../../src/providers/types.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pollJobId } from '../../queues/poll.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
-import { QueuedSweeper } from '../../workers/sweeper.ts';
+import { LostJobSweeper } from '../../src/lost-jobs.ts';
 import { createLogger } from '../../src/logger.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
@@ -61,7 +61,7 @@ describe('queued sweeper, rolling', () => {
     await t.system.store.apply('cryptoprocessing', 'q-5', { source: 'test', fields: { reconcile: 'outcome unknown' } });
     assert.equal(await t.system.redis.zscore(t.system.store.keys.queued, 'cryptoprocessing.r.q-5'), null);
 
-    const sweeper = new QueuedSweeper({ store: t.system.store, lanes: t.system.lanes, log: createLogger('silent'), queuedPageSize: 2 });
+    const sweeper = new LostJobSweeper({ store: t.system.store, lanes: t.system.lanes, log: createLogger('silent'), queuedPageSize: 2 });
     for (let i = 0; i < 3; i++) await sweeper.sweep();
     for (const id of ids.slice(0, 4)) assert.ok(await t.createJob('cryptoprocessing', id), `${id} got its job`);
     assert.equal(await t.createJob('cryptoprocessing', 'q-5'), undefined, 'a parked order is not re-sent');

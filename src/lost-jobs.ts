@@ -1,5 +1,6 @@
 /**
- * Safety nets for guarantee 2, run in the worker role:
+ * The lost-job sweeper: safety nets for guarantee 2, run in the worker role (it processes no
+ * queue; it finds work whose job is missing and adds the job):
  * - an order recorded as `queued` whose create job was never added (the API process died between
  *   the two writes, or Redis refused the add) gets its job;
  * - an open invoice whose poll job is gone (removed by hand, lost with a Redis failover) gets a
@@ -10,10 +11,10 @@
 import type { Logger } from 'pino';
 import { enqueueCreate, type CreateJob } from '../queues/create.ts';
 import { pollJobId, schedulePoll } from '../queues/poll.ts';
-import { decodeForeignId } from '../src/ids.ts';
-import { laneOfId, type InvoiceStore, type StoreKeys } from '../src/invoice/store.ts';
-import type { TrackSettings } from '../src/invoice/track.ts';
-import type { Lanes } from '../src/lanes.ts';
+import { decodeForeignId } from './ids.ts';
+import { laneOfId, type InvoiceStore, type StoreKeys } from './invoice/store.ts';
+import type { TrackSettings } from './invoice/track.ts';
+import type { Lanes } from './lanes.ts';
 
 export interface SweeperDeps {
   store: InvoiceStore;
@@ -27,7 +28,7 @@ export interface SweeperDeps {
   queuedPageSize?: number;
 }
 
-export class QueuedSweeper {
+export class LostJobSweeper {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   /** Rolling cursors, one per lane prefix (lanes with hash tags of their own have their own indexes). */
