@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import { enqueueCreate, type CreateJob } from '../queues/create.ts';
-import { pollJobId, schedulePoll } from '../queues/poll.ts';
+import { schedulePoll, withoutPollJob } from '../queues/poll.ts';
 import { decodeForeignId } from './ids.ts';
 import { laneOfId, type InvoiceStore, type StoreKeys } from './invoice/store.ts';
 import type { TrackSettings } from './invoice/track.ts';
@@ -95,13 +95,15 @@ export class LostJobSweeper {
     for (const keys of store.allKeys()) {
       const { ids, next } = await store.openPage(this.openCursor.get(keys.prefix) ?? 0, this.deps.openPageSize ?? 500, keys);
       this.openCursor.set(keys.prefix, next);
-      const parsed = ids.map(parseInvoiceId).filter((p): p is { lane: string; foreignId: string } => p !== null && this.mine(p.lane));
-      if (!parsed.length) continue;
-      const pipeline = store.redis.pipeline();
-      for (const p of parsed) pipeline.exists(lanes.get(p.lane)!.pollQueue.toKey(pollJobId(p.lane, p.foreignId)));
-      const exists = ((await pipeline.exec()) ?? []).map(([, v]) => v === 1);
-      for (const [i, p] of parsed.entries()) {
-        if (!exists[i] && (await schedulePoll({ store, lanes, track }, p.lane, p.foreignId))) repaired++;
+      // Grouped by lane: each lane's poll jobs live in its own queue (and slot).
+      const byLane = new Map<string, string[]>();
+      for (const p of ids.map(parseInvoiceId)) {
+        if (p && this.mine(p.lane)) byLane.set(p.lane, [...(byLane.get(p.lane) ?? []), p.foreignId]);
+      }
+      for (const [lane, foreignIds] of byLane) {
+        for (const foreignId of await withoutPollJob(lanes.get(lane)!.pollQueue, lane, foreignIds)) {
+          if (await schedulePoll({ store, lanes, track }, lane, foreignId)) repaired++;
+        }
       }
     }
     if (repaired) this.deps.log.warn({ repaired }, 'open invoices had lost their poll job; rescheduled');

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { InvoiceResult } from './result.ts';
 import type { InvoiceStore, OutboxEntry } from './store.ts';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
@@ -42,7 +43,7 @@ const DEFAULT_LOCK_MS = 3000;
 
 /** Where results go (the `invoice-results` queue, queues/results.ts): added under their own job ids, so a re-add is one job. */
 export interface ResultsSink {
-  addBulk(jobs: Array<{ name: string; data: never; opts: { jobId: string } }>): Promise<unknown>;
+  addBulk(jobs: Array<{ name: string; data: InvoiceResult; opts: { jobId: string } }>): Promise<unknown>;
 }
 
 export interface RelayOptions {
@@ -72,7 +73,7 @@ export class OutboxRelay {
     private readonly log: Logger,
     private readonly options: RelayOptions = {},
   ) {
-    const redis = store.redis;
+    const redis = store.outboxConnection();
     if (!('iwRelayTrim' in redis)) {
       redis.defineCommand('iwRelayTrim', { numberOfKeys: 2, lua: TRIM });
       redis.defineCommand('iwRelayRelease', { numberOfKeys: 1, lua: RELEASE });
@@ -120,7 +121,7 @@ export class OutboxRelay {
   }
 
   private async flushOne(outbox: string): Promise<number> {
-    const redis = this.store.redis;
+    const redis = this.store.outboxConnection();
     const batch = this.options.batch ?? 200;
     const lockMs = this.options.lockMs ?? DEFAULT_LOCK_MS;
     const lockKey = `${outbox}:lock`;
@@ -135,7 +136,7 @@ export class OutboxRelay {
         // Durability mode: a result is published only once a replica holds the change it announces
         // (a failover must never take back a state the order system was told about).
         await this.store.settle();
-        await this.results.addBulk(entries.map((e) => ({ name: e.name, data: e.data as never, opts: { jobId: e.jobId } })));
+        await this.results.addBulk(entries.map((e) => ({ name: e.name, data: e.data, opts: { jobId: e.jobId } })));
         await this.options.fanout?.(entries);
         // Only what we published is removed; entries appended meanwhile stay at the tail.
         await this.scripts.iwRelayTrim(outbox, lockKey, this.owner, lockMs, ...items);

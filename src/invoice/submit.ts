@@ -137,8 +137,14 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
     }
     case 'rate-limited': {
       // Answered, so nothing was created: clear the marker.
-      const hits = Number((await store.redis.hincrby(store.recordKey(record.id), 'rate_limited_hits', 1)) || 0);
-      await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: errorSummary(error) } }, { known: record });
+      // The count of throttled answers goes up with the same compare-and-set, on the fresh copy.
+      const cleared = await store.apply(
+        provider,
+        foreignId,
+        { source: 'create', fields: (r) => ({ submitting: null, last_error: errorSummary(error), rate_limited_hits: r.rate_limited_hits + 1 }) },
+        { known: record },
+      );
+      const hits = cleared.kind === 'missing' ? record.rate_limited_hits + 1 : cleared.record.rate_limited_hits;
       return { kind: 'rate-limited', error: err as ProviderRateLimited, hits };
     }
     case 'unknown-outcome':
