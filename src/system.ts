@@ -79,13 +79,15 @@ export interface System {
 export async function startSystem(opts: SystemOptions): Promise<System> {
   const { config, log } = opts;
   const role = opts.role ?? 'all';
-  const redis = connect(opts.redisUrl);
+  // Each connection is named after the prefix, as BullMQ names its workers' own: CLIENT LIST then
+  // says whose every connection is (and a test finds the ones a stopped system left open).
+  const redis = connect(opts.redisUrl, { connectionName: `${config.QUEUE_PREFIX}:queues` });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   // The store's own connection, auto-pipelined: the reads and compare-and-sets that many jobs (or a
   // batch of orders) issue in one turn of the event loop leave in one write instead of one each.
   // Each caller still awaits its own command, so what one job does stays in order. BullMQ keeps
   // the plain connection above (its blocking connections are duplicates of it).
-  const storeRedis = connect(opts.redisUrl, { enableAutoPipelining: true }, { enableAutoPipelining: true });
+  const storeRedis = connect(opts.redisUrl, { enableAutoPipelining: true, connectionName: `${config.QUEUE_PREFIX}:store` }, { enableAutoPipelining: true });
   storeRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error (store)'));
   const prefix = config.QUEUE_PREFIX;
   const modules = opts.providers ?? providerModules();
