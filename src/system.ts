@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Queue, WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createCreateQueue } from '../queues/create.ts';
+import { createCreateQueue, enqueueCreateBulk } from '../queues/create.ts';
 import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/results.ts';
 import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
 import { createPollQueue } from '../queues/poll.ts';
@@ -164,7 +164,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     onPublished: (entries) => m.observePublished(entries),
     fanout: (entries) => fanOut(endpoints, webhooksQueue, entries, (config.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS).length + 1),
   });
-  const intake = new Intake(store, lanes);
+  const intake = new Intake(store, lanes, (lane, orders) => enqueueCreateBulk((lanes.get(lane) as Lane).createQueue, orders));
   // Without PUBLIC_BASE_URL, where this process actually listens (known after listen()).
   // A worker-role process listens only for health and metrics: never a callback address.
   const ownUrl = (): string | undefined => (role === 'worker' ? undefined : system.url);

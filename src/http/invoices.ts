@@ -10,7 +10,7 @@ import { zodIssues, type FieldIssue } from '../errors.ts';
 import { toView, type Intake } from '../invoice/intake.ts';
 import { ProviderName } from '../invoice/order.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../lanes.ts';
-import { retryFailed, retrySubmission } from '../invoice/retry.ts';
+import { retryFailed, retrySubmission } from '../retry.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Logger } from 'pino';
