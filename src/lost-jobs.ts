@@ -30,7 +30,8 @@ export interface SweeperDeps {
 
 export class LostJobSweeper {
   private timer: NodeJS.Timeout | undefined;
-  private busy = false;
+  /** The sweep in flight, if any: one at a time, and `stop()` waits for it. */
+  private running: Promise<void> | undefined;
   /** Rolling cursors, one per lane prefix (lanes with hash tags of their own have their own indexes). */
   private readonly openCursor = new Map<string, number>();
   private readonly queuedCursor = new Map<string, number>();
@@ -46,16 +47,17 @@ export class LostJobSweeper {
   }
 
   private async tick(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      await this.sweep();
-      await this.sweepOpen();
-    } catch (err) {
-      this.deps.log.warn({ err }, 'sweep failed');
-    } finally {
-      this.busy = false;
-    }
+    if (this.running) return;
+    this.running = (async () => {
+      try {
+        await this.sweep();
+        await this.sweepOpen();
+      } catch (err) {
+        this.deps.log.warn({ err }, 'sweep failed');
+      }
+    })();
+    await this.running;
+    this.running = undefined;
   }
 
   private mine(lane: string): boolean {
@@ -111,8 +113,10 @@ export class LostJobSweeper {
     return repaired;
   }
 
-  stop(): void {
+  /** Stops the interval and waits for a sweep in flight, so nothing sweeps after it resolves. */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.running;
   }
 }
 

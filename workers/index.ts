@@ -43,7 +43,7 @@ export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: nu
     sweeper,
     close(timeoutMs = 25_000) {
       closing ??= (async () => {
-        sweeper.stop();
+        await sweeper.stop();
         await (await legacy)?.close();
         const graceful = Promise.all(workers.map((w) => w.close()));
         let timer: NodeJS.Timeout | undefined;

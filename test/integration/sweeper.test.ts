@@ -26,7 +26,7 @@ describe('sweepers', () => {
     assert.ok(pollQueue, 'the system has a poll queue');
     for (const id of ids) await t.waitFor(async () => pollQueue.getJob(pollJobId('alphapo', id)), `poll job of ${id}`);
     const sweeper = t.system.workers!.sweeper;
-    sweeper.stop(); // drive it by hand from here
+    await sweeper.stop(); // drive it by hand from here (a sweep in flight finishes first)
 
     for (const id of ids.slice(0, 2)) await (await pollQueue.getJob(pollJobId('alphapo', id)))!.remove();
     assert.equal(await pollQueue.getJob(pollJobId('alphapo', 'sw-1')), undefined);
