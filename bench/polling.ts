@@ -39,7 +39,7 @@ export interface PollingOptions {
 
 /** Invoices per seeding run, so progress shows on a 100,000 seed. */
 const SEED_CHUNK = 10_000;
-/** The sweeper's tick is 15 s (workers/sweeper.ts): a shorter idle window would catch it or not. */
+/** The sweeper's tick is 15 s (src/lost-jobs.ts): a shorter idle window would catch it or not. */
 const IDLE_SECONDS = 15;
 /** Polls before the window opens: JIT, connection pools and the first limiter windows settle. */
 const WARMUP_SECONDS = 3;

@@ -59,6 +59,13 @@ export async function enqueuePoll(queue: PollQueue, data: PollJob, delayMs: numb
   await queue.add('poll', parsed, { jobId: pollJobId(laneKey(parsed.provider, parsed.account), parsed.foreign_id), delay: Math.max(0, Math.round(delayMs)) });
 }
 
+/** The invoices of one lane, among these, that have no poll job (their job's state is `unknown`). */
+export async function withoutPollJob(queue: PollQueue, lane: string, foreignIds: readonly string[]): Promise<string[]> {
+  if (!foreignIds.length) return [];
+  const states = await Promise.all(foreignIds.map((id) => queue.getJobState(pollJobId(lane, id))));
+  return foreignIds.filter((_, i) => states[i] === 'unknown');
+}
+
 export interface ScheduleDeps {
   store: InvoiceStore;
   lanes: Lanes;

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { createJobId } from './create.ts';
 import { schedulePoll } from './poll.ts';
 import { zodIssues, type FieldIssue } from '../src/errors.ts';
+import { resendCreate } from '../src/retry.ts';
 import { ProviderName } from '../src/invoice/order.ts';
 import { AbandonSchema, AttachSchema, ReissueSchema, Who, type RepairDeps } from '../src/invoice/repair.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
@@ -90,6 +91,11 @@ export function repairDeps(parts: { store: InvoiceStore; lanes: Lanes; log: Logg
     lanes,
     log: parts.log.child({ component: 'repair' }),
     createJobId,
+    resend: async (record) => {
+      const queue = lanes.get(record.lane)?.createQueue;
+      if (!queue) throw new Error(`no lane ${record.lane} configured here`);
+      return resendCreate(queue, record);
+    },
     schedulePoll: (lane, foreignId, record) => schedulePoll({ store, lanes, track }, lane, foreignId, Date.now(), record),
   };
 }

@@ -27,7 +27,7 @@ import { loadConfig, type Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { toView, type IntakeResult } from './invoice/intake.ts';
 import { abandon, attach, cancelBeforeSending, reissue, type RepairOutcome } from './invoice/repair.ts';
-import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './invoice/retry.ts';
+import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './retry.ts';
 import { repairDeps } from '../queues/repairs.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey } from './lanes.ts';
 import { createLogger } from './logger.ts';

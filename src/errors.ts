@@ -109,6 +109,18 @@ export class ResponseShape extends ProviderError {
   }
 }
 
+/** Another attempt of the same order wrote its in-flight marker first: this one must not send. */
+export class ConcurrentAttempt extends Error {
+  override name = 'ConcurrentAttempt';
+  readonly code = 'CONCURRENT_ATTEMPT';
+}
+
+/** A create job whose order has no record: retrying cannot help (the job fails at once). */
+export class MissingRecord extends Error {
+  override name = 'MissingRecord';
+  readonly code = 'MISSING_RECORD';
+}
+
 export type Disposition = 'retry' | 'rate-limited' | 'unknown-outcome' | 'duplicate' | 'permanent';
 
 export function classify(err: unknown): Disposition {

@@ -52,10 +52,6 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
 
-async function sum(parts: Array<Promise<number>>): Promise<number> {
-  return (await Promise.all(parts)).reduce((a, b) => a + b, 0);
-}
-
 async function within<T>(p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -192,7 +188,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     registers: [registry],
     async collect() {
       this.set(
-        await within(store.redis.ping(), 'redis ping').then(
+        await within(store.ping(), 'redis ping').then(
           () => 1,
           () => 0,
         ),
@@ -221,7 +217,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Results recorded but not yet published to invoice-results (relay backlog).',
     registers: [registry],
     async collect() {
-      this.set(await within(sum(store.allKeys().map((k) => store.redis.llen(k.outbox))), 'outbox length').catch(() => 0));
+      this.set(await within(store.outboxLength(), 'outbox length').catch(() => 0));
     },
   });
   new Gauge({
@@ -229,18 +225,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Age of the oldest unpublished result (relay lag); 0 when the outbox is empty.',
     registers: [registry],
     async collect() {
-      const heads = await within(Promise.all(store.allKeys().map((k) => store.redis.lindex(k.outbox, 0))), 'outbox head').catch(() => []);
-      let age = 0;
-      for (const head of heads) {
-        if (!head) continue;
-        try {
-          const at = Date.parse(String((JSON.parse(head) as OutboxEntry).data.occurred_at));
-          if (Number.isFinite(at)) age = Math.max(age, (Date.now() - at) / 1000);
-        } catch {
-          /* unreadable entry: the relay will complain about it */
-        }
-      }
-      this.set(age);
+      const oldest = await within(store.oldestOutboxAt(), 'outbox head').catch(() => null);
+      this.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
     },
   });
   new Gauge({
@@ -248,7 +234,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Orders parked for an operator (outcome unknown, duplicate at the provider).',
     registers: [registry],
     async collect() {
-      this.set(await within(sum(store.allKeys().map((k) => store.redis.zcard(k.reconcile))), 'reconciliation list').catch(() => 0));
+      this.set(await within(store.parkedCount(), 'reconciliation list').catch(() => 0));
     },
   });
   new Gauge({
@@ -256,7 +242,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Orders accepted and not yet at the provider (includes failed submissions awaiting a retry).',
     registers: [registry],
     async collect() {
-      this.set(await within(sum(store.allKeys().map((k) => store.redis.zcard(k.queued))), 'queued index').catch(() => 0));
+      this.set(await within(store.queuedCount(), 'queued index').catch(() => 0));
     },
   });
 

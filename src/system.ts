@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Queue, Telemetry, WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createCreateQueue } from '../queues/create.ts';
+import { createCreateQueue, enqueueCreateBulk } from '../queues/create.ts';
 import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/results.ts';
 import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
 import { createPollQueue } from '../queues/poll.ts';
@@ -83,13 +83,15 @@ export interface System {
 export async function startSystem(opts: SystemOptions): Promise<System> {
   const { config, log } = opts;
   const role = opts.role ?? 'all';
-  const redis = connect(opts.redisUrl);
+  // Each connection is named after the prefix, as BullMQ names its workers' own: CLIENT LIST then
+  // says whose every connection is (and a test finds the ones a stopped system left open).
+  const redis = connect(opts.redisUrl, { connectionName: `${config.QUEUE_PREFIX}:queues` });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   // The store's own connection, auto-pipelined: the reads and compare-and-sets that many jobs (or a
   // batch of orders) issue in one turn of the event loop leave in one write instead of one each.
   // Each caller still awaits its own command, so what one job does stays in order. BullMQ keeps
   // the plain connection above (its blocking connections are duplicates of it).
-  const storeRedis = connect(opts.redisUrl, { enableAutoPipelining: true }, { enableAutoPipelining: true });
+  const storeRedis = connect(opts.redisUrl, { enableAutoPipelining: true, connectionName: `${config.QUEUE_PREFIX}:store` }, { enableAutoPipelining: true });
   storeRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error (store)'));
   const prefix = config.QUEUE_PREFIX;
   const modules = opts.providers ?? providerModules();
@@ -171,7 +173,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     onPublished: (entries) => m.observePublished(entries),
     fanout: (entries) => fanOut(endpoints, webhooksQueue, entries, (config.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS).length + 1),
   });
-  const intake = new Intake(store, lanes);
+  const intake = new Intake(store, lanes, (lane, orders) => enqueueCreateBulk((lanes.get(lane) as Lane).createQueue, orders));
   // Without PUBLIC_BASE_URL, where this process actually listens (known after listen()).
   // A worker-role process listens only for health and metrics: never a callback address.
   const ownUrl = (): string | undefined => (role === 'worker' ? undefined : system.url);

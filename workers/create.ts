@@ -5,25 +5,19 @@
  * one, up to a ceiling; an open breaker holds the lane's orders back without spending any;
  * refusals end the job at once.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { CreateJobSchema, createJobLane, type CreateJob } from '../queues/create.ts';
 import { schedulePoll } from '../queues/poll.ts';
-import { OutcomeUnknown, ProviderUnavailable, errorSummary } from '../src/errors.ts';
-import { MissingRecord, submitOrder, type SubmitDeps, type SubmitOutcome } from '../src/invoice/submit.ts';
+import { MissingRecord, OutcomeUnknown, ProviderUnavailable, errorSummary } from '../src/errors.ts';
+import { submitOrder, type SubmitDeps, type SubmitOutcome } from '../src/invoice/submit.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
 
 import type { Lane } from '../src/lanes.ts';
 import type { WorkerContext } from './context.ts';
+import { laneWorker, type OutcomeProcessor } from './lane-worker.ts';
 
 /** After this many throttled answers for one order, 429s start spending attempts. */
 const RATE_LIMIT_CEILING = 50;
-
-/** Errors whose attempt the processor already logged, so the `failed` listener does not log them twice. */
-const LOGGED = new WeakSet<Error>();
-function logged<E extends Error>(err: E): E {
-  LOGGED.add(err);
-  return err;
-}
 
 /** The provider did not answer: what the breaker counts (a refusal or a 429 is an answer). */
 function outage(outcome: SubmitOutcome): boolean {
@@ -36,18 +30,19 @@ function answered(outcome: SubmitOutcome): boolean {
   return outcome.kind === 'created' || outcome.kind === 'rejected' || outcome.kind === 'rate-limited' || (outcome.kind === 'parked' && outcome.answered === true);
 }
 
-export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Worker) {
-  return async (job: Job<CreateJob>): Promise<{ status: string }> => {
+export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Worker): OutcomeProcessor<CreateJob, { status: string }> {
+  return async (job, out, jobLog) => {
     const parsed = CreateJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
     const { foreign_id } = parsed.data;
     if (createJobLane(parsed.data) !== lane.key) throw new UnrecoverableError(`job of lane ${createJobLane(parsed.data)} in the queue of lane ${lane.key}`);
-    const log = ctx.log.child({ queue: lane.createQueue.name, jobId: job.id, lane: lane.key, foreign_id, attempt: job.attemptsMade + 1 });
+    out.context({ foreign_id });
+    const log = jobLog.child({ foreign_id });
 
     const gate = await lane.breaker.gate();
     if (gate.kind === 'wait') {
       // The lane is down: nothing is sent, and the order waits without spending an attempt.
-      log.debug({ inMs: gate.ms }, 'lane breaker open; order waits');
+      out.debug({ inMs: gate.ms }, 'lane breaker open; order waits');
       await worker().rateLimit(gate.ms);
       throw Worker.RateLimitError();
     }
@@ -75,6 +70,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
         // Unless it is parked (an unknown outcome at a provider that may not be re-sent), the
         // order goes back to wait for the lane, and its attempt is not spent.
         if (outcome.kind === 'retry') {
+          out.debug({ inMs: verdict.ms, err: errorSummary(outcome.error) }, 'lane breaker open; order waits');
           await worker().rateLimit(verdict.ms);
           throw Worker.RateLimitError();
         }
@@ -94,81 +90,61 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
         void ctx.relay.kick();
         // Before the job completes: a crash here re-runs the job, which lands in 'done' below.
         await schedulePoll(ctx, lane.key, foreign_id, Date.now(), outcome.record);
-        log.info({ ms, status: 'created' }, 'invoice created');
+        out.info({ providerMs: ms, status: 'created' }, 'invoice created');
         return { status: 'created' };
       case 'done':
         void ctx.relay.kick();
         await schedulePoll(ctx, lane.key, foreign_id);
-        log.info({ ms, status: outcome.status }, 'already submitted');
+        out.info({ providerMs: ms, status: outcome.status }, 'already submitted');
         return { status: outcome.status };
       case 'parked':
         void ctx.relay.kick();
-        log.warn({ ms, reason: outcome.reason }, 'parked for reconciliation');
+        out.warn({ providerMs: ms, reason: outcome.reason }, 'parked for reconciliation');
         return { status: 'queued' };
       case 'rejected':
         void ctx.relay.kick();
-        if (outcome.auth) log.error({ ms, reason: outcome.reason }, 'provider refused our credentials');
-        else log.warn({ ms, reason: outcome.reason }, 'provider rejected the order');
-        throw logged(new UnrecoverableError(outcome.reason));
+        if (outcome.auth) out.error({ providerMs: ms, reason: outcome.reason }, 'provider refused our credentials');
+        else out.warn({ providerMs: ms, reason: outcome.reason }, 'provider rejected the order');
+        throw new UnrecoverableError(outcome.reason);
       case 'rate-limited': {
         const { capacity, retryAfterMs } = outcome.error.hint;
         const waitMs = retryAfterMs ?? ctx.rateLimitDelayMs;
         ctx.metrics?.laneThrottled(lane.key, capacity ? 'capacity' : 'rate_limit');
         // A capacity limit is the account's state, not this order's: it never spends the order's attempts.
         if (capacity || outcome.hits <= RATE_LIMIT_CEILING) {
-          log.warn(
-            { ms, hits: outcome.hits, waitMs, capacity: capacity ?? null },
+          out.warn(
+            { providerMs: ms, hits: outcome.hits, waitMs, capacity: capacity ?? null },
             capacity ? 'account at a provider capacity limit; lane waits' : 'provider throttled us; slowing the lane',
           );
           await worker().rateLimit(waitMs);
           throw Worker.RateLimitError();
         }
-        log.warn({ ms, hits: outcome.hits }, 'provider keeps throttling; spending an attempt');
-        throw logged(outcome.error);
+        out.failed(
+          { providerMs: ms, hits: outcome.hits },
+          'provider keeps throttling; spending an attempt',
+          'provider kept throttling; submission failed for good; parked in the failed set',
+        );
+        throw outcome.error;
       }
-      case 'retry': {
-        const attempts = job.opts.attempts ?? 1;
-        if (job.attemptsMade + 1 >= attempts) log.error({ ms, err: errorSummary(outcome.error), of: attempts }, 'submission failed for good; parked in the failed set');
-        else log.warn({ ms, err: errorSummary(outcome.error), of: attempts }, 'submission failed; will retry');
-        throw logged(outcome.error);
-      }
+      case 'retry':
+        out.failed({ providerMs: ms, err: errorSummary(outcome.error) }, SUBMISSION.retry, SUBMISSION.final);
+        throw outcome.error;
     }
   };
 }
 
+/** What a create attempt's line says when it failed without the processor saying more. */
+const SUBMISSION = { retry: 'submission failed; will retry', final: 'submission failed for good; parked in the failed set' };
+
 export function startCreateWorker(ctx: WorkerContext, lane: Lane): Worker<CreateJob> {
-  const worker: Worker<CreateJob> = new Worker<CreateJob>(
-    lane.createQueue.name,
-    createProcessor(ctx, lane, () => worker as Worker),
-    {
-      connection: ctx.connection,
-      prefix: lane.prefix,
-      concurrency: lane.tuning.concurrency,
-      ...(lane.tuning.rateLimit ? { limiter: lane.tuning.rateLimit } : {}),
-      autorun: false,
-      ...ctx.workerOptions,
-    },
-  );
-  worker.on('failed', (job, err) => {
-    if (!job) return;
-    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final) {
-      // An error the processor did not expect (Redis, a bug) still gets its one outcome line.
-      if (!LOGGED.has(err))
-        ctx.log.warn({ queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempt: job.attemptsMade, err: errorSummary(err) }, 'submission failed; will retry');
-      return;
-    }
+  return laneWorker(ctx, lane, {
+    queue: 'create',
+    processor: (worker) => createProcessor(ctx, lane, worker),
+    lines: SUBMISSION,
     // Out of attempts: the job stays in the failed set, and the record says why (guarantee 2).
-    void markExhausted(ctx.store, lane.key, job.data, errorSummary(err)).catch((e: unknown) => ctx.log.error({ err: e }, 'could not record final failure'));
-    // The processor already wrote this attempt's outcome line for the failures it understood.
-    if (LOGGED.has(err)) return;
-    ctx.log.error(
-      { queue: lane.createQueue.name, jobId: job.id, lane: lane.key, attempts: job.attemptsMade, err: errorSummary(err) },
-      'submission failed for good; parked in the failed set',
-    );
+    onFinalFailure: (job, err) =>
+      void markExhausted(ctx.store, lane.key, job.data, errorSummary(err)).catch((e: unknown) => ctx.log.error({ err: e }, 'could not record final failure')),
   });
-  worker.on('error', (err) => ctx.log.error({ err, lane: lane.key }, 'create worker error'));
-  return worker;
 }
 
 async function markExhausted(store: InvoiceStore, lane: string, data: CreateJob, reason: string): Promise<void> {

@@ -10,12 +10,12 @@ import { drainLegacyQueues, type LegacyDrain } from './legacy.ts';
 import { startPollWorker } from './poll.ts';
 import { startRepairsWorker } from './repairs.ts';
 import { startWebhooksWorker } from './webhooks.ts';
-import { QueuedSweeper } from './sweeper.ts';
+import { LostJobSweeper } from '../src/lost-jobs.ts';
 import type { WorkerContext } from './context.ts';
 
 export interface RunningWorkers {
   workers: Worker[];
-  sweeper: QueuedSweeper;
+  sweeper: LostJobSweeper;
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -29,7 +29,7 @@ export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: nu
     ctx.log.error({ err }, 'could not check the queues from before lanes');
     return undefined;
   });
-  const sweeper = new QueuedSweeper({
+  const sweeper = new LostJobSweeper({
     store: ctx.store,
     lanes: ctx.lanes,
     run: ctx.run,
@@ -44,7 +44,7 @@ export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: nu
     sweeper,
     close(timeoutMs = 25_000) {
       closing ??= (async () => {
-        sweeper.stop();
+        await sweeper.stop();
         await (await legacy)?.close();
         const graceful = Promise.all(workers.map((w) => w.close()));
         let timer: NodeJS.Timeout | undefined;

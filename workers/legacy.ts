@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { CREATE_QUEUE, CreateJobSchema, createJobLane, enqueueCreate } from '../queues/create.ts';
 import { POLL_QUEUE, PollJobSchema, enqueuePoll } from '../queues/poll.ts';
 import { laneKey, type Lanes } from '../src/lanes.ts';
+import { withOutcomeLine, type JobOutcome } from './lane-worker.ts';
 
 const WAITING = ['wait', 'delayed', 'prioritized', 'active'] as const;
 
@@ -27,7 +28,13 @@ export async function drainLegacyQueues(connection: ConnectionOptions, prefix: s
     const left = Object.values(counts).reduce((a, b) => a + b, 0);
     if (!left) continue;
     log.warn({ queue: name, jobs: left }, 'jobs from before lanes found; moving them into their lanes');
-    const worker = new Worker(name, async (job: Job) => forward(name, job, lanes), { connection, prefix, concurrency: 20, autorun: false });
+    const lines = { queue: name, about: () => ({}), retry: 'could not move a job into its lane; will retry', final: 'could not move a job into its lane; kept in the failed set' };
+    const processor = async (job: Job, out: JobOutcome): Promise<string> => {
+      const to = await forward(name, job, lanes);
+      out.info({ to }, 'moved into its lane');
+      return to;
+    };
+    const worker = new Worker(name, withOutcomeLine(log, lines, processor), { connection, prefix, concurrency: 20, autorun: false });
     worker.on('error', (err) => log.error({ err, queue: name }, 'legacy drain error'));
     workers.push(worker);
     void worker.run();

@@ -6,7 +6,7 @@
  * disabled. When the last attempt fails the endpoint is disabled and reported; an operator
  * re-enables it and redelivers (API, CLI, or a retry in Bull Board).
  */
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import { request } from 'undici';
 import { RETRY_SCHEDULE_MS, WEBHOOKS_QUEUE, WebhookJobSchema, type WebhookJob } from '../queues/webhooks.ts';
 import type { ResultsQueue } from '../queues/results.ts';
@@ -14,6 +14,7 @@ import { retryAfterMs } from '../src/providers/http.ts';
 import { signHeaders, type EndpointStore } from '../src/result-webhooks.ts';
 import { clientSpan } from '../src/tracing.ts';
 import type { WorkerContext } from './context.ts';
+import { withOutcomeLine, type OutcomeProcessor } from './lane-worker.ts';
 
 export interface WebhookWorkerDeps {
   endpoints: EndpointStore;
@@ -43,24 +44,27 @@ class DeliveryFailed extends Error {
 // delivery before it is looked at twice a second.
 const HOLD_MS = { disabled: 300_000, ordering: 500 };
 
-export function webhooksProcessor(ctx: WorkerContext, deps: WebhookWorkerDeps) {
-  return async (job: Job<WebhookJob>, token?: string): Promise<{ status: number } | { skipped: string }> => {
+const DELIVERY = { retry: 'result delivery failed; will retry', final: 'result delivery failed for good' };
+
+export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<WebhookJob, { status: number } | { skipped: string }> {
+  return async (job, out, _log, token) => {
     const parsed = WebhookJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
     const d = parsed.data;
-    const log = ctx.log.child({ queue: WEBHOOKS_QUEUE, jobId: job.id, endpoint: d.endpoint, attempt: job.attemptsMade + 1 });
+    out.context({ endpoint: d.endpoint, eventId: d.event_id });
     const endpoint = await deps.endpoints.get(d.endpoint);
     if (!endpoint) {
       await deps.endpoints.markDone(d.endpoint, d.event_id);
-      log.info('endpoint removed; delivery dropped');
+      out.info({}, 'endpoint removed; delivery dropped');
       return { skipped: 'endpoint removed' };
     }
-    const hold = async (ms: number): Promise<never> => {
+    const hold = async (ms: number, why: string): Promise<never> => {
+      out.debug({ inMs: ms }, `delivery held: ${why}`);
       await job.moveToDelayed(Date.now() + ms, token);
       throw new DelayedError();
     };
-    if (endpoint.status === 'disabled') return hold(HOLD_MS.disabled);
-    if (d.after && !d.redelivery && !(await deps.endpoints.isDone(d.endpoint, d.after))) return hold(HOLD_MS.ordering);
+    if (endpoint.status === 'disabled') return hold(HOLD_MS.disabled, 'endpoint disabled');
+    if (d.after && !d.redelivery && !(await deps.endpoints.isDone(d.endpoint, d.after))) return hold(HOLD_MS.ordering, 'the result before it is not delivered yet');
 
     const result = await deps.results.getJob(d.event_id);
     if (!result) {
@@ -102,17 +106,17 @@ export function webhooksProcessor(ctx: WorkerContext, deps: WebhookWorkerDeps) {
     deps.metrics?.webhookDelivery(d.endpoint, ok ? 'delivered' : typeof outcome === 'number' ? `http_${outcome}` : 'no_answer');
     if (ok) {
       await deps.endpoints.markDone(d.endpoint, d.event_id);
-      log.info({ ms, status: outcome, eventId: d.event_id }, 'result delivered');
+      out.info({ deliveryMs: ms, status: outcome }, 'result delivered');
       return { status: outcome as number };
     }
-    const attempts = job.opts.attempts ?? 1;
-    log.warn({ ms, outcome, of: attempts, eventId: d.event_id }, job.attemptsMade + 1 >= attempts ? 'result delivery failed for good' : 'result delivery failed; will retry');
+    out.failed({ deliveryMs: ms, outcome }, DELIVERY.retry, DELIVERY.final);
     throw new DeliveryFailed(`endpoint answered ${outcome}`, wait);
   };
 }
 
 export function startWebhooksWorker(ctx: WorkerContext, deps: WebhookWorkerDeps): Worker<WebhookJob> {
-  const worker = new Worker<WebhookJob>(WEBHOOKS_QUEUE, webhooksProcessor(ctx, deps), {
+  const lines = { queue: WEBHOOKS_QUEUE, about: () => ({}), ...DELIVERY };
+  const worker = new Worker<WebhookJob>(WEBHOOKS_QUEUE, withOutcomeLine(ctx.log, lines, webhooksProcessor(deps)), {
     connection: ctx.connection,
     prefix: ctx.prefix,
     concurrency: deps.concurrency,

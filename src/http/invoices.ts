@@ -7,11 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { zodIssues, type FieldIssue } from '../errors.ts';
-import { invoiceId } from '../ids.ts';
 import { toView, type Intake } from '../invoice/intake.ts';
 import { ProviderName } from '../invoice/order.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../lanes.ts';
-import { retryFailed, retrySubmission } from '../invoice/retry.ts';
+import { retryFailed, retrySubmission } from '../retry.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Logger } from 'pino';
@@ -118,11 +117,10 @@ export function waitPreference(req: Request): { seconds: number } | { issue: Fie
  * record once it moved on; null when the time ran out or `signal` fired (the client went away).
  */
 async function pastQueued(store: InvoiceStore, lane: string, foreignId: string, ms: number, signal: AbortSignal) {
-  const key = store.recordKey(invoiceId(lane, foreignId));
   const deadline = Date.now() + ms;
   let delay = 25;
   for (;;) {
-    const status = await store.redis.hget(key, 'status');
+    const status = await store.statusOf(lane, foreignId);
     if (status && status !== 'queued') return store.get(lane, foreignId);
     const left = deadline - Date.now();
     if (left <= 0 || signal.aborted) return null;

@@ -1,23 +1,34 @@
 /**
  * Intake: validate an order, record it once per (provider, foreign_id) and enqueue its create
  * job. Shared by the HTTP API, the batch endpoint, the direct producer and the CLI, so every way
- * in has the same validation and idempotency.
+ * in has the same validation and idempotency. How an order is queued is handed in (`enqueue`,
+ * queues/create.ts in the system): the invoice domain does not know the queue modules.
  */
 import type { FieldIssue } from '../errors.ts';
 import { zodIssues } from '../errors.ts';
 import { newSecret } from '../signing.ts';
-import { createJobLane, enqueueCreateBulk, type CreateJob, type CreateQueue } from '../../queues/create.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
-import { OrderSchema, forbiddenKeys, orderHash, type Order } from './order.ts';
+import { OrderSchema, forbiddenKeys, orderHash, type Kind, type Order, type ProviderId } from './order.ts';
 import type { HistoryEntry, InvoiceEventEntry, InvoiceRecord, InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 import { activeTraceparent } from '../tracing.ts';
 
-/** What intake needs of a lane: its adapter's rules and its create queue. */
+/** What intake needs of a lane: its adapter's rules. */
 export interface IntakeLane {
   adapter: Pick<ProviderAdapter, 'validate' | 'kinds'>;
-  createQueue: CreateQueue;
 }
+
+/** An accepted order's identity, as its create job carries it (`account` absent for the default account). */
+export interface OrderRef {
+  v: 1;
+  provider: ProviderId;
+  account?: string;
+  kind: Kind;
+  foreign_id: string;
+}
+
+/** Gives orders of one lane their create jobs (idempotent: an order that has its job keeps it). */
+export type EnqueueOrders = (lane: string, orders: OrderRef[]) => Promise<void>;
 
 /** The public view of an invoice record (no secrets, no personal data). */
 export interface InvoiceView {
@@ -79,6 +90,7 @@ export class Intake {
     private readonly store: InvoiceStore,
     /** Every lane by key (`provider` or `provider@account`). */
     private readonly lanes: ReadonlyMap<string, IntakeLane>,
+    private readonly enqueue: EnqueueOrders,
   ) {}
 
   private providers(): Set<string> {
@@ -128,7 +140,7 @@ export class Intake {
     const trace = activeTraceparent();
     const outcomes = await Promise.all(checked.map((c) => ('order' in c ? this.store.accept(c.order, orderHash(c.order), newSecret(), undefined, trace) : Promise.resolve(null))));
     const results: IntakeResult[] = [];
-    const jobs: CreateJob[] = [];
+    const jobs: OrderRef[] = [];
     const records = await Promise.all(
       checked.map((c, i) => ('order' in c && outcomes[i] !== 'conflict' ? this.store.get(laneKey(c.order.provider, c.order.account), c.order.foreign_id) : Promise.resolve(null))),
     );
@@ -161,22 +173,22 @@ export class Intake {
       results.push({ outcome: outcome === 'accepted' ? 'accepted' : 'existing', invoice: toView(record) });
     });
     // One addBulk per lane: each lane's jobs go to its own queue.
-    const byLane = new Map<string, CreateJob[]>();
+    const byLane = new Map<string, OrderRef[]>();
     for (const job of dedupe(jobs)) {
-      const lane = createJobLane(job);
+      const lane = laneKey(job.provider, job.account);
       const list = byLane.get(lane);
       if (list) list.push(job);
       else byLane.set(lane, [job]);
     }
-    await Promise.all([...byLane].map(([lane, items]) => enqueueCreateBulk((this.lanes.get(lane) as IntakeLane).createQueue, items)));
+    await Promise.all([...byLane].map(([lane, items]) => this.enqueue(lane, items)));
     return results;
   }
 }
 
-function dedupe(jobs: CreateJob[]): CreateJob[] {
+function dedupe(jobs: OrderRef[]): OrderRef[] {
   const seen = new Set<string>();
   return jobs.filter((j) => {
-    const k = `${createJobLane(j)}\u0000${j.foreign_id}`;
+    const k = `${laneKey(j.provider, j.account)}\u0000${j.foreign_id}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;

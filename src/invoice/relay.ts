@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { InvoiceResult } from './result.ts';
 import type { InvoiceStore, OutboxEntry } from './store.ts';
 import { publishSpans } from '../tracing.ts';
 
@@ -44,7 +45,7 @@ const DEFAULT_LOCK_MS = 3000;
 /** Where results go (the `invoice-results` queue, queues/results.ts): added under their own job ids, so a re-add is one job. */
 export interface ResultsSink {
   readonly name?: string;
-  addBulk(jobs: Array<{ name: string; data: never; opts: { jobId: string; telemetry?: { metadata: string } } }>): Promise<unknown>;
+  addBulk(jobs: Array<{ name: string; data: InvoiceResult; opts: { jobId: string; telemetry?: { metadata: string } } }>): Promise<unknown>;
 }
 
 export interface RelayOptions {
@@ -74,7 +75,7 @@ export class OutboxRelay {
     private readonly log: Logger,
     private readonly options: RelayOptions = {},
   ) {
-    const redis = store.redis;
+    const redis = store.outboxConnection();
     if (!('iwRelayTrim' in redis)) {
       redis.defineCommand('iwRelayTrim', { numberOfKeys: 2, lua: TRIM });
       redis.defineCommand('iwRelayRelease', { numberOfKeys: 1, lua: RELEASE });
@@ -122,7 +123,7 @@ export class OutboxRelay {
   }
 
   private async flushOne(outbox: string): Promise<number> {
-    const redis = this.store.redis;
+    const redis = this.store.outboxConnection();
     const batch = this.options.batch ?? 200;
     const lockMs = this.options.lockMs ?? DEFAULT_LOCK_MS;
     const lockKey = `${outbox}:lock`;
@@ -140,7 +141,7 @@ export class OutboxRelay {
         // Tracing on: each result is published in its own order's trace (src/tracing.ts).
         const spans = publishSpans(entries, this.results.name ?? 'invoice-results');
         try {
-          await this.results.addBulk(entries.map((e, i) => ({ name: e.name, data: e.data as never, opts: { jobId: e.jobId, ...spans.telemetry(i) } })));
+          await this.results.addBulk(entries.map((e, i) => ({ name: e.name, data: e.data, opts: { jobId: e.jobId, ...spans.telemetry(i) } })));
           await this.options.fanout?.(entries);
         } catch (err) {
           spans.end(err);

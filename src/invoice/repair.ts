@@ -17,8 +17,6 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { CreateQueue } from '../../queues/create.ts';
-import { resendCreate } from './retry.ts';
 import { providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
 import { isTerminal, type Status } from './state.ts';
 
@@ -42,9 +40,9 @@ export const AttachSchema = z.strictObject({
 
 export const ReissueSchema = z.strictObject({ reason: Why, by: Who });
 
-/** What repairs need of a lane: its create queue (to take a job out of the way, or send one again) and what its provider refuses. */
+/** What repairs need of a lane: its create queue (to take a job out of the way) and what its provider refuses. */
 export interface RepairLane {
-  createQueue: CreateQueue;
+  createQueue: { getJob(id: string): Promise<{ getState(): Promise<string>; remove(): Promise<void> } | undefined> };
   adapter: { uniqueForeignId: boolean };
 }
 
@@ -54,6 +52,8 @@ export interface RepairDeps {
   log: Logger;
   /** The create job id of an order (queues/create.ts). */
   createJobId: (lane: string, foreignId: string) => string;
+  /** Sends an order's create job through its lane's queue again, with a fresh attempt budget (src/retry.ts `resendCreate`). */
+  resend: (record: InvoiceRecord) => Promise<unknown>;
   /** Gives an order that became open its poll job (track.ts `schedulePoll`). */
   schedulePoll?: (lane: string, foreignId: string, record: InvoiceRecord) => Promise<unknown>;
 }
@@ -247,7 +247,7 @@ async function reissueOn(deps: RepairDeps, lane: RepairLane, record: InvoiceReco
   );
   if (res.kind === 'missing') return { outcome: 'not_found' };
   if (res.kind === 'ignored') return refusedAttach(res.record, jobState);
-  await resendCreate(lane.createQueue, res.record);
+  await deps.resend(res.record);
   return { outcome: 'done', status: res.record.status, record: res.record };
 }
 

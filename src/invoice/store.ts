@@ -15,6 +15,7 @@ import { DurabilityShortfall, type Durability, type DurablePoint } from '../dura
 import { invoiceId } from '../ids.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
 import type { Kind, Order, ProviderId } from './order.ts';
+import { ResultSchema, type InvoiceResult } from './result.ts';
 import { TERMINAL, transition, type Status } from './state.ts';
 
 /** Record fields, all strings in Redis. */
@@ -43,6 +44,8 @@ export interface InvoiceRecord {
   /** Set while a create request is (or may be) in flight: its start time in ms. */
   submitting: number | null;
   submit_attempts: number;
+  /** 429s the provider answered this order's create requests with (RATE_LIMIT_CEILING in workers/create.ts). */
+  rate_limited_hits: number;
   /** Why the order is parked for an operator (unknown outcome, duplicate at provider...). */
   reconcile: string | null;
   accepted_at: string;
@@ -107,10 +110,13 @@ export interface HistoryEntry {
 
 export type AcceptOutcome = 'accepted' | 'existing' | 'conflict';
 
+export type ChangeFields = Partial<Record<keyof InvoiceRecord, string | number | null>>;
+
 export interface Change {
   /** New status, or omit to change fields only. */
   status?: Status;
-  fields?: Partial<Record<keyof InvoiceRecord, string | number | null>>;
+  /** Fields to set (null: remove); a function is given each fresh copy, for counters decided under the compare-and-set. */
+  fields?: ChangeFields | ((record: InvoiceRecord) => ChangeFields);
   /** Where the change came from (create, callback, poll, operator...), for history. */
   source: string;
   reason?: string;
@@ -154,8 +160,14 @@ redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
 return 'accepted'
 `;
 
+/** A Lua table literal whose keys are the given statuses: `{ paid = true, ... }`. */
+function luaSet(statuses: Iterable<Status>): string {
+  return `{ ${[...statuses].map((s) => `${s} = true`).join(', ')} }`;
+}
+
 // KEYS: record, outbox, idx:queued, idx:reconcile, idx:open
 // ARGV: expected version, fields json, history entry ('' none), outbox entry ('' none), id, now ms
+// The terminal statuses come from state.ts, so the script and the transition table cannot drift.
 const APPLY = `
 local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return 'missing' end
@@ -182,7 +194,7 @@ else
   redis.call('ZADD', KEYS[3], 'NX', ARGV[6], ARGV[5])
 end
 -- Open (at the provider, not terminal) invoices are indexed so a sweeper can check each still has its poll job.
-local terminal = { paid = true, expired = true, failed = true, cancelled = true, rejected = true }
+local terminal = ${luaSet(TERMINAL)}
 if terminal[status] then
   redis.call('ZREM', KEYS[5], ARGV[5])
 elseif status ~= 'queued' then
@@ -214,7 +226,8 @@ interface Scripts {
 export interface OutboxEntry {
   jobId: string;
   name: Status;
-  data: Record<string, unknown>;
+  /** Checked against ResultSchema when it is built (`outboxEntry`). */
+  data: InvoiceResult;
   /**
    * Not published: timestamps the relay's observers need (lifecycle metrics), carried here so
    * nobody reads the record back for each published result.
@@ -231,7 +244,8 @@ export interface StoreKeys {
   open: string;
 }
 
-function storeKeys(prefix: string): StoreKeys {
+/** The keys under a prefix (for tests and tools that look at the layout; code asks the store). */
+export function storeKeys(prefix: string): StoreKeys {
   const p = `${prefix}:store`;
   return { prefix: p, outbox: `${p}:outbox`, queued: `${p}:idx:queued`, reconcile: `${p}:idx:reconcile`, open: `${p}:idx:open` };
 }
@@ -244,7 +258,7 @@ export function laneOfId(id: string): string {
 
 export class InvoiceStore {
   /** The system prefix's keys (every lane's, unless lanes have hash tags of their own). */
-  readonly keys: StoreKeys;
+  private readonly keys: StoreKeys;
   private readonly byPrefix = new Map<string, StoreKeys>();
 
   /**
@@ -252,7 +266,7 @@ export class InvoiceStore {
    * every distinct one this system writes, for the relay, the sweeper and the metrics to visit.
    */
   constructor(
-    readonly redis: Redis | Cluster,
+    private readonly redis: Redis | Cluster,
     prefix: string,
     private readonly resultId: (lane: string, foreignId: string, status: string) => string,
     private readonly prefixOf: (lane: string) => string = () => prefix,
@@ -376,7 +390,8 @@ export class InvoiceStore {
       if (change.guard && !change.guard(record)) return { kind: 'ignored', record, reason: 'backwards' };
       const at = now();
       const fields: Record<string, string> = { updated_at: at.toISOString() };
-      for (const [k, v] of Object.entries(change.fields ?? {})) fields[k] = v === null || v === undefined ? '' : String(v);
+      const given = typeof change.fields === 'function' ? change.fields(record) : change.fields;
+      for (const [k, v] of Object.entries(given ?? {})) fields[k] = v === null || v === undefined ? '' : String(v);
       let hist = '';
       let outbox = '';
       if (change.status) {
@@ -505,7 +520,7 @@ export class InvoiceStore {
       return v === null || v === undefined ? null : String(v);
     };
     const eventId = this.resultId(record.lane, record.foreign_id, event ? `${event.kind}.${event.id}` : status);
-    const data: Record<string, unknown> = {
+    const data: InvoiceResult = {
       v: 1,
       event_id: eventId,
       provider: record.provider,
@@ -528,7 +543,13 @@ export class InvoiceStore {
     if (received !== null && receivedCurrency !== null) data.received_currency = receivedCurrency;
     const reason = change.reason ?? pick('reason');
     if (reason) data.reason = reason;
-    if (event) data[event.kind] = event.detail;
+    if (event?.kind === 'exception') data.exception = event.detail as InvoiceResult['exception'];
+    if (event?.kind === 'parked') data.parked = event.detail as InvoiceResult['parked'];
+    if (event?.kind === 'payment') data.payment = event.detail as InvoiceResult['payment'];
+    // The contract is checked where results are built: a result that would break it is never
+    // written (the change fails and its job retries, visibly) instead of reaching order systems.
+    const checked = ResultSchema.safeParse(data);
+    if (!checked.success) throw new Error(`result breaks ResultSchema: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const opened = 'opened_at' in fields ? Number(fields.opened_at) : record.opened_at;
     return { jobId: eventId, name: status, data, meta: { accepted_at: record.accepted_at, opened_at: opened, ...(record.trace ? { trace: record.trace } : {}) } };
   }
@@ -570,6 +591,58 @@ export class InvoiceStore {
     return this.redis.hget(this.recordKey(invoiceId(lane, providerFid)), 'alias_of');
   }
 
+  /** The current status of an invoice alone (one field read), or null when there is no record. */
+  async statusOf(lane: string, foreignId: string): Promise<Status | null> {
+    return (await this.redis.hget(this.recordKey(invoiceId(lane, foreignId)), 'status')) as Status | null;
+  }
+
+  /** The connection the outbox lives on: for the relay alone, which owns the outbox's lock and trim. */
+  outboxConnection(): Redis | Cluster {
+    return this.redis;
+  }
+
+  /** Resolves when Redis answers a PING (readiness, `redis_up`). */
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  /** Results recorded and not yet published, over every lane prefix. */
+  async outboxLength(): Promise<number> {
+    return sum(this.allKeys().map((k) => this.redis.llen(k.outbox)));
+  }
+
+  /** The unpublished entries, oldest first, over every lane prefix (for tools and tests). */
+  async outboxEntries(): Promise<OutboxEntry[]> {
+    const lists = await Promise.all(this.allKeys().map((k) => this.redis.lrange(k.outbox, 0, -1)));
+    return lists.flat().map((s) => JSON.parse(s) as OutboxEntry);
+  }
+
+  /** When the oldest unpublished result happened (ms), or null when every outbox is empty. */
+  async oldestOutboxAt(): Promise<number | null> {
+    const heads = await Promise.all(this.allKeys().map((k) => this.redis.lindex(k.outbox, 0)));
+    let oldest: number | null = null;
+    for (const head of heads) {
+      if (!head) continue;
+      try {
+        const at = Date.parse((JSON.parse(head) as OutboxEntry).data.occurred_at);
+        if (Number.isFinite(at)) oldest = Math.min(oldest ?? at, at);
+      } catch {
+        /* unreadable entry: the relay will complain about it */
+      }
+    }
+    return oldest;
+  }
+
+  /** How many orders are parked for an operator, over every lane prefix. */
+  async parkedCount(): Promise<number> {
+    return sum(this.allKeys().map((k) => this.redis.zcard(k.reconcile)));
+  }
+
+  /** How many orders are accepted and not yet at the provider (the queued index), over every lane prefix. */
+  async queuedCount(): Promise<number> {
+    return sum(this.allKeys().map((k) => this.redis.zcard(k.queued)));
+  }
+
   /** Invoices parked for an operator (any status with `reconcile` set), oldest first. */
   async parked(limit = 1000): Promise<string[]> {
     const all = await Promise.all(this.allKeys().map((k) => this.redis.zrange(k.reconcile, 0, limit - 1, 'WITHSCORES')));
@@ -580,6 +653,10 @@ export class InvoiceStore {
       .slice(0, limit)
       .map(([id]) => id);
   }
+}
+
+async function sum(counts: Array<Promise<number>>): Promise<number> {
+  return (await Promise.all(counts)).reduce((a, b) => a + b, 0);
 }
 
 /** The typed record from its Redis hash (all values are strings there). */
@@ -608,6 +685,7 @@ function fromRaw(id: string, raw: Record<string, string>): InvoiceRecord {
     last_error: raw.last_error ?? null,
     submitting: raw.submitting ? Number(raw.submitting) : null,
     submit_attempts: Number(raw.submit_attempts ?? 0),
+    rate_limited_hits: Number(raw.rate_limited_hits ?? 0),
     reconcile: raw.reconcile ?? null,
     accepted_at: raw.accepted_at ?? '',
     updated_at: raw.updated_at ?? '',

@@ -8,7 +8,7 @@
  * - the platform's "foreign id has already been taken": the invoice exists (ours, from an attempt
  *   whose answer was lost); parked for reconciliation, never reported as a failure.
  */
-import { ProviderAuth, ProviderRateLimited, ProviderUnavailable, classify, errorSummary, type Disposition } from '../errors.ts';
+import { ConcurrentAttempt, MissingRecord, ProviderAuth, ProviderRateLimited, ProviderUnavailable, classify, errorSummary, type Disposition } from '../errors.ts';
 import type { CreateResult, ProviderAdapter } from '../providers/types.ts';
 import type { InvoiceRecord, InvoiceStore } from './store.ts';
 
@@ -20,18 +20,6 @@ export type SubmitOutcome =
   | { kind: 'rejected'; reason: string; auth: boolean }
   | { kind: 'retry'; error: Error; disposition: Extract<Disposition, 'retry' | 'unknown-outcome'> }
   | { kind: 'rate-limited'; error: ProviderRateLimited; hits: number };
-
-/** Another attempt of the same order wrote its in-flight marker first: this one must not send. */
-export class ConcurrentAttempt extends Error {
-  override name = 'ConcurrentAttempt';
-  readonly code = 'CONCURRENT_ATTEMPT';
-}
-
-/** A create job whose order has no record: retrying cannot help (the job fails at once). */
-export class MissingRecord extends Error {
-  override name = 'MissingRecord';
-  readonly code = 'MISSING_RECORD';
-}
 
 export interface SubmitDeps {
   store: InvoiceStore;
@@ -151,8 +139,14 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
     }
     case 'rate-limited': {
       // Answered, so nothing was created: clear the marker.
-      const hits = Number((await store.redis.hincrby(store.recordKey(record.id), 'rate_limited_hits', 1)) || 0);
-      await store.apply(provider, foreignId, { source: 'create', fields: { submitting: null, last_error: errorSummary(error) } }, { known: record });
+      // The count of throttled answers goes up with the same compare-and-set, on the fresh copy.
+      const cleared = await store.apply(
+        provider,
+        foreignId,
+        { source: 'create', fields: (r) => ({ submitting: null, last_error: errorSummary(error), rate_limited_hits: r.rate_limited_hits + 1 }) },
+        { known: record },
+      );
+      const hits = cleared.kind === 'missing' ? record.rate_limited_hits + 1 : cleared.record.rate_limited_hits;
       return { kind: 'rate-limited', error: err as ProviderRateLimited, hits };
     }
     case 'unknown-outcome':

@@ -727,7 +727,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const r = refs[i] as OrderRef;
         return !(status === 'queued' && failed.has(createJobId(r.provider, r.foreign_id)));
       }).length;
-      let pending = (await count(eventsQueue, 'wait', 'active', 'delayed', 'prioritized')) + (await db.llen(store.keys.outbox));
+      let pending = (await count(eventsQueue, 'wait', 'active', 'delayed', 'prioritized')) + (await store.outboxLength());
       for (const q of createQueues) pending += await count(q, 'wait', 'active', 'delayed', 'prioritized');
       if (now - lastSay > 10_000) {
         say(`  settling: ${open} orders open, ${pending} jobs or outbox entries pending`);

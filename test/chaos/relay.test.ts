@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { createResultsQueue, resultJobId, type ResultsQueue } from '../../queues/results.ts';
 import { OutboxRelay } from '../../src/invoice/relay.ts';
-import { InvoiceStore } from '../../src/invoice/store.ts';
+import { InvoiceStore, storeKeys } from '../../src/invoice/store.ts';
 import { connect, type RedisClient } from '../../src/redis.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 
@@ -61,16 +61,16 @@ describe('outbox relay removes only what it published', () => {
     const a = new OutboxRelay(store, stuck, log, { lockMs: 150 });
     const b = new OutboxRelay(store, results, log, { lockMs: 150 });
 
-    await redis.rpush(store.keys.outbox, entry('o1', 'created'), entry('o2', 'created'));
+    await redis.rpush(storeKeys(prefix).outbox, entry('o1', 'created'), entry('o2', 'created'));
     const aDone = a.flush();
     await publishing;
     await sleep(300); // A's lock has expired
     assert.equal(await b.flush(), 2, 'B publishes and removes the two entries');
-    await redis.rpush(store.keys.outbox, entry('o3', 'created'), entry('o4', 'created'));
+    await redis.rpush(storeKeys(prefix).outbox, entry('o3', 'created'), entry('o4', 'created'));
     release();
     await aDone;
 
-    const left = await redis.lrange(store.keys.outbox, 0, -1);
+    const left = await redis.lrange(storeKeys(prefix).outbox, 0, -1);
     const published = new Set((await results.getJobs(['wait'], 0, -1)).map((j) => j.id));
     for (const id of ['o3', 'o4']) {
       const jobId = resultJobId('cryptoprocessing', id, 'created');
@@ -80,6 +80,6 @@ describe('outbox relay removes only what it published', () => {
     await b.flush();
     const all = new Set((await results.getJobs(['wait'], 0, -1)).map((j) => j.id));
     for (const id of ['o1', 'o2', 'o3', 'o4']) assert.ok(all.has(resultJobId('cryptoprocessing', id, 'created')), `${id} published`);
-    assert.equal(await redis.llen(store.keys.outbox), 0);
+    assert.equal(await redis.llen(storeKeys(prefix).outbox), 0);
   });
 });

@@ -11,6 +11,35 @@ export function uniquePrefix(tag = 't'): string {
   return `test-${tag}-${randomUUID().slice(0, 8)}`;
 }
 
+/** Client names of the connections open on Redis whose name starts with `<prefix>:` (the system's and BullMQ's are named so). */
+export async function openConnections(prefix: string): Promise<string[]> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const list = (await redis.client('LIST')) as string;
+    return list
+      .split('\n')
+      .map((line) => / name=(\S*)/.exec(line)?.[1] ?? '')
+      .filter((name) => name.startsWith(`${prefix}:`));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Fails when connections of `prefix` are still open `withinMs` after whoever held them was
+ * stopped: a worker, queue or Redis client nobody closed. Closing is asynchronous on the server's
+ * side, so it waits for the list to empty, and names what is left when it does not.
+ */
+export async function assertNoLeakedConnections(prefix: string, withinMs = 3000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const open = await openConnections(prefix);
+    if (!open.length) return;
+    if (Date.now() > deadline) throw new Error(`connections of ${prefix} left open after it was stopped: ${open.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function deleteByPrefix(prefix: string): Promise<number> {
   const redis = new Redis(REDIS_URL);
   let removed = 0;

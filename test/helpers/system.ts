@@ -14,7 +14,7 @@ import type { AccountConfig } from '../../src/lanes.ts';
 import { providerModules, sandboxAccounts } from '../../src/providers/registry.ts';
 import type { ProviderModule } from '../../src/providers/types.ts';
 import type { InvoiceResult } from '../../queues/results.ts';
-import { REDIS_URL, deleteByPrefix, uniquePrefix } from './redis.ts';
+import { REDIS_URL, assertNoLeakedConnections, deleteByPrefix, uniquePrefix } from './redis.ts';
 
 export interface TestSystem {
   system: System;
@@ -151,7 +151,11 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       await system.close();
       if (!options.useSandbox) await sandbox.close();
       for (const lane of system.lanes.values()) await lane.createQueue.obliterate({ force: true }).catch(() => {});
-      if (!options.redisUrl) await deleteByPrefix(prefix);
+      if (!options.redisUrl) {
+        await deleteByPrefix(prefix);
+        // A stopped system holds nothing open: every worker, queue and client of its prefix is closed.
+        await assertNoLeakedConnections(prefix);
+      }
     },
   };
   return t;

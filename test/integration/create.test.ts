@@ -254,7 +254,8 @@ describe('create pipeline under provider faults', () => {
       return r?.reconcile ? r : null;
     }, 'reconciliation');
     assert.match(rec.reconcile ?? '', /outcome unknown/);
-    await new Promise((r) => setTimeout(r, 300));
+    // The job's end is the last moment a second request could go out: a parked order gets no new job.
+    await t.waitFor(async () => (await (await t.createJob('cryptosteroid', 'f-lost-cs'))?.getState()) === 'completed', 'the create job to end');
     assert.equal(t.sandbox.stats().cryptosteroid.received - before, 1, 'sent exactly once');
     assert.equal(t.sandbox.count('cryptosteroid', 'f-lost-cs'), 1);
     const parked = await t.waitFor(

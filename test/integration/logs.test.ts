@@ -2,14 +2,28 @@
  * Guarantee 6: secrets and personal data never reach the logs. A full flow through the real system
  * (orders with e-mails and sender data, API token, admin and metrics credentials, signed
  * callbacks, forged callbacks, provider faults, refusals, bad credentials) with every known
- * secret checked against every log line. Also: one outcome line per create job attempt.
+ * secret checked against every log line. Also: one outcome line per job attempt, on every queue.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import type { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { createJobId } from '../../queues/create.ts';
+import { eventJobId } from '../../queues/events.ts';
+import { pollJobId } from '../../queues/poll.ts';
+import { resultJobId } from '../../queues/results.ts';
+import { webhookJobId } from '../../queues/webhooks.ts';
+import { InvoiceStore } from '../../src/invoice/store.ts';
 import { createLogger } from '../../src/logger.ts';
+import { EndpointStore } from '../../src/result-webhooks.ts';
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/index.ts';
+import type { WorkerContext } from '../../workers/context.ts';
+import { startCreateWorker } from '../../workers/create.ts';
+import { startEventsWorker } from '../../workers/events.ts';
+import { startPollWorker } from '../../workers/poll.ts';
+import { startWebhooksWorker } from '../../workers/webhooks.ts';
+import { REDIS_URL } from '../helpers/redis.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
 const API_TOKEN = 'api-token-7Yq2mZ0xVb3nK8wL';
@@ -189,5 +203,117 @@ describe('logs', () => {
     const parsed = JSON.parse(lines[0] as string) as { err: { type: string; message: string } };
     assert.equal(parsed.err.type, 'Error', 'errors are still serialized as errors');
     assert.match(parsed.err.message, /provider said: \[masked-email\] is not allowed/);
+  });
+});
+
+describe('one outcome line per job attempt, on every queue', () => {
+  let t: TestSystem;
+  const lines: string[] = [];
+  const log = createLogger('debug', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+  // Each job's completions and failures, as its worker reports them.
+  const seen = new Map<string, string[]>();
+  before(async () => {
+    t = await startTestSystem({ role: 'api', env: { CREATE_ATTEMPTS: '2' } }); // no workers of its own: the test starts them
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  /** The four processors on `store` and `endpoints`, with the system's lanes and queues. */
+  function start(store: InvoiceStore, endpoints: EndpointStore): Worker[] {
+    const s = t.system;
+    const ctx: WorkerContext = {
+      connection: s.redis,
+      prefix: t.prefix,
+      log,
+      store,
+      relay: s.relay,
+      lanes: s.lanes,
+      rateLimitDelayMs: 200,
+      track: { pollIdleMs: 60_000, graceMs: 1000 },
+      eventsConcurrency: 4,
+      webhooks: { endpoints, results: s.resultsQueue, timeoutMs: 1000, concurrency: 4, schedule: [10] },
+    };
+    const lane = s.lane('cryptoprocessing');
+    const workers = [startCreateWorker(ctx, lane), startPollWorker(ctx, lane), startEventsWorker(ctx), startWebhooksWorker(ctx, ctx.webhooks!)];
+    for (const w of workers) {
+      w.on('completed', (job) => seen.set(String(job.id), [...(seen.get(String(job.id)) ?? []), 'completed']));
+      w.on('failed', (job) => job && seen.set(String(job.id), [...(seen.get(String(job.id)) ?? []), 'failed']));
+      void w.run();
+    }
+    return workers;
+  }
+
+  /** Jobs of each queue: `ok` completes; `bad` fails on its store, then again on its last attempt. */
+  async function addJobs(ok: boolean): Promise<Record<string, string>> {
+    const s = t.system;
+    const lane = s.lane('cryptoprocessing');
+    const tag = ok ? 'ok' : 'bad';
+    const order = await s.intake.accept(sampleOrder('cryptoprocessing', `out-${tag}`));
+    assert.equal(order.outcome, 'accepted');
+    const twice = { attempts: 2, backoff: { type: 'fixed', delay: 10 } };
+    const poll = { v: 1 as const, provider: 'cryptoprocessing' as const, kind: 'invoice' as const, foreign_id: `out-poll-${tag}` };
+    await lane.pollQueue.add('poll', poll, { jobId: pollJobId('cryptoprocessing', poll.foreign_id), ...twice });
+    const update = { foreignId: `out-${tag}`, providerStatus: 'new', status: 'queued' as const, dedupeKey: `out-${tag}` };
+    await s.eventsQueue.add(
+      'queued',
+      { v: 1, provider: 'cryptoprocessing', update, received_at: new Date().toISOString() },
+      { jobId: eventJobId('cryptoprocessing', update.dedupeKey), ...twice },
+    );
+    const eventId = resultJobId('cryptoprocessing', `out-${tag}`, 'queued');
+    const delivery = { v: 1 as const, endpoint: `gone-${tag}`, event_id: eventId, invoice: `cryptoprocessing.r.out-${tag}`, after: null };
+    await s.webhooksQueue.add('queued', delivery, { jobId: webhookJobId(delivery.endpoint, eventId), attempts: 2, backoff: { type: 'schedule' } });
+    return {
+      [createJobId('cryptoprocessing', `out-${tag}`)]: 'lane',
+      [pollJobId('cryptoprocessing', poll.foreign_id)]: 'lane',
+      [eventJobId('cryptoprocessing', update.dedupeKey)]: 'provider',
+      [webhookJobId(delivery.endpoint, eventId)]: 'endpoint',
+    };
+  }
+
+  function outcome(jobId: string): Array<Record<string, unknown>> {
+    return lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.jobId === jobId && 'attempt' in e);
+  }
+
+  function assertFields(e: Record<string, unknown>, about: string, attempt: string): void {
+    assert.equal(typeof e.queue, 'string', 'queue');
+    assert.equal(typeof e.ms, 'number', 'ms');
+    assert.equal(e.attempt, attempt, 'attempt N of M');
+    assert.equal(typeof e[about], 'string', about);
+  }
+
+  it('success: one line, not an error, when the job completes', async () => {
+    const workers = start(t.system.store, t.system.endpoints);
+    const jobs = await addJobs(true);
+    await t.waitFor(async () => Object.keys(jobs).every((id) => seen.get(id)?.includes('completed')), 'every job completed');
+    await Promise.all(workers.map((w) => w.close()));
+    for (const [jobId, about] of Object.entries(jobs)) {
+      const found = outcome(jobId);
+      assert.equal(found.length, 1, `${jobId}:\n${JSON.stringify(found)}`);
+      assertFields(found[0]!, about, '1 of 2');
+      assert.ok(Number(found[0]!.level) < 50, `${jobId}: not an error: ${String(found[0]!.msg)}`);
+    }
+  });
+
+  it('an error with retries left: one warn line; the last attempt: one error line', async () => {
+    // The store's connection is gone: every processor meets an error it did not expect.
+    const gone = new Redis(REDIS_URL);
+    const store = new InvoiceStore(gone, t.prefix, resultJobId);
+    const endpoints = new EndpointStore(gone, t.prefix);
+    await gone.quit();
+    const jobs = await addJobs(false);
+    const workers = start(store, endpoints);
+    await t.waitFor(async () => Object.keys(jobs).every((id) => (seen.get(id)?.filter((e) => e === 'failed').length ?? 0) >= 2), 'every job failed twice');
+    await Promise.all(workers.map((w) => w.close()));
+    for (const [jobId, about] of Object.entries(jobs)) {
+      const found = outcome(jobId);
+      assert.equal(found.length, 2, `${jobId}: one line per attempt:\n${JSON.stringify(found)}`);
+      assertFields(found[0]!, about, '1 of 2');
+      assert.equal(found[0]!.level, 40, `${jobId}: warn while retries are left`);
+      assert.match(String(found[0]!.msg), /will retry/);
+      assertFields(found[1]!, about, '2 of 2');
+      assert.equal(found[1]!.level, 50, `${jobId}: error on the last attempt`);
+      assert.doesNotMatch(String(found[1]!.msg), /will retry/);
+    }
   });
 });

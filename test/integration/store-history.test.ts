@@ -1,18 +1,22 @@
 /**
- * The invoice history on a real Redis: one JSON line per transition in the record itself, read
- * back in order; a record whose history began in the older list of its own reads as one history.
+ * The invoice store on a real Redis. The history: one JSON line per transition in the record
+ * itself, read back in order; a record whose history began in the older list of its own reads as
+ * one history. What it promises its callers: every result it builds matches the published contract
+ * (ResultSchema) and one that would not is never written; the script's idea of a terminal status
+ * is state.ts's; a counter changed through the compare-and-set loses no increment when two race.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { resultJobId } from '../../queues/results.ts';
+import { ResultSchema, resultJobId } from '../../queues/results.ts';
 import { invoiceId } from '../../src/ids.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
+import { STATUSES, TERMINAL } from '../../src/invoice/state.ts';
 import { InvoiceStore } from '../../src/invoice/store.ts';
 import { sampleOrder } from '../helpers/system.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 
-describe('invoice history', () => {
+describe('invoice store', () => {
   const prefix = uniquePrefix('hist');
   let redis: Redis;
   let store: InvoiceStore;
@@ -59,5 +63,49 @@ describe('invoice history', () => {
       (await store.history(id)).map((h) => h.to),
       ['queued', 'created'],
     );
+  });
+
+  it('builds results that match ResultSchema, and writes nothing for one that would not', async () => {
+    await accepted('c-1');
+    await store.apply('cryptoprocessing', 'c-1', { status: 'created', source: 'create', fields: { provider_invoice_id: '7', payment_url: 'https://pay.example/7' } });
+    await store.apply('cryptoprocessing', 'c-1', { status: 'paid', source: 'callback', fields: { received_amount: '100.50', received_currency: 'EUR' } });
+    const exception = { kind: 'exception' as const, id: 'p1', detail: { type: 'payment_after_end', provider_status: 'confirmed', received_amount: '1.00' } };
+    await store.apply('cryptoprocessing', 'c-1', { source: 'callback', event: exception });
+    const ofC1 = async () => (await store.outboxEntries()).filter((e) => e.data.foreign_id === 'c-1');
+    const built = await ofC1();
+    assert.deepEqual(
+      built.map((e) => e.name),
+      ['created', 'paid', 'paid'],
+    );
+    for (const e of built) assert.deepEqual(ResultSchema.parse(e.data), e.data, `${e.jobId} matches the contract as built`);
+
+    // An exception without the provider status the contract requires is refused before anything is written.
+    const before = await store.get('cryptoprocessing', 'c-1');
+    const broken = { kind: 'exception' as const, id: 'p2', detail: { type: 'payment_after_end' } };
+    await assert.rejects(store.apply('cryptoprocessing', 'c-1', { source: 'callback', event: broken }), /ResultSchema: exception\.provider_status/);
+    assert.equal((await store.get('cryptoprocessing', 'c-1'))?.version, before?.version, 'record unchanged');
+    assert.equal((await ofC1()).length, 3, 'nothing queued for publication');
+  });
+
+  it('takes an invoice out of the open index exactly at the statuses state.ts calls terminal', async () => {
+    for (const status of STATUSES.filter((s) => s !== 'queued')) {
+      const id = `t-${status}`;
+      await accepted(id);
+      if (status !== 'created' && status !== 'rejected') await store.apply('cryptoprocessing', id, { status: 'created', source: 'test' });
+      const applied = await store.apply('cryptoprocessing', id, { status, source: 'test' });
+      assert.equal(applied.kind, 'applied', status);
+    }
+    const open = new Set((await store.openPage(0, 1000)).ids);
+    for (const status of STATUSES.filter((s) => s !== 'queued')) {
+      assert.equal(open.has(`cryptoprocessing.r.t-${status}`), !TERMINAL.has(status), `${status}: open index agrees with TERMINAL`);
+    }
+  });
+
+  it('counts under the compare-and-set: two racing increments from one stale copy both count', async () => {
+    await accepted('r-1');
+    const known = (await store.get('cryptoprocessing', 'r-1'))!;
+    const bump = () => store.apply('cryptoprocessing', 'r-1', { source: 'create', fields: (r) => ({ rate_limited_hits: r.rate_limited_hits + 1 }) }, { known });
+    await Promise.all([bump(), bump()]);
+    assert.equal((await store.get('cryptoprocessing', 'r-1'))?.rate_limited_hits, 2);
   });
 });

@@ -8,8 +8,8 @@ import { Redis } from 'ioredis';
 import { resultJobId } from '../../queues/results.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
 import { InvoiceStore } from '../../src/invoice/store.ts';
-import { MissingRecord, submitOrder } from '../../src/invoice/submit.ts';
-import { OutcomeUnknown, ProviderUnavailable } from '../../src/errors.ts';
+import { submitOrder } from '../../src/invoice/submit.ts';
+import { MissingRecord, OutcomeUnknown, ProviderUnavailable } from '../../src/errors.ts';
 import type { CreateResult, ProviderAdapter } from '../../src/providers/types.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 
@@ -122,12 +122,12 @@ describe('submit rules', () => {
       history.map((h) => h.to),
       ['queued', 'created', 'pending'],
     );
-    const outbox = (await redis.lrange(store.keys.outbox, 0, -1)).map((s) => JSON.parse(s)).filter((e) => e.data.foreign_id === id);
+    const outbox = (await store.outboxEntries()).filter((e) => e.data.foreign_id === id);
     assert.deepEqual(
       outbox.map((e) => e.name),
       ['created', 'pending'],
     );
-    assert.equal(outbox[1].data.payment_url, 'https://pay.example/1');
+    assert.equal(outbox[1]?.data.payment_url, 'https://pay.example/1');
   });
 
   it('when a callback moved the invoice on while the request was in flight, the payment URL is still kept', async () => {

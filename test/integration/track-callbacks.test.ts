@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventJobId } from '../../queues/events.ts';
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/index.ts';
+import { storeKeys } from '../../src/invoice/store.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { assertPublishedExactlyOnce, invoiceCallback, platformHeaders, postRaw, resultsFor, settle, waitCreated, waitStatus } from './track-helpers.ts';
 
@@ -413,7 +414,8 @@ describe('publication across crashes (no workers running)', () => {
     const rec = await store.get('alphapo', 'cr-once');
     await applyUpdate(store, rec!, { providerStatus: 'confirmed', status: 'paid', providerInvoiceId: '777', dedupeKey: 'k' }, 'callback');
     // The process died here: nothing relayed. A new process's relay picks the outbox up, twice.
-    const pending = await redis.lrange(store.keys.outbox, 0, -1);
+    const outbox = storeKeys(t.prefix).outbox;
+    const pending = await redis.lrange(outbox, 0, -1);
     assert.equal(pending.length, 2);
     const log = (await import('../../src/logger.ts')).createLogger('silent');
     const relay = new OutboxRelay(store, resultsQueue, log);
@@ -421,11 +423,11 @@ describe('publication across crashes (no workers running)', () => {
     assert.equal(await relay.flush(), 0);
     // A relay that added the batch but died before its LTRIM: the very same entries come again,
     // one of them twice.
-    await redis.rpush(store.keys.outbox, ...pending, pending[1]!);
+    await redis.rpush(outbox, ...pending, pending[1]!);
     assert.equal(await new OutboxRelay(store, resultsQueue, log).flush(), 3);
     // A late duplicate of the paid callback changes nothing and adds nothing to the outbox.
     await applyUpdate(store, (await store.get('alphapo', 'cr-once'))!, { providerStatus: 'confirmed', status: 'paid', dedupeKey: 'k' }, 'callback');
-    assert.equal(await redis.llen(store.keys.outbox), 0);
+    assert.equal(await store.outboxLength(), 0);
     const published = await resultsFor(t, 'alphapo', 'cr-once');
     assert.deepEqual(published.map((r) => r.status).sort(), ['created', 'paid']);
     assert.deepEqual(await assertPublishedExactlyOnce(t, 'alphapo', 'cr-once'), ['created', 'paid']);

@@ -84,7 +84,7 @@ export async function settle(t: TestSystem): Promise<void> {
   await t.waitFor(async () => {
     const c = await t.system.eventsQueue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
     const pending = Object.values(c).reduce((a, b) => a + b, 0);
-    return pending === 0 && (await t.system.redis.llen(t.system.store.keys.outbox)) === 0;
+    return pending === 0 && (await t.system.store.outboxLength()) === 0;
   }, 'events settled and outbox relayed');
   await t.system.relay.flush();
 }

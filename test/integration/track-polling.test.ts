@@ -3,7 +3,10 @@
  * processingUrl points at a closed port), so only polling and deadlines move invoices. The sandbox
  * runs 1000x faster (timeScale 0.001) and our provider deadlines are read from what it answered.
  * A second suite drives `pollOnce` with scripted adapters and a moved clock against real Redis.
+ * A third shows the poll limiter holding across two worker processes, by the lookups the provider saw.
  */
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pollJobId } from '../../queues/poll.ts';
@@ -11,6 +14,8 @@ import { OutcomeUnknown, ProviderRateLimited, ProviderUnavailable } from '../../
 import { OrderSchema, orderHash, type ProviderId } from '../../src/invoice/order.ts';
 import { pollOnce } from '../../src/invoice/track.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../../src/providers/types.ts';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { startWorkerProcess, workerEnv, type WorkerProcess } from '../helpers/worker-process.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { assertPublishedExactlyOnce, platformHeaders, postRaw, requestCallback, resultsFor, settle, waitCreated, waitStatus } from './track-helpers.ts';
 
@@ -125,11 +130,6 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     assert.equal(events[0]!.exception?.type, 'paid_after_end');
     assert.equal(events[0]!.exception?.received_amount, '100.50');
     assert.equal(parked.events.filter((e) => e.kind === 'exception').length, 1, 'on the record too');
-  });
-
-  it('lookups are rate-limited across processes by the poll worker limiter (per queue, in Redis)', () => {
-    const poll = t.system.workers?.workers.find((w) => w.name === 'invoice-poll.cryptoprocessing');
-    assert.deepEqual(poll?.opts.limiter, { max: 1000, duration: 1000 });
   });
 
   it('platform invoice without timer: no deadline is invented; it stays created and keeps its one poll job', async () => {
@@ -294,5 +294,91 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     await t.system.store.apply('alphapo', 'po-done', { status: 'paid', source: 'callback' });
     assert.deepEqual(await pollOnce({ store: t.system.store, lane: laneWith(counting), settings }, job('alphapo', 'po-done')), { kind: 'done', status: 'paid', published: false });
     assert.equal(asked, 0);
+  });
+});
+
+describe('lookups are rate-limited across processes (the poll limiter is per queue, in Redis)', () => {
+  const MAX = 4; // lookups per second, for the whole lane
+  const WINDOW_MS = 3000;
+  let sandbox: Sandbox;
+  let t: TestSystem;
+  let proxy: Server;
+  let workers: WorkerProcess[] = [];
+  /** When each lookup reached the provider. */
+  const lookups: number[] = [];
+  before(async () => {
+    sandbox = await startSandbox({ port: 0 });
+    // In front of the sandbox's CryptoProcessing API: it sees every request the provider sees.
+    const target = new URL(sandbox.baseUrls.cryptoprocessing);
+    proxy = createServer((req, res) => {
+      if (req.url?.startsWith('/api/v2/transactions/info')) lookups.push(Date.now());
+      const out = request(
+        { host: target.hostname, port: target.port, path: `${target.pathname.replace(/\/$/, '')}${req.url ?? ''}`, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      out.on('error', () => res.destroy());
+      req.pipe(out);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    t = await startTestSystem({ useSandbox: sandbox, role: 'api' });
+  });
+  after(async () => {
+    await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+    await t.close();
+    await new Promise((r) => proxy.close(r));
+    await sandbox.close();
+  });
+
+  it(`two worker processes together look up at most ${MAX} invoices a second, while 20 open invoices want ~1,000`, async (ctx) => {
+    const base = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    // Every open invoice is due again 20 ms after each poll: demand far above the limit.
+    const env = workerEnv(sandbox, t.prefix, {
+      LOG_LEVEL: 'debug',
+      LANES: 'cryptoprocessing',
+      CRYPTOPROCESSING_BASE_URL: base,
+      POLL_PLATFORM_MS: '20',
+      POLL_IDLE_MS: '20',
+      POLL_RATE_MAX: String(MAX),
+      POLL_RATE_DURATION_MS: '1000',
+    });
+    workers = [startWorkerProcess(env), startWorkerProcess(env)];
+    // Both up before any work exists, so both compete for it from the start.
+    for (const [i, w] of workers.entries()) await t.waitFor(async () => w.output().includes('"msg":"invoice worker started"'), `worker ${i} started`, 30_000);
+    const orders = Array.from({ length: 20 }, (_, i) => sampleOrder('cryptoprocessing', `rl-${i}`));
+    assert.equal((await t.post('/v1/invoices/batch', { orders })).body.counts.accepted, orders.length);
+    await t
+      .waitFor(
+        async () => (await Promise.all(orders.map((o) => t.system.store.statusOf('cryptoprocessing', String(o.foreign_id))))).every((s) => s === 'created'),
+        'all created',
+        30_000,
+      )
+      .catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`);
+      });
+    await t.waitFor(async () => (lookups.length > 0 ? true : null), 'the first lookup', 10_000);
+
+    const from = Date.now();
+    await new Promise((r) => setTimeout(r, WINDOW_MS)); // a span of time is what is measured here
+    const seen = lookups.filter((at) => at >= from && at < from + WINDOW_MS).length;
+    // However the limiter's 1 s windows fall, a 3 s span touches at most 4 of them, and one more
+    // covers lookups that started in an earlier window and arrived late (a slow machine). A slow
+    // machine otherwise only lowers the count; without the limiter it is in the hundreds (357).
+    ctx.diagnostic(`${seen} lookups in ${WINDOW_MS} ms`);
+    assert.ok(seen <= MAX * (WINDOW_MS / 1000 + 2), `${seen} lookups in ${WINDOW_MS} ms, limit ${MAX}/s`);
+    assert.ok(seen >= 1, 'polling went on');
+    // Both processes worked the lane's queues, so the limit held for the two together. Which of
+    // them gets each poll is the limiter's business: one may be held back every time.
+    for (const [i, w] of workers.entries()) {
+      const jobs = w
+        .output()
+        .split('\n')
+        .filter((l) => /"queue":"invoice-(create|poll)\.cryptoprocessing"/.test(l) && l.includes('"attempt"'));
+      const polls = jobs.filter((l) => l.includes('invoice-poll.')).length;
+      ctx.diagnostic(`worker ${i}: ${jobs.length - polls} create and ${polls} poll outcome lines`);
+      assert.ok(jobs.length >= 1, `worker ${i} took jobs of the lane`);
+    }
   });
 });

@@ -59,6 +59,7 @@ function rec(over: Omit<Partial<InvoiceRecord>, 'order'> & { order?: Partial<Ord
     last_error: null,
     submitting: null,
     submit_attempts: 1,
+    rate_limited_hits: 0,
     reconcile: null,
     accepted_at: new Date(T0 - 5 * MIN).toISOString(),
     updated_at: new Date(T0).toISOString(),

@@ -5,6 +5,7 @@ import { OrderSchema, type Order, type OrderInput } from '../../../src/invoice/o
 import { createCryptoSteroidAdapter } from '../../../src/providers/cryptosteroid.ts';
 import type { ProviderUpdate } from '../../../src/providers/types.ts';
 import { FakeHttp, fixture, fixtureObject, fixtureText } from '../../fixtures/providers/fake-http.ts';
+import { ORDER_SECRET, providerContract } from '../../helpers/provider-contract.ts';
 
 const MERCHANT = '5b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 const INVOICE_ID = '8c2d4e6f-1a3b-4c5d-9e7f-0a1b2c3d4e5f';
@@ -314,3 +315,34 @@ describe('cryptosteroid lookup', () => {
     assert.equal(adapter.id, 'cryptosteroid');
   });
 });
+
+// The adapter contract (test/helpers/provider-contract.ts).
+providerContract([
+  {
+    name: 'cryptosteroid invoice',
+    make: (http: FakeHttp) => createCryptoSteroidAdapter({ baseUrl: 'https://sandbox.test', apiKey: 'contract-key-1', merchantId: MERCHANT }, { http }),
+    order: OrderSchema.parse({
+      provider: 'cryptosteroid',
+      foreign_id: 'cs-order-3001',
+      amount: '25.10',
+      currency: 'EUR',
+      description: 'Contract',
+      customer: { email: 'payer@example.com' },
+    }),
+    created: fixtureText('cryptosteroid/invoice-new.json'),
+    secrets: ['contract-key-1', 'payer@example.com'],
+    callback: {
+      known: { raw: fixture('cryptosteroid/webhook-paid.json'), status: 'paid' },
+      unknown: fixture('cryptosteroid/invoice-unknown-status.json'),
+      // The order's own secret in the Token header (docs/providers.md): it authenticates the sender, not the bytes.
+      sign: (_raw: Buffer, token: string) => ({ token }),
+      credential: ORDER_SECRET,
+      signsBody: false,
+    },
+    lookup: {
+      ref: { kind: 'invoice', foreignId: 'cs-order-3001', providerInvoiceId: INVOICE_ID },
+      known: { body: fixtureText('cryptosteroid/invoice-waiting.json'), status: 'processing' },
+      unknown: fixtureText('cryptosteroid/invoice-unknown-status.json'),
+    },
+  },
+]);

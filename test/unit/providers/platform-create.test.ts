@@ -4,7 +4,8 @@ import { OutcomeUnknown, ProviderUnavailable, ResponseShape } from '../../../src
 import { OrderSchema, type Order, type OrderInput } from '../../../src/invoice/order.ts';
 import { createPlatformAdapter, type PlatformId } from '../../../src/providers/platform.ts';
 import { signBody } from '../../../src/signing.ts';
-import { FakeHttp, fixtureJson } from '../../fixtures/providers/fake-http.ts';
+import { FakeHttp, fixture, fixtureJson, fixtureText } from '../../fixtures/providers/fake-http.ts';
+import { providerContract } from '../../helpers/provider-contract.ts';
 
 // A base URL with a path prefix, as a sandbox mount has: the adapter passes it through untouched.
 const creds = { baseUrl: 'https://sandbox.test/cp', apiKey: 'cp-key', apiSecret: 'cp-secret' };
@@ -268,3 +269,43 @@ function sentJson(body: string): Record<string, unknown> {
   assert.ok(value && typeof value === 'object' && !Array.isArray(value));
   return Object.fromEntries(Object.entries(value));
 }
+
+// The adapter contract (test/helpers/provider-contract.ts), for both platform providers and both kinds.
+const contractCreds = { baseUrl: 'https://sandbox.test', apiKey: 'contract-key-1', apiSecret: 'contract-secret-2' };
+const lookupAnswer = fixtureJson('platform/transactions-info-invoice.json') as { data: Record<string, unknown> };
+providerContract(
+  (['cryptoprocessing', 'alphapo'] as const).flatMap((provider) =>
+    (['invoice', 'payment_request'] as const).map((kind) => ({
+      name: `${provider} ${kind}`,
+      make: (http: FakeHttp) => createPlatformAdapter(provider, contractCreds, { http }),
+      order: OrderSchema.parse({
+        provider,
+        kind,
+        foreign_id: 'order-1001',
+        amount: '25.10',
+        currency: 'EUR',
+        ...(kind === 'invoice' ? { title: 'Contract', urls: { success: 'https://s.example.com/ok', failure: 'https://s.example.com/no' } } : { expires_in_seconds: 900 }),
+        customer: { email: 'payer@example.com', reference: 'c-1' },
+      }),
+      created: fixtureText(kind === 'invoice' ? 'platform/invoice-create-201.json' : 'platform/payment-request-create-200.json'),
+      secrets: [contractCreds.apiKey, contractCreds.apiSecret, 'payer@example.com'],
+      callback: {
+        known: { raw: fixture(kind === 'invoice' ? 'platform/callbacks/invoice-confirmed.json' : 'platform/callbacks/request-paid.json'), status: 'paid' as const },
+        unknown: fixture(kind === 'invoice' ? 'platform/callbacks/invoice-unknown-status.json' : 'platform/callbacks/request-unknown-status.json'),
+        sign: (raw: Buffer, secret: string) => ({ 'x-processing-key': contractCreds.apiKey, 'x-processing-signature': signBody(raw, secret) }),
+        credential: contractCreds.apiSecret,
+        signsBody: true,
+      },
+      // Payment requests have no lookup at the platform (docs/providers.md).
+      ...(kind === 'invoice'
+        ? {
+            lookup: {
+              ref: { kind, foreignId: 'order-1001', providerInvoiceId: '826900' },
+              known: { body: JSON.stringify(lookupAnswer), status: 'processing' as const },
+              unknown: JSON.stringify({ data: { ...lookupAnswer.data, status: 'weighing-it-up' } }),
+            },
+          }
+        : {}),
+    })),
+  ),
+);

@@ -1,15 +1,17 @@
 /**
  * Operator retries of submissions, shared by the API, the CLI and (for listing) the ops tools.
+ * They work on the create queues' jobs (failed set, attempts, job state), so this lives beside the
+ * queues rather than in the invoice domain.
  * A retry only sends the create job back through the same idempotent processor: an order that
  * already reached the provider is answered as done, and one parked for reconciliation is re-sent
  * only after the operator confirms the provider does not hold it.
  */
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { createJobId, enqueueCreate, type CreateJob, type CreateQueue } from '../../queues/create.ts';
-import { DEFAULT_ACCOUNT } from '../lanes.ts';
-import type { ProviderId } from './order.ts';
-import type { InvoiceRecord, InvoiceStore } from './store.ts';
+import { createJobId, enqueueCreate, type CreateJob, type CreateQueue } from '../queues/create.ts';
+import { DEFAULT_ACCOUNT } from './lanes.ts';
+import type { ProviderId } from './invoice/order.ts';
+import type { InvoiceRecord, InvoiceStore } from './invoice/store.ts';
 
 export interface RetryDeps {
   store: InvoiceStore;

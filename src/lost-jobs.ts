@@ -1,5 +1,6 @@
 /**
- * Safety nets for guarantee 2, run in the worker role:
+ * The lost-job sweeper: safety nets for guarantee 2, run in the worker role (it processes no
+ * queue; it finds work whose job is missing and adds the job):
  * - an order recorded as `queued` whose create job was never added (the API process died between
  *   the two writes, or Redis refused the add) gets its job;
  * - an open invoice whose poll job is gone (removed by hand, lost with a Redis failover) gets a
@@ -9,11 +10,11 @@
  */
 import type { Logger } from 'pino';
 import { enqueueCreate, type CreateJob } from '../queues/create.ts';
-import { pollJobId, schedulePoll } from '../queues/poll.ts';
-import { decodeForeignId } from '../src/ids.ts';
-import { laneOfId, type InvoiceStore, type StoreKeys } from '../src/invoice/store.ts';
-import type { TrackSettings } from '../src/invoice/track.ts';
-import type { Lanes } from '../src/lanes.ts';
+import { schedulePoll, withoutPollJob } from '../queues/poll.ts';
+import { decodeForeignId } from './ids.ts';
+import { laneOfId, type InvoiceStore, type StoreKeys } from './invoice/store.ts';
+import type { TrackSettings } from './invoice/track.ts';
+import type { Lanes } from './lanes.ts';
 
 export interface SweeperDeps {
   store: InvoiceStore;
@@ -27,9 +28,10 @@ export interface SweeperDeps {
   queuedPageSize?: number;
 }
 
-export class QueuedSweeper {
+export class LostJobSweeper {
   private timer: NodeJS.Timeout | undefined;
-  private busy = false;
+  /** The sweep in flight, if any: one at a time, and `stop()` waits for it. */
+  private running: Promise<void> | undefined;
   /** Rolling cursors, one per lane prefix (lanes with hash tags of their own have their own indexes). */
   private readonly openCursor = new Map<string, number>();
   private readonly queuedCursor = new Map<string, number>();
@@ -45,16 +47,17 @@ export class QueuedSweeper {
   }
 
   private async tick(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      await this.sweep();
-      await this.sweepOpen();
-    } catch (err) {
-      this.deps.log.warn({ err }, 'sweep failed');
-    } finally {
-      this.busy = false;
-    }
+    if (this.running) return;
+    this.running = (async () => {
+      try {
+        await this.sweep();
+        await this.sweepOpen();
+      } catch (err) {
+        this.deps.log.warn({ err }, 'sweep failed');
+      }
+    })();
+    await this.running;
+    this.running = undefined;
   }
 
   private mine(lane: string): boolean {
@@ -94,13 +97,15 @@ export class QueuedSweeper {
     for (const keys of store.allKeys()) {
       const { ids, next } = await store.openPage(this.openCursor.get(keys.prefix) ?? 0, this.deps.openPageSize ?? 500, keys);
       this.openCursor.set(keys.prefix, next);
-      const parsed = ids.map(parseInvoiceId).filter((p): p is { lane: string; foreignId: string } => p !== null && this.mine(p.lane));
-      if (!parsed.length) continue;
-      const pipeline = store.redis.pipeline();
-      for (const p of parsed) pipeline.exists(lanes.get(p.lane)!.pollQueue.toKey(pollJobId(p.lane, p.foreignId)));
-      const exists = ((await pipeline.exec()) ?? []).map(([, v]) => v === 1);
-      for (const [i, p] of parsed.entries()) {
-        if (!exists[i] && (await schedulePoll({ store, lanes, track }, p.lane, p.foreignId))) repaired++;
+      // Grouped by lane: each lane's poll jobs live in its own queue (and slot).
+      const byLane = new Map<string, string[]>();
+      for (const p of ids.map(parseInvoiceId)) {
+        if (p && this.mine(p.lane)) byLane.set(p.lane, [...(byLane.get(p.lane) ?? []), p.foreignId]);
+      }
+      for (const [lane, foreignIds] of byLane) {
+        for (const foreignId of await withoutPollJob(lanes.get(lane)!.pollQueue, lane, foreignIds)) {
+          if (await schedulePoll({ store, lanes, track }, lane, foreignId)) repaired++;
+        }
       }
     }
     if (repaired) this.deps.log.warn({ repaired }, 'open invoices had lost their poll job; rescheduled');
@@ -108,8 +113,10 @@ export class QueuedSweeper {
     return repaired;
   }
 
-  stop(): void {
+  /** Stops the interval and waits for a sweep in flight, so nothing sweeps after it resolves. */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.running;
   }
 }
 

@@ -1,0 +1,124 @@
+/**
+ * What every processor shares: exactly one outcome line per job attempt, and (for the lane
+ * queues) one way to build the Worker.
+ *
+ * The outcome line carries the queue, the job id, the lane (or provider, or endpoint), the
+ * duration in ms and `attempt: "N of M"`. A processor says what its attempt came to through
+ * `out` (the last word wins); when it throws without saying (a Redis error, a bug) the line says
+ * whether the job will retry or stays in the failed set. Lines about other things (a lane's
+ * breaker opening) are the processor's own and stay on `log`.
+ */
+import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, Worker, type Job, type Processor } from 'bullmq';
+import type { Logger } from 'pino';
+import { errorSummary } from '../src/errors.ts';
+import type { Lane } from '../src/lanes.ts';
+import type { WorkerContext } from './context.ts';
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/** What one attempt came to, as the processor says it. */
+export interface JobOutcome {
+  debug(fields: Record<string, unknown>, msg: string): void;
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+  /** A failure that may be retried: `msg` while attempts are left, `finalMsg` (at error) on the last one. */
+  failed(fields: Record<string, unknown>, msg: string, finalMsg: string): void;
+  /** Fields the line carries whatever it says (what the processor learnt from the parsed job). */
+  context(fields: Record<string, unknown>): void;
+}
+
+export interface OutcomeLines {
+  /** The queue's name, as the line names it. */
+  queue: string;
+  /** `lane`, `provider` or `endpoint` of the job, for the line (read from the raw job data: it may be invalid). */
+  about: (job: Job) => Record<string, unknown>;
+  /** Said when the processor threw without saying what happened. */
+  retry: string;
+  final: string;
+}
+
+export type OutcomeProcessor<D, R> = (job: Job<D>, out: JobOutcome, log: Logger, token?: string) => Promise<R>;
+
+/** The errors by which a processor hands its job back to wait (a lane paused, a poll later): not failures. */
+function handedBack(err: unknown): boolean {
+  return err instanceof RateLimitError || err instanceof DelayedError || err instanceof WaitingError || err instanceof WaitingChildrenError;
+}
+
+/** Wraps a processor so each attempt writes exactly one outcome line. */
+export function withOutcomeLine<D, R>(rootLog: Logger, lines: OutcomeLines, processor: OutcomeProcessor<D, R>): Processor<D, R> {
+  return async (job: Job<D>, token?: string): Promise<R> => {
+    const started = performance.now();
+    const attempts = job.opts.attempts ?? 1;
+    const attempt = job.attemptsMade + 1;
+    const log = rootLog.child({ queue: lines.queue, jobId: job.id, ...lines.about(job as Job) });
+    let said: { level: Level; fields: Record<string, unknown>; msg: string; finalMsg?: string } | undefined;
+    let context: Record<string, unknown> = {};
+    const say = (level: Level) => (fields: Record<string, unknown>, msg: string) => void (said = { level, fields, msg });
+    const out: JobOutcome = {
+      debug: say('debug'),
+      info: say('info'),
+      warn: say('warn'),
+      error: say('error'),
+      failed: (fields, msg, finalMsg) => void (said = { level: 'warn', fields, msg, finalMsg }),
+      context: (fields) => void (context = { ...context, ...fields }),
+    };
+    const write = (final: boolean, fallback: { level: Level; msg: string; err?: unknown }) => {
+      const fields = { ...context, ms: Math.round(performance.now() - started), attempt: `${attempt} of ${attempts}` };
+      if (said && final && said.finalMsg) log.error({ ...fields, ...said.fields }, said.finalMsg);
+      else if (said) log[said.level]({ ...fields, ...said.fields }, said.msg);
+      else log[fallback.level]({ ...fields, ...(fallback.err !== undefined ? { err: errorSummary(fallback.err) } : {}) }, fallback.msg);
+    };
+    try {
+      const result = await processor(job, out, log, token);
+      write(false, { level: 'info', msg: 'job done' });
+      return result;
+    } catch (err) {
+      if (handedBack(err)) write(false, { level: 'debug', msg: 'job waits' });
+      else {
+        const final = err instanceof UnrecoverableError || attempt >= attempts;
+        write(final, final ? { level: 'error', msg: lines.final, err } : { level: 'warn', msg: lines.retry, err });
+      }
+      throw err;
+    }
+  };
+}
+
+export interface LaneWorkerSpec<D, R> {
+  /** Which of the lane's queues: `create` or `poll`. */
+  queue: 'create' | 'poll';
+  processor: (worker: () => Worker) => OutcomeProcessor<D, R>;
+  lines: Pick<OutcomeLines, 'retry' | 'final'>;
+  /** Told once a job has failed for good (out of attempts, or unrecoverable). */
+  onFinalFailure?: (job: Job<D>, err: Error) => void;
+}
+
+/** The Worker of one of a lane's queues: its concurrency and limiter, the outcome lines, the failed and error listeners. */
+export function laneWorker<D, R>(ctx: WorkerContext, lane: Lane, spec: LaneWorkerSpec<D, R>): Worker<D, R> {
+  const create = spec.queue === 'create';
+  const name = create ? lane.createQueue.name : lane.pollQueue.name;
+  const limiter = create ? lane.tuning.rateLimit : lane.tuning.pollRateLimit;
+  const lines: OutcomeLines = { queue: name, about: () => ({ lane: lane.key }), ...spec.lines };
+  const worker: Worker<D, R> = new Worker<D, R>(
+    name,
+    withOutcomeLine(
+      ctx.log,
+      lines,
+      spec.processor(() => worker as Worker),
+    ),
+    {
+      connection: ctx.connection,
+      prefix: lane.prefix,
+      concurrency: create ? lane.tuning.concurrency : lane.tuning.pollConcurrency,
+      ...(limiter ? { limiter } : {}),
+      autorun: false,
+      ...ctx.workerOptions,
+    },
+  );
+  worker.on('failed', (job, err) => {
+    if (!job || !spec.onFinalFailure) return;
+    if (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1)) spec.onFinalFailure(job, err);
+  });
+  worker.on('error', (err) => ctx.log.error({ err, lane: lane.key }, `${spec.queue} worker error`));
+  return worker;
+}
