@@ -247,6 +247,7 @@ describe('Durability: one WAIT for many confirmations, none across a reconnect',
     await closed;
     await assert.rejects(d.confirm('accept', mark), (err: unknown) => err instanceof DurabilityShortfall && err.reason === 'reconnected');
     await d.confirm('accept', d.mark());
+    assert.deepEqual(d.shortfallsAt, { accept: 1, submit: 0, created: 0, terminal: 0, settle: 0 }, 'the refused confirmation is counted, at its point');
   });
 });
 
@@ -294,6 +295,19 @@ describe('what WAIT prevents: the replica link held, then the primary crashes', 
     );
     // An existing order is confirmed too before it is answered: it may be the unreplicated write of a moment ago.
     assert.equal((await on.post('/v1/invoices', sampleOrder('alphapo', 'on-0'))).status, 503, 'on: the retry of an unconfirmed order is refused as well');
+    // On /metrics: each order refused counted once at `accept` (the single, the batch's two, the retry).
+    const scraped = await fetch(`${on.api}/metrics`).then((r) => r.text());
+    assert.match(
+      scraped,
+      /^invoice_worker_durability_shortfall_total\{point="accept"\} 4$/m,
+      scraped
+        .split('\n')
+        .filter((l) => l.includes('durability'))
+        .join('\n'),
+    );
+    assert.match(scraped, /^invoice_worker_durability_shortfall_total\{point="submit"\} 0$/m);
+    const offMetrics = await fetch(`${off.api}/metrics`).then((r) => r.text());
+    assert.ok(!offMetrics.includes('durability_shortfall'), 'without durability mode there is no such metric');
 
     for (const s of systems.splice(0)) await s.close();
     await primary.kill('SIGKILL');
