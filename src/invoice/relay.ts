@@ -52,7 +52,7 @@ interface RelayScripts {
 
 /**
  * The lock is renewed every third of this while a pass runs (and after every batch), so it only
- * has to outlive a renewal's round trip. Kept short because it also survives a Redis restart (AOF)
+ * has to outlive a third of itself plus a renewal's round trip, whatever a batch takes. Kept short because it also survives a Redis restart (AOF)
  * or a relay that froze: a long one would hold publication back that long.
  */
 const DEFAULT_LOCK_MS = 3000;
