@@ -31,7 +31,8 @@
  * every 10th key of each family, scaled up; exact at the end), SOAK_WINDOW_MINUTES (20), SOAK_DRAIN_SECONDS (120),
  * SOAK_LOG_LEVEL (info), SOAK_LOG_DIR (keep the processes' logs there), SOAK_JSON (default: a file
  * in the temp dir, printed at the end), SOAK_PREFIX (iw). Product variables POLL_*, DEADLINE_*,
- * EVENTS_*, CREATE_*, BREAKER_*, RATE_LIMIT_* given in the environment override the soak's
+ * EVENTS_*, CREATE_*, BREAKER_*, RATE_LIMIT_*, RESULTS_*, RECORD_*, WEBHOOK_* (retention windows
+ * among them) given in the environment override the soak's
  * defaults (POLL_PLATFORM_MS and POLL_CRYPTOSTEROID_MS 60000, POLL_RATE_MAX 300 per lane a second,
  * POLL_CONCURRENCY 50, CREATE_CONCURRENCY 100, EVENTS_CONCURRENCY 50). SOAK_SANDBOX_FORGET_MS (600000):
  * the sandbox forgets an invoice that long after it ended (bench/soak-sandbox.ts says why).
@@ -103,7 +104,9 @@ const PRODUCT_DEFAULTS: Record<string, string> = {
 const productEnv: Record<string, string> = {
   ...PRODUCT_DEFAULTS,
   ...Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => /^(POLL|DEADLINE|EVENTS|CREATE|BREAKER|RATE_LIMIT)_/.test(k) && v !== undefined && v !== '') as Array<[string, string]>,
+    Object.entries(env).filter(([k, v]) => /^(POLL|DEADLINE|EVENTS|CREATE|BREAKER|RATE_LIMIT|RESULTS|RECORD|WEBHOOK)_/.test(k) && v !== undefined && v !== '') as Array<
+      [string, string]
+    >,
   ),
 };
 

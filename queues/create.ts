@@ -6,7 +6,7 @@
  * personal data in Bull Board). `invoice-create` itself is where jobs waited before lanes: a
  * worker drains what is left there into the lanes (workers/legacy.ts).
  */
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
 import { z } from 'zod';
 import { jobId } from '../src/ids.ts';
 import { KINDS, ProviderName } from '../src/invoice/order.ts';
@@ -28,25 +28,28 @@ export const CreateJobSchema = z.strictObject({
 });
 export type CreateJob = z.infer<typeof CreateJobSchema>;
 
-export function createJobOptions(attempts: number, backoffMs: number): JobsOptions {
+/** Completed create jobs by default, per lane: an hour, at most 10,000 (`CREATE_RETENTION`, `CREATE_RETENTION_COUNT`). */
+export const CREATE_KEEP: KeepJobs = { age: 3600, count: 10_000 };
+
+export function createJobOptions(attempts: number, backoffMs: number, keep: KeepJobs = CREATE_KEEP): JobsOptions {
   return {
     attempts,
     backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
-    // Completed jobs go after an hour (at most 10,000 kept): the invoice record, not the job, is
-    // what prevents a second create, and a job costs about 1.2 KB of Redis. Failed ones stay until
-    // an operator retries or removes them.
-    removeOnComplete: { age: 3600, count: 10_000 },
+    // Completed jobs go by age and count: the invoice record, not the job, is what prevents a
+    // second create, and a job costs about 1.2 KB of Redis. Failed ones are accepted work waiting
+    // for an operator: they stay until an operator retries or removes them, whatever the retention.
+    removeOnComplete: keep,
     removeOnFail: false,
   };
 }
 
 export type CreateQueue = Queue<CreateJob, unknown, string>;
 
-export function createCreateQueue(connection: ConnectionOptions, prefix: string, lane: string, attempts = 10, backoffMs = 2000): CreateQueue {
+export function createCreateQueue(connection: ConnectionOptions, prefix: string, lane: string, attempts = 10, backoffMs = 2000, keep: KeepJobs = CREATE_KEEP): CreateQueue {
   return new Queue<CreateJob, unknown, string>(createQueueName(lane), {
     connection,
     prefix,
-    defaultJobOptions: createJobOptions(attempts, backoffMs),
+    defaultJobOptions: createJobOptions(attempts, backoffMs, keep),
   });
 }
 

@@ -5,7 +5,7 @@
  * callback bodies hold personal data (e.g. `end_user_email`, docs/providers.md 2.4) that Bull Board must
  * not show.
  */
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
 import { z } from 'zod';
 import { encodeForeignId } from '../src/ids.ts';
 import { DECIMAL_TEXT } from '../src/money.ts';
@@ -45,19 +45,23 @@ export type EventJob = z.infer<typeof EventJobSchema>;
 
 export type EventsQueue = Queue<EventJob, unknown, string>;
 
-export function eventJobOptions(attempts: number, backoffMs: number): JobsOptions {
+/** Completed callback jobs by default: a day, at most 200,000 (`EVENTS_RETENTION`, `EVENTS_RETENTION_COUNT`). */
+export const EVENTS_KEEP: KeepJobs = { age: 24 * 3600, count: 200_000 };
+
+export function eventJobOptions(attempts: number, backoffMs: number, keep: KeepJobs = EVENTS_KEEP): JobsOptions {
   return {
     attempts,
     backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
-    // Kept a day so redeliveries inside that window are still the same job; a later one is a new
-    // job whose transition the state machine ignores as a duplicate.
-    removeOnComplete: { age: 24 * 3600, count: 200_000 },
+    // Kept a while so redeliveries inside that window are still the same job; a later one is a
+    // new job whose transition the state machine ignores as a duplicate. Failed ones (an event for
+    // an invoice nobody knows) wait for an operator, whatever the retention.
+    removeOnComplete: keep,
     removeOnFail: false,
   };
 }
 
-export function createEventsQueue(connection: ConnectionOptions, prefix: string, attempts = 8, backoffMs = 2000): EventsQueue {
-  return new Queue<EventJob, unknown, string>(EVENTS_QUEUE, { connection, prefix, defaultJobOptions: eventJobOptions(attempts, backoffMs) });
+export function createEventsQueue(connection: ConnectionOptions, prefix: string, attempts = 8, backoffMs = 2000, keep: KeepJobs = EVENTS_KEEP): EventsQueue {
+  return new Queue<EventJob, unknown, string>(EVENTS_QUEUE, { connection, prefix, defaultJobOptions: eventJobOptions(attempts, backoffMs, keep) });
 }
 
 /** `event.<lane>.<encoded dedupe key>`: dedupe keys hold `:`, which job ids may not. */

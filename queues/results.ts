@@ -3,7 +3,7 @@
  * the new status; the id is deterministic per (provider, foreign_id, status), so a transition
  * relayed twice (e.g. after a crash mid-relay) is stored once.
  */
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type KeepJobs } from 'bullmq';
 import { jobId } from '../src/ids.ts';
 import type { InvoiceResult } from '../src/invoice/result.ts';
 
@@ -15,14 +15,21 @@ export const RESULTS_QUEUE = 'invoice-results';
 
 export type ResultsQueue = Queue<InvoiceResult, unknown, string>;
 
-export function createResultsQueue(connection: ConnectionOptions, prefix: string): ResultsQueue {
+/** Completed results by default: a week, at most 100,000 (`RESULTS_RETENTION`, `RESULTS_RETENTION_COUNT`). */
+export const RESULTS_KEEP: KeepJobs = { age: 7 * 24 * 3600, count: 100_000 };
+
+export function createResultsQueue(connection: ConnectionOptions, prefix: string, keep: KeepJobs = RESULTS_KEEP): ResultsQueue {
   return new Queue<InvoiceResult, unknown, string>(RESULTS_QUEUE, {
     connection,
     prefix,
     defaultJobOptions: {
-      // Kept a week after a consumer completes them: long enough that a re-relayed transition
-      // still finds its id and is not stored twice.
-      removeOnComplete: { age: 7 * 24 * 3600 },
+      // Kept for a while after a consumer completes them, so that a transition re-relayed after a
+      // crash (seconds later) still finds its id and is not stored twice. The count bounds Redis
+      // whatever the rate (about 1 KB a result); a re-relay beyond it is delivered again under the
+      // same event_id, which consumers deduplicate. BullMQ applies the job's own option, whatever
+      // the consuming Worker says.
+      removeOnComplete: keep,
+      // A result a consumer failed waits for someone to look at it.
       removeOnFail: false,
     },
   });

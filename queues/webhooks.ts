@@ -4,7 +4,7 @@
  * follow a fixed schedule over about a day (or the endpoint's `Retry-After`, when longer), then
  * the job stays in the failed set, the endpoint is disabled, and an operator can redeliver.
  */
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
 import { z } from 'zod';
 import { encodeForeignId } from '../src/ids.ts';
 
@@ -29,15 +29,21 @@ export type WebhookJob = z.infer<typeof WebhookJobSchema>;
 
 export type WebhooksQueue = Queue<WebhookJob, unknown, string>;
 
-export const webhookJobOptions: JobsOptions = {
-  attempts: RETRY_SCHEDULE_MS.length + 1,
-  backoff: { type: 'schedule' },
-  removeOnComplete: { age: 8 * 24 * 3600, count: 100_000 },
-  removeOnFail: false,
-};
+/** Delivered jobs by default: 8 days (the delivery log's span), at most 100,000 (`WEBHOOK_RETENTION`, `WEBHOOK_RETENTION_COUNT`). */
+export const WEBHOOK_KEEP: KeepJobs = { age: 8 * 24 * 3600, count: 100_000 };
 
-export function createWebhooksQueue(connection: ConnectionOptions, prefix: string): WebhooksQueue {
-  return new Queue<WebhookJob, unknown, string>(WEBHOOKS_QUEUE, { connection, prefix, defaultJobOptions: webhookJobOptions });
+export function webhookJobOptions(keep: KeepJobs = WEBHOOK_KEEP): JobsOptions {
+  return {
+    attempts: RETRY_SCHEDULE_MS.length + 1,
+    backoff: { type: 'schedule' },
+    removeOnComplete: keep,
+    // Given up for good: the endpoint is disabled and an operator redelivers from here.
+    removeOnFail: false,
+  };
+}
+
+export function createWebhooksQueue(connection: ConnectionOptions, prefix: string, keep: KeepJobs = WEBHOOK_KEEP): WebhooksQueue {
+  return new Queue<WebhookJob, unknown, string>(WEBHOOKS_QUEUE, { connection, prefix, defaultJobOptions: webhookJobOptions(keep) });
 }
 
 export function webhookJobId(endpoint: string, eventId: string, redelivery?: string): string {

@@ -17,6 +17,23 @@ const port = z
   .transform(Number)
   .pipe(z.number().max(65535));
 
+/** Seconds in each unit of a retention duration. */
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/**
+ * A retention window: `0`, or a whole number of seconds, minutes, hours or days (`90s`, `15m`,
+ * `1h`, `30d`); parsed to seconds. At most 10 years.
+ */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^(0|[1-9]\d{0,6}[smhd])$/, 'must be 0 or a whole number followed by s, m, h or d, e.g. 30d')
+  .transform((v) => (v === '0' ? 0 : Number(v.slice(0, -1)) * (UNIT_SECONDS[v.slice(-1)] ?? 0)))
+  .pipe(z.number().max(10 * 365 * 86_400, 'must be at most 10 years'));
+/** A job retention window: never 0 (BullMQ would read an age of 0 as no age limit). */
+const jobAge = duration.pipe(z.number().min(1, 'must be longer than 0'));
+const jobCount = z.coerce.number().int().min(1).max(10_000_000);
+
 const singleRedisUrl = z.url({ protocol: /^rediss?$/ });
 function redisUrl(value: string): boolean {
   if (!isClusterUrl(value) && !isSentinelUrl(value)) return singleRedisUrl.safeParse(value).success;
@@ -111,6 +128,27 @@ const EnvSchema = z.object({
     .max(30 * 86_400_000)
     .default(86_400_000),
 
+  // Retention (docs/operations.md#retention). Completed jobs go by age and by count, whichever comes
+  // first; failed jobs stay until an operator acts. Durations in seconds once parsed.
+  /** Results the order system completed (`invoice-results`). */
+  RESULTS_RETENTION: jobAge.default(7 * 86_400),
+  RESULTS_RETENTION_COUNT: jobCount.default(100_000),
+  /** Completed create jobs, per lane queue. */
+  CREATE_RETENTION: jobAge.default(3600),
+  CREATE_RETENTION_COUNT: jobCount.default(10_000),
+  /** Completed callback jobs (`invoice-events`): a redelivery inside the window is the same job. */
+  EVENTS_RETENTION: jobAge.default(86_400),
+  EVENTS_RETENTION_COUNT: jobCount.default(200_000),
+  /** Completed result webhook deliveries (`result-webhooks`). */
+  WEBHOOK_RETENTION: jobAge.default(8 * 86_400),
+  WEBHOOK_RETENTION_COUNT: jobCount.default(100_000),
+  /**
+   * A finished invoice record (terminal, not parked for an operator) expires this long after its
+   * last change; `0` keeps records for ever. Open and parked records never expire. The record is
+   * the idempotency guard of its foreign_id: an order re-sent after its record expired is a new order.
+   */
+  RECORD_RETENTION: duration.default(30 * 86_400),
+
   /** Sandbox mode: `auto` runs the built-in sandbox when no provider has credentials. */
   SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   SANDBOX_PORT: port.default(3100),
@@ -189,6 +227,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, modules: Pro
   if (env.DURABILITY === 'replica' && env.REDIS_URL && isClusterUrl(env.REDIS_URL)) {
     // WAIT would have to reach the node owning the prefix's slot on the connection that wrote there.
     problems.push({ field: 'DURABILITY', message: 'replica mode is not supported on a Redis Cluster: use one primary with replicas (redis:// or redis+sentinel://)' });
+  }
+
+  // A record must outlive every job whose id it derives: a re-sent order finding its old create
+  // job, result or delivery still kept would have that job's id taken, and its own swallowed.
+  if (env.RECORD_RETENTION > 0) {
+    const longest = Math.max(env.RESULTS_RETENTION, env.CREATE_RETENTION, env.EVENTS_RETENTION, env.WEBHOOK_RETENTION);
+    if (env.RECORD_RETENTION < longest) {
+      problems.push({ field: 'RECORD_RETENTION', message: `must be 0 or at least the longest job retention (${longest} s: RESULTS_, CREATE_, EVENTS_, WEBHOOK_RETENTION)` });
+    }
   }
 
   // The default account of each provider, from its own variables.

@@ -35,8 +35,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
-/** Where a confirmation is asked for, for logs and errors. */
-export type DurablePoint = 'accept' | 'submit' | 'created' | 'terminal' | 'settle';
+/** Where a confirmation is asked for, for logs, errors and the shortfall metric. */
+export const DURABLE_POINTS = ['accept', 'submit', 'created', 'terminal', 'settle'] as const;
+export type DurablePoint = (typeof DURABLE_POINTS)[number];
 
 /**
  * A replica did not confirm in time (or the connection changed under the WAIT). Carries HTTP 503
@@ -89,6 +90,11 @@ export class Durability {
   private inflight = false;
   /** Counters since start: WAITs sent, confirmations given, shortfalls (each caller counted). */
   readonly stats = { waits: 0, confirmed: 0, shortfalls: 0 };
+  /**
+   * Shortfalls by point since start (each caller counted: a batch of 1,000 accepts that one WAIT
+   * failed to confirm is 1,000 at `accept`), for `invoice_worker_durability_shortfall_total`.
+   */
+  readonly shortfallsAt: Record<DurablePoint, number> = { accept: 0, submit: 0, created: 0, terminal: 0, settle: 0 };
 
   constructor(
     private readonly redis: Redis,
@@ -155,6 +161,7 @@ export class Durability {
               continue;
             }
             short++;
+            this.shortfallsAt[w.point]++;
           }
           this.stats.confirmed += batch.length - short;
           this.stats.shortfalls += short;
@@ -162,7 +169,10 @@ export class Durability {
         },
         (err: unknown) => {
           this.stats.shortfalls += batch.length;
-          for (const w of batch) w.reject(err instanceof Error ? err : new Error(String(err)));
+          for (const w of batch) {
+            this.shortfallsAt[w.point]++;
+            w.reject(err instanceof Error ? err : new Error(String(err)));
+          }
         },
       )
       .finally(() => {

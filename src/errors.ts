@@ -150,3 +150,25 @@ export function errorSummary(err: unknown): string {
   }
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
+
+/** Redis replies that mean "not now": a replica or a loading server, a primary gone, a cluster without a node for the slot, memory full. */
+const REDIS_NOT_NOW = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|BUSY|OOM)\b/;
+/** ioredis' own errors while a connection is down or being re-established (failover, restart). */
+const REDIS_DOWN_MESSAGES = ['Connection is closed', "Stream isn't writeable", 'Command timed out', 'All sentinels are unreachable', 'Failed to refresh slots cache'];
+const REDIS_DOWN_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * True when Redis could not serve a command for now (ioredis' and Redis' errors during a restart or
+ * a failover, or at maxmemory): the HTTP API answers 503 with Retry-After, never 500, since nothing
+ * was acknowledged and the same order again is safe. Looks at `cause` and a cluster's last node error too.
+ */
+export function redisUnavailable(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 3) return false;
+  const e = err as Error & { code?: unknown; cause?: unknown; lastNodeError?: unknown };
+  if (REDIS_DOWN_NAMES.has(e.name)) return true;
+  if (e.name === 'ReplyError' && REDIS_NOT_NOW.test(e.message)) return true;
+  if (REDIS_DOWN_MESSAGES.some((m) => e.message.startsWith(m))) return true;
+  if (typeof e.code === 'string' && SOCKET_CODES.has(e.code)) return true;
+  return redisUnavailable(e.cause, depth + 1) || redisUnavailable(e.lastNodeError, depth + 1);
+}

@@ -7,6 +7,7 @@
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
+import { DURABLE_POINTS } from './durability.ts';
 import type { InvoiceStore, OutboxEntry } from './invoice/store.ts';
 import { TERMINAL } from './invoice/state.ts';
 import { describeLane, type Lanes } from './lanes.ts';
@@ -93,6 +94,20 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     labelNames: ['lane'] as const,
     registers: [registry],
   });
+  // Durability mode only (src/durability.ts): this process's count, read from its Durability on scrape.
+  const durability = store.durability;
+  if (durability) {
+    new Counter({
+      name: `${P}durability_shortfall_total`,
+      help: 'Durability mode: writes a replica did not confirm in time (WAIT fell short, the connection changed under it, or it failed), by point: accept (answered 503), submit (not sent; the job retries), created and terminal (kept, not held back), settle (the relay waits and retries). Each caller counted.',
+      labelNames: ['point'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const point of DURABLE_POINTS) this.inc({ point }, durability.shortfallsAt[point]);
+      },
+    });
+  }
   if (opts.lanes && opts.lanes.size) {
     const lanes = opts.lanes;
     // One read of every lane per scrape, shared by the three gauges below.

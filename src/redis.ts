@@ -144,9 +144,12 @@ export function connect(url: string, options: RedisOptions = {}, clusterOptions:
       ...(sentinel.password ? { password: sentinel.password } : {}),
       ...(sentinel.sentinelPassword ? { sentinelPassword: sentinel.sentinelPassword } : {}),
       ...(sentinel.tls ? { tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
-      // Drop the connection as soon as the sentinels announce a new primary, instead of writing
-      // into a demoted one (which answers READONLY) until something else closes it.
-      failoverDetector: true,
+      // No `failoverDetector`: its disconnect on +switch-master races a reconnect already under way
+      // (the primary died): the reconnect then fails with "Connection is closed." and the client
+      // ends for good, every command refused until the process restarts (seen in the sentinel
+      // failover test, mostly on Node 24). A primary that is demoted closes its clients itself;
+      // should one still answer READONLY, reconnect (asking the sentinels again) and resend.
+      reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
       ...REDIS_OPTIONS,
       ...options,
     });

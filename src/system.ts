@@ -95,8 +95,9 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   storeRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error (store)'));
   const prefix = config.QUEUE_PREFIX;
   const modules = opts.providers ?? providerModules();
-  const resultsQueue = createResultsQueue(redis, prefix);
-  const eventsQueue = createEventsQueue(redis, prefix, config.EVENTS_ATTEMPTS, config.EVENTS_BACKOFF_MS);
+  // Retention of completed jobs: by age and count, from the configuration (docs/operations.md#retention).
+  const resultsQueue = createResultsQueue(redis, prefix, { age: config.RESULTS_RETENTION, count: config.RESULTS_RETENTION_COUNT });
+  const eventsQueue = createEventsQueue(redis, prefix, config.EVENTS_ATTEMPTS, config.EVENTS_BACKOFF_MS, { age: config.EVENTS_RETENTION, count: config.EVENTS_RETENTION_COUNT });
   // Filled below, once the HTTP client (which reports to the metrics) exists.
   let metrics: Metrics | undefined;
   const http =
@@ -122,7 +123,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       prefix: lp,
       tuning,
       adapter: module.create(account.settings, { http, lane: ref, env: config.env }),
-      createQueue: createCreateQueue(redis, lp, key, config.CREATE_ATTEMPTS, config.CREATE_BACKOFF_MS),
+      createQueue: createCreateQueue(redis, lp, key, config.CREATE_ATTEMPTS, config.CREATE_BACKOFF_MS, { age: config.CREATE_RETENTION, count: config.CREATE_RETENTION_COUNT }),
       pollQueue: createPollQueue(redis, lp, key),
       breaker: new Breaker(storeRedis, `${lp}:lane:${key}:breaker`, {
         failures: tuning.breakerFailures,
@@ -151,10 +152,11 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     prefixOf,
     [...lanes.values()].map((l) => l.prefix),
     durability,
+    config.RECORD_RETENTION * 1000,
   );
   // Register every queue here: Bull Board and the queue gauges on /metrics show exactly this list.
   // Result webhooks: registered endpoints (the one the environment names among them), and their deliveries.
-  const webhooksQueue = createWebhooksQueue(redis, prefix);
+  const webhooksQueue = createWebhooksQueue(redis, prefix, { age: config.WEBHOOK_RETENTION, count: config.WEBHOOK_RETENTION_COUNT });
   const endpoints = new EndpointStore(redis, prefix, config.WEBHOOK_ROTATION_GRACE_MS);
   if (config.RESULT_WEBHOOK_URL && config.RESULT_WEBHOOK_SECRET) {
     await endpoints.ensure({ id: 'configured', url: config.RESULT_WEBHOOK_URL, secret: config.RESULT_WEBHOOK_SECRET });

@@ -8,6 +8,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DurabilityShortfall } from '../durability.ts';
+import { errorSummary, redisUnavailable } from '../errors.ts';
 import type { Intake } from '../invoice/intake.ts';
 import type { LaneStatus, Lanes } from '../lanes.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
@@ -127,6 +128,13 @@ export function createApp(deps: AppDeps): Express {
     if (err instanceof DurabilityShortfall) {
       deps.log.warn({ method: req.method, point: err.point, acked: err.acked, wanted: err.wanted }, 'request not acknowledged: no replica confirmed it');
       res.status(503).set('Retry-After', '1').json({ error: 'unavailable', message: 'not confirmed by a Redis replica in time; retry (the same order is never recorded twice)' });
+      return;
+    }
+    // Redis restarting, failing over, loading or full: nothing was acknowledged; the producer
+    // retries after a moment (idempotent by foreign_id). A 503, never a 500.
+    if (redisUnavailable(err)) {
+      deps.log.warn({ method: req.method, err: errorSummary(err) }, 'request not served: Redis unavailable');
+      res.status(503).set('Retry-After', '1').json({ error: 'unavailable', message: 'storage is unavailable for a moment (Redis restarting or failing over); retry' });
       return;
     }
     const status = clientStatus(e);

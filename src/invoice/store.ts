@@ -166,7 +166,8 @@ function luaSet(statuses: Iterable<Status>): string {
 }
 
 // KEYS: record, outbox, idx:queued, idx:reconcile, idx:open
-// ARGV: expected version, fields json, history entry ('' none), outbox entry ('' none), id, now ms
+// ARGV: expected version, fields json, history entry ('' none), outbox entry ('' none), id, now ms,
+// record retention ms ('0': kept for ever)
 // The terminal statuses come from state.ts, so the script and the transition table cannot drift.
 const APPLY = `
 local v = redis.call('HGET', KEYS[1], 'version')
@@ -200,10 +201,18 @@ if terminal[status] then
 elseif status ~= 'queued' then
   redis.call('ZADD', KEYS[5], 'NX', ARGV[6], ARGV[5])
 end
-if redis.call('HEXISTS', KEYS[1], 'reconcile') == 1 then
+local parked = redis.call('HEXISTS', KEYS[1], 'reconcile') == 1
+if parked then
   redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[5])
 else
   redis.call('ZREM', KEYS[4], ARGV[5])
+end
+-- Retention: a finished record nobody has to act on expires a window after its last change (the
+-- indexes above no longer name it); open and parked ones are kept, also when parked again later.
+if terminal[status] and not parked then
+  if ARGV[7] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[7]) end
+else
+  redis.call('PERSIST', KEYS[1])
 end
 return 'ok'
 `;
@@ -219,7 +228,20 @@ return 1
 interface Scripts {
   iwReserve(k1: string, marker: string, foreignId: string, at: string): Promise<number>;
   iwAccept(k1: string, k2: string, hash: string, fields: string, hist: string, score: string, id: string): Promise<string>;
-  iwApply(k1: string, k2: string, k3: string, k4: string, k5: string, version: string, fields: string, hist: string, outbox: string, id: string, now: string): Promise<string>;
+  iwApply(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    k5: string,
+    version: string,
+    fields: string,
+    hist: string,
+    outbox: string,
+    id: string,
+    now: string,
+    retentionMs: string,
+  ): Promise<string>;
 }
 
 /** A result owed to the order system, queued in the outbox until the relay publishes it. */
@@ -273,6 +295,12 @@ export class InvoiceStore {
     lanePrefixes: readonly string[] = [prefix],
     /** Set in durability mode (`DURABILITY=replica`): WAIT on this store's connection. */
     readonly durability?: Durability,
+    /**
+     * `RECORD_RETENTION`: a finished record (terminal, not parked) expires this long after its last
+     * change; 0 keeps it for ever. Once it is gone its foreign_id is free: the same order again
+     * is a new order.
+     */
+    private readonly recordRetentionMs = 0,
   ) {
     this.keys = storeKeys(prefix);
     for (const p of new Set([prefix, ...lanePrefixes])) this.byPrefix.set(p, storeKeys(p));
@@ -430,6 +458,7 @@ export class InvoiceStore {
         outbox,
         id,
         String(at.getTime()),
+        String(this.recordRetentionMs),
       );
       if (out === 'missing') return { kind: 'missing' };
       if (out === 'ok') {
@@ -507,6 +536,7 @@ export class InvoiceStore {
       '',
       after.id,
       String(Date.now()),
+      String(this.recordRetentionMs),
     );
   }
 

@@ -1,0 +1,122 @@
+/**
+ * A Redis that cannot serve for now (a replica after a failover, memory full, a connection down)
+ * is a 503 with Retry-After from the API, never a 500: nothing was acknowledged and the same order
+ * again is safe. The errors are the real ones, from real Redis servers and ioredis clients.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { redisUnavailable } from '../../src/errors.ts';
+import { freePort } from '../helpers/ports.ts';
+import { missingOnPath, startRedisServer, type LocalRedis } from '../helpers/redis-server.ts';
+import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
+
+const skip = missingOnPath('redis-server');
+
+/** The error a promise rejects with. */
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  assert.fail('expected a rejection');
+}
+
+describe('Redis unavailable: 503 with Retry-After, never 500', { skip }, () => {
+  let redis: LocalRedis;
+  let other: LocalRedis;
+  let t: TestSystem;
+  before(async () => {
+    redis = await startRedisServer();
+    other = await startRedisServer();
+    t = await startTestSystem({ redisUrl: redis.url, role: 'api' });
+  });
+  after(async () => {
+    await t?.close();
+    await redis?.stop();
+    await other?.stop();
+  });
+
+  async function refusedFor(what: string, foreignId: string): Promise<void> {
+    const res = await fetch(`${t.api}/v1/invoices`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(sampleOrder('cryptoprocessing', foreignId)),
+    });
+    const body = (await res.json()) as { error: string };
+    assert.equal(res.status, 503, `${what}: ${res.status} ${JSON.stringify(body)}`);
+    assert.equal(res.headers.get('retry-after'), '1', `${what}: Retry-After`);
+    assert.equal(body.error, 'unavailable');
+    const batch = await t.post('/v1/invoices/batch', { orders: [sampleOrder('alphapo', `${foreignId}-b`)] });
+    assert.equal(batch.status, 503, `${what}, batch: ${batch.status}`);
+  }
+
+  it('a primary turned replica (READONLY, as after a failover) and back', async () => {
+    assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'ro-0'))).status, 202);
+    await redis.client.replicaof('127.0.0.1', other.port);
+    await refusedFor('READONLY', 'ro-1');
+    assert.ok(
+      t.logs.some((l) => l.includes('Redis unavailable') && l.includes('READONLY')),
+      'logged as unavailable, with the reply',
+    );
+    assert.ok(!t.logs.some((l) => l.includes('"request failed"')), 'no internal error logged');
+    await redis.client.replicaof('NO', 'ONE');
+    assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'ro-1'))).status, 202, 'promoted again: accepted');
+  });
+
+  it('memory full (OOM under noeviction)', async () => {
+    await redis.client.config('SET', 'maxmemory', '1');
+    try {
+      await refusedFor('OOM', 'oom-1');
+    } finally {
+      await redis.client.config('SET', 'maxmemory', '0');
+    }
+    assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'oom-1'))).status, 202);
+  });
+});
+
+describe('which errors mean "Redis unavailable"', { skip }, () => {
+  let redis: LocalRedis;
+  before(async () => {
+    // DEBUG ERROR makes the server answer with exactly the error reply it is given.
+    redis = await startRedisServer({ args: ['--enable-debug-command', 'yes'] });
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it('ioredis errors of a connection that is down, closed or retrying; not our bugs or bad commands', async () => {
+    const dead = await freePort();
+    const retrying = new Redis({ port: dead, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+    retrying.on('error', () => undefined);
+    const offline = new Redis({ port: dead, host: '127.0.0.1', enableOfflineQueue: false, retryStrategy: () => 50 });
+    offline.on('error', () => undefined);
+    const closed = new Redis(redis.url);
+    await closed.ping();
+    closed.disconnect();
+    const live = new Redis(redis.url);
+    try {
+      const errors = {
+        maxRetries: await rejection(retrying.get('k')),
+        offline: await rejection(offline.get('k')),
+        closed: await rejection(closed.get('k')),
+        busyLoading: await rejection(live.call('DEBUG', 'ERROR', 'LOADING Redis is loading the dataset in memory')),
+        masterDown: await rejection(live.call('DEBUG', 'ERROR', 'MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no')),
+        wrapped: new Error('job failed', { cause: await rejection(retrying.get('k')) }),
+      };
+      for (const [what, err] of Object.entries(errors)) assert.ok(redisUnavailable(err), `${what}: ${String(err)}`);
+      await live.set('a-string', 'x');
+      const notUnavailable = {
+        wrongType: await rejection(live.lpush('a-string', 'x')),
+        unknownCommand: await rejection(live.call('NO-SUCH-COMMAND')),
+        bug: new TypeError("Cannot read properties of undefined (reading 'status')"),
+        notAnError: 'READONLY',
+      };
+      for (const [what, err] of Object.entries(notUnavailable)) assert.equal(redisUnavailable(err), false, `${what}: ${String(err)}`);
+    } finally {
+      await live.del('a-string');
+      for (const c of [retrying, offline, closed, live]) c.disconnect();
+    }
+  });
+});
