@@ -148,12 +148,13 @@ describe('job retention', () => {
     await queue.addBulk(Array.from({ length: 10 }, (_, n) => ({ name: 'created', data: data(n), opts: { jobId: `r-${n}` } })));
     let done = 0;
     // A consumer that would keep everything: the job's own option wins.
+    const consumer = redis.duplicate();
     const worker = new Worker<InvoiceResult>(
       queue.name,
       async (job) => {
         if (job.id === 'r-4') throw new Error('consumer refused it');
       },
-      { connection: redis.duplicate(), prefix, removeOnComplete: { count: 1000 } },
+      { connection: consumer, prefix, removeOnComplete: { count: 1000 } },
     );
     worker.on('completed', () => done++);
     worker.on('failed', () => done++);
@@ -161,6 +162,7 @@ describe('job retention', () => {
       await waitFor(() => Promise.resolve(done === 10), 'every result consumed');
     } finally {
       await worker.close();
+      consumer.disconnect();
     }
     const counts = await queue.getJobCounts('completed', 'failed', 'wait');
     assert.deepEqual(counts, { completed: 3, failed: 1, wait: 0 });
