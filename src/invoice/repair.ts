@@ -165,7 +165,7 @@ export async function attach(deps: RepairDeps, lane: string, foreignId: string, 
   });
   let out: RepairOutcome;
   if (res.kind === 'missing') out = { outcome: 'not_found' };
-  else if (res.kind === 'ignored') out = refusedAttach(res.record, jobState);
+  else if (res.kind === 'ignored') out = refusedRepair(res.record, jobState);
   else {
     if (jobState === 'failed') await job?.remove().catch(() => undefined);
     await deps.schedulePoll?.(lane, foreignId, res.record);
@@ -212,7 +212,7 @@ export async function reissue(deps: RepairDeps, lane: string, foreignId: string,
 async function reissueOn(deps: RepairDeps, lane: RepairLane, record: InvoiceRecord, req: RepairRequest): Promise<RepairOutcome> {
   const { jobState } = await createJob(deps, record.lane, record.foreign_id);
   const open = repairable(jobState);
-  if (!open(record)) return refusedAttach(record, jobState);
+  if (!open(record)) return refusedRepair(record, jobState);
   // The next free derived id, reserved in the lane's foreign_id namespace before anything is sent.
   let providerFid: string | null = null;
   for (let n = record.replaced_foreign_ids.length + 1; n <= record.replaced_foreign_ids.length + 20 && !providerFid; n++) {
@@ -246,12 +246,12 @@ async function reissueOn(deps: RepairDeps, lane: RepairLane, record: InvoiceReco
     { known: record },
   );
   if (res.kind === 'missing') return { outcome: 'not_found' };
-  if (res.kind === 'ignored') return refusedAttach(res.record, jobState);
+  if (res.kind === 'ignored') return refusedRepair(res.record, jobState);
   await deps.resend(res.record);
   return { outcome: 'done', status: res.record.status, record: res.record };
 }
 
-function refusedAttach(r: InvoiceRecord, jobState: string): RepairOutcome {
+function refusedRepair(r: InvoiceRecord, jobState: string): RepairOutcome {
   return {
     outcome: 'refused',
     status: r.status,
