@@ -529,11 +529,12 @@ async function scenarioProfile(e: Env): Promise<Record<string, unknown>> {
       logLevel: S.logLevel,
       name: 'roundtrips',
     });
-    const createQueue = new Queue('invoice-create', { connection: e.redis, prefix });
+    // Each lane has its create queue: pausing them all holds every order back until the API is done.
+    const createQueues = BENCH_LANES.map((lane) => new Queue(`invoice-create.${lane}`, { connection: e.redis, prefix }));
     const tap = new MonitorTap(S.redisUrl, prefix);
     try {
       await systemRun(stack, e.redis, prefix, 200, { batch: S.batch, inflight: 1, timeoutMs: S.timeoutMs });
-      await createQueue.pause();
+      await Promise.all(createQueues.map((q) => q.pause()));
       await tap.start();
       await new Promise((r) => setTimeout(r, 200));
       tap.reset();
@@ -544,7 +545,7 @@ async function scenarioProfile(e: Env): Promise<Record<string, unknown>> {
       await new Promise((r) => setTimeout(r, 300));
       const api = tap.reset();
       const base = await e.redis.llen(`${prefix}:invoice-results:wait`);
-      await createQueue.resume();
+      await Promise.all(createQueues.map((q) => q.resume()));
       await waitForCreated(e.redis, prefix, n, S.timeoutMs, base);
       await new Promise((r) => setTimeout(r, 1200)); // the relay's interval pass and idle polling settle
       const worker = tap.reset();
@@ -561,7 +562,7 @@ async function scenarioProfile(e: Env): Promise<Record<string, unknown>> {
       out.roundTrips = { orders: n, api: perOrder(api), worker: perOrder(worker) };
     } finally {
       await tap.stop();
-      await createQueue.close();
+      await Promise.all(createQueues.map((q) => q.close()));
       await stack.stop();
       await deletePrefix(e.redis, prefix);
     }
