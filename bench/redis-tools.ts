@@ -129,6 +129,8 @@ export interface CommandCounts {
   sent: Record<string, number>;
   /** Commands run inside Lua scripts (Redis work, no round trip). */
   inLua: Record<string, number>;
+  /** The same, by the script that ran them (its label in `sent`). */
+  inLuaByScript: Record<string, number>;
 }
 
 /**
@@ -137,8 +139,9 @@ export interface CommandCounts {
  */
 export class MonitorTap {
   private monitor: Redis | undefined;
-  private counts: CommandCounts = { sent: {}, inLua: {} };
+  private counts: CommandCounts = { sent: {}, inLua: {}, inLuaByScript: {} };
   private lastWasOurs = false;
+  private lastLabel = '';
   private readonly shas = bullmqScripts();
 
   constructor(
@@ -159,7 +162,7 @@ export class MonitorTap {
 
   reset(): CommandCounts {
     const c = this.counts;
-    this.counts = { sent: {}, inLua: {} };
+    this.counts = { sent: {}, inLua: {}, inLuaByScript: {} };
     return c;
   }
 
@@ -170,6 +173,7 @@ export class MonitorTap {
       // Lua lines follow the EVALSHA that ran them; keep those of our scripts only.
       if (!this.lastWasOurs) return;
       this.counts.inLua[name] = (this.counts.inLua[name] ?? 0) + 1;
+      this.counts.inLuaByScript[this.lastLabel] = (this.counts.inLuaByScript[this.lastLabel] ?? 0) + 1;
       return;
     }
     const ours = args.some((a) => a.startsWith(`${this.prefix}:`));
@@ -179,6 +183,7 @@ export class MonitorTap {
     if (name === 'evalsha') label = this.shas.get(args[1] ?? '') ?? this.ourScript(args);
     else if (name === 'eval') label = `eval on ${this.keyShape(args[3] ?? '')}`;
     this.counts.sent[label] = (this.counts.sent[label] ?? 0) + 1;
+    this.lastLabel = label;
   }
 
   /** Our scripts, by the keys they take: accept takes 3 keys, apply more (see store.ts). */

@@ -557,6 +557,11 @@ async function scenarioProfile(e: Env): Promise<Record<string, unknown>> {
           sentPerOrder: Math.round((total / n) * 100) / 100,
           commandsInLuaPerOrder: Math.round((lua / n) * 100) / 100,
           byCommand: Object.fromEntries(sent.map(([k, v]) => [k, Math.round((v / n) * 100) / 100])),
+          inLuaByScript: Object.fromEntries(
+            Object.entries(c.inLuaByScript)
+              .sort((a, b) => b[1] - a[1])
+              .map(([k, v]) => [k, Math.round((v / n) * 100) / 100]),
+          ),
         };
       };
       out.roundTrips = { orders: n, api: perOrder(api), worker: perOrder(worker) };
