@@ -8,7 +8,9 @@
  * for our configuration and nobody else's traffic. Steps:
  *
  * 1. seed the invoices through the real pipeline (API, create worker, sandbox), polling deferred;
- * 2. memory: `used_memory` before and after, and MEMORY USAGE by key family, per invoice;
+ * 2. memory: MEMORY USAGE by key family per invoice before the first poll (each invoice an entry
+ *    in its lane's poll index), then with every invoice given its delayed poll job, as the first
+ *    poll leaves it; `used_memory` before seeding and after;
  * 3. idle: Redis CPU while the poll jobs wait and nothing is due (the standing cost), on a fresh
  *    worker process; the same on the empty prefix before seeding, for comparison;
  * 4. polling: a sample of the poll jobs is promoted (due now), so the poll worker always has work
@@ -19,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CREATE_QUEUE } from '../queues/create.ts';
-import { POLL_QUEUE } from '../queues/poll.ts';
+import { POLL_QUEUE, PollJobSchema, pollJobId, pollQueueName, type PollJob } from '../queues/poll.ts';
 import { RESULTS_QUEUE } from '../queues/results.ts';
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
 import type { Child } from './procs.ts';
@@ -180,6 +182,38 @@ async function seed(stack: Stack, redis: Redis, prefix: string, o: PollingOption
   await waitUntilSettled(redis, prefix, o.timeoutMs);
   const seconds = (performance.now() - t0) / 1000;
   return { seconds: round(seconds, 1), perSecond: Math.round(o.invoices / seconds) };
+}
+
+/**
+ * Gives every invoice waiting in a poll index its poll job, delayed a day, and empties the
+ * indexes: what the poll scheduler and the first poll together leave behind (the scheduler adds
+ * the job when the first poll is due, the poll moves it back to delayed). Returns how many.
+ */
+async function pastFirstPoll(redis: Redis, prefix: string): Promise<number> {
+  const indexes = await redis.keys(`${prefix}:store:idx:poll:*`);
+  let n = 0;
+  for (const key of indexes) {
+    const lane = key.slice(`${prefix}:store:idx:poll:`.length);
+    const queue = new Queue<PollJob>(pollQueueName(lane), { connection: redis, prefix });
+    try {
+      for (;;) {
+        const ids = await redis.zrange(key, 0, 999);
+        if (!ids.length) break;
+        const jobs = [];
+        for (const id of ids) {
+          const [provider, kind, foreignId, account] = await redis.hmget(`${prefix}:store:inv:${id}`, 'provider', 'kind', 'foreign_id', 'account');
+          const data = { v: 1, provider, kind, foreign_id: foreignId, ...(account ? { account } : {}) } as PollJob;
+          jobs.push({ name: 'poll', data: PollJobSchema.parse(data), opts: { jobId: pollJobId(lane, foreignId!), delay: 86_400_000, attempts: 5, removeOnComplete: true } });
+        }
+        await queue.addBulk(jobs);
+        await redis.zrem(key, ...ids);
+        n += ids.length;
+      }
+    } finally {
+      await queue.close();
+    }
+  }
+  return n;
 }
 
 /**
@@ -360,8 +394,14 @@ export async function scenarioPolling(o: PollingOptions): Promise<Record<string,
     // A fresh worker for the rest: its RSS and CPU are those of a worker holding open invoices,
     // not of one that just created them.
     await stack.workers[0]!.stop();
+    // Before their first poll, open invoices wait in the lanes' poll indexes, with no job.
+    const memBeforeFirstPoll = await memoryFigures(redis, prefix, o.invoices);
+    o.progress(`polling: before the first poll, ${memBeforeFirstPoll.allKeysBytesPerInvoice} B per open invoice in every key, ${memBeforeFirstPoll.storeBytesPerInvoice} B in the store`);
+    // From the first poll on, each has its delayed poll job: the state of invoices open longer.
+    const converted = await pastFirstPoll(redis, prefix);
     const memAfter = await usedMemory(redis);
     const pollJobs = (await laneQueueCounts(redis, prefix, POLL_QUEUE, 'delayed')).delayed ?? 0;
+    if (converted !== o.invoices) o.progress(`polling: ${converted} of ${o.invoices} invoices were in a poll index`);
     o.progress(`polling: memory by key family (${pollJobs.toLocaleString('en-US')} poll jobs delayed)`);
     const memory = await memoryFigures(redis, prefix, o.invoices);
     o.progress(`polling: ${memory.allKeysBytesPerInvoice} B per open invoice in every key, ${memory.storeBytesPerInvoice} B in the store`);
@@ -398,6 +438,7 @@ export async function scenarioPolling(o: PollingOptions): Promise<Record<string,
       pollRateMaxPerSecond: o.pollRatePerSecond,
       pollConcurrency,
       seeding,
+      memoryBeforeFirstPoll: memBeforeFirstPoll,
       memory: {
         pollJobsDelayed: pollJobs,
         usedMemoryBeforeMb: round(memBefore / 1048576, 1),
@@ -445,6 +486,7 @@ export function pollingRows(r: Record<string, any>): Array<[string, string, stri
   const cpu = (x: Record<string, number>): string => `${fmt(x.redisCpuMsPerSecond)} ms/s (${fmt(x.redisCpuPercentOfCore)} % of a core)`;
   return [
     [`polling: seeding ${n} open invoices`, `${fmt(r.seeding.seconds, ' s')} (${fmt(r.seeding.perSecond, '/s')})`, ''],
+    ['Redis bytes per open invoice before its first poll: store (record + history + indexes + poll index entry)', fmt(r.memoryBeforeFirstPoll?.storeBytesPerInvoice, ' B'), '<= 2,048 B'],
     ['Redis bytes per open invoice: store (record + history + indexes)', fmt(m.storeBytesPerInvoice, ' B'), ''],
     ['Redis bytes per open invoice: poll job', fmt(m.pollJobBytesPerInvoice, ' B'), ''],
     ['Redis bytes per open tracked invoice: store + poll job', fmt(m.storeBytesPerInvoice + m.pollJobBytesPerInvoice, ' B'), '<= 2,048 B'],

@@ -1,8 +1,9 @@
 /**
- * `invoice-poll.<lane>`: one queue per lane, one delayed job per open invoice, id derived from
- * (lane, foreign_id); each lane's lookups have their own limiter. The
- * processor moves the same job back to delayed until the invoice is terminal (STYLE "do this" 9),
- * so there is never a sweep over every invoice and never two polls of one invoice.
+ * `invoice-poll.<lane>`: one queue per lane, one delayed job per open invoice from its first poll
+ * on (before that it waits in the lane's poll index: `schedulePoll` below), id derived from
+ * (lane, foreign_id); each lane's lookups have their own limiter. The processor moves the same job
+ * back to delayed until the invoice is terminal, so there is never a sweep over every invoice and
+ * never two polls of one invoice.
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
@@ -11,8 +12,7 @@ import { KINDS, ProviderName } from '../src/invoice/order.ts';
 import { isTerminal } from '../src/invoice/state.ts';
 import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import { deadlineOf, nextPollAt, type TrackSettings } from '../src/invoice/track.ts';
-import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../src/lanes.ts';
-import { inOrderTrace } from '../src/tracing.ts';
+import { AccountName, laneKey, type Lanes } from '../src/lanes.ts';
 
 export const POLL_QUEUE = 'invoice-poll';
 
@@ -73,21 +73,19 @@ export interface ScheduleDeps {
 }
 
 /**
- * Gives an open invoice its poll job in its lane's poll queue (idempotent by job id), due when
- * the lane's cadence and the invoice's deadline say (src/invoice/track.ts). Called wherever an
- * invoice becomes open: its creation, a callback adopting an invoice whose create answer was
- * lost, an operator attaching one. An invoice of a lane this system does not run is left alone
- * (false).
+ * Schedules an open invoice's poll when the lane's cadence and the invoice's deadline say
+ * (src/invoice/track.ts), in the lane's poll index: the PollScheduler gives it its poll job once
+ * that time comes (src/poll-scheduler.ts), so an invoice that ends before never costs one.
+ * Called wherever an invoice becomes open: its creation, a callback adopting an invoice whose
+ * create answer was lost, an operator attaching one, the sweeper. Idempotent: an earlier schedule
+ * stands, and an invoice that has its poll job keeps that one. An invoice of a lane this system
+ * does not run is left alone (false).
  */
 export async function schedulePoll(deps: ScheduleDeps, lane: string, foreignId: string, now = Date.now(), known?: InvoiceRecord): Promise<boolean> {
   // The caller's fresh copy saves a read; the decision only needs status and deadlines.
   const record = known ?? (await deps.store.get(lane, foreignId));
   const l = deps.lanes.get(lane);
   if (!l || !record || record.status === 'queued' || isTerminal(record.status)) return false;
-  const at = nextPollAt(l, deps.track, now, deadlineOf(record, l));
-  const job: PollJob = { v: 1, provider: record.provider, kind: record.kind, foreign_id: record.foreign_id };
-  if (record.account !== DEFAULT_ACCOUNT) job.account = record.account;
-  // Tracing on: a poll job scheduled outside any span (the sweeper) joins the order's trace.
-  await inOrderTrace(record.trace, () => enqueuePoll(l.pollQueue, job, at - now));
+  await deps.store.schedulePoll(lane, record.foreign_id, nextPollAt(l, deps.track, now, deadlineOf(record, l)));
   return true;
 }

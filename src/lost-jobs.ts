@@ -3,8 +3,8 @@
  * queue; it finds work whose job is missing and adds the job):
  * - an order recorded as `queued` whose create job was never added (the API process died between
  *   the two writes, or Redis refused the add) gets its job;
- * - an open invoice whose poll job is gone (removed by hand, lost with a Redis failover) gets a
- *   new one, so it is still followed to its end. This one is a rolling scan, a page per tick, so
+ * - an open invoice with neither its poll job nor a first poll in the poll index (removed by
+ *   hand, lost with a Redis failover) is scheduled again, so it is still followed to its end. This one is a rolling scan, a page per tick, so
  *   100,000 open invoices cost a few hundred EXISTS calls a tick, not a storm.
  * Adding is idempotent by job id, so work that has its job is left alone.
  */
@@ -103,12 +103,15 @@ export class LostJobSweeper {
         if (p && this.mine(p.lane)) byLane.set(p.lane, [...(byLane.get(p.lane) ?? []), p.foreignId]);
       }
       for (const [lane, foreignIds] of byLane) {
-        for (const foreignId of await withoutPollJob(lanes.get(lane)!.pollQueue, lane, foreignIds)) {
-          if (await schedulePoll({ store, lanes, track }, lane, foreignId)) repaired++;
+        const jobless = await withoutPollJob(lanes.get(lane)!.pollQueue, lane, foreignIds);
+        // Before its first poll an invoice waits in the poll index, without a job: not lost.
+        const waiting = await store.inPollIndex(lane, jobless);
+        for (const [i, foreignId] of jobless.entries()) {
+          if (!waiting[i] && (await schedulePoll({ store, lanes, track }, lane, foreignId))) repaired++;
         }
       }
     }
-    if (repaired) this.deps.log.warn({ repaired }, 'open invoices had lost their poll job; rescheduled');
+    if (repaired) this.deps.log.warn({ repaired }, 'open invoices had lost their poll job; scheduled again');
     this.repaired += repaired;
     return repaired;
   }

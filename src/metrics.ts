@@ -253,6 +253,14 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
   });
   new Gauge({
+    name: `${P}first_polls_scheduled`,
+    help: 'Open invoices waiting for their first poll in the poll index (each gets its poll job when that falls due).',
+    registers: [registry],
+    async collect() {
+      this.set(await within(store.pollIndexCount([...(opts.lanes?.keys() ?? [])]), 'poll index').catch(() => 0));
+    },
+  });
+  new Gauge({
     name: `${P}queued_orders`,
     help: 'Orders accepted and not yet at the provider (includes failed submissions awaiting a retry).',
     registers: [registry],

@@ -11,15 +11,17 @@ import { startPollWorker } from './poll.ts';
 import { startRepairsWorker } from './repairs.ts';
 import { startWebhooksWorker } from './webhooks.ts';
 import { LostJobSweeper } from '../src/lost-jobs.ts';
+import { PollScheduler } from '../src/poll-scheduler.ts';
 import type { WorkerContext } from './context.ts';
 
 export interface RunningWorkers {
   workers: Worker[];
   sweeper: LostJobSweeper;
+  polls: PollScheduler;
   close(timeoutMs?: number): Promise<void>;
 }
 
-export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: number; sweepGraceMs?: number } = {}): RunningWorkers {
+export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: number; sweepGraceMs?: number; pollScheduleMs?: number } = {}): RunningWorkers {
   const lanes = [...ctx.lanes.values()].filter((l) => !ctx.run || ctx.run.includes(l.key));
   const workers: Worker[] = [startEventsWorker(ctx), startRepairsWorker(ctx)];
   if (ctx.webhooks) workers.push(startWebhooksWorker(ctx, ctx.webhooks));
@@ -37,14 +39,17 @@ export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: nu
     log: ctx.log,
     graceMs: options.sweepGraceMs,
   }).start(options.sweepIntervalMs);
+  const polls = new PollScheduler({ store: ctx.store, lanes: ctx.lanes, run: ctx.run, log: ctx.log, intervalMs: options.pollScheduleMs }).start();
   ctx.relay.start();
   let closing: Promise<void> | undefined;
   return {
     workers,
     sweeper,
+    polls,
     close(timeoutMs = 25_000) {
       closing ??= (async () => {
         await sweeper.stop();
+        await polls.stop();
         await (await legacy)?.close();
         const graceful = Promise.all(workers.map((w) => w.close()));
         let timer: NodeJS.Timeout | undefined;

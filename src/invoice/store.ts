@@ -165,7 +165,7 @@ function luaSet(statuses: Iterable<Status>): string {
   return `{ ${[...statuses].map((s) => `${s} = true`).join(', ')} }`;
 }
 
-// KEYS: record, outbox, idx:queued, idx:reconcile, idx:open
+// KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index
 // ARGV: expected version, fields json, history entry ('' none), outbox entry ('' none), id, now ms,
 // record retention ms ('0': kept for ever)
 // The terminal statuses come from state.ts, so the script and the transition table cannot drift.
@@ -198,6 +198,7 @@ end
 local terminal = ${luaSet(TERMINAL)}
 if terminal[status] then
   redis.call('ZREM', KEYS[5], ARGV[5])
+  redis.call('ZREM', KEYS[6], ARGV[5])
 elseif status ~= 'queued' then
   redis.call('ZADD', KEYS[5], 'NX', ARGV[6], ARGV[5])
 end
@@ -217,6 +218,16 @@ end
 return 'ok'
 `;
 
+// KEYS: a lane's poll index. ARGV: now ms, how many, lease ms.
+// The due entries, each moved a lease ahead: should the claimer die before their poll jobs are
+// added, another one claims them again when the lease runs out.
+const CLAIM_POLLS = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local lease = tonumber(ARGV[1]) + tonumber(ARGV[3])
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], lease, id) end
+return ids
+`;
+
 // KEYS: the record key the reserved id would have. ARGV: hash marker, the order's foreign_id, now.
 const RESERVE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -227,6 +238,7 @@ return 1
 /** The scripts above, as ioredis defines them on the connection (EVALSHA with EVAL fallback). */
 interface Scripts {
   iwReserve(k1: string, marker: string, foreignId: string, at: string): Promise<number>;
+  iwClaimPolls(k1: string, now: string, limit: string, leaseMs: string): Promise<string[]>;
   iwAccept(k1: string, k2: string, hash: string, fields: string, hist: string, score: string, id: string): Promise<string>;
   iwApply(
     k1: string,
@@ -234,6 +246,7 @@ interface Scripts {
     k3: string,
     k4: string,
     k5: string,
+    k6: string,
     version: string,
     fields: string,
     hist: string,
@@ -306,7 +319,8 @@ export class InvoiceStore {
     for (const p of new Set([prefix, ...lanePrefixes])) this.byPrefix.set(p, storeKeys(p));
     if (!('iwApply' in redis)) {
       redis.defineCommand('iwAccept', { numberOfKeys: 2, lua: ACCEPT });
-      redis.defineCommand('iwApply', { numberOfKeys: 5, lua: APPLY });
+      redis.defineCommand('iwApply', { numberOfKeys: 6, lua: APPLY });
+      redis.defineCommand('iwClaimPolls', { numberOfKeys: 1, lua: CLAIM_POLLS });
       redis.defineCommand('iwReserve', { numberOfKeys: 1, lua: RESERVE });
     }
     this.scripts = redis as unknown as Scripts;
@@ -328,6 +342,16 @@ export class InvoiceStore {
       this.byPrefix.set(p, k);
     }
     return k;
+  }
+
+  /**
+   * A lane's poll index: open invoices waiting for their first poll, scored by when it is due. An
+   * invoice gets its poll job only then (PollScheduler), so one that ends before (paid by callback
+   * within minutes, as most are) never costs a job; a finished invoice leaves the index in the same
+   * step as its change of status.
+   */
+  pollIndex(lane: string): string {
+    return `${this.keysOf(lane).prefix}:idx:poll:${lane}`;
   }
 
   recordKey(id: string): string {
@@ -452,6 +476,7 @@ export class InvoiceStore {
         keys.queued,
         keys.reconcile,
         keys.open,
+        this.pollIndex(lane),
         String(record.version),
         JSON.stringify(fields),
         hist,
@@ -530,6 +555,7 @@ export class InvoiceStore {
       keys.queued,
       keys.reconcile,
       keys.open,
+      this.pollIndex(after.lane),
       String(after.version),
       JSON.stringify(restore),
       '',
@@ -619,6 +645,43 @@ export class InvoiceStore {
   /** The order a reserved provider-side foreign_id stands for (see `reserveAlias`), or null. */
   async aliasOf(lane: string, providerFid: string): Promise<string | null> {
     return this.redis.hget(this.recordKey(invoiceId(lane, providerFid)), 'alias_of');
+  }
+
+  /**
+   * Schedules the invoice's first poll at `at` (ms) in its lane's poll index. An earlier schedule
+   * stands (ZADD LT): scheduling again never pushes a poll back.
+   */
+  async schedulePoll(lane: string, foreignId: string, at: number): Promise<void> {
+    await this.redis.zadd(this.pollIndex(lane), 'LT', String(Math.round(at)), invoiceId(lane, foreignId));
+  }
+
+  /** Up to `limit` record ids of the lane whose first poll is due by `now`, each held back `leaseMs` until `pollsScheduled` (see CLAIM_POLLS). */
+  async claimDuePolls(lane: string, now: number, limit: number, leaseMs: number): Promise<string[]> {
+    return this.scripts.iwClaimPolls(this.pollIndex(lane), String(now), String(limit), String(leaseMs));
+  }
+
+  /** Takes claimed ids out of the poll index once their poll jobs exist. */
+  async pollsScheduled(lane: string, ids: readonly string[]): Promise<void> {
+    if (ids.length) await this.redis.zrem(this.pollIndex(lane), ...ids);
+  }
+
+  /** Whether each of these invoices of the lane waits in the poll index. */
+  async inPollIndex(lane: string, foreignIds: readonly string[]): Promise<boolean[]> {
+    if (!foreignIds.length) return [];
+    const scores = await this.redis.zmscore(this.pollIndex(lane), ...foreignIds.map((f) => invoiceId(lane, f)));
+    return scores.map((s) => s !== null);
+  }
+
+  /** Invoices waiting in the lanes' poll indexes for their first poll. */
+  async pollIndexCount(lanes: readonly string[]): Promise<number> {
+    return sum(lanes.map((l) => this.redis.zcard(this.pollIndex(l))));
+  }
+
+  /** What a poll job needs of a record, in one short read (no order, no history), or null when there is none. */
+  async pollTarget(id: string): Promise<Pick<InvoiceRecord, 'provider' | 'account' | 'kind' | 'foreign_id' | 'status' | 'trace'> | null> {
+    const [provider, account, kind, foreignId, status, trace] = await this.redis.hmget(this.recordKey(id), 'provider', 'account', 'kind', 'foreign_id', 'status', 'trace');
+    if (!status || !provider || !kind || !foreignId) return null;
+    return { provider, account: account ?? DEFAULT_ACCOUNT, kind: kind as Kind, foreign_id: foreignId, status: status as Status, ...(trace ? { trace } : {}) };
   }
 
   /** The current status of an invoice alone (one field read), or null when there is no record. */
