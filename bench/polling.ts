@@ -396,7 +396,9 @@ export async function scenarioPolling(o: PollingOptions): Promise<Record<string,
     await stack.workers[0]!.stop();
     // Before their first poll, open invoices wait in the lanes' poll indexes, with no job.
     const memBeforeFirstPoll = await memoryFigures(redis, prefix, o.invoices);
-    o.progress(`polling: before the first poll, ${memBeforeFirstPoll.allKeysBytesPerInvoice} B per open invoice in every key, ${memBeforeFirstPoll.storeBytesPerInvoice} B in the store`);
+    o.progress(
+      `polling: before the first poll, ${memBeforeFirstPoll.allKeysBytesPerInvoice} B per open invoice in every key, ${memBeforeFirstPoll.storeBytesPerInvoice} B in the store`,
+    );
     // From the first poll on, each has its delayed poll job: the state of invoices open longer.
     const converted = await pastFirstPoll(redis, prefix);
     const memAfter = await usedMemory(redis);
@@ -486,7 +488,11 @@ export function pollingRows(r: Record<string, any>): Array<[string, string, stri
   const cpu = (x: Record<string, number>): string => `${fmt(x.redisCpuMsPerSecond)} ms/s (${fmt(x.redisCpuPercentOfCore)} % of a core)`;
   return [
     [`polling: seeding ${n} open invoices`, `${fmt(r.seeding.seconds, ' s')} (${fmt(r.seeding.perSecond, '/s')})`, ''],
-    ['Redis bytes per open invoice before its first poll: store (record + history + indexes + poll index entry)', fmt(r.memoryBeforeFirstPoll?.storeBytesPerInvoice, ' B'), '<= 2,048 B'],
+    [
+      'Redis bytes per open invoice before its first poll: store (record + history + indexes + poll index entry)',
+      fmt(r.memoryBeforeFirstPoll?.storeBytesPerInvoice, ' B'),
+      '<= 2,048 B',
+    ],
     ['Redis bytes per open invoice: store (record + history + indexes)', fmt(m.storeBytesPerInvoice, ' B'), ''],
     ['Redis bytes per open invoice: poll job', fmt(m.pollJobBytesPerInvoice, ' B'), ''],
     ['Redis bytes per open tracked invoice: store + poll job', fmt(m.storeBytesPerInvoice + m.pollJobBytesPerInvoice, ' B'), '<= 2,048 B'],
