@@ -167,14 +167,18 @@ function luaSet(statuses: Iterable<Status>): string {
 
 // KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index
 // ARGV: expected version, fields json, history entry ('' none), outbox entry ('' none), id, now ms,
-// record retention ms ('0': kept for ever)
+// record retention ms ('0': kept for ever), the status after the change ('': no index upkeep),
+// '1' when the record is parked after it
+// The version check makes the caller's copy the record as it is here, so the caller says what the
+// record's status and parking become (`upkeep`), and a change that moves neither (the submit
+// marker, a last_error note) leaves the indexes and the expiry alone: no reads of them, no writes.
 // The terminal statuses come from state.ts, so the script and the transition table cannot drift.
 const APPLY = `
 local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return 'missing' end
 if v ~= ARGV[1] then return 'stale' end
 local fields = cjson.decode(ARGV[2])
-local set, del = {}, {}
+local set, del = { 'version', tostring(tonumber(v) + 1) }, {}
 for k, val in pairs(fields) do
   if val == '' then del[#del + 1] = k else set[#set + 1] = k; set[#set + 1] = val end
 end
@@ -183,18 +187,19 @@ if ARGV[3] ~= '' then
   set[#set + 1] = 'history'
   set[#set + 1] = h and (h .. '\\n' .. ARGV[3]) or ARGV[3]
 end
-if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
+redis.call('HSET', KEYS[1], unpack(set))
 if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
-redis.call('HINCRBY', KEYS[1], 'version', 1)
 if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[4]) end
-local status = redis.call('HGET', KEYS[1], 'status')
+local status = ARGV[8]
+if status == '' then return 'ok' end
+local parked = ARGV[9] == '1'
 -- The queued index holds what may still need its create job: not parked, not at the provider.
-if status ~= 'queued' or redis.call('HEXISTS', KEYS[1], 'reconcile') == 1 then
+if status ~= 'queued' or parked then
   redis.call('ZREM', KEYS[3], ARGV[5])
 else
   redis.call('ZADD', KEYS[3], 'NX', ARGV[6], ARGV[5])
 end
--- Open (at the provider, not terminal) invoices are indexed so a sweeper can check each still has its poll job.
+-- Open (at the provider, not terminal) invoices are indexed so a sweeper can check each is followed.
 local terminal = ${luaSet(TERMINAL)}
 if terminal[status] then
   redis.call('ZREM', KEYS[5], ARGV[5])
@@ -202,7 +207,6 @@ if terminal[status] then
 elseif status ~= 'queued' then
   redis.call('ZADD', KEYS[5], 'NX', ARGV[6], ARGV[5])
 end
-local parked = redis.call('HEXISTS', KEYS[1], 'reconcile') == 1
 if parked then
   redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[5])
 else
@@ -217,6 +221,19 @@ else
 end
 return 'ok'
 `;
+
+/**
+ * The index upkeep a change needs, as APPLY's last two arguments: none when it moves neither the
+ * status nor the parking of a record that is not finished (nothing about its indexes or expiry
+ * can change); else the status and parking after it. A change to a finished record always gets
+ * it: its expiry restarts from its last change.
+ */
+function upkeep(record: InvoiceRecord, fields: Record<string, string>): [string, string] {
+  const status = fields.status ?? record.status;
+  const parked = 'reconcile' in fields ? fields.reconcile !== '' : record.reconcile !== null;
+  if (status === record.status && parked === (record.reconcile !== null) && !TERMINAL.has(record.status)) return ['', ''];
+  return [status, parked ? '1' : '0'];
+}
 
 // KEYS: a lane's poll index. ARGV: now ms, how many, lease ms.
 // The due entries, each moved a lease ahead: should the claimer die before their poll jobs are
@@ -254,6 +271,8 @@ interface Scripts {
     id: string,
     now: string,
     retentionMs: string,
+    upkeepStatus: string,
+    upkeepParked: string,
   ): Promise<string>;
 }
 
@@ -484,6 +503,7 @@ export class InvoiceStore {
         id,
         String(at.getTime()),
         String(this.recordRetentionMs),
+        ...upkeep(record, fields),
       );
       if (out === 'missing') return { kind: 'missing' };
       if (out === 'ok') {
@@ -563,6 +583,7 @@ export class InvoiceStore {
       after.id,
       String(Date.now()),
       String(this.recordRetentionMs),
+      ...upkeep(after, restore),
     );
   }
 
