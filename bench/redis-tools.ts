@@ -143,6 +143,7 @@ export class MonitorTap {
   private lastWasOurs = false;
   private lastLabel = '';
   private readonly shas = bullmqScripts();
+  private mark: { key: string; seen: () => void } | undefined;
 
   constructor(
     private readonly url: string,
@@ -166,9 +167,35 @@ export class MonitorTap {
     return c;
   }
 
+  /**
+   * Resolves once the tap has seen every command Redis ran before this call: it reads a marker
+   * key through `client` and waits for that read to come through MONITOR, which lags behind
+   * under load. The marker itself is not counted. Then `reset()` holds a whole stretch of work.
+   */
+  async flush(client: Redis, timeoutMs = 30_000): Promise<void> {
+    const key = `${this.prefix}:monitor-mark:${Math.random().toString(36).slice(2)}`;
+    let timer: NodeJS.Timeout | undefined;
+    const seen = new Promise<void>((resolve, reject) => {
+      this.mark = { key, seen: resolve };
+      timer = setTimeout(() => reject(new Error('MONITOR did not show the marker in time')), timeoutMs);
+    });
+    try {
+      await client.exists(key);
+      await seen;
+    } finally {
+      clearTimeout(timer);
+      this.mark = undefined;
+    }
+  }
+
   private record(args: string[], source: string): void {
     const lua = source.includes('lua');
     const name = (args[0] ?? '').toLowerCase();
+    if (!lua && this.mark && args[1] === this.mark.key) {
+      this.lastWasOurs = false;
+      this.mark.seen();
+      return;
+    }
     if (lua) {
       // Lua lines follow the EVALSHA that ran them; keep those of our scripts only.
       if (!this.lastWasOurs) return;
@@ -186,11 +213,14 @@ export class MonitorTap {
     this.lastLabel = label;
   }
 
-  /** Our scripts, by the keys they take: accept takes 3 keys, apply more (see store.ts). */
+  /** Our scripts, by the keys they take (see store.ts): reserve only the record, apply the outbox too, accept not. */
   private ourScript(args: string[]): string {
     const keys = Number(args[2]);
     const first = args[3] ?? '';
-    if (first.includes(':store:inv:')) return keys === 3 ? 'store accept (lua)' : 'store apply (lua)';
+    if (first.includes(':store:inv:')) {
+      if (keys === 1) return 'store reserve (lua)';
+      return args.slice(4, 3 + keys).some((k) => k.endsWith(':store:outbox')) ? 'store apply (lua)' : 'store accept (lua)';
+    }
     return `script on ${this.keyShape(first)}`;
   }
 

@@ -17,7 +17,9 @@
  * BENCH_POLL_RATE (200), BENCH_LANES_ORDERS (1000), BENCH_LANES_LATENCY_MS (50), BENCH_LANES_CONCURRENCY (50),
  * BENCH_LANES_OUTAGE_SECONDS (20), BENCH_CHECKOUT_SECONDS (10), BENCH_CHECKOUT_RATES ("200,1000"), BENCH_CHECKOUT_WAIT_RATE (200),
  * BENCH_DURABILITY_ORDERS (2000), BENCH_DURABILITY_SINGLES (1000), BENCH_DURABILITY_LINK_MS (1),
- * BENCH_SCENARIOS (create,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
+ * BENCH_LEDGER_ORDERS (5000: orders per round of the Redis cost by step, on a private Redis, with
+ * BENCH_CONCURRENCY operations in flight and BENCH_BATCH orders per create job add), BENCH_LEDGER_RUNS (3),
+ * BENCH_SCENARIOS (create,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -35,6 +37,7 @@ import { pollingRows, scenarioPolling } from './polling.ts';
 import { lanesRows, scenarioLanes } from './lanes.ts';
 import { durabilityRows, scenarioDurability } from './durability.ts';
 import { checkoutRows, scenarioCheckout } from './checkout.ts';
+import { ledgerRows, scenarioLedger } from './ledger.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { REF_QUEUE, REF_RESULTS, orders, providerRequest, runTag, type RefJob } from './orders.ts';
 import { ROOT, RUNTIME, spawnTs, waitForOutput, type Child } from './procs.ts';
@@ -95,7 +98,9 @@ const S = {
   checkoutSeconds: Math.max(1, int('BENCH_CHECKOUT_SECONDS', 10)),
   checkoutRates: (env.BENCH_CHECKOUT_RATES ?? '200,1000').split(',').filter(Boolean).map(Number),
   checkoutWaitRate: Math.max(1, int('BENCH_CHECKOUT_WAIT_RATE', 200)),
-  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,latency,checkout,callbacks,polling,lanes,durability,cluster,profile').split(',').map((s) => s.trim())),
+  ledgerOrders: int('BENCH_LEDGER_ORDERS', 5000),
+  ledgerRuns: Math.max(1, int('BENCH_LEDGER_RUNS', 3)),
+  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile').split(',').map((s) => s.trim())),
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
 
@@ -696,6 +701,7 @@ function table(r: Record<string, any>): string {
   }
   if (r.latency?.workerRss)
     rows.push([`worker RSS under load, ${r.latency.latencyMs} ms (max / median)`, `${r.latency.workerRss.maxMb} / ${r.latency.workerRss.medianMb} MB`, '<= 200 MB']);
+  if (r.ledger) rows.push(...ledgerRows(r.ledger, r.create?.cpuMsPerOrder?.system?.redis));
   if (r.polling) rows.push(...pollingRows(r.polling));
   if (r.lanes) rows.push(...lanesRows(r.lanes));
   if (r.durability) rows.push(...durabilityRows(r.durability));
@@ -792,6 +798,17 @@ async function main(): Promise<void> {
       progress(`${name}: done in ${Math.round((Date.now() - t0) / 1000)} s`);
     };
     await step('create', () => scenarioCreate(e));
+    // In this process, on a Redis of its own (started and stopped by the scenario), configured as we ship it.
+    await step('ledger', () =>
+      scenarioLedger({
+        dir: e.dir,
+        orders: S.ledgerOrders,
+        runs: S.ledgerRuns,
+        concurrency: S.concurrency,
+        batch: S.batch,
+        progress,
+      }),
+    );
     await step('latency', () => scenarioLatency(e));
     await step('checkout', () =>
       scenarioCheckout({
