@@ -104,6 +104,15 @@ interface Scripts {
 
 export class Breaker {
   private readonly scripts: Scripts;
+  /**
+   * Until when this process takes the breaker as closed without asking Redis: set for a short
+   * while (`closedCacheMs`) by a gate that found it closed with no failures counted, cleared by
+   * any failure this process sees. Asking once per order was one script call per order for a
+   * state that almost never changes; the price is that another process's opening reaches this one
+   * up to that much later (its requests meanwhile fail and are counted like any other).
+   */
+  private closedUntil = 0;
+  private readonly closedCacheMs: number;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -119,20 +128,28 @@ export class Breaker {
       redis.defineCommand('iwBreakerRelease', { numberOfKeys: 1, lua: RELEASE });
     }
     this.scripts = redis as unknown as Scripts;
+    // Well under the open interval, so an opened breaker is still seen open for most of it.
+    this.closedCacheMs = Math.min(250, Math.floor(settings.openMs / 4));
   }
 
   /** May this order be sent now? */
   async gate(): Promise<Gate> {
+    const now = this.now();
+    if (now < this.closedUntil) return { kind: 'pass', failures: 0 };
     // While a probe is out, the others look again soon: the probe may close it in a moment.
     const waitWhileProbing = Math.min(this.settings.openMs, 1000);
-    const [kind, n] = await this.scripts.iwBreakerGate(this.key, this.now(), this.settings.probeStaleMs, waitWhileProbing);
-    if (kind === 'pass') return { kind, failures: Number(n) };
+    const [kind, n] = await this.scripts.iwBreakerGate(this.key, now, this.settings.probeStaleMs, waitWhileProbing);
+    if (kind === 'pass') {
+      if (Number(n) === 0) this.closedUntil = now + this.closedCacheMs;
+      return { kind, failures: Number(n) };
+    }
     if (kind === 'probe') return { kind };
     return { kind: 'wait', ms: Math.max(1, Number(n)) };
   }
 
   /** A transport error, timeout or 5xx: the provider did not answer the request. */
   async failure(probe: boolean): Promise<FailureOutcome> {
+    this.closedUntil = 0;
     const s = this.settings;
     const [kind, n, opened] = await this.scripts.iwBreakerFail(this.key, this.now(), s.failures, s.openMs, s.maxMs, probe ? '1' : '0');
     return kind === 'counted' ? { kind, failures: Number(n) } : { kind: 'open', ms: Number(n), opened: Number(opened) === 1 };

@@ -37,7 +37,9 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
     const { foreign_id } = parsed.data;
     if (createJobLane(parsed.data) !== lane.key) throw new UnrecoverableError(`job of lane ${createJobLane(parsed.data)} in the queue of lane ${lane.key}`);
     out.context({ foreign_id });
-    const log = jobLog.child({ foreign_id });
+    // Only the breaker's rare lines need it: a child logger per job costs more than the job's own line.
+    let child: ReturnType<typeof jobLog> | undefined;
+    const log = (): ReturnType<typeof jobLog> => (child ??= jobLog().child({ foreign_id }));
 
     const gate = await lane.breaker.gate();
     if (gate.kind === 'wait') {
@@ -47,7 +49,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
       throw Worker.RateLimitError();
     }
     const probe = gate.kind === 'probe';
-    if (probe) log.info('lane breaker half-open; sending a probe');
+    if (probe) log().info('lane breaker half-open; sending a probe');
 
     const started = performance.now();
     const deps: SubmitDeps = { store: ctx.store, adapter: lane.adapter, callbackUrl: ctx.callbackUrl };
@@ -61,7 +63,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
       const verdict = await lane.breaker.failure(probe);
       if (verdict.kind === 'open') {
         if (verdict.opened || probe) {
-          log.warn(
+          log().warn(
             { ms, err: errorSummary(outcome.kind === 'retry' ? outcome.error : undefined), openMs: verdict.ms, probe },
             probe ? 'probe failed; lane breaker stays open' : 'lane breaker opened; the lane sends nothing for a while',
           );
@@ -78,7 +80,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
     } else if (answered(outcome)) {
       if (probe || (gate.kind === 'pass' && gate.failures > 0)) {
         const was = await lane.breaker.success(probe);
-        if (was === 'half-open') log.info({ ms }, 'probe answered; lane breaker closed');
+        if (was === 'half-open') log().info({ ms }, 'probe answered; lane breaker closed');
       }
     } else if (probe) {
       // Nothing was sent (already done, or parked): the next order probes instead.

@@ -38,7 +38,8 @@ export interface OutcomeLines {
   final: string;
 }
 
-export type OutcomeProcessor<D, R> = (job: Job<D>, out: JobOutcome, log: Logger, token?: string) => Promise<R>;
+/** `log` gives the attempt's logger (queue, job id and lane bound), made on first use: most attempts write only their outcome line. */
+export type OutcomeProcessor<D, R> = (job: Job<D>, out: JobOutcome, log: () => Logger, token?: string) => Promise<R>;
 
 /** The errors by which a processor hands its job back to wait (a lane paused, a poll later): not failures. */
 function handedBack(err: unknown): boolean {
@@ -51,7 +52,9 @@ export function withOutcomeLine<D, R>(rootLog: Logger, lines: OutcomeLines, proc
     const started = performance.now();
     const attempts = job.opts.attempts ?? 1;
     const attempt = job.attemptsMade + 1;
-    const log = rootLog.child({ queue: lines.queue, jobId: job.id, ...lines.about(job as Job) });
+    const bindings = { queue: lines.queue, jobId: job.id, ...lines.about(job as Job) };
+    let child: Logger | undefined;
+    const log = (): Logger => (child ??= rootLog.child(bindings));
     let said: { level: Level; fields: Record<string, unknown>; msg: string; finalMsg?: string } | undefined;
     let context: Record<string, unknown> = {};
     const say = (level: Level) => (fields: Record<string, unknown>, msg: string) => void (said = { level, fields, msg });
@@ -64,10 +67,11 @@ export function withOutcomeLine<D, R>(rootLog: Logger, lines: OutcomeLines, proc
       context: (fields) => void (context = { ...context, ...fields }),
     };
     const write = (final: boolean, fallback: { level: Level; msg: string; err?: unknown }) => {
-      const fields = { ...context, ms: Math.round(performance.now() - started), attempt: `${attempt} of ${attempts}` };
-      if (said && final && said.finalMsg) log.error({ ...fields, ...said.fields }, said.finalMsg);
-      else if (said) log[said.level]({ ...fields, ...said.fields }, said.msg);
-      else log[fallback.level]({ ...fields, ...(fallback.err !== undefined ? { err: errorSummary(fallback.err) } : {}) }, fallback.msg);
+      // The same fields a child logger would bind, without making one for each attempt.
+      const fields = { ...bindings, ...context, ms: Math.round(performance.now() - started), attempt: `${attempt} of ${attempts}` };
+      if (said && final && said.finalMsg) rootLog.error({ ...fields, ...said.fields }, said.finalMsg);
+      else if (said) rootLog[said.level]({ ...fields, ...said.fields }, said.msg);
+      else rootLog[fallback.level]({ ...fields, ...(fallback.err !== undefined ? { err: errorSummary(fallback.err) } : {}) }, fallback.msg);
     };
     try {
       const result = await processor(job, out, log, token);

@@ -138,11 +138,16 @@ export class Intake {
     // accepted once and then answered as existing (or conflict).
     // The order's trace: the request accepting it (kept on the record for what follows later).
     const trace = activeTraceparent();
-    const outcomes = await Promise.all(checked.map((c) => ('order' in c ? this.store.accept(c.order, orderHash(c.order), newSecret(), undefined, trace) : Promise.resolve(null))));
+    const written = await Promise.all(checked.map((c) => ('order' in c ? this.store.acceptRecord(c.order, orderHash(c.order), newSecret(), undefined, trace) : Promise.resolve(null))));
+    const outcomes = written.map((w) => w?.outcome ?? null);
     const results: IntakeResult[] = [];
     const jobs: OrderRef[] = [];
+    // An accepted order's record is the one just written; an existing one is read.
     const records = await Promise.all(
-      checked.map((c, i) => ('order' in c && outcomes[i] !== 'conflict' ? this.store.get(laneKey(c.order.provider, c.order.account), c.order.foreign_id) : Promise.resolve(null))),
+      checked.map((c, i) => {
+        if (!('order' in c) || outcomes[i] === 'conflict') return Promise.resolve(null);
+        return written[i]?.record ? Promise.resolve(written[i].record) : this.store.get(laneKey(c.order.provider, c.order.account), c.order.foreign_id);
+      }),
     );
     checked.forEach((c, i) => {
       if (!('order' in c)) {

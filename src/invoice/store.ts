@@ -382,6 +382,14 @@ export class InvoiceStore {
    * payload is `existing` and another payload a `conflict`. Nothing is written in either case.
    */
   async accept(order: Order, hash: string, secret: string, now = new Date(), trace?: string): Promise<AcceptOutcome> {
+    return (await this.acceptRecord(order, hash, secret, now, trace)).outcome;
+  }
+
+  /**
+   * `accept`, with the record: the one just written when accepted (built from what was written,
+   * not read back), else null (the caller reads an existing one; a conflict has none of its own).
+   */
+  async acceptRecord(order: Order, hash: string, secret: string, now = new Date(), trace?: string): Promise<{ outcome: AcceptOutcome; record: InvoiceRecord | null }> {
     const lane = laneKey(order.provider, order.account);
     const id = invoiceId(lane, order.foreign_id);
     const at = now.toISOString();
@@ -412,7 +420,7 @@ export class InvoiceStore {
     // a queued record without its job gets one from the sweeper. The accepts of one batch resolve
     // together and share one WAIT. A conflict (409) acknowledges nothing.
     if (this.durability && mark !== undefined && out !== 'conflict') await this.durability.confirm('accept', mark);
-    return out as AcceptOutcome;
+    return { outcome: out as AcceptOutcome, record: out === 'accepted' ? fromRaw(id, fields) : null };
   }
 
   /**
@@ -508,9 +516,7 @@ export class InvoiceStore {
       if (out === 'missing') return { kind: 'missing' };
       if (out === 'ok') {
         // The script applied exactly these fields to exactly this version: merge instead of re-reading.
-        const merged: Record<string, string> = { ...toRaw(record), ...fields, version: String(record.version + 1) };
-        for (const [k, v] of Object.entries(fields)) if (v === '') delete merged[k];
-        const applied = { kind: 'applied' as const, record: fromRaw(id, merged), published: outbox !== '' };
+        const applied = { kind: 'applied' as const, record: withFields(record, fields), published: outbox !== '' };
         if (this.durability && mark !== undefined) await this.confirmApplied(this.durability, mark, record, fields, applied.record, change, options);
         return applied;
       }
@@ -773,46 +779,74 @@ async function sum(counts: Array<Promise<number>>): Promise<number> {
   return (await Promise.all(counts)).reduce((a, b) => a + b, 0);
 }
 
+type RecordField = Exclude<keyof InvoiceRecord, 'id' | 'lane'>;
+const num = (v: string | undefined): number | null => (v ? Number(v) : null);
+
+/** How each field of the record reads from its Redis string (absent: undefined). */
+const READ: { [K in RecordField]-?: (v: string | undefined) => InvoiceRecord[K] | undefined } = {
+  provider: (v) => v as ProviderId,
+  account: (v) => v ?? DEFAULT_ACCOUNT,
+  kind: (v) => v as Kind,
+  foreign_id: (v) => v ?? '',
+  status: (v) => v as Status,
+  version: (v) => Number(v),
+  hash: (v) => v ?? '',
+  order: (v) => JSON.parse(v ?? '{}') as Order,
+  secret: (v) => v ?? '',
+  amount: (v) => v ?? '',
+  currency: (v) => v ?? '',
+  provider_invoice_id: (v) => v ?? null,
+  provider_status: (v) => v ?? null,
+  payment_url: (v) => v ?? null,
+  received_amount: (v) => v ?? null,
+  reason: (v) => v ?? null,
+  last_error: (v) => v ?? null,
+  submitting: num,
+  submit_attempts: (v) => Number(v ?? 0),
+  rate_limited_hits: (v) => Number(v ?? 0),
+  reconcile: (v) => v ?? null,
+  accepted_at: (v) => v ?? '',
+  updated_at: (v) => v ?? '',
+  expires_at: (v) => v ?? null,
+  received_currency: (v) => v ?? null,
+  opened_at: num,
+  status_at: num,
+  inferred: (v) => v ?? null,
+  events: (v) => (v ? v.split('\n').map((l) => JSON.parse(l) as InvoiceEventEntry) : []),
+  provider_foreign_id: (v) => v ?? null,
+  replaced_foreign_ids: (v) => (v ? (JSON.parse(v) as string[]) : []),
+  trace: (v) => v || undefined,
+};
+const FIELDS = Object.keys(READ) as RecordField[];
+
 /** The typed record from its Redis hash (all values are strings there). */
 function fromRaw(id: string, raw: Record<string, string>): InvoiceRecord {
-  const provider = raw.provider as ProviderId;
-  const account = raw.account ?? DEFAULT_ACCOUNT;
-  return {
-    id,
-    provider,
-    account,
-    lane: laneKey(provider, account),
-    kind: raw.kind as Kind,
-    foreign_id: raw.foreign_id ?? '',
-    status: raw.status as Status,
-    version: Number(raw.version),
-    hash: raw.hash ?? '',
-    order: JSON.parse(raw.order ?? '{}') as Order,
-    secret: raw.secret ?? '',
-    amount: raw.amount ?? '',
-    currency: raw.currency ?? '',
-    provider_invoice_id: raw.provider_invoice_id ?? null,
-    provider_status: raw.provider_status ?? null,
-    payment_url: raw.payment_url ?? null,
-    received_amount: raw.received_amount ?? null,
-    reason: raw.reason ?? null,
-    last_error: raw.last_error ?? null,
-    submitting: raw.submitting ? Number(raw.submitting) : null,
-    submit_attempts: Number(raw.submit_attempts ?? 0),
-    rate_limited_hits: Number(raw.rate_limited_hits ?? 0),
-    reconcile: raw.reconcile ?? null,
-    accepted_at: raw.accepted_at ?? '',
-    updated_at: raw.updated_at ?? '',
-    expires_at: raw.expires_at ?? null,
-    received_currency: raw.received_currency ?? null,
-    opened_at: raw.opened_at ? Number(raw.opened_at) : null,
-    status_at: raw.status_at ? Number(raw.status_at) : null,
-    inferred: raw.inferred ?? null,
-    events: raw.events ? raw.events.split('\n').map((l) => JSON.parse(l) as InvoiceEventEntry) : [],
-    provider_foreign_id: raw.provider_foreign_id ?? null,
-    replaced_foreign_ids: raw.replaced_foreign_ids ? (JSON.parse(raw.replaced_foreign_ids) as string[]) : [],
-    ...(raw.trace ? { trace: raw.trace } : {}),
-  };
+  const record = { id } as Record<string, unknown>;
+  for (const k of FIELDS) {
+    const v = READ[k](raw[k]);
+    if (v !== undefined) record[k] = v;
+  }
+  const r = record as unknown as InvoiceRecord;
+  r.lane = laneKey(r.provider, r.account);
+  return r;
+}
+
+/**
+ * The record after APPLY wrote `fields` ('' removes one) to this version: the caller's copy with
+ * just those fields read again, so the order, events and the rest are not parsed once more.
+ */
+function withFields(record: InvoiceRecord, fields: Record<string, string>): InvoiceRecord {
+  const next = { ...record, version: record.version + 1 } as Record<string, unknown>;
+  for (const [k, raw] of Object.entries(fields)) {
+    const read = READ[k as RecordField] as ((v: string | undefined) => unknown) | undefined;
+    if (!read) continue; // not a record field (nothing reads it back)
+    const v = read(raw === '' ? undefined : raw);
+    if (v === undefined) delete next[k];
+    else next[k] = v;
+  }
+  const r = next as unknown as InvoiceRecord;
+  if ('provider' in fields || 'account' in fields) r.lane = laneKey(r.provider, r.account);
+  return r;
 }
 
 /** The inverse of `fromRaw` for the fields a record carries. */

@@ -62,6 +62,28 @@ describe('lane circuit breaker', () => {
     assert.equal((await a.status()).state, 'closed');
   });
 
+  it('a process takes a closed breaker as closed for 250 ms without asking again; its own failure asks at once', async () => {
+    const key = `${prefix}:b-cache`;
+    const a = new Breaker(redis, key, settings, clock);
+    const b = new Breaker(redis, key, settings, clock);
+    assert.deepEqual(await a.gate(), { kind: 'pass', failures: 0 });
+    // Another process opens it.
+    for (let i = 0; i < 3; i++) await b.failure(false);
+    assert.equal((await b.status()).state, 'open');
+    now += 249;
+    assert.deepEqual(await a.gate(), { kind: 'pass', failures: 0 }, 'within 250 ms of finding it closed');
+    now += 1;
+    assert.equal((await a.gate()).kind, 'wait', 'seen open once that is over');
+    // Closed again; a failure this process sees drops what it remembered.
+    now += 1000;
+    assert.deepEqual(await a.gate(), { kind: 'probe' });
+    assert.equal(await a.success(true), 'half-open');
+    assert.deepEqual(await a.gate(), { kind: 'pass', failures: 0 });
+    assert.deepEqual(await a.failure(false), { kind: 'counted', failures: 1 });
+    for (let i = 0; i < 2; i++) await b.failure(false);
+    assert.equal((await a.gate()).kind, 'wait', 'asked again at once after its own failure');
+  });
+
   it('a probe that dies with its worker is replaced; a probe that sent nothing hands on at once', async () => {
     const key = `${prefix}:b2`;
     const a = new Breaker(redis, key, settings, clock);

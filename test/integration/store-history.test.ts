@@ -53,6 +53,45 @@ describe('invoice store', () => {
     assert.deepEqual(await redis.keys(`${prefix}:*${id}*`), [store.recordKey(id)]);
   });
 
+  it('an accepted order comes back as the record Redis holds, without reading it; existing and conflict come back without one', async () => {
+    const order = OrderSchema.parse(sampleOrder('cryptoprocessing', 'h-accept', { account: 'eu' }));
+    const first = await store.acceptRecord(order, orderHash(order), 'not-a-real-secret', new Date(), '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    assert.equal(first.outcome, 'accepted');
+    assert.deepEqual(first.record, await store.get('cryptoprocessing@eu', 'h-accept'));
+    assert.deepEqual(await store.acceptRecord(order, orderHash(order), 'other'), { outcome: 'existing', record: null });
+    const changed = OrderSchema.parse({ ...sampleOrder('cryptoprocessing', 'h-accept', { account: 'eu' }), amount: '99.00' });
+    assert.deepEqual(await store.acceptRecord(changed, orderHash(changed), 'other'), { outcome: 'conflict', record: null });
+  });
+
+  it('the record an apply returns is the record Redis holds, field by field, and the indexes follow status and parking', async () => {
+    const id = await accepted('h-merge');
+    const keys = store.allKeys()[0]!;
+    const member = async (key: string): Promise<boolean> => (await redis.zscore(key, id)) !== null;
+    const steps: Array<Parameters<InvoiceStore['apply']>[2]> = [
+      { source: 'create', fields: { submitting: 1_700_000_000_000, submit_attempts: 1 } },
+      { source: 'create', fields: { reconcile: 'outcome unknown' } },
+      { source: 'operator', fields: { reconcile: null, submitting: null } },
+      { status: 'created', source: 'create', fields: { submitting: null, provider_invoice_id: 'inv-9', payment_url: 'https://pay.example/9', expires_at: '2030-01-01T00:00:00.000Z' } },
+      { source: 'poll', fields: { last_error: 'lookup failed: 503' } },
+      { source: 'operator', fields: { reconcile: 'check at the provider' } },
+      { source: 'operator', fields: { reconcile: null, last_error: null } },
+      { source: 'callback', event: { kind: 'payment', id: 'tx-1', detail: { provider_status: 'partially', received_amount: '1.5' } } },
+      { status: 'paid', source: 'callback', fields: { received_amount: '10.00', received_currency: 'USDT' } },
+      { source: 'callback', event: { kind: 'exception', id: 'late-1', detail: { type: 'payment_after_end', provider_status: 'paid' } }, fields: { reconcile: 'money after the end' } },
+    ];
+    for (const change of steps) {
+      const res = await store.apply('cryptoprocessing', 'h-merge', change);
+      assert.equal(res.kind, 'applied', JSON.stringify(change));
+      const held = await store.getById(id);
+      assert.deepEqual(res.kind === 'applied' ? res.record : null, held, `after ${JSON.stringify(change)}`);
+      // The indexes say what the record says, whether or not the change moved the status.
+      const parked = held!.reconcile !== null;
+      assert.equal(await member(keys.queued), held!.status === 'queued' && !parked, `queued index after ${JSON.stringify(change)}`);
+      assert.equal(await member(keys.open), held!.status !== 'queued' && !TERMINAL.has(held!.status), `open index after ${JSON.stringify(change)}`);
+      assert.equal(await member(keys.reconcile), parked, `reconcile index after ${JSON.stringify(change)}`);
+    }
+  });
+
   it('a record whose history began in the older list reads as one history', async () => {
     const id = await accepted('h-2');
     const early = { at: '2026-01-01T00:00:00.000Z', from: null, to: 'queued', source: 'api' };
