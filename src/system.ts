@@ -18,9 +18,7 @@ import { EndpointStore, fanOut } from './result-webhooks.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
 import { Breaker } from './breaker.ts';
 import type { Config } from './config.ts';
-import { createApp } from './http/app.ts';
 import { createOpsApp } from './http/ops.ts';
-import { webhookRoutes } from './http/webhooks.ts';
 import { Intake } from './invoice/intake.ts';
 import { OutboxRelay } from './invoice/relay.ts';
 import type { TrackSettings } from './invoice/track.ts';
@@ -248,11 +246,12 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       const workersRunning = workers ? () => workers.workers.every((w) => w.isRunning()) : undefined;
       // The app only pings Redis (readiness), which a Cluster answers too.
       const ops = { redis: redis as Redis, log, metrics: m, metricsToken: config.METRICS_TOKEN, workersRunning, laneStatus };
-      // The worker role serves only health and metrics; the producer API and Bull Board live on the api role.
-      const app =
-        role === 'worker'
-          ? createOpsApp(ops)
-          : createApp({
+      // The worker role serves only health and metrics; the producer API and Bull Board live on the
+      // api role, and are not even loaded in a worker process (about 20 MB of its memory).
+      const http = role === 'worker' ? undefined : await Promise.all([import('./http/app.ts'), import('./http/webhooks.ts')]);
+      const app = !http
+        ? createOpsApp(ops)
+        : http[0].createApp({
               intake,
               store,
               lanes,
@@ -260,7 +259,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
               apiToken: config.API_TOKEN,
               ...ops,
               // Provider callbacks: raw-body routes, mounted before the producer API's JSON parser.
-              mount: (app) => void app.use(webhookRoutes({ lanes, store, eventsQueue, log, metrics: m })),
+              mount: (app) => void app.use(http[1].webhookRoutes({ lanes, store, eventsQueue, log, metrics: m })),
               webhookEndpoints: {
                 endpoints,
                 webhooks: webhooksQueue,

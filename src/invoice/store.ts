@@ -784,7 +784,7 @@ const num = (v: string | undefined): number | null => (v ? Number(v) : null);
 
 /** How each field of the record reads from its Redis string (absent: undefined). */
 const READ: { [K in RecordField]-?: (v: string | undefined) => InvoiceRecord[K] | undefined } = {
-  provider: (v) => v as ProviderId,
+  provider: (v) => v,
   account: (v) => v ?? DEFAULT_ACCOUNT,
   kind: (v) => v as Kind,
   foreign_id: (v) => v ?? '',
