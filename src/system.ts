@@ -252,31 +252,31 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       const app = !http
         ? createOpsApp(ops)
         : http[0].createApp({
-              intake,
-              store,
-              lanes,
-              track,
-              apiToken: config.API_TOKEN,
-              ...ops,
-              // Provider callbacks: raw-body routes, mounted before the producer API's JSON parser.
-              mount: (app) => void app.use(http[1].webhookRoutes({ lanes, store, eventsQueue, log, metrics: m })),
-              webhookEndpoints: {
-                endpoints,
-                webhooks: webhooksQueue,
-                results: resultsQueue,
-                log: log.child({ component: 'webhooks' }),
-                attempts: (config.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS).length + 1,
-              },
-              admin: {
-                queues,
-                user: config.ADMIN_USER,
-                password: config.ADMIN_PASSWORD,
-                role: config.ADMIN_ROLE,
-                sandbox: config.sandbox,
-                log: log.child({ component: 'admin' }),
-                metrics,
-              },
-            });
+            intake,
+            store,
+            lanes,
+            track,
+            apiToken: config.API_TOKEN,
+            ...ops,
+            // Provider callbacks: raw-body routes, mounted before the producer API's JSON parser.
+            mount: (app) => void app.use(http[1].webhookRoutes({ lanes, store, eventsQueue, log, metrics: m })),
+            webhookEndpoints: {
+              endpoints,
+              webhooks: webhooksQueue,
+              results: resultsQueue,
+              log: log.child({ component: 'webhooks' }),
+              attempts: (config.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS).length + 1,
+            },
+            admin: {
+              queues,
+              user: config.ADMIN_USER,
+              password: config.ADMIN_PASSWORD,
+              role: config.ADMIN_ROLE,
+              sandbox: config.sandbox,
+              log: log.child({ component: 'admin' }),
+              metrics,
+            },
+          });
       const server = app.listen(port, host);
       await new Promise<void>((resolve, reject) => {
         server.once('listening', resolve);

@@ -138,7 +138,9 @@ export class Intake {
     // accepted once and then answered as existing (or conflict).
     // The order's trace: the request accepting it (kept on the record for what follows later).
     const trace = activeTraceparent();
-    const written = await Promise.all(checked.map((c) => ('order' in c ? this.store.acceptRecord(c.order, orderHash(c.order), newSecret(), undefined, trace) : Promise.resolve(null))));
+    const written = await Promise.all(
+      checked.map((c) => ('order' in c ? this.store.acceptRecord(c.order, orderHash(c.order), newSecret(), undefined, trace) : Promise.resolve(null))),
+    );
     const outcomes = written.map((w) => w?.outcome ?? null);
     const results: IntakeResult[] = [];
     const jobs: OrderRef[] = [];

@@ -71,13 +71,21 @@ describe('invoice store', () => {
       { source: 'create', fields: { submitting: 1_700_000_000_000, submit_attempts: 1 } },
       { source: 'create', fields: { reconcile: 'outcome unknown' } },
       { source: 'operator', fields: { reconcile: null, submitting: null } },
-      { status: 'created', source: 'create', fields: { submitting: null, provider_invoice_id: 'inv-9', payment_url: 'https://pay.example/9', expires_at: '2030-01-01T00:00:00.000Z' } },
+      {
+        status: 'created',
+        source: 'create',
+        fields: { submitting: null, provider_invoice_id: 'inv-9', payment_url: 'https://pay.example/9', expires_at: '2030-01-01T00:00:00.000Z' },
+      },
       { source: 'poll', fields: { last_error: 'lookup failed: 503' } },
       { source: 'operator', fields: { reconcile: 'check at the provider' } },
       { source: 'operator', fields: { reconcile: null, last_error: null } },
       { source: 'callback', event: { kind: 'payment', id: 'tx-1', detail: { provider_status: 'partially', received_amount: '1.5' } } },
       { status: 'paid', source: 'callback', fields: { received_amount: '10.00', received_currency: 'USDT' } },
-      { source: 'callback', event: { kind: 'exception', id: 'late-1', detail: { type: 'payment_after_end', provider_status: 'paid' } }, fields: { reconcile: 'money after the end' } },
+      {
+        source: 'callback',
+        event: { kind: 'exception', id: 'late-1', detail: { type: 'payment_after_end', provider_status: 'paid' } },
+        fields: { reconcile: 'money after the end' },
+      },
     ];
     for (const change of steps) {
       const res = await store.apply('cryptoprocessing', 'h-merge', change);
