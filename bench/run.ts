@@ -357,8 +357,11 @@ async function scenarioLatency(e: Env): Promise<Record<string, unknown>> {
   await systemRun(stack, e.redis, prefix, S.warmup, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
   const rss = new RssSampler(() => stack.workers).start();
   const runs: number[] = [];
+  const cpu: Array<Record<string, number>> = [];
   for (let i = 0; i < S.runs; i++) {
+    const before = await cpuSnapshot({ api: stack.api, worker: stack.workers[0] }, e.single);
     const r = await systemRun(stack, e.redis, prefix, S.latencyOrders, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
+    cpu.push(cpuPerOrder(before, await cpuSnapshot({ api: stack.api, worker: stack.workers[0] }, e.single), S.latencyOrders));
     runs.push(r.perSecond);
     progress(`latency: run ${i + 1}/${S.runs}: ${Math.round(r.perSecond)}/s`);
   }
@@ -366,7 +369,8 @@ async function scenarioLatency(e: Env): Promise<Record<string, unknown>> {
   await checkAllCreated(e.redis, prefix, S.warmup + S.runs * S.latencyOrders);
   await stack.stop();
   await sb.child.stop();
-  return { latencyMs: S.latencyMs, concurrency: S.latencyConcurrency, ordersPerRun: S.latencyOrders, system: series(runs), workerRss, sweep };
+  const cpuMsPerOrder = Object.fromEntries(['api', 'worker', 'redis'].map((k) => [k, Math.round(series(cpu.map((c) => (c[k] ?? 0) * 1000)).median) / 1000]));
+  return { latencyMs: S.latencyMs, concurrency: S.latencyConcurrency, ordersPerRun: S.latencyOrders, system: series(runs), cpuMsPerOrder, workerRss, sweep };
 }
 
 async function scenarioCallbacks(e: Env): Promise<Record<string, unknown>> {
@@ -658,11 +662,18 @@ function table(r: Record<string, any>): string {
     const c = r.create;
     rows.push([`create, 0 ms provider, concurrency ${c.concurrency}`, s(c.system), '']);
     rows.push(['reference pipeline, same conditions', s(c.reference), '']);
-    rows.push(['ratio (ours / reference)', fmt(c.ratio), '>= 0.5']);
+    rows.push(['ratio (ours / reference)', fmt(c.ratio), '>= 0.7']);
+    const cpu = c.cpuMsPerOrder?.system as Record<string, number> | undefined;
+    if (cpu?.redis) {
+      rows.push(['Redis CPU per order (API, worker and relay together)', fmt(cpu.redis, ' ms'), '<= 0.15 ms']);
+      rows.push(['  the ceiling it implies: orders/s at one full Redis core', fmt(Math.round(1000 / cpu.redis), ' orders/s'), '']);
+    }
+    if (cpu?.worker) rows.push([`worker CPU per order, 0 ms provider, concurrency ${c.concurrency}`, fmt(cpu.worker, ' ms'), '<= 0.30 ms']);
   }
   if (r.latency) {
     const l = r.latency;
     rows.push([`create, ${l.latencyMs} ms provider, 1 worker, concurrency ${l.concurrency}`, s(l.system), '>= 3,000 orders/s']);
+    if (l.cpuMsPerOrder?.worker) rows.push([`worker CPU per order, ${l.latencyMs} ms provider, concurrency ${l.concurrency}`, fmt(l.cpuMsPerOrder.worker, ' ms'), '<= 0.30 ms']);
     for (const w of l.sweep ?? []) rows.push([`  sweep: concurrency ${w.concurrency}`, fmt(w.perSecond, ' orders/s'), '']);
   }
   if (r.callbacks) {

@@ -69,9 +69,9 @@ function systemEnv(o: StackOptions, port: number): Record<string, string> {
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     CREATE_CONCURRENCY: String(o.concurrency),
     // Polls are deferred a day, to keep them out of the throughput figures: CryptoSteroid's first
-    // polls (after 60 s) would land in the middle of the later runs. The poll job is still
-    // scheduled (and its memory counted); only its execution, at most POLL_RATE_MAX a second, is
-    // left out.
+    // polls (after 60 s) would land in the middle of the later runs. The first poll is still
+    // scheduled (in the poll index, its memory counted); only the poll, at most POLL_RATE_MAX a
+    // second, is left out.
     POLL_CRYPTOSTEROID_MS: '86400000',
     POLL_PLATFORM_MS: '86400000',
     POLL_IDLE_MS: '86400000',
@@ -110,7 +110,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const name = o.name ?? 'stack';
   const port = await freePort();
   const env = systemEnv(o, port);
-  const flags = o.nodeFlags ?? [];
+  // BENCH_NODE_FLAGS: extra node flags for every API and worker process (e.g. V8 heap settings).
+  const flags = [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...(o.nodeFlags ?? [])];
   const api = spawnTs(`${name}-api`, 'src/main.ts', ['--role', 'api'], env, o.dir, flags);
   const workers: Child[] = [];
   const stack: Stack = {
