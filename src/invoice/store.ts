@@ -146,93 +146,100 @@ export interface ApplyOptions {
 export type ApplyResult =
   { kind: 'applied'; record: InvoiceRecord; published: boolean } | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' } | { kind: 'missing' };
 
+// KEYS: record, idx:queued. ARGV: hash, history entry, now ms, id, then the fields as name, value pairs.
+// Fields travel as plain arguments, not a JSON object: no decoding (and its garbage) in Redis.
 const ACCEPT = `
 local h = redis.call('HGET', KEYS[1], 'hash')
 if h then
   if h == ARGV[1] then return 'existing' end
   return 'conflict'
 end
-local fields = cjson.decode(ARGV[2])
-local set = { 'history', ARGV[3] }
-for k, v in pairs(fields) do set[#set + 1] = k; set[#set + 1] = v end
-redis.call('HSET', KEYS[1], unpack(set))
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+redis.call('HSET', KEYS[1], 'history', ARGV[2], unpack(ARGV, 5))
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 return 'accepted'
 `;
 
-/** A Lua table literal whose keys are the given statuses: `{ paid = true, ... }`. */
-function luaSet(statuses: Iterable<Status>): string {
-  return `{ ${[...statuses].map((s) => `${s} = true`).join(', ')} }`;
-}
-
 // KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index
-// ARGV: expected version, fields json, history entry ('' none), outbox entry ('' none), id, now ms,
-// record retention ms ('0': kept for ever), the status after the change ('': no index upkeep),
-// '1' when the record is parked after it
-// The version check makes the caller's copy the record as it is here, so the caller says what the
-// record's status and parking become (`upkeep`), and a change that moves neither (the submit
-// marker, a last_error note) leaves the indexes and the expiry alone: no reads of them, no writes.
-// The terminal statuses come from state.ts, so the script and the transition table cannot drift.
+// ARGV: expected version, history entry ('' none), outbox entry ('' none), id, now ms, record
+// retention ms ('0': kept for ever), the index and expiry changes (`upkeep`: '' none), then the
+// fields as name, value pairs ('' removes the field)
+// The version check makes the caller's copy the record as it is here, so the caller works out
+// which indexes the change moves the record in or out of, and whether its expiry starts, restarts
+// or ends (`upkeep`); a change that moves nothing (the submit marker, a last_error note) touches
+// no index and no expiry.
+// Which statuses are terminal is decided in `upkeep` from state.ts's TERMINAL, so the script and
+// the transition table cannot drift.
 const APPLY = `
 local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return 'missing' end
 if v ~= ARGV[1] then return 'stale' end
-local fields = cjson.decode(ARGV[2])
 local set, del = { 'version', tostring(tonumber(v) + 1) }, {}
-for k, val in pairs(fields) do
-  if val == '' then del[#del + 1] = k else set[#set + 1] = k; set[#set + 1] = val end
+for i = 8, #ARGV, 2 do
+  if ARGV[i + 1] == '' then del[#del + 1] = ARGV[i] else set[#set + 1] = ARGV[i]; set[#set + 1] = ARGV[i + 1] end
 end
-if ARGV[3] ~= '' then
+if ARGV[2] ~= '' then
   local h = redis.call('HGET', KEYS[1], 'history')
   set[#set + 1] = 'history'
-  set[#set + 1] = h and (h .. '\\n' .. ARGV[3]) or ARGV[3]
+  set[#set + 1] = h and (h .. '\\n' .. ARGV[2]) or ARGV[2]
 end
 redis.call('HSET', KEYS[1], unpack(set))
 if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
-if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[4]) end
-local status = ARGV[8]
-if status == '' then return 'ok' end
-local parked = ARGV[9] == '1'
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
+local ops = ARGV[7]
+if ops == '' then return 'ok' end
 -- The queued index holds what may still need its create job: not parked, not at the provider.
-if status ~= 'queued' or parked then
-  redis.call('ZREM', KEYS[3], ARGV[5])
-else
-  redis.call('ZADD', KEYS[3], 'NX', ARGV[6], ARGV[5])
-end
+local q = string.sub(ops, 1, 1)
+if q == '+' then redis.call('ZADD', KEYS[3], 'NX', ARGV[5], ARGV[4]) elseif q == '-' then redis.call('ZREM', KEYS[3], ARGV[4]) end
 -- Open (at the provider, not terminal) invoices are indexed so a sweeper can check each is followed.
-local terminal = ${luaSet(TERMINAL)}
-if terminal[status] then
-  redis.call('ZREM', KEYS[5], ARGV[5])
-  redis.call('ZREM', KEYS[6], ARGV[5])
-elseif status ~= 'queued' then
-  redis.call('ZADD', KEYS[5], 'NX', ARGV[6], ARGV[5])
-end
-if parked then
-  redis.call('ZADD', KEYS[4], 'NX', ARGV[6], ARGV[5])
-else
-  redis.call('ZREM', KEYS[4], ARGV[5])
-end
+local o = string.sub(ops, 2, 2)
+if o == '+' then redis.call('ZADD', KEYS[5], 'NX', ARGV[5], ARGV[4]) elseif o == '-' then redis.call('ZREM', KEYS[5], ARGV[4]) end
+local r = string.sub(ops, 3, 3)
+if r == '+' then redis.call('ZADD', KEYS[4], 'NX', ARGV[5], ARGV[4]) elseif r == '-' then redis.call('ZREM', KEYS[4], ARGV[4]) end
 -- Retention: a finished record nobody has to act on expires a window after its last change (the
 -- indexes above no longer name it); open and parked ones are kept, also when parked again later.
-if terminal[status] and not parked then
-  if ARGV[7] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[7]) end
-else
+local e = string.sub(ops, 4, 4)
+if e == 'e' then
+  if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+elseif e == 'p' then
   redis.call('PERSIST', KEYS[1])
 end
+-- A finished invoice no longer waits for its first poll.
+if string.sub(ops, 5, 5) == '-' then redis.call('ZREM', KEYS[6], ARGV[4]) end
 return 'ok'
 `;
 
+/** A field map as APPLY and ACCEPT take it: name, value, name, value... */
+function pairs(fields: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const k in fields) out.push(k, fields[k] as string);
+  return out;
+}
+
+/** Which indexes a record in this state belongs in, and whether it is counting down to expiry. */
+function placement(status: Status, parked: boolean): { queued: boolean; open: boolean; parked: boolean; expiring: boolean } {
+  const terminal = TERMINAL.has(status);
+  return { queued: status === 'queued' && !parked, open: status !== 'queued' && !terminal, parked, expiring: terminal && !parked };
+}
+
 /**
- * The index upkeep a change needs, as APPLY's last two arguments: none when it moves neither the
- * status nor the parking of a record that is not finished (nothing about its indexes or expiry
- * can change); else the status and parking after it. A change to a finished record always gets
- * it: its expiry restarts from its last change.
+ * The index and expiry changes a change makes, as APPLY's `ops`: for the queued, open and
+ * reconcile indexes '+' (enters), '-' (leaves) or '.'; then 'e' (expiry starts or restarts: a
+ * finished record expires a window after its last change), 'p' (it ends: parked again) or '.';
+ * then '-' when the invoice just finished (it leaves the poll index). '' when nothing moves.
  */
-function upkeep(record: InvoiceRecord, fields: Record<string, string>): [string, string] {
-  const status = fields.status ?? record.status;
+function upkeep(record: InvoiceRecord, fields: Record<string, string>): string {
+  const status = (fields.status as Status | undefined) ?? record.status;
   const parked = 'reconcile' in fields ? fields.reconcile !== '' : record.reconcile !== null;
-  if (status === record.status && parked === (record.reconcile !== null) && !TERMINAL.has(record.status)) return ['', ''];
-  return [status, parked ? '1' : '0'];
+  const was = placement(record.status, record.reconcile !== null);
+  const now = placement(status, parked);
+  const move = (a: boolean, b: boolean): string => (a === b ? '.' : b ? '+' : '-');
+  const ops =
+    move(was.queued, now.queued) +
+    move(was.open, now.open) +
+    move(was.parked, now.parked) +
+    (now.expiring ? 'e' : was.expiring ? 'p' : '.') +
+    (TERMINAL.has(status) && !TERMINAL.has(record.status) ? '-' : '.');
+  return ops === '.....' ? '' : ops;
 }
 
 // KEYS: a lane's poll index. ARGV: now ms, how many, lease ms.
@@ -256,7 +263,7 @@ return 1
 interface Scripts {
   iwReserve(k1: string, marker: string, foreignId: string, at: string): Promise<number>;
   iwClaimPolls(k1: string, now: string, limit: string, leaseMs: string): Promise<string[]>;
-  iwAccept(k1: string, k2: string, hash: string, fields: string, hist: string, score: string, id: string): Promise<string>;
+  iwAccept(k1: string, k2: string, hash: string, hist: string, score: string, id: string, ...fields: string[]): Promise<string>;
   iwApply(
     k1: string,
     k2: string,
@@ -265,14 +272,13 @@ interface Scripts {
     k5: string,
     k6: string,
     version: string,
-    fields: string,
     hist: string,
     outbox: string,
     id: string,
     now: string,
     retentionMs: string,
-    upkeepStatus: string,
-    upkeepParked: string,
+    ops: string,
+    ...fields: string[]
   ): Promise<string>;
 }
 
@@ -412,7 +418,7 @@ export class InvoiceStore {
     };
     const hist: HistoryEntry = { at, from: null, to: 'queued', source: 'api' };
     const mark = this.durability?.mark();
-    const out = await this.scripts.iwAccept(this.recordKey(id), this.keysOf(lane).queued, hash, JSON.stringify(fields), JSON.stringify(hist), String(now.getTime()), id);
+    const out = await this.scripts.iwAccept(this.recordKey(id), this.keysOf(lane).queued, hash, JSON.stringify(hist), String(now.getTime()), id, ...pairs(fields));
     // Durability mode: no answer (202 accepted, or 200 existing: maybe a record another process
     // wrote a moment ago) before a replica holds the record; a shortfall throws DurabilityShortfall
     // (HTTP 503 for the API: not answered, the producer retries; safe, idempotent by foreign_id). The
@@ -505,13 +511,13 @@ export class InvoiceStore {
         keys.open,
         this.pollIndex(lane),
         String(record.version),
-        JSON.stringify(fields),
         hist,
         outbox,
         id,
         String(at.getTime()),
         String(this.recordRetentionMs),
-        ...upkeep(record, fields),
+        upkeep(record, fields),
+        ...pairs(fields),
       );
       if (out === 'missing') return { kind: 'missing' };
       if (out === 'ok') {
@@ -583,13 +589,13 @@ export class InvoiceStore {
       keys.open,
       this.pollIndex(after.lane),
       String(after.version),
-      JSON.stringify(restore),
       '',
       '',
       after.id,
       String(Date.now()),
       String(this.recordRetentionMs),
-      ...upkeep(after, restore),
+      upkeep(after, restore),
+      ...pairs(restore),
     );
   }
 

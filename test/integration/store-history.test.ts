@@ -2,7 +2,7 @@
  * The invoice store on a real Redis. The history: one JSON line per transition in the record
  * itself, read back in order; a record whose history began in the older list of its own reads as
  * one history. What it promises its callers: every result it builds matches the published contract
- * (ResultSchema) and one that would not is never written; the script's idea of a terminal status
+ * (ResultSchema) and one that would not is never written; the index upkeep's idea of a terminal status
  * is state.ts's; a counter changed through the compare-and-set loses no increment when two race.
  */
 import { after, before, describe, it } from 'node:test';
