@@ -19,7 +19,7 @@
  * BENCH_DURABILITY_ORDERS (2000), BENCH_DURABILITY_SINGLES (1000), BENCH_DURABILITY_LINK_MS (1),
  * BENCH_LEDGER_ORDERS (5000: orders per round of the Redis cost by step, on a private Redis, with
  * BENCH_CONCURRENCY operations in flight and BENCH_BATCH orders per create job add), BENCH_LEDGER_RUNS (3),
- * BENCH_SCENARIOS (create,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
+ * BENCH_SCENARIOS (create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -32,6 +32,7 @@ import { Redis, type Cluster } from 'ioredis';
 import { lanePrefix } from '../src/lanes.ts';
 import { connect, type RedisClient } from '../src/redis.ts';
 import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-cluster.ts';
+import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
 import { callbackIngest } from './callbacks.ts';
 import { pollingRows, scenarioPolling } from './polling.ts';
 import { lanesRows, scenarioLanes } from './lanes.ts';
@@ -100,7 +101,7 @@ const S = {
   checkoutWaitRate: Math.max(1, int('BENCH_CHECKOUT_WAIT_RATE', 200)),
   ledgerOrders: int('BENCH_LEDGER_ORDERS', 5000),
   ledgerRuns: Math.max(1, int('BENCH_LEDGER_RUNS', 3)),
-  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile').split(',').map((s) => s.trim())),
+  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile').split(',').map((s) => s.trim())),
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
 
@@ -235,7 +236,7 @@ async function referenceRun(redis: RedisClient, queue: Queue, prefix: string, sa
   return { orders: count, ms, perSecond: (count / ms) * 1000 };
 }
 
-async function scenarioCreate(e: Env): Promise<Record<string, unknown>> {
+async function scenarioCreate(e: Env, redisUrl = S.redisUrl): Promise<Record<string, unknown>> {
   const tag = runTag();
   const prefix = `bench-${tag}`;
   const refPrefix = `bench-${tag}-ref`;
@@ -245,9 +246,9 @@ async function scenarioCreate(e: Env): Promise<Record<string, unknown>> {
   );
   const sb = await startSandboxProcess(e.dir, 0);
   e.cleanup.push(() => sb.child.stop());
-  const stack = await startStack({ dir: e.dir, redisUrl: S.redisUrl, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'create' });
+  const stack = await startStack({ dir: e.dir, redisUrl, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'create' });
   e.cleanup.push(() => stack.stop());
-  const ref = await startReference(e, refPrefix, sb.info, S.concurrency, S.redisUrl);
+  const ref = await startReference(e, refPrefix, sb.info, S.concurrency, redisUrl);
   e.cleanup.push(() => ref.stop());
   const refQueue = new Queue(REF_QUEUE, {
     connection: e.redis,
@@ -318,6 +319,34 @@ async function scenarioCreate(e: Env): Promise<Record<string, unknown>> {
     workerRss,
     apiRss: apiRssFigure,
   };
+}
+
+/**
+ * Scenario `pinned`: the create comparison again, with Redis on a core of its own, as production
+ * runs it. A private redis-server (the settings docker-compose.yml ships) is pinned to the last
+ * CPU and this process to the others before it starts anything, so the sandbox, the API, the
+ * worker and the reference worker (which inherit its CPUs) never share Redis's core. On two cores
+ * that leaves one core for every Node process: throughput is lower, and Redis's CPU per order is
+ * what it costs without other processes taking turns on its core.
+ */
+async function scenarioPinned(e: Env): Promise<Record<string, unknown>> {
+  const cpus = os.cpus().length;
+  if (cpus < 2) return { measured: false, reason: 'needs at least 2 CPUs' };
+  const missing = missingOnPath('taskset') ?? missingOnPath('redis-server');
+  if (missing) return { measured: false, reason: missing };
+  const priv = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction', '--hash-max-listpack-value', '1024'], parentDir: e.dir });
+  e.cleanup.push(() => priv.stop());
+  const all = `0-${cpus - 1}`;
+  const others = cpus === 2 ? '0' : `0-${cpus - 2}`;
+  try {
+    const redisPid = (await info(priv.client, 'server')).process_id!;
+    execFileSync('taskset', ['-cp', String(cpus - 1), redisPid]);
+    execFileSync('taskset', ['-cp', others, String(process.pid)]);
+    const out = await scenarioCreate({ ...e, redis: priv.client, single: priv.client }, priv.url);
+    return { measured: true, redisCpu: String(cpus - 1), othersCpus: others, ...out };
+  } finally {
+    execFileSync('taskset', ['-cp', all, String(process.pid)]);
+  }
 }
 
 async function scenarioLatency(e: Env): Promise<Record<string, unknown>> {
@@ -670,6 +699,18 @@ function table(r: Record<string, any>): string {
     }
     if (cpu?.worker) rows.push([`worker CPU per order, 0 ms provider, concurrency ${c.concurrency}`, fmt(cpu.worker, ' ms'), '<= 0.30 ms']);
   }
+  if (r.pinned) {
+    const c = r.pinned;
+    if (!c.measured) rows.push(['pinned: Redis on a core of its own', `not measured: ${c.reason}`, '']);
+    else {
+      const cpu = c.cpuMsPerOrder?.system as Record<string, number> | undefined;
+      rows.push([`pinned (Redis alone on CPU ${c.redisCpu}, every Node process on CPU ${c.othersCpus}): create`, s(c.system), '']);
+      rows.push(['  pinned: reference pipeline', s(c.reference), '']);
+      rows.push(['  pinned: ratio (ours / reference)', fmt(c.ratio), '>= 0.7']);
+      if (cpu?.redis) rows.push(['  pinned: Redis CPU per order', `${fmt(cpu.redis, ' ms')} (ceiling ${fmt(Math.round(1000 / cpu.redis), ' orders/s')} at one core)`, '<= 0.15 ms']);
+      if (cpu?.worker) rows.push(['  pinned: worker CPU per order', fmt(cpu.worker, ' ms'), '<= 0.30 ms']);
+    }
+  }
   if (r.latency) {
     const l = r.latency;
     rows.push([`create, ${l.latencyMs} ms provider, 1 worker, concurrency ${l.concurrency}`, s(l.system), '>= 3,000 orders/s']);
@@ -809,6 +850,7 @@ async function main(): Promise<void> {
       progress(`${name}: done in ${Math.round((Date.now() - t0) / 1000)} s`);
     };
     await step('create', () => scenarioCreate(e));
+    await step('pinned', () => scenarioPinned(e));
     // In this process, on a Redis of its own (started and stopped by the scenario), configured as we ship it.
     await step('ledger', () =>
       scenarioLedger({
