@@ -34,14 +34,23 @@ const EXACT_KEYS = new Set([
   'iban',
   'passport',
 ]);
-const KEY_PARTS = ['email', 'secret', 'password', 'signature', 'apikey', 'privatekey'];
+const KEY_PARTS = ['email', 'secret', 'password', 'signature', 'apikey', 'privatekey', 'authorization', 'cookie'];
 
 const EMAIL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
 const MAX_DEPTH = 8;
 
+/** Keys seen so far and what they are: every log line asks about the same few dozen names. */
+const KNOWN = new Map<string, boolean>();
+
 export function isSensitiveKey(key: string): boolean {
-  const k = key.toLowerCase().replace(/[_\-\s]/g, '');
-  return EXACT_KEYS.has(k) || KEY_PARTS.some((p) => k.includes(p));
+  let sensitive = KNOWN.get(key);
+  if (sensitive === undefined) {
+    const k = key.toLowerCase().replace(/[_\-\s]/g, '');
+    sensitive = EXACT_KEYS.has(k) || KEY_PARTS.some((p) => k.includes(p));
+    // Bounded: keys of hostile bodies must not grow it without end.
+    if (KNOWN.size < 10_000) KNOWN.set(key, sensitive);
+  }
+  return sensitive;
 }
 
 export function maskString(s: string): string {
@@ -58,18 +67,29 @@ export function maskString(s: string): string {
 
 /** A masked copy; the input is never changed. Error instances keep their class (for the log serializer). */
 export function maskPersonal<T>(value: T, depth = 0): T {
-  return walk(value, depth, new WeakSet()) as T;
+  return walk(value, depth, new Map()) as T;
 }
 
-function walk(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+/**
+ * `seen` maps each object already visited to its masked copy: an object the value holds twice (or
+ * a cycle) comes out masked both times, never as the original. Past MAX_DEPTH an object is masked
+ * whole rather than shown unread.
+ */
+function walk(value: unknown, depth: number, seen: Map<object, unknown>): unknown {
   if (typeof value === 'string') return maskString(value);
   if (value === null || typeof value !== 'object') return value;
-  if (seen.has(value) || depth > MAX_DEPTH) return value;
-  seen.add(value);
-  if (Array.isArray(value)) return value.map((v) => walk(v, depth + 1, seen));
+  if (seen.has(value)) return seen.get(value);
   if (Buffer.isBuffer(value) || value instanceof Date || ArrayBuffer.isView(value)) return value;
+  if (depth > MAX_DEPTH) return MASK;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    seen.set(value, copy);
+    for (const v of value) copy.push(walk(v, depth + 1, seen));
+    return copy;
+  }
   if (value instanceof Error) {
     const copy = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
+    seen.set(value, copy);
     Object.defineProperty(copy, 'name', { value: value.name, enumerable: false, writable: true });
     copy.message = maskString(value.message);
     if (value.stack) Object.defineProperty(copy, 'stack', { value: maskString(value.stack), enumerable: false, writable: true });
@@ -78,6 +98,7 @@ function walk(value: unknown, depth: number, seen: WeakSet<object>): unknown {
     return copy;
   }
   const out: Record<string, unknown> = {};
+  seen.set(value, out);
   for (const [k, v] of Object.entries(value)) out[k] = isSensitiveKey(k) && v !== null && v !== undefined ? MASK : walk(v, depth + 1, seen);
   return out;
 }

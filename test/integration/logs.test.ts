@@ -15,7 +15,7 @@ import { pollJobId } from '../../queues/poll.ts';
 import { resultJobId } from '../../queues/results.ts';
 import { webhookJobId } from '../../queues/webhooks.ts';
 import { InvoiceStore } from '../../src/invoice/store.ts';
-import { createLogger } from '../../src/logger.ts';
+import { SECRET_KEYS, createLogger } from '../../src/logger.ts';
 import { EndpointStore } from '../../src/result-webhooks.ts';
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/index.ts';
 import type { WorkerContext } from '../../workers/context.ts';
@@ -188,6 +188,20 @@ describe('logs', () => {
       fivexx.every((e) => typeof e.ms === 'number'),
       'with a duration',
     );
+  });
+
+  it('every secret and personal key is masked wherever it sits: top level, nested, headers, a child logger', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    const values = SECRET_KEYS.map((k, i) => [k, `value-${i}-of-${k}`] as const);
+    const flat = Object.fromEntries(values);
+    log.info(flat, 'top level');
+    log.info({ req: { headers: flat }, res: { body: { nested: flat } } }, 'nested');
+    log.child(flat).info('bindings');
+    log.info({ list: [flat] }, 'in an array');
+    assert.equal(lines.length, 4);
+    for (const line of lines) for (const [k, v] of values) assert.equal(line.includes(v), false, `${k}'s value in ${line}`);
+    assert.equal((JSON.parse(lines[0] as string) as Record<string, unknown>).apiKey, '[masked]');
   });
 
   it('the logger masks personal fields at any depth and e-mails inside strings and errors', () => {
