@@ -707,7 +707,8 @@ function table(r: Record<string, any>): string {
       rows.push([`pinned (Redis alone on CPU ${c.redisCpu}, every Node process on CPU ${c.othersCpus}): create`, s(c.system), '']);
       rows.push(['  pinned: reference pipeline', s(c.reference), '']);
       rows.push(['  pinned: ratio (ours / reference)', fmt(c.ratio), '>= 0.7']);
-      if (cpu?.redis) rows.push(['  pinned: Redis CPU per order', `${fmt(cpu.redis, ' ms')} (ceiling ${fmt(Math.round(1000 / cpu.redis), ' orders/s')} at one core)`, '<= 0.15 ms']);
+      if (cpu?.redis)
+        rows.push(['  pinned: Redis CPU per order', `${fmt(cpu.redis, ' ms')} (ceiling ${fmt(Math.round(1000 / cpu.redis), ' orders/s')} at one core)`, '<= 0.15 ms']);
       if (cpu?.worker) rows.push(['  pinned: worker CPU per order', fmt(cpu.worker, ' ms'), '<= 0.30 ms']);
     }
   }
