@@ -1,7 +1,7 @@
 /**
  * Scenario `ledger`: what each guarantee of the create pipeline costs Redis, step by step, per
  * order. The pipeline's own modules do the work (the store, the create queue's functions, a BullMQ
- * Worker built as production builds it, `submitOrder`, `schedulePoll`, the outbox relay), so a
+ * Worker built as production builds it, `submitOrder` with what the create processor gives it, the outbox relay), so a
  * change to any of them shows up here without touching this file. Only the provider is left out:
  * its create call answers at once with a payment URL and an invoice id.
  *
@@ -18,9 +18,9 @@
  *     process takes it as closed for a while once it found it so, so most gates ask nothing);
  *  5. record read: the read `submitOrder` starts with;
  *  6. write-ahead marker: `submitOrder` writes `submitting`, up to the provider call;
- *  7. created: `submitOrder` records the provider's answer (`created` with history and outbox);
- *  8. follow-up schedule: `schedulePoll` for the now-open invoice, as workers/create.ts calls it;
- *  9. relay: the real relay publishes the N outbox entries to the results queue.
+ *  7. created: `submitOrder` records the provider's answer (`created` with history and outbox,
+ *     and the invoice's first poll in the poll index, in the same step);
+ *  8. relay: the real relay publishes the N outbox entries to the results queue.
  *
  * Per step: Redis CPU (INFO cpu, user + sys) over the step divided by N, the median of
  * BENCH_LEDGER_RUNS rounds; commands per order from one more round under MONITOR (redis-tools.ts
@@ -34,7 +34,6 @@ import type { KeepJobs } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { enqueueCreateBulk, type CreateJob } from '../queues/create.ts';
-import { schedulePoll } from '../queues/poll.ts';
 import { loadConfig } from '../src/config.ts';
 import type { OrderRef } from '../src/invoice/intake.ts';
 import { orderHash, type Order } from '../src/invoice/order.ts';
@@ -48,6 +47,7 @@ import { startSystem, type System } from '../src/system.ts';
 import { activeTraceparent } from '../src/tracing.ts';
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
 import type { WorkerContext } from '../workers/context.ts';
+import { submitDeps } from '../workers/create.ts';
 import { laneWorker } from '../workers/lane-worker.ts';
 import { order, type Connector } from './orders.ts';
 import { MonitorTap, info, type CommandCounts } from './redis-tools.ts';
@@ -77,7 +77,6 @@ const STEPS = [
   ['recordRead', 'record read (store get)'],
   ['submittingMarker', 'write-ahead marker (submitting apply)'],
   ['created', 'created apply (history and outbox)'],
-  ['pollSchedule', 'follow-up schedule (schedulePoll)'],
   ['relay', 'relay (outbox to results queue)'],
 ] as const;
 type StepName = (typeof STEPS)[number][0];
@@ -313,7 +312,8 @@ async function pipelineRound(p: Pipeline, tag: string, measure: Meter): Promise<
       return answers.get(x.foreign_id)!;
     },
   };
-  const deps: SubmitDeps = { store: readStore, adapter, callbackUrl: p.ctx.callbackUrl };
+  // What the create processor gives submitOrder (its first poll included), on the read-serving store and the instant provider.
+  const deps: SubmitDeps = { ...submitDeps(p.ctx, lane), store: readStore, adapter };
   const submits: Array<Promise<InvoiceRecord>> = [];
   let failure: unknown;
   let failed: (err: unknown) => void = () => undefined;
@@ -344,13 +344,9 @@ async function pipelineRound(p: Pipeline, tag: string, measure: Meter): Promise<
     created = await Promise.all(submits);
   });
 
-  await measure('pollSchedule', () =>
-    inFlight(created, o.concurrency, async (r) => {
-      // As workers/create.ts does after `created`: its fresh copy of the record, now.
-      const ok = await schedulePoll(p.ctx, lane.key, r.foreign_id, Date.now(), r);
-      if (!ok) throw new Error('schedulePoll: not scheduled');
-    }),
-  );
+  // The first poll was scheduled with `created` itself: every invoice is in the poll index now.
+  const scheduled = await store.inPollIndex(lane.key, created.map((r) => r.foreign_id));
+  if (scheduled.some((x) => !x)) throw new Error('created without its first poll scheduled');
 
   const before = system.relay.published;
   await measure('relay', async () => {

@@ -10,6 +10,7 @@ import { CreateJobSchema, createJobLane, type CreateJob } from '../queues/create
 import { schedulePoll } from '../queues/poll.ts';
 import { MissingRecord, OutcomeUnknown, ProviderUnavailable, errorSummary } from '../src/errors.ts';
 import { submitOrder, type SubmitDeps, type SubmitOutcome } from '../src/invoice/submit.ts';
+import { deadlineOf, nextPollAt } from '../src/invoice/track.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
 
 import type { Lane } from '../src/lanes.ts';
@@ -28,6 +29,16 @@ function outage(outcome: SubmitOutcome): boolean {
 /** The provider answered this request, whatever it said. */
 function answered(outcome: SubmitOutcome): boolean {
   return outcome.kind === 'created' || outcome.kind === 'rejected' || outcome.kind === 'rate-limited' || (outcome.kind === 'parked' && outcome.answered === true);
+}
+
+/** What `submitOrder` is given for a lane: its adapter, callback URLs, and the first poll, scheduled in the same step as the change to created. */
+export function submitDeps(ctx: WorkerContext, lane: Lane): SubmitDeps {
+  return {
+    store: ctx.store,
+    adapter: lane.adapter,
+    callbackUrl: ctx.callbackUrl,
+    firstPoll: (record) => nextPollAt(lane, ctx.track, Date.now(), deadlineOf(record, lane)),
+  };
 }
 
 export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Worker): OutcomeProcessor<CreateJob, { status: string }> {
@@ -52,8 +63,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
     if (probe) log().info('lane breaker half-open; sending a probe');
 
     const started = performance.now();
-    const deps: SubmitDeps = { store: ctx.store, adapter: lane.adapter, callbackUrl: ctx.callbackUrl };
-    const outcome = await submitOrder(deps, lane.key, foreign_id).catch((err: unknown) => {
+    const outcome = await submitOrder(submitDeps(ctx, lane), lane.key, foreign_id).catch((err: unknown) => {
       throw err instanceof MissingRecord ? new UnrecoverableError(err.message) : err;
     });
     const ms = Math.round(performance.now() - started);
@@ -90,8 +100,6 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
     switch (outcome.kind) {
       case 'created':
         void ctx.relay.kick();
-        // Before the job completes: a crash here re-runs the job, which lands in 'done' below.
-        await schedulePoll(ctx, lane.key, foreign_id, Date.now(), outcome.record);
         out.info({ providerMs: ms, status: 'created' }, 'invoice created');
         return { status: 'created' };
       case 'done':

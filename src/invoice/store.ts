@@ -128,6 +128,12 @@ export interface Change {
   guard?: (record: InvoiceRecord) => boolean;
   /** A fields-only change an operator made: written to the history too (status unchanged), with `source` and `reason`. */
   recorded?: boolean;
+  /**
+   * When the invoice's first poll is due (ms), given the record as this change leaves it: written
+   * to the lane's poll index in the same step (an earlier schedule stands). For the change that
+   * opens an invoice, so it is never open without its follow-up; null: none.
+   */
+  firstPoll?: (record: InvoiceRecord) => number | null;
 }
 
 export interface ApplyOptions {
@@ -161,8 +167,9 @@ return 'accepted'
 
 // KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index
 // ARGV: expected version, history entry ('' none), outbox entry ('' none), id, now ms, record
-// retention ms ('0': kept for ever), the index and expiry changes (`upkeep`: '' none), then the
-// fields as name, value pairs ('' removes the field)
+// retention ms ('0': kept for ever), the index and expiry changes (`upkeep`: '' none), when the
+// first poll is due ('' none; `Change.firstPoll`), then the fields as name, value pairs ('' removes
+// the field)
 // The version check makes the caller's copy the record as it is here, so the caller works out
 // which indexes the change moves the record in or out of, and whether its expiry starts, restarts
 // or ends (`upkeep`); a change that moves nothing (the submit marker, a last_error note) touches
@@ -174,7 +181,7 @@ local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return 'missing' end
 if v ~= ARGV[1] then return 'stale' end
 local set, del = { 'version', tostring(tonumber(v) + 1) }, {}
-for i = 8, #ARGV, 2 do
+for i = 9, #ARGV, 2 do
   if ARGV[i + 1] == '' then del[#del + 1] = ARGV[i] else set[#set + 1] = ARGV[i]; set[#set + 1] = ARGV[i + 1] end
 end
 if ARGV[2] ~= '' then
@@ -185,6 +192,8 @@ end
 redis.call('HSET', KEYS[1], unpack(set))
 if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
+-- The first poll of an invoice this change opens, in the same step (an earlier schedule stands).
+if ARGV[8] ~= '' then redis.call('ZADD', KEYS[6], 'LT', ARGV[8], ARGV[4]) end
 local ops = ARGV[7]
 if ops == '' then return 'ok' end
 -- The queued index holds what may still need its create job: not parked, not at the provider.
@@ -278,6 +287,7 @@ interface Scripts {
     now: string,
     retentionMs: string,
     ops: string,
+    firstPoll: string,
     ...fields: string[]
   ): Promise<string>;
 }
@@ -503,6 +513,11 @@ export class InvoiceStore {
         if (change.reason) entry.reason = change.reason;
         hist = JSON.stringify(entry);
       }
+      // The record as the change leaves it (if it applies): what the caller gets back, and what
+      // `firstPoll` is decided on.
+      const next = withFields(record, fields);
+      const due = change.firstPoll?.(next);
+      const firstPoll = due === null || due === undefined ? '' : String(Math.round(due));
       const out = await this.scripts.iwApply(
         this.recordKey(id),
         keys.outbox,
@@ -517,12 +532,13 @@ export class InvoiceStore {
         String(at.getTime()),
         String(this.recordRetentionMs),
         upkeep(record, fields),
+        firstPoll,
         ...pairs(fields),
       );
       if (out === 'missing') return { kind: 'missing' };
       if (out === 'ok') {
         // The script applied exactly these fields to exactly this version: merge instead of re-reading.
-        const applied = { kind: 'applied' as const, record: withFields(record, fields), published: outbox !== '' };
+        const applied = { kind: 'applied' as const, record: next, published: outbox !== '' };
         if (this.durability && mark !== undefined) await this.confirmApplied(this.durability, mark, record, fields, applied.record, change, options);
         return applied;
       }
@@ -595,6 +611,7 @@ export class InvoiceStore {
       String(Date.now()),
       String(this.recordRetentionMs),
       upkeep(after, restore),
+      '',
       ...pairs(restore),
     );
   }

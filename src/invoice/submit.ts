@@ -26,6 +26,8 @@ export interface SubmitDeps {
   adapter: ProviderAdapter;
   /** Per-order callback URL for providers that take one (CryptoSteroid `processingUrl`). */
   callbackUrl?: (record: InvoiceRecord) => string | undefined;
+  /** When the created invoice's first poll is due: scheduled with the change to `created` itself (store `Change.firstPoll`). */
+  firstPoll?: (record: InvoiceRecord) => number | null;
 }
 
 /** Submits the order `foreignId` of lane `lane` (the lane key) through that lane's adapter. */
@@ -90,7 +92,7 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
     payment_url: result.paymentUrl,
     ...(result.expiresAt ? { expires_at: result.expiresAt } : {}),
   };
-  let applied = await store.apply(provider, foreignId, { status: 'created', source: 'create', fields }, { known: current });
+  let applied = await store.apply(provider, foreignId, { status: 'created', source: 'create', fields, firstPoll: deps.firstPoll }, { known: current });
   if (applied.kind === 'missing') throw new Error('invoice record vanished');
   if (applied.kind === 'ignored') {
     // A callback adopted the invoice while our request was in flight: keep what only the create
@@ -110,7 +112,7 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
   }
   if (result.status === 'pending') {
     // Timed platform invoices start `pending` (docs/providers.md 1.3): `created` (URL known) then `pending`.
-    const moved = await store.apply(provider, foreignId, { status: 'pending', source: 'create' }, { known: applied.record });
+    const moved = await store.apply(provider, foreignId, { status: 'pending', source: 'create', firstPoll: deps.firstPoll }, { known: applied.record });
     if (moved.kind !== 'missing') applied = moved;
   }
   return { kind: 'created', record: applied.record };

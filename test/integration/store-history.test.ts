@@ -63,6 +63,29 @@ describe('invoice store', () => {
     assert.deepEqual(await store.acceptRecord(changed, orderHash(changed), 'other'), { outcome: 'conflict', record: null });
   });
 
+  it('the change that opens an invoice schedules its first poll in the same step, from the record as it leaves it; an earlier schedule stands', async () => {
+    const id = await accepted('h-first-poll');
+    const seen: Array<{ status: string; opened: number | null }> = [];
+    const res = await store.apply('cryptoprocessing', 'h-first-poll', {
+      status: 'created',
+      source: 'create',
+      fields: { provider_invoice_id: '11' },
+      firstPoll: (r) => (seen.push({ status: r.status, opened: r.opened_at }), 5_000_000_000_000),
+    });
+    assert.equal(res.kind, 'applied');
+    assert.deepEqual(
+      seen.map((x) => x.status),
+      ['created'],
+    );
+    assert.ok(seen[0]!.opened, 'decided on the record as the change leaves it (opened_at set)');
+    const index = store.pollIndex('cryptoprocessing');
+    assert.equal(await redis.zscore(index, id), '5000000000000');
+    await store.apply('cryptoprocessing', 'h-first-poll', { status: 'pending', source: 'create', firstPoll: () => 6_000_000_000_000 });
+    assert.equal(await redis.zscore(index, id), '5000000000000', 'a later time does not push the poll back');
+    await store.apply('cryptoprocessing', 'h-first-poll', { status: 'paid', source: 'callback' });
+    assert.equal(await redis.zscore(index, id), null, 'finished: out of the index');
+  });
+
   it('the record an apply returns is the record Redis holds, field by field, and the indexes follow status and parking', async () => {
     const id = await accepted('h-merge');
     const keys = store.allKeys()[0]!;
