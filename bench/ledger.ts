@@ -345,7 +345,10 @@ async function pipelineRound(p: Pipeline, tag: string, measure: Meter): Promise<
   });
 
   // The first poll was scheduled with `created` itself: every invoice is in the poll index now.
-  const scheduled = await store.inPollIndex(lane.key, created.map((r) => r.foreign_id));
+  const scheduled = await store.inPollIndex(
+    lane.key,
+    created.map((r) => r.foreign_id),
+  );
   if (scheduled.some((x) => !x)) throw new Error('created without its first poll scheduled');
 
   const before = system.relay.published;
