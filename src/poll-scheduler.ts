@@ -91,9 +91,15 @@ export class PollScheduler {
     return added;
   }
 
-  /** Stops the interval and waits for a round in flight. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the interval and waits for a round in flight, at most `waitMs`: a round stuck on a
+   * connection that never answers must not keep the process from stopping (what it claimed is
+   * claimed again when the lease runs out).
+   */
+  async stop(waitMs = 5000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
   }
 }

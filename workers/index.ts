@@ -61,7 +61,15 @@ export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: nu
         if (result === 'timeout') {
           // Jobs still running are left locked; BullMQ's stalled check hands them to another worker.
           ctx.log.warn({ timeoutMs }, 'workers did not finish in time; forcing close');
-          await Promise.all(workers.map((w) => w.close(true)));
+          // Bounded too: a worker whose connection never answers again (seen once after a sentinel
+          // failover) must not keep the process from stopping; its connections end with the process.
+          let forced: NodeJS.Timeout | undefined;
+          const gaveUp = await Promise.race([
+            Promise.all(workers.map((w) => w.close(true))).then(() => false),
+            new Promise<boolean>((resolve) => (forced = setTimeout(() => resolve(true), 5000))),
+          ]);
+          clearTimeout(forced);
+          if (gaveUp) ctx.log.error('workers did not close even when forced; stopping without them');
         }
         await ctx.relay.flush().catch(() => 0);
         await ctx.relay.close();
