@@ -19,6 +19,7 @@
  * BENCH_DURABILITY_ORDERS (2000), BENCH_DURABILITY_SINGLES (1000), BENCH_DURABILITY_LINK_MS (1),
  * BENCH_LEDGER_ORDERS (5000: orders per round of the Redis cost by step, on a private Redis, with
  * BENCH_CONCURRENCY operations in flight and BENCH_BATCH orders per create job add), BENCH_LEDGER_RUNS (3),
+ * BENCH_NODE_FLAGS (extra node flags for every API and worker process, e.g. V8 heap settings),
  * BENCH_SCENARIOS (create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
  */
 import { execFileSync } from 'node:child_process';
