@@ -21,7 +21,8 @@ import { performance } from 'node:perf_hooks';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CREATE_QUEUE } from '../queues/create.ts';
-import { POLL_QUEUE, PollJobSchema, pollJobId, pollQueueName, type PollJob } from '../queues/poll.ts';
+import { POLL_QUEUE, PollJobSchema, createPollQueue, pollJobOf, type PollJob } from '../queues/poll.ts';
+import { DEFAULT_ACCOUNT } from '../src/lanes.ts';
 import { RESULTS_QUEUE } from '../queues/results.ts';
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
 import type { Child } from './procs.ts';
@@ -194,7 +195,8 @@ async function pastFirstPoll(redis: Redis, prefix: string): Promise<number> {
   let n = 0;
   for (const key of indexes) {
     const lane = key.slice(`${prefix}:store:idx:poll:`.length);
-    const queue = new Queue<PollJob>(pollQueueName(lane), { connection: redis, prefix });
+    // The lane's poll queue as the system builds it (its job options included).
+    const queue = createPollQueue(redis, prefix, lane);
     try {
       for (;;) {
         const ids = await redis.zrange(key, 0, 999);
@@ -202,8 +204,9 @@ async function pastFirstPoll(redis: Redis, prefix: string): Promise<number> {
         const jobs = [];
         for (const id of ids) {
           const [provider, kind, foreignId, account] = await redis.hmget(`${prefix}:store:inv:${id}`, 'provider', 'kind', 'foreign_id', 'account');
-          const data = { v: 1, provider, kind, foreign_id: foreignId, ...(account ? { account } : {}) } as PollJob;
-          jobs.push({ name: 'poll', data: PollJobSchema.parse(data), opts: { jobId: pollJobId(lane, foreignId!), delay: 86_400_000, attempts: 5, removeOnComplete: true } });
+          const invoice = { provider: provider!, kind: kind as PollJob['kind'], foreign_id: foreignId!, account: account ?? DEFAULT_ACCOUNT };
+          const { data, jobId } = pollJobOf(invoice);
+          jobs.push({ name: 'poll', data: PollJobSchema.parse(data), opts: { jobId, delay: 86_400_000 } });
         }
         await queue.addBulk(jobs);
         await redis.zrem(key, ...ids);

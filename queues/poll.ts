@@ -12,7 +12,7 @@ import { KINDS, ProviderName } from '../src/invoice/order.ts';
 import { isTerminal } from '../src/invoice/state.ts';
 import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import { deadlineOf, nextPollAt, type TrackSettings } from '../src/invoice/track.ts';
-import { AccountName, laneKey, type Lanes } from '../src/lanes.ts';
+import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../src/lanes.ts';
 
 export const POLL_QUEUE = 'invoice-poll';
 
@@ -51,6 +51,18 @@ export function createPollQueue(connection: ConnectionOptions, prefix: string, l
 
 export function pollJobId(lane: string, foreignId: string): string {
   return jobId('poll', lane, foreignId);
+}
+
+export interface PollJobOf {
+  data: PollJob;
+  jobId: string;
+}
+
+/** The poll job of an invoice: its data (`account` only for another than the default) and its id. */
+export function pollJobOf(invoice: Pick<InvoiceRecord, 'provider' | 'account' | 'kind' | 'foreign_id'>): PollJobOf {
+  const data: PollJob = { v: 1, provider: invoice.provider, kind: invoice.kind, foreign_id: invoice.foreign_id };
+  if (invoice.account !== DEFAULT_ACCOUNT) data.account = invoice.account;
+  return { data, jobId: pollJobId(laneKey(invoice.provider, invoice.account), invoice.foreign_id) };
 }
 
 /** Schedules the invoice's poll (idempotent: an existing poll job for it is left as it is). */

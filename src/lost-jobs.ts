@@ -4,14 +4,16 @@
  * - an order recorded as `queued` whose create job was never added (the API process died between
  *   the two writes, or Redis refused the add) gets its job;
  * - an open invoice with neither its poll job nor a first poll in the poll index (removed by
- *   hand, lost with a Redis failover) is scheduled again, so it is still followed to its end. This one is a rolling scan, a page per tick, so
- *   100,000 open invoices cost a few hundred EXISTS calls a tick, not a storm.
+ *   hand, lost with a Redis failover) is scheduled again, so it is still followed to its end.
+ *   This one is a rolling scan, a page per tick, so 100,000 open invoices cost a few hundred
+ *   EXISTS calls a tick, not a storm.
  * Adding is idempotent by job id, so work that has its job is left alone.
  */
 import type { Logger } from 'pino';
 import { enqueueCreate, type CreateJob } from '../queues/create.ts';
 import { schedulePoll, withoutPollJob } from '../queues/poll.ts';
 import { decodeForeignId } from './ids.ts';
+import { Periodic } from './periodic.ts';
 import { laneOfId, type InvoiceStore, type StoreKeys } from './invoice/store.ts';
 import type { TrackSettings } from './invoice/track.ts';
 import type { Lanes } from './lanes.ts';
@@ -29,35 +31,22 @@ export interface SweeperDeps {
 }
 
 export class LostJobSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  /** The sweep in flight, if any: one at a time, and `stop()` waits for it. */
-  private running: Promise<void> | undefined;
   /** Rolling cursors, one per lane prefix (lanes with hash tags of their own have their own indexes). */
   private readonly openCursor = new Map<string, number>();
   private readonly queuedCursor = new Map<string, number>();
-  /** Poll jobs re-created so far (for tests and logs). */
-  repaired = 0;
+  private readonly periodic = new Periodic(
+    async () => {
+      await this.sweep();
+      await this.sweepOpen();
+    },
+    (err) => this.deps.log.warn({ err }, 'sweep failed'),
+  );
 
   constructor(private readonly deps: SweeperDeps) {}
 
   start(intervalMs = 15_000): this {
-    this.timer = setInterval(() => void this.tick(), intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
     return this;
-  }
-
-  private async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = (async () => {
-      try {
-        await this.sweep();
-        await this.sweepOpen();
-      } catch (err) {
-        this.deps.log.warn({ err }, 'sweep failed');
-      }
-    })();
-    await this.running;
-    this.running = undefined;
   }
 
   private mine(lane: string): boolean {
@@ -112,14 +101,12 @@ export class LostJobSweeper {
       }
     }
     if (repaired) this.deps.log.warn({ repaired }, 'open invoices had lost their poll job; scheduled again');
-    this.repaired += repaired;
     return repaired;
   }
 
-  /** Stops the interval and waits for a sweep in flight, so nothing sweeps after it resolves. */
+  /** Stops the interval and waits (a bounded while) for a sweep in flight, so nothing sweeps after it resolves. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.periodic.stop();
   }
 }
 

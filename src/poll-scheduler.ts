@@ -14,10 +14,11 @@
  * lease runs out. Adding is idempotent by job id: an invoice that already has its poll job keeps it.
  */
 import type { Logger } from 'pino';
-import { pollJobId, type PollJob } from '../queues/poll.ts';
+import { pollJobOf, type PollJobOf } from '../queues/poll.ts';
 import { isTerminal } from './invoice/state.ts';
 import type { InvoiceStore } from './invoice/store.ts';
-import { DEFAULT_ACCOUNT, type Lanes } from './lanes.ts';
+import type { Lanes } from './lanes.ts';
+import { Periodic } from './periodic.ts';
 import { inOrderTrace, tracingActive } from './tracing.ts';
 
 export interface PollSchedulerDeps {
@@ -35,26 +36,16 @@ export interface PollSchedulerDeps {
 }
 
 export class PollScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  /** Poll jobs added so far (for tests and logs). */
-  scheduled = 0;
+  private readonly periodic = new Periodic(
+    () => this.schedule(),
+    (err) => this.deps.log.warn({ err }, 'poll scheduling failed; the claimed polls are tried again when their lease runs out'),
+  );
 
   constructor(private readonly deps: PollSchedulerDeps) {}
 
   start(): this {
-    this.timer = setInterval(() => void this.tick(), this.deps.intervalMs ?? 250);
-    this.timer.unref();
+    this.periodic.start(this.deps.intervalMs ?? 250);
     return this;
-  }
-
-  private async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = this.schedule()
-      .then(() => undefined)
-      .catch((err: unknown) => this.deps.log.warn({ err }, 'poll scheduling failed; the claimed polls are tried again when their lease runs out'));
-    await this.running;
-    this.running = undefined;
   }
 
   /** Adds the poll jobs of every first poll due by `now`, lane by lane. Returns how many were added. */
@@ -68,13 +59,10 @@ export class PollScheduler {
         const ids = await this.deps.store.claimDuePolls(lane.key, now, batch, this.deps.leaseMs ?? 30_000);
         if (!ids.length) break;
         const targets = await Promise.all(ids.map((id) => this.deps.store.pollTarget(id)));
-        const jobs: Array<{ data: PollJob; jobId: string; trace?: string }> = [];
+        const jobs: Array<PollJobOf & { trace?: string }> = [];
         for (const t of targets) {
           // Finished or gone since it was scheduled (a late-arriving schedule): nothing to follow.
-          if (!t || t.status === 'queued' || isTerminal(t.status)) continue;
-          const data: PollJob = { v: 1, provider: t.provider, kind: t.kind, foreign_id: t.foreign_id };
-          if (t.account !== DEFAULT_ACCOUNT) data.account = t.account;
-          jobs.push({ data, jobId: pollJobId(lane.key, t.foreign_id), trace: t.trace });
+          if (t && t.status !== 'queued' && !isTerminal(t.status)) jobs.push({ ...pollJobOf(t), trace: t.trace });
         }
         if (tracingActive()) {
           // Each poll job in its own order's trace (one add each: a batch would be a trace of its own).
@@ -87,19 +75,11 @@ export class PollScheduler {
         if (ids.length < batch) break;
       }
     }
-    this.scheduled += added;
     return added;
   }
 
-  /**
-   * Stops the interval and waits for a round in flight, at most `waitMs`: a round stuck on a
-   * connection that never answers must not keep the process from stopping (what it claimed is
-   * claimed again when the lease runs out).
-   */
-  async stop(waitMs = 5000): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
-    clearTimeout(timer);
+  /** Stops the interval and waits (a bounded while) for a round in flight. */
+  async stop(): Promise<void> {
+    await this.periodic.stop();
   }
 }

@@ -21,7 +21,7 @@ export interface RunningWorkers {
   close(timeoutMs?: number): Promise<void>;
 }
 
-export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: number; sweepGraceMs?: number; pollScheduleMs?: number } = {}): RunningWorkers {
+export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: number; sweepGraceMs?: number } = {}): RunningWorkers {
   const lanes = [...ctx.lanes.values()].filter((l) => !ctx.run || ctx.run.includes(l.key));
   const workers: Worker[] = [startEventsWorker(ctx), startRepairsWorker(ctx)];
   if (ctx.webhooks) workers.push(startWebhooksWorker(ctx, ctx.webhooks));
@@ -39,7 +39,7 @@ export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: nu
     log: ctx.log,
     graceMs: options.sweepGraceMs,
   }).start(options.sweepIntervalMs);
-  const polls = new PollScheduler({ store: ctx.store, lanes: ctx.lanes, run: ctx.run, log: ctx.log, intervalMs: options.pollScheduleMs }).start();
+  const polls = new PollScheduler({ store: ctx.store, lanes: ctx.lanes, run: ctx.run, log: ctx.log }).start();
   ctx.relay.start();
   let closing: Promise<void> | undefined;
   return {
