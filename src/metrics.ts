@@ -12,6 +12,7 @@ import type { InvoiceStore, OutboxEntry } from './invoice/store.ts';
 import { TERMINAL } from './invoice/state.ts';
 import { describeLane, type Lanes } from './lanes.ts';
 import type { HttpRequest } from './providers/http.ts';
+import { within as withinMs } from './within.ts';
 
 const P = 'invoice_worker_';
 /** A scrape must answer even while Redis hangs: Redis-backed gauges give up after this. */
@@ -53,16 +54,8 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
 
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out`)), COLLECT_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function within<T>(p: Promise<T>, what: string): Promise<T> {
+  return withinMs(p, COLLECT_TIMEOUT_MS, what);
 }
 
 export function createMetrics(opts: MetricsOptions): Metrics {

@@ -5,6 +5,8 @@
  * only so long: a pass stuck on a connection that never answers again must not keep the process
  * from stopping (what it was doing is redone by the next process's passes).
  */
+import { within } from './within.ts';
+
 export class Periodic {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -29,8 +31,6 @@ export class Periodic {
   /** Stops the interval and waits for a pass in flight, at most `waitMs`. */
   async stop(waitMs = 5000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
-    clearTimeout(timer);
+    if (this.running) await within(this.running, waitMs, 'background pass').catch(() => undefined);
   }
 }

@@ -12,6 +12,7 @@ import { startRepairsWorker } from './repairs.ts';
 import { startWebhooksWorker } from './webhooks.ts';
 import { LostJobSweeper } from '../src/lost-jobs.ts';
 import { PollScheduler } from '../src/poll-scheduler.ts';
+import { within } from '../src/within.ts';
 import type { WorkerContext } from './context.ts';
 
 export interface RunningWorkers {
@@ -51,27 +52,22 @@ export function startWorkers(ctx: WorkerContext, options: { sweepIntervalMs?: nu
         await sweeper.stop();
         await polls.stop();
         await (await legacy)?.close();
-        const graceful = Promise.all(workers.map((w) => w.close()));
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), timeoutMs);
-        });
-        const result = await Promise.race([graceful.then(() => 'ok' as const), timeout]);
-        clearTimeout(timer);
-        if (result === 'timeout') {
+        const graceful = await within(Promise.all(workers.map((w) => w.close())), timeoutMs, 'closing the workers').then(
+          () => true,
+          () => false,
+        );
+        if (!graceful) {
           // Jobs still running are left locked; BullMQ's stalled check hands them to another worker.
           ctx.log.warn({ timeoutMs }, 'workers did not finish in time; forcing close');
-          // Bounded too: a worker whose connection never answers again (seen once after a sentinel
-          // failover) must not keep the process from stopping; its connections end with the process.
-          let forced: NodeJS.Timeout | undefined;
-          const gaveUp = await Promise.race([
-            Promise.all(workers.map((w) => w.close(true))).then(() => false),
-            new Promise<boolean>((resolve) => (forced = setTimeout(() => resolve(true), 5000))),
-          ]);
-          clearTimeout(forced);
-          if (gaveUp) ctx.log.error('workers did not close even when forced; stopping without them');
+          // Bounded too, then cut: a worker whose connection never answers again (seen after a
+          // sentinel failover) must neither keep this from returning nor keep the process alive.
+          await within(Promise.all(workers.map((w) => w.close(true))), 5000, 'forcing the workers closed').catch(async () => {
+            ctx.log.error('workers did not close even when forced; disconnecting them');
+            await within(Promise.all(workers.map((w) => w.disconnect())), 2000, 'disconnecting the workers').catch(() => undefined);
+          });
         }
-        await ctx.relay.flush().catch(() => 0);
+        // The last publication pass, bounded like the rest: what it leaves, the next relay publishes.
+        await within(ctx.relay.flush(), 5000, 'the last relay pass').catch(() => 0);
         await ctx.relay.close();
       })();
       return closing;
