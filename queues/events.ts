@@ -26,6 +26,31 @@ export const UpdateSchema = z.strictObject({
   status: z.union([z.enum(STATUSES), z.literal('unresolved')]),
   receivedAmount: Decimal.optional(),
   receivedCurrency: z.string().min(1).max(32).optional(),
+  transactions: z
+    .array(
+      z.strictObject({
+        txid: z.string().min(1).max(200),
+        amount: Decimal.optional(),
+        currency: z.string().min(1).max(32),
+        confirmations: z.int().min(0).max(1e9).optional(),
+        network: z.string().min(1).max(64).optional(),
+      }),
+    )
+    .max(500)
+    .optional(),
+  fees: z
+    .array(z.strictObject({ type: z.string().min(1).max(100), amount: Decimal, currency: z.string().min(1).max(32) }))
+    .max(100)
+    .optional(),
+  settledAmount: Decimal.optional(),
+  settledCurrency: z.string().min(1).max(32).optional(),
+  paid: z
+    .strictObject({
+      value: z.strictObject({ amount: Decimal, currency: z.string().min(1).max(32) }).optional(),
+      due: z.strictObject({ amount: Decimal, currency: z.string().min(1).max(32) }).optional(),
+    })
+    .optional(),
+  payTo: z.strictObject({ currency: z.string().min(1).max(32), network: z.string().min(1).max(64).optional(), address: z.string().min(1).max(200), amount: Decimal }).optional(),
   reason: z.string().max(1000).optional(),
   dedupeKey: z.string().min(1).max(1000),
 });

@@ -13,7 +13,7 @@ import { schedulePoll } from './poll.ts';
 import { zodIssues, type FieldIssue } from '../src/errors.ts';
 import { resendCreate } from '../src/retry.ts';
 import { ProviderName } from '../src/invoice/order.ts';
-import { AbandonSchema, AttachSchema, ReissueSchema, Who, type RepairDeps } from '../src/invoice/repair.ts';
+import { AbandonSchema, AcceptSchema, AttachSchema, ReissueSchema, Who, type RepairDeps } from '../src/invoice/repair.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
 import type { TrackSettings } from '../src/invoice/track.ts';
 import { AccountName, type Lanes } from '../src/lanes.ts';
@@ -31,6 +31,7 @@ export const RepairJobSchemas = {
   attach: z.strictObject({ v: z.literal(1), ...Target, ...AttachSchema.omit({ by: true }).shape, ...Origin }),
   reissue: z.strictObject({ v: z.literal(1), ...Target, ...ReissueSchema.omit({ by: true }).shape, ...Origin }),
   abandon: z.strictObject({ v: z.literal(1), ...Target, ...AbandonSchema.omit({ by: true }).shape, ...Origin }),
+  accept: z.strictObject({ v: z.literal(1), ...Target, ...AcceptSchema.omit({ by: true }).shape, ...Origin }),
 } as const;
 export type RepairAction = keyof typeof RepairJobSchemas;
 export const REPAIR_ACTIONS = Object.keys(RepairJobSchemas) as RepairAction[];

@@ -301,7 +301,7 @@ async function lanes(ctx: Ctx, args: string[]): Promise<number> {
     if (values.json) out(JSON.stringify(l));
     else
       out(
-        `${l.lane}\t${l.breaker}${l.probe_at ? ` until ${l.probe_at}` : ''}\tfailures=${l.failures}\twaiting=${l.waiting}\tfailed=${l.failed}\toldest_wait=${l.oldest_wait_seconds.toFixed(1)}s${l.paused_seconds ? `\tpaused=${l.paused_seconds.toFixed(1)}s` : ''}`,
+        `${l.lane}\t${l.breaker}${l.probe_at ? ` until ${l.probe_at}` : ''}\tfailures=${l.failures}\twaiting=${l.waiting}\tfailed=${l.failed}\toldest_wait=${l.oldest_wait_seconds.toFixed(1)}s${l.paused_seconds ? `\tpaused=${l.paused_seconds.toFixed(1)}s` : ''}${l.unpaid !== undefined ? `\tunpaid=${l.unpaid}/${l.max_unpaid}` : ''}`,
       );
   }
   return 0;

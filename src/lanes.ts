@@ -250,14 +250,19 @@ export interface LaneStatus {
   oldest_wait_seconds: number;
   /** How long the lane's create queue stays paused by a provider limit or an open breaker (s); 0 when it runs. */
   paused_seconds: number;
+  /** Lanes whose provider caps unpaid invoices: how many the lane holds (or has reserved), and its cap. */
+  unpaid?: number;
+  max_unpaid?: number;
 }
 
-export async function describeLane(lane: Lane, now = Date.now()): Promise<LaneStatus> {
-  const [breaker, counts, oldest, ttl] = await Promise.all([
+export async function describeLane(lane: Lane, now = Date.now(), unpaid?: (lane: string) => Promise<number>): Promise<LaneStatus> {
+  const cap = lane.adapter.maxUnpaid;
+  const [breaker, counts, oldest, ttl, held] = await Promise.all([
     lane.breaker.status(),
     lane.createQueue.getJobCounts('wait', 'delayed', 'prioritized', 'failed'),
     lane.createQueue.getJobs(['wait', 'prioritized', 'delayed'], 0, 0, true),
     lane.createQueue.getRateLimitTtl(),
+    cap !== undefined && unpaid ? unpaid(lane.key) : Promise.resolve(undefined),
   ]);
   // One from the head of each list: the oldest of them is the lane's oldest wait.
   const first = oldest.filter(Boolean).sort((a, b) => a.timestamp - b.timestamp)[0];
@@ -272,5 +277,6 @@ export async function describeLane(lane: Lane, now = Date.now()): Promise<LaneSt
     failed: counts.failed ?? 0,
     oldest_wait_seconds: first ? Math.max(0, (now - first.timestamp) / 1000) : 0,
     paused_seconds: Math.max(0, Number(ttl) || 0) / 1000,
+    ...(cap !== undefined && held !== undefined ? { unpaid: held, max_unpaid: cap } : {}),
   };
 }

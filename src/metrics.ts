@@ -35,6 +35,8 @@ export interface Metrics {
   providerResponse(req: Pick<HttpRequest, 'provider' | 'method'>, res: { status: number | 'error'; durationMs: number }): void;
   /** A callback refused at the edge (bad or missing signature/token, malformed body). */
   callbackRejected(provider: string, reason: string): void;
+  /** An authentic callback that is not about an invoice (deposit, withdrawal, exchange...): acknowledged, not applied. */
+  foreignCallback(type: string): void;
   /** Submissions an operator sent back to the queue. */
   operatorRetry(via: RetryVia, count?: number): void;
   /** The relay's hook: results just published to `invoice-results`. */
@@ -106,7 +108,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     // One read of every lane per scrape, shared by the three gauges below.
     let pending: Promise<Awaited<ReturnType<typeof describeLane>>[]> | undefined;
     const read = (): Promise<Awaited<ReturnType<typeof describeLane>>[]> => {
-      pending ??= within(Promise.all([...lanes.values()].map((l) => describeLane(l))), 'lane status').finally(() => {
+      pending ??= within(Promise.all([...lanes.values()].map((l) => describeLane(l, Date.now(), (k) => store.unpaidCount(k)))), 'lane status').finally(() => {
         setImmediate(() => {
           pending = undefined;
         });
@@ -146,6 +148,16 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       },
     });
     new Gauge({
+      name: `${P}lane_unpaid_invoices`,
+      help: 'Unpaid invoices each capped lane holds (created or pending, or reserved for a create on its way); it never sends past its cap.',
+      labelNames: ['lane'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const l of await read().catch(() => [])) if (l.unpaid !== undefined) this.set({ lane: l.lane }, l.unpaid);
+      },
+    });
+    new Gauge({
       name: `${P}lane_oldest_wait_seconds`,
       help: 'How long the oldest waiting order of each lane has waited.',
       labelNames: ['lane'] as const,
@@ -167,6 +179,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     name: `${P}callback_verification_failures_total`,
     help: 'Callbacks refused because their signature or token did not verify, or the body was malformed.',
     labelNames: ['provider', 'reason'] as const,
+    registers: [registry],
+  });
+  const foreignCallbacks = new Counter({
+    name: `${P}foreign_callbacks_total`,
+    help: 'Authentic callbacks that are not about an invoice (deposit, deposit_exchange, withdrawal, withdrawal_exchange, exchange, unknown): answered 200, changed nothing.',
+    labelNames: ['type'] as const,
     registers: [registry],
   });
   const retries = new Counter({
@@ -319,6 +337,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
     callbackRejected(provider, reason) {
       callbackFailures.inc({ provider, reason });
+    },
+    foreignCallback(type) {
+      foreignCallbacks.inc({ type });
     },
     operatorRetry(via, count = 1) {
       if (count > 0) retries.inc({ via }, count);

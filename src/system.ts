@@ -184,7 +184,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const track: TrackSettings = { pollIdleMs: config.POLL_IDLE_MS, graceMs: config.DEADLINE_GRACE_MS };
   const run = parseLaneList(config.LANES);
   for (const key of run ?? []) if (!lanes.has(key)) throw new Error(`LANES names ${key}, which is not a configured lane (${[...lanes.keys()].join(', ')})`);
-  const laneStatus = (): Promise<LaneStatus[]> => Promise.all([...lanes.values()].map((l) => describeLane(l)));
+  const laneStatus = (): Promise<LaneStatus[]> => Promise.all([...lanes.values()].map((l) => describeLane(l, Date.now(), (k) => store.unpaidCount(k))));
 
   let workers: RunningWorkers | undefined;
   if (role === 'all' || role === 'worker') {

@@ -7,7 +7,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withOutcomeLine, type OutcomeProcessor } from './lane-worker.ts';
 import { REPAIRS_QUEUE, parseRepairJob, repairDeps, type RepairJob } from '../queues/repairs.ts';
-import { abandon, attach, reissue, type RepairOutcome } from '../src/invoice/repair.ts';
+import { abandon, acceptPayment, attach, reissue, type RepairOutcome } from '../src/invoice/repair.ts';
 import { laneKey } from '../src/lanes.ts';
 import type { WorkerContext } from './context.ts';
 
@@ -34,6 +34,9 @@ export function repairsProcessor(ctx: WorkerContext): OutcomeProcessor<RepairJob
         break;
       case 'abandon':
         done = await abandon(deps, lane, data.foreign_id, { ...req, status: parsed.job.data.status });
+        break;
+      case 'accept':
+        done = await acceptPayment(deps, lane, data.foreign_id, req);
         break;
     }
     if (done.outcome === 'not_found') throw new UnrecoverableError(`${action}: no invoice for ${lane}/${data.foreign_id}`);

@@ -8,6 +8,7 @@ import { KINDS } from '../invoice/order.ts';
 import type { InvoiceView } from '../invoice/intake.ts';
 import { STATUSES } from '../invoice/state.ts';
 import type { HistoryEntry } from '../invoice/store.ts';
+import { FeeSchema, PayToSchema, TransactionSchema } from '../invoice/result.ts';
 
 export const FieldIssueSchema = z.object({
   field: z.string().describe('dotted path of the bad field, e.g. `customer.sender.first_name`; `(body)` for the body as a whole'),
@@ -36,7 +37,13 @@ export const InvoiceViewSchema = z.object({
   payment_url: text.describe('where the payer pays; set once the provider created the invoice'),
   amount: z.string().describe('decimal string, as ordered'),
   currency: z.string(),
-  received_amount: text,
+  received_amount: text.describe('what the payer actually sent so far, in `received_currency` (the sum of the provider transactions); never the invoice target'),
+  received_currency: text.describe('the currency the payer sent (usually a crypto code)'),
+  settled_amount: text.describe('what the merchant is credited, only where the provider states it for a finished payment'),
+  settled_currency: text,
+  transactions: z.array(TransactionSchema).describe('every payment transaction the provider reported, one per txid'),
+  fees: z.array(FeeSchema).describe('the fees the provider stated'),
+  pay_to: PayToSchema.nullable().describe('where and how much the payer must send, when the provider states it'),
   reason: text,
   last_error: text,
   reconcile: text.describe('set while the order is parked for an operator (the provider may hold it already)'),

@@ -9,7 +9,20 @@ import { z } from 'zod';
 import { repairDeps } from '../../queues/repairs.ts';
 import { zodIssues } from '../errors.ts';
 import { toView } from '../invoice/intake.ts';
-import { AbandonSchema, AttachSchema, CancelSchema, ReissueSchema, abandon, attach, cancelBeforeSending, reissue, type RepairOutcome } from '../invoice/repair.ts';
+import {
+  AbandonSchema,
+  AcceptSchema,
+  AttachSchema,
+  CancelSchema,
+  CancelUnavailable,
+  ReissueSchema,
+  abandon,
+  acceptPayment,
+  attach,
+  cancelBeforeSending,
+  reissue,
+  type RepairOutcome,
+} from '../invoice/repair.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';
 import type { Lanes } from '../lanes.ts';
@@ -20,6 +33,16 @@ export interface RepairRouteDeps {
   lanes: Lanes;
   log: Logger;
   track: TrackSettings;
+}
+
+/** Runs a repair; a provider that could not be asked to cancel is a 503 (nothing changed; try again). */
+async function run(res: Response, repair: () => Promise<RepairOutcome>): Promise<void> {
+  try {
+    answer(res, await repair());
+  } catch (err) {
+    if (!(err instanceof CancelUnavailable)) throw err;
+    res.status(503).set('Retry-After', '30').json({ error: 'provider_unavailable', message: err.message });
+  }
 }
 
 function answer(res: Response, out: RepairOutcome): void {
@@ -50,14 +73,14 @@ export function repairRoutes(deps: RepairRouteDeps): Router {
     const p = params(req, res, deps.lanes);
     const b = p && body(CancelSchema, req.body, res);
     if (!p || !b) return;
-    answer(res, await cancelBeforeSending(repair, p.lane, p.foreignId, { by: b.by ?? 'order-system', via: 'api', reason: b.reason ?? 'requested by the order system' }));
+    await run(res, () => cancelBeforeSending(repair, p.lane, p.foreignId, { by: b.by ?? 'order-system', via: 'api', reason: b.reason ?? 'requested by the order system' }));
   });
 
   r.post('/v1/invoices/:provider/:foreign_id/abandon', async (req, res) => {
     const p = params(req, res, deps.lanes);
     const b = p && body(AbandonSchema, req.body, res);
     if (!p || !b) return;
-    answer(res, await abandon(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason, status: b.status }));
+    await run(res, () => abandon(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason, status: b.status }));
   });
 
   r.post('/v1/invoices/:provider/:foreign_id/attach', async (req, res) => {
@@ -71,7 +94,14 @@ export function repairRoutes(deps: RepairRouteDeps): Router {
     const p = params(req, res, deps.lanes);
     const b = p && body(ReissueSchema, req.body, res);
     if (!p || !b) return;
-    answer(res, await reissue(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason }));
+    await run(res, () => reissue(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason }));
+  });
+
+  r.post('/v1/invoices/:provider/:foreign_id/accept', async (req, res) => {
+    const p = params(req, res, deps.lanes);
+    const b = p && body(AcceptSchema, req.body, res);
+    if (!p || !b) return;
+    await run(res, () => acceptPayment(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason }));
   });
   return r;
 }

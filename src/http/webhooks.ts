@@ -12,7 +12,9 @@
  *   400  authentic but malformed, naming the field; nothing stored
  *   413  body over the limit
  *   503  could not store it; the provider's redelivery brings it again (docs/providers.md 1.5, 4.6)
- *   200  stored (also for an invoice we do not know: the event is kept and parked, see workers/events.ts)
+ *   200  stored (also for an invoice we do not know: the event is kept and parked, see workers/events.ts);
+ *        also for an authentic callback that is not about an invoice (the platform sends deposits,
+ *        withdrawals and exchanges to the one merchant URL): counted, logged, nothing changed
  */
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -32,7 +34,7 @@ export interface WebhookDeps {
   store: InvoiceStore;
   eventsQueue: EventsQueue;
   log: Logger;
-  metrics?: Pick<Metrics, 'callbackRejected'>;
+  metrics?: Pick<Metrics, 'callbackRejected' | 'foreignCallback'>;
 }
 
 export function webhookRoutes(deps: WebhookDeps): Router {
@@ -100,6 +102,14 @@ function refused(deps: WebhookDeps, res: Response, provider: string): void {
 async function accept(deps: WebhookDeps, events: EventWriter, req: Request, res: Response, lane: Lane, raw: Buffer, record?: InvoiceRecord): Promise<void> {
   const invoiceId = record?.id;
   const adapter: ProviderAdapter = lane.adapter;
+  // Not about an invoice: acknowledged (anything else makes the provider retry it for a day), never applied.
+  const foreign = adapter.foreignCallback?.(raw);
+  if (foreign) {
+    deps.metrics?.foreignCallback(foreign.type);
+    deps.log.info({ lane: lane.key, type: foreign.type, id: foreign.id }, 'callback acknowledged: not about an invoice');
+    res.status(200).json({ ok: true, applied: false });
+    return;
+  }
   let update: ProviderUpdate;
   try {
     update = adapter.parseCallback(raw);

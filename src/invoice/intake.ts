@@ -9,6 +9,7 @@ import { zodIssues } from '../errors.ts';
 import { newSecret } from '../signing.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
 import { OrderSchema, forbiddenKeys, orderHash, type Kind, type Order, type ProviderId } from './order.ts';
+import type { Fee, PayTo, Transaction } from './result.ts';
 import type { HistoryEntry, InvoiceEventEntry, InvoiceRecord, InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 import { activeTraceparent } from '../tracing.ts';
@@ -42,7 +43,15 @@ export interface InvoiceView {
   payment_url: string | null;
   amount: string;
   currency: string;
+  /** What the payer actually sent so far, in `received_currency` (the sum of the provider's transactions). */
   received_amount: string | null;
+  received_currency: string | null;
+  /** What the merchant is credited, where the provider stated it for a finished payment. */
+  settled_amount: string | null;
+  settled_currency: string | null;
+  transactions: Transaction[];
+  fees: Fee[];
+  pay_to: PayTo | null;
   reason: string | null;
   last_error: string | null;
   reconcile: string | null;
@@ -72,6 +81,12 @@ export function toView(r: InvoiceRecord, history?: HistoryEntry[]): InvoiceView 
     amount: r.amount,
     currency: r.currency,
     received_amount: r.received_amount,
+    received_currency: r.received_currency,
+    settled_amount: r.settled_amount,
+    settled_currency: r.settled_currency,
+    transactions: r.transactions,
+    fees: r.fees,
+    pay_to: r.pay_to,
     reason: r.reason,
     last_error: r.last_error,
     reconcile: r.reconcile,

@@ -4,10 +4,15 @@
  * invoice), writes a history entry naming who and why, publishes its result, and logs one audit
  * line:
  *
- * - cancel (the order system): an order not yet sent ends `cancelled` and is never sent; refused
- *   once it may be at the provider (a request went out, or it is parked).
- * - abandon (an operator): any open order ends `cancelled` or `failed` with the operator's reason.
+ * - cancel (the order system): an order not yet sent ends `cancelled` and is never sent; once the
+ *   invoice exists, it is cancelled at the provider where the provider can cancel, and the order
+ *   ends `cancelled` only when the provider confirmed (already paid: refused with its words).
+ *   Refused while a request may be in flight (the invoice may or may not exist).
+ * - abandon (an operator): any open order ends `cancelled` or `failed` with the operator's reason;
+ *   an invoice at the provider is cancelled there first, where the provider can cancel.
  *   A provider message about it afterwards (a late payment) is an exception, never absorbed.
+ * - accept (an operator): a payment the provider called complete that did not cover the order, or
+ *   could not be compared (track.ts `coverage`), is taken as paid as it is.
  * - attach (an operator): the invoice of a parked or failed order was found at the provider;
  *   given its id and payment URL the order becomes `created` and is followed from there.
  * - reissue (an operator, providers that refuse a repeated foreign_id): the invoice of a parked
@@ -17,6 +22,8 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { errorSummary } from '../errors.ts';
+import type { Kind } from './order.ts';
 import { providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
 import { isTerminal, type Status } from './state.ts';
 
@@ -39,11 +46,26 @@ export const AttachSchema = z.strictObject({
 });
 
 export const ReissueSchema = z.strictObject({ reason: Why, by: Who });
+export const AcceptSchema = z.strictObject({ reason: Why, by: Who });
+
+/** The provider's answer to a cancel (src/providers/types.ts `CancelResult`). */
+type CancelAnswer = { kind: 'cancelled'; providerStatus?: string } | { kind: 'refused'; message: string; code?: string };
+
+/** Thrown when the provider could not be asked to cancel (no answer): nothing changed, the caller may try again. */
+export class CancelUnavailable extends Error {
+  override name = 'CancelUnavailable';
+  readonly code = 'CANCEL_UNAVAILABLE';
+}
 
 /** What repairs need of a lane: its create queue (to take a job out of the way) and what its provider refuses. */
 export interface RepairLane {
   createQueue: { getJob(id: string): Promise<{ getState(): Promise<string>; remove(): Promise<void> } | undefined> };
-  adapter: { uniqueForeignId: boolean };
+  adapter: {
+    uniqueForeignId: boolean;
+    /** Kinds the provider can cancel (empty or absent: none documented). */
+    cancels?: readonly Kind[];
+    cancel?(ref: { kind: Kind; foreignId: string; providerInvoiceId?: string }): Promise<CancelAnswer>;
+  };
 }
 
 export interface RepairDeps {
@@ -87,7 +109,28 @@ function audit(deps: RepairDeps, what: string, lane: string, foreignId: string, 
   else deps.log.warn(fields, `${what}: refused`);
 }
 
-/** The order system withdraws an order that has not reached the provider. */
+/** Statuses in which the invoice exists at the provider and may still be paid. */
+const AT_PROVIDER: ReadonlySet<Status> = new Set(['created', 'pending', 'processing']);
+
+/**
+ * Asks the provider to cancel the record's invoice. `unsupported` where the provider documents no
+ * cancel for this kind; throws `CancelUnavailable` when the provider could not answer.
+ */
+async function cancelAtProvider(deps: RepairDeps, record: InvoiceRecord, foreignId = providerForeignId(record)): Promise<CancelAnswer | { kind: 'unsupported' }> {
+  const adapter = deps.lanes.get(record.lane)?.adapter;
+  if (!adapter?.cancel || !adapter.cancels?.includes(record.kind)) return { kind: 'unsupported' };
+  try {
+    return await adapter.cancel({ kind: record.kind, foreignId, ...(record.provider_invoice_id ? { providerInvoiceId: record.provider_invoice_id } : {}) });
+  } catch (err) {
+    throw new CancelUnavailable(`the provider could not be asked to cancel (${errorSummary(err)}); nothing changed, try again`, { cause: err });
+  }
+}
+
+/**
+ * The order system withdraws an order. Not yet sent: it ends `cancelled` and is never sent. At the
+ * provider: cancelled there first (where the provider can), and `cancelled` here once it confirmed;
+ * a provider that refuses (already paid) or documents no cancel leaves the order as it is (409).
+ */
 export async function cancelBeforeSending(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest): Promise<RepairOutcome> {
   const sendable = (r: InvoiceRecord): boolean => r.status === 'queued' && r.submitting === null && !r.reconcile;
   const reason = `cancelled by ${req.by} before it was sent: ${req.reason}`;
@@ -96,24 +139,65 @@ export async function cancelBeforeSending(deps: RepairDeps, lane: string, foreig
   if (res.kind === 'missing') out = { outcome: 'not_found' };
   else if (res.kind === 'ignored') {
     const r = res.record;
-    const why = isTerminal(r.status)
-      ? `the order is already ${r.status}`
-      : r.status === 'queued'
-        ? 'a request for it may already be at the provider; an operator can abandon it'
-        : `the invoice exists at the provider (${r.status}); it ends by payment or expiry, or an operator abandons it`;
-    out = { outcome: 'refused', status: r.status, why };
+    if (AT_PROVIDER.has(r.status) && !r.reconcile) out = await cancelAtTheProvider(deps, r, req);
+    else {
+      const why = isTerminal(r.status)
+        ? `the order is already ${r.status}`
+        : r.status === 'queued'
+          ? 'a request for it may already be at the provider; an operator can abandon it'
+          : `the order is parked for an operator (${r.reconcile ?? ''}); an operator can abandon it`;
+      out = { outcome: 'refused', status: r.status, why };
+    }
   } else {
     await dropCreateJob(deps, lane, foreignId);
     out = { outcome: 'done', status: res.record.status, record: res.record };
   }
-  audit(deps, 'order cancelled before sending', lane, foreignId, req, out);
+  audit(deps, 'order cancelled', lane, foreignId, req, out);
   return out;
 }
 
-/** An operator ends an open order for good: `cancelled` (default) or `failed`. */
+/** The order system's cancel of an invoice that exists: the provider first, then the record, only as the provider confirmed. */
+async function cancelAtTheProvider(deps: RepairDeps, record: InvoiceRecord, req: RepairRequest): Promise<RepairOutcome> {
+  const answer = await cancelAtProvider(deps, record);
+  if (answer.kind === 'unsupported') {
+    return {
+      outcome: 'refused',
+      status: record.status,
+      why: `the invoice exists at the provider (${record.status}) and the provider documents no cancel for it; it ends by payment or expiry`,
+    };
+  }
+  if (answer.kind === 'refused') return { outcome: 'refused', status: record.status, why: `the provider refused to cancel the invoice: ${answer.message}` };
+  const reason = `cancelled at the provider by ${req.by}: ${req.reason}`;
+  const res = await deps.store.apply(record.lane, record.foreign_id, {
+    status: 'cancelled',
+    source: `${req.via}:${req.by}`,
+    reason,
+    fields: { reason, provider_status: answer.providerStatus ?? 'cancelled', reconcile: null, last_error: null },
+  });
+  if (res.kind === 'missing') return { outcome: 'not_found' };
+  // A payment overtook the cancel (the provider would then have refused it): the record says what happened.
+  if (res.kind === 'ignored') return { outcome: 'refused', status: res.record.status, why: `the order is already ${res.record.status}` };
+  return { outcome: 'done', status: 'cancelled', record: res.record };
+}
+
+/**
+ * An operator ends an open order for good: `cancelled` (default) or `failed`. An invoice that
+ * exists at the provider is cancelled there first where the provider can cancel, so an abandoned
+ * order is not left payable; a provider that refuses (already paid) leaves the order as it is.
+ */
 export async function abandon(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest & { status?: 'cancelled' | 'failed' }): Promise<RepairOutcome> {
   const to = req.status ?? 'cancelled';
-  const reason = `abandoned by ${req.by}: ${req.reason}`;
+  let reason = `abandoned by ${req.by}: ${req.reason}`;
+  const before = await deps.store.get(lane, foreignId);
+  if (before && AT_PROVIDER.has(before.status)) {
+    const answer = await cancelAtProvider(deps, before);
+    if (answer.kind === 'refused') {
+      const out: RepairOutcome = { outcome: 'refused', status: before.status, why: `the provider refused to cancel the invoice: ${answer.message}` };
+      audit(deps, 'order abandoned', lane, foreignId, req, out);
+      return out;
+    }
+    reason += answer.kind === 'cancelled' ? ' (cancelled at the provider)' : ' (the provider documents no cancel for it: it stays payable there until it expires)';
+  }
   const res = await deps.store.apply(lane, foreignId, {
     status: to,
     source: `operator:${req.by}`,
@@ -213,6 +297,9 @@ async function reissueOn(deps: RepairDeps, lane: RepairLane, record: InvoiceReco
   const { jobState } = await createJob(deps, record.lane, record.foreign_id);
   const open = repairable(jobState);
   if (!open(record)) return refusedRepair(record, jobState);
+  // The invoice being replaced may exist at the provider with nobody holding its URL: cancelled
+  // there first (a refusal means it is gone or finished already; its news stays an exception).
+  const cancelled = await cancelAtProvider(deps, record);
   // The next free derived id, reserved in the lane's foreign_id namespace before anything is sent.
   let providerFid: string | null = null;
   for (let n = record.replaced_foreign_ids.length + 1; n <= record.replaced_foreign_ids.length + 20 && !providerFid; n++) {
@@ -221,7 +308,8 @@ async function reissueOn(deps: RepairDeps, lane: RepairLane, record: InvoiceReco
   }
   if (!providerFid) return { outcome: 'refused', status: record.status, why: 'no free derived foreign_id (20 taken in a row); abandon the order and send a new one' };
   const replaced = [...record.replaced_foreign_ids, providerForeignId(record)];
-  const reason = `reissued by ${req.by} as ${providerFid} (replacing ${providerForeignId(record)}): ${req.reason}`;
+  const note = cancelled.kind === 'cancelled' ? 'cancelled at the provider' : cancelled.kind === 'refused' ? `not cancelled: ${cancelled.message}` : 'no cancel documented';
+  const reason = `reissued by ${req.by} as ${providerFid} (replacing ${providerForeignId(record)}, ${note}): ${req.reason}`;
   const res = await deps.store.apply(
     record.lane,
     record.foreign_id,
@@ -257,4 +345,33 @@ function refusedRepair(r: InvoiceRecord, jobState: string): RepairOutcome {
     status: r.status,
     why: r.status === 'queued' ? `its submission is still under way (job ${jobState}); wait until it is parked or failed` : `the order is already ${r.status}`,
   };
+}
+
+/**
+ * An operator takes a payment as it is: the provider called it complete but its figures did not
+ * cover the order, or could not be compared (the order is parked with an `underpaid` or
+ * `unverifiable_amount` exception). The order ends `paid`; who and why are in the history.
+ */
+export async function acceptPayment(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest): Promise<RepairOutcome> {
+  const reason = `payment accepted as it is by ${req.by}: ${req.reason}`;
+  const waiting = (r: InvoiceRecord): boolean => !isTerminal(r.status) && r.reconcile !== null && /^(underpaid|unverifiable_amount):/.test(r.reconcile);
+  const res = await deps.store.apply(lane, foreignId, {
+    status: 'paid',
+    source: `operator:${req.by}`,
+    reason,
+    guard: waiting,
+    fields: { reason, reconcile: null, last_error: null },
+  });
+  let out: RepairOutcome;
+  if (res.kind === 'missing') out = { outcome: 'not_found' };
+  else if (res.kind === 'ignored') {
+    const r = res.record;
+    out = {
+      outcome: 'refused',
+      status: r.status,
+      why: isTerminal(r.status) ? `the order is already ${r.status}` : 'only a payment parked as underpaid or unverifiable can be accepted',
+    };
+  } else out = { outcome: 'done', status: 'paid', record: res.record };
+  audit(deps, 'payment accepted', lane, foreignId, req, out);
+  return out;
 }

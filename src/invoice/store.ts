@@ -15,7 +15,7 @@ import { DurabilityShortfall, type Durability, type DurablePoint } from '../dura
 import { invoiceId } from '../ids.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
 import type { Kind, Order, ProviderId } from './order.ts';
-import { ResultSchema, type InvoiceResult } from './result.ts';
+import { ResultSchema, type Fee, type InvoiceResult, type PayTo, type Transaction } from './result.ts';
 import { TERMINAL, transition, type Status } from './state.ts';
 
 /** Record fields, all strings in Redis. */
@@ -71,6 +71,15 @@ export interface InvoiceRecord {
   replaced_foreign_ids: string[];
   /** W3C traceparent of the request that accepted the order, when tracing is on (src/tracing.ts). */
   trace?: string;
+  /** What the merchant is credited, where the provider stated it for a finished payment. */
+  settled_amount: string | null;
+  settled_currency: string | null;
+  /** Every payment transaction the provider reported, one per txid (stored as JSON). */
+  transactions: Transaction[];
+  /** The provider's fees, as last stated (stored as JSON). */
+  fees: Fee[];
+  /** The payer's instructions, when the provider stated them (stored as JSON). */
+  pay_to: PayTo | null;
 }
 
 /** The foreign_id the provider knows the order's current invoice under. */
@@ -165,7 +174,7 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 return 'accepted'
 `;
 
-// KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index
+// KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index, the lane's unpaid index
 // ARGV: expected version, history entry ('' none), outbox entry ('' none), id, now ms, record
 // retention ms ('0': kept for ever), the index and expiry changes (`upkeep`: '' none), when the
 // first poll is due ('' none; `Change.firstPoll`), then the fields as name, value pairs ('' removes
@@ -214,6 +223,8 @@ elseif e == 'p' then
 end
 -- A finished invoice no longer waits for its first poll.
 if string.sub(ops, 5, 5) == '-' then redis.call('ZREM', KEYS[6], ARGV[4]) end
+-- Paid into, or finished: no longer one of the account's unpaid invoices (a capped lane's slot frees).
+if string.sub(ops, 6, 6) == '-' then redis.call('ZREM', KEYS[7], ARGV[4]) end
 return 'ok'
 `;
 
@@ -223,6 +234,12 @@ function pairs(fields: Record<string, string>): string[] {
   for (const k in fields) out.push(k, fields[k] as string);
   return out;
 }
+
+/**
+ * Statuses in which an order holds a slot of its lane's unpaid index (a capped lane counts them,
+ * `reserveUnpaid`): reserved before its create goes out, kept while the invoice waits for payment.
+ */
+const UNPAID: ReadonlySet<Status> = new Set(['queued', 'created', 'pending']);
 
 /** Which indexes a record in this state belongs in, and whether it is counting down to expiry. */
 function placement(status: Status, parked: boolean): { queued: boolean; open: boolean; parked: boolean; expiring: boolean } {
@@ -234,7 +251,8 @@ function placement(status: Status, parked: boolean): { queued: boolean; open: bo
  * The index and expiry changes a change makes, as APPLY's `ops`: for the queued, open and
  * reconcile indexes '+' (enters), '-' (leaves) or '.'; then 'e' (expiry starts or restarts: a
  * finished record expires a window after its last change), 'p' (it ends: parked again) or '.';
- * then '-' when the invoice just finished (it leaves the poll index). '' when nothing moves.
+ * then '-' when the invoice just finished (it leaves the poll index); then '-' when it leaves the
+ * unpaid statuses (it leaves the lane's unpaid index). '' when nothing moves.
  */
 function upkeep(record: InvoiceRecord, fields: Record<string, string>): string {
   const status = (fields.status as Status | undefined) ?? record.status;
@@ -247,8 +265,9 @@ function upkeep(record: InvoiceRecord, fields: Record<string, string>): string {
     move(was.open, now.open) +
     move(was.parked, now.parked) +
     (now.expiring ? 'e' : was.expiring ? 'p' : '.') +
-    (TERMINAL.has(status) && !TERMINAL.has(record.status) ? '-' : '.');
-  return ops === '.....' ? '' : ops;
+    (TERMINAL.has(status) && !TERMINAL.has(record.status) ? '-' : '.') +
+    (UNPAID.has(record.status) && !UNPAID.has(status) ? '-' : '.');
+  return ops === '......' ? '' : ops;
 }
 
 // KEYS: a lane's poll index. ARGV: now ms, how many, lease ms.
@@ -261,6 +280,15 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], lease, id) end
 return ids
 `;
 
+// KEYS: a lane's unpaid index. ARGV: record id, the cap, now ms.
+// A slot for the order, unless the lane already holds `cap` unpaid invoices; one it holds already stands.
+const RESERVE_UNPAID = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+`;
+
 // KEYS: the record key the reserved id would have. ARGV: hash marker, the order's foreign_id, now.
 const RESERVE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -270,6 +298,7 @@ return 1
 
 /** The scripts above, as ioredis defines them on the connection (EVALSHA with EVAL fallback). */
 interface Scripts {
+  iwReserveUnpaid(k1: string, id: string, cap: string, now: string): Promise<number>;
   iwReserve(k1: string, marker: string, foreignId: string, at: string): Promise<number>;
   iwClaimPolls(k1: string, now: string, limit: string, leaseMs: string): Promise<string[]>;
   iwAccept(k1: string, k2: string, hash: string, hist: string, score: string, id: string, ...fields: string[]): Promise<string>;
@@ -280,6 +309,7 @@ interface Scripts {
     k4: string,
     k5: string,
     k6: string,
+    k7: string,
     version: string,
     hist: string,
     outbox: string,
@@ -354,7 +384,8 @@ export class InvoiceStore {
     for (const p of new Set([prefix, ...lanePrefixes])) this.byPrefix.set(p, storeKeys(p));
     if (!('iwApply' in redis)) {
       redis.defineCommand('iwAccept', { numberOfKeys: 2, lua: ACCEPT });
-      redis.defineCommand('iwApply', { numberOfKeys: 6, lua: APPLY });
+      redis.defineCommand('iwApply', { numberOfKeys: 7, lua: APPLY });
+      redis.defineCommand('iwReserveUnpaid', { numberOfKeys: 1, lua: RESERVE_UNPAID });
       redis.defineCommand('iwClaimPolls', { numberOfKeys: 1, lua: CLAIM_POLLS });
       redis.defineCommand('iwReserve', { numberOfKeys: 1, lua: RESERVE });
     }
@@ -387,6 +418,30 @@ export class InvoiceStore {
    */
   pollIndex(lane: string): string {
     return `${this.keysOf(lane).prefix}:idx:poll:${lane}`;
+  }
+
+  /**
+   * A lane's unpaid index: the orders holding one of the account's unpaid-invoice slots (queued
+   * with a slot reserved, created, pending). Only lanes whose provider caps unpaid invoices
+   * reserve slots (CryptoSteroid); every change that leaves those statuses frees one in the same step.
+   */
+  unpaidIndex(lane: string): string {
+    return `${this.keysOf(lane).prefix}:idx:unpaid:${lane}`;
+  }
+
+  /** Takes a slot of the lane's unpaid index for the order, unless `cap` are taken: false then (nothing is sent). */
+  async reserveUnpaid(lane: string, foreignId: string, cap: number): Promise<boolean> {
+    return (await this.scripts.iwReserveUnpaid(this.unpaidIndex(lane), invoiceId(lane, foreignId), String(cap), String(Date.now()))) === 1;
+  }
+
+  /** Gives a slot back (the create was refused, or the order was cancelled before it went out). */
+  async releaseUnpaid(lane: string, foreignId: string): Promise<void> {
+    await this.redis.zrem(this.unpaidIndex(lane), invoiceId(lane, foreignId));
+  }
+
+  /** How many unpaid invoices (and reserved slots) each lane holds. */
+  async unpaidCount(lane: string): Promise<number> {
+    return this.redis.zcard(this.unpaidIndex(lane));
   }
 
   recordKey(id: string): string {
@@ -525,6 +580,7 @@ export class InvoiceStore {
         keys.reconcile,
         keys.open,
         this.pollIndex(lane),
+        this.unpaidIndex(lane),
         String(record.version),
         hist,
         outbox,
@@ -604,6 +660,7 @@ export class InvoiceStore {
       keys.reconcile,
       keys.open,
       this.pollIndex(after.lane),
+      this.unpaidIndex(after.lane),
       String(after.version),
       '',
       '',
@@ -623,7 +680,8 @@ export class InvoiceStore {
     const pick = (k: keyof InvoiceRecord): string | null => {
       if (k in fields) return fields[k] === '' ? null : (fields[k] as string);
       const v = record[k];
-      return v === null || v === undefined ? null : String(v);
+      if (v === null || v === undefined) return null;
+      return typeof v === 'object' ? JSON.stringify(v) : String(v);
     };
     const eventId = this.resultId(record.lane, record.foreign_id, event ? `${event.kind}.${event.id}` : status);
     const data: InvoiceResult = {
@@ -647,6 +705,20 @@ export class InvoiceStore {
     // Providers may report what arrived in the payer's crypto rather than the order currency.
     const receivedCurrency = pick('received_currency');
     if (received !== null && receivedCurrency !== null) data.received_currency = receivedCurrency;
+    const settled = pick('settled_amount');
+    const settledCurrency = pick('settled_currency');
+    if (settled !== null && settledCurrency !== null) Object.assign(data, { settled_amount: settled, settled_currency: settledCurrency });
+    // JSON fields: the text as written, parsed once here for the result.
+    for (const [field, key] of [
+      ['transactions', 'transactions'],
+      ['fees', 'fees'],
+      ['pay_to', 'pay_to'],
+    ] as const) {
+      const text = pick(field);
+      if (text === null) continue;
+      const value = JSON.parse(text) as unknown;
+      if (Array.isArray(value) ? value.length : value) (data as Record<string, unknown>)[key] = value;
+    }
     const reason = change.reason ?? pick('reason');
     if (reason) data.reason = reason;
     if (event?.kind === 'exception') data.exception = event.detail as InvoiceResult['exception'];
@@ -839,6 +911,11 @@ const READ: { [K in RecordField]-?: (v: string | undefined) => InvoiceRecord[K] 
   provider_foreign_id: (v) => v ?? null,
   replaced_foreign_ids: (v) => (v ? (JSON.parse(v) as string[]) : []),
   trace: (v) => v || undefined,
+  settled_amount: (v) => v ?? null,
+  settled_currency: (v) => v ?? null,
+  transactions: (v) => (v ? (JSON.parse(v) as Transaction[]) : []),
+  fees: (v) => (v ? (JSON.parse(v) as Fee[]) : []),
+  pay_to: (v) => (v ? (JSON.parse(v) as PayTo) : null),
 };
 const FIELDS = Object.keys(READ) as RecordField[];
 
@@ -882,8 +959,8 @@ function toRaw(record: InvoiceRecord): Record<string, string> {
       if ((v as InvoiceEventEntry[]).length) raw.events = (v as InvoiceEventEntry[]).map((e) => JSON.stringify(e)).join('\n');
       continue;
     }
-    if (k === 'replaced_foreign_ids') {
-      if ((v as string[]).length) raw[k] = JSON.stringify(v);
+    if (k === 'replaced_foreign_ids' || k === 'transactions' || k === 'fees') {
+      if ((v as unknown[]).length) raw[k] = JSON.stringify(v);
       continue;
     }
     raw[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);

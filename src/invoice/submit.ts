@@ -5,12 +5,32 @@
  * - marker present on entry: an earlier attempt may have created an invoice (crash or lost
  *   response). Providers that refuse a duplicate foreign_id (the platform) are asked again;
  *   the rest are parked for reconciliation, never re-created blindly.
- * - the platform's "foreign id has already been taken": the invoice exists (ours, from an attempt
- *   whose answer was lost); parked for reconciliation, never reported as a failure.
+ * - the platform's "foreign id has already been taken" after an attempt of ours, or a 2xx answer we
+ *   cannot read: the invoice exists (ours, from an attempt whose answer was lost) and its payment
+ *   URL never reached anybody. Where the provider can cancel, the orphan is cancelled and the order
+ *   created again under a derived provider-side foreign_id (`~r<n>`, as an operator's reissue does);
+ *   callbacks for either id land on the order. Only a cancel that fails parks it.
+ * - the create answer's amount and currency are compared with the order: an invoice for another
+ *   amount is never published `created`; it is cancelled at the provider and the order parked.
+ * - a lane whose provider caps unpaid invoices (CryptoSteroid) reserves a slot of its own count
+ *   before anything goes out: past the cap the order waits like a rate limit, spending no attempt.
  */
-import { ConcurrentAttempt, MissingRecord, ProviderAuth, ProviderRateLimited, ProviderUnavailable, classify, errorSummary, type Disposition } from '../errors.ts';
+import {
+  ConcurrentAttempt,
+  MissingRecord,
+  ProviderAuth,
+  ProviderError,
+  ProviderRateLimited,
+  ProviderUnavailable,
+  ResponseShape,
+  classify,
+  errorSummary,
+  type Disposition,
+} from '../errors.ts';
+import { compare, DECIMAL_TEXT } from '../money.ts';
 import type { CreateResult, ProviderAdapter } from '../providers/types.ts';
-import type { InvoiceRecord, InvoiceStore } from './store.ts';
+import { reissuedForeignId } from './repair.ts';
+import { providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
 
 export type SubmitOutcome =
   | { kind: 'done'; status: InvoiceRecord['status'] }
@@ -28,10 +48,15 @@ export interface SubmitDeps {
   callbackUrl?: (record: InvoiceRecord) => string | undefined;
   /** When the created invoice's first poll is due: scheduled with the change to `created` itself (store `Change.firstPoll`). */
   firstPoll?: (record: InvoiceRecord) => number | null;
+  /** How long an order waits when its lane is at its own cap of unpaid invoices (ms). */
+  capWaitMs?: number;
 }
 
+/** How many orphans one order may leave behind by itself before an operator must look. */
+const MAX_RECOVERIES = 5;
+
 /** Submits the order `foreignId` of lane `lane` (the lane key) through that lane's adapter. */
-export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: string): Promise<SubmitOutcome> {
+export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: string, depth = 0): Promise<SubmitOutcome> {
   const { store, adapter } = deps;
   const provider = lane;
   const record = await store.get(lane, foreignId);
@@ -43,6 +68,16 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
   const resend = record.submitting !== null;
   if (resend && !adapter.uniqueForeignId) {
     return park(deps, record, 'outcome unknown: an earlier request may have created an invoice; not re-sent (reconcile at the provider)');
+  }
+  // The provider caps unpaid invoices and does not say how it refuses past the cap: we keep count
+  // ourselves and never send past it (docs/providers.md 4.5, 6.4). The slot stays the order's until
+  // its invoice is paid into or ends (the store frees it in the same step).
+  if (adapter.maxUnpaid !== undefined && !(await store.reserveUnpaid(lane, foreignId, adapter.maxUnpaid))) {
+    const error = new ProviderRateLimited(`lane holds ${adapter.maxUnpaid} unpaid invoices, its cap; waiting for payments or expiries`, adapter.id, undefined, {
+      capacity: 'unpaid_invoices',
+      retryAfterMs: deps.capWaitMs ?? 5_000,
+    });
+    return { kind: 'rate-limited', error, hits: record.rate_limited_hits };
   }
 
   // Write-ahead: from here on, a crash leaves the marker behind and the next attempt knows.
@@ -80,8 +115,12 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
     const order = record.provider_foreign_id ? { ...record.order, foreign_id: record.provider_foreign_id } : record.order;
     result = await adapter.create(order, { secret: record.secret, callbackUrl: deps.callbackUrl?.(record) });
   } catch (err) {
-    return failed(deps, current, resend, err);
+    return failed(deps, current, resend, err, depth);
   }
+  // The provider's echo must be the order: an invoice for another amount or currency is never
+  // published as the order's `created` (guarantee 8).
+  const mismatch = echoMismatch(record, result);
+  if (mismatch) return mismatched(deps, current, result, mismatch);
   // Outside the try: if recording the success fails (Redis away), the marker stays and the next
   // attempt reconciles instead of creating again.
   const fields = {
@@ -91,6 +130,7 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
     provider_status: result.providerStatus,
     payment_url: result.paymentUrl,
     ...(result.expiresAt ? { expires_at: result.expiresAt } : {}),
+    ...(result.payTo ? { pay_to: JSON.stringify(result.payTo) } : {}),
   };
   let applied = await store.apply(provider, foreignId, { status: 'created', source: 'create', fields, firstPoll: deps.firstPoll }, { known: current });
   if (applied.kind === 'missing') throw new Error('invoice record vanished');
@@ -118,12 +158,22 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
   return { kind: 'created', record: applied.record };
 }
 
+/** A 2xx create answer we could not read: the invoice most likely exists (STYLE errors table), so never `rejected`. */
+function unreadableSuccess(err: unknown): boolean {
+  return err instanceof ResponseShape && err.httpStatus !== undefined && err.httpStatus >= 200 && err.httpStatus <= 299;
+}
+
 /** What a failed create means for the order; the `submitting` marker is cleared only when an answer proves nothing was created. */
-async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, err: unknown): Promise<SubmitOutcome> {
+async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, err: unknown, depth: number): Promise<SubmitOutcome> {
   const { store, adapter } = deps;
   const { lane: provider, foreign_id: foreignId } = record;
   const error = err instanceof Error ? err : new Error(String(err));
-  const disposition = classify(err);
+  const disposition = unreadableSuccess(err) ? 'unknown-outcome' : classify(err);
+  const ours = resend || record.submit_attempts > 1 || unreadableSuccess(err);
+  // The orphan's payment URL never reached anybody: cancel it and create the order again, no operator.
+  if ((disposition === 'duplicate' && ours) || (unreadableSuccess(err) && adapter.uniqueForeignId)) {
+    if (adapter.cancel && adapter.cancels?.includes(record.kind) && depth < MAX_RECOVERIES) return recoverOrphan(deps, record, error, depth);
+  }
   switch (disposition) {
     case 'duplicate':
       return park(
@@ -135,6 +185,7 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
         { error, answered: true },
       );
     case 'permanent': {
+      // The provider's own words (masked by the adapter) are the reason: "The minimum amount is 10.00 EUR."
       const reason = errorSummary(error);
       await store.apply(provider, foreignId, { status: 'rejected', source: 'create', reason, fields: { submitting: null, last_error: reason, reason } }, { known: record });
       return { kind: 'rejected', reason, auth: err instanceof ProviderAuth };
@@ -166,6 +217,121 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
       return { kind: 'retry', error, disposition };
     }
   }
+}
+
+/**
+ * The provider holds an invoice of ours whose answer we never read (lost, or unreadable). Nobody
+ * has its payment URL, so nobody can pay it: cancel it at the provider, then create the order again
+ * under the next free derived provider-side foreign_id, in this same attempt. Money or a paid status
+ * on the cancelled one is an exception (track.ts `onReplaced`); a cancel that fails parks the order.
+ */
+async function recoverOrphan(deps: SubmitDeps, record: InvoiceRecord, error: Error, depth: number): Promise<SubmitOutcome> {
+  const { store, adapter } = deps;
+  const orphan = providerForeignId(record);
+  let refused: string | undefined;
+  try {
+    const res = await adapter.cancel!({ kind: record.kind, foreignId: orphan });
+    if (res.kind === 'refused') refused = res.message;
+  } catch (err) {
+    const why = err instanceof ProviderError ? errorSummary(err) : String(err);
+    return park(deps, record, `the provider holds this foreign_id (${orphan}) from an attempt whose answer was lost, and cancelling it failed (${why}); not re-sent`, {
+      error,
+      answered: true,
+    });
+  }
+  if (refused !== undefined) {
+    return park(deps, record, `the provider holds this foreign_id (${orphan}) from an attempt whose answer was lost, and refused to cancel it: ${refused}`, {
+      error,
+      answered: true,
+    });
+  }
+  let providerFid: string | null = null;
+  for (let n = record.replaced_foreign_ids.length + 1; n <= record.replaced_foreign_ids.length + 20 && !providerFid; n++) {
+    const candidate = reissuedForeignId(record.foreign_id, n);
+    if (await store.reserveAlias(record.lane, candidate, record.foreign_id)) providerFid = candidate;
+  }
+  if (!providerFid) return park(deps, record, `cancelled the orphan ${orphan}, but no derived foreign_id is free (20 taken in a row)`, { error, answered: true });
+  const why = `the answer to ${orphan} was lost (${errorSummary(error)}); that invoice was cancelled at the provider and the order goes again as ${providerFid}`;
+  const res = await store.apply(
+    record.lane,
+    record.foreign_id,
+    {
+      source: 'create',
+      reason: why,
+      recorded: true,
+      whileIn: ['queued'],
+      guard: (r) => !r.reconcile && providerForeignId(r) === orphan,
+      fields: {
+        provider_foreign_id: providerFid,
+        replaced_foreign_ids: JSON.stringify([...record.replaced_foreign_ids, orphan]),
+        submitting: null,
+        last_error: why,
+      },
+    },
+    { known: record },
+  );
+  if (res.kind === 'missing') throw new Error('invoice record vanished');
+  if (res.kind === 'ignored')
+    return res.record.status === 'queued' ? { kind: 'parked', reason: res.record.reconcile ?? 'changed meanwhile' } : { kind: 'done', status: res.record.status };
+  return submitOrder(deps, record.lane, record.foreign_id, depth + 1);
+}
+
+/** The provider's echo against the order, or null when it matches (or there is no echo to compare). */
+function echoMismatch(record: InvoiceRecord, result: CreateResult): string | null {
+  const amountOff = result.amount !== undefined && DECIMAL_TEXT.test(result.amount) && compare(result.amount, record.amount) !== 0;
+  const currencyOff = result.currency !== undefined && result.currency.toUpperCase() !== record.currency.toUpperCase();
+  if (!amountOff && !currencyOff) return null;
+  return `${result.amount ?? record.amount} ${result.currency ?? record.currency}`;
+}
+
+/**
+ * The provider created the invoice for another amount or currency than the order's: never
+ * published `created`. It is cancelled at the provider (where it can be) and the order parked
+ * with both figures and an `amount_mismatch` exception; an operator reissues or abandons it.
+ */
+async function mismatched(deps: SubmitDeps, record: InvoiceRecord, result: CreateResult, echoed: string): Promise<SubmitOutcome> {
+  const { adapter, store } = deps;
+  let cancel = 'the provider documents no cancel for it: it stays payable there until it expires';
+  if (adapter.cancel && adapter.cancels?.includes(record.kind)) {
+    try {
+      const res = await adapter.cancel({ kind: record.kind, foreignId: providerForeignId(record), providerInvoiceId: result.providerInvoiceId });
+      cancel = res.kind === 'cancelled' ? 'cancelled at the provider' : `the provider refused to cancel it: ${res.message}`;
+    } catch (err) {
+      cancel = `cancelling it failed (${errorSummary(err)}): cancel it at the provider`;
+    }
+  }
+  const reason = `amount_mismatch: the provider created invoice ${result.providerInvoiceId} for ${echoed}, the order is for ${record.amount} ${record.currency}; ${cancel}`;
+  const detail = {
+    type: 'amount_mismatch',
+    provider_status: result.providerStatus,
+    reason,
+    provider_amount: result.amount ?? record.amount,
+    provider_currency: result.currency ?? record.currency,
+    order_amount: record.amount,
+    order_currency: record.currency,
+  };
+  // The invoice id is kept for the operator; its payment URL is not, so nobody is sent to it.
+  const res = await store.apply(
+    record.lane,
+    record.foreign_id,
+    {
+      source: 'create',
+      whileIn: ['queued'],
+      fields: { submitting: null, provider_invoice_id: result.providerInvoiceId, provider_status: result.providerStatus, reconcile: reason, last_error: reason },
+      event: { kind: 'exception', id: `v${record.version}.amount_mismatch`, detail },
+    },
+    { known: record },
+  );
+  if (res.kind === 'applied') {
+    const next = 'an operator checks the invoice at the provider, then reissues the order as a new invoice or abandons it';
+    await store.apply(
+      record.lane,
+      record.foreign_id,
+      { source: 'create', event: { kind: 'parked', id: `v${res.record.version}`, detail: { reason, next } } },
+      { known: res.record },
+    );
+  }
+  return { kind: 'parked', reason, answered: true };
 }
 
 /** What an operator can do about a parked order, said in the `parked` result. */

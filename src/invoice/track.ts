@@ -14,8 +14,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ProviderError, ProviderRateLimited, errorSummary } from '../errors.ts';
-import { compare, isZero } from '../money.ts';
-import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
+import { add, compare, isZero, normalize, subFloor } from '../money.ts';
+import type { ProviderAdapter, ProviderUpdate, Transaction } from '../providers/types.ts';
 import { laneKey } from '../lanes.ts';
 import { isTerminal, type Status } from './state.ts';
 import { providerForeignId, type Change, type InvoiceRecord, type InvoiceStore } from './store.ts';
@@ -71,19 +71,28 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
     return park(store, record, `unknown provider status "${update.providerStatus}"; not guessed`, adoptId(record, update));
   }
   const adopted = record.status === 'queued';
+  // `paid` only when the provider's figures cover the order (guarantee 8); short or not comparable,
+  // the money is recorded, the status stays, and the order is parked as an exception.
+  const cover = status === 'paid' ? coverage(record, update) : null;
+  if (cover && (cover.verdict === 'short' || cover.verdict === 'unverifiable')) return unpaid(store, record, update, cover, source);
   const reason = composeReason(update.reason, amountNote(record, update, status));
   const fields: NonNullable<Change['fields']> = {
     provider_status: update.providerStatus,
     // Always written, so a note of an earlier status never leaks into this one's result.
     reason: reason ?? null,
     ...adoptId(record, update),
+    ...moneyFields(record, update),
   };
-  if (update.receivedAmount !== undefined) {
-    fields.received_amount = update.receivedAmount;
-    fields.received_currency = update.receivedCurrency ?? null;
-  }
   if (adopted) Object.assign(fields, { reconcile: null, submitting: null, last_error: null });
+  // Parked because an earlier word did not cover the order, and now it does: no longer waiting for a person.
+  if (cover && record.reconcile !== null && /^(underpaid|unverifiable_amount):/.test(record.reconcile)) Object.assign(fields, { reconcile: null, last_error: null });
   const res = await store.apply(record.lane, record.foreign_id, { status, source, reason, fields }, { known: record });
+  if (res.kind === 'applied' && cover?.verdict === 'over') {
+    // Paid, and more than due arrived: the excess is an exception the order system must see (a refund may be owed).
+    const detail = { type: 'overpaid', provider_status: update.providerStatus, ...cover.detail };
+    const over = await store.apply(record.lane, record.foreign_id, { source, event: { kind: 'exception', id: `${eventId(update)}.overpaid`, detail } }, { known: res.record });
+    if (over.kind === 'applied') return { kind: 'applied', record: over.record, published: true, adopted };
+  }
   switch (res.kind) {
     case 'missing':
       return res;
@@ -102,7 +111,7 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
           record.foreign_id,
           {
             source,
-            fields: { received_amount: update.receivedAmount ?? null, received_currency: update.receivedCurrency ?? null, reason: reason ?? null },
+            fields: { ...moneyFields(res.record, update), reason: reason ?? null },
             event: { kind: 'payment', id: eventId(update), detail },
           },
           { known: res.record },
@@ -141,11 +150,8 @@ async function afterEnd(store: InvoiceStore, record: InvoiceRecord, update: Prov
   if (update.receivedCurrency !== undefined) detail.received_currency = update.receivedCurrency;
   if (reason) detail.reason = reason;
   const fields: NonNullable<Change['fields']> = {};
-  if (more) {
-    // The record shows all the money that arrived, whatever its status.
-    fields.received_amount = update.receivedAmount ?? null;
-    fields.received_currency = update.receivedCurrency ?? null;
-  }
+  // The record shows all the money that arrived, whatever its status.
+  if (more) Object.assign(fields, moneyFields(record, update));
   if (contradicted) {
     const why = `provider reports ${update.providerStatus} after we inferred ${record.status} from its deadline`;
     Object.assign(fields, { reconcile: why, last_error: why });
@@ -182,11 +188,132 @@ function eventId(update: ProviderUpdate): string {
   return createHash('sha256').update(update.dedupeKey).digest('hex').slice(0, 16);
 }
 
-/** True when the update reports more money than the record holds (amounts only ever grow). */
+/** True when the update reports more money than the record holds (amounts only ever grow), or a transaction it does not know. */
 function received(record: InvoiceRecord, update: ProviderUpdate): boolean {
   if (update.receivedAmount === undefined) return false;
   if (record.received_amount === null) return true;
+  const known = new Set(record.transactions.map((t) => t.txid));
+  if ((update.transactions ?? []).some((t) => !known.has(t.txid))) return true;
   return (update.receivedCurrency ?? null) === record.received_currency && compare(update.receivedAmount, record.received_amount) > 0;
+}
+
+/**
+ * The money fields a provider message sets on the record: transactions merged by txid (a later
+ * message's confirmations win), what was received as their sum (or the provider's running total
+ * where it lists no amounts per transaction), never less than the record already holds; fees,
+ * settlement and the payer's instructions as last stated.
+ */
+export function moneyFields(record: Pick<InvoiceRecord, 'transactions' | 'received_amount' | 'received_currency'>, update: ProviderUpdate): Record<string, string | null> {
+  const fields: Record<string, string | null> = {};
+  const merged = mergeTransactions(record.transactions, update.transactions ?? []);
+  if (update.transactions?.length) fields.transactions = JSON.stringify(merged);
+  if (update.receivedAmount !== undefined) {
+    const currency = update.receivedCurrency ?? null;
+    let amount = update.receivedAmount;
+    const mine = merged.filter((t) => t.currency === currency);
+    if (mine.length && mine.every((t) => t.amount !== undefined)) amount = mine.reduce((sum, t) => add(sum, t.amount ?? '0'), '0');
+    if (record.received_amount !== null && record.received_currency === currency && compare(record.received_amount, amount) > 0) amount = record.received_amount;
+    fields.received_amount = normalize(amount);
+    fields.received_currency = currency;
+  }
+  if (update.fees?.length) fields.fees = JSON.stringify(update.fees);
+  if (update.settledAmount !== undefined && update.settledCurrency !== undefined) {
+    fields.settled_amount = update.settledAmount;
+    fields.settled_currency = update.settledCurrency;
+  }
+  if (update.payTo) fields.pay_to = JSON.stringify(update.payTo);
+  return fields;
+}
+
+function mergeTransactions(known: readonly Transaction[], seen: readonly Transaction[]): Transaction[] {
+  const byId = new Map(known.map((t) => [t.txid, t] as const));
+  for (const t of seen) byId.set(t.txid, { ...byId.get(t.txid), ...t });
+  return [...byId.values()];
+}
+
+export type Coverage = {
+  verdict: 'covered' | 'short' | 'over' | 'unverifiable';
+  /** The figures, for the exception and the parked reason. */
+  detail: Record<string, string>;
+  why: string;
+};
+
+/**
+ * Whether a payment the provider calls complete covers the order (guarantee 8). Two figures can
+ * say so: the invoice's value in the order's currency as the provider states it, and what the payer
+ * sent against what was due in the currency sent, at the rate the provider fixed when it created
+ * the invoice (whose amount and currency we checked against the order then). Short on either is
+ * `short`; more sent than due is `over`; neither comparable is `unverifiable` (a currency we cannot
+ * compare): never taken as paid without an operator.
+ */
+export function coverage(record: Pick<InvoiceRecord, 'amount' | 'currency'>, update: ProviderUpdate): Coverage {
+  const order = { order_amount: record.amount, order_currency: record.currency };
+  const value = update.paid?.value;
+  const due = update.paid?.due;
+  const sent = update.receivedAmount !== undefined && update.receivedCurrency ? { amount: update.receivedAmount, currency: update.receivedCurrency } : undefined;
+  let verdict: Coverage['verdict'] = 'unverifiable';
+  let detail: Record<string, string> = { ...order };
+  let why = `the provider reports no figure in ${record.currency} or against what was due`;
+  if (value && same(value.currency, record.currency)) {
+    const c = compare(value.amount, record.amount);
+    detail = { ...order, provider_amount: value.amount, provider_currency: value.currency };
+    verdict = c < 0 ? 'short' : 'covered';
+    why = `provider reports ${value.amount} ${value.currency} for an order of ${record.amount} ${record.currency}`;
+    if (c > 0) Object.assign(detail, { excess_amount: normalize(subFloor(value.amount, record.amount)), excess_currency: value.currency });
+    if (c > 0) verdict = 'over';
+  }
+  if (verdict !== 'short' && due && sent && same(due.currency, sent.currency)) {
+    const c = compare(sent.amount, due.amount);
+    if (c < 0) {
+      verdict = 'short';
+      detail = { ...order, provider_amount: sent.amount, provider_currency: sent.currency };
+      why = `received ${sent.amount} ${sent.currency} of ${due.amount} ${due.currency} due for an order of ${record.amount} ${record.currency}`;
+    } else if (c > 0) {
+      verdict = 'over';
+      Object.assign(detail, {
+        provider_amount: sent.amount,
+        provider_currency: sent.currency,
+        excess_amount: normalize(subFloor(sent.amount, due.amount)),
+        excess_currency: sent.currency,
+      });
+      why = `received ${sent.amount} ${sent.currency}, ${detail.excess_amount} more than the ${due.amount} due`;
+    } else if (verdict === 'unverifiable') {
+      verdict = 'covered';
+      why = `received ${sent.amount} ${sent.currency}, all that was due`;
+    }
+  }
+  if (verdict === 'unverifiable' && value) Object.assign(detail, { provider_amount: value.amount, provider_currency: value.currency });
+  return { verdict, detail, why };
+}
+
+function same(a: string, b: string): boolean {
+  return a.toUpperCase() === b.toUpperCase();
+}
+
+/**
+ * The provider says paid, but its figures do not cover the order (or cannot be compared): the
+ * money goes on the record, the status stays, and the order is parked with an exception naming
+ * both figures. An operator accepts it as paid (repair `accept`) or abandons it.
+ */
+async function unpaid(store: InvoiceStore, record: InvoiceRecord, update: ProviderUpdate, cover: Coverage, source: string): Promise<TrackOutcome> {
+  const type = cover.verdict === 'short' ? 'underpaid' : 'unverifiable_amount';
+  const why = `${type}: provider says ${update.providerStatus}, but ${cover.why}`;
+  const detail: Record<string, unknown> = { type, provider_status: update.providerStatus, reason: why, ...cover.detail };
+  if (update.receivedAmount !== undefined) detail.received_amount = update.receivedAmount;
+  if (update.receivedCurrency !== undefined) detail.received_currency = update.receivedCurrency;
+  const fields = { provider_status: update.providerStatus, ...adoptId(record, update), ...moneyFields(record, update), reconcile: why, last_error: why };
+  const res = await store.apply(record.lane, record.foreign_id, { source, fields, event: { kind: 'exception', id: `${eventId(update)}.${type}`, detail } }, { known: record });
+  if (res.kind === 'missing') return res;
+  if (res.kind === 'ignored') return { kind: 'ignored', record: res.record, reason: 'duplicate' };
+  // Parked as well, so the order system and the operator's list both see that it waits for a person.
+  const next = 'an operator checks the payment at the provider, then accepts it as paid (repair accept) or abandons the order';
+  const parked = await store.apply(
+    record.lane,
+    record.foreign_id,
+    { source: 'track', event: { kind: 'parked', id: `v${res.record.version}`, detail: { reason: why, next } } },
+    { known: res.record },
+  );
+  return { kind: 'exception', record: parked.kind === 'applied' ? parked.record : res.record, type, published: true };
 }
 
 function adoptId(record: InvoiceRecord, update: ProviderUpdate): { provider_invoice_id?: string } {
@@ -330,7 +457,10 @@ export async function pollOnce(deps: PollDeps, job: { foreign_id: string }): Pro
  * which is what the provider itself reports for that case (docs/providers.md 1.4, 2.3).
  */
 async function inferEnd(store: InvoiceStore, record: InvoiceRecord, due: number, graceMs: number): Promise<{ status: Status; published: boolean } | null> {
-  const to: Status = record.status === 'processing' ? 'failed' : 'expired';
+  // A payment seen (but never confirmed) ends `failed`, as the provider reports that case; only an
+  // invoice nobody paid anything into is inferred `expired` (docs/providers.md 1.4, 2.3).
+  const seen = record.received_amount !== null || record.transactions.length > 0;
+  const to: Status = record.status === 'processing' || seen ? 'failed' : 'expired';
   const reason = `inferred: no word from the provider by its deadline ${new Date(due).toISOString()} plus ${graceMs} ms grace`;
   const res = await store.apply(record.lane, record.foreign_id, { status: to, source: 'deadline', reason, fields: { reason, inferred: 'deadline' } });
   return res.kind === 'applied' ? { status: to, published: res.published } : null;

@@ -20,15 +20,17 @@ import {
 import type { Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
 import { DEFAULT_ACCOUNT, envAccount } from '../lanes.ts';
-import { DECIMAL_TEXT, compare, positiveDecimal } from '../money.ts';
+import { DECIMAL_TEXT, compare, normalize, positiveDecimal } from '../money.ts';
 import { safeEqual } from '../signing.ts';
 import { retryAfterMs, type HttpResponse } from './http.ts';
-import type { AdapterDeps, CreateResult, InvoiceRef, ProviderAdapter, ProviderModule, ProviderUpdate } from './types.ts';
+import type { AdapterDeps, CancelResult, CreateResult, InvoiceRef, PayTo, ProviderAdapter, ProviderModule, ProviderUpdate, Transaction } from './types.ts';
 
 export interface CryptoSteroidCredentials {
   baseUrl: string;
   apiKey: string;
   merchantId: string;
+  /** This account's own cap on unpaid invoices, when ACCOUNTS_FILE sets one (else CRYPTOSTEROID_MAX_UNPAID). */
+  maxUnpaid?: number;
 }
 
 const ms = (max: number) => z.coerce.number().int().min(10).max(max);
@@ -45,8 +47,9 @@ export const cryptoSteroidModule: ProviderModule<CryptoSteroidCredentials> = {
       api_key: z.string().trim().min(1),
       // The merchant is a UUID in the request path (docs/providers.md 4.1).
       merchant_id: z.uuid(),
+      max_unpaid: z.coerce.number().int().min(1).max(100_000).optional(),
     })
-    .transform((s) => ({ baseUrl: s.base_url, apiKey: s.api_key, merchantId: s.merchant_id })),
+    .transform((s) => ({ baseUrl: s.base_url, apiKey: s.api_key, merchantId: s.merchant_id, ...(s.max_unpaid ? { maxUnpaid: s.max_unpaid } : {}) })),
   env: {
     CRYPTOSTEROID_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
     CRYPTOSTEROID_API_KEY: z.string().trim().min(1).optional(),
@@ -60,6 +63,12 @@ export const cryptoSteroidModule: ProviderModule<CryptoSteroidCredentials> = {
      * clears only as payers pay or invoices expire, so minutes, not the seconds of a rate limit.
      */
     CRYPTOSTEROID_CAP_BACKOFF_MS: ms(3_600_000).default(120_000),
+    /**
+     * The most unpaid (NEW) invoices the lane lets the account hold. The provider caps them but
+     * publishes neither the number nor its refusal (docs/providers.md 4.5, 6.4), so we count our
+     * own and never send past this; per account `max_unpaid` in ACCOUNTS_FILE.
+     */
+    CRYPTOSTEROID_MAX_UNPAID: z.coerce.number().int().min(1).max(100_000).default(50),
   },
   defaultAccount: (env) =>
     envAccount(env, { base_url: 'CRYPTOSTEROID_BASE_URL', api_key: 'CRYPTOSTEROID_API_KEY', merchant_id: 'CRYPTOSTEROID_MERCHANT_ID' }, ['api_key', 'merchant_id']),
@@ -90,18 +99,25 @@ const Invoice = z.object({
   payment: z
     .object({
       method: z.string().nullish(),
+      address: z.string().min(1).nullish().catch(undefined),
       amount: z.string().nullish(),
+      net: z.string().regex(DECIMAL_TEXT).nullish().catch(undefined),
+      fee: z.string().regex(DECIMAL_TEXT).nullish().catch(undefined),
       paid: z
         .object({
+          hash: z.array(z.string().min(1)).nullish().catch(undefined),
           received: z.string().regex(DECIMAL_TEXT, 'must be a decimal'),
-          // A string in some examples, a number in others (docs/providers.md 4.4); not used, only tolerated.
-          fiat: z.union([z.string(), z.number()]).nullish(),
+          // A string in some examples, a number in others (docs/providers.md 4.4).
+          fiat: z.union([z.string().regex(DECIMAL_TEXT), z.number().nonnegative()]).nullish(),
           finished: z.boolean().nullish(),
         })
         .nullish(),
     })
     .nullish(),
 });
+
+/** The answer of DELETE (docs/providers.md 4.2): `invoiceId` is typed Boolean in the table, a doc slip. */
+const Removed = z.object({ status: z.string().min(1) });
 type Invoice = z.infer<typeof Invoice>;
 
 /** Assumed error envelope (docs/providers.md 6.15); `message` may be a list. */
@@ -115,7 +131,7 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
   const capBackoffMs = Number(env.CRYPTOSTEROID_CAP_BACKOFF_MS ?? 120_000);
   const invoicesPath = `/merchants/${encodeURIComponent(creds.merchantId)}/invoices`;
 
-  async function send(method: 'GET' | 'POST', path: string, body: string | undefined, signal?: AbortSignal): Promise<HttpResponse> {
+  async function send(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', path: string, body: string | undefined, signal?: AbortSignal): Promise<HttpResponse> {
     const headers: Record<string, string> = { Accept: 'application/json', 'X-Api-Key': creds.apiKey };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     try {
@@ -178,10 +194,12 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
         // NEW with a method chosen already waits for the payer's transfer (docs/providers.md 5).
         status: invoice.status === 'NEW' && invoice.payment ? 'pending' : 'created',
         providerStatus: invoice.status,
-        amount: invoice.fiatAmount ?? order.amount,
-        currency: invoice.fiatCurrency ?? order.currency,
       };
+      if (invoice.fiatAmount !== undefined) result.amount = invoice.fiatAmount;
+      if (invoice.fiatCurrency !== undefined) result.currency = invoice.fiatCurrency;
       if (!Number.isNaN(expires)) result.expiresAt = new Date(expires).toISOString();
+      const payTo = payToOf(invoice);
+      if (payTo) result.payTo = payTo;
       return result;
     },
 
@@ -205,6 +223,24 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
       const res = await send('GET', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, undefined, signal);
       if (res.status === 404) return null;
       return toUpdate(parseInvoice(res));
+    },
+
+    cancels: ['invoice'],
+    maxUnpaid: creds.maxUnpaid ?? Number(env.CRYPTOSTEROID_MAX_UNPAID ?? 50),
+
+    async cancel(ref: InvoiceRef, signal?: AbortSignal): Promise<CancelResult> {
+      // DELETE needs the provider's id (docs/providers.md 4.2): without it there is nothing to name.
+      if (!ref.providerInvoiceId) return { kind: 'refused', message: 'no provider invoice id to cancel', code: 'no_invoice_id' };
+      const res = await send('DELETE', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, undefined, signal);
+      if (res.status >= 200 && res.status <= 299) {
+        const parsed = Removed.safeParse(parseJson(res.text));
+        // The documented answer says CANCELLED; an answer saying anything else is not taken as done.
+        if (parsed.success && parsed.data.status !== 'CANCELLED') return { kind: 'refused', message: `provider answered status ${parsed.data.status.slice(0, 40)}` };
+        return { kind: 'cancelled', providerStatus: 'CANCELLED' };
+      }
+      const err = cryptoSteroidError(id, res, capBackoffMs);
+      if (err instanceof ProviderRejected) return { kind: 'refused', message: err.fields.message ?? err.message };
+      throw err;
     },
   };
 }
@@ -231,7 +267,8 @@ function validate(order: Order): FieldIssue[] {
 }
 
 function toUpdate(invoice: Invoice): ProviderUpdate {
-  const paid = invoice.payment?.paid ?? undefined;
+  const payment = invoice.payment ?? undefined;
+  const paid = payment?.paid ?? undefined;
   const update: ProviderUpdate = {
     providerInvoiceId: invoice.invoiceId,
     providerStatus: invoice.status,
@@ -241,13 +278,49 @@ function toUpdate(invoice: Invoice): ProviderUpdate {
     dedupeKey: `${invoice.invoiceId}:${invoice.status}:${paid?.received ?? ''}`,
   };
   if (invoice.externalId) update.foreignId = invoice.externalId;
-  if (paid) {
-    update.receivedAmount = paid.received;
-    if (invoice.payment?.method) update.receivedCurrency = invoice.payment.method;
-    const due = invoice.payment?.amount;
+  const method = payment?.method ? splitMethod(payment.method) : undefined;
+  if (paid && method) {
+    // `received` is what the payer sent, in the method's coin (docs/providers.md 4.4).
+    update.receivedAmount = normalize(paid.received);
+    update.receivedCurrency = method.currency;
+    const hashes = [...new Set(paid.hash ?? [])];
+    // One total for all the hashes: an amount per transaction only when there is one.
+    update.transactions = hashes.map((txid): Transaction => {
+      const tx: Transaction = { txid, currency: method.currency };
+      if (hashes.length === 1) tx.amount = normalize(paid.received);
+      if (method.network) tx.network = method.network;
+      return tx;
+    });
+    if (payment?.fee) update.fees = [{ type: 'commission', amount: normalize(payment.fee), currency: method.currency }];
+    // What the merchant is credited, stated for a finished payment only.
+    if (invoice.status === 'PAID' && payment?.net) {
+      update.settledAmount = normalize(payment.net);
+      update.settledCurrency = method.currency;
+    }
+    const due = payment?.amount;
     if (invoice.status === 'WAITING' && due && DECIMAL_TEXT.test(due) && compare(paid.received, due) < 0) update.reason = 'partially paid';
   }
+  update.paid = {};
+  const fiat = paid?.fiat;
+  if (fiat !== undefined && fiat !== null && invoice.fiatCurrency) update.paid.value = { amount: normalize(String(fiat)), currency: invoice.fiatCurrency };
+  if (payment?.amount && DECIMAL_TEXT.test(payment.amount) && method) update.paid.due = { amount: normalize(payment.amount), currency: method.currency };
+  const payTo = payToOf(invoice);
+  if (payTo && (invoice.status === 'NEW' || invoice.status === 'WAITING')) update.payTo = payTo;
   return update;
+}
+
+/** `USDT_TRC20` -> USDT on TRC20; `BTC` -> BTC (docs/providers.md 4.3 methods). */
+function splitMethod(method: string): { currency: string; network?: string } {
+  const [currency = method, network] = method.split('_', 2);
+  return network ? { currency, network } : { currency };
+}
+
+/** Where and how much to pay, once a method is chosen (docs/providers.md 4.4 `payment`). */
+function payToOf(invoice: Invoice): PayTo | undefined {
+  const p = invoice.payment;
+  if (!p?.method || !p.address || !p.amount || !DECIMAL_TEXT.test(p.amount)) return undefined;
+  const m = splitMethod(p.method);
+  return { currency: m.currency, ...(m.network ? { network: m.network } : {}), address: p.address, amount: normalize(p.amount) };
 }
 
 function mapStatus(status: string, methodChosen: boolean): Status | 'unresolved' {

@@ -22,10 +22,24 @@ import {
 import type { Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
 import { DEFAULT_ACCOUNT, envAccount } from '../lanes.ts';
-import { DECIMAL_TEXT, asJsonNumberLiteral, compare, isZero, jsonNumberText, positiveDecimal } from '../money.ts';
+import { DECIMAL_TEXT, add, asJsonNumberLiteral, compare, isZero, jsonNumberText, normalize, positiveDecimal, subFloor } from '../money.ts';
 import { safeEqual, signBody, verifyBody } from '../signing.ts';
 import { retryAfterMs, type HttpResponse } from './http.ts';
-import type { AdapterDeps, CreateResult, InvoiceRef, ProviderAdapter, ProviderModule, ProviderUpdate, TrackedInvoice } from './types.ts';
+import { isCryptoCode, urlIssues } from './rules.ts';
+import type {
+  AdapterDeps,
+  CancelResult,
+  CreateResult,
+  Fee,
+  ForeignCallback,
+  InvoiceRef,
+  Money,
+  ProviderAdapter,
+  ProviderModule,
+  ProviderUpdate,
+  TrackedInvoice,
+  Transaction,
+} from './types.ts';
 
 export type PlatformId = 'cryptoprocessing' | 'alphapo';
 
@@ -117,7 +131,12 @@ const PATHS = {
   // Not under /api/v2 (docs/providers.md 2).
   payment_request: '/api/payments/v1/requests',
   lookup: '/api/v2/transactions/info',
+  // By foreign_id, with a trailing slash and the literal body `{}` (docs/providers.md 1.1, 1.4).
+  cancel: (foreignId: string) => `/api/v2/invoices/${encodeURIComponent(foreignId)}/cancel/`,
 } as const;
+
+/** Callback types the platform sends to the merchant URL that are not about invoices (docs/providers.md 1.5). */
+const FOREIGN_TYPES = ['deposit', 'deposit_exchange', 'withdrawal', 'withdrawal_exchange', 'exchange'] as const;
 
 const INVOICE_TYPES = ['fill_or_kill', 'good_until_expired'] as const;
 const INVOICE_STATUSES = ['created', 'pending', 'processing', 'confirmed', 'failed'] as const;
@@ -144,6 +163,10 @@ const InvoiceCreated = z.object({
     amount: Echo,
     currency: z.string().min(1).optional().catch(undefined),
     release_at: z.number().int().positive().max(1e11).nullish().catch(undefined),
+    // Type-3 invoices (timer + sender_currency) answer with where and how much to pay (docs/providers.md 1.3).
+    address: z.string().min(1).nullish().catch(undefined),
+    sender_currency: z.string().min(1).nullish().catch(undefined),
+    sender_amount: Echo.nullable().catch(undefined),
   }),
 });
 
@@ -161,34 +184,71 @@ const RequestCreated = z.object({
   }),
 });
 
+/** One entry of `transactions[]`; `confirmations` is a string in invoice examples and a number in deposit ones (docs/providers.md 1.5). */
+const TransactionEntry = z.object({
+  id: Id.nullish().catch(undefined),
+  currency: z.string().min(1).nullish(),
+  amount: Amount.nullish(),
+  txid: z.string().min(1).nullish(),
+  confirmations: z
+    .union([z.string().regex(/^\d+$/), z.number().int().nonnegative()])
+    .nullish()
+    .catch(undefined),
+});
+const FeeEntry = z.object({ type: z.string().min(1), currency: z.string().min(1), amount: Amount });
+
 const InvoiceCallback = z.object({
   id: Id,
   foreign_id: ForeignId,
   type: z.literal('invoice'),
   status: z.string().min(1),
   error: z.string().nullish(),
-  currency_sent: z.object({ currency: z.string().nullish(), remaining_amount: Amount.nullish() }).nullish(),
-  currency_received: z.object({ currency: z.string().min(1), amount: Amount }).nullish(),
-  // `confirmations` is a string in invoice examples and a number in deposit ones (docs/providers.md 1.5).
-  transactions: z.array(z.object({ confirmations: z.union([z.string(), z.number()]).nullish() })).nullish(),
+  crypto_address: z.object({ currency: z.string().nullish(), convert_to: z.string().nullish(), address: z.string().nullish() }).nullish(),
+  currency_sent: z.object({ currency: z.string().nullish(), amount: Amount.nullish(), remaining_amount: Amount.nullish() }).nullish(),
+  currency_received: z.object({ currency: z.string().min(1), amount: Amount, amount_minus_fee: Amount.nullish() }).nullish(),
+  transactions: z.array(TransactionEntry).nullish(),
+  fees: z.array(FeeEntry).nullish(),
 });
 type InvoiceCallback = z.infer<typeof InvoiceCallback>;
 
+const Iso = z.object({ iso: z.string().min(1), network_name: z.string().nullish() });
 const RequestCallback = z.object({
   payment_request_id: z.string().min(1),
   foreign_id: ForeignId,
   status: z.string().min(1),
+  payment_request_address: z.object({ currency: Iso.nullish(), address: z.string().min(1).nullish() }).nullish(),
+  payment_request_amount: z.object({ currency: Iso.nullish(), amount: Amount.nullish() }).nullish(),
   currency_sent: z
     .object({
-      currency: z.object({ iso: z.string().min(1) }).nullish(),
+      currency: Iso.nullish(),
       expected_amount: Amount.nullish(),
       received_amount: Amount.nullish(),
+      remaining_amount: Amount.nullish(),
     })
     .nullish(),
 });
 type RequestCallback = z.infer<typeof RequestCallback>;
 
+/**
+ * The answer of `transactions/info` (docs/providers.md 1.6): a transaction record at the top level,
+ * the shape of a deposit callback. Evidence of payment, not the invoice's status.
+ */
+const TransactionRecord = z.object({
+  id: Id.nullish().catch(undefined),
+  type: z.string().min(1),
+  status: z.string().min(1),
+  foreign_id: ForeignId.nullish(),
+  crypto_address: z.object({ foreign_id: ForeignId.nullish(), currency: z.string().nullish() }).nullish(),
+  currency_sent: z.object({ currency: z.string().nullish(), amount: Amount.nullish() }).nullish(),
+  currency_received: z.object({ currency: z.string().nullish(), amount: Amount.nullish(), amount_minus_fee: Amount.nullish() }).nullish(),
+  transactions: z.array(TransactionEntry).nullish(),
+  fees: z.array(FeeEntry).nullish(),
+});
+type TransactionRecord = z.infer<typeof TransactionRecord>;
+
 const FlatError = z.object({ code: z.string().min(1), error: z.string().optional() });
+/** The cancel endpoint's refusal nests the flat shape under `errors` (docs/providers.md 1.7). */
+const NestedError = z.object({ errors: z.object({ code: z.string().min(1), error: z.string().optional() }) });
 const FieldErrors = z.object({ errors: z.record(z.string(), z.unknown()) });
 
 // ---------------------------------------------------------------------------------------------
@@ -242,10 +302,13 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
             // payment URL known", which is what `created` says; callbacks move it on.
             status: data.status === 'pending' ? 'pending' : 'created',
             providerStatus: data.status,
-            amount: data.amount ?? order.amount,
-            currency: data.currency ?? order.currency,
           };
+          if (data.amount !== undefined) result.amount = data.amount;
+          if (data.currency !== undefined) result.currency = data.currency;
           if (data.release_at) result.expiresAt = unixToIso(data.release_at);
+          if (data.address && data.sender_currency && data.sender_amount) {
+            result.payTo = { currency: data.sender_currency, address: data.address, amount: normalize(data.sender_amount) };
+          }
           return result;
         }
         case 'payment_request': {
@@ -257,9 +320,9 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
             paymentUrl: data.payment_link,
             status: 'created',
             providerStatus: data.status,
-            amount: data.amount ?? order.amount,
-            currency: data.currency?.iso ?? order.currency,
           };
+          if (data.amount !== undefined) result.amount = data.amount;
+          if (data.currency?.iso !== undefined) result.currency = data.currency.iso;
           if (data.life_time) result.expiresAt = unixToIso(data.life_time); // absolute, unix seconds
           return result;
         }
@@ -287,29 +350,57 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
         case 'payment_request':
           return null; // No lookup endpoint for payment requests (docs/providers.md 2.4).
         case 'invoice': {
-          // Best effort (docs/providers.md 1.6, 6.11): a signed JSON body on a GET; 404 until a transaction exists.
+          // A signed JSON body on a GET; 404 until a transaction exists (docs/providers.md 1.6, 6.11).
           const res = await send('GET', PATHS.lookup, JSON.stringify({ foreign_id: ref.foreignId }), signal);
           if (res.status === 404) return null;
           if (res.status < 200 || res.status > 299) throw platformError(id, res);
           const json = parseJson(res.text);
           if (json === NOT_JSON || !isRecord(json)) throw new ResponseShape(id, res.status, [{ field: '(body)', message: 'must be a JSON object' }]);
-          const record = isRecord(json.data) ? json.data : json;
-          // A plain transaction record uses other statuses (not_confirmed, declined, ...) that say
-          // nothing reliable about the invoice: no answer, callbacks stay the source of truth.
-          if (record.type !== 'invoice') return null;
-          try {
-            return parseUpdate(record);
-          } catch (err) {
-            if (err instanceof ValidationError) throw new ResponseShape(id, res.status, err.issues);
-            throw err;
-          }
+          // The documented answer is the record at the top level; an older form wrapped it in `data`.
+          const body = isRecord(json.data) ? json.data : json;
+          const parsed = TransactionRecord.safeParse(body);
+          if (!parsed.success) throw new ResponseShape(id, res.status, zodIssues(parsed.error.issues));
+          return lookupUpdate(parsed.data, ref);
         }
         default:
           return unreachable(ref.kind);
       }
     },
+
+    foreignCallback(raw: Buffer): ForeignCallback | null {
+      const json = parseJson(raw.toString('utf8'));
+      if (json === NOT_JSON || !isRecord(json)) return null;
+      if (json.type === 'invoice' || json.type === 'payment_request' || 'payment_request_id' in json) return null;
+      const type = typeof json.type === 'string' && json.type.length <= 64 ? json.type : 'unknown';
+      const known = isOneOf(FOREIGN_TYPES, type) ? type : 'unknown';
+      const ref = typeof json.id === 'number' || (typeof json.id === 'string' && json.id.length <= 64) ? String(json.id) : undefined;
+      return ref === undefined ? { type: known } : { type: known, id: ref };
+    },
+
+    cancels: ['invoice'],
+
+    async cancel(ref: InvoiceRef, signal?: AbortSignal): Promise<CancelResult> {
+      // Invoices only: no cancel is documented for payment requests (docs/providers.md 2).
+      if (ref.kind !== 'invoice') return { kind: 'refused', message: 'the provider documents no cancel for payment requests', code: 'not_supported' };
+      const res = await send('POST', PATHS.cancel(ref.foreignId), '{}', signal);
+      if (res.status >= 200 && res.status <= 299) return { kind: 'cancelled' };
+      // Already confirmed or failed: the provider's own words travel to the caller (docs/providers.md 1.4, 1.7).
+      const nested = NestedError.safeParse(parseJson(res.text));
+      if (nested.success && res.status < 500 && res.status !== 429) {
+        return { kind: 'refused', code: nested.data.errors.code, message: scrub(nested.data.errors.error ?? nested.data.errors.code) };
+      }
+      const err = platformError(id, res);
+      if (err instanceof ProviderRejected) return { kind: 'refused', message: providerWords(err) };
+      throw err;
+    },
   };
   return adapter;
+}
+
+/** The provider's own refusal text, field by field, for the record and the caller. */
+function providerWords(err: ProviderRejected): string {
+  const entries = Object.entries(err.fields);
+  return entries.length ? entries.map(([k, v]) => `${k}: ${v}`).join('; ') : err.message;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,6 +447,11 @@ function validate(id: PlatformId, profile: Profile, order: Order): FieldIssue[] 
     default:
       unsupported(order.kind, 'kind', issues);
   }
+  // The platform takes only HTTPS addresses with a domain name (docs/providers.md 1.2): refused here, before anything is sent.
+  issues.push(...urlIssues(order.urls));
+  // The payer's currency is a crypto code; a fiat code there is the order's currency by mistake.
+  if (order.payment_currency !== undefined && !isCryptoCode(order.payment_currency))
+    add('payment_currency', 'must be a crypto currency code (e.g. BTC, ETH, USDT), not a fiat currency');
   issues.push(...senderIssues(order), ...optionIssues(order));
   return issues;
 }
@@ -471,6 +567,11 @@ function requestPayload(order: Order): Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------
 // Answers and errors (docs/providers.md 1.7, 6.2-6.4, 6.10).
 
+/**
+ * A create's 2xx that we cannot read (not JSON, fields missing, a payment URL that is not http(s))
+ * most likely created the invoice: `ResponseShape` with the 2xx status, which the submit path
+ * treats as an unknown outcome, never as a refusal (STYLE errors table).
+ */
 function parseAnswer<S extends z.ZodType>(id: PlatformId, res: HttpResponse, schema: S): z.output<S> {
   if (res.status < 200 || res.status > 299) throw platformError(id, res);
   const json = parseJson(res.text);
@@ -504,7 +605,11 @@ export function platformError(provider: string, res: HttpResponse): ProviderErro
     if (/already been taken/i.test(fields.foreign_id ?? '')) {
       return new DuplicateForeignId('foreign_id already used at the provider', provider, status);
     }
-    return new ProviderRejected(`provider rejected the request (fields: ${Object.keys(fields).join(', ') || 'none'})`, provider, status, fields);
+    // The provider's own words (masked) are the message: "The minimum amount is 10 EUR." is what an operator needs.
+    const words = Object.entries(fields)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ');
+    return new ProviderRejected(`provider rejected the request: ${words || 'no reason given'}`, provider, status, fields);
   }
   if (status >= 400) return new ProviderRejected(`provider rejected the request (HTTP ${status})`, provider, status);
   return new ResponseShape(provider, status, [{ field: '(status)', message: `unexpected HTTP status ${status}` }]);
@@ -535,13 +640,9 @@ function parseUpdate(json: Record<string, unknown>): ProviderUpdate {
 
 function invoiceUpdate(cb: InvoiceCallback): ProviderUpdate {
   const mapped = invoiceStatus(cb.status, cb.error?.trim() ?? '');
-  const received = cb.currency_received ?? undefined;
-  const remaining = cb.currency_sent?.remaining_amount ?? undefined;
-  let reason = mapped.reason;
-  // Installments and `good_until_expired` leave an open invoice partly paid (docs/providers.md 5, 6.7).
-  if (!reason && (mapped.status === 'pending' || mapped.status === 'processing') && received && !isZero(received.amount) && remaining && !isZero(remaining)) {
-    reason = `partially paid; ${remaining} ${cb.currency_sent?.currency ?? ''} remaining`.trim();
-  }
+  const sent = cb.currency_sent ?? undefined;
+  const sentCurrency = sent?.currency ?? cb.crypto_address?.currency ?? undefined;
+  const transactions = transactionsOf(cb.transactions, sentCurrency);
   const update: ProviderUpdate = {
     foreignId: cb.foreign_id,
     providerInvoiceId: cb.id,
@@ -549,20 +650,81 @@ function invoiceUpdate(cb: InvoiceCallback): ProviderUpdate {
     status: mapped.status,
     dedupeKey: `invoice:${cb.id}:${cb.status}:${cb.transactions?.length ?? 0}`,
   };
-  // `currency_received` is there before anything arrived (it names what the invoice converts to);
-  // with an empty transaction list nothing was received, so no amount is reported.
-  if (received && !(Array.isArray(cb.transactions) && cb.transactions.length === 0)) {
+  // What the payer sent: the transactions' sum (docs/providers.md 1.5 "What the amounts mean").
+  // `currency_received.amount` is the invoice's target, never what arrived, so it is not read here.
+  const received = receivedOf(transactions, sentCurrency);
+  if (received) {
     update.receivedAmount = received.amount;
     update.receivedCurrency = received.currency;
+  } else if (!cb.transactions && sent?.amount && sent.remaining_amount && sentCurrency) {
+    // No list at all (never seen documented): the provider's own arithmetic, amount minus what remains.
+    const paid = subFloor(sent.amount, sent.remaining_amount);
+    if (!isZero(paid)) Object.assign(update, { receivedAmount: normalize(paid), receivedCurrency: sentCurrency });
+  }
+  if (transactions.length) update.transactions = transactions;
+  const fees = feesOf(cb.fees);
+  if (fees.length) update.fees = fees;
+  const target = cb.currency_received ?? undefined;
+  // On a confirmed invoice the platform states what it credits the merchant: the target in the
+  // receive currency, the converted sum with `convert_to` (26.00 EUR for 0.00309556 BTC).
+  if (mapped.status === 'paid' && target) {
+    update.settledAmount = normalize(target.amount);
+    update.settledCurrency = target.currency;
+  }
+  update.paid = {};
+  if (target) update.paid.value = { amount: normalize(target.amount), currency: target.currency };
+  if (sent?.amount && sentCurrency) update.paid.due = { amount: normalize(sent.amount), currency: sentCurrency };
+  let reason = mapped.reason;
+  // Installments and `good_until_expired` leave an open invoice partly paid (docs/providers.md 5, 6.7).
+  const left = remaining(update.paid.due, received, sent?.remaining_amount ?? undefined);
+  if (!reason && (mapped.status === 'pending' || mapped.status === 'processing') && received && left && !isZero(left)) {
+    reason = `partially paid; ${left} ${sentCurrency ?? ''} remaining`.trim();
   }
   if (reason) update.reason = reason;
   return update;
+}
+
+/**
+ * What is still due in the currency sent: the invoice's amount minus the transactions' sum when
+ * they are listed, else the provider's `remaining_amount`. Never below zero.
+ */
+function remaining(due: Money | undefined, received: Money | undefined, stated: string | undefined): string | undefined {
+  if (due && received && received.currency === due.currency) return normalize(subFloor(due.amount, received.amount));
+  return stated === undefined ? undefined : normalize(stated);
+}
+
+/** The listed transactions, normalized, one per txid (the provider repeats earlier ones). */
+function transactionsOf(list: InvoiceCallback['transactions'], fallbackCurrency: string | undefined): Transaction[] {
+  const out = new Map<string, Transaction>();
+  for (const t of list ?? []) {
+    const txid = t.txid ?? (t.id ? `#${t.id}` : undefined);
+    const currency = t.currency ?? fallbackCurrency;
+    if (!txid || !currency || t.amount === undefined || t.amount === null) continue;
+    const tx: Transaction = { txid, amount: normalize(t.amount), currency };
+    if (t.confirmations !== undefined && t.confirmations !== null) tx.confirmations = Number(t.confirmations);
+    out.set(txid, tx);
+  }
+  return [...out.values()];
+}
+
+/** The sum of the transactions in `currency` (all of them when it is unknown), or undefined when none carried money. */
+function receivedOf(transactions: Transaction[], currency: string | undefined): { amount: string; currency: string } | undefined {
+  const cur = currency ?? transactions[0]?.currency;
+  const mine = transactions.filter((t) => t.currency === cur && t.amount !== undefined);
+  if (!cur || !mine.length) return undefined;
+  const total = mine.reduce((sum, t) => add(sum, t.amount ?? '0'), '0');
+  return isZero(total) ? undefined : { amount: normalize(total), currency: cur };
+}
+
+function feesOf(list: InvoiceCallback['fees']): Fee[] {
+  return (list ?? []).map((f) => ({ type: f.type, amount: normalize(f.amount), currency: f.currency }));
 }
 
 function requestUpdate(cb: RequestCallback): ProviderUpdate {
   const mapped = requestStatus(cb.status);
   const sent = cb.currency_sent ?? undefined;
   const received = sent?.received_amount ?? undefined;
+  const sentCurrency = sent?.currency?.iso ?? cb.payment_request_address?.currency?.iso ?? undefined;
   let reason = mapped.reason;
   if (received && !isZero(received)) {
     if (mapped.status === 'processing' && sent?.expected_amount && compare(received, sent.expected_amount) < 0) reason = 'partially paid';
@@ -576,9 +738,55 @@ function requestUpdate(cb: RequestCallback): ProviderUpdate {
     status: mapped.status,
     dedupeKey: `payment_request:${cb.payment_request_id}:${cb.status}:${received ?? ''}`,
   };
-  if (received) update.receivedAmount = received;
-  if (received && sent?.currency) update.receivedCurrency = sent.currency.iso;
+  // Payment requests state the running total received in the currency sent (docs/providers.md 2.4); no txids.
+  if (received && !isZero(received) && sentCurrency) {
+    update.receivedAmount = normalize(received);
+    update.receivedCurrency = sentCurrency;
+  }
+  update.paid = {};
+  const target = cb.payment_request_amount ?? undefined;
+  if (target?.amount && target.currency?.iso) update.paid.value = { amount: normalize(target.amount), currency: target.currency.iso };
+  if (sent?.expected_amount && sentCurrency) update.paid.due = { amount: normalize(sent.expected_amount), currency: sentCurrency };
+  const address = cb.payment_request_address ?? undefined;
+  if (address?.address && address.currency?.iso && sent?.expected_amount && !isTerminalText(mapped.status)) {
+    update.payTo = { currency: address.currency.iso, address: address.address, amount: normalize(sent.expected_amount) };
+    if (address.currency.network_name) update.payTo.network = address.currency.network_name;
+  }
   if (reason) update.reason = reason;
+  return update;
+}
+
+function isTerminalText(status: Status | 'unresolved'): boolean {
+  return status === 'paid' || status === 'failed' || status === 'expired' || status === 'cancelled';
+}
+
+/**
+ * A `transactions/info` answer for the invoice's foreign_id (docs/providers.md 1.6, 6.11): a deposit
+ * seen (`not_confirmed`) or credited (`confirmed`) is evidence that the payer paid, so the invoice is
+ * at least `processing`, with the money and txids on the record. It never says the invoice itself
+ * is confirmed (only its callback does) or ended: other statuses change nothing.
+ */
+function lookupUpdate(tx: TransactionRecord, ref: InvoiceRef): ProviderUpdate | null {
+  const fid = tx.foreign_id ?? tx.crypto_address?.foreign_id ?? undefined;
+  if (tx.type !== 'deposit' && tx.type !== 'deposit_exchange') return null;
+  if (fid !== undefined && fid !== ref.foreignId) return null;
+  if (tx.status !== 'not_confirmed' && tx.status !== 'confirmed') return null;
+  const sentCurrency = tx.currency_sent?.currency ?? tx.crypto_address?.currency ?? undefined;
+  const transactions = transactionsOf(tx.transactions, sentCurrency);
+  const received =
+    receivedOf(transactions, sentCurrency) ?? (tx.currency_sent?.amount && sentCurrency ? { amount: normalize(tx.currency_sent.amount), currency: sentCurrency } : undefined);
+  if (!received) return null;
+  const update: ProviderUpdate = {
+    foreignId: ref.foreignId,
+    providerStatus: `deposit ${tx.status}`,
+    status: 'processing',
+    receivedAmount: received.amount,
+    receivedCurrency: received.currency,
+    dedupeKey: `transaction:${tx.id ?? ''}:${tx.status}:${transactions.map((t) => t.txid).join(',')}`,
+  };
+  if (transactions.length) update.transactions = transactions;
+  const fees = feesOf(tx.fees);
+  if (fees.length) update.fees = fees;
   return update;
 }
 

@@ -8,9 +8,19 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
 import type { FieldIssue } from '../errors.ts';
 import type { Kind, Order } from '../invoice/order.ts';
+import type { Fee, PayTo, Transaction } from '../invoice/result.ts';
 import type { Status } from '../invoice/state.ts';
 import type { LaneRef } from '../lanes.ts';
 import type { HttpClient } from './http.ts';
+
+/** The money shapes are the result contract's (src/invoice/result.ts): one definition for adapters, record and results. */
+export type { Fee, PayTo, Transaction } from '../invoice/result.ts';
+
+/** An amount (decimal text) and its currency. */
+export interface Money {
+  amount: string;
+  currency: string;
+}
 
 /** What a successful create tells us. */
 export interface CreateResult {
@@ -21,11 +31,27 @@ export interface CreateResult {
   status: Extract<Status, 'created' | 'pending'>;
   /** The provider's raw status text, kept for operators. */
   providerStatus: string;
-  /** Amount and currency as the provider echoed them (decimal strings). */
-  amount: string;
-  currency: string;
+  /**
+   * Amount and currency as the provider echoed them (decimal text), checked against the order
+   * before `created` is published; absent when the answer had none (or an unreadable one).
+   */
+  amount?: string;
+  currency?: string;
   /** When the provider will expire the invoice, when it says (ISO-8601). */
   expiresAt?: string;
+  /** The payer's instructions, when the answer carries them (platform type-3 invoices, CryptoSteroid with a method). */
+  payTo?: PayTo;
+}
+
+/** The provider's answer to a cancel: done, or refused in the provider's words (already paid, wrong state). */
+export type CancelResult = { kind: 'cancelled'; providerStatus?: string } | { kind: 'refused'; message: string; code?: string };
+
+/** A message on a callback route that is authentic but not about an invoice (the platform's deposit, withdrawal, exchange callbacks). */
+export interface ForeignCallback {
+  /** The provider's own `type` (deposit, withdrawal, exchange...), or `unknown`. */
+  type: string;
+  /** The provider's id for it, when it has one, for the log line. */
+  id?: string;
 }
 
 /** Per-order context the worker prepares before the request goes out. */
@@ -44,8 +70,26 @@ export interface ProviderUpdate {
   providerStatus: string;
   /** `unresolved` when the provider status is unknown: parked for an operator, never guessed. */
   status: Status | 'unresolved';
+  /**
+   * What the payer actually sent so far, in the currency sent: the sum of `transactions` where the
+   * provider lists them, else the provider's own running total. Never the invoice's target.
+   */
   receivedAmount?: string;
   receivedCurrency?: string;
+  /** Every transaction the message lists (the platform repeats earlier ones; merged by txid). */
+  transactions?: Transaction[];
+  fees?: Fee[];
+  /** What the merchant is credited, only where the provider states it for a finished payment. */
+  settledAmount?: string;
+  settledCurrency?: string;
+  /**
+   * The provider's figures for checking that a payment covers the order (track.ts `coverage`):
+   * `value`, what the invoice is worth in a currency the provider names (compared with the order
+   * when it is the order's currency); `due`, what the payer had to send in the currency sent, at
+   * the rate the provider fixed for this invoice (compared with `receivedAmount`).
+   */
+  paid?: { value?: Money; due?: Money };
+  payTo?: PayTo;
   /** Provider's reason text (failure reason, partial payment note). */
   reason?: string;
   /** Identifies this exact provider message, for dedupe (docs/providers.md 6.16). */
@@ -110,6 +154,25 @@ export interface ProviderAdapter {
    * has no answer (yet) or offers no lookup for this kind. Throws only errors from `src/errors.ts`.
    */
   lookup(ref: InvoiceRef, signal?: AbortSignal): Promise<ProviderUpdate | null>;
+  /**
+   * Recognises an authentic callback that is not about an invoice (the platform sends deposits,
+   * withdrawals and exchanges to the same merchant URL): acknowledged and counted, never applied.
+   * Null when the body is (or claims to be) about an invoice: `parseCallback` takes it.
+   */
+  foreignCallback?(raw: Buffer): ForeignCallback | null;
+  /**
+   * Cancels the invoice at the provider, where the provider documents a cancel; absent where it
+   * does not (payment requests: none is documented). Throws only errors from `src/errors.ts`
+   * (a transport failure: nothing is known, the caller retries).
+   */
+  cancel?(ref: InvoiceRef, signal?: AbortSignal): Promise<CancelResult>;
+  /** Kinds `cancel` works for (empty: none). */
+  readonly cancels?: readonly Kind[];
+  /**
+   * The most unpaid (created, not yet paid, expired or cancelled) invoices the account may hold,
+   * where the provider caps them: the lane never sends a create past it (CryptoSteroid).
+   */
+  readonly maxUnpaid?: number;
 }
 
 export interface InvoiceRef {

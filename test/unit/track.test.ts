@@ -71,6 +71,11 @@ function rec(over: Omit<Partial<InvoiceRecord>, 'order'> & { order?: Partial<Ord
     events: [],
     provider_foreign_id: null,
     replaced_foreign_ids: [],
+    settled_amount: null,
+    settled_currency: null,
+    transactions: [],
+    fees: [],
+    pay_to: null,
     ...rest,
   };
 }

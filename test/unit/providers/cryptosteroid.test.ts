@@ -157,7 +157,7 @@ describe('cryptosteroid create', () => {
     http.reply(201, body);
     const result = await adapter.create(order(), { secret: 's' });
     assert.equal(result.providerInvoiceId, '12345');
-    assert.equal(result.amount, '100.50');
+    assert.equal(result.amount, undefined, 'an unreadable echo is not compared with the order');
     assert.equal(result.expiresAt, undefined);
   });
 
@@ -226,15 +226,14 @@ describe('cryptosteroid webhook', () => {
   });
 
   it('PAID with paid.fiat as a number -> paid, with the crypto received', () => {
-    assert.deepEqual(parse('webhook-paid'), {
-      providerInvoiceId: INVOICE_ID,
-      providerStatus: 'PAID',
-      status: 'paid',
-      dedupeKey: `${INVOICE_ID}:PAID:108.120000`,
-      foreignId: 'cs-order-3001',
-      receivedAmount: '108.120000',
-      receivedCurrency: 'USDT_TRC20',
-    });
+    const update = parse('webhook-paid');
+    assert.equal(update.providerInvoiceId, INVOICE_ID);
+    assert.equal(update.status, 'paid');
+    assert.equal(update.dedupeKey, `${INVOICE_ID}:PAID:108.120000`);
+    assert.equal(update.foreignId, 'cs-order-3001');
+    // What the payer sent, in the coin of the method (USDT on TRC20), normalized.
+    assert.equal(update.receivedAmount, '108.12');
+    assert.equal(update.receivedCurrency, 'USDT');
   });
 
   it('PAID with paid.fiat as a string and no externalId', () => {

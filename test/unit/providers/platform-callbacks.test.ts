@@ -35,16 +35,18 @@ describe('platform invoice callbacks', () => {
     }
   });
 
-  it('confirmed -> paid, with the received amount (even with the documented non-zero remaining_amount)', () => {
-    assert.deepEqual(parse('invoice-confirmed'), {
-      foreignId: 'order-1001',
-      providerInvoiceId: '826900',
-      providerStatus: 'confirmed',
-      status: 'paid',
-      receivedAmount: '100.50000000',
-      receivedCurrency: 'EUR',
-      dedupeKey: 'invoice:826900:confirmed:1',
-    });
+  it('confirmed -> paid: received is what the transactions carried (crypto), settled what the merchant is credited', () => {
+    const update = parse('invoice-confirmed');
+    assert.equal(update.foreignId, 'order-1001');
+    assert.equal(update.providerInvoiceId, '826900');
+    assert.equal(update.status, 'paid');
+    assert.equal(update.receivedAmount, '0.0025125');
+    assert.equal(update.receivedCurrency, 'BTC');
+    assert.equal(update.settledAmount, '100.5');
+    assert.equal(update.settledCurrency, 'EUR');
+    assert.equal(update.transactions?.length, 1);
+    assert.deepEqual(update.paid, { value: { amount: '100.5', currency: 'EUR' }, due: { amount: '0.0025125', currency: 'BTC' } });
+    assert.equal(update.dedupeKey, 'invoice:826900:confirmed:1');
   });
 
   it('processing -> processing', () => {
@@ -56,8 +58,8 @@ describe('platform invoice callbacks', () => {
   it('an installment leaves the invoice pending with a partial-payment note', () => {
     const update = parse('invoice-pending-installment');
     assert.equal(update.status, 'pending');
-    assert.equal(update.receivedAmount, '40.00000000');
-    assert.equal(update.reason, 'partially paid; 0.00151250 BTC remaining');
+    assert.equal(update.receivedAmount, '0.001');
+    assert.equal(update.settledAmount, undefined, 'nothing is settled while the invoice is open');
   });
 
   it('two installments then confirmed -> paid, distinct from the one-transaction callback for dedupe', () => {
@@ -88,7 +90,8 @@ describe('platform invoice callbacks', () => {
       assert.equal(update.status, 'failed');
       assert.equal(update.reason, reason);
     }
-    assert.equal(parse('invoice-failed-underpaid').receivedAmount, '60.00000000');
+    assert.equal(parse('invoice-failed-underpaid').receivedAmount, '0.0015');
+    assert.equal(parse('invoice-failed-underpaid').receivedCurrency, 'BTC');
     const bare = parseJsonValue(withChanges('invoice-failed-timer', { error: '' }));
     assert.equal(bare.status, 'failed');
     assert.equal(bare.reason, undefined);
@@ -112,7 +115,7 @@ describe('platform invoice callbacks', () => {
     assert.equal(update.foreignId, 'shop/orders/77');
     assert.equal(update.providerInvoiceId, '826901');
     assert.equal(update.status, 'paid');
-    assert.equal(update.receivedAmount, '100.5');
+    assert.equal(update.settledAmount, '100.5');
   });
 
   it('spells bare-number amounts without exponents', () => {
@@ -124,7 +127,7 @@ describe('platform invoice callbacks', () => {
       ['0', '0'],
     ]) {
       const update = adapter.parseCallback(Buffer.from(raw.replace('"amount":100.5', `"amount":${literal}`)));
-      assert.equal(update.receivedAmount, text, literal);
+      assert.equal(update.settledAmount, text, literal);
     }
   });
 
@@ -174,9 +177,9 @@ describe('platform payment-request callbacks', () => {
   it('maps created, and reads the received amount in the sent currency', () => {
     assert.equal(parseJsonValue(withChanges('request-paid', { status: 'created' })).status, 'created');
     const paid = parse('request-paid');
-    assert.equal(paid.receivedAmount, '108.12000000');
+    assert.equal(paid.receivedAmount, '108.12');
     assert.equal(paid.receivedCurrency, 'USDTT');
-    assert.equal(parse('request-expired-no-rate').receivedAmount, '0');
+    assert.equal(parse('request-expired-no-rate').receivedAmount, undefined, 'zero received is no payment');
   });
 
   it('dedupes on payment_request_id + status + received_amount', () => {
@@ -204,28 +207,36 @@ describe('platform lookup', () => {
     assert.equal(http.requests.length, 0);
   });
 
-  it('asks transactions/info with a signed JSON body on a GET', async () => {
+  it('asks transactions/info with a signed JSON body on a GET, and reads the documented deposit record as a payment seen', async () => {
     const { http, adapter: a } = setup();
-    http.replyFixture(200, 'platform/transactions-info-invoice.json');
-    const update = await a.lookup({ kind: 'invoice', foreignId: 'order-1001', providerInvoiceId: '826900' });
+    http.replyFixture(200, 'documented/platform/transactions-info-by-foreign-id.json');
+    const update = await a.lookup({ kind: 'invoice', foreignId: '12345' });
     assert.equal(http.last.method, 'GET');
     assert.equal(http.last.path, '/api/v2/transactions/info');
-    assert.equal(http.last.body, '{"foreign_id":"order-1001"}');
-    assert.equal(http.last.headers?.['X-Processing-Signature'], signBody('{"foreign_id":"order-1001"}', 'cp-secret'));
-    assert.equal(update?.status, 'processing');
-    assert.equal(update?.dedupeKey, 'invoice:826900:processing:1');
+    assert.equal(http.last.body, '{"foreign_id":"12345"}');
+    assert.equal(http.last.headers?.['X-Processing-Signature'], signBody('{"foreign_id":"12345"}', 'cp-secret'));
+    assert.equal(update?.status, 'processing', 'a deposit is evidence of payment, never the invoice status');
+    assert.equal(update?.receivedAmount, '6.53157512');
+    assert.equal(update?.receivedCurrency, 'BTC');
+    assert.equal(update?.transactions?.[0]?.txid, '3950ad8149421a850d01dff88f024810e363ac18c9e8dd9bc0b9116e7937ad93');
+    assert.equal(update?.transactions?.[0]?.confirmations, 3);
   });
 
-  it('accepts an unwrapped callback-shaped answer', async () => {
+  it('a deposit for another foreign_id, a withdrawal, or a status that is not a payment is no answer', async () => {
     const { http, adapter: a } = setup();
-    http.replyFixture(200, 'platform/callbacks/invoice-failed-timer.json');
-    assert.equal((await a.lookup({ kind: 'invoice', foreignId: 'order-1001' }))?.status, 'expired');
-  });
-
-  it('404 (no transaction yet) and non-invoice records are no answer', async () => {
-    const { http, adapter: a } = setup();
-    http.reply(404, '{"errors":{"error":"Not found"}}').replyFixture(200, 'platform/transactions-info-deposit.json');
+    const doc = fixtureObject('documented/platform/transactions-info-by-foreign-id.json');
+    http
+      .reply(200, doc)
+      .reply(200, { ...doc, type: 'withdrawal' })
+      .reply(200, { ...doc, status: 'cancelled' });
     assert.equal(await a.lookup({ kind: 'invoice', foreignId: 'order-1001' }), null);
+    assert.equal(await a.lookup({ kind: 'invoice', foreignId: '12345' }), null);
+    assert.equal(await a.lookup({ kind: 'invoice', foreignId: '12345' }), null);
+  });
+
+  it('404 (no transaction yet) is no answer', async () => {
+    const { http, adapter: a } = setup();
+    http.reply(404, '{"errors":{"error":"Not found"}}');
     assert.equal(await a.lookup({ kind: 'invoice', foreignId: 'order-1001' }), null);
   });
 
