@@ -9,10 +9,10 @@ import express, { type Request, type Router } from 'express';
 import { normalize } from '../money.ts';
 import { safeEqual } from '../signing.ts';
 import { json, send, type Reply, type SandboxContext } from './context.ts';
-import { convert, fakeAddress } from './currencies.ts';
+import { convert } from './currencies.ts';
 import { add, pct, subFloor } from '../money.ts';
 import { answer, gate } from './faults.ts';
-import { newToken, setStatus, type Rec } from './store.ts';
+import { addressFor, newToken, setStatus, type Rec } from './store.ts';
 
 type Body = Record<string, unknown>;
 const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -70,7 +70,8 @@ export function setMethod(rec: Rec, method: Method): void {
   rec.expectedCrypto = buyerPays ? add(base, fee) : base;
   rec.meta.net = buyerPays ? base : subFloor(base, fee);
   rec.meta.fee = fee;
-  rec.address = fakeAddress(rec.payCurrency);
+  // One address per invoice and method (docs/providers.md 4.4 `payment.address`), derived, so a repeated PATCH gives the same one.
+  rec.address = addressFor(rec);
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -178,7 +179,6 @@ function create(ctx: SandboxContext, req: Request): Reply {
     deadline: now + ctx.timers.scaled(1800),
     request: structuredClone(body),
     history: [{ status: 'NEW', at: new Date(now).toISOString() }],
-    lastCallback: null,
     meta: {
       paymentUrl: `${ctx.url()}/pay/${token}`,
       fiatAmountText: body.fiatAmount,
