@@ -169,6 +169,15 @@ it('validation: documented messages, per-provider requirements, every bad field 
     const e7 = await errors(cp(sb, '/api/v2/invoices/create', invoice({ currency: 'XXX', url_success: 'http://10.0.0.1/ok' })));
     assert.equal(e7.currency, 'The selected currency is invalid.');
     assert.ok(e7.url_success);
+    // HTTPS with a domain name only: plain http, an IPv4 or IPv6 host each named by field.
+    const e8 = await errors(cp(sb, '/api/v2/invoices/create', invoice({ url_success: 'https://192.168.1.5/ok', url_failed: 'http://shop.example/fail' })));
+    assert.deepEqual(e8, { url_success: 'The url success must be an HTTPS URL with a domain name.', url_failed: 'The url failed must be an HTTPS URL with a domain name.' });
+    const e9 = await errors(cp(sb, '/api/v2/invoices/create', invoice({ url_failed: 'https://[::1]:8443/fail' })));
+    assert.deepEqual(Object.keys(e9), ['url_failed']);
+    const e10 = await errors(ap(sb, '/api/v2/invoices/create', invoice({ amount: 9.99, end_user_reference: 'c' })));
+    assert.deepEqual(e10, { amount: 'The amount is too small. The minimum amount is 10.00 EUR.' });
+    const p0 = await errors(cp(sb, '/api/payments/v1/requests', paymentRequest({ url_store: 'http://shop.example', url_success: 'https://127.0.0.1/ok' })));
+    assert.deepEqual(Object.keys(p0).sort(), ['url_store', 'url_success']);
 
     const p1 = await errors(cp(sb, '/api/payments/v1/requests', paymentRequest({ amount: 100, life_time_date_time: 4102444800 })));
     assert.equal(p1.amount, 'The amount must be a string.');
