@@ -98,6 +98,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       latencyMs: options.latencyMs ?? 0,
       timeScale: options.timeScale ?? 1,
       cryptosteroidNewCap: options.cryptosteroidNewCap ?? 50,
+      ...(options.cryptosteroidCapReply ? { cryptosteroidCapReply: { ...options.cryptosteroidCapReply } } : {}),
       ...(options.redeliveryDelaysMs ? { redeliveryDelaysMs: [...options.redeliveryDelaysMs] } : {}),
       callbackTimeoutMs: options.callbackTimeoutMs ?? 10_000,
       ...(options.schedule ? { schedule: { ...options.schedule } } : {}),

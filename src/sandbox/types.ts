@@ -78,6 +78,12 @@ export interface SandboxOptions {
   timeScale?: number;
   /** CryptoSteroid cap on unpaid NEW invoices (docs/providers.md 4.5, 6.4). Default 50. */
   cryptosteroidNewCap?: number;
+  /**
+   * The answer to a create past the cap. CryptoSteroid documents the cap but neither its number nor
+   * its answer, so both are settable; default 429 `{statusCode: 429, message: "Too many unpaid
+   * invoices in status NEW (limit N)"}` (our wording).
+   */
+  cryptosteroidCapReply?: { status: number; message: string };
   /** Merchant-account callback URLs for the platform (docs/providers.md 1.5). */
   callbackUrls?: Partial<Record<PlatformProvider, string>>;
   /** Redelivery delays in real ms; the last one repeats up to the provider's count. Default: the documented schedule scaled by timeScale. */

@@ -282,6 +282,48 @@ it('CryptoSteroid: key and merchant checks, externalId not unique, NEW cap, deta
   });
 });
 
+it('CryptoSteroid: PATCH payment from the fixed table, one address per invoice, payment.paid, DELETE only while open, cap answer configurable', async () => {
+  await withSandbox({ cryptosteroidNewCap: 1, cryptosteroidCapReply: { status: 400, message: 'Limit of unpaid invoices reached' } }, async (sb) => {
+    const created = await cs(sb, '/invoices', { fiatCurrency: 'EUR', fiatAmount: '25.50', description: 'Order 8' });
+    const id = created.json().invoiceId as string;
+    const capped = await cs(sb, '/invoices', { fiatCurrency: 'EUR', fiatAmount: '25.50', description: 'Order 9' });
+    assert.deepEqual([capped.status, capped.json()], [400, { statusCode: 400, message: 'Limit of unpaid invoices reached' }]);
+    // 25.50 EUR at 60000 EUR/BTC = 0.000425 BTC; the buyer pays the 1 % commission on top.
+    const patched = await cs(sb, `/invoices/${id}`, { paymentMethod: 'BTC' }, { method: 'PATCH' });
+    assert.equal(patched.status, 200);
+    const payment = patched.json().payment;
+    assert.deepEqual({ ...payment, address: typeof payment.address }, { method: 'BTC', address: 'string', amount: '0.00042925', net: '0.000425', fee: '0.00000425', paid: null });
+    const again = await cs(sb, `/invoices/${id}`, { paymentMethod: 'BTC' }, { method: 'PATCH' });
+    assert.equal(again.json().payment.address, payment.address);
+    const eth = await cs(sb, `/invoices/${id}`, { paymentMethod: 'ETH' }, { method: 'PATCH' });
+    assert.match(eth.json().payment.address, /^0x[0-9a-f]{40}$/);
+    assert.equal(eth.json().payment.amount, '0.008585'); // 0.0085 ETH + 1 %
+    await cs(sb, `/invoices/${id}`, { paymentMethod: 'BTC' }, { method: 'PATCH' });
+
+    const part = await call(`${sb.url}/_sandbox/invoices/cryptosteroid/${id}/pay-partly`, '{"crypto":"0.0002"}', {});
+    assert.equal(part.json().invoice.status, 'WAITING');
+    const waiting = (await cs(sb, `/invoices/${id}`, undefined, { method: 'GET', contentType: null })).json();
+    assert.deepEqual({ ...waiting.payment.paid, hash: waiting.payment.paid.hash.length }, { hash: 1, received: '0.0002', fiat: '12', finished: false });
+    assert.equal((await cs(sb, `/invoices/${id}`, { paymentMethod: 'ETH' }, { method: 'PATCH' })).status, 400); // not NEW any more
+    sb.pay('cryptosteroid', id, { confirm: false });
+    assert.equal(sb.invoice('cryptosteroid', id)?.status, 'WAITING');
+    assert.equal(sb.confirm('cryptosteroid', id).status, 'PAID');
+    const paid = (await cs(sb, `/invoices/${id}`, undefined, { method: 'GET', contentType: null })).json();
+    assert.deepEqual(
+      [paid.status, paid.payment.paid.received, paid.payment.paid.fiat, paid.payment.paid.finished, paid.payment.paid.hash.length],
+      ['PAID', '0.00042925', '25.5', true, 2],
+    );
+    const del = await cs(sb, `/invoices/${id}`, undefined, { method: 'DELETE', contentType: null });
+    assert.deepEqual([del.status, del.json()], [400, { statusCode: 400, message: 'Invoice in status PAID cannot be cancelled' }]);
+
+    // A WAITING invoice (payment seen, not complete) can still be cancelled.
+    const second = (await cs(sb, '/invoices', { fiatCurrency: 'USD', fiatAmount: '10', description: 'x', failReturnUrl: 'https://shop.example/fail' })).json();
+    sb.payPartly('cryptosteroid', second.invoiceId);
+    const cancelled = await cs(sb, `/invoices/${second.invoiceId}`, undefined, { method: 'DELETE', contentType: null });
+    assert.deepEqual(cancelled.json(), { invoiceId: second.invoiceId, merchantId: CS.merchantId, failUrl: 'https://shop.example/fail', status: 'CANCELLED' });
+  });
+});
+
 it('faults: 5xx and 429 store nothing; platform 429 is the non-JSON 1015 text', async () => {
   await withSandbox({}, async (sb) => {
     sb.addFault({ provider: 'cryptoprocessing', fault: '5xx', count: 3 });
