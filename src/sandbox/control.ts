@@ -167,6 +167,8 @@ export function pageRouter(api: ControlApi): Router {
 <p>Order <b>${esc(rec.foreignId ?? rec.id)}</b>: ${esc(rec.amount)} ${esc(rec.currency)} (received ${esc(rec.received)})</p>
 <p>Status: <b>${esc(rec.status)}</b></p>
 ${button('pay', 'Pay in full')}
+${button('pay', 'Pay, not confirmed yet', '<input type="hidden" name="confirm" value="false">')}
+${button('confirm', 'Confirm')}
 ${button('pay-partly', 'Pay part', '<input name="amount" placeholder="amount" size="8">')}
 ${button('expire', 'Let it expire')}
 ${button('cancel', 'Cancel')}
@@ -176,11 +178,11 @@ ${button('cancel', 'Cancel')}
     const rec = ctx.store.byToken(req.params.token);
     const action = Action.safeParse(req.params.action);
     if (!rec || !action.success) return void res.status(404).type('text/plain').send('Invoice not found');
-    const raw: unknown = (req.body as { amount?: unknown } | undefined)?.amount;
-    const amount = typeof raw === 'string' && raw.trim() ? raw.trim() : undefined;
+    const form = (req.body ?? {}) as { amount?: unknown; confirm?: unknown };
+    const amount = typeof form.amount === 'string' && form.amount.trim() ? form.amount.trim() : undefined;
     try {
       if (amount !== undefined && !DECIMAL_TEXT.test(amount)) throw new SandboxActionError('bad_request', 'amount must be a decimal');
-      lifecycle.apply(rec, action.data, amount !== undefined ? { amount } : {});
+      lifecycle.apply(rec, action.data, { ...(amount !== undefined ? { amount } : {}), ...(form.confirm === 'false' ? { confirm: false } : {}) });
     } catch (err) {
       if (!(err instanceof SandboxActionError)) throw err;
       return void res.status(err.httpStatus).type('text/plain').send(err.message);

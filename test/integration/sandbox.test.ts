@@ -738,6 +738,19 @@ it('account callbacks: deposit, deposit_exchange, withdrawal, withdrawal_exchang
   }
 });
 
+it('payment page: pay without confirmation, then confirm, by form posts', async () => {
+  await withSandbox({}, async (sb) => {
+    const created = (await cp(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'page-1', timer: true }))).json().data;
+    const token = new URL(created.url).pathname.split('/').pop();
+    const form = (action: string, body: string) => call(`${sb.url}/pay/${token}/${action}`, body, { contentType: 'application/x-www-form-urlencoded' });
+    assert.equal((await form('pay', 'confirm=false')).status, 303);
+    assert.equal(sb.invoice('cryptoprocessing', 'page-1')?.status, 'processing');
+    assert.equal((await form('confirm', '')).status, 303);
+    assert.equal(sb.invoice('cryptoprocessing', 'page-1')?.status, 'confirmed');
+    assert.equal((await form('confirm', '')).status, 409);
+  });
+});
+
 it('redelivery after non-200, same bytes each time; CryptoSteroid webhook on PAID with Token', async () => {
   const hook = await receiver([500, 503, 200]);
   const csHook = await receiver([502, 200]);
