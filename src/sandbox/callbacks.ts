@@ -9,14 +9,24 @@ import { Agent, request } from 'undici';
 import { signBody } from '../signing.ts';
 import type { SandboxContext } from './context.ts';
 import type { Rec } from './store.ts';
-import type { Delivery, PlatformProvider, SandboxProvider } from './types.ts';
+import type { Delivery, PlatformProvider, SandboxKind, SandboxProvider } from './types.ts';
 
 // Documented redelivery schedules, in minutes after the previous attempt.
 const PLATFORM_MINUTES = [1, 5, 15, 30, 60, 90, 120, 180, 240, 240, 240, 240]; // docs/providers.md 1.5
 const CRYPTOSTEROID_MINUTES = [1, 2, 5, 10, 15, 30, 60, 120, 240, 480]; // docs/providers.md 6.15 (assumed)
 
+/** Who a callback is about: an invoice record, or the merchant account itself (deposits, withdrawals, exchanges). */
+interface Source {
+  provider: SandboxProvider;
+  kind: SandboxKind | 'account';
+  id: string;
+  foreignId: string | null;
+}
+
 interface Outgoing {
-  rec: Rec;
+  /** Also the key of the in-order queue: one per invoice, one per account callback. */
+  rec: Source;
+  callbackType: string;
   callbackStatus: string;
   body: string;
   headers: Record<string, string>;
@@ -43,7 +53,7 @@ export function phpJson(value: unknown): string {
 export class Dispatcher {
   private readonly agent: Agent;
   private readonly log: Delivery[] = [];
-  private readonly queues = new Map<Rec, Queue>();
+  private readonly queues = new Map<Source, Queue>();
   private seq = 0;
   private escapeCounter = 0;
   private closed = false;
@@ -54,12 +64,13 @@ export class Dispatcher {
   }
 
   /** A signed platform callback; the signature covers exactly the bytes sent. */
-  platform(rec: Rec, payload: Record<string, unknown>): void {
+  platform(rec: Source, payload: Record<string, unknown>): void {
     const provider = rec.provider as PlatformProvider;
     const body = this.escapeThisOne() ? phpJson(payload) : JSON.stringify(payload);
     const creds = this.ctx.credentials[provider];
     this.enqueue({
       rec,
+      callbackType: String(payload.type),
       callbackStatus: String(payload.status),
       body,
       headers: {
@@ -79,6 +90,7 @@ export class Dispatcher {
     const url = rec.meta.processingUrl;
     this.enqueue({
       rec,
+      callbackType: 'invoice',
       callbackStatus: String(payload.status),
       body: JSON.stringify(payload),
       headers: { 'content-type': 'application/json', token: String(rec.meta.secret ?? '') },
@@ -187,6 +199,7 @@ export class Dispatcher {
       seq: ++this.seq,
       provider: item.rec.provider,
       kind: item.rec.kind,
+      callbackType: item.callbackType,
       invoiceId: item.rec.id,
       foreignId: item.rec.foreignId,
       callbackStatus: item.callbackStatus,

@@ -14,6 +14,7 @@ export interface ResolvedOptions {
   latencyMs: number;
   timeScale: number;
   cryptosteroidNewCap: number;
+  cryptosteroidCapReply?: { status: number; message: string };
   redeliveryDelaysMs?: number[];
   callbackTimeoutMs: number;
   schedule?: SandboxSchedule;

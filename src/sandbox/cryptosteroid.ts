@@ -2,17 +2,18 @@
  * CryptoSteroid (docs/providers.md 4): invoices under /merchants/:merchant, `X-Api-Key` auth, no
  * signing. Where the docs are silent the sandbox follows docs/providers.md 6.15: errors `{statusCode,
  * message}` with 400/401/404, ISO-8601 UTC timestamps, externalId not unique, PATCH with or
- * without a key. The cap on unpaid NEW invoices answers 429 (docs/providers.md 6.4).
+ * without a key. The cap on unpaid NEW invoices answers 429 by default; its number and answer
+ * are undocumented, so both are options (docs/providers.md 6.4).
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Router } from 'express';
 import { normalize } from '../money.ts';
 import { safeEqual } from '../signing.ts';
 import { json, send, type Reply, type SandboxContext } from './context.ts';
-import { convert, fakeAddress } from './currencies.ts';
+import { convert } from './currencies.ts';
 import { add, pct, subFloor } from '../money.ts';
 import { answer, gate } from './faults.ts';
-import { newToken, setStatus, type Rec } from './store.ts';
+import { addressFor, newToken, setStatus, type Rec } from './store.ts';
 
 type Body = Record<string, unknown>;
 const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -70,7 +71,8 @@ export function setMethod(rec: Rec, method: Method): void {
   rec.expectedCrypto = buyerPays ? add(base, fee) : base;
   rec.meta.net = buyerPays ? base : subFloor(base, fee);
   rec.meta.fee = fee;
-  rec.address = fakeAddress(rec.payCurrency);
+  // One address per invoice and method (docs/providers.md 4.4 `payment.address`), derived, so a repeated PATCH gives the same one.
+  rec.address = addressFor(rec);
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -148,7 +150,9 @@ function create(ctx: SandboxContext, req: Request): Reply {
   // Counting is a pass over every invoice: only worth it once there could be `cap` of them.
   const cap = ctx.options.cryptosteroidNewCap;
   if (ctx.store.size() >= cap && ctx.store.countStatus('cryptosteroid', 'NEW') >= cap) {
-    return err(429, `Too many unpaid invoices in status NEW (limit ${cap})`);
+    // The real answer is undocumented (docs/providers.md 6.4): configurable, this default is ours.
+    const reply = ctx.options.cryptosteroidCapReply;
+    return reply ? err(reply.status, reply.message) : err(429, `Too many unpaid invoices in status NEW (limit ${cap})`);
   }
   const now = Date.now();
   const token = newToken();
@@ -178,7 +182,6 @@ function create(ctx: SandboxContext, req: Request): Reply {
     deadline: now + ctx.timers.scaled(1800),
     request: structuredClone(body),
     history: [{ status: 'NEW', at: new Date(now).toISOString() }],
-    lastCallback: null,
     meta: {
       paymentUrl: `${ctx.url()}/pay/${token}`,
       fiatAmountText: body.fiatAmount,
@@ -239,7 +242,11 @@ function remove(ctx: SandboxContext, req: Request): Reply {
   return json(200, { invoiceId: rec.id, merchantId: ctx.credentials.cryptosteroid.merchantId, failUrl: rec.meta.failReturnUrl ?? null, status: rec.status });
 }
 
-/** CryptoSteroid's own cancel transition, used by DELETE and the control endpoint. */
+/**
+ * CryptoSteroid's own cancel transition, used by DELETE and the control endpoint. The docs say DELETE
+ * sets CANCELLED and stops watching the address; we assume it works only while the invoice has
+ * not ended (NEW, or WAITING with a payment seen), so PAID, EXPIRED and CANCELLED refuse it.
+ */
 export function cancelCryptoSteroid(ctx: SandboxContext, rec: Rec): boolean {
   if (rec.status !== 'NEW' && rec.status !== 'WAITING') return false;
   setStatus(rec, 'CANCELLED');

@@ -1,9 +1,11 @@
 /**
  * The sandbox's currency list: what the platform accepts, its per-currency minimum (docs/providers.md 1.2:
  * "a minimum exists per currency", example 10.00 EUR) and a fixed EUR rate so amounts can be
- * converted to the payer's crypto. Rates are fixed on purpose: reproducible callbacks beat realism.
+ * converted to the payer's crypto. Rates are fixed on purpose: reproducible callbacks beat realism,
+ * and a test can compute every crypto amount it expects (`rate`, `convert`; docs/providers.md lists
+ * the table). Every pair goes through EUR: 1 BTC = 60000 EUR, so 100 EUR = 0.00166667 BTC.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { compare } from '../money.ts';
 import { div, mul } from '../money.ts';
 
@@ -43,7 +45,7 @@ export function meetsMinimum(amount: string, iso: string): boolean {
   return !info || compare(amount, info.min) >= 0;
 }
 
-/** Converts an amount between two listed currencies at the fixed EUR rates, 8 places. */
+/** Converts an amount between two listed currencies at the fixed EUR rates, 8 places (half up). */
 export function convert(amount: string, from: string, to: string): string {
   if (from === to) return amount;
   const a = CURRENCIES[from]?.eur ?? '1';
@@ -51,17 +53,24 @@ export function convert(amount: string, from: string, to: string): string {
   return div(mul(amount, a, 18), b, 8);
 }
 
-const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
-const base58 = (n: number): string => [...randomBytes(n)].map((b) => B58[b % 58]).join('');
+/** Units of `to` per unit of `from` at the fixed table, 18 places (for docs and tests). */
+export function rate(from: string, to: string): string {
+  return div(CURRENCIES[from]?.eur ?? '1', CURRENCIES[to]?.eur ?? '1', 18);
+}
 
-/** A plausible-looking deposit address for the currency (never a real one). */
-export function fakeAddress(iso: string): string {
-  if (['ETH', 'USDTE', 'USDC'].includes(iso)) return `0x${randomBytes(20).toString('hex')}`;
-  if (['TRX', 'USDTT'].includes(iso)) return `T${base58(33)}`;
-  if (iso === 'XRP') return `r${base58(33)}`;
-  if (iso === 'DOGE') return `D${base58(33)}`;
-  if (iso === 'LTC') return `M${base58(33)}`;
-  return `2N${base58(33)}`;
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+/** n bytes: random, or derived from a seed so one invoice always gets the same address. */
+const bytes = (n: number, seed?: string): Buffer => (seed === undefined ? randomBytes(n) : createHash('sha512').update(seed).digest().subarray(0, n));
+const base58 = (n: number, seed?: string): string => [...bytes(n, seed)].map((b) => B58[b % 58]).join('');
+
+/** A plausible-looking deposit address for the currency (never a real one); deterministic with a seed. */
+export function fakeAddress(iso: string, seed?: string): string {
+  if (['ETH', 'USDTE', 'USDC'].includes(iso)) return `0x${bytes(20, seed).toString('hex')}`;
+  if (['TRX', 'USDTT'].includes(iso)) return `T${base58(33, seed)}`;
+  if (iso === 'XRP') return `r${base58(33, seed)}`;
+  if (iso === 'DOGE') return `D${base58(33, seed)}`;
+  if (iso === 'LTC') return `M${base58(33, seed)}`;
+  return `2N${base58(33, seed)}`;
 }
 
 export const fakeTxid = (iso: string): string => (['ETH', 'USDTE', 'USDC'].includes(iso) ? '0x' : '') + randomBytes(32).toString('hex');

@@ -7,6 +7,8 @@ export { startSandbox, type ActionOptions, type Sandbox } from './server.ts';
 export { SANDBOX_CREDENTIALS } from './credentials.ts';
 export { SandboxActionError } from './lifecycle.ts';
 export { phpJson } from './callbacks.ts';
+export { ACCOUNT_CALLBACK_TYPES, type AccountCallbackOptions, type AccountCallbackType } from './account-callbacks.ts';
+export { rate, convert as convertAtSandboxRate } from './currencies.ts';
 export type {
   CallbackHabits,
   Delivery,

@@ -2,7 +2,8 @@
  * `npm run sandbox`: runs the sandbox provider on SANDBOX_PORT (default 3100) and prints its base
  * URLs and its own fixed test credentials, so a worker can be pointed at it by hand.
  * Optional: SANDBOX_HOST, SANDBOX_PUBLIC_URL, SANDBOX_TIME_SCALE, SANDBOX_CALLBACK_URL (both
- * platform accounts), CRYPTOPROCESSING_CALLBACK_URL / ALPHAPO_CALLBACK_URL.
+ * platform accounts), CRYPTOPROCESSING_CALLBACK_URL / ALPHAPO_CALLBACK_URL,
+ * SANDBOX_CRYPTOSTEROID_NEW_CAP (unpaid NEW invoices per merchant, default 50).
  */
 import { z } from 'zod';
 import { createLogger } from '../logger.ts';
@@ -16,6 +17,7 @@ const Env = z.object({
   SANDBOX_CALLBACK_URL: z.url().optional(),
   CRYPTOPROCESSING_CALLBACK_URL: z.url().optional(),
   ALPHAPO_CALLBACK_URL: z.url().optional(),
+  SANDBOX_CRYPTOSTEROID_NEW_CAP: z.coerce.number().int().min(1).default(50),
 });
 
 const cleaned = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v !== ''));
@@ -36,6 +38,7 @@ const sandbox = await startSandbox({
   port: env.SANDBOX_PORT,
   host: env.SANDBOX_HOST,
   timeScale: env.SANDBOX_TIME_SCALE,
+  cryptosteroidNewCap: env.SANDBOX_CRYPTOSTEROID_NEW_CAP,
   callbackUrls,
   logger: log,
   ...(env.SANDBOX_PUBLIC_URL ? { publicUrl: env.SANDBOX_PUBLIC_URL } : {}),

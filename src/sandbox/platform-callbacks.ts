@@ -1,18 +1,47 @@
 /**
- * Callback bodies of the platform. Invoice shape per docs/providers.md 1.5 (modelled on the documented
- * examples: `currency_sent.amount` is the invoice total in the payer's crypto with
- * `remaining_amount` beside it, amounts are unpadded strings, `confirmations` a string);
- * payment-request shape per docs/providers.md 2.4 (no root `id`).
+ * Callback bodies of the platform. Invoice shape and meaning per docs/providers.md 1.5, modelled on
+ * the documented examples (coinspaid/docs api-documentation/v2/invoices.md and callbacks.md):
+ * - `currency_sent` is the invoice total in the payer's crypto with `remaining_amount` beside it;
+ * - `currency_received` is the invoice's target in the receive currency (`convert_to` when the
+ *   invoice converts, else the crypto itself), not what arrived, except on a `confirmed` callback
+ *   of a converting invoice, where it is what the merchant is credited in `convert_to`;
+ * - what arrived is `transactions[]`, one entry per payment with its own amount, txid and
+ *   confirmations (a string); fees come in `fees[]`;
+ * - amounts are 8-place strings except the fee (the example prints "0.0008").
+ * Payment-request shape per docs/providers.md 2.4 (no root `id`). The deposit transaction record
+ * (transactions/info) per docs/providers.md 1.6.
  */
 import { CURRENCIES } from './currencies.ts';
-import { pct, subFloor } from '../money.ts';
-import type { Rec } from './store.ts';
+import { add, fixed8, normalize, pct, subFloor } from '../money.ts';
+import type { Rec, Tx } from './store.ts';
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));
+
+/** The sandbox's deposit fee, in percent of what arrived (the documented example charges 4 %). */
+export const DEPOSIT_FEE_PERCENT = '1';
+/** Risk score of every sandbox deposit (informational on the platform; a fixed low value here). */
+const RISKSCORE = '0.1';
+
+/** The currency an invoice converts to, when the payer's crypto is not the invoice currency. */
+export const convertTo = (rec: Rec): string | null => (rec.payCurrency !== rec.currency ? rec.currency : null);
+
+/**
+ * What the merchant is credited for a converting invoice: everything that arrived, exchanged at
+ * the fixed rate. The platform charges its fee after crediting ("The Merchant is charged a Fee for
+ * Operation after the Funds are credited", coinspaid/docs v2/invoices.md), so the fee is not taken
+ * off here; it is listed in `fees[]`. Each payment carries its value in the invoice currency at
+ * the fixed table (the one that completes the invoice exactly what was left), so an exact payment
+ * is credited exactly the invoice amount.
+ */
+export function credited(rec: Rec): string {
+  return rec.txs.reduce((sum, t) => add(sum, t.fiat), '0');
+}
 
 export function invoiceCallbackBody(rec: Rec, error: string): Record<string, unknown> {
   const confirmed = rec.status === 'confirmed';
   const endUserReference = rec.meta.endUserReference;
+  const to = convertTo(rec);
+  const receivedAmount = confirmed && to ? credited(rec) : to ? rec.amount : rec.expectedCrypto;
   return {
     id: Number(rec.id),
     foreign_id: rec.foreignId,
@@ -21,16 +50,16 @@ export function invoiceCallbackBody(rec: Rec, error: string): Record<string, unk
     crypto_address: {
       id: Number(rec.addressId),
       currency: rec.payCurrency,
-      ...(rec.payCurrency !== rec.currency ? { convert_to: rec.currency } : {}),
+      ...(to ? { convert_to: to } : {}),
       address: rec.address,
       tag: null,
     },
     currency_sent: {
       currency: rec.payCurrency,
-      amount: rec.expectedCrypto,
-      remaining_amount: subFloor(rec.expectedCrypto, rec.sentCrypto),
+      amount: fixed8(rec.expectedCrypto),
+      remaining_amount: fixed8(subFloor(rec.expectedCrypto, rec.sentCrypto)),
     },
-    currency_received: { currency: rec.currency, amount: rec.amount },
+    currency_received: { currency: to ?? rec.payCurrency, amount: fixed8(receivedAmount) },
     transactions: rec.txs.map((t) => ({
       id: t.id,
       currency: rec.payCurrency,
@@ -38,15 +67,53 @@ export function invoiceCallbackBody(rec: Rec, error: string): Record<string, unk
       type: 'deposit',
       address: rec.address,
       tag: null,
-      amount: t.amount,
+      amount: fixed8(t.amount),
       txid: t.txid,
-      confirmations: confirmed ? '1' : '0',
+      confirmations: String(t.confirmations),
     })),
-    fees: confirmed ? [{ type: 'fee_crypto_deposit', currency: rec.payCurrency, amount: pct(rec.sentCrypto, '1') }] : [],
+    fees: confirmed ? [{ type: 'fee_crypto_deposit', currency: rec.payCurrency, amount: normalize(pct(rec.sentCrypto, DEPOSIT_FEE_PERCENT)) }] : [],
     error,
     status: rec.status,
     fixed_at: seconds(rec.fixedAt),
     expires_at: seconds(rec.deadline),
+  };
+}
+
+/**
+ * The deposit transaction record transactions/info answers (docs/providers.md 1.6, the documented
+ * example verbatim in shape: top level, no `data` wrapper, `amount_minus_fee`, `riskscore`, a
+ * `deposit` fee once confirmed). For an invoice's foreign_id the record covers every payment to the
+ * invoice's address (one entry each in `transactions[]`); by a transaction's id or txid it covers
+ * that payment only. Assumed, as the documents show a single-payment example only. Its status is
+ * `confirmed` once every payment in it has a confirmation, `not_confirmed` before.
+ */
+export function depositRecord(rec: Rec, txs: Tx[]): Record<string, unknown> {
+  const sent = txs.reduce((sum, t) => add(sum, t.amount), '0');
+  const confirmed = txs.every((t) => t.confirmations > 0);
+  const fee = confirmed ? pct(sent, DEPOSIT_FEE_PERCENT) : '0';
+  const endUserReference = rec.meta.endUserReference;
+  return {
+    id: txs[0]?.id,
+    ...(endUserReference !== null && endUserReference !== undefined ? { end_user_reference: endUserReference } : {}),
+    type: 'deposit',
+    crypto_address: { id: Number(rec.addressId) || rec.addressId, currency: rec.payCurrency, address: rec.address, foreign_id: rec.foreignId, tag: null },
+    currency_sent: { currency: rec.payCurrency, amount: fixed8(sent) },
+    currency_received: { currency: rec.payCurrency, amount: fixed8(sent), amount_minus_fee: fixed8(subFloor(sent, fee)) },
+    transactions: txs.map((t) => ({
+      id: t.id,
+      currency: rec.payCurrency,
+      transaction_type: 'blockchain',
+      type: 'deposit',
+      address: rec.address,
+      tag: null,
+      amount: fixed8(t.amount),
+      txid: t.txid,
+      riskscore: RISKSCORE,
+      confirmations: String(t.confirmations),
+    })),
+    fees: confirmed ? [{ type: 'deposit', currency: rec.payCurrency, amount: fixed8(fee) }] : [],
+    error: '',
+    status: confirmed ? 'confirmed' : 'not_confirmed',
   };
 }
 

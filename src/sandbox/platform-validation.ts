@@ -24,11 +24,14 @@ const MSG = {
   email: (f: string) => `The ${attr(f)} must be a valid email address.`,
   array: (f: string) => `The ${attr(f)} must be an array.`,
   url: (f: string) => `The ${attr(f)} format is invalid.`,
+  // The platform requires HTTPS with a domain name, not an IP address (docs/providers.md 1.2), but
+  // its refusal text is not published: this wording is ours, in the platform's Laravel style.
   httpsDomain: (f: string) => `The ${attr(f)} must be an HTTPS URL with a domain name.`,
   date: (f: string) => `The ${attr(f)} does not match the format Y-m-d.`,
   prohibitedWhen: (f: string, other: string, value: string) => `The ${attr(f)} field is prohibited when ${attr(other)} is ${value}.`,
   decimals: (f: string) => `The ${attr(f)} must not have more than 8 decimal places.`,
   taken: (f: string) => `The ${attr(f)} has already been taken.`,
+  // Documented verbatim (coinspaid/docs api-documentation/api-reference.md): "... is 10.00 EUR."
   tooSmall: (min: string, iso: string) => `The amount is too small. The minimum amount is ${min} ${iso}.`,
 };
 

@@ -7,11 +7,12 @@ import express, { type Request, type Router } from 'express';
 import { normalize } from '../money.ts';
 import { safeEqual, verifyBody } from '../signing.ts';
 import { json, send, type Reply, type SandboxContext } from './context.ts';
-import { convert, fakeAddress, isCrypto } from './currencies.ts';
+import { convert, isCrypto } from './currencies.ts';
 import { fixed8 } from '../money.ts';
 import { answer, gate } from './faults.ts';
+import { depositRecord } from './platform-callbacks.ts';
 import { validateInvoice, validatePaymentRequest } from './platform-validation.ts';
-import { newToken, uuidV7, type Rec } from './store.ts';
+import { addressFor, newToken, uuidV7, type Rec } from './store.ts';
 import type { PlatformProvider } from './types.ts';
 
 type Body = Record<string, unknown>;
@@ -105,8 +106,7 @@ function createInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Req
     received: '0',
     sentCrypto: '0',
     txs: [],
-    // Kind 3 (timer + sender_currency) answers with the deposit address already (docs/providers.md 1.2).
-    address: input.timer && input.senderCurrency ? fakeAddress(payCurrency) : null,
+    address: null,
     addressId: String(ctx.store.smallId()),
     createdAt: now,
     updatedAt: null,
@@ -115,7 +115,6 @@ function createInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Req
     deadline: input.timer ? now + ctx.timers.scaled(900) : null,
     request: structuredClone(body),
     history: [{ status: input.timer ? 'pending' : 'created', at: new Date(now).toISOString() }],
-    lastCallback: null,
     meta: {
       paymentUrl: `${ctx.url()}/pay/${token}`,
       title: input.title,
@@ -126,6 +125,8 @@ function createInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Req
       senderCurrency: input.senderCurrency,
     },
   };
+  // Kind 3 (timer + sender_currency) answers with the deposit address already (docs/providers.md 1.2).
+  if (input.timer && input.senderCurrency) rec.address = addressFor(rec);
   ctx.store.add(rec);
   ctx.lifecycle.created(rec);
   // docs/providers.md 6.2: CryptoProcessing answers 201, AlphaPo 200.
@@ -168,7 +169,6 @@ function createPaymentRequest(ctx: SandboxContext, provider: PlatformProvider, r
     deadline,
     request: structuredClone(body),
     history: [{ status: 'created', at: new Date(now).toISOString() }],
-    lastCallback: null,
     meta: { paymentUrl: `${ctx.url()}/pay/${token}`, amountText: body.amount },
   };
   ctx.store.add(rec);
@@ -192,22 +192,33 @@ function createPaymentRequest(ctx: SandboxContext, provider: PlatformProvider, r
   });
 }
 
+/**
+ * Cancel (docs/providers.md 1.4, 1.7; docs.cryptoprocessing.com invoices-foreign_id-cancel): signed,
+ * body literally `{}`, allowed while created / pending / processing. The documented success answer
+ * is `200` with the body `[]`; the invoice then ends `failed` with one callback (docs/providers.md
+ * 6.6, assumed). A confirmed or failed invoice gets the documented `invalid_invoice_state` error;
+ * its HTTP status is not stated (400 assumed, like the other business errors).
+ */
 function cancelInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Request): Reply {
   const auth = authenticate(ctx, provider, req);
   if (!auth.ok) return auth.reply;
   // docs/providers.md 1.1: the cancel body must be literally `{}`.
   if (auth.raw.toString('utf8') !== '{}') return AUTH.badContent;
   const rec = ctx.store.byForeignId(provider, 'invoice', String(req.params.foreign_id));
+  // An unknown foreign_id: not documented; a 404 in the business-error envelope (assumed).
   if (!rec) return json(404, { errors: { error: 'Invoice not found.', code: 'invoice_not_found' } });
   if (!ctx.lifecycle.cancel(rec)) {
-    return json(400, { errors: { error: 'Invoice cannot be cancelled in its current state.', code: 'invalid_invoice_state' } });
+    return json(400, { errors: { error: 'Invoice cannot be failed in its current state.', code: 'invalid_invoice_state' } });
   }
-  return json(200, { data: invoiceResponse(rec) });
+  return json(200, []);
 }
 
 /**
- * transactions/info (docs/providers.md 1.6, 6.11): exactly one of id / foreign_id / txid; for an invoice
- * foreign_id, 404 until a transaction (a callback) exists, then the latest callback body.
+ * transactions/info (docs/providers.md 1.6, 6.11): a signed JSON body on a GET naming exactly one
+ * of id / foreign_id / txid. An invoice's foreign_id answers 404 until a payment exists, then the
+ * deposit transaction record of its payments (top level, no `data` wrapper); `id` is a
+ * transaction's id (as in the record), `txid` a payment's hash. Errors per the older page: no
+ * parameter 400, more than one 404 (texts assumed).
  */
 function transactionInfo(ctx: SandboxContext, provider: PlatformProvider, req: Request): Reply {
   const auth = authenticate(ctx, provider, req);
@@ -217,23 +228,19 @@ function transactionInfo(ctx: SandboxContext, provider: PlatformProvider, req: R
   if (given.length === 0) {
     return json(400, { errors: { id: 'The id field is required when none of foreign id / txid are present.' } });
   }
-  // The older page answers 404 when more than one parameter is given.
   if (given.length > 1) return json(404, { errors: { error: 'Only one of id, foreign_id, txid may be given.', code: 'not_found' } });
   const key = given[0] as 'id' | 'foreign_id' | 'txid';
   const value = String(body[key]);
-  let rec: Rec | undefined;
+  const notFound = json(404, { errors: { error: 'Transaction not found.', code: 'transaction_not_found' } });
   if (key === 'foreign_id') {
-    rec = ctx.store.byForeignId(provider, 'invoice', value) ?? ctx.store.byForeignId(provider, 'payment_request', value);
-  } else if (key === 'id') {
-    // An invoice id is indexed; a transaction id takes a pass over the invoices.
-    rec = ctx.store.byId(provider, value) ?? ctx.store.list(provider).find((r) => r.txs.some((t) => String(t.id) === value));
-  } else {
-    rec = ctx.store.list(provider).find((r) => r.txs.some((t) => t.txid === value));
+    const rec = ctx.store.byForeignId(provider, 'invoice', value) ?? ctx.store.byForeignId(provider, 'payment_request', value);
+    return rec && rec.txs.length ? json(200, depositRecord(rec, rec.txs)) : notFound;
   }
-  if (!rec || rec.lastCallback === null) {
-    return json(404, { errors: { error: 'Transaction not found.', code: 'transaction_not_found' } });
+  for (const rec of ctx.store.list(provider)) {
+    const tx = rec.txs.find((t) => (key === 'id' ? String(t.id) === value : t.txid === value));
+    if (tx) return json(200, depositRecord(rec, [tx]));
   }
-  return json(200, { data: rec.lastCallback });
+  return notFound;
 }
 
 export function platformRouter(ctx: SandboxContext, provider: PlatformProvider): Router {

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
+import { accountCallbackBody, type AccountCallbackOptions, type AccountCallbackType } from './account-callbacks.ts';
 import { Dispatcher } from './callbacks.ts';
 import type { SandboxContext } from './context.ts';
 import { HabitsSchema, controlRouter, pageRouter, type ControlApi } from './control.ts';
@@ -34,6 +35,12 @@ import type {
 export interface ActionOptions {
   /** Amount in the invoice's currency (decimal string); defaults: all that is left / half of it. */
   amount?: string;
+  /** Amount in the payer's crypto (decimal string) instead of `amount`. */
+  crypto?: string;
+  /** false: a full payment stays unconfirmed (platform `processing`, CryptoSteroid `WAITING`) until `confirm`. */
+  confirm?: boolean;
+  /** The payer's crypto (platform invoice still `created`: `pick-currency`, or `pay` picking it first). */
+  currency?: string;
   /** Disambiguates a platform foreign_id used by both an invoice and a payment request. */
   kind?: SandboxKind;
 }
@@ -58,9 +65,13 @@ export interface Sandbox {
   expire(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
   cancel(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
   fail(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
+  confirm(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
+  pickCurrency(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
   setCallbackUrl(provider: PlatformProvider, url: string | null): void;
   setHabits(habits: Partial<CallbackHabits> & { reorder?: boolean }): CallbackHabits;
   deliveries(): Delivery[];
+  /** Sends a signed deposit / withdrawal / exchange callback to the account's callback URL; returns its body. */
+  sendAccountCallback(provider: PlatformProvider, type: AccountCallbackType, opts?: AccountCallbackOptions): Record<string, unknown>;
 }
 
 const share = (v: boolean | number | undefined, fallback: number): number => (v === undefined ? fallback : typeof v === 'boolean' ? (v ? 1 : 0) : Math.min(1, Math.max(0, v)));
@@ -87,6 +98,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       latencyMs: options.latencyMs ?? 0,
       timeScale: options.timeScale ?? 1,
       cryptosteroidNewCap: options.cryptosteroidNewCap ?? 50,
+      ...(options.cryptosteroidCapReply ? { cryptosteroidCapReply: { ...options.cryptosteroidCapReply } } : {}),
       ...(options.redeliveryDelaysMs ? { redeliveryDelaysMs: [...options.redeliveryDelaysMs] } : {}),
       callbackTimeoutMs: options.callbackTimeoutMs ?? 10_000,
       ...(options.schedule ? { schedule: { ...options.schedule } } : {}),
@@ -127,7 +139,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (parsed.escapeSlashes !== undefined) ctx.habits.escapeSlashes = share(parsed.escapeSlashes, 0.5);
     return { ...ctx.habits };
   };
-  const api: ControlApi = { ctx, lifecycle: life, deliveries: () => dispatcher.deliveries(), setCallbackUrl, setHabits };
+  const sendAccountCallback = (provider: PlatformProvider, type: AccountCallbackType, opts: AccountCallbackOptions = {}): Record<string, unknown> => {
+    const payload = accountCallbackBody(type, opts, () => ctx.store.smallId());
+    const foreignId = typeof payload.foreign_id === 'string' ? payload.foreign_id : null;
+    dispatcher.platform({ provider, kind: 'account', id: String(payload.id), foreignId }, payload);
+    return payload;
+  };
+  const api: ControlApi = { ctx, lifecycle: life, deliveries: () => dispatcher.deliveries(), setCallbackUrl, setHabits, sendAccountCallback };
 
   const app = express();
   app.disable('x-powered-by');
@@ -192,8 +210,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     expire: (provider, ref, opts) => act(provider, ref, 'expire', opts),
     cancel: (provider, ref, opts) => act(provider, ref, 'cancel', opts),
     fail: (provider, ref, opts) => act(provider, ref, 'fail', opts),
+    confirm: (provider, ref, opts) => act(provider, ref, 'confirm', opts),
+    pickCurrency: (provider, ref, opts) => act(provider, ref, 'pick-currency', opts),
     setCallbackUrl,
     setHabits,
     deliveries: () => dispatcher.deliveries(),
+    sendAccountCallback,
   };
 }

@@ -7,6 +7,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { ProviderStats, SandboxInvoice, SandboxKind, SandboxProvider, SandboxStats } from './types.ts';
 import { SANDBOX_PROVIDERS } from './types.ts';
+import { fakeAddress } from './currencies.ts';
 
 export interface Tx {
   id: number;
@@ -15,6 +16,8 @@ export interface Tx {
   amount: string;
   /** The same payment in the invoice currency. */
   fiat: string;
+  /** Block confirmations: 0 while in the mempool. */
+  confirmations: number;
   at: number;
 }
 
@@ -44,8 +47,6 @@ export interface Rec {
   deadlineTimer?: NodeJS.Timeout;
   request: Record<string, unknown>;
   history: Array<{ status: string; at: string; reason?: string }>;
-  /** Body of the latest callback emitted for it (transactions/info answers with it, docs/providers.md 6.11). */
-  lastCallback: unknown;
   /** Provider-family details (platform invoice fields, CryptoSteroid secret, ...). */
   meta: Record<string, unknown>;
 }
@@ -165,12 +166,22 @@ export function view(rec: Rec): SandboxInvoice {
     amount: rec.amount,
     currency: rec.currency,
     receivedAmount: rec.received,
+    payCurrency: rec.payCurrency,
+    cryptoAmount: rec.expectedCrypto,
+    cryptoReceived: rec.sentCrypto,
+    address: rec.address,
+    transactions: rec.txs.map((t) => ({ id: t.id, txid: t.txid, amount: t.amount, confirmations: t.confirmations })),
     paymentUrl: String(rec.meta.paymentUrl ?? ''),
     createdAt: iso(rec.createdAt) as string,
     expiresAt: iso(rec.deadline),
     history: rec.history.map((h) => ({ ...h })),
     request: structuredClone(rec.request),
   };
+}
+
+/** The record's deposit address in its payer currency: the same every time for one invoice and currency. */
+export function addressFor(rec: Rec): string {
+  return fakeAddress(rec.payCurrency, `${rec.provider}:${rec.id}:${rec.payCurrency}`);
 }
 
 /** Moves a record to a new status and notes it in its history. */

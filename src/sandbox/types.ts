@@ -78,6 +78,12 @@ export interface SandboxOptions {
   timeScale?: number;
   /** CryptoSteroid cap on unpaid NEW invoices (docs/providers.md 4.5, 6.4). Default 50. */
   cryptosteroidNewCap?: number;
+  /**
+   * The answer to a create past the cap. CryptoSteroid documents the cap but neither its number nor
+   * its answer, so both are settable; default 429 `{statusCode: 429, message: "Too many unpaid
+   * invoices in status NEW (limit N)"}` (our wording).
+   */
+  cryptosteroidCapReply?: { status: number; message: string };
   /** Merchant-account callback URLs for the platform (docs/providers.md 1.5). */
   callbackUrls?: Partial<Record<PlatformProvider, string>>;
   /** Redelivery delays in real ms; the last one repeats up to the provider's count. Default: the documented schedule scaled by timeScale. */
@@ -115,6 +121,14 @@ export interface SandboxInvoice {
   currency: string;
   /** Sum paid so far, in `currency`. */
   receivedAmount: string;
+  /** The crypto the payer pays in, the invoice amount in it (fixed rate table) and what arrived so far in it. */
+  payCurrency: string;
+  cryptoAmount: string;
+  cryptoReceived: string;
+  /** Deposit address, once the payer has a currency. */
+  address: string | null;
+  /** The payments, in the payer's crypto. */
+  transactions: Array<{ id: number; txid: string; amount: string; confirmations: number }>;
   paymentUrl: string;
   createdAt: string;
   expiresAt: string | null;
@@ -126,7 +140,11 @@ export interface SandboxInvoice {
 export interface Delivery {
   seq: number;
   provider: SandboxProvider;
-  kind: SandboxKind;
+  /** `account`: a callback about the merchant account (deposit, withdrawal, exchange), not an invoice. */
+  kind: SandboxKind | 'account';
+  /** The body's `type` (invoice, payment_request, deposit, deposit_exchange, withdrawal, ...). */
+  callbackType: string;
+  /** The invoice's id, or the account callback's root id. */
   invoiceId: string;
   foreignId: string | null;
   /** The status carried in the callback body. */
@@ -153,4 +171,4 @@ export interface ProviderStats {
 export type SandboxStats = Record<SandboxProvider, ProviderStats>;
 
 /** `pay-late`: a payment after the invoice ended (the provider's late-payment callback). */
-export type SandboxAction = 'pay' | 'pay-partly' | 'expire' | 'cancel' | 'fail' | 'pay-late';
+export type SandboxAction = 'pay' | 'pay-partly' | 'pick-currency' | 'confirm' | 'expire' | 'cancel' | 'fail' | 'pay-late';

@@ -169,6 +169,15 @@ it('validation: documented messages, per-provider requirements, every bad field 
     const e7 = await errors(cp(sb, '/api/v2/invoices/create', invoice({ currency: 'XXX', url_success: 'http://10.0.0.1/ok' })));
     assert.equal(e7.currency, 'The selected currency is invalid.');
     assert.ok(e7.url_success);
+    // HTTPS with a domain name only: plain http, an IPv4 or IPv6 host each named by field.
+    const e8 = await errors(cp(sb, '/api/v2/invoices/create', invoice({ url_success: 'https://192.168.1.5/ok', url_failed: 'http://shop.example/fail' })));
+    assert.deepEqual(e8, { url_success: 'The url success must be an HTTPS URL with a domain name.', url_failed: 'The url failed must be an HTTPS URL with a domain name.' });
+    const e9 = await errors(cp(sb, '/api/v2/invoices/create', invoice({ url_failed: 'https://[::1]:8443/fail' })));
+    assert.deepEqual(Object.keys(e9), ['url_failed']);
+    const e10 = await errors(ap(sb, '/api/v2/invoices/create', invoice({ amount: 9.99, end_user_reference: 'c' })));
+    assert.deepEqual(e10, { amount: 'The amount is too small. The minimum amount is 10.00 EUR.' });
+    const p0 = await errors(cp(sb, '/api/payments/v1/requests', paymentRequest({ url_store: 'http://shop.example', url_success: 'https://127.0.0.1/ok' })));
+    assert.deepEqual(Object.keys(p0).sort(), ['url_store', 'url_success']);
 
     const p1 = await errors(cp(sb, '/api/payments/v1/requests', paymentRequest({ amount: 100, life_time_date_time: 4102444800 })));
     assert.equal(p1.amount, 'The amount must be a string.');
@@ -273,6 +282,48 @@ it('CryptoSteroid: key and merchant checks, externalId not unique, NEW cap, deta
   });
 });
 
+it('CryptoSteroid: PATCH payment from the fixed table, one address per invoice, payment.paid, DELETE only while open, cap answer configurable', async () => {
+  await withSandbox({ cryptosteroidNewCap: 1, cryptosteroidCapReply: { status: 400, message: 'Limit of unpaid invoices reached' } }, async (sb) => {
+    const created = await cs(sb, '/invoices', { fiatCurrency: 'EUR', fiatAmount: '25.50', description: 'Order 8' });
+    const id = created.json().invoiceId as string;
+    const capped = await cs(sb, '/invoices', { fiatCurrency: 'EUR', fiatAmount: '25.50', description: 'Order 9' });
+    assert.deepEqual([capped.status, capped.json()], [400, { statusCode: 400, message: 'Limit of unpaid invoices reached' }]);
+    // 25.50 EUR at 60000 EUR/BTC = 0.000425 BTC; the buyer pays the 1 % commission on top.
+    const patched = await cs(sb, `/invoices/${id}`, { paymentMethod: 'BTC' }, { method: 'PATCH' });
+    assert.equal(patched.status, 200);
+    const payment = patched.json().payment;
+    assert.deepEqual({ ...payment, address: typeof payment.address }, { method: 'BTC', address: 'string', amount: '0.00042925', net: '0.000425', fee: '0.00000425', paid: null });
+    const again = await cs(sb, `/invoices/${id}`, { paymentMethod: 'BTC' }, { method: 'PATCH' });
+    assert.equal(again.json().payment.address, payment.address);
+    const eth = await cs(sb, `/invoices/${id}`, { paymentMethod: 'ETH' }, { method: 'PATCH' });
+    assert.match(eth.json().payment.address, /^0x[0-9a-f]{40}$/);
+    assert.equal(eth.json().payment.amount, '0.008585'); // 0.0085 ETH + 1 %
+    await cs(sb, `/invoices/${id}`, { paymentMethod: 'BTC' }, { method: 'PATCH' });
+
+    const part = await call(`${sb.url}/_sandbox/invoices/cryptosteroid/${id}/pay-partly`, '{"crypto":"0.0002"}', {});
+    assert.equal(part.json().invoice.status, 'WAITING');
+    const waiting = (await cs(sb, `/invoices/${id}`, undefined, { method: 'GET', contentType: null })).json();
+    assert.deepEqual({ ...waiting.payment.paid, hash: waiting.payment.paid.hash.length }, { hash: 1, received: '0.0002', fiat: '12', finished: false });
+    assert.equal((await cs(sb, `/invoices/${id}`, { paymentMethod: 'ETH' }, { method: 'PATCH' })).status, 400); // not NEW any more
+    sb.pay('cryptosteroid', id, { confirm: false });
+    assert.equal(sb.invoice('cryptosteroid', id)?.status, 'WAITING');
+    assert.equal(sb.confirm('cryptosteroid', id).status, 'PAID');
+    const paid = (await cs(sb, `/invoices/${id}`, undefined, { method: 'GET', contentType: null })).json();
+    assert.deepEqual(
+      [paid.status, paid.payment.paid.received, paid.payment.paid.fiat, paid.payment.paid.finished, paid.payment.paid.hash.length],
+      ['PAID', '0.00042925', '25.5', true, 2],
+    );
+    const del = await cs(sb, `/invoices/${id}`, undefined, { method: 'DELETE', contentType: null });
+    assert.deepEqual([del.status, del.json()], [400, { statusCode: 400, message: 'Invoice in status PAID cannot be cancelled' }]);
+
+    // A WAITING invoice (payment seen, not complete) can still be cancelled.
+    const second = (await cs(sb, '/invoices', { fiatCurrency: 'USD', fiatAmount: '10', description: 'x', failReturnUrl: 'https://shop.example/fail' })).json();
+    sb.payPartly('cryptosteroid', second.invoiceId);
+    const cancelled = await cs(sb, `/invoices/${second.invoiceId}`, undefined, { method: 'DELETE', contentType: null });
+    assert.deepEqual(cancelled.json(), { invoiceId: second.invoiceId, merchantId: CS.merchantId, failUrl: 'https://shop.example/fail', status: 'CANCELLED' });
+  });
+});
+
 it('faults: 5xx and 429 store nothing; platform 429 is the non-JSON 1015 text', async () => {
   await withSandbox({}, async (sb) => {
     sb.addFault({ provider: 'cryptoprocessing', fault: '5xx', count: 3 });
@@ -344,13 +395,13 @@ it('faults over HTTP: latency delays, hang never answers until the client gives 
   });
 });
 
-it('pay: processing then confirmed, signed over the exact bytes sent (with \\/ escapes)', async () => {
+it('pay: created -> pending (no transaction) -> processing -> confirmed, one root id, signed over the exact bytes sent (with \\/ escapes)', async () => {
   const hook = await receiver();
   try {
     await withSandbox({ callbackUrls: { cryptoprocessing: hook.url }, escapeSlashes: true }, async (sb) => {
       assert.equal((await cp(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'shop/42' }))).status, 201);
       sb.pay('cryptoprocessing', 'shop/42');
-      await waitFor(() => hook.got.length >= 2, 'two callbacks');
+      await waitFor(() => hook.got.length >= 3, 'three callbacks');
       for (const { raw, headers } of hook.got) {
         assert.equal(headers['x-processing-key'], CP.apiKey);
         assert.ok(verifyBody(raw, String(headers['x-processing-signature']), CP.apiSecret));
@@ -358,65 +409,346 @@ it('pay: processing then confirmed, signed over the exact bytes sent (with \\/ e
         // Re-serialising the parsed body changes the bytes: the signature no longer matches.
         assert.ok(!verifyBody(Buffer.from(JSON.stringify(JSON.parse(raw.toString()))), String(headers['x-processing-signature']), CP.apiSecret));
       }
-      const [processing, confirmed] = hook.bodies();
-      assert.deepEqual([processing.status, confirmed.status], ['processing', 'confirmed']);
+      const [picked, processing, confirmed] = hook.bodies();
+      assert.deepEqual([picked.status, processing.status, confirmed.status], ['pending', 'processing', 'confirmed']);
+      // The root id is the invoice's id on every callback of the invoice.
+      const id = sb.invoice('cryptoprocessing', 'shop/42')?.id;
+      assert.deepEqual([picked.id, processing.id, confirmed.id], [Number(id), Number(id), Number(id)]);
+      // 100 EUR at the fixed 60000 EUR/BTC: 0.00166667 BTC; the payer picked BTC, the invoice converts to EUR.
+      assert.deepEqual(picked.crypto_address.convert_to, 'EUR');
+      assert.deepEqual(picked.transactions, []);
+      assert.deepEqual(picked.currency_sent, { currency: 'BTC', amount: '0.00166667', remaining_amount: '0.00166667' });
+      assert.deepEqual(picked.currency_received, { currency: 'EUR', amount: '100.00000000' });
+      assert.deepEqual(processing.currency_sent, { currency: 'BTC', amount: '0.00166667', remaining_amount: '0.00000000' });
+      assert.deepEqual(processing.fees, []);
       assert.equal(confirmed.foreign_id, 'shop/42');
       assert.equal(confirmed.type, 'invoice');
       assert.equal(confirmed.error, '');
-      assert.equal(confirmed.currency_received.amount, '100');
-      assert.equal(confirmed.transactions.length, 1);
+      assert.deepEqual(confirmed.currency_received, { currency: 'EUR', amount: '100.00000000' });
+      assert.deepEqual(confirmed.fees, [{ type: 'fee_crypto_deposit', currency: 'BTC', amount: '0.00001667' }]);
+      const [ptx] = processing.transactions;
+      const [ctx] = confirmed.transactions;
+      assert.deepEqual(
+        { ...ctx, txid: typeof ctx.txid },
+        {
+          id: ptx.id,
+          currency: 'BTC',
+          transaction_type: 'blockchain',
+          type: 'deposit',
+          address: confirmed.crypto_address.address,
+          tag: null,
+          amount: '0.00166667',
+          txid: 'string',
+          confirmations: '1',
+        },
+      );
+      assert.equal(ptx.confirmations, '0');
+      assert.equal(ptx.txid, ctx.txid);
       assert.equal(sb.invoice('cryptoprocessing', 'shop/42')?.status, 'confirmed');
       assert.throws(() => sb.pay('cryptoprocessing', 'shop/42'), /already confirmed/);
-      const info = await cp(sb, '/api/v2/transactions/info', '{"foreign_id":"shop/42"}', { method: 'GET' });
-      assert.equal(info.json().data.status, 'confirmed');
-      // The same invoice by its id, by its transaction's id and by its txid.
-      const tx = confirmed.transactions[0];
-      for (const body of [{ id: confirmed.id }, { id: tx.id }, { txid: tx.txid }]) {
-        const by = await cp(sb, '/api/v2/transactions/info', JSON.stringify(body), { method: 'GET' });
-        assert.equal(by.status, 200, JSON.stringify(body));
-        assert.equal(by.json().data.foreign_id, 'shop/42', JSON.stringify(body));
-      }
-      assert.equal((await cp(sb, '/api/v2/transactions/info', '{"txid":"no-such-tx"}', { method: 'GET' })).status, 404);
     });
   } finally {
     await hook.close();
   }
 });
 
-it('lifecycle: installments, platform cancel endpoint, control endpoints, transactions/info', async () => {
+it('installments: the documented shape, a pending callback per part with what arrived in transactions[]', async () => {
   const hook = await receiver();
   try {
     await withSandbox({ callbackUrls: { alphapo: hook.url }, escapeSlashes: false }, async (sb) => {
-      await ap(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'inst', end_user_reference: 'c', type: 'good_until_expired' }));
-      const before = await ap(sb, '/api/v2/transactions/info', '{"foreign_id":"inst"}', { method: 'GET' });
-      assert.equal(before.status, 404); // docs/providers.md 6.11: nothing until a transaction exists
-      const partly = await call(`${sb.url}/_sandbox/invoices/alphapo/inst/pay-partly`, '{"amount":"40"}', {});
-      assert.equal(partly.json().invoice.receivedAmount, '40');
+      // The documented example: a 0.02 BTC invoice paid 0.01 + 0.01.
+      await ap(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'inst', end_user_reference: 'c', type: 'good_until_expired', timer: true, currency: 'BTC', amount: 0.02 }));
+      const partly = await call(`${sb.url}/_sandbox/invoices/alphapo/inst/pay-partly`, '{"crypto":"0.01"}', {});
+      assert.equal(partly.status, 200, partly.text);
+      assert.equal(partly.json().invoice.cryptoReceived, '0.01');
       await waitFor(() => hook.got.length === 1, 'installment callback');
-      const inst = hook.bodies()[0];
-      assert.equal(inst.status, 'pending');
-      assert.equal(inst.currency_received.amount, '100');
-      assert.ok(Number(inst.currency_sent.remaining_amount) > 0);
+      const first = hook.bodies()[0];
+      assert.equal(first.status, 'pending');
+      assert.equal(first.crypto_address.convert_to, undefined); // paid in the invoice's own currency
+      assert.deepEqual(first.currency_sent, { currency: 'BTC', amount: '0.02000000', remaining_amount: '0.01000000' });
+      // The invoice's target, not what arrived: what arrived is in transactions[].
+      assert.deepEqual(first.currency_received, { currency: 'BTC', amount: '0.02000000' });
+      assert.deepEqual(
+        first.transactions.map((t: any) => [t.amount, t.confirmations, t.currency, t.type]),
+        [['0.01000000', '0', 'BTC', 'deposit']],
+      );
+      assert.deepEqual(first.fees, []);
+      await call(`${sb.url}/_sandbox/invoices/alphapo/inst/pay-partly`, '{"crypto":"0.004"}', {});
+      await waitFor(() => hook.got.length === 2, 'second installment');
+      assert.equal(hook.bodies()[1].currency_sent.remaining_amount, '0.00600000');
       assert.equal((await call(`${sb.url}/_sandbox/invoices/alphapo/inst/pay`, '{}', {})).json().invoice.status, 'confirmed');
-      await waitFor(() => hook.got.length === 3, 'processing + confirmed');
-      const info = await ap(sb, '/api/v2/transactions/info', '{"foreign_id":"inst"}', { method: 'GET' });
-      assert.equal(info.json().data.status, 'confirmed');
-      assert.equal(info.json().data.transactions.length, 2);
+      await waitFor(() => hook.got.length === 4, 'processing + confirmed');
+      const done = hook.bodies()[3];
+      assert.equal(done.status, 'confirmed');
+      assert.deepEqual(done.currency_received, { currency: 'BTC', amount: '0.02000000' });
+      assert.deepEqual(
+        done.transactions.map((t: any) => [t.amount, t.confirmations]),
+        [
+          ['0.01000000', '1'],
+          ['0.00400000', '1'],
+          ['0.00600000', '1'],
+        ],
+      );
+      assert.deepEqual(done.fees, [{ type: 'fee_crypto_deposit', currency: 'BTC', amount: '0.0002' }]);
+      assert.equal(new Set(hook.bodies().map((b) => b.id)).size, 1);
+    });
+  } finally {
+    await hook.close();
+  }
+});
 
+it('convert_to: the confirmed callback credits the convert_to currency for what arrived, at the fixed rate', async () => {
+  const hook = await receiver();
+  try {
+    await withSandbox({ callbackUrls: { cryptoprocessing: hook.url }, escapeSlashes: false }, async (sb) => {
+      await cp(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'conv', amount: 26, timer: true }));
+      // 26 EUR = 0.00043333 BTC; the payer sends 0.0005 BTC, 0.00006667 BTC (4.0002 EUR) too much.
+      const paid = sb.pay('cryptoprocessing', 'conv', { crypto: '0.0005' });
+      assert.deepEqual([paid.status, paid.cryptoAmount, paid.cryptoReceived], ['confirmed', '0.00043333', '0.0005']);
+      await waitFor(() => hook.got.length === 2, 'processing + confirmed');
+      const [processing, confirmed] = hook.bodies();
+      assert.deepEqual(processing.currency_received, { currency: 'EUR', amount: '26.00000000' });
+      assert.deepEqual(confirmed.crypto_address.convert_to, 'EUR');
+      assert.deepEqual(confirmed.currency_sent, { currency: 'BTC', amount: '0.00043333', remaining_amount: '0.00000000' });
+      assert.deepEqual(confirmed.currency_received, { currency: 'EUR', amount: '30.00020000' });
+      assert.equal(confirmed.transactions[0].amount, '0.00050000');
+      // The pick of another crypto on a created invoice converts at the same table: 26 EUR = 0.00866667 ETH.
+      await cp(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'eth', amount: 26 }));
+      const picked = await call(`${sb.url}/_sandbox/invoices/cryptoprocessing/eth/pick-currency`, '{"currency":"ETH"}', {});
+      assert.deepEqual([picked.json().invoice.status, picked.json().invoice.cryptoAmount], ['pending', '0.00866667']);
+      await waitFor(() => hook.got.length === 3, 'pick callback');
+      assert.deepEqual(hook.bodies()[2].currency_sent, { currency: 'ETH', amount: '0.00866667', remaining_amount: '0.00866667' });
+      assert.deepEqual(hook.bodies()[2].transactions, []);
+      assert.equal((await call(`${sb.url}/_sandbox/invoices/cryptoprocessing/eth/pick-currency`, '{}', {})).status, 409);
+    });
+  } finally {
+    await hook.close();
+  }
+});
+
+it('failed callbacks: not paid, paid less, processing too long, each with the documented error text', async () => {
+  const hook = await receiver();
+  try {
+    await withSandbox({ callbackUrls: { cryptoprocessing: hook.url }, escapeSlashes: false }, async (sb) => {
+      const btc = (fid: string) => invoice({ foreign_id: fid, timer: true, currency: 'BTC', amount: 0.01 });
+      await cp(sb, '/api/v2/invoices/create', btc('none'));
+      sb.expire('cryptoprocessing', 'none');
+      await waitFor(() => hook.bodies().some((b) => b.foreign_id === 'none'), 'timer expired');
+      const none = hook.bodies().find((b) => b.foreign_id === 'none');
+      assert.deepEqual([none.status, none.error, none.transactions], ['failed', 'Timer expired. User not paid.', []]);
+      assert.deepEqual(none.currency_sent, { currency: 'BTC', amount: '0.01000000', remaining_amount: '0.01000000' });
+      assert.deepEqual(none.currency_received, { currency: 'BTC', amount: '0.01000000' });
+
+      await cp(sb, '/api/v2/invoices/create', btc('less'));
+      sb.payPartly('cryptoprocessing', 'less', { crypto: '0.0001' });
+      sb.expire('cryptoprocessing', 'less');
+      await waitFor(() => hook.bodies().some((b) => b.foreign_id === 'less' && b.status === 'failed'), 'paid less');
+      const less = hook.bodies().find((b) => b.foreign_id === 'less' && b.status === 'failed');
+      assert.equal(less.error, 'Timer expired. User paid less than requested.');
+      assert.deepEqual(less.currency_sent, { currency: 'BTC', amount: '0.01000000', remaining_amount: '0.00990000' });
+      assert.deepEqual(less.currency_received, { currency: 'BTC', amount: '0.01000000' });
+      assert.deepEqual(
+        less.transactions.map((t: any) => [t.amount, t.confirmations]),
+        [['0.00010000', '2']],
+      );
+
+      await cp(sb, '/api/v2/invoices/create', btc('slow'));
+      const held = await call(`${sb.url}/_sandbox/invoices/cryptoprocessing/slow/pay`, '{"confirm":false}', {});
+      assert.equal(held.json().invoice.status, 'processing');
+      sb.expire('cryptoprocessing', 'slow');
+      await waitFor(() => hook.bodies().some((b) => b.foreign_id === 'slow' && b.status === 'failed'), 'processing too long');
+      const slow = hook.bodies().find((b) => b.foreign_id === 'slow' && b.status === 'failed');
+      assert.equal(slow.error, 'Timer expired. Transactions were in status processing too long.');
+      assert.deepEqual(
+        slow.transactions.map((t: any) => [t.amount, t.confirmations]),
+        [['0.01000000', '0']],
+      );
+
+      // Held in the mempool, then confirmed by command.
+      await cp(sb, '/api/v2/invoices/create', btc('later'));
+      sb.pay('cryptoprocessing', 'later', { confirm: false });
+      assert.equal(sb.confirm('cryptoprocessing', 'later').status, 'confirmed');
+      assert.throws(() => sb.confirm('cryptoprocessing', 'later'), /already confirmed/);
+      const bad = await call(`${sb.url}/_sandbox/invoices/cryptoprocessing/later/pay`, '{"crypto":"-1","bogus":1}', {});
+      assert.equal(bad.status, 400);
+    });
+  } finally {
+    await hook.close();
+  }
+});
+
+it('transactions/info: 404 until a payment, then the documented deposit record, not_confirmed then confirmed', async () => {
+  await withSandbox({ escapeSlashes: false }, async (sb) => {
+    await cp(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'tx-1', timer: true, currency: 'BTC', amount: 0.02, end_user_reference: 'cust-9' }));
+    const info = (body: string) => cp(sb, '/api/v2/transactions/info', body, { method: 'GET' });
+    assert.equal((await info('{"foreign_id":"tx-1"}')).status, 404);
+    const none = await info('{}');
+    assert.equal(none.status, 400);
+    assert.ok(none.json().errors.id);
+    const two = await info('{"foreign_id":"tx-1","txid":"x"}');
+    assert.equal(two.status, 404);
+    assert.equal(two.json().errors.code, 'not_found');
+
+    sb.pay('cryptoprocessing', 'tx-1', { confirm: false });
+    const seen = await info('{"foreign_id":"tx-1"}');
+    assert.equal(seen.status, 200);
+    const rec = seen.json();
+    const tx = sb.invoice('cryptoprocessing', 'tx-1')?.transactions[0];
+    const address = sb.invoice('cryptoprocessing', 'tx-1')?.address;
+    assert.ok(tx && address);
+    // Field for field the documented example: top level, no `data` wrapper.
+    assert.deepEqual(rec, {
+      id: tx.id,
+      end_user_reference: 'cust-9',
+      type: 'deposit',
+      crypto_address: { id: rec.crypto_address.id, currency: 'BTC', address, foreign_id: 'tx-1', tag: null },
+      currency_sent: { currency: 'BTC', amount: '0.02000000' },
+      currency_received: { currency: 'BTC', amount: '0.02000000', amount_minus_fee: '0.02000000' },
+      transactions: [
+        {
+          id: tx.id,
+          currency: 'BTC',
+          transaction_type: 'blockchain',
+          type: 'deposit',
+          address,
+          tag: null,
+          amount: '0.02000000',
+          txid: tx.txid,
+          riskscore: '0.1',
+          confirmations: '0',
+        },
+      ],
+      fees: [],
+      error: '',
+      status: 'not_confirmed',
+    });
+    assert.equal(typeof rec.crypto_address.id, 'number');
+
+    sb.confirm('cryptoprocessing', 'tx-1');
+    const done = (await info('{"foreign_id":"tx-1"}')).json();
+    assert.equal(done.status, 'confirmed');
+    assert.deepEqual(done.currency_received, { currency: 'BTC', amount: '0.02000000', amount_minus_fee: '0.01980000' });
+    assert.deepEqual(done.fees, [{ type: 'deposit', currency: 'BTC', amount: '0.00020000' }]);
+    assert.equal(done.transactions[0].confirmations, '1');
+    // The same payment by its transaction id and by its txid.
+    for (const body of [{ id: tx.id }, { txid: tx.txid }]) {
+      const by = await info(JSON.stringify(body));
+      assert.equal(by.status, 200, JSON.stringify(body));
+      assert.deepEqual(by.json(), done, JSON.stringify(body));
+    }
+    assert.equal((await info('{"txid":"no-such-tx"}')).status, 404);
+    // AlphaPo keeps its own records.
+    assert.equal((await ap(sb, '/api/v2/transactions/info', '{"foreign_id":"tx-1"}', { method: 'GET' })).status, 404);
+  });
+});
+
+it('platform cancel: body {}, 200 [] and one failed callback; invalid_invoice_state once ended; unknown 404', async () => {
+  const hook = await receiver();
+  try {
+    await withSandbox({ callbackUrls: { alphapo: hook.url }, escapeSlashes: false }, async (sb) => {
       await ap(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'cx', end_user_reference: 'c' }));
-      assert.equal((await ap(sb, '/api/v2/invoices/cx/cancel/', '[]')).json().code, 'bad_content_format');
+      const bad = await ap(sb, '/api/v2/invoices/cx/cancel/', '[]');
+      assert.deepEqual([bad.status, bad.json()], [400, { error: 'Bad content format', code: 'bad_content_format' }]);
+      assert.equal((await ap(sb, '/api/v2/invoices/cx/cancel/', '{ }')).status, 400);
+      assert.equal(sb.invoice('alphapo', 'cx')?.status, 'created');
       const cancelled = await ap(sb, '/api/v2/invoices/cx/cancel/', '{}');
-      assert.equal(cancelled.json().data.status, 'failed');
-      await waitFor(() => hook.got.length === 4, 'cancel callback');
-      assert.deepEqual([hook.bodies()[3].status, hook.bodies()[3].error], ['failed', 'Invoice cancelled']);
+      assert.deepEqual([cancelled.status, cancelled.json()], [200, []]);
+      assert.equal(sb.invoice('alphapo', 'cx')?.status, 'failed');
+      await waitFor(() => hook.got.length === 1, 'cancel callback');
+      assert.deepEqual([hook.bodies()[0].status, hook.bodies()[0].error], ['failed', 'Invoice cancelled']);
       const again = await ap(sb, '/api/v2/invoices/cx/cancel/', '{}');
-      assert.equal(again.json().errors.code, 'invalid_invoice_state');
+      assert.deepEqual([again.status, again.json()], [400, { errors: { error: 'Invoice cannot be failed in its current state.', code: 'invalid_invoice_state' } }]);
+      const unknown = await ap(sb, '/api/v2/invoices/nope/cancel/', '{}');
+      assert.equal(unknown.status, 404);
+      // Processing (in the mempool) can still be cancelled; confirmed cannot.
+      await ap(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'cx2', end_user_reference: 'c', timer: true }));
+      sb.pay('alphapo', 'cx2', { confirm: false });
+      assert.equal((await ap(sb, '/api/v2/invoices/cx2/cancel/', '{}')).status, 200);
+      await ap(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'cx3', end_user_reference: 'c', timer: true }));
+      sb.pay('alphapo', 'cx3');
+      assert.equal((await ap(sb, '/api/v2/invoices/cx3/cancel/', '{}')).json().errors.code, 'invalid_invoice_state');
+      await waitFor(() => hook.bodies().some((b) => b.foreign_id === 'cx3' && b.status === 'confirmed'), 'cx3 confirmed');
+      // One callback per cancel: the cancelled invoice's queue holds nothing after its failed callback.
+      assert.equal(hook.bodies().filter((b) => b.foreign_id === 'cx').length, 1);
+      assert.equal(hook.bodies().filter((b) => b.foreign_id === 'cx2' && b.status === 'failed').length, 1);
       assert.equal((await call(`${sb.url}/_sandbox/invoices/alphapo/nope/pay`, '{}', {})).status, 404);
       assert.equal((await call(`${sb.url}/_sandbox/invoices/alphapo/cx/pay`, '{}', {})).status, 409);
     });
   } finally {
     await hook.close();
   }
+});
+
+it('account callbacks: deposit, deposit_exchange, withdrawal, withdrawal_exchange, exchange reach the merchant URL signed', async () => {
+  const hook = await receiver();
+  try {
+    await withSandbox({ callbackUrls: { cryptoprocessing: hook.url }, escapeSlashes: false }, async (sb) => {
+      const send = (type: string, body = '{}') => call(`${sb.url}/_sandbox/accounts/cryptoprocessing/callbacks/${type}`, body, {});
+      const types = ['deposit', 'deposit_exchange', 'withdrawal', 'withdrawal_exchange', 'exchange'];
+      for (const type of types) assert.equal((await send(type)).status, 202, type);
+      await waitFor(() => hook.got.length === 5, 'five account callbacks');
+      for (const { raw, headers } of hook.got) assert.ok(verifyBody(raw, String(headers['x-processing-signature']), CP.apiSecret));
+      const byType = Object.fromEntries(hook.bodies().map((b) => [b.type, b]));
+      assert.deepEqual(Object.keys(byType).sort(), [...types].sort());
+
+      const dep = byType.deposit;
+      assert.deepEqual(Object.keys(dep), ['id', 'type', 'crypto_address', 'currency_sent', 'currency_received', 'transactions', 'fees', 'error', 'status']);
+      assert.deepEqual(dep.currency_sent, { currency: 'BTC', amount: '0.01000000' });
+      assert.deepEqual(dep.currency_received, { currency: 'BTC', amount: '0.01000000', amount_minus_fee: '0.00997000' });
+      assert.deepEqual(Object.keys(dep.transactions[0]), ['id', 'currency', 'transaction_type', 'type', 'address', 'tag', 'amount', 'txid', 'riskscore', 'confirmations']);
+      assert.equal(dep.crypto_address.foreign_id, 'user-id:2048');
+      // 0.01 BTC at 60000 EUR/BTC = 600 EUR, 1 % exchange fee.
+      const dx = byType.deposit_exchange;
+      assert.equal(dx.crypto_address.convert_to, 'EUR');
+      assert.deepEqual(dx.currency_received, { currency: 'EUR', amount: '600.00000000', amount_minus_fee: '594.00000000' });
+      assert.deepEqual(
+        dx.transactions.map((t: any) => [t.transaction_type, t.type, t.amount, t.amount_to]),
+        [
+          ['blockchain', 'deposit', '0.01000000', undefined],
+          ['exchange', 'exchange', '0.01000000', '600.00000000'],
+        ],
+      );
+      assert.equal(byType.withdrawal.foreign_id, 'withdrawal-1');
+      assert.deepEqual(
+        byType.withdrawal.fees.map((f: any) => f.type),
+        ['mining', 'withdrawal'],
+      );
+      // 100 EUR for BTC: 0.00166667 BTC.
+      assert.deepEqual(byType.withdrawal_exchange.currency_received, { currency: 'BTC', amount: '0.00166667' });
+      assert.deepEqual(byType.exchange.currency_received, { currency: 'EUR', amount: '600.00000000' });
+      assert.equal(byType.exchange.crypto_address, undefined);
+
+      const custom = await send('deposit', '{"currency":"ETH","amount":"0.5","foreign_id":"player-7","status":"not_confirmed"}');
+      assert.deepEqual(custom.json().callback.currency_received, { currency: 'ETH', amount: '0.50000000', amount_minus_fee: '0.50000000' });
+      assert.deepEqual([custom.json().callback.status, custom.json().callback.fees, custom.json().callback.crypto_address.foreign_id], ['not_confirmed', [], 'player-7']);
+      assert.equal((await send('refund')).status, 404);
+      assert.equal((await send('deposit', '{"amount":10}')).status, 400);
+      assert.equal((await send('deposit', '{"currency":"XXX"}')).status, 400);
+      await waitFor(() => sb.deliveries().filter((d) => d.kind === 'account').length === 6, 'six recorded account deliveries');
+      assert.deepEqual(
+        sb
+          .deliveries()
+          .filter((d) => d.kind === 'account')
+          .map((d) => d.callbackType),
+        [...types, 'deposit'],
+      );
+    });
+  } finally {
+    await hook.close();
+  }
+});
+
+it('payment page: pay without confirmation, then confirm, by form posts', async () => {
+  await withSandbox({}, async (sb) => {
+    const created = (await cp(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'page-1', timer: true }))).json().data;
+    const token = new URL(created.url).pathname.split('/').pop();
+    const form = (action: string, body: string) => call(`${sb.url}/pay/${token}/${action}`, body, { contentType: 'application/x-www-form-urlencoded' });
+    assert.equal((await form('pay', 'confirm=false')).status, 303);
+    assert.equal(sb.invoice('cryptoprocessing', 'page-1')?.status, 'processing');
+    assert.equal((await form('confirm', '')).status, 303);
+    assert.equal(sb.invoice('cryptoprocessing', 'page-1')?.status, 'confirmed');
+    assert.equal((await form('confirm', '')).status, 409);
+  });
 });
 
 it('redelivery after non-200, same bytes each time; CryptoSteroid webhook on PAID with Token', async () => {
@@ -470,7 +802,8 @@ it('habits: duplicates and older-after-newer deliveries', async () => {
       assert.equal(hook.bodies()[0].error, 'Timer expired. User not paid.');
 
       sb.setHabits({ duplicateRate: 0, reorder: true });
-      await cp(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'late' }));
+      // A timer invoice starts pending: paying it gives exactly processing + confirmed.
+      await cp(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'late', timer: true }));
       sb.pay('cryptoprocessing', 'late');
       await waitFor(() => hook.got.length === 4, 'reordered pair');
       assert.deepEqual(
@@ -511,7 +844,8 @@ it('schedule: new invoices are driven automatically when asked to', async () => 
     await cp(sb, '/api/v2/invoices/create', invoice({ foreign_id: 'auto' }));
     await waitFor(() => sb.invoice('cryptoprocessing', 'auto')?.status === 'confirmed', 'scheduled payment');
     // No callback URL configured: attempts are recorded as such, not lost silently.
-    await waitFor(() => sb.deliveries().length === 2, 'recorded deliveries');
+    // pending (currency picked), processing, confirmed.
+    await waitFor(() => sb.deliveries().length === 3, 'recorded deliveries');
     assert.ok(sb.deliveries().every((d) => d.result === 'no-url'));
   });
 });
