@@ -16,7 +16,7 @@ import { AccountName } from '../lanes.ts';
 import * as answers from './answers.ts';
 import { BatchSchema, BulkRetrySchema, MAX_BATCH, MAX_WAITERS, RetryBody, WAIT_MAX_SECONDS } from './invoices.ts';
 import { renderReference } from './reference.ts';
-import { AbandonSchema, AttachSchema, CancelSchema, ReissueSchema } from '../invoice/repair.ts';
+import { AbandonSchema, AcceptSchema, AttachSchema, CancelSchema, ReissueSchema } from '../invoice/repair.ts';
 
 export type JsonSchema = Record<string, unknown>;
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -105,6 +105,7 @@ function build(): OpenApiDocument {
       AbandonRequest: AbandonSchema,
       AttachRequest: AttachSchema,
       ReissueRequest: ReissueSchema,
+      AcceptRequest: AcceptSchema,
     },
     'input',
   );
@@ -248,8 +249,9 @@ function build(): OpenApiDocument {
       '/v1/invoices/{provider}/{foreign_id}/cancel': {
         post: {
           operationId: 'cancelInvoice',
-          summary: 'Withdraw an order that has not been sent',
-          description: 'Ends `cancelled` and is never sent; refused (409) once a request for it may be at the provider. docs/exceptions.md.',
+          summary: 'Withdraw an order',
+          description:
+            'Not yet sent: ends `cancelled` and is never sent. Once the invoice exists, it is cancelled at the provider first (platform invoices, CryptoSteroid) and ends `cancelled` only when the provider confirmed; refused (409, with the provider words) when the provider refuses (already paid) or documents no cancel (payment requests), and while a request for it may be in flight. docs/exceptions.md.',
           parameters: invoicePath,
           requestBody: { required: false, ...json(ref('CancelRequest')) },
           responses: {
@@ -257,6 +259,7 @@ function build(): OpenApiDocument {
             '400': answer('bad body or `account`', ref('BadRequest')),
             '404': answer('unknown provider or account, or no invoice with this foreign_id', ref('NotFound')),
             '409': answer('not possible in its state (`not_possible`, with why)', ref('RepairRefused')),
+            '503': answer('the provider could not be asked to cancel; nothing changed, try again (`Retry-After`)', ref('MessageError')),
             ...withBody,
           },
         },
@@ -265,14 +268,16 @@ function build(): OpenApiDocument {
         post: {
           operationId: 'abandonInvoice',
           summary: 'End an open order for good (an operator)',
-          description: 'Ends `cancelled` (default) or `failed` with the reason, whoever asked; a payment on it later is published as an exception.',
+          description:
+            'Ends `cancelled` (default) or `failed` with the reason, whoever asked; an invoice at the provider is cancelled there first where the provider can cancel; a payment on it later is published as an exception.',
           parameters: invoicePath,
           requestBody: { required: true, ...json(ref('AbandonRequest')) },
           responses: {
             '200': answer('abandoned', ref('RepairAnswer')),
             '400': answer('bad body (reason and by are required) or `account`', ref('BadRequest')),
             '404': answer('unknown provider or account, or no invoice with this foreign_id', ref('NotFound')),
-            '409': answer('already finished (`not_possible`)', ref('RepairRefused')),
+            '409': answer('already finished, or the provider refused to cancel it (`not_possible`)', ref('RepairRefused')),
+            '503': answer('the provider could not be asked to cancel; nothing changed, try again (`Retry-After`)', ref('MessageError')),
             ...withBody,
           },
         },
@@ -298,7 +303,7 @@ function build(): OpenApiDocument {
           operationId: 'reissueInvoice',
           summary: 'Send a parked order again as a new invoice (an operator)',
           description:
-            "For providers that refuse a repeated foreign_id (the platform), when the invoice of a parked order cannot be found: a new invoice is created under a provider-side foreign_id derived from the order's (`<foreign_id>~r<n>`, shown as `provider_foreign_id`). Callbacks for either id land on the order; a payment on the replaced invoice is published as a `payment_on_replaced_invoice` exception.",
+            "For providers that refuse a repeated foreign_id (the platform), when the invoice of a parked order cannot be found: a new invoice is created under a provider-side foreign_id derived from the order's (`<foreign_id>~r<n>`, shown as `provider_foreign_id`), and the replaced one is cancelled at the provider where it can be (best effort). Callbacks for either id land on the order; a payment on the replaced invoice is published as a `payment_on_replaced_invoice` exception.",
           parameters: invoicePath,
           requestBody: { required: true, ...json(ref('ReissueRequest')) },
           responses: {
@@ -306,6 +311,23 @@ function build(): OpenApiDocument {
             '400': answer('bad body or `account`', ref('BadRequest')),
             '404': answer('unknown provider or account, or no invoice with this foreign_id', ref('NotFound')),
             '409': answer('not parked or failed, already past `queued`, or a provider that takes a plain retry (`not_possible`)', ref('RepairRefused')),
+            ...withBody,
+          },
+        },
+      },
+      '/v1/invoices/{provider}/{foreign_id}/accept': {
+        post: {
+          operationId: 'acceptPayment',
+          summary: 'Take a payment parked as underpaid or unverifiable as paid (an operator)',
+          description:
+            'For an order parked with an `underpaid` or `unverifiable_amount` exception: the provider called the payment complete but its figures did not cover the order, or could not be compared. Ends `paid`; who and why are in the history. docs/money.md.',
+          parameters: invoicePath,
+          requestBody: { required: true, ...json(ref('AcceptRequest')) },
+          responses: {
+            '200': answer('accepted: paid', ref('RepairAnswer')),
+            '400': answer('bad body or `account`', ref('BadRequest')),
+            '404': answer('unknown provider or account, or no invoice with this foreign_id', ref('NotFound')),
+            '409': answer('not a payment parked as underpaid or unverifiable (`not_possible`)', ref('RepairRefused')),
             ...withBody,
           },
         },

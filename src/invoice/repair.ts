@@ -109,6 +109,11 @@ function audit(deps: RepairDeps, what: string, lane: string, foreignId: string, 
   else deps.log.warn(fields, `${what}: refused`);
 }
 
+/** Ended with no money seen, as the provider's callback about a cancel ends it (`cancelled`, or `failed` with an unknown text). */
+function endedByCancel(r: InvoiceRecord): boolean {
+  return (r.status === 'cancelled' || r.status === 'failed') && r.received_amount === null;
+}
+
 /** Statuses in which the invoice exists at the provider and may still be paid. */
 const AT_PROVIDER: ReadonlySet<Status> = new Set(['created', 'pending', 'processing']);
 
@@ -175,8 +180,12 @@ async function cancelAtTheProvider(deps: RepairDeps, record: InvoiceRecord, req:
     fields: { reason, provider_status: answer.providerStatus ?? 'cancelled', reconcile: null, last_error: null },
   });
   if (res.kind === 'missing') return { outcome: 'not_found' };
-  // A payment overtook the cancel (the provider would then have refused it): the record says what happened.
-  if (res.kind === 'ignored') return { outcome: 'refused', status: res.record.status, why: `the order is already ${res.record.status}` };
+  if (res.kind === 'ignored') {
+    // The provider's own word on the cancel (its callback) may overtake this answer: the order
+    // then ended by it, as the provider confirmed; anything else overtook the cancel.
+    if (endedByCancel(res.record)) return { outcome: 'done', status: res.record.status, record: res.record };
+    return { outcome: 'refused', status: res.record.status, why: `the order is already ${res.record.status}` };
+  }
   return { outcome: 'done', status: 'cancelled', record: res.record };
 }
 
@@ -189,6 +198,7 @@ export async function abandon(deps: RepairDeps, lane: string, foreignId: string,
   const to = req.status ?? 'cancelled';
   let reason = `abandoned by ${req.by}: ${req.reason}`;
   const before = await deps.store.get(lane, foreignId);
+  let cancelledThere = false;
   if (before && AT_PROVIDER.has(before.status)) {
     const answer = await cancelAtProvider(deps, before);
     if (answer.kind === 'refused') {
@@ -196,7 +206,8 @@ export async function abandon(deps: RepairDeps, lane: string, foreignId: string,
       audit(deps, 'order abandoned', lane, foreignId, req, out);
       return out;
     }
-    reason += answer.kind === 'cancelled' ? ' (cancelled at the provider)' : ' (the provider documents no cancel for it: it stays payable there until it expires)';
+    cancelledThere = answer.kind === 'cancelled';
+    reason += cancelledThere ? ' (cancelled at the provider)' : ' (the provider documents no cancel for it: it stays payable there until it expires)';
   }
   const res = await deps.store.apply(lane, foreignId, {
     status: to,
@@ -207,8 +218,13 @@ export async function abandon(deps: RepairDeps, lane: string, foreignId: string,
   });
   let out: RepairOutcome;
   if (res.kind === 'missing') out = { outcome: 'not_found' };
-  else if (res.kind === 'ignored') out = { outcome: 'refused', status: res.record.status, why: `the order is already ${res.record.status}` };
-  else {
+  else if (res.kind === 'ignored') {
+    // The provider's callback about our cancel may have ended it first: done, as the provider confirmed.
+    out =
+      cancelledThere && endedByCancel(res.record)
+        ? { outcome: 'done', status: res.record.status, record: res.record }
+        : { outcome: 'refused', status: res.record.status, why: `the order is already ${res.record.status}` };
+  } else {
     await dropCreateJob(deps, lane, foreignId);
     out = { outcome: 'done', status: to, record: res.record };
   }
@@ -297,9 +313,6 @@ async function reissueOn(deps: RepairDeps, lane: RepairLane, record: InvoiceReco
   const { jobState } = await createJob(deps, record.lane, record.foreign_id);
   const open = repairable(jobState);
   if (!open(record)) return refusedRepair(record, jobState);
-  // The invoice being replaced may exist at the provider with nobody holding its URL: cancelled
-  // there first (a refusal means it is gone or finished already; its news stays an exception).
-  const cancelled = await cancelAtProvider(deps, record);
   // The next free derived id, reserved in the lane's foreign_id namespace before anything is sent.
   let providerFid: string | null = null;
   for (let n = record.replaced_foreign_ids.length + 1; n <= record.replaced_foreign_ids.length + 20 && !providerFid; n++) {
@@ -308,8 +321,7 @@ async function reissueOn(deps: RepairDeps, lane: RepairLane, record: InvoiceReco
   }
   if (!providerFid) return { outcome: 'refused', status: record.status, why: 'no free derived foreign_id (20 taken in a row); abandon the order and send a new one' };
   const replaced = [...record.replaced_foreign_ids, providerForeignId(record)];
-  const note = cancelled.kind === 'cancelled' ? 'cancelled at the provider' : cancelled.kind === 'refused' ? `not cancelled: ${cancelled.message}` : 'no cancel documented';
-  const reason = `reissued by ${req.by} as ${providerFid} (replacing ${providerForeignId(record)}, ${note}): ${req.reason}`;
+  const reason = `reissued by ${req.by} as ${providerFid} (replacing ${providerForeignId(record)}): ${req.reason}`;
   const res = await deps.store.apply(
     record.lane,
     record.foreign_id,
@@ -335,6 +347,16 @@ async function reissueOn(deps: RepairDeps, lane: RepairLane, record: InvoiceReco
   );
   if (res.kind === 'missing') return { outcome: 'not_found' };
   if (res.kind === 'ignored') return refusedRepair(res.record, jobState);
+  // The invoice being replaced may exist at the provider with nobody holding its URL: cancelled
+  // there (after the order moved to the new id, so the provider's word on it is news about a
+  // replaced invoice, never a change of the order). Best effort: a refusal means it is gone or
+  // finished already, and money on it stays an exception (track.ts `onReplaced`).
+  const old = providerForeignId(record);
+  const note = await cancelAtProvider(deps, record, old).then(
+    (a) => (a.kind === 'cancelled' ? 'cancelled at the provider' : a.kind === 'refused' ? `not cancelled: ${a.message}` : 'the provider documents no cancel'),
+    (err: unknown) => `not cancelled: ${errorSummary(err)}`,
+  );
+  deps.log.info({ lane: record.lane, foreign_id: record.foreign_id, replaced: old, outcome: note }, 'replaced invoice: cancel at the provider');
   await deps.resend(res.record);
   return { outcome: 'done', status: res.record.status, record: res.record };
 }

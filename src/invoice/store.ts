@@ -764,6 +764,16 @@ export class InvoiceStore {
     return taken === 1;
   }
 
+  /** Gives a reservation back (nothing was ever sent under it); only a reservation for this order, never a record. */
+  async releaseAlias(lane: string, providerFid: string, foreignId: string): Promise<void> {
+    await this.redis.eval(
+      "if redis.call('HEXISTS', KEYS[1], 'status') == 0 and redis.call('HGET', KEYS[1], 'alias_of') == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
+      1,
+      this.recordKey(invoiceId(lane, providerFid)),
+      foreignId,
+    );
+  }
+
   /** The order a reserved provider-side foreign_id stands for (see `reserveAlias`), or null. */
   async aliasOf(lane: string, providerFid: string): Promise<string | null> {
     return this.redis.hget(this.recordKey(invoiceId(lane, providerFid)), 'alias_of');

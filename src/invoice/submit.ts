@@ -228,31 +228,18 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
 async function recoverOrphan(deps: SubmitDeps, record: InvoiceRecord, error: Error, depth: number): Promise<SubmitOutcome> {
   const { store, adapter } = deps;
   const orphan = providerForeignId(record);
-  let refused: string | undefined;
-  try {
-    const res = await adapter.cancel!({ kind: record.kind, foreignId: orphan });
-    if (res.kind === 'refused') refused = res.message;
-  } catch (err) {
-    const why = err instanceof ProviderError ? errorSummary(err) : String(err);
-    return park(deps, record, `the provider holds this foreign_id (${orphan}) from an attempt whose answer was lost, and cancelling it failed (${why}); not re-sent`, {
-      error,
-      answered: true,
-    });
-  }
-  if (refused !== undefined) {
-    return park(deps, record, `the provider holds this foreign_id (${orphan}) from an attempt whose answer was lost, and refused to cancel it: ${refused}`, {
-      error,
-      answered: true,
-    });
-  }
   let providerFid: string | null = null;
   for (let n = record.replaced_foreign_ids.length + 1; n <= record.replaced_foreign_ids.length + 20 && !providerFid; n++) {
     const candidate = reissuedForeignId(record.foreign_id, n);
     if (await store.reserveAlias(record.lane, candidate, record.foreign_id)) providerFid = candidate;
   }
-  if (!providerFid) return park(deps, record, `cancelled the orphan ${orphan}, but no derived foreign_id is free (20 taken in a row)`, { error, answered: true });
-  const why = `the answer to ${orphan} was lost (${errorSummary(error)}); that invoice was cancelled at the provider and the order goes again as ${providerFid}`;
-  const res = await store.apply(
+  if (!providerFid)
+    return park(deps, record, `provider already holds this foreign_id (${orphan}), and no derived foreign_id is free (20 taken in a row)`, { error, answered: true });
+  // The order moves to the derived id before the orphan is cancelled, so the provider's word on the
+  // cancelled orphan (its callback may overtake our answer) is news about a replaced invoice,
+  // never a change of this order (track.ts `onReplaced`).
+  const why = `the answer to ${orphan} was lost (${errorSummary(error)}); that invoice is cancelled at the provider and the order goes again as ${providerFid}`;
+  const moved = await store.apply(
     record.lane,
     record.foreign_id,
     {
@@ -270,9 +257,38 @@ async function recoverOrphan(deps: SubmitDeps, record: InvoiceRecord, error: Err
     },
     { known: record },
   );
-  if (res.kind === 'missing') throw new Error('invoice record vanished');
-  if (res.kind === 'ignored')
-    return res.record.status === 'queued' ? { kind: 'parked', reason: res.record.reconcile ?? 'changed meanwhile' } : { kind: 'done', status: res.record.status };
+  if (moved.kind === 'missing') throw new Error('invoice record vanished');
+  if (moved.kind === 'ignored') {
+    return moved.record.status === 'queued' ? { kind: 'parked', reason: moved.record.reconcile ?? 'changed meanwhile' } : { kind: 'done', status: moved.record.status };
+  }
+  let failure: string | undefined;
+  try {
+    const res = await adapter.cancel!({ kind: record.kind, foreignId: orphan });
+    if (res.kind === 'refused') failure = `the provider refused to cancel it: ${res.message}`;
+  } catch (err) {
+    failure = `cancelling it failed (${err instanceof ProviderError ? errorSummary(err) : String(err)})`;
+  }
+  if (failure !== undefined) {
+    // The orphan stands: it is still the order's invoice (its callbacks move the order), so the
+    // move is taken back and the reservation freed; not re-sent, an operator checks it (attach it,
+    // or reissue once it is gone).
+    const back = await store.apply(
+      record.lane,
+      record.foreign_id,
+      {
+        source: 'create',
+        guard: (r) => providerForeignId(r) === providerFid && r.submitting === null,
+        fields: { provider_foreign_id: record.provider_foreign_id, replaced_foreign_ids: record.replaced_foreign_ids.length ? JSON.stringify(record.replaced_foreign_ids) : null },
+      },
+      { known: moved.record },
+    );
+    if (back.kind === 'applied') await store.releaseAlias(record.lane, providerFid, record.foreign_id);
+    const current = back.kind === 'missing' ? moved.record : back.record;
+    return park(deps, current, `provider already holds this foreign_id (${orphan}): an earlier request created it but its answer was lost, and ${failure}; not re-sent`, {
+      error,
+      answered: true,
+    });
+  }
   return submitOrder(deps, record.lane, record.foreign_id, depth + 1);
 }
 
@@ -291,26 +307,21 @@ function echoMismatch(record: InvoiceRecord, result: CreateResult): string | nul
  */
 async function mismatched(deps: SubmitDeps, record: InvoiceRecord, result: CreateResult, echoed: string): Promise<SubmitOutcome> {
   const { adapter, store } = deps;
-  let cancel = 'the provider documents no cancel for it: it stays payable there until it expires';
-  if (adapter.cancel && adapter.cancels?.includes(record.kind)) {
-    try {
-      const res = await adapter.cancel({ kind: record.kind, foreignId: providerForeignId(record), providerInvoiceId: result.providerInvoiceId });
-      cancel = res.kind === 'cancelled' ? 'cancelled at the provider' : `the provider refused to cancel it: ${res.message}`;
-    } catch (err) {
-      cancel = `cancelling it failed (${errorSummary(err)}): cancel it at the provider`;
-    }
-  }
-  const reason = `amount_mismatch: the provider created invoice ${result.providerInvoiceId} for ${echoed}, the order is for ${record.amount} ${record.currency}; ${cancel}`;
+  const canCancel = Boolean(adapter.cancel && adapter.cancels?.includes(record.kind));
+  const base = `amount_mismatch: the provider created invoice ${result.providerInvoiceId} for ${echoed}, the order is for ${record.amount} ${record.currency}`;
+  const reason = `${base}; ${canCancel ? 'cancelled at the provider' : 'the provider documents no cancel for it: it stays payable there until it expires'}`;
   const detail = {
     type: 'amount_mismatch',
     provider_status: result.providerStatus,
-    reason,
+    reason: base,
     provider_amount: result.amount ?? record.amount,
     provider_currency: result.currency ?? record.currency,
     order_amount: record.amount,
     order_currency: record.currency,
   };
-  // The invoice id is kept for the operator; its payment URL is not, so nobody is sent to it.
+  // Parked before the cancel goes out, so the provider's word on the cancelled invoice finds the
+  // order parked for this mismatch and never moves it (track.ts). The invoice id is kept for the
+  // operator; its payment URL is not, so nobody is sent to it.
   const res = await store.apply(
     record.lane,
     record.foreign_id,
@@ -322,16 +333,25 @@ async function mismatched(deps: SubmitDeps, record: InvoiceRecord, result: Creat
     },
     { known: record },
   );
-  if (res.kind === 'applied') {
-    const next = 'an operator checks the invoice at the provider, then reissues the order as a new invoice or abandons it';
-    await store.apply(
-      record.lane,
-      record.foreign_id,
-      { source: 'create', event: { kind: 'parked', id: `v${res.record.version}`, detail: { reason, next } } },
-      { known: res.record },
-    );
+  if (res.kind !== 'applied') return { kind: 'parked', reason, answered: true };
+  let failure: string | undefined;
+  if (canCancel) {
+    try {
+      const answer = await adapter.cancel!({ kind: record.kind, foreignId: providerForeignId(record), providerInvoiceId: result.providerInvoiceId });
+      if (answer.kind === 'refused') failure = `the provider refused to cancel it: ${answer.message}`;
+    } catch (err) {
+      failure = `cancelling it failed (${errorSummary(err)}): cancel it at the provider`;
+    }
   }
-  return { kind: 'parked', reason, answered: true };
+  const said = failure ? `${base}; ${failure}` : reason;
+  let latest = res.record;
+  if (failure) {
+    const noted = await store.apply(record.lane, record.foreign_id, { source: 'create', fields: { reconcile: said, last_error: said } }, { known: latest });
+    if (noted.kind === 'applied') latest = noted.record;
+  }
+  const next = 'an operator checks the invoice at the provider, then reissues the order as a new invoice or abandons it';
+  await store.apply(record.lane, record.foreign_id, { source: 'create', event: { kind: 'parked', id: `v${latest.version}`, detail: { reason: said, next } } }, { known: latest });
+  return { kind: 'parked', reason: said, answered: true };
 }
 
 /** What an operator can do about a parked order, said in the `parked` result. */

@@ -61,6 +61,10 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
   if (update.foreignId !== undefined && update.foreignId !== providerForeignId(record) && record.replaced_foreign_ids.includes(update.foreignId)) {
     return onReplaced(store, record, update, status, source);
   }
+  // The provider created that invoice for another amount and we cancelled it: its word never moves the order.
+  if (record.status === 'queued' && record.reconcile?.startsWith('amount_mismatch:') && (!update.providerInvoiceId || update.providerInvoiceId === record.provider_invoice_id)) {
+    return onReplaced(store, record, update, status, source);
+  }
   const ours = record.provider_invoice_id;
   if (ours && update.providerInvoiceId && update.providerInvoiceId !== ours) {
     // Possibly a second payable invoice for one order (guarantee 1): an operator must look.
@@ -140,7 +144,10 @@ function contradictsInference(record: InvoiceRecord, status: Status | null): boo
 async function afterEnd(store: InvoiceStore, record: InvoiceRecord, update: ProviderUpdate, status: Status | null, source: string): Promise<TrackOutcome> {
   const more = received(record, update) && update.receivedAmount !== undefined && !isZero(update.receivedAmount);
   const contradicted = contradictsInference(record, status);
-  const news = status !== null && isTerminal(status) && status !== record.status;
+  // Once we cancelled it, the provider ends the invoice on its side with a text we cannot know in
+  // advance (docs/providers.md 6.6): its `failed` (or `expired`) is the echo of our cancel, not news.
+  const echo = record.status === 'cancelled' && (status === 'failed' || status === 'expired');
+  const news = status !== null && isTerminal(status) && status !== record.status && !echo;
   if (!more && !news && !contradicted) return { kind: 'ignored', record, reason: status === record.status ? 'duplicate' : 'terminal' };
   const type = status === 'paid' && record.status !== 'paid' ? 'paid_after_end' : more ? 'payment_after_end' : contradicted ? 'status_after_inferred_end' : 'status_after_end';
   const note = amountNote(record, update, 'paid');

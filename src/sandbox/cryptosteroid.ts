@@ -12,7 +12,7 @@ import { safeEqual } from '../signing.ts';
 import { json, send, type Reply, type SandboxContext } from './context.ts';
 import { convert } from './currencies.ts';
 import { add, pct, subFloor } from '../money.ts';
-import { answer, gate } from './faults.ts';
+import { answer, cancelGate, gate } from './faults.ts';
 import { addressFor, newToken, setStatus, type Rec } from './store.ts';
 
 type Body = Record<string, unknown>;
@@ -259,7 +259,7 @@ export function cryptosteroidRouter(ctx: SandboxContext): Router {
   r.post('/merchants/:merchant/invoices', (req, res) => gate(ctx, 'cryptosteroid', 'invoice', req, res, () => create(ctx, req)));
   r.get('/merchants/:merchant/invoices/:id', (req, res) => answer(ctx, res, () => details(ctx, req)));
   r.patch('/merchants/:merchant/invoices/:id', (req, res) => answer(ctx, res, () => update(ctx, req)));
-  r.delete('/merchants/:merchant/invoices/:id', (req, res) => answer(ctx, res, () => remove(ctx, req)));
+  r.delete('/merchants/:merchant/invoices/:id', (req, res) => cancelGate(ctx, 'cryptosteroid', req, res, () => remove(ctx, req)));
   r.use((req, res) => send(res, err(404, `Cannot ${req.method} ${req.originalUrl}`)));
   r.use((_e: unknown, _req: Request, res: express.Response, _next: express.NextFunction) => send(res, err(400, 'Invalid request body')));
   return r;

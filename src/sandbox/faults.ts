@@ -19,6 +19,7 @@ export const FaultRuleSchema = z
     ms: z.number().int().min(0).max(600_000).optional(),
     status: z.union([z.literal(500), z.literal(502), z.literal(503), z.literal(504)]).optional(),
     commit: z.boolean().optional(),
+    op: z.enum(['create', 'cancel']).optional(),
   })
   .refine((r) => r.count === undefined || r.rate === undefined, { message: 'count and rate are exclusive', path: ['rate'] });
 
@@ -44,10 +45,11 @@ export class Faults {
    * Decides what happens to one create request: the sum of matching latency rules, plus the first
    * matching non-latency rule that fires. Count-limited rules are spent only when they fire.
    */
-  take(provider: SandboxProvider, kind: SandboxKind): { latencyMs: number; fault?: FaultRule } {
+  take(provider: SandboxProvider, kind: SandboxKind, op: 'create' | 'cancel' = 'create'): { latencyMs: number; fault?: FaultRule } {
     let latencyMs = 0;
     let fault: FaultRule | undefined;
     for (const rule of this.rules) {
+      if ((rule.op ?? 'create') !== op) continue;
       if (rule.provider && rule.provider !== provider) continue;
       if (rule.kind && rule.kind !== kind) continue;
       if (rule.fault !== 'latency' && fault) continue;
@@ -98,6 +100,24 @@ export async function answer(ctx: SandboxContext, res: Response, handle: () => R
   if (ctx.options.latencyMs > 0) await ctx.timers.sleep(ctx.options.latencyMs);
   if (ctx.timers.isClosed) return;
   send(res, run(ctx, handle));
+}
+
+/**
+ * Runs one cancel request through the fault rules that target cancels (`op: 'cancel'`): a 5xx or a
+ * reset instead of the provider's answer, so tests can make a cancel fail. Not counted in the
+ * create stats.
+ */
+export async function cancelGate(ctx: SandboxContext, provider: SandboxProvider, req: Request, res: Response, handle: () => Reply): Promise<void> {
+  const { fault } = ctx.faults.take(provider, 'invoice', 'cancel');
+  if (fault?.fault === 'reset') {
+    req.socket.resetAndDestroy();
+    return;
+  }
+  if (fault?.fault === '5xx') {
+    send(res, serverError(provider, ctx.faults.nextServerStatus(fault.status)));
+    return;
+  }
+  await answer(ctx, res, handle);
 }
 
 /** Runs one create request through the fault rules, counting it in the stats. */

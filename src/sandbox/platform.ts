@@ -9,7 +9,7 @@ import { safeEqual, verifyBody } from '../signing.ts';
 import { json, send, type Reply, type SandboxContext } from './context.ts';
 import { convert, isCrypto } from './currencies.ts';
 import { fixed8 } from '../money.ts';
-import { answer, gate } from './faults.ts';
+import { answer, cancelGate, gate } from './faults.ts';
 import { depositRecord } from './platform-callbacks.ts';
 import { validateInvoice, validatePaymentRequest } from './platform-validation.ts';
 import { addressFor, newToken, uuidV7, type Rec } from './store.ts';
@@ -250,7 +250,7 @@ export function platformRouter(ctx: SandboxContext, provider: PlatformProvider):
   r.get('/api/v2/ping', (_req, res) => void res.type('text/plain').send('OK'));
   r.post('/api/v2/invoices/create', (req, res) => gate(ctx, provider, 'invoice', req, res, () => createInvoice(ctx, provider, req)));
   r.post('/api/payments/v1/requests', (req, res) => gate(ctx, provider, 'payment_request', req, res, () => createPaymentRequest(ctx, provider, req)));
-  r.post('/api/v2/invoices/:foreign_id/cancel', (req, res) => answer(ctx, res, () => cancelInvoice(ctx, provider, req)));
+  r.post('/api/v2/invoices/:foreign_id/cancel', (req, res) => cancelGate(ctx, provider, req, res, () => cancelInvoice(ctx, provider, req)));
   r.get('/api/v2/transactions/info', (req, res) => answer(ctx, res, () => transactionInfo(ctx, provider, req)));
   // docs/providers.md 1.7: an unknown URL is reported as a missing key header.
   r.use((_req, res) => send(res, AUTH.requiredKey));

@@ -26,6 +26,8 @@ export interface FaultRule {
   status?: 500 | 502 | 503 | 504;
   /** For `hang` only: store the invoice first (the provider committed, then went silent). */
   commit?: boolean;
+  /** Which requests it hits: creates (the default) or cancels (`5xx` and `reset` only). */
+  op?: 'create' | 'cancel';
 }
 
 // Types, not interfaces, so they read as the plain records of credentials the adapters' `sandbox()` takes.

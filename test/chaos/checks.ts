@@ -86,12 +86,22 @@ function check(name: string, bad: string[], detail: string): Check {
   return { name, ok: bad.length === 0, detail, examples: bad.slice(0, 5) };
 }
 
-/** Guarantee 1: never more than one invoice at the provider for one order. */
+/** The order a provider-side foreign_id belongs to: its own, or the one it was derived from (`<id>~r<n>`, a reissue or a recovered lost answer). */
+const baseForeignId = (fid: string): string => fid.replace(/~r\d+$/, '');
+
+/** An invoice a payer could still pay, or did: not ended unpaid (a cancelled orphan ends `failed` at the platform, `CANCELLED` at CryptoSteroid). */
+const payable = (inv: SandboxInvoice): boolean => !['failed', 'expired', 'EXPIRED', 'CANCELLED', 'restricted'].includes(inv.status) || inv.transactions.length > 0;
+
+/**
+ * Guarantee 1: never more than one payable invoice at the provider for one order. Orphans whose
+ * create answer was lost are cancelled and the order goes again under a derived foreign_id: those
+ * count for their order, and only while they can be paid.
+ */
 export function checkPayable(s: Snapshot): { check: Check; histogram: Record<number, number> } {
   const count = new Map<string, number>();
   for (const inv of s.sandboxInvoices) {
-    if (inv.foreignId === null) continue;
-    const k = orderKey({ provider: inv.provider, kind: inv.kind, foreign_id: inv.foreignId });
+    if (inv.foreignId === null || !payable(inv)) continue;
+    const k = orderKey({ provider: inv.provider, kind: inv.kind, foreign_id: baseForeignId(inv.foreignId) });
     count.set(k, (count.get(k) ?? 0) + 1);
   }
   const histogram: Record<number, number> = {};
@@ -232,7 +242,8 @@ export function checkAgreement(s: Snapshot): { check: Check; falsePaid: number }
     const k = orderKey(o);
     const rec = s.records.get(k);
     if (!rec) continue;
-    const inv = atProvider.get(k);
+    // The invoice the order holds now: under its own foreign_id, or the derived one it went again under.
+    const inv = atProvider.get(orderKey({ provider: o.provider, kind: o.kind, foreign_id: rec.provider_foreign_id ?? o.foreign_id }));
     const theirs = inv ? providerOutcome(inv) : null;
     if (rec.status === 'paid' && theirs !== 'paid') {
       falsePaid += 1;

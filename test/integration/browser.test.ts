@@ -82,6 +82,8 @@ describe('Bull Board in Chromium', { skip }, () => {
     // The create answer is lost after the platform committed the invoice, and (one attempt allowed
     // here) the submission fails for good: no payment URL, and a re-send would be refused.
     t.sandbox.addFault({ provider: 'cryptoprocessing', fault: 'commit-then-drop', count: 1 });
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+    t.sandbox.addFault({ provider: 'cryptoprocessing', fault: '5xx', op: 'cancel', count: 1 });
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'browser-re'))).status, 202);
     await t.waitFor(async () => (await (await t.createJob('cryptoprocessing', 'browser-re'))?.getState()) === 'failed', 'the submission to fail');
     assert.ok(t.sandbox.invoice('cryptoprocessing', 'browser-re'), 'the lost invoice exists at the provider');

@@ -1,6 +1,8 @@
 /**
  * Guarantee 1 across a worker killed with SIGKILL while its create request is in flight: the
- * restarted worker never makes a second invoice, and never reports the order as failed.
+ * restarted worker never leaves two payable invoices, and never reports the order as failed. On the
+ * platform (which refuses a repeated foreign_id and documents a cancel) the orphan is cancelled and
+ * the order created again under a derived foreign_id, with no operator; CryptoSteroid is parked.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +23,7 @@ describe('worker killed mid-request', () => {
   });
 
   const cases = [
-    { provider: 'cryptoprocessing', commit: true, expect: 'parked' },
+    { provider: 'cryptoprocessing', commit: true, expect: 'recovered' },
     { provider: 'alphapo', commit: false, expect: 'created' },
     { provider: 'cryptosteroid', commit: true, expect: 'parked' },
   ] as const;
@@ -41,13 +43,26 @@ describe('worker killed mid-request', () => {
         const rec = await t.waitFor(
           async () => {
             const r = await t.system.store.get(c.provider, id);
-            return r && (r.status !== 'queued' || r.reconcile) ? r : null;
+            return r && ((r.status !== 'queued' && r.payment_url) || r.reconcile) ? r : null;
           },
           `the restarted worker to settle ${id}`,
           30_000,
         );
         assert.equal(sandbox.count(c.provider, id), c.commit || c.expect === 'created' ? 1 : 0);
         assert.ok(sandbox.count(c.provider, id) <= 1, 'never two invoices');
+        if (c.expect === 'recovered') {
+          // The orphan (its answer died with the worker) is cancelled at the provider; the order
+          // went again under `<id>~r1`: one payable invoice, no operator.
+          assert.equal(rec.status, 'created');
+          assert.equal(rec.reconcile, null, 'not parked');
+          assert.equal(rec.provider_foreign_id, `${id}~r1`);
+          assert.equal(sandbox.invoice(c.provider, id)?.status, 'failed', 'the orphan is cancelled (it ends failed at the platform)');
+          assert.equal(sandbox.count(c.provider, `${id}~r1`), 1);
+          const payable = sandbox.invoices(c.provider).filter((i) => (i.foreignId === id || i.foreignId === `${id}~r1`) && ['created', 'pending', 'processing'].includes(i.status));
+          assert.equal(payable.length, 1, 'exactly one payable invoice');
+          await t.waitFor(async () => (await t.results()).some((r) => r.foreign_id === id && r.status === 'created'), 'the created result');
+          assert.equal(rec.payment_url, payable[0]?.paymentUrl, 'the published URL is the payable one');
+        }
         // The relay publishes just after the record changes: wait for it when a result is owed.
         if (c.expect === 'created') await t.waitFor(async () => (await t.results()).some((r) => r.foreign_id === id), 'the created result');
         const results = (await t.results()).filter((r) => r.foreign_id === id);
@@ -62,7 +77,7 @@ describe('worker killed mid-request', () => {
             results.map((r) => r.status),
             ['created'],
           );
-        } else {
+        } else if (c.expect === 'parked') {
           assert.equal(rec.status, 'queued');
           assert.ok(rec.reconcile, 'parked for reconciliation with a reason');
           // Announced as parked (once, when the relay has run), and nothing else.

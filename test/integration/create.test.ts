@@ -204,44 +204,46 @@ describe('create pipeline under provider faults', () => {
   });
 
   for (const provider of ['cryptoprocessing', 'alphapo'] as const) {
-    it(`${provider}: response lost after commit gives one invoice, no rejected, parked for reconciliation`, async () => {
+    it(`${provider}: response lost after commit: the orphan is cancelled and the order created again, one payable invoice, no operator`, async () => {
       const id = `f-lost-${provider}`;
       t.sandbox.addFault({ provider, fault: 'commit-then-drop', count: 1 });
       assert.equal((await t.post('/v1/invoices', sampleOrder(provider, id))).status, 202);
       const rec = await t
         .waitFor(async () => {
           const r = await t.system.store.get(provider, id);
-          return r?.reconcile ? r : null;
-        }, 'reconciliation')
+          return r?.payment_url || r?.reconcile ? r : null;
+        }, 'the order to settle')
         .catch(async (e) => {
           console.error(JSON.stringify(await t.system.store.get(provider, id)), JSON.stringify(t.sandbox.stats()[provider]), t.logs.slice(-15).join(''));
           throw e;
         });
-      assert.equal(rec.status, 'queued');
-      assert.match(rec.reconcile ?? '', /already holds this foreign_id/);
-      assert.equal(t.sandbox.count(provider, id), 1);
-      assert.equal(t.sandbox.stats()[provider].byStatus['400'] ?? 0, 1, 'the re-send was refused as a duplicate');
-      // The order system hears that it is parked, with the reason and what happens next; no transition, in particular no rejected.
-      const parked = await t.waitFor(
+      assert.equal(rec.status, 'created');
+      assert.equal(rec.reconcile, null, 'no operator needed');
+      assert.equal(rec.provider_foreign_id, `${id}~r1`);
+      assert.deepEqual(rec.replaced_foreign_ids, [id]);
+      assert.equal(t.sandbox.count(provider, id), 1, 'the orphan');
+      assert.equal(t.sandbox.invoice(provider, id)?.status, 'failed', 'cancelled at the provider');
+      assert.equal(t.sandbox.count(provider, `${id}~r1`), 1);
+      assert.equal(t.sandbox.stats()[provider].byStatus['400'] ?? 0, 1, 'the re-send was refused as a duplicate, once');
+      // The order system hears `created` once, with the payable invoice's URL; nothing rejected or failed.
+      const results = await t.waitFor(
         async () => {
           const mine = (await t.results()).filter((r) => r.foreign_id === id);
-          return mine.length ? mine : null;
+          return mine.some((r) => r.status === 'created') ? mine : null;
         },
-        'the parked result',
+        'the created result',
         10_000,
       );
       assert.deepEqual(
-        parked.map((r) => [r.event, r.status, r.previous_status]),
-        [['parked', 'queued', 'queued']],
+        results.map((r) => r.status),
+        ['created'],
       );
-      assert.match(parked[0]!.parked?.reason ?? '', /already holds this foreign_id/);
-      assert.match(parked[0]!.parked?.next ?? '', /attach/);
+      assert.equal(results[0]?.payment_url, t.sandbox.invoice(provider, `${id}~r1`)?.paymentUrl);
       const job = await t.createJob(provider, id);
       assert.equal(await job?.getState(), 'completed', 'not reported as a failure');
-      // An operator retry must not re-create it blindly.
-      const retry = await t.post(`/v1/invoices/${provider}/${id}/retry`, {});
-      assert.equal(retry.status, 409);
-      assert.equal(retry.body.error, 'needs_reconciliation');
+      // The provider's word on the cancelled orphan changes nothing.
+      const history = await t.system.store.history(rec.id);
+      assert.ok(history.some((h) => /is cancelled at the provider and the order goes again as/.test(h.reason ?? '')));
     });
   }
 

@@ -123,6 +123,8 @@ describe('parked orders and their way out', () => {
 
   it('a lost create answer is announced as parked within seconds; attach makes it created and it is followed from there', async () => {
     t.sandbox.addFault({ provider: 'cryptoprocessing', fault: 'commit-then-drop', count: 1 });
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+    t.sandbox.addFault({ provider: 'cryptoprocessing', fault: '5xx', op: 'cancel', count: 1 });
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'park-1'))).status, 202);
     const parked = await t.waitFor(async () => (await resultsOf(t, 'park-1')).find((r) => r.event === 'parked'), 'the parked result', 10_000);
     assert.equal(parked.status, 'queued');
@@ -168,6 +170,8 @@ describe('parked orders and their way out', () => {
 
   it("abandon ends a parked order with the operator's reason; a payment on it afterwards is an exception", async () => {
     t.sandbox.addFault({ provider: 'alphapo', fault: 'commit-then-drop', count: 1 });
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', op: 'cancel', count: 1 });
     assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'park-2'))).status, 202);
     await t.waitFor(async () => (await t.system.store.get('alphapo', 'park-2'))?.reconcile, 'parked');
     const res = await t.post('/v1/invoices/alphapo/park-2/abandon', { reason: 'customer gave up', by: 'bob', status: 'failed' });
@@ -184,6 +188,8 @@ describe('parked orders and their way out', () => {
 
   it('reissue: a parked platform order is sent again under a derived foreign_id; callbacks for either id land on it, money on the replaced one is an exception', async () => {
     t.sandbox.addFault({ provider: 'cryptoprocessing', fault: 'commit-then-drop', count: 1 });
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+    t.sandbox.addFault({ provider: 'cryptoprocessing', fault: '5xx', op: 'cancel', count: 1 });
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'park-re'))).status, 202);
     await t.waitFor(async () => (await resultsOf(t, 'park-re')).find((r) => r.event === 'parked'), 'the parked result', 10_000);
     // Retrying cannot help: the platform refuses the same foreign_id again (and the URL was only in the lost answer).
@@ -214,8 +220,21 @@ describe('parked orders and their way out', () => {
     // The payer pays the new invoice: its callback (naming park-re~r1) lands on the order.
     t.sandbox.pay('cryptoprocessing', 'park-re~r1');
     await waitStatus(t, 'cryptoprocessing', 'park-re', 'paid');
-    // Someone pays the replaced one too: never absorbed, the order stays paid.
-    t.sandbox.pay('cryptoprocessing', 'park-re');
+    // The replaced invoice was cancelled at the provider when the order was reissued.
+    const old = t.sandbox.invoice('cryptoprocessing', 'park-re');
+    assert.equal(old?.status, 'failed', 'the replaced invoice is cancelled (it ends failed at the platform)');
+    // Someone pays into it all the same (the address outlives the invoice): never absorbed, the order stays paid.
+    const late = JSON.stringify({
+      id: Number(old!.id),
+      foreign_id: 'park-re',
+      type: 'invoice',
+      status: 'processing',
+      currency_sent: { currency: 'BTC', amount: '0.0025', remaining_amount: '0' },
+      currency_received: { currency: 'EUR', amount: '100.50' },
+      transactions: [{ id: 99, currency: 'BTC', amount: '0.0025', txid: 'late-payment-tx', confirmations: '0' }],
+      error: '',
+    });
+    assert.equal((await postRaw(`${t.api}/webhooks/cryptoprocessing`, late, platformHeaders('cryptoprocessing', late))).status, 200);
     const ex = await waitException(t, 'park-re');
     assert.equal(ex.exception?.type, 'payment_on_replaced_invoice');
     assert.equal(ex.exception?.replaced_foreign_id, 'park-re');
@@ -234,7 +253,7 @@ describe('parked orders and their way out', () => {
     assert.match(cs.body.message, /does not refuse a repeated foreign_id/);
   });
 
-  it('the order system cancels an order not yet sent: cancelled, and nothing is ever sent; once it may be at the provider, 409', async () => {
+  it('the order system cancels an order: not yet sent, cancelled and never sent; at the provider, cancelled there first; where no cancel is documented, 409', async () => {
     // Held back: its lane is paused while the order is cancelled.
     const lane = t.system.lane('cryptosteroid');
     await lane.createQueue.pause();
@@ -255,14 +274,28 @@ describe('parked orders and their way out', () => {
 
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptosteroid', 'sent'))).status, 202);
     await t.waitFor(async () => (await t.system.store.get('cryptosteroid', 'sent'))?.status !== 'queued', 'sent');
+    // At the provider: cancelled there (DELETE), then here, as the provider confirmed.
     const late = await t.post('/v1/invoices/cryptosteroid/sent/cancel', {});
-    assert.equal(late.status, 409);
-    assert.match(late.body.message, /exists at the provider/);
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    assert.equal(late.body.invoice.status, 'cancelled');
+    const sentId = (await t.system.store.get('cryptosteroid', 'sent'))!.provider_invoice_id!;
+    assert.equal(t.sandbox.invoice('cryptosteroid', sentId)?.status, 'CANCELLED', 'cancelled at the provider');
+    // Already finished: 409, nothing changed.
+    assert.equal((await t.post('/v1/invoices/cryptosteroid/sent/cancel', {})).status, 409);
+    // Payment requests document no cancel: 409 saying so, the request stays as it is.
+    assert.equal((await t.post('/v1/invoices', samplePaymentRequest('alphapo', 'pr-no-cancel'))).status, 202);
+    await t.waitFor(async () => (await t.system.store.get('alphapo', 'pr-no-cancel'))?.payment_url, 'the payment request created');
+    const pr = await t.post('/v1/invoices/alphapo/pr-no-cancel/cancel', {});
+    assert.equal(pr.status, 409);
+    assert.match(pr.body.message, /documents no cancel/);
+    assert.equal((await t.system.store.get('alphapo', 'pr-no-cancel'))?.status, 'created');
     assert.equal((await t.post('/v1/invoices/cryptosteroid/nobody/cancel', {})).status, 404);
   });
 
   it('the CLI takes the same repairs: show lists events, abandon names who and why, reissue sends a new invoice', async () => {
     t.sandbox.addFault({ provider: 'cryptoprocessing', fault: 'commit-then-drop', count: 1 });
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+    t.sandbox.addFault({ provider: 'cryptoprocessing', fault: '5xx', op: 'cancel', count: 1 });
     assert.equal((await t.post('/v1/invoices', sampleOrder('cryptoprocessing', 'park-cli'))).status, 202);
     await t.waitFor(async () => (await t.system.store.get('cryptoprocessing', 'park-cli'))?.events.length, 'parked and announced');
     const env = { ...process.env, QUEUE_PREFIX: t.prefix, ...sandboxEnv(t), LOG_LEVEL: 'warn' };
@@ -275,6 +308,10 @@ describe('parked orders and their way out', () => {
     await assert.rejects(cli('abandon', 'cryptoprocessing', 'park-cli', '--reason', 'again'), (e: { code?: number }) => e.code === 2);
 
     t.sandbox.addFault({ provider: 'alphapo', fault: 'commit-then-drop', count: 1 });
+
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', op: 'cancel', count: 1 });
     assert.equal((await t.post('/v1/invoices', sampleOrder('alphapo', 'park-cli-re'))).status, 202);
     await t.waitFor(async () => (await t.system.store.get('alphapo', 'park-cli-re'))?.reconcile, 'parked');
     await assert.rejects(cli('reissue', 'alphapo', 'park-cli-re'), (e: { code?: number; stderr?: string }) => e.code !== 0 && /--reason/.test(e.stderr ?? ''));

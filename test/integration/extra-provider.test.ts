@@ -57,7 +57,9 @@ const testPay: ProviderModule<TestPaySettings> = {
       },
       verifyCallback: (raw, headers) => verifyBody(raw, typeof headers['x-testpay-signature'] === 'string' ? headers['x-testpay-signature'] : undefined, settings.token),
       parseCallback(raw) {
-        const cb = z.object({ id: z.string(), ref: z.string(), state: z.string() }).safeParse(JSON.parse(raw.toString('utf8')));
+        const cb = z
+          .object({ id: z.string(), ref: z.string(), state: z.string(), paid: z.string().optional(), currency: z.string().optional() })
+          .safeParse(JSON.parse(raw.toString('utf8')));
         if (!cb.success) throw new ValidationError([{ field: '(body)', message: 'not a testpay callback' }]);
         return {
           foreignId: cb.data.ref,
@@ -65,6 +67,8 @@ const testPay: ProviderModule<TestPaySettings> = {
           providerStatus: cb.data.state,
           status: STATES[cb.data.state] ?? 'unresolved',
           dedupeKey: `${cb.data.id}:${cb.data.state}`,
+          // What the payment is worth, as the provider states it: `paid` is published only when it covers the order.
+          ...(cb.data.paid && cb.data.currency ? { paid: { value: { amount: cb.data.paid, currency: cb.data.currency } } } : {}),
         };
       },
       lookup: async () => null,
@@ -116,7 +120,7 @@ describe('a provider registered by a test, through every layer', () => {
     assert.equal(view.body.payment_url, 'https://pay.testpay.example/tp-1');
 
     // Its callback: the route comes from its callback style, the check from its adapter.
-    const cb = JSON.stringify({ id: 'tp-tp-1', ref: 'tp-1', state: 'paid' });
+    const cb = JSON.stringify({ id: 'tp-tp-1', ref: 'tp-1', state: 'paid', paid: '12.30', currency: 'EUR' });
     const forged = await fetch(`${t.api}/webhooks/testpay`, { method: 'POST', headers: { 'x-testpay-signature': signBody(cb, 'wrong-token-0000') }, body: cb });
     assert.equal(forged.status, 401);
     const ok = await fetch(`${t.api}/webhooks/testpay`, { method: 'POST', headers: { 'x-testpay-signature': signBody(cb, TOKEN) }, body: cb });

@@ -180,7 +180,9 @@ describe('lanes: two accounts of one provider', () => {
     }, 'the lt paid result');
     assert.deepEqual(
       results
-        .filter((r) => r.account === 'lt')
+        // The platform calls back on every change; `pending` (the payer picked a currency) may be
+        // overtaken by `processing` and then is a backwards move, ignored.
+        .filter((r) => r.account === 'lt' && r.status !== 'pending')
         .map((r) => r.status)
         .sort(),
       ['created', 'paid', 'processing'],

@@ -172,7 +172,7 @@ describe('money truth at create', () => {
     const out = await submitOrder({ store, adapter: a }, 'cryptoprocessing', fid);
     assert.equal(out.kind, 'parked');
     assert.equal(a.creates.length, 1);
-    assert.match((await store.get('cryptoprocessing', fid))?.reconcile ?? '', /cancelling it failed/);
+    assert.match((await store.get('cryptoprocessing', fid))?.reconcile ?? '', /already holds this foreign_id.*cancelling it failed/);
   });
 
   it('a provider that does not refuse a repeated id (CryptoSteroid) is parked as before, never re-created', async () => {

@@ -23,6 +23,7 @@ import { invoiceRoutes, type InvoiceRouteDeps } from '../../src/http/invoices.ts
 import { repairRoutes, type RepairRouteDeps } from '../../src/http/repairs.ts';
 import { createLogger } from '../../src/logger.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
+import { platformHeaders, postRaw } from './track-helpers.ts';
 
 const addFormats = addFormatsModule.default;
 const token = 'openapi-test-token-0123456789';
@@ -295,6 +296,8 @@ describe('OpenAPI document', () => {
     const reissuePath = '/v1/invoices/{provider}/{foreign_id}/reissue';
     const reissueBody = { reason: 'not in the dashboard', by: 'openapi-test' };
     t.sandbox.addFault({ provider: 'alphapo', fault: 'commit-then-drop', count: 1 });
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', op: 'cancel', count: 1 });
     await call({ method: 'post', path: '/v1/invoices', body: sampleOrder('alphapo', 'oa-reissue') });
     await t.waitFor(async () => (await t.system.store.get('alphapo', 'oa-reissue'))?.reconcile, 'the order to be parked');
     assert.equal((await call({ method: 'post', path: reissuePath, params: { provider: 'alphapo', foreign_id: 'oa-reissue' }, body: reissueBody })).status, 200);
@@ -302,6 +305,35 @@ describe('OpenAPI document', () => {
     assert.equal((await call({ method: 'post', path: reissuePath, params: { provider: 'alphapo', foreign_id: 'nope' }, body: reissueBody })).status, 404);
     assert.equal((await call({ method: 'post', path: reissuePath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { by: 'x' }, conformingRequest: false })).status, 400);
     assert.equal((await call({ method: 'post', path: reissuePath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false, body: reissueBody })).status, 401);
+
+    // Cancel and abandon ask the provider to cancel first: one that cannot answer is a 503, nothing changed.
+    await call({ method: 'post', path: '/v1/invoices', body: sampleOrder('alphapo', 'oa-503') });
+    await t.waitFor(async () => (await t.system.store.get('alphapo', 'oa-503'))?.payment_url, 'oa-503 created');
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', op: 'cancel', count: 2 });
+    assert.equal((await call({ method: 'post', path: cancelPath, params: { provider: 'alphapo', foreign_id: 'oa-503' } })).status, 503);
+    assert.equal((await call({ method: 'post', path: abandonPath, params: { provider: 'alphapo', foreign_id: 'oa-503' }, body: { reason: 'x', by: 'y' } })).status, 503);
+    assert.equal((await t.system.store.get('alphapo', 'oa-503'))?.status, 'created', 'nothing changed');
+
+    // Accept: a confirmed payment whose figures do not cover the order is parked as underpaid; an operator takes it as paid.
+    const acceptPath = '/v1/invoices/{provider}/{foreign_id}/accept';
+    const acceptBody = { reason: 'the rest came by bank transfer', by: 'openapi-test' };
+    await call({ method: 'post', path: '/v1/invoices', body: sampleOrder('alphapo', 'oa-accept') });
+    const pid = await t.waitFor(async () => (await t.system.store.get('alphapo', 'oa-accept'))?.provider_invoice_id, 'oa-accept created');
+    const short = JSON.stringify({
+      id: Number(pid),
+      foreign_id: 'oa-accept',
+      type: 'invoice',
+      status: 'confirmed',
+      currency_received: { currency: 'EUR', amount: '1.00' },
+      error: '',
+    });
+    assert.equal((await postRaw(`${t.api}/webhooks/alphapo`, short, platformHeaders('alphapo', short))).status, 200);
+    await t.waitFor(async () => (await t.system.store.get('alphapo', 'oa-accept'))?.reconcile, 'oa-accept parked as underpaid');
+    assert.equal((await call({ method: 'post', path: acceptPath, params: { provider: 'alphapo', foreign_id: 'oa-accept' }, body: acceptBody })).status, 200);
+    assert.equal((await call({ method: 'post', path: acceptPath, params: { provider: 'alphapo', foreign_id: 'oa-accept' }, body: acceptBody })).status, 409);
+    assert.equal((await call({ method: 'post', path: acceptPath, params: { provider: 'alphapo', foreign_id: 'nope' }, body: acceptBody })).status, 404);
+    assert.equal((await call({ method: 'post', path: acceptPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { by: 'x' }, conformingRequest: false })).status, 400);
+    assert.equal((await call({ method: 'post', path: acceptPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false, body: acceptBody })).status, 401);
 
     // 413 and 415 of every operation with a body.
     const big = JSON.stringify({ orders: [{ description: 'x'.repeat(5 * 1024 * 1024) }] });
@@ -315,6 +347,7 @@ describe('OpenAPI document', () => {
       [abandonPath, one],
       [attachPath, one],
       [reissuePath, one],
+      [acceptPath, one],
     ] as const) {
       assert.equal((await call({ method: 'post', path, params, raw: { body: 'provider=alphapo', type: 'application/x-www-form-urlencoded' } })).status, 415);
       assert.equal((await call({ method: 'post', path, params, raw: { body: big, type: 'application/json' } })).status, 413);

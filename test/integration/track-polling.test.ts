@@ -51,10 +51,11 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     await t.close();
   });
 
-  it('cryptoprocessing invoice: paid, learned from the best-effort lookup', async () => {
+  it('cryptoprocessing invoice: the payment is seen by the lookup (the documented transaction record): processing, with the money and txid, never inferred expired', async () => {
     await waitCreated(t, 'cryptoprocessing', 'pl-paid');
     t.sandbox.pay('cryptoprocessing', 'pl-paid');
-    await waitStatus(t, 'cryptoprocessing', 'pl-paid', 'paid');
+    await waitStatus(t, 'cryptoprocessing', 'pl-paid', 'processing');
+    await t.waitFor(async () => (await t.system.store.get('cryptoprocessing', 'pl-paid'))?.transactions.length, 'the transaction recorded');
     await settle(t);
     assert.ok(
       t.sandbox
@@ -63,9 +64,15 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
         .every((d) => d.result === 'no-url'),
       'no callback reached us',
     );
-    assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptoprocessing', 'pl-paid'), ['created', 'paid']);
+    // A deposit record says money arrived, not that the invoice is confirmed: only its callback says that.
+    assert.deepEqual(await assertPublishedExactlyOnce(t, 'cryptoprocessing', 'pl-paid'), ['created', 'processing']);
     const rec = await t.system.store.get('cryptoprocessing', 'pl-paid');
     assert.equal((await t.system.store.history(rec!.id)).at(-1)?.source, 'poll');
+    const sent = t.sandbox.invoice('cryptoprocessing', 'pl-paid');
+    assert.equal(rec?.received_currency, sent?.payCurrency);
+    assert.equal(rec?.transactions[0]?.txid, sent?.transactions[0]?.txid);
+    const processing = (await resultsFor(t, 'cryptoprocessing', 'pl-paid')).find((r) => r.status === 'processing');
+    assert.ok(processing?.received_amount, 'the processing result carries the money seen');
   });
 
   it('cryptosteroid: paid by lookup while its webhook cannot get through', async () => {
@@ -87,13 +94,14 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     assert.equal((await t.system.store.history(rec!.id)).at(-1)?.source, 'poll');
   });
 
-  it('alphapo timer invoice and cryptosteroid: expired as the provider says (polled, not inferred)', async () => {
-    await waitStatus(t, 'alphapo', 'pl-timer', 'expired');
+  it('alphapo timer invoice: nothing paid, so the lookup has nothing to say and the deadline ends it (inferred); cryptosteroid: expired as the provider says (polled)', async () => {
+    await waitStatus(t, 'alphapo', 'pl-timer', 'expired', 15_000);
     await waitStatus(t, 'cryptosteroid', 'pl-cs-exp', 'expired');
     await settle(t);
     const timer = await t.system.store.get('alphapo', 'pl-timer');
-    assert.equal(timer?.inferred, null);
-    assert.equal((await resultsFor(t, 'alphapo', 'pl-timer')).find((r) => r.status === 'expired')?.reason, 'Timer expired. User not paid.');
+    assert.equal(timer?.inferred, 'deadline', 'the platform lookup finds no transaction for an unpaid invoice');
+    assert.match((await resultsFor(t, 'alphapo', 'pl-timer')).find((r) => r.status === 'expired')?.reason ?? '', /^inferred: no word from the provider/);
+    assert.equal(await t.system.store.get('cryptosteroid', 'pl-cs-exp').then((r) => r?.inferred), null);
     assert.equal((await t.system.store.get('cryptosteroid', 'pl-cs-exp'))?.provider_status, 'EXPIRED');
     assert.equal((await assertPublishedExactlyOnce(t, 'alphapo', 'pl-timer')).at(-1), 'expired');
     assert.equal((await assertPublishedExactlyOnce(t, 'cryptosteroid', 'pl-cs-exp')).at(-1), 'expired');
@@ -128,7 +136,7 @@ describe('tracking with every callback dropped: polling and deadlines alone', ()
     const events = (await resultsFor(t, 'cryptoprocessing', 'pl-pr')).filter((r) => r.event && r.event !== 'transition');
     assert.deepEqual(events.map((r) => [r.event, r.status, r.previous_status]).sort(), [['exception', 'expired', 'expired']]);
     assert.equal(events[0]!.exception?.type, 'paid_after_end');
-    assert.equal(events[0]!.exception?.received_amount, '100.50');
+    assert.equal(events[0]!.exception?.received_amount, '100.5');
     assert.equal(parked.events.filter((e) => e.kind === 'exception').length, 1, 'on the record too');
   });
 
