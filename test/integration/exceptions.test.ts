@@ -225,7 +225,7 @@ describe('parked orders and their way out', () => {
     assert.equal(old?.status, 'failed', 'the replaced invoice is cancelled (it ends failed at the platform)');
     // Someone pays into it all the same (the address outlives the invoice): never absorbed, the order stays paid.
     const late = JSON.stringify({
-      id: Number(old!.id),
+      id: Number(old.id),
       foreign_id: 'park-re',
       type: 'invoice',
       status: 'processing',

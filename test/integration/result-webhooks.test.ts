@@ -102,11 +102,15 @@ describe('result webhooks', () => {
     for (const id of ['wh-1', 'wh-2']) await t.waitFor(async () => delivered(id).some((v) => v.result.status === 'paid'), `${id} paid delivered`);
     await t.waitFor(async () => delivered('wh-3').length === 1, 'wh-3 created delivered');
     for (const id of ['wh-1', 'wh-2']) {
+      // The platform calls back on every change: `pending` (a currency picked) comes second when
+      // it comes at all (a `processing` that overtook it makes it a backwards move, not published).
+      const order = delivered(id).map((v) => v.result.status);
       assert.deepEqual(
-        delivered(id).map((v) => v.result.status),
+        order.filter((s) => s !== 'pending'),
         ['created', 'processing', 'paid'],
         `${id} in order`,
       );
+      if (order.includes('pending')) assert.equal(order[1], 'pending', `${id} in order`);
       const published = await resultsOf(id);
       for (const v of delivered(id)) assert.equal(v.id, v.result.event_id, 'webhook-id is the event id');
       assert.deepEqual(
@@ -157,10 +161,13 @@ describe('result webhooks', () => {
     const created = (await resultsOf('wh-down')).find((r) => r.status === 'created')!;
     const redo = await t.post(`/v1/webhook-endpoints/${endpoint}/redeliver`, { event_id: created.event_id, by: 'ops' });
     assert.equal(redo.status, 202);
-    await t.waitFor(async () => delivered('wh-down').length === 3, 'every result of wh-down delivered', 60_000);
+    const owed = (await resultsOf('wh-down')).length;
+    assert.ok(owed >= 3);
+    await t.waitFor(async () => delivered('wh-down').length === owed, 'every result of wh-down delivered', 60_000);
     assert.deepEqual(
       delivered('wh-down')
         .map((v) => v.result.status)
+        .filter((s) => s !== 'pending')
         .sort(),
       ['created', 'paid', 'processing'],
     );

@@ -175,7 +175,8 @@ describe('tracing', () => {
     const publishPaid = find('the paid result published', (s) => s.name === 'publish invoice-results' && s.attributes['invoice.status'] === 'paid');
     assert.deepEqual(chain(publishPaid), ['POST /v1/invoices', 'publish invoice-results']);
     const deliveries = spans.filter(delivery);
-    assert.equal(deliveries.length, 3, 'created, processing and paid delivered');
+    // Created, processing and paid; `pending` too when the platform's callback for it was not overtaken.
+    assert.ok(deliveries.length === 3 || deliveries.length === 4, `created, (pending,) processing and paid delivered: ${deliveries.length}`);
     for (const d of deliveries) {
       assert.deepEqual(chain(d), ['POST /v1/invoices', 'publish invoice-results', 'process result-webhooks', 'POST']);
       assert.equal(d.attributes['http.response.status_code'], 204);
