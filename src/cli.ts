@@ -357,6 +357,8 @@ async function repairCommand(what: 'cancel' | 'abandon' | 'attach' | 'reissue', 
     case 'refused':
       out(`not ${past}: ${key}/${foreignId} is ${result.status}; ${result.why}`);
       return 2;
+    case 'invalid':
+      throw new UsageError(result.issues.map((i) => `${i.field === 'payment_url' ? '--payment-url' : i.field} ${i.message}`).join('; '));
   }
 }
 

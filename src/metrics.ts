@@ -35,6 +35,8 @@ export interface Metrics {
   providerResponse(req: Pick<HttpRequest, 'provider' | 'method'>, res: { status: number | 'error'; durationMs: number }): void;
   /** A callback refused at the edge (bad or missing signature/token, malformed body). */
   callbackRejected(provider: string, reason: string): void;
+  /** A failed authentication (wrong credentials presented) on one surface. */
+  authFailure(surface: 'api' | 'admin' | 'metrics'): void;
   /** Submissions an operator sent back to the queue. */
   operatorRetry(via: RetryVia, count?: number): void;
   /** The relay's hook: results just published to `invoice-results`. */
@@ -173,6 +175,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     name: `${P}operator_retries_total`,
     help: 'Submissions sent back to the queue by an operator.',
     labelNames: ['via'] as const,
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: `${P}auth_failures_total`,
+    help: 'Failed authentications by surface (api, admin, metrics).',
+    labelNames: ['surface'] as const,
     registers: [registry],
   });
   const acceptToCreated = new Histogram({
@@ -319,6 +327,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
     callbackRejected(provider, reason) {
       callbackFailures.inc({ provider, reason });
+    },
+    authFailure(surface) {
+      authFailures.inc({ surface });
     },
     operatorRetry(via, count = 1) {
       if (count > 0) retries.inc({ via }, count);
