@@ -42,7 +42,7 @@ export type BatchItem =
   | { index: number; outcome: 'forbidden'; lane: string; message: string };
 
 export interface BatchAnswer {
-  counts: Record<'accepted' | 'existing' | 'conflict' | 'invalid' | 'forbidden', number>;
+  counts: Record<'accepted' | 'existing' | 'conflict' | 'invalid', number> & { forbidden?: number };
   results: BatchItem[];
 }
 

@@ -82,7 +82,13 @@ export const NotFoundSchema = z.object({ error: z.literal('not_found'), message:
 export const ConflictSchema = z.object({ error: z.literal('conflict'), message: z.string(), foreign_id: z.string() });
 
 export const BatchAnswerSchema = z.object({
-  counts: z.object({ accepted: z.int().min(0), existing: z.int().min(0), conflict: z.int().min(0), invalid: z.int().min(0), forbidden: z.int().min(0) }),
+  counts: z.object({
+    accepted: z.int().min(0),
+    existing: z.int().min(0),
+    conflict: z.int().min(0),
+    invalid: z.int().min(0),
+    forbidden: z.int().min(1).optional().describe('only when some order was for a lane the API key may not use'),
+  }),
   results: z
     .array(
       z.discriminatedUnion('outcome', [

@@ -202,7 +202,8 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       return lane !== undefined && !mayUseLane(principal, lane) ? lane : undefined;
     });
     const accepted = await deps.intake.acceptMany(parsed.data.orders.filter((_o, i) => forbidden[i] === undefined));
-    const counts: Record<string, number> = { accepted: 0, existing: 0, conflict: 0, invalid: 0, forbidden: 0 };
+    // `forbidden` only appears when some order was for a lane the key may not use (the answer of a full key is unchanged).
+    const counts: Record<string, number> = { accepted: 0, existing: 0, conflict: 0, invalid: 0 };
     let next = 0;
     const results = parsed.data.orders.map((_o, index) => {
       const lane = forbidden[index];
