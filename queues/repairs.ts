@@ -23,8 +23,11 @@ export const REPAIRS_QUEUE = 'invoice-repairs';
 
 /** Which order a repair is for. */
 const Target = { provider: ProviderName, account: AccountName.optional(), foreign_id: z.string().min(1).max(255) };
-/** Written by the board's route: who (the signed-in operator) and from where. */
-const Origin = { by: Who, via: z.literal('bull-board') };
+/**
+ * Written by the board's route: who (the signed-in operator, the actor) and from where; `note`
+ * is what was typed as `by`, kept beside the actor. The worker runs no job without them.
+ */
+const Origin = { by: Who, via: z.literal('bull-board'), note: Who.optional() };
 
 /** Job data by job name, v1. */
 export const RepairJobSchemas = {

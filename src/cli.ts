@@ -13,6 +13,7 @@
  *   abandon <provider> <foreign_id> --reason text [--status failed] [--account a]
  *   attach <provider> <foreign_id> --invoice-id id --payment-url url --reason text [--account a]
  *   reissue <provider> <foreign_id> --reason text [--account a]
+ *   hash-password                                reads a password on stdin, prints its scrypt hash (ADMIN_USERS_FILE)
  *
  * `--by <name>` names the operator in the audit log (default: the OS user). Exit codes: 0 done,
  * 1 error (usage, config, Redis), 2 done but some items were refused (invalid, conflict, not
@@ -21,8 +22,10 @@
 import { createReadStream, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createJobId } from '../queues/create.ts';
+import { hashPassword } from './admin-users.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { toView, type IntakeResult } from './invoice/intake.ts';
@@ -46,7 +49,8 @@ const USAGE = `usage: npm run cli -- <command>
   cancel <provider> <foreign_id> [--account a] [--reason text] [--by name]
   abandon <provider> <foreign_id> --reason text [--status cancelled|failed] [--account a] [--by name]
   attach <provider> <foreign_id> --invoice-id id --payment-url url --reason text [--account a] [--by name]
-  reissue <provider> <foreign_id> --reason text [--account a] [--by name]`;
+  reissue <provider> <foreign_id> --reason text [--account a] [--by name]
+  hash-password                  (password on stdin; prints the hash for ADMIN_USERS_FILE)`;
 
 class UsageError extends Error {
   override name = 'UsageError';
@@ -357,7 +361,32 @@ async function repairCommand(what: 'cancel' | 'abandon' | 'attach' | 'reissue', 
     case 'refused':
       out(`not ${past}: ${key}/${foreignId} is ${result.status}; ${result.why}`);
       return 2;
+    case 'invalid':
+      throw new UsageError(result.issues.map((i) => `${i.field === 'payment_url' ? '--payment-url' : i.field} ${i.message}`).join('; '));
   }
+}
+
+/**
+ * The first line of stdin (typed, or piped: `printf '%s' "$PW" | npm run cli -- hash-password`),
+ * hashed for ADMIN_USERS_FILE. The password is never echoed or logged.
+ */
+async function hashPasswordCommand(args: string[]): Promise<number> {
+  if (args.length) throw new UsageError('hash-password takes no arguments: it reads the password on stdin');
+  const tty = !!process.stdin.isTTY;
+  if (tty) process.stderr.write('password (not shown): ');
+  // On a terminal, readline echoes to its output: a sink that drops everything keeps the password off the screen.
+  const sink = new Writable({ write: (_chunk, _enc, cb) => cb() });
+  const lines = createInterface({ input: process.stdin, output: tty ? sink : undefined, terminal: tty });
+  let password = '';
+  for await (const line of lines) {
+    password = line;
+    break;
+  }
+  lines.close();
+  if (tty) process.stderr.write('\n');
+  if (password.length < 12) throw new UsageError('the password must be at least 12 characters');
+  out(await hashPassword(password));
+  return 0;
 }
 
 const COMMANDS: Record<string, (ctx: Ctx, args: string[]) => Promise<number>> = {
@@ -378,6 +407,8 @@ async function main(argv: string[]): Promise<number> {
     out(USAGE);
     return command ? 0 : 1;
   }
+  // Needs neither configuration nor Redis: it only hashes what it reads.
+  if (command === 'hash-password') return hashPasswordCommand(args);
   const run = COMMANDS[command];
   if (!run) throw new UsageError(`unknown command ${command}`);
   let config = loadConfig();

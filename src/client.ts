@@ -37,10 +37,12 @@ export interface CreateOptions {
 export type BatchItem =
   | { index: number; outcome: 'accepted' | 'existing'; invoice: InvoiceView }
   | { index: number; outcome: 'conflict'; foreign_id: string; message: string }
-  | { index: number; outcome: 'invalid'; issues: FieldIssue[] };
+  | { index: number; outcome: 'invalid'; issues: FieldIssue[] }
+  /** The API key may not use the order's lane; nothing was recorded for it. */
+  | { index: number; outcome: 'forbidden'; lane: string; message: string };
 
 export interface BatchAnswer {
-  counts: Record<'accepted' | 'existing' | 'conflict' | 'invalid', number>;
+  counts: Record<'accepted' | 'existing' | 'conflict' | 'invalid', number> & { forbidden?: number };
   results: BatchItem[];
 }
 

@@ -3,6 +3,8 @@
  * process with a message naming the variable (see `ConfigError`).
  */
 import { z } from 'zod';
+import { ActorName, loadKeysFile } from './api-keys.ts';
+import { loadAdminUsers, type AdminUser } from './admin-users.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_ACCOUNT, loadAccountsFile, type AccountConfig } from './lanes.ts';
 import { providerModules, type ProviderModules } from './providers/registry.ts';
@@ -68,16 +70,23 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_{}.-]{1,64}$/, 'letters, digits, _ . - and a {hash tag} only')
     .default('iw'),
+  /** A full-access API key with id `default` (src/api-keys.ts). */
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** API keys with scopes and lanes: a JSON file of token hashes, reloaded when it changes (docs/security.md). */
+  API_KEYS_FILE: optionalString,
+  /** Failed authentications per client address within a minute before it gets 429 (api, admin, metrics); 0: no brake. */
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).max(100_000).default(10),
   PUBLIC_BASE_URL: optionalUrl,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   // Operations (src/http/admin.ts, src/http/ops.ts, src/main.ts).
   /** Bull Board sign-in (HTTP Basic). Without both, the board is off (open only in sandbox mode). */
-  ADMIN_USER: optionalString,
+  ADMIN_USER: ActorName.optional(),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
-  /** `viewer`: read-only board; `operator`: may retry, promote, pause and clean jobs. */
+  /** `viewer`: read-only board; `operator`: may retry, promote, pause and clean jobs (ADMIN_USER's role). */
   ADMIN_ROLE: z.enum(['viewer', 'operator']).default('viewer'),
+  /** More Bull Board users, each a viewer or an operator: a JSON file of scrypt password hashes (docs/security.md). */
+  ADMIN_USERS_FILE: optionalString,
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Port of the worker role's /healthz, /readyz and /metrics (0: any free port). */
@@ -189,6 +198,8 @@ export interface Config extends Env {
   env: Readonly<Record<string, unknown>>;
   /** True when the built-in sandbox must run and every provider points at it. */
   sandbox: boolean;
+  /** Bull Board users from ADMIN_USERS_FILE (ADMIN_USER is not among them). */
+  adminUsers: AdminUser[];
 }
 
 /** Variables that belong together: all set, or none. */
@@ -258,8 +269,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, modules: Pro
     }
     accounts.push(extra);
   }
+  // The key and user files are read once here so a bad one stops the boot naming the field.
+  const files: Array<() => unknown> = [];
+  if (env.API_KEYS_FILE) files.push(() => loadKeysFile(env.API_KEYS_FILE as string, [...modules.keys()]));
+  let adminUsers: AdminUser[] = [];
+  if (env.ADMIN_USERS_FILE) files.push(() => (adminUsers = loadAdminUsers(env.ADMIN_USERS_FILE as string)));
+  for (const read of files) {
+    try {
+      read();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.issues);
+    }
+  }
+  if (env.ADMIN_USER && adminUsers.some((u) => u.user === env.ADMIN_USER)) problems.push({ field: 'ADMIN_USERS_FILE', message: `${env.ADMIN_USER} is ADMIN_USER already` });
   if (problems.length) throw new ConfigError(problems);
 
   const sandbox = env.SANDBOX === 'on' || (env.SANDBOX === 'auto' && accounts.length === 0);
-  return Object.freeze({ ...env, accounts, env: Object.freeze({ ...env }), sandbox });
+  return Object.freeze({ ...env, accounts, env: Object.freeze({ ...env }), sandbox, adminUsers });
 }

@@ -73,6 +73,12 @@ export interface LaneTuning {
 export interface AccountConfig extends LaneRef {
   settings: unknown;
   tuning: LaneTuningInput;
+  /**
+   * Hosts of this account's payment pages besides its provider's (`payment_hosts` in the accounts
+   * file): an attached payment URL must be https on one of them. An entry with a scheme is an exact
+   * origin (the built-in sandbox's `http://127.0.0.1:<port>`).
+   */
+  paymentHosts?: string[];
   /** Where it was configured, for messages: `env` or the accounts file's path. */
   source: string;
 }
@@ -84,8 +90,11 @@ export interface AccountSchemaSource {
 }
 
 const FileSchema = z.strictObject({
-  accounts: z.array(z.looseObject({ provider: z.string(), account: AccountName, lane: z.unknown().optional() })),
+  accounts: z.array(z.looseObject({ provider: z.string(), account: AccountName, lane: z.unknown().optional(), payment_hosts: z.unknown().optional() })),
 });
+
+/** A payment host as the accounts file names it: a DNS name, lower case, no scheme, port or path. */
+const PaymentHosts = z.array(z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a host name, e.g. pay.example.com')).max(50);
 
 /**
  * Reads the accounts file: `{"accounts": [{"provider", "account", ...settings, "lane": {...}}]}`.
@@ -117,7 +126,11 @@ export function loadAccountsFile(path: string, providers: ReadonlyMap<string, Ac
     const key = laneKey(entry.provider, entry.account);
     if (seen.has(key)) problems.push({ field: where(`${name}.account`), message: 'configured twice' });
     seen.add(key);
-    const { provider: _p, account: _a, lane, ...rest } = entry;
+    const { provider: _p, account: _a, lane, payment_hosts, ...rest } = entry;
+    const hosts = PaymentHosts.safeParse(payment_hosts ?? []);
+    if (!hosts.success) {
+      for (const i of hosts.error.issues) problems.push({ field: where(`${name}.payment_hosts${i.path.map((p) => `[${String(p)}]`).join('')}`), message: i.message });
+    }
     const resolved: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(rest)) {
       const ref = z.strictObject({ env: z.string().min(1) }).safeParse(v);
@@ -134,7 +147,14 @@ export function loadAccountsFile(path: string, providers: ReadonlyMap<string, Ac
       for (const i of tuning.error.issues) problems.push({ field: where(`${name}.lane.${i.path.map(String).join('.')}`), message: i.message });
     }
     if (settings.success && tuning.success) {
-      out.push({ provider: entry.provider, account: entry.account, settings: settings.data, tuning: tuning.data, source: path });
+      out.push({
+        provider: entry.provider,
+        account: entry.account,
+        settings: settings.data,
+        tuning: tuning.data,
+        source: path,
+        ...(hosts.success && hosts.data.length ? { paymentHosts: hosts.data } : {}),
+      });
     }
   });
   if (problems.length) throw new ConfigError(problems);
@@ -200,6 +220,8 @@ export interface Lane extends LaneRef {
   readonly createQueue: CreateQueue;
   readonly pollQueue: PollQueue;
   readonly breaker: Breaker;
+  /** Where its payment pages live: the provider's hosts and the account's `payment_hosts` (attach checks against them). */
+  readonly paymentHosts: readonly string[];
 }
 
 export type Lanes = ReadonlyMap<string, Lane>;

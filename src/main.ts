@@ -126,7 +126,7 @@ if (config.sandbox) {
 system = await startSystem({ config, redisUrl: redis.url, log, role, telemetry: tracing?.telemetry });
 const url = role === 'worker' ? await listenOps(system) : await system.listen(config.PORT, config.HOST);
 const apiUrl = role === 'worker' ? undefined : url;
-if (!config.API_TOKEN && role !== 'worker') log.warn('API_TOKEN is not set: the producer API accepts unauthenticated requests');
+if (!config.API_TOKEN && !config.API_KEYS_FILE && role !== 'worker') log.warn('API_TOKEN and API_KEYS_FILE are not set: the producer API accepts unauthenticated requests');
 const perInvoice = [...system.lanes.values()].filter((l) => l.adapter.callbacks === 'per-invoice').map((l) => l.key);
 if (role === 'worker' && !config.PUBLIC_BASE_URL && perInvoice.length) {
   log.warn({ fallback: `http://127.0.0.1:${config.PORT}`, lanes: perInvoice }, 'PUBLIC_BASE_URL is not set: per-invoice callback URLs will point at this machine');
@@ -141,7 +141,15 @@ log.info(
     sandbox: sandbox?.url ?? null,
     lanes: [...system.lanes.keys()],
     queuePrefix: config.QUEUE_PREFIX,
-    admin: role === 'worker' ? null : config.ADMIN_USER ? config.ADMIN_ROLE : config.sandbox ? 'open (sandbox)' : 'disabled',
+    admin:
+      role === 'worker'
+        ? null
+        : config.ADMIN_USER || config.adminUsers.length
+          ? { users: config.adminUsers.length + (config.ADMIN_USER ? 1 : 0) }
+          : config.sandbox
+            ? 'open (sandbox)'
+            : 'disabled',
+    apiKeys: role === 'worker' ? null : (system.keys?.size ?? 0),
   },
   'invoice worker started',
 );

@@ -37,6 +37,8 @@ export interface Metrics {
   callbackRejected(provider: string, reason: string): void;
   /** An authentic callback that is not about an invoice (deposit, withdrawal, exchange...): acknowledged, not applied. */
   foreignCallback(type: string): void;
+  /** A failed authentication (wrong credentials presented) on one surface. */
+  authFailure(surface: 'api' | 'admin' | 'metrics'): void;
   /** Submissions an operator sent back to the queue. */
   operatorRetry(via: RetryVia, count?: number): void;
   /** The relay's hook: results just published to `invoice-results`. */
@@ -193,6 +195,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     labelNames: ['via'] as const,
     registers: [registry],
   });
+  const authFailures = new Counter({
+    name: `${P}auth_failures_total`,
+    help: 'Failed authentications by surface (api, admin, metrics).',
+    labelNames: ['surface'] as const,
+    registers: [registry],
+  });
   const acceptToCreated = new Histogram({
     name: `${P}accept_to_created_seconds`,
     help: 'From accepting an order to the provider creating its invoice.',
@@ -340,6 +348,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
     foreignCallback(type) {
       foreignCallbacks.inc({ type });
+    },
+    authFailure(surface) {
+      authFailures.inc({ surface });
     },
     operatorRetry(via, count = 1) {
       if (count > 0) retries.inc({ via }, count);

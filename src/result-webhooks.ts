@@ -39,6 +39,8 @@ export interface Endpoint {
   disabled_at?: string;
   created_at: string;
   secrets: EndpointSecret[];
+  /** Registered by an API key limited to these lanes: it receives only their results. Absent: every lane. */
+  lanes?: string[];
 }
 
 /** What an answer may show of an endpoint: never its secrets. */
@@ -93,7 +95,7 @@ export class EndpointStore {
   }
 
   /** Registers an endpoint (or, with the id of a configured one, makes sure it is there); answers it with its secret. */
-  async create(input: { url: string; description?: string; secret?: string; id?: string }): Promise<Endpoint> {
+  async create(input: { url: string; description?: string; secret?: string; id?: string; lanes?: string[] }): Promise<Endpoint> {
     const e: Endpoint = {
       id: input.id ?? `ep_${randomUUID().replace(/-/g, '').slice(0, 16)}`,
       url: input.url,
@@ -101,6 +103,7 @@ export class EndpointStore {
       status: 'enabled',
       created_at: new Date().toISOString(),
       secrets: [{ secret: input.secret ?? newSecret() }],
+      ...(input.lanes ? { lanes: input.lanes } : {}),
     };
     return this.put(e);
   }
@@ -215,7 +218,10 @@ export async function fanOut(
   for (const e of live) {
     for (const entry of entries) {
       const d = entry.data as { provider: string; account?: string; foreign_id: string };
-      const invoice = invoiceId(laneKey(d.provider, d.account), d.foreign_id);
+      const lane = laneKey(d.provider, d.account);
+      // An endpoint of a lane-limited API key hears only of its lanes.
+      if (e.lanes && !e.lanes.includes(lane)) continue;
+      const invoice = invoiceId(lane, d.foreign_id);
       const after = await endpoints.chain(e.id, invoice, entry.jobId);
       jobs.push({
         name: entry.name,
@@ -225,5 +231,5 @@ export async function fanOut(
       });
     }
   }
-  await queue.addBulk(jobs);
+  if (jobs.length) await queue.addBulk(jobs);
 }

@@ -22,8 +22,10 @@ export interface RetryDeps {
 }
 
 export interface RetryRequest {
-  /** Who asked (token label, `by` field, OS user), for the audit log line. */
+  /** The actor (the API key id, the signed-in user, the CLI's operator), for the history and the audit line. */
   by: string;
+  /** What the caller said about who asked (a body's `by`): kept beside the actor, never as it. */
+  note?: string;
   /** Where the request came from (api, cli). */
   via: string;
   /** The operator checked at the provider that no invoice exists for a parked order. */
@@ -45,10 +47,29 @@ export async function retrySubmission(deps: RetryDeps, lane: string, foreignId: 
   if (!queue) return { outcome: 'not_retryable', status: `${record.status} (lane ${lane} is not configured here)` };
   if (record.reconcile) {
     if (!req.confirmNotCreated) return { outcome: 'needs_reconciliation', reconcile: record.reconcile };
-    await deps.store.apply(lane, foreignId, { source: `operator:${req.by}`, fields: { reconcile: null, submitting: null, last_error: null } });
+    // Written to the history: this is the decision that may make a second invoice if it was wrong.
+    const who = req.note && req.note !== req.by ? `${req.by} (note: ${req.note})` : req.by;
+    await deps.store.apply(lane, foreignId, {
+      source: `operator:${req.by}`,
+      reason: `confirmed not created at the provider by ${who}; sent again (was: ${record.reconcile})`,
+      recorded: true,
+      fields: { reconcile: null, submitting: null, last_error: null },
+    });
   }
   const state = await resendCreate(queue, record);
-  deps.log.info({ lane, foreign_id: foreignId, jobId: createJobId(lane, foreignId), by: req.by, via: req.via, previousJobState: state }, 'submission retried');
+  deps.log.info(
+    {
+      lane,
+      foreign_id: foreignId,
+      jobId: createJobId(lane, foreignId),
+      by: req.by,
+      ...(req.note ? { note: req.note } : {}),
+      via: req.via,
+      previousJobState: state,
+      confirmedNotCreated: !!record.reconcile,
+    },
+    'submission retried',
+  );
   deps.onRetried?.(1);
   return { outcome: 'retrying', previous_job_state: state };
 }
@@ -167,13 +188,14 @@ export async function retryFailed(deps: RetryDeps, filter: FailedFilter, req: Re
       continue;
     }
     // Never confirms reconciliation in bulk: that takes a look at the provider, order by order.
-    const outcome = await retrySubmission(deps, item.lane, item.foreign_id, { by: req.by, via: req.via });
+    const outcome = await retrySubmission(deps, item.lane, item.foreign_id, { by: req.by, note: req.note, via: req.via });
     if (outcome.outcome === 'retrying') result.retried.push(ref);
     else result.skipped.push({ ...ref, why: outcome.outcome === 'not_retryable' ? `invoice is ${outcome.status}` : outcome.outcome });
   }
   deps.log.info(
     {
       by: req.by,
+      ...(req.note ? { note: req.note } : {}),
       via: req.via,
       dryRun: !!req.dryRun,
       provider: filter.provider ?? null,

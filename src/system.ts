@@ -16,6 +16,7 @@ import { RETRY_SCHEDULE_MS, createWebhooksQueue, type WebhooksQueue } from '../q
 import { createRepairsQueue, type RepairsQueue } from '../queues/repairs.ts';
 import { EndpointStore, fanOut } from './result-webhooks.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
+import { KeyRing } from './api-keys.ts';
 import { Breaker } from './breaker.ts';
 import type { Config } from './config.ts';
 import { createOpsApp } from './http/ops.ts';
@@ -50,6 +51,8 @@ export interface SystemOptions {
 }
 
 export interface System {
+  /** The producer API's keys (API_TOKEN, API_KEYS_FILE), once it listens; emits `reload` when the file was read again. */
+  readonly keys: KeyRing | undefined;
   redis: RedisClient;
   store: InvoiceStore;
   /** Every lane (provider account) by key: `provider` for a default account, `provider@account` otherwise. */
@@ -121,6 +124,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       prefix: lp,
       tuning,
       adapter: module.create(account.settings, { http, lane: ref, env: config.env }),
+      paymentHosts: [...(module.paymentHosts ?? []), ...(account.paymentHosts ?? [])],
       createQueue: createCreateQueue(redis, lp, key, config.CREATE_ATTEMPTS, config.CREATE_BACKOFF_MS, { age: config.CREATE_RETENTION, count: config.CREATE_RETENTION_COUNT }),
       pollQueue: createPollQueue(redis, lp, key),
       breaker: new Breaker(storeRedis, `${lp}:lane:${key}:breaker`, {
@@ -222,7 +226,11 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     );
   }
 
+  let keyRing: KeyRing | undefined;
   const system: System = {
+    get keys() {
+      return keyRing;
+    },
     redis,
     store,
     lanes,
@@ -245,10 +253,15 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     async listen(port, host = '127.0.0.1') {
       const workersRunning = workers ? () => workers.workers.every((w) => w.isRunning()) : undefined;
       // The app only pings Redis (readiness), which a Cluster answers too.
-      const ops = { redis: redis as Redis, log, metrics: m, metricsToken: config.METRICS_TOKEN, workersRunning, laneStatus };
+      const ops = { redis: redis as Redis, log, metrics: m, metricsToken: config.METRICS_TOKEN, workersRunning, laneStatus, authFailureLimit: config.AUTH_FAILURE_LIMIT };
       // The worker role serves only health and metrics; the producer API and Bull Board live on the
       // api role, and are not even loaded in a worker process (about 20 MB of its memory).
       const http = role === 'worker' ? undefined : await Promise.all([import('./http/app.ts'), import('./http/webhooks.ts')]);
+      // API keys: API_TOKEN and the keys file, which is watched and read again when it changes.
+      if (http) {
+        keyRing?.close();
+        keyRing = new KeyRing({ token: config.API_TOKEN, file: config.API_KEYS_FILE, knownProviders: [...modules.keys()], log: log.child({ component: 'auth' }) });
+      }
       const app = !http
         ? createOpsApp(ops)
         : http[0].createApp({
@@ -257,6 +270,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
             lanes,
             track,
             apiToken: config.API_TOKEN,
+            keys: keyRing,
             ...ops,
             // Provider callbacks: raw-body routes, mounted before the producer API's JSON parser.
             mount: (app) => void app.use(http[1].webhookRoutes({ lanes, store, eventsQueue, log, metrics: m })),
@@ -272,6 +286,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
               user: config.ADMIN_USER,
               password: config.ADMIN_PASSWORD,
               role: config.ADMIN_ROLE,
+              users: config.adminUsers,
               sandbox: config.sandbox,
               log: log.child({ component: 'admin' }),
               metrics,
@@ -288,6 +303,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       return system.url;
     },
     async close(timeoutMs) {
+      keyRing?.close();
       if (system.server) {
         // Intake stops first; a request still running after the bound is cut (its client retries).
         const server = system.server;

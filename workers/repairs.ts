@@ -21,7 +21,8 @@ export function repairsProcessor(ctx: WorkerContext): OutcomeProcessor<RepairJob
     const { action, data } = parsed.job;
     const lane = laneKey(data.provider, data.account);
     out.context({ lane, foreign_id: data.foreign_id, action, by: data.by });
-    const req = { by: data.by, via: data.via, reason: data.reason };
+    // `by` was written by the board's route (the signed-in user), never typed; a typed one is the note.
+    const req = { by: data.by, via: data.via, reason: data.reason, ...(data.note ? { note: data.note } : {}) };
     let done: RepairOutcome;
     switch (parsed.job.action) {
       case 'attach': {
@@ -39,6 +40,7 @@ export function repairsProcessor(ctx: WorkerContext): OutcomeProcessor<RepairJob
         done = await acceptPayment(deps, lane, data.foreign_id, req);
         break;
     }
+    if (done.outcome === 'invalid') throw new UnrecoverableError(`${action} not possible: ${done.issues.map((i) => `${i.field} ${i.message}`).join('; ')}`);
     if (done.outcome === 'not_found') throw new UnrecoverableError(`${action}: no invoice for ${lane}/${data.foreign_id}`);
     if (done.outcome === 'refused') throw new UnrecoverableError(`${action} not possible: ${lane}/${data.foreign_id} is ${done.status}; ${done.why}`);
     const fid = done.record.provider_foreign_id;

@@ -10,6 +10,7 @@
  * and writes the signed-in user into it as `by` (whatever was typed); the repairs worker runs it
  * (queues/repairs.ts).
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -17,43 +18,87 @@ import type { Queue } from 'bullmq';
 import express, { Router, type Express, type RequestHandler, type Response } from 'express';
 import { REPAIRS_QUEUE, parseRepairJob, repairDataJsonSchema, repairFields } from '../../queues/repairs.ts';
 import type { Logger } from 'pino';
+import { decoyHash, verifyPassword, type AdminRole, type AdminUser } from '../admin-users.ts';
 import type { Metrics } from '../metrics.ts';
 import { maskPersonal } from '../redact.ts';
 import { safeEqual } from '../signing.ts';
+import type { AuthFailures } from './auth.ts';
 
 export const ADMIN_PATH = '/admin/queues';
 
-export type AdminRole = 'viewer' | 'operator';
+export type { AdminRole };
 
 export interface AdminOptions {
   queues: readonly Queue[];
+  /** ADMIN_USER / ADMIN_PASSWORD: one user, of role `role`. */
   user?: string;
   password?: string;
   role: AdminRole;
+  /** ADMIN_USERS_FILE: more users, each with a scrypt password hash and a role of its own. */
+  users?: readonly AdminUser[];
   /** Local sandbox mode: without credentials the board is open (and says so loudly). */
   sandbox: boolean;
   log: Logger;
   metrics?: Pick<Metrics, 'operatorRetry'>;
+  /** Failed sign-ins: logged, counted and braked per address (shared with the other surfaces). */
+  failures?: AuthFailures;
 }
 
-/** `Authorization: Basic`, both parts compared in constant time; the user name lands in `res.locals.adminUser`. */
-export function basicAuth(user: string, password: string, log: Logger): RequestHandler {
-  return (req, res, next) => {
+/** A verified (user, password) pair is remembered this long, so the board's polling does not run scrypt each time. */
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX = 1000;
+
+/**
+ * `Authorization: Basic`. ADMIN_USER's pair is compared in constant time (both parts always);
+ * a file user's password is checked against its scrypt hash (an unknown name against a decoy
+ * hash, so it takes as long). The user and role land in `res.locals.adminUser` / `adminRole`.
+ */
+export function basicAuth(opts: Pick<AdminOptions, 'user' | 'password' | 'role' | 'users' | 'log' | 'failures'>): RequestHandler {
+  const users = new Map((opts.users ?? []).map((u) => [u.user, u]));
+  // Keyed by an HMAC under a key of this process only: no password, nor a plain hash of one, is kept.
+  const pepper = randomBytes(32);
+  const verified = new Map<string, { role: AdminRole; until: number }>();
+  const fingerprint = (user: string, password: string): string => createHmac('sha256', pepper).update(`${user}\u0000${password}`).digest('hex');
+
+  async function check(givenUser: string, givenPassword: string): Promise<AdminRole | null> {
+    if (opts.user && opts.password) {
+      // Both comparisons always run, so a right user name is not measurably faster to refuse.
+      const userOk = safeEqual(givenUser, opts.user);
+      const passwordOk = safeEqual(givenPassword, opts.password);
+      if (userOk && passwordOk) return opts.role;
+    }
+    if (!users.size) return null;
+    const key = fingerprint(givenUser, givenPassword);
+    const hit = verified.get(key);
+    if (hit && hit.until > Date.now()) return hit.role;
+    const u = users.get(givenUser);
+    const ok = await verifyPassword(givenPassword, u?.passwordHash ?? (await decoyHash()));
+    if (!u || !ok) return null;
+    verified.delete(key);
+    verified.set(key, { role: u.role, until: Date.now() + VERIFIED_TTL_MS });
+    if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
+    return u.role;
+  }
+
+  return async (req, res, next) => {
+    if (opts.failures && opts.failures.retryAfter(req.ip ?? '') > 0) return opts.failures.brake()(req, res, next);
     const header = req.get('authorization') ?? '';
     const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header);
     const decoded = match?.[1] ? Buffer.from(match[1], 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
     const givenUser = colon >= 0 ? decoded.slice(0, colon) : '';
     const givenPassword = colon >= 0 ? decoded.slice(colon + 1) : '';
-    // Both comparisons always run, so a right user name is not measurably faster to refuse.
-    const userOk = safeEqual(givenUser, user);
-    const passwordOk = safeEqual(givenPassword, password);
-    if (userOk && passwordOk) {
-      res.locals.adminUser = user;
+    const role = colon >= 0 ? await check(givenUser, givenPassword) : null;
+    if (role) {
+      res.locals.adminUser = givenUser;
+      res.locals.adminRole = role;
       next();
       return;
     }
-    if (header) log.warn({ path: ADMIN_PATH, ip: req.ip }, 'admin sign-in refused');
+    if (header) {
+      if (opts.failures) opts.failures.failed('admin', req, 'admin sign-in refused');
+      else opts.log.warn({ surface: 'admin', ip: req.ip, path: ADMIN_PATH }, 'admin sign-in refused');
+    }
     res.status(401).set('WWW-Authenticate', 'Basic realm="Bull Board", charset="UTF-8"').json({ error: 'unauthorized', message: 'sign in with the admin credentials' });
   };
 }
@@ -142,8 +187,9 @@ const boardQuery: RequestHandler = (req, res, next) => {
   next();
 };
 
-function boardRouter(opts: AdminOptions): Router {
-  const operator = opts.role === 'operator';
+/** One Bull Board over every queue: read-only for viewers, with retries for operators. */
+function board(opts: AdminOptions, role: AdminRole): Express {
+  const operator = role === 'operator';
   const serverAdapter = new ExpressAdapter().setBasePath(ADMIN_PATH);
   const adapters = opts.queues.map((queue) => {
     const repairs = queue.name === REPAIRS_QUEUE;
@@ -163,7 +209,27 @@ function boardRouter(opts: AdminOptions): Router {
     serverAdapter,
     options: { uiConfig: { boardTitle: operator ? 'Invoice worker' : 'Invoice worker (read-only)', hideDocsLink: true } },
   });
+  // The adapter's own express app: without this it announces `X-Powered-By: Express` on every answer.
+  const app = serverAdapter.getRouter() as Express;
+  app.disable('x-powered-by');
+  return app;
+}
 
+const roleOf = (res: Response): AdminRole => (res.locals.adminRole === 'operator' ? 'operator' : 'viewer');
+
+/**
+ * A viewer changes nothing: every method but GET and HEAD on the board's API is refused here,
+ * whatever Bull Board's own read-only mode would do (its routes change between versions; this
+ * list does not need to follow them). 405, as Bull Board answers a read-only queue.
+ */
+const viewerReadsOnly: RequestHandler = (req, res, next) => {
+  if (roleOf(res) === 'operator' || req.method === 'GET' || req.method === 'HEAD' || !req.path.startsWith('/api/')) return next();
+  res.status(405).json({ error: 'read_only', message: 'viewers cannot change queues or jobs: this needs the operator role' });
+};
+
+function boardRouter(opts: AdminOptions): Router {
+  const roles = new Set<AdminRole>([...(opts.user || opts.sandbox ? [opts.role] : []), ...(opts.users ?? []).map((u) => u.role)]);
+  const boards = new Map([...roles].map((r) => [r, board(opts, r)] as const));
   const router = Router();
   router.use(decodablePath, boardQuery);
   for (const [method, path, why] of FORBIDDEN) {
@@ -175,11 +241,14 @@ function boardRouter(opts: AdminOptions): Router {
   router.post(ADD_ROUTE, express.json({ limit: '16kb' }), (req, res, next) => {
     const queueName = String(req.params.queueName);
     const by = String(res.locals.adminUser ?? 'anonymous');
+    const operator = roleOf(res) === 'operator';
     if (queueName !== REPAIRS_QUEUE || !operator) {
       res.status(403).json({
         error: 'forbidden',
         message:
-          queueName !== REPAIRS_QUEUE ? `not allowed here: orders enter through the producer API or the CLI; repairs go to ${REPAIRS_QUEUE}` : 'repairs need ADMIN_ROLE=operator',
+          queueName !== REPAIRS_QUEUE
+            ? `not allowed here: orders enter through the producer API or the CLI; repairs go to ${REPAIRS_QUEUE}`
+            : 'repairs need the operator role (ADMIN_ROLE=operator, or role operator in ADMIN_USERS_FILE)',
       });
       return;
     }
@@ -188,9 +257,10 @@ function boardRouter(opts: AdminOptions): Router {
     // The board's form starts from a template with every field of every repair: the ones left
     // empty, and those the chosen repair does not take, are not part of the request.
     const takes = repairFields(body.name);
-    const typed = Object.fromEntries(Object.entries(given).filter(([k, v]) => v !== '' && (!takes || takes.has(k))));
-    // Who is the signed-in user, never what was typed; `v` and `via` are ours too.
-    const data = { ...typed, v: 1, by, via: 'bull-board' };
+    const { by: typedBy, ...typed } = Object.fromEntries(Object.entries(given).filter(([k, v]) => v !== '' && (!takes || takes.has(k))));
+    // Who is the signed-in user, never what was typed (a typed `by` is kept as a note); `v` and `via` are ours too.
+    const note = typeof typedBy === 'string' && typedBy.trim() ? typedBy.trim().slice(0, 100) : typeof typed.note === 'string' ? typed.note : undefined;
+    const data = { ...typed, v: 1, by, via: 'bull-board', ...(note ? { note } : {}) };
     const parsed = parseRepairJob(body.name, data);
     if ('issues' in parsed) {
       opts.log.warn(
@@ -240,18 +310,20 @@ function boardRouter(opts: AdminOptions): Router {
     if (state !== CLEANABLE_STATE && state !== 'unknown') return refuseClean(res, queueName, state);
     next();
   });
-  // The adapter's own express app: without this it announces `X-Powered-By: Express` on every answer.
-  const board = serverAdapter.getRouter() as Express;
-  board.disable('x-powered-by');
-  router.use(board);
+  router.use(viewerReadsOnly);
+  router.use((req, res, next) => {
+    const app = boards.get(roleOf(res));
+    if (!app) return next(Object.assign(new Error('no board for this role'), { status: 403, expose: true }));
+    app(req, res, next);
+  });
   return router;
 }
 
 /** The router to mount at {@link ADMIN_PATH}. */
 export function adminRouter(opts: AdminOptions): Router {
   const router = Router();
-  if (opts.user && opts.password) {
-    router.use(basicAuth(opts.user, opts.password, opts.log));
+  if ((opts.user && opts.password) || opts.users?.length) {
+    router.use(basicAuth(opts));
   } else if (opts.sandbox) {
     opts.log.warn(
       { path: ADMIN_PATH, role: opts.role },
@@ -259,12 +331,13 @@ export function adminRouter(opts: AdminOptions): Router {
     );
     router.use((_req, res, next) => {
       res.locals.adminUser = 'sandbox';
+      res.locals.adminRole = opts.role;
       next();
     });
   } else {
-    opts.log.info({ path: ADMIN_PATH }, 'Bull Board disabled: ADMIN_USER and ADMIN_PASSWORD are not set');
+    opts.log.info({ path: ADMIN_PATH }, 'Bull Board disabled: ADMIN_USER and ADMIN_PASSWORD (or ADMIN_USERS_FILE) are not set');
     router.use((_req, res) => {
-      res.status(403).json({ error: 'admin_disabled', message: 'Bull Board is disabled: set ADMIN_USER and ADMIN_PASSWORD' });
+      res.status(403).json({ error: 'admin_disabled', message: 'Bull Board is disabled: set ADMIN_USER and ADMIN_PASSWORD, or ADMIN_USERS_FILE' });
     });
     return router;
   }

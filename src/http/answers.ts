@@ -76,18 +76,38 @@ export const MessageErrorSchema = z.object({ error: z.string(), message: z.strin
 
 export const BadRequestSchema = z.union([IssuesErrorSchema, MessageErrorSchema]);
 
+/** 403: the API key lacks the route's scope, or may not act on the lane. */
+export const ForbiddenSchema = z.object({
+  error: z.literal('forbidden'),
+  message: z.string(),
+  scope: z.string().optional().describe('the scope the key lacks (`all`: the route needs a key with every scope)'),
+  lane: z.string().optional().describe('the lane the key may not act on'),
+});
+
 export const NotFoundSchema = z.object({ error: z.literal('not_found'), message: z.string(), provider: z.string().optional() });
 
 export const ConflictSchema = z.object({ error: z.literal('conflict'), message: z.string(), foreign_id: z.string() });
 
 export const BatchAnswerSchema = z.object({
-  counts: z.object({ accepted: z.int().min(0), existing: z.int().min(0), conflict: z.int().min(0), invalid: z.int().min(0) }),
+  counts: z.object({
+    accepted: z.int().min(0),
+    existing: z.int().min(0),
+    conflict: z.int().min(0),
+    invalid: z.int().min(0),
+    forbidden: z.int().min(1).optional().describe('only when some order was for a lane the API key may not use'),
+  }),
   results: z
     .array(
       z.discriminatedUnion('outcome', [
         z.object({ index: z.int().min(0), outcome: z.enum(['accepted', 'existing']), invoice: InvoiceViewSchema }),
         z.object({ index: z.int().min(0), outcome: z.literal('conflict'), foreign_id: z.string(), message: z.string() }),
         z.object({ index: z.int().min(0), outcome: z.literal('invalid'), issues: z.array(FieldIssueSchema) }),
+        z.object({
+          index: z.int().min(0),
+          outcome: z.literal('forbidden').describe("the API key may not use this order's lane; nothing was recorded for it"),
+          lane: z.string(),
+          message: z.string(),
+        }),
       ]),
     )
     .describe('one per order, in input order'),

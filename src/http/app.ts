@@ -14,7 +14,8 @@ import type { LaneStatus, Lanes } from '../lanes.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { Metrics } from '../metrics.ts';
 import { ADMIN_PATH, adminRouter, type AdminOptions } from './admin.ts';
-import { bearerAuth } from './auth.ts';
+import { KeyRing } from '../api-keys.ts';
+import { AuthFailures, apiAccess, apiAuth } from './auth.ts';
 import { opsRoutes } from './ops.ts';
 import { invoiceRoutes } from './invoices.ts';
 import { repairRoutes } from './repairs.ts';
@@ -37,6 +38,10 @@ export interface AppDeps {
   redis: Redis;
   log: Logger;
   apiToken?: string;
+  /** The API keys in force (API_TOKEN and API_KEYS_FILE); default: API_TOKEN alone. */
+  keys?: KeyRing;
+  /** AUTH_FAILURE_LIMIT: failed authentications per address and minute before 429; 0: no brake. */
+  authFailureLimit?: number;
   /** Extra routers mounted before the producer API (webhooks, admin, metrics). */
   mount?: (app: Express) => void;
   /** Metrics: served at /metrics, and for routers to count what they see (e.g. `callbackRejected`). */
@@ -100,17 +105,29 @@ export function createApp(deps: AppDeps): Express {
   const traced = tracingMiddleware();
   if (traced) app.use(traced);
 
+  // One brake for every surface: an address guessing at one door is slowed at all of them.
+  const failures = new AuthFailures({ log: deps.log.child({ component: 'auth' }), metrics: deps.metrics, limit: deps.authFailureLimit ?? 10 });
+  const keys = deps.keys ?? new KeyRing({ token: deps.apiToken, log: deps.log });
   app.use(
-    opsRoutes({ redis: deps.redis, log: deps.log, metrics: deps.metrics, metricsToken: deps.metricsToken, workersRunning: deps.workersRunning, laneStatus: deps.laneStatus }),
+    opsRoutes({
+      redis: deps.redis,
+      log: deps.log,
+      metrics: deps.metrics,
+      metricsToken: deps.metricsToken,
+      workersRunning: deps.workersRunning,
+      laneStatus: deps.laneStatus,
+      failures,
+    }),
   );
-  if (deps.admin) app.use(ADMIN_PATH, adminRouter(deps.admin));
+  if (deps.admin) app.use(ADMIN_PATH, adminRouter({ ...deps.admin, failures }));
   // The producer API's OpenAPI document and its reference page: open, like /healthz (they describe, they hold no data).
   app.use(openApiRoutes());
 
   deps.mount?.(app);
 
   // 1,000 orders of a few KB each fit comfortably; anything larger is refused with 413.
-  app.use('/v1', bearerAuth(deps.apiToken), requireJson, express.json({ limit: '5mb', strict: true, type: () => true, verify: requireUtf8 }));
+  // Who calls (the API key), then its scope and lanes (src/http/auth.ts), once the body is parsed.
+  app.use('/v1', apiAuth(keys, failures), requireJson, express.json({ limit: '5mb', strict: true, type: () => true, verify: requireUtf8 }), apiAccess);
   app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, lanes: deps.lanes, log: deps.log, metrics: deps.metrics }));
   if (deps.webhookEndpoints) app.use(webhookEndpointRoutes(deps.webhookEndpoints));
   app.use(repairRoutes({ store: deps.store, lanes: deps.lanes, log: deps.log, track: deps.track ?? { pollIdleMs: 1_800_000, graceMs: 3_600_000 } }));

@@ -10,7 +10,9 @@ import { zodIssues, type FieldIssue } from '../errors.ts';
 import { toView, type Intake } from '../invoice/intake.ts';
 import { ProviderName } from '../invoice/order.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../lanes.ts';
+import { mayUseLane } from '../api-keys.ts';
 import { retryFailed, retrySubmission } from '../retry.ts';
+import { principalOf } from './auth.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Logger } from 'pino';
@@ -189,10 +191,27 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       res.status(400).json({ error: 'invalid_batch', issues: zodIssues(parsed.error.issues) });
       return;
     }
-    const results = await deps.intake.acceptMany(parsed.data.orders);
+    // An order for a lane the key may not use is that order's error, not the whole batch's.
+    const principal = principalOf(res);
+    const laneOf = (o: unknown): string | undefined => {
+      const { provider, account } = (o && typeof o === 'object' ? o : {}) as { provider?: unknown; account?: unknown };
+      return typeof provider === 'string' ? laneKey(provider, typeof account === 'string' ? account : DEFAULT_ACCOUNT) : undefined;
+    };
+    const forbidden = parsed.data.orders.map((o) => {
+      const lane = principal.lanes === null ? undefined : laneOf(o);
+      return lane !== undefined && !mayUseLane(principal, lane) ? lane : undefined;
+    });
+    const accepted = await deps.intake.acceptMany(parsed.data.orders.filter((_o, i) => forbidden[i] === undefined));
+    // `forbidden` only appears when some order was for a lane the key may not use (the answer of a full key is unchanged).
     const counts: Record<string, number> = { accepted: 0, existing: 0, conflict: 0, invalid: 0 };
-    for (const x of results) counts[x.outcome] = (counts[x.outcome] ?? 0) + 1;
-    res.status(200).json({ counts, results: results.map((x, index) => ({ index, ...x })) });
+    let next = 0;
+    const results = parsed.data.orders.map((_o, index) => {
+      const lane = forbidden[index];
+      const x = lane === undefined ? accepted[next++] : { outcome: 'forbidden' as const, lane, message: `this API key may not act on lane ${lane}` };
+      counts[x!.outcome] = (counts[x!.outcome] ?? 0) + 1;
+      return { index, ...x! };
+    });
+    res.status(200).json({ counts, results });
   });
 
   r.get('/v1/invoices/:provider/:foreign_id', async (req, res) => {
@@ -215,8 +234,10 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       res.status(400).json({ error: 'invalid_body', issues: zodIssues(body.error.issues) });
       return;
     }
+    // The actor is the API key; a body's `by` is only a note beside it.
     const result = await retrySubmission(retryDeps, p.lane, p.foreignId, {
-      by: body.data?.by ?? 'api',
+      by: principalOf(res).id,
+      ...(body.data?.by ? { note: body.data.by } : {}),
       via: 'api',
       confirmNotCreated: body.data?.confirm_not_created,
     });
@@ -257,7 +278,22 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       res.status(400).json({ error: 'invalid_body', issues: [{ field: 'account', message: 'no such account is configured here' }] });
       return;
     }
-    const result = await retryFailed(retryDeps, { provider, account, reason, limit }, { by: by ?? 'api', via: 'api', dryRun: dry_run });
+    // A key limited to some lanes retries only in those.
+    const principal = principalOf(res);
+    if (provider !== undefined && principal.lanes !== null) {
+      const named = lanes.filter((l) => l.provider === provider && (account === undefined || l.account === account)).map((l) => l.key);
+      const outside = named.find((k) => !mayUseLane(principal, k));
+      if (outside && (account !== undefined || named.every((k) => !mayUseLane(principal, k)))) {
+        res.status(403).json({ error: 'forbidden', message: `this API key may not act on lane ${outside}`, lane: outside });
+        return;
+      }
+    }
+    const allowed = principal.lanes === null ? deps.lanes : new Map([...deps.lanes].filter(([k]) => mayUseLane(principal, k)));
+    const result = await retryFailed(
+      { ...retryDeps, lanes: allowed },
+      { provider, account, reason, limit },
+      { by: principal.id, ...(by ? { note: by } : {}), via: 'api', dryRun: dry_run },
+    );
     res.status(200).json(result);
   });
 

@@ -16,6 +16,8 @@ import { AccountName } from '../lanes.ts';
 import * as answers from './answers.ts';
 import { BatchSchema, BulkRetrySchema, MAX_BATCH, MAX_WAITERS, RetryBody, WAIT_MAX_SECONDS } from './invoices.ts';
 import { renderReference } from './reference.ts';
+import { SCOPES } from '../api-keys.ts';
+import { requiredScope } from './auth.ts';
 import { AbandonSchema, AcceptSchema, AttachSchema, CancelSchema, ReissueSchema } from '../invoice/repair.ts';
 
 export type JsonSchema = Record<string, unknown>;
@@ -131,6 +133,7 @@ function build(): OpenApiDocument {
       MessageError: answers.MessageErrorSchema,
       BadRequest: answers.BadRequestSchema,
       NotFound: answers.NotFoundSchema,
+      Forbidden: answers.ForbiddenSchema,
       Conflict: answers.ConflictSchema,
       RetryRefused: answers.RetryRefusedSchema,
       RepairAnswer: answers.RepairAnswerSchema,
@@ -139,7 +142,7 @@ function build(): OpenApiDocument {
     'output',
   );
 
-  const common = { '401': answer('missing or wrong bearer token (only when the server has `API_TOKEN` set)', ref('MessageError')) };
+  const common = { '401': answer('missing or wrong bearer token (only when the server has `API_TOKEN` or `API_KEYS_FILE` set)', ref('MessageError')) };
   const withBody = {
     ...common,
     '413': answer('the body is larger than 5 MB', ref('MessageError')),
@@ -154,14 +157,16 @@ function build(): OpenApiDocument {
     'Preference-Applied': { description: '`wait=N` when the wait was honoured (N: the seconds it allowed)', schema: { type: 'string' } },
   };
 
-  return {
+  const doc: OpenApiDocument = {
     openapi: '3.1.1',
     info: {
       title: 'Invoice worker: producer API',
       version: '1',
       description:
         'Orders in, invoices at crypto payment providers out. An order is recorded once per (provider, account, foreign_id) and sent to the provider by a worker; ' +
-        'its state is read with GET, or followed on the results queue. When the server has `API_TOKEN` set every call needs `Authorization: Bearer <token>`.',
+        'its state is read with GET, or followed on the results queue. When the server has `API_TOKEN` or `API_KEYS_FILE` set every call needs `Authorization: Bearer <token>`. ' +
+        'Each operation needs a scope of the key (`security` names it): `orders:write`, `orders:read`, `repairs` or `webhooks`; a key limited to lanes reads only their orders (another lane is 404) and acts only on them (403). ' +
+        'After repeated failed authentications from one address, that address gets 429 with Retry-After for up to a minute.',
     },
     security: [{ bearer: [] }],
     paths: {
@@ -347,10 +352,27 @@ function build(): OpenApiDocument {
       },
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'the `API_TOKEN` of the server' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: `an API key's token: \`API_TOKEN\` (every scope) or a key of \`API_KEYS_FILE\`; scopes: ${SCOPES.map((x) => `\`${x}\``).join(', ')} (docs/security.md)`,
+        },
+      },
       schemas: { ...requests, ...responses },
     },
   };
+  // Each operation's scope, from the table the API enforces (auth.ts), so the two cannot drift.
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item) as Array<[string, { security?: unknown; responses: Record<string, unknown>; description?: string }]>) {
+      const scope = requiredScope(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'));
+      const scopes = scope === 'all' ? [...SCOPES] : [scope];
+      op.security = [{ bearer: scopes }];
+      op.responses['403'] = answer(`the API key lacks the scope ${scopes.map((x) => `\`${x}\``).join(', ')}, or may not act on this lane`, ref('Forbidden'));
+      op.description = `${op.description ? `${op.description} ` : ''}Needs the scope ${scopes.map((x) => `\`${x}\``).join(', ')}.`;
+    }
+  }
+  return doc;
 }
 
 let cached: string | undefined;

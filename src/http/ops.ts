@@ -7,7 +7,7 @@ import express, { Router, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import type { LaneStatus } from '../lanes.ts';
-import { bearerAuth } from './auth.ts';
+import { AuthFailures, bearerAuth } from './auth.ts';
 
 /** A Redis that is reconnecting queues commands instead of failing them; readiness must not wait. */
 const PING_TIMEOUT_MS = 1000;
@@ -21,6 +21,10 @@ export interface OpsDeps {
   workersRunning?: () => boolean;
   /** Each lane's state (breaker, waiting orders, oldest wait), shown by /readyz; a lane that is down does not make this process unready. */
   laneStatus?: () => Promise<LaneStatus[]>;
+  /** Failed authentications (shared with the API and Bull Board when they run in this app). */
+  failures?: AuthFailures;
+  /** AUTH_FAILURE_LIMIT, when `failures` is not given. */
+  authFailureLimit?: number;
 }
 
 async function redisAnswers(redis: OpsDeps['redis']): Promise<boolean> {
@@ -58,7 +62,8 @@ export function opsRoutes(deps: OpsDeps): Router {
   });
   if (deps.metrics) {
     const metrics = deps.metrics;
-    r.get('/metrics', bearerAuth(deps.metricsToken), async (_req, res) => {
+    const failures = deps.failures ?? new AuthFailures({ log: deps.log, metrics, limit: deps.authFailureLimit ?? 10 });
+    r.get('/metrics', bearerAuth(deps.metricsToken, failures, 'metrics'), async (_req, res) => {
       try {
         const body = await metrics.render();
         res.set('Content-Type', metrics.contentType).send(body);

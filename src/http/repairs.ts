@@ -1,7 +1,8 @@
 /**
  * Repair routes (src/invoice/repair.ts): the order system cancels an order not yet sent; an
- * operator abandons an order or attaches the invoice found at the provider. Each names who and
- * why; the answer is the record, or 409 saying what is possible instead.
+ * operator abandons an order or attaches the invoice found at the provider. Each records the API
+ * key that asked (a body's `by` is a note beside it) and why; the answer is the record, or 409
+ * saying what is possible instead.
  */
 import { Router, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -26,6 +27,7 @@ import {
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';
 import type { Lanes } from '../lanes.ts';
+import { principalOf } from './auth.ts';
 import { params } from './invoices.ts';
 
 export interface RepairRouteDeps {
@@ -56,7 +58,15 @@ function answer(res: Response, out: RepairOutcome): void {
     case 'refused':
       res.status(409).json({ error: 'not_possible', message: out.why, status: out.status });
       return;
+    case 'invalid':
+      res.status(400).json({ error: 'invalid_body', issues: out.issues });
+      return;
   }
+}
+
+/** The actor is the request's API key; a body's `by` is only a note beside it. */
+function actor(res: Response, note: string | undefined): { by: string; note?: string } {
+  return { by: principalOf(res).id, ...(note ? { note } : {}) };
 }
 
 export function repairRoutes(deps: RepairRouteDeps): Router {
@@ -73,35 +83,38 @@ export function repairRoutes(deps: RepairRouteDeps): Router {
     const p = params(req, res, deps.lanes);
     const b = p && body(CancelSchema, req.body, res);
     if (!p || !b) return;
-    await run(res, () => cancelBeforeSending(repair, p.lane, p.foreignId, { by: b.by ?? 'order-system', via: 'api', reason: b.reason ?? 'requested by the order system' }));
+    await run(res, () => cancelBeforeSending(repair, p.lane, p.foreignId, { ...actor(res, b.by), via: 'api', reason: b.reason ?? 'requested by the order system' }));
   });
 
   r.post('/v1/invoices/:provider/:foreign_id/abandon', async (req, res) => {
     const p = params(req, res, deps.lanes);
     const b = p && body(AbandonSchema, req.body, res);
     if (!p || !b) return;
-    await run(res, () => abandon(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason, status: b.status }));
+    await run(res, () => abandon(repair, p.lane, p.foreignId, { ...actor(res, b.by), via: 'api', reason: b.reason, status: b.status }));
   });
 
   r.post('/v1/invoices/:provider/:foreign_id/attach', async (req, res) => {
     const p = params(req, res, deps.lanes);
     const b = p && body(AttachSchema, req.body, res);
     if (!p || !b) return;
-    answer(res, await attach(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason, providerInvoiceId: b.provider_invoice_id, paymentUrl: b.payment_url }));
+    answer(
+      res,
+      await attach(repair, p.lane, p.foreignId, { ...actor(res, b.by), via: 'api', reason: b.reason, providerInvoiceId: b.provider_invoice_id, paymentUrl: b.payment_url }),
+    );
   });
 
   r.post('/v1/invoices/:provider/:foreign_id/reissue', async (req, res) => {
     const p = params(req, res, deps.lanes);
     const b = p && body(ReissueSchema, req.body, res);
     if (!p || !b) return;
-    await run(res, () => reissue(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason }));
+    await run(res, () => reissue(repair, p.lane, p.foreignId, { ...actor(res, b.by), via: 'api', reason: b.reason }));
   });
 
   r.post('/v1/invoices/:provider/:foreign_id/accept', async (req, res) => {
     const p = params(req, res, deps.lanes);
     const b = p && body(AcceptSchema, req.body, res);
     if (!p || !b) return;
-    await run(res, () => acceptPayment(repair, p.lane, p.foreignId, { by: b.by, via: 'api', reason: b.reason }));
+    await run(res, () => acceptPayment(repair, p.lane, p.foreignId, { ...actor(res, b.by), via: 'api', reason: b.reason }));
   });
   return r;
 }

@@ -8,7 +8,10 @@
  *   POST   /v1/webhook-endpoints/{id}/disable
  *   DELETE /v1/webhook-endpoints/{id}
  *   GET    /v1/webhook-endpoints/{id}/deliveries?event_id=...   every attempt of one result
- *   POST   /v1/webhook-endpoints/{id}/redeliver  {event_id} or {from, to} (ISO-8601), and `by`
+ *   POST   /v1/webhook-endpoints/{id}/redeliver  {event_id} or {from, to} (ISO-8601); `by` is a note
+ *
+ * All need the `webhooks` scope. An endpoint registered by a lane-limited key carries its lanes
+ * and receives only their results; such a key sees and manages only endpoints of its lanes.
  */
 import { Router, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -18,7 +21,8 @@ import { webhookJobId, type WebhookJob, type WebhooksQueue } from '../../queues/
 import { zodIssues } from '../errors.ts';
 import { invoiceId } from '../ids.ts';
 import { laneKey } from '../lanes.ts';
-import { Secret, endpointView, type EndpointStore } from '../result-webhooks.ts';
+import { Secret, endpointView, type Endpoint, type EndpointStore } from '../result-webhooks.ts';
+import { principalOf } from './auth.ts';
 
 /** HTTPS; plain HTTP only to this machine (a local receiver, tests). */
 export const EndpointUrl = z
@@ -28,7 +32,12 @@ export const EndpointUrl = z
 
 const CreateSchema = z.strictObject({ url: EndpointUrl, description: z.string().max(200).optional(), secret: Secret.optional() });
 const RedeliverSchema = z
-  .strictObject({ event_id: z.string().min(1).max(1200).optional(), from: z.iso.datetime().optional(), to: z.iso.datetime().optional(), by: z.string().trim().min(1).max(100) })
+  .strictObject({
+    event_id: z.string().min(1).max(1200).optional(),
+    from: z.iso.datetime().optional(),
+    to: z.iso.datetime().optional(),
+    by: z.string().trim().min(1).max(100).optional(),
+  })
   .refine((b) => (b.event_id ? !b.from && !b.to : !!b.from && !!b.to), { message: 'give event_id, or from and to', path: ['event_id'] });
 
 export const MAX_REDELIVER = 10_000;
@@ -61,25 +70,37 @@ async function promoteHeld(queue: WebhooksQueue, endpoint: string): Promise<numb
   return promoted;
 }
 
+/**
+ * A key limited to lanes sees (and manages) only endpoints registered for lanes it has; others
+ * are a 404 to it. A key for every lane sees every endpoint.
+ */
+function visibleTo(res: Response, e: Endpoint | null): Endpoint | null {
+  const lanes = principalOf(res).lanes;
+  if (!e || lanes === null) return e;
+  return e.lanes?.length && e.lanes.every((l) => lanes.has(l)) ? e : null;
+}
+
 export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
   const r = Router();
+  const find = async (res: Response, id: string): Promise<Endpoint | null> => visibleTo(res, await deps.endpoints.get(id));
   const notFound = (res: Response): void => void res.status(404).json({ error: 'not_found', message: 'no such webhook endpoint' });
   const invalid = (res: Response, issues: ReturnType<typeof zodIssues>): void => void res.status(400).json({ error: 'invalid_body', issues });
 
   r.post('/v1/webhook-endpoints', async (req, res) => {
     const body = CreateSchema.safeParse(req.body ?? {});
     if (!body.success) return invalid(res, zodIssues(body.error.issues));
-    const e = await deps.endpoints.create(body.data);
-    deps.log.info({ endpoint: e.id, url: e.url }, 'result webhook endpoint registered');
+    const lanes = principalOf(res).lanes;
+    const e = await deps.endpoints.create({ ...body.data, ...(lanes ? { lanes: [...lanes].sort() } : {}) });
+    deps.log.info({ endpoint: e.id, url: e.url, by: principalOf(res).id, lanes: e.lanes ?? null }, 'result webhook endpoint registered');
     res.status(201).json({ endpoint: endpointView(e), secret: e.secrets[0]?.secret });
   });
 
   r.get('/v1/webhook-endpoints', async (_req, res) => {
-    res.json({ endpoints: (await deps.endpoints.list()).map(endpointView) });
+    res.json({ endpoints: (await deps.endpoints.list()).filter((e) => visibleTo(res, e)).map(endpointView) });
   });
 
   r.post('/v1/webhook-endpoints/:id/rotate', async (req, res) => {
-    const e = await deps.endpoints.rotate(String(req.params.id));
+    const e = (await find(res, String(req.params.id))) && (await deps.endpoints.rotate(String(req.params.id)));
     if (!e) return notFound(res);
     deps.log.info({ endpoint: e.id }, 'result webhook secret rotated');
     res.status(201).json({ endpoint: endpointView(e), secret: e.secrets[0]?.secret });
@@ -87,7 +108,9 @@ export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
 
   for (const status of ['enable', 'disable'] as const) {
     r.post(`/v1/webhook-endpoints/:id/${status}`, async (req, res) => {
-      const e = await deps.endpoints.setStatus(String(req.params.id), status === 'enable' ? 'enabled' : 'disabled', 'disabled by an operator');
+      const e =
+        (await find(res, String(req.params.id))) &&
+        (await deps.endpoints.setStatus(String(req.params.id), status === 'enable' ? 'enabled' : 'disabled', `disabled by ${principalOf(res).id}`));
       if (!e) return notFound(res);
       // Its held deliveries go now rather than at their next look (up to 5 minutes away).
       const promoted = status === 'enable' ? await promoteHeld(deps.webhooks, e.id) : 0;
@@ -97,22 +120,24 @@ export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
   }
 
   r.delete('/v1/webhook-endpoints/:id', async (req, res) => {
-    if (!(await deps.endpoints.remove(String(req.params.id)))) return notFound(res);
+    if (!(await find(res, String(req.params.id))) || !(await deps.endpoints.remove(String(req.params.id)))) return notFound(res);
+    deps.log.info({ endpoint: String(req.params.id), by: principalOf(res).id }, 'result webhook endpoint removed');
     res.json({ removed: true });
   });
 
   r.get('/v1/webhook-endpoints/:id/deliveries', async (req, res) => {
     const eventId = typeof req.query.event_id === 'string' ? req.query.event_id : '';
     if (!eventId) return invalid(res, [{ field: 'event_id', message: 'required (query)' }]);
-    if (!(await deps.endpoints.get(String(req.params.id)))) return notFound(res);
+    if (!(await find(res, String(req.params.id)))) return notFound(res);
     res.json({ event_id: eventId, attempts: await deps.endpoints.deliveries(String(req.params.id), eventId) });
   });
 
   r.post('/v1/webhook-endpoints/:id/redeliver', async (req, res) => {
     const body = RedeliverSchema.safeParse(req.body ?? {});
     if (!body.success) return invalid(res, zodIssues(body.error.issues));
-    const e = await deps.endpoints.get(String(req.params.id));
+    const e = await find(res, String(req.params.id));
     if (!e) return notFound(res);
+    const by = principalOf(res).id;
     const stamp = String(Date.now());
     const ids: string[] = [];
     if (body.data.event_id) {
@@ -138,14 +163,16 @@ export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
       const result = await deps.results.getJob(id);
       if (!result) continue;
       const d = result.data;
+      // Only what the endpoint would have received in the first place.
+      if (e.lanes && !e.lanes.includes(laneKey(d.provider, d.account))) continue;
       jobs.push({
         name: 'redeliver',
-        data: { v: 1, endpoint: e.id, event_id: id, invoice: invoiceId(laneKey(d.provider, d.account), d.foreign_id), after: null, redelivery: body.data.by },
+        data: { v: 1, endpoint: e.id, event_id: id, invoice: invoiceId(laneKey(d.provider, d.account), d.foreign_id), after: null, redelivery: by },
         opts: { jobId: webhookJobId(e.id, id, stamp), ...(deps.attempts ? { attempts: deps.attempts } : {}) },
       });
     }
     if (jobs.length) await deps.webhooks.addBulk(jobs);
-    deps.log.info({ endpoint: e.id, by: body.data.by, results: jobs.length }, 'result webhooks redelivered');
+    deps.log.info({ endpoint: e.id, by, ...(body.data.by ? { note: body.data.by } : {}), results: jobs.length }, 'result webhooks redelivered');
     res.status(202).json({ redelivering: jobs.length });
   });
   return r;

@@ -24,15 +24,21 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { errorSummary } from '../errors.ts';
 import type { Kind } from './order.ts';
+import type { FieldIssue } from '../errors.ts';
 import { providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
 import { isTerminal, type Status } from './state.ts';
 
 // What each repair takes (API bodies, CLI options, Bull Board repair jobs).
 export const Who = z.string().trim().min(1).max(100);
 export const Why = z.string().trim().min(1).max(500);
+/**
+ * A body's `by`: a note of who asked, in the caller's words, kept beside the actor (the API key or
+ * the signed-in user), never as the actor.
+ */
+const Note = Who.describe('a note of who asked, kept beside the actor (the API key id); never the actor itself').optional();
 
-export const CancelSchema = z.strictObject({ reason: Why.optional(), by: Who.optional() });
-export const AbandonSchema = z.strictObject({ reason: Why, by: Who, status: z.enum(['cancelled', 'failed']).default('cancelled') });
+export const CancelSchema = z.strictObject({ reason: Why.optional(), by: Note });
+export const AbandonSchema = z.strictObject({ reason: Why, by: Note, status: z.enum(['cancelled', 'failed']).default('cancelled') });
 export const AttachSchema = z.strictObject({
   provider_invoice_id: z.string().trim().min(1).max(255),
   // A pattern, not only zod's URL check, so the OpenAPI document says http(s) too.
@@ -40,13 +46,14 @@ export const AttachSchema = z.strictObject({
     .string()
     .max(2048)
     .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
-    .refine((u) => URL.canParse(u), 'must be a URL'),
+    .refine((u) => URL.canParse(u), 'must be a URL')
+    .describe("the invoice's hosted payment page: https, on a payment host known for the lane (the provider's, or the account's `payment_hosts`)"),
   reason: Why,
-  by: Who,
+  by: Note,
 });
 
-export const ReissueSchema = z.strictObject({ reason: Why, by: Who });
-export const AcceptSchema = z.strictObject({ reason: Why, by: Who });
+export const ReissueSchema = z.strictObject({ reason: Why, by: Note });
+export const AcceptSchema = z.strictObject({ reason: Why, by: Note });
 
 /** The provider's answer to a cancel (src/providers/types.ts `CancelResult`). */
 type CancelAnswer = { kind: 'cancelled'; providerStatus?: string } | { kind: 'refused'; message: string; code?: string };
@@ -66,6 +73,25 @@ export interface RepairLane {
     cancels?: readonly Kind[];
     cancel?(ref: { kind: Kind; foreignId: string; providerInvoiceId?: string }): Promise<CancelAnswer>;
   };
+  /** Where this lane's payment pages live (see {@link knownPaymentUrl}); none: attach is refused. */
+  paymentHosts?: readonly string[];
+}
+
+/**
+ * Whether a payment URL an operator attaches points where the lane's provider hosts payment
+ * pages: https on one of `hosts` (a host name, matched exactly), or an exact origin listed
+ * (`http://127.0.0.1:3100`: the built-in sandbox). Anything else could send payers to a page of
+ * someone else's choosing, published as the order's `created` result.
+ */
+export function knownPaymentUrl(url: string, hosts: readonly string[]): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.username || u.password) return false;
+  return hosts.some((h) => (h.includes('://') ? u.origin === h : u.protocol === 'https:' && u.hostname === h.toLowerCase() && (u.port === '' || u.port === '443')));
 }
 
 export interface RepairDeps {
@@ -81,8 +107,10 @@ export interface RepairDeps {
 }
 
 export interface RepairRequest {
-  /** Who (an operator's name, or the order system), for the history and the audit line. */
+  /** The actor: the API key id or the signed-in user (the CLI: the operator's name), for the history and the audit line. */
   by: string;
+  /** What the caller said about who asked (a body's `by`): kept beside the actor, never as it. */
+  note?: string;
   /** Where it came from (api, cli). */
   via: string;
   /** Why, in the operator's words. */
@@ -92,6 +120,8 @@ export interface RepairRequest {
 export type RepairOutcome =
   | { outcome: 'done'; status: Status; record: InvoiceRecord }
   | { outcome: 'not_found' }
+  /** Refused before looking at the order: the fields named are not acceptable for this lane. */
+  | { outcome: 'invalid'; issues: FieldIssue[] }
   /** Not possible in this state: the status (and why) say what is possible instead. */
   | { outcome: 'refused'; status: Status; why: string };
 
@@ -103,8 +133,22 @@ async function dropCreateJob(deps: RepairDeps, lane: string, foreignId: string):
   if (state !== 'active' && state !== 'completed') await job.remove().catch(() => undefined);
 }
 
+/** The actor, and the caller's note when there is one, as the history's reason names them. */
+function who(req: RepairRequest): string {
+  return req.note && req.note !== req.by ? `${req.by} (note: ${req.note})` : req.by;
+}
+
 function audit(deps: RepairDeps, what: string, lane: string, foreignId: string, req: RepairRequest, out: RepairOutcome): void {
-  const fields = { lane, foreign_id: foreignId, by: req.by, via: req.via, why: req.reason, outcome: out.outcome, status: 'status' in out ? out.status : null };
+  const fields = {
+    lane,
+    foreign_id: foreignId,
+    by: req.by,
+    ...(req.note ? { note: req.note } : {}),
+    via: req.via,
+    why: req.reason,
+    outcome: out.outcome,
+    status: 'status' in out ? out.status : null,
+  };
   if (out.outcome === 'done') deps.log.info(fields, `${what}: done`);
   else deps.log.warn(fields, `${what}: refused`);
 }
@@ -138,7 +182,7 @@ async function cancelAtProvider(deps: RepairDeps, record: InvoiceRecord, foreign
  */
 export async function cancelBeforeSending(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest): Promise<RepairOutcome> {
   const sendable = (r: InvoiceRecord): boolean => r.status === 'queued' && r.submitting === null && !r.reconcile;
-  const reason = `cancelled by ${req.by} before it was sent: ${req.reason}`;
+  const reason = `cancelled by ${who(req)} before it was sent: ${req.reason}`;
   const res = await deps.store.apply(lane, foreignId, { status: 'cancelled', source: `${req.via}:${req.by}`, reason, guard: sendable, fields: { reason } });
   let out: RepairOutcome;
   if (res.kind === 'missing') out = { outcome: 'not_found' };
@@ -172,7 +216,7 @@ async function cancelAtTheProvider(deps: RepairDeps, record: InvoiceRecord, req:
     };
   }
   if (answer.kind === 'refused') return { outcome: 'refused', status: record.status, why: `the provider refused to cancel the invoice: ${answer.message}` };
-  const reason = `cancelled at the provider by ${req.by}: ${req.reason}`;
+  const reason = `cancelled at the provider by ${who(req)}: ${req.reason}`;
   const res = await deps.store.apply(record.lane, record.foreign_id, {
     status: 'cancelled',
     source: `${req.via}:${req.by}`,
@@ -196,7 +240,7 @@ async function cancelAtTheProvider(deps: RepairDeps, record: InvoiceRecord, req:
  */
 export async function abandon(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest & { status?: 'cancelled' | 'failed' }): Promise<RepairOutcome> {
   const to = req.status ?? 'cancelled';
-  let reason = `abandoned by ${req.by}: ${req.reason}`;
+  let reason = `abandoned by ${who(req)}: ${req.reason}`;
   const before = await deps.store.get(lane, foreignId);
   let cancelledThere = false;
   if (before && AT_PROVIDER.has(before.status)) {
@@ -254,8 +298,18 @@ function repairable(jobState: string): (r: InvoiceRecord) => boolean {
  * failed for good (or never ran).
  */
 export async function attach(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest & { providerInvoiceId: string; paymentUrl: string }): Promise<RepairOutcome> {
+  const hosts = deps.lanes.get(lane)?.paymentHosts ?? [];
+  if (!knownPaymentUrl(req.paymentUrl, hosts)) {
+    const named = hosts.filter((h) => !h.includes('://')).join(', ') || 'none configured';
+    const out: RepairOutcome = {
+      outcome: 'invalid',
+      issues: [{ field: 'payment_url', message: `must be https on a payment host of ${lane} (${named}); an account adds hosts with payment_hosts` }],
+    };
+    audit(deps, 'invoice attached', lane, foreignId, req, out);
+    return out;
+  }
   const { job, jobState } = await createJob(deps, lane, foreignId);
-  const reason = `attached by ${req.by}: ${req.reason}`;
+  const reason = `attached by ${who(req)}: ${req.reason}`;
   const res = await deps.store.apply(lane, foreignId, {
     status: 'created',
     source: `operator:${req.by}`,
@@ -321,7 +375,7 @@ async function reissueOn(deps: RepairDeps, lane: RepairLane, record: InvoiceReco
   }
   if (!providerFid) return { outcome: 'refused', status: record.status, why: 'no free derived foreign_id (20 taken in a row); abandon the order and send a new one' };
   const replaced = [...record.replaced_foreign_ids, providerForeignId(record)];
-  const reason = `reissued by ${req.by} as ${providerFid} (replacing ${providerForeignId(record)}): ${req.reason}`;
+  const reason = `reissued by ${who(req)} as ${providerFid} (replacing ${providerForeignId(record)}): ${req.reason}`;
   const res = await deps.store.apply(
     record.lane,
     record.foreign_id,
@@ -375,7 +429,7 @@ function refusedRepair(r: InvoiceRecord, jobState: string): RepairOutcome {
  * `unverifiable_amount` exception). The order ends `paid`; who and why are in the history.
  */
 export async function acceptPayment(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest): Promise<RepairOutcome> {
-  const reason = `payment accepted as it is by ${req.by}: ${req.reason}`;
+  const reason = `payment accepted as it is by ${who(req)}: ${req.reason}`;
   const waiting = (r: InvoiceRecord): boolean => !isTerminal(r.status) && r.reconcile !== null && /^(underpaid|unverifiable_amount):/.test(r.reconcile);
   const res = await deps.store.apply(lane, foreignId, {
     status: 'paid',

@@ -41,6 +41,8 @@ export const cryptoSteroidModule: ProviderModule<CryptoSteroidCredentials> = {
   kinds: ['invoice'],
   // Each order carries its own `processingUrl`, authenticated by the order's secret (docs/providers.md 4.3, 4.6).
   callbacks: 'per-invoice',
+  // The host of the invoice's `invoiceUrl` (its hosted page).
+  paymentHosts: ['pay.cryptosteroid.com'],
   settings: z
     .strictObject({
       base_url: z.url({ protocol: /^https?$/ }).default('https://api.cryptosteroid.com'),

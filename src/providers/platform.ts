@@ -74,6 +74,22 @@ const TRACKING_ENV = {
   DEADLINE_TIMER_MS: ms(604_800_000).default(900_000),
 };
 
+/**
+ * Hosts of the platform's hosted payment pages, per brand, as the documentation's examples show
+ * them (docs/providers.md): invoice `url` and payment request `payment_link` values.
+ */
+const PAYMENT_HOSTS: Record<PlatformId, readonly string[]> = {
+  cryptoprocessing: [
+    'invoices.cryptoprocessing.com',
+    'pay.cryptoprocessing.com',
+    'payments.cryptoprocessing.com',
+    'invoices.sandbox.cryptoprocessing.com',
+    'wallet.coinspaid.com',
+    'app.coinspaid.com',
+  ],
+  alphapo: ['invoices.alphapo.net', 'wallet.coinspaid.com'],
+};
+
 /** CryptoProcessing or AlphaPo, as one registry entry each. */
 export function platformModule(id: PlatformId): ProviderModule<PlatformCredentials> {
   const profile = PROFILES[id];
@@ -82,6 +98,7 @@ export function platformModule(id: PlatformId): ProviderModule<PlatformCredentia
     id,
     kinds: ['invoice', 'payment_request'],
     callbacks: 'merchant',
+    paymentHosts: PAYMENT_HOSTS[id],
     settings: z
       .strictObject({
         base_url: z.url({ protocol: /^https?$/ }).default(profile.defaultBaseUrl),

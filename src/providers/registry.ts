@@ -29,7 +29,9 @@ export function sandboxAccounts(box: SandboxAccess, modules: ProviderModules = p
   const out: AccountConfig[] = [];
   for (const module of modules.values()) {
     const raw = module.sandbox?.(box);
-    if (raw) out.push({ provider: module.id, account: DEFAULT_ACCOUNT, settings: module.settings.parse(raw), tuning: {}, source: 'sandbox' });
+    // The sandbox serves its payment pages itself (plain http on this machine): its origin counts as a payment host.
+    const origins = [...new Set(Object.values(box.baseUrls).map((u) => new URL(u).origin))];
+    if (raw) out.push({ provider: module.id, account: DEFAULT_ACCOUNT, settings: module.settings.parse(raw), tuning: {}, source: 'sandbox', paymentHosts: origins });
   }
   return out;
 }

@@ -213,6 +213,11 @@ export interface ProviderModule<S = unknown> {
   readonly callbacks: CallbackStyle;
   /** One account's settings as the accounts file spells them (credentials, base URL). */
   readonly settings: z.ZodType<S>;
+  /**
+   * Hosts the provider serves its hosted payment pages from, as its documentation names them: an
+   * operator's attach must give a payment URL on one of them (an account may add more).
+   */
+  readonly paymentHosts?: readonly string[];
   /** The environment variables this provider reads (its default account, its tracking knobs); all optional. */
   readonly env: z.ZodRawShape;
   /** The default account from those variables; none when its credentials are unset. */

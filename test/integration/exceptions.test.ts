@@ -148,14 +148,15 @@ describe('parked orders and their way out', () => {
     const created = await t.waitFor(async () => (await resultsOf(t, 'park-1')).find((r) => r.status === 'created' && r.event === 'transition'), 'the created result');
     assert.equal(created.payment_url, `${t.sandbox.url}/pay/found`);
     const history = (await t.get('/v1/invoices/cryptoprocessing/park-1')).body.history;
-    assert.match(history.at(-1).source, /operator:alice/);
-    assert.match(history.at(-1).reason, /found in the dashboard/);
+    // No API key configured here: the actor is `anonymous`; the body's `by` is only a note.
+    assert.equal(history.at(-1).source, 'operator:anonymous');
+    assert.match(history.at(-1).reason, /attached by anonymous \(note: alice\): found in the dashboard/);
     // Followed from there: its first poll is scheduled, and the payer's payment reaches the order system.
     assert.deepEqual(await t.system.store.inPollIndex('cryptoprocessing', ['park-1']), [true]);
     t.sandbox.pay('cryptoprocessing', 'park-1');
     await waitStatus(t, 'cryptoprocessing', 'park-1', 'paid');
     assert.ok(
-      t.logs.some((l) => l.includes('invoice attached: done') && l.includes('"by":"alice"')),
+      t.logs.some((l) => l.includes('invoice attached: done') && l.includes('"by":"anonymous"') && l.includes('"note":"alice"')),
       'audited',
     );
     // Twice is refused, saying why.
@@ -178,7 +179,7 @@ describe('parked orders and their way out', () => {
     assert.equal(res.status, 200);
     assert.equal(res.body.invoice.status, 'failed');
     const failed = await t.waitFor(async () => (await resultsOf(t, 'park-2')).find((r) => r.status === 'failed'), 'the failed result');
-    assert.match(failed.reason ?? '', /abandoned by bob: customer gave up/);
+    assert.match(failed.reason ?? '', /abandoned by anonymous \(note: bob\): customer gave up/);
     // The payer pays the invoice that existed after all: not absorbed.
     t.sandbox.pay('alphapo', 'park-2');
     const ex = await t.waitFor(async () => (await resultsOf(t, 'park-2')).find((r) => r.exception?.type === 'paid_after_end'), 'the paid-after-end exception');
@@ -209,11 +210,11 @@ describe('parked orders and their way out', () => {
     assert.ok(created.payment_url, 'the order system gets a payment URL at last');
     const history = (await t.get('/v1/invoices/cryptoprocessing/park-re')).body.history as Array<{ source: string; reason?: string }>;
     assert.ok(
-      history.some((h) => h.source === 'operator:dana' && /reissued by dana as park-re~r1/.test(h.reason ?? '')),
+      history.some((h) => h.source === 'operator:anonymous' && /reissued by anonymous \(note: dana\) as park-re~r1/.test(h.reason ?? '')),
       'who and why are in the history',
     );
     assert.ok(
-      t.logs.some((l) => l.includes('order reissued: done') && l.includes('"by":"dana"')),
+      t.logs.some((l) => l.includes('order reissued: done') && l.includes('"by":"anonymous"') && l.includes('"note":"dana"')),
       'audited',
     );
 

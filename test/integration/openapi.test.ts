@@ -9,7 +9,8 @@
  * - a client generated from /openapi.json (openapi-typescript types + openapi-fetch) type-checks,
  *   then creates an order and reads it.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,11 +23,14 @@ import ts from 'typescript';
 import { invoiceRoutes, type InvoiceRouteDeps } from '../../src/http/invoices.ts';
 import { repairRoutes, type RepairRouteDeps } from '../../src/http/repairs.ts';
 import { createLogger } from '../../src/logger.ts';
+import { sha256Hex } from '../../src/api-keys.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { platformHeaders, postRaw } from './track-helpers.ts';
 
 const addFormats = addFormatsModule.default;
 const token = 'openapi-test-token-0123456789';
+/** A key with the `webhooks` scope only: every operation here answers it 403. */
+const webhooksOnly = 'openapi-webhooks-only-token-4821';
 
 type Json = Record<string, any>;
 
@@ -55,7 +59,9 @@ describe('OpenAPI document', () => {
 
   before(async () => {
     // A short breaker pause: the failed submission below opens a breaker, which close() would otherwise wait out.
-    t = await startTestSystem({ env: { API_TOKEN: token, BREAKER_OPEN_MS: '200', CREATE_ATTEMPTS: '3' } });
+    keysDir = mkdtempSync(join(tmpdir(), 'openapi-keys-'));
+    writeFileSync(join(keysDir, 'keys.json'), JSON.stringify([{ id: 'hooks-only', token_sha256: sha256Hex(webhooksOnly), scopes: ['webhooks'] }]));
+    t = await startTestSystem({ env: { API_TOKEN: token, API_KEYS_FILE: join(keysDir, 'keys.json'), BREAKER_OPEN_MS: '200', CREATE_ATTEMPTS: '3' } });
     const res = await fetch(`${t.api}/openapi.json`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
@@ -66,7 +72,9 @@ describe('OpenAPI document', () => {
   });
   after(async () => {
     await t.close();
+    rmSync(keysDir, { recursive: true, force: true });
   });
+  let keysDir = '';
 
   const validator = (ref: string): ValidateFunction => ajv.getSchema(ref) ?? (ajv.addSchema({ $ref: ref }, ref), ajv.getSchema(ref) as ValidateFunction);
   const conforms = (ref: string, value: unknown): string | null => {
@@ -84,6 +92,8 @@ describe('OpenAPI document', () => {
     /** Raw body instead of JSON (415, 413, malformed JSON). */
     raw?: { body: string; type: string };
     auth?: boolean;
+    /** Another bearer token than the full-access one. */
+    token?: string;
     /** Whether the request should conform to the document (default: when the answer is 2xx). */
     conformingRequest?: boolean;
   }
@@ -95,7 +105,7 @@ describe('OpenAPI document', () => {
     let url = c.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(c.params?.[name] ?? ''));
     if (c.query) url += `?${new URLSearchParams(c.query)}`;
     const headers: Record<string, string> = { ...c.headers };
-    if (c.auth !== false) headers.authorization = `Bearer ${token}`;
+    if (c.auth !== false) headers.authorization = `Bearer ${c.token ?? token}`;
     let body: string | undefined;
     if (c.raw) {
       body = c.raw.body;
@@ -274,7 +284,7 @@ describe('OpenAPI document', () => {
     await call({ method: 'post', path: '/v1/invoices', body: sampleOrder('alphapo', 'oa-attach') });
     await t.waitFor(async () => (await (await t.createJob('alphapo', 'oa-attach'))?.getState()) === 'failed', 'the submission to fail');
     t.sandbox.clearFaults();
-    const attachBody = { provider_invoice_id: '4242', payment_url: 'https://pay.example/4242', reason: 'found in the dashboard', by: 'openapi-test' };
+    const attachBody = { provider_invoice_id: '4242', payment_url: 'https://invoices.alphapo.net/4242', reason: 'found in the dashboard', by: 'openapi-test' };
     assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, body: attachBody })).status, 200);
     assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'oa-attach' }, body: attachBody })).status, 409);
     assert.equal((await call({ method: 'post', path: attachPath, params: { provider: 'alphapo', foreign_id: 'nope' }, body: attachBody })).status, 404);
@@ -352,6 +362,25 @@ describe('OpenAPI document', () => {
       assert.equal((await call({ method: 'post', path, params, raw: { body: 'provider=alphapo', type: 'application/x-www-form-urlencoded' } })).status, 415);
       assert.equal((await call({ method: 'post', path, params, raw: { body: big, type: 'application/json' } })).status, 413);
     }
+
+    // A key without the operation's scope: 403, as documented.
+    const forbidden = { provider: 'alphapo', foreign_id: 'oa-forbidden' };
+    for (const [method, path, params, body] of [
+      ['post', '/v1/invoices', undefined, sampleOrder('alphapo', 'oa-forbidden')],
+      ['post', '/v1/invoices/batch', undefined, { orders: [sampleOrder('alphapo', 'oa-forbidden')] }],
+      ['get', '/v1/invoices/{provider}/{foreign_id}', forbidden, undefined],
+      ['post', retryPath, forbidden, {}],
+      ['post', '/v1/invoices/retry', undefined, {}],
+      ['post', cancelPath, forbidden, {}],
+      ['post', abandonPath, forbidden, { reason: 'x' }],
+      ['post', attachPath, forbidden, attachBody],
+      ['post', reissuePath, forbidden, reissueBody],
+    ] as const) {
+      const res = await call({ method, path, params, body, token: webhooksOnly });
+      assert.equal(res.status, 403, `${method} ${path}`);
+      assert.ok(res.body.scope, 'names the scope');
+    }
+    assert.equal(await t.system.store.get('alphapo', 'oa-forbidden'), null, 'nothing recorded');
 
     const missing = Object.values(doc.paths as Json)
       .flatMap((item) => Object.values(item as Json))
