@@ -161,7 +161,10 @@ const EnvSchema = z.object({
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   HTTP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(5000),
+  /** One deadline for a provider's whole answer (headers and body together), from the moment the request is sent. */
   HTTP_RESPONSE_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(20000),
+  /** A provider's or a webhook receiver's answer larger than this is cut, and the attempt fails as a transport error. */
+  PROVIDER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(1_048_576),
 
   // Tracking after creation (src/invoice/track.ts). Callbacks are processed from `invoice-events`.
   EVENTS_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),

@@ -103,6 +103,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     createHttpClient({
       connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS,
       responseTimeoutMs: config.HTTP_RESPONSE_TIMEOUT_MS,
+      maxBodyBytes: config.PROVIDER_MAX_BODY_BYTES,
       onResponse: (req, res) => metrics?.providerResponse(req, res),
     });
 
