@@ -106,9 +106,9 @@ export interface LaneWorkerSpec<D, R> {
  * Nothing is lost by not waiting: the paused jobs are already back in the queue.
  */
 export class ClosableWorker<D = unknown, R = unknown> extends Worker<D, R> {
-  override async delay(milliseconds?: number, abortController?: AbortController): Promise<void> {
+  override async delay(...args: Parameters<Worker['delay']>): Promise<void> {
     if (this.closing) return;
-    await super.delay(milliseconds, abortController);
+    await super.delay(...args);
   }
 }
 
