@@ -208,6 +208,8 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
           results: resultsQueue,
           timeoutMs: config.WEBHOOK_TIMEOUT_MS,
           concurrency: config.WEBHOOK_CONCURRENCY,
+          allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+          maxBodyBytes: config.PROVIDER_MAX_BODY_BYTES,
           schedule: config.WEBHOOK_RETRY_SCHEDULE_MS,
           metrics: m,
         },
@@ -267,6 +269,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
               results: resultsQueue,
               log: log.child({ component: 'webhooks' }),
               attempts: (config.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS).length + 1,
+              allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
             },
             admin: {
               queues,
