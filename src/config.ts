@@ -63,6 +63,11 @@ const EnvSchema = z.object({
   DURABILITY_REPLICAS: z.coerce.number().int().min(1).max(16).default(1),
   /** How long one WAIT may block before the write counts as not confirmed (503, or a retried job). */
   DURABILITY_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /**
+   * While Redis does not answer (frozen, down, failing over), API requests and provider callbacks
+   * are answered 503 with Retry-After after at most about this long, instead of waiting for it.
+   */
+  REDIS_UNAVAILABLE_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
   QUEUE_PREFIX: z

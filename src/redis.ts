@@ -173,6 +173,26 @@ export function connect(url: string, options: RedisOptions = {}, clusterOptions:
   });
 }
 
+/**
+ * A connection's error listener that logs the first error, then at most one line per `everyMs`
+ * with how many came in between: a Redis that is down makes every connection fail each reconnect
+ * attempt, and an outage should read as a few lines, not thousands.
+ */
+export function connectionErrorLog(log: Logger, msg: string, everyMs = 10_000): (err: Error) => void {
+  let last = 0;
+  let since = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < everyMs) {
+      since++;
+      return;
+    }
+    log.warn({ err: err.message, ...(last ? { moreSinceLastLine: since } : {}) }, msg);
+    last = now;
+    since = 0;
+  };
+}
+
 /** True when a Redis at `url` answers PING (a LOADING reply, e.g. while an AOF loads, is false). */
 export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
   const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });

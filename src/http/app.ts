@@ -22,6 +22,7 @@ import { webhookEndpointRoutes, type EndpointRouteDeps } from './webhook-endpoin
 import type { TrackSettings } from '../invoice/track.ts';
 import { openApiRoutes } from './openapi.ts';
 import { tracingMiddleware } from '../tracing.ts';
+import { lateAnswer, redisDeadline, type RedisWatch } from '../redis-watch.ts';
 
 export interface AppDeps {
   intake: Intake;
@@ -46,6 +47,8 @@ export interface AppDeps {
   workersRunning?: () => boolean;
   /** Bull Board at /admin/queues. */
   admin?: AdminOptions;
+  /** Whether Redis answers: the producer API and callbacks answer 503 within `unavailableMs` while it does not. */
+  redisWatch?: { watch: RedisWatch; unavailableMs: number };
 }
 
 /** A body that is not declared JSON is refused (415) rather than half-parsed or ignored. */
@@ -107,6 +110,8 @@ export function createApp(deps: AppDeps): Express {
   // The producer API's OpenAPI document and its reference page: open, like /healthz (they describe, they hold no data).
   app.use(openApiRoutes());
 
+  // Everything below needs Redis: a bounded wait for it, then 503 with Retry-After (src/redis-watch.ts).
+  if (deps.redisWatch) app.use(['/v1', '/webhooks'], redisDeadline(deps.redisWatch.watch, deps.redisWatch.unavailableMs));
   deps.mount?.(app);
 
   // 1,000 orders of a few KB each fit comfortably; anything larger is refused with 413.
@@ -159,6 +164,7 @@ export function createApp(deps: AppDeps): Express {
     deps.log.warn({ method: req.method, status, error: answer.error }, 'request refused');
     res.status(status).json(answer);
   };
+  app.use(lateAnswer);
   app.use(onError);
   return app;
 }
