@@ -38,15 +38,20 @@ export class RedisWatch {
 
   constructor(private readonly opts: RedisWatchOptions) {
     this.pingEveryMs = Math.max(50, Math.min(250, Math.floor(opts.unavailableMs / 4)));
-    this.client = connect(opts.url, {
-      connectionName: opts.connectionName,
-      // Fail at once while disconnected, and time out while connected to a Redis that does not
-      // answer (frozen, or a network that drops packets): this connection only asks, never waits.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: opts.unavailableMs,
-      retryStrategy: (times: number) => Math.min(times * 100, 1000),
-    });
+    this.client = connect(
+      opts.url,
+      {
+        connectionName: opts.connectionName,
+        // Fail at once while disconnected, and time out while connected to a Redis that does not
+        // answer (frozen, or a network that drops packets): this connection only asks, never waits.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: opts.unavailableMs,
+        retryStrategy: (times: number) => Math.min(times * 100, 1000),
+        // On a Cluster the cluster client has a queue of its own, in front of the nodes' timeouts.
+      },
+      { enableOfflineQueue: false },
+    );
     // Its connection errors are the outage lines below, not one line per reconnect attempt.
     this.client.on('error', () => undefined);
   }
