@@ -17,6 +17,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent } from 'undici';
+import { within } from './within.ts';
 
 /** Resolves a host name to all its addresses. */
 export type Resolve = (host: string) => Promise<Array<{ address: string; family: number }>>;
@@ -87,7 +88,8 @@ export async function targetIssue(raw: string, allowPrivate: boolean, resolve: R
   if (isIP(host)) return undefined;
   let addresses: Array<{ address: string }>;
   try {
-    addresses = await resolve(host);
+    // Bounded: getaddrinfo can take its resolver's whole retry schedule, and the caller is waiting.
+    addresses = await within(resolve(host), 5000, `resolving ${host}`);
   } catch {
     return `host ${host} does not resolve`;
   }
