@@ -174,22 +174,32 @@ export function connect(url: string, options: RedisOptions = {}, clusterOptions:
 }
 
 /**
- * A connection's error listener that logs the first error, then at most one line per `everyMs`
- * with how many came in between: a Redis that is down makes every connection fail each reconnect
- * attempt, and an outage should read as a few lines, not thousands.
+ * A gate for lines about an outage: the first goes through, then at most one per `everyMs`, told
+ * how many were held back since the one before. A Redis that is down makes every connection fail
+ * each reconnect attempt and every request fail: an outage should read as a few lines, not thousands.
  */
-export function connectionErrorLog(log: Logger, msg: string, everyMs = 10_000): (err: Error) => void {
+export function oncePerInterval(everyMs = 10_000): () => number | undefined {
   let last = 0;
-  let since = 0;
-  return (err) => {
+  let held = 0;
+  return () => {
     const now = Date.now();
-    if (now - last < everyMs) {
-      since++;
-      return;
+    if (last && now - last < everyMs) {
+      held++;
+      return undefined;
     }
-    log.warn({ err: err.message, ...(last ? { moreSinceLastLine: since } : {}) }, msg);
+    const since = held;
     last = now;
-    since = 0;
+    held = 0;
+    return since;
+  };
+}
+
+/** A connection's error listener, through {@link oncePerInterval}. */
+export function connectionErrorLog(log: Logger, msg: string, everyMs = 10_000): (err: Error) => void {
+  const gate = oncePerInterval(everyMs);
+  return (err) => {
+    const held = gate();
+    if (held !== undefined) log.warn({ err: err.message, ...(held ? { moreSinceLastLine: held } : {}) }, msg);
   };
 }
 

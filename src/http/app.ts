@@ -23,6 +23,7 @@ import type { TrackSettings } from '../invoice/track.ts';
 import { openApiRoutes } from './openapi.ts';
 import { tracingMiddleware } from '../tracing.ts';
 import { lateAnswer, redisDeadline, type RedisWatch } from '../redis-watch.ts';
+import { oncePerInterval } from '../redis.ts';
 
 export interface AppDeps {
   intake: Intake;
@@ -124,6 +125,8 @@ export function createApp(deps: AppDeps): Express {
     res.status(404).json({ error: 'not_found' });
   });
 
+  // While Redis refuses, every request would log the same line: one per 10 s, with a count.
+  const unavailableLine = oncePerInterval();
   const onError: ErrorRequestHandler = (err, req, res, next) => {
     // Too late for an answer of our own; express closes the connection.
     if (res.headersSent) return next(err);
@@ -138,7 +141,8 @@ export function createApp(deps: AppDeps): Express {
     // Redis restarting, failing over, loading or full: nothing was acknowledged; the producer
     // retries after a moment (idempotent by foreign_id). A 503, never a 500.
     if (redisUnavailable(err)) {
-      deps.log.warn({ method: req.method, err: errorSummary(err) }, 'request not served: Redis unavailable');
+      const held = unavailableLine();
+      if (held !== undefined) deps.log.warn({ method: req.method, err: errorSummary(err), ...(held ? { moreSinceLastLine: held } : {}) }, 'request not served: Redis unavailable');
       res.status(503).set('Retry-After', '1').json({ error: 'unavailable', message: 'storage is unavailable for a moment (Redis restarting or failing over); retry' });
       return;
     }
