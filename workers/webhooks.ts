@@ -15,7 +15,7 @@ import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import { request, type Dispatcher } from 'undici';
 import { RETRY_SCHEDULE_MS, WEBHOOKS_QUEUE, WebhookJobSchema, type WebhookJob } from '../queues/webhooks.ts';
 import type { ResultsQueue } from '../queues/results.ts';
-import { retryAfterMs } from '../src/providers/http.ts';
+import { MAX_BODY_BYTES, retryAfterMs } from '../src/providers/http.ts';
 import { signHeaders, type EndpointStore } from '../src/result-webhooks.ts';
 import { deliveryAgent, targetUrlIssue, type Resolve } from '../src/webhook-target.ts';
 import { clientSpan } from '../src/tracing.ts';
@@ -71,7 +71,7 @@ const HOLD_MS = { disabled: 300_000, ordering: 500 };
 const DELIVERY = { retry: 'result delivery failed; will retry', final: 'result delivery failed for good' };
 
 export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<WebhookJob, { status: number } | { skipped: string }> {
-  const dispatcher = deps.dispatcher ?? deliveryAgent({ allowPrivate: deps.allowPrivate ?? false, maxBodyBytes: deps.maxBodyBytes ?? 1_048_576, resolve: deps.resolve });
+  const dispatcher = deps.dispatcher ?? deliveryAgent({ allowPrivate: deps.allowPrivate ?? false, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, resolve: deps.resolve });
   return async (job, out, _log, token) => {
     const parsed = WebhookJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
@@ -116,7 +116,7 @@ export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<Web
           async (trace) => {
             const res = await request(endpoint.url, { method: 'POST', headers: { ...headers, ...trace }, body, dispatcher, signal: deadline });
             // The answer's body is not needed, only read (up to the cap) so the connection can be reused.
-            await res.body.dump({ limit: deps.maxBodyBytes ?? 1_048_576, signal: deadline });
+            await res.body.dump({ limit: deps.maxBodyBytes ?? MAX_BODY_BYTES, signal: deadline });
             return res;
           },
           (r) => r.statusCode,
@@ -156,7 +156,7 @@ export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<Web
 
 export function startWebhooksWorker(ctx: WorkerContext, deps: WebhookWorkerDeps): Worker<WebhookJob> {
   const lines = { queue: WEBHOOKS_QUEUE, about: () => ({}), ...DELIVERY };
-  const dispatcher = deps.dispatcher ?? deliveryAgent({ allowPrivate: deps.allowPrivate ?? false, maxBodyBytes: deps.maxBodyBytes ?? 1_048_576, resolve: deps.resolve });
+  const dispatcher = deps.dispatcher ?? deliveryAgent({ allowPrivate: deps.allowPrivate ?? false, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, resolve: deps.resolve });
   const worker = new Worker<WebhookJob>(WEBHOOKS_QUEUE, withOutcomeLine(ctx.log, lines, webhooksProcessor({ ...deps, dispatcher })), {
     connection: ctx.connection,
     prefix: ctx.prefix,
