@@ -134,8 +134,8 @@ function unavailable(res: Response): void {
 
 /**
  * In front of every route that needs Redis: refused at once while Redis is known to be silent; a
- * request that is still waiting after `REDIS_UNAVAILABLE_MS` is answered 503 if Redis has been
- * silent for at least half of that (a slow answer from a Redis that answers is waited for).
+ * request still waiting three quarters of `REDIS_UNAVAILABLE_MS` in is answered 503 if Redis has
+ * been silent for at least half of it (a slow answer from a Redis that answers is waited for).
  */
 export function redisDeadline(watch: RedisWatch, unavailableMs: number): RequestHandler {
   return (_req, res, next) => {
@@ -152,7 +152,8 @@ export function redisDeadline(watch: RedisWatch, unavailableMs: number): Request
       }
       timer = setTimeout(look, watch.pingEveryMs);
     };
-    timer = setTimeout(look, unavailableMs);
+    // First look a little before the bound, so the answer comes within it, not just after.
+    timer = setTimeout(look, unavailableMs * 0.75);
     const done = (): void => clearTimeout(timer);
     res.once('finish', done);
     res.once('close', done);
