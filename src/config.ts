@@ -8,6 +8,7 @@ import { loadAdminUsers, type AdminUser } from './admin-users.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_ACCOUNT, loadAccountsFile, type AccountConfig } from './lanes.ts';
 import { providerModules, type ProviderModules } from './providers/registry.ts';
+import { secretIssue, targetUrlIssue } from './webhook-target.ts';
 import { hashTag, isClusterUrl, isSentinelUrl, parseClusterUrl, parseSentinelUrl } from './redis.ts';
 
 const optionalString = z.string().trim().min(1).optional();
@@ -64,6 +65,11 @@ const EnvSchema = z.object({
   DURABILITY_REPLICAS: z.coerce.number().int().min(1).max(16).default(1),
   /** How long one WAIT may block before the write counts as not confirmed (503, or a retried job). */
   DURABILITY_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /**
+   * While Redis does not answer (frozen, down, failing over), API requests and provider callbacks
+   * are answered 503 with Retry-After after at most about this long, instead of waiting for it.
+   */
+  REDIS_UNAVAILABLE_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
   QUEUE_PREFIX: z
@@ -112,14 +118,20 @@ const EnvSchema = z.object({
    * Result webhooks (docs/webhooks.md): an endpoint configured here (more by the API), signed per
    * the Standard Webhooks specification with this `whsec_` secret. Both, or neither.
    */
-  RESULT_WEBHOOK_URL: z
-    .url({ protocol: /^https?$/ })
-    .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(u), 'must be https:// (http:// only to localhost)')
-    .optional(),
+  /** Checked against the webhook target policy below (https, no credentials, no internal address literal). */
+  RESULT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   RESULT_WEBHOOK_SECRET: z
     .string()
-    .regex(/^whsec_[A-Za-z0-9+/=]{24,200}$/, 'must be whsec_ followed by base64 (at least 18 bytes)')
+    .superRefine((v, ctx) => {
+      const issue = secretIssue(v);
+      if (issue) ctx.addIssue({ code: 'custom', message: issue });
+    })
     .optional(),
+  /**
+   * Result webhooks may go to internal addresses (loopback, private, link-local...) and over plain
+   * http:// to this machine: for development only. Unset: on in sandbox mode, off otherwise.
+   */
+  WEBHOOK_ALLOW_PRIVATE: z.stringbool().optional(),
   /** How long one delivery may take before it counts as failed. */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
@@ -170,7 +182,10 @@ const EnvSchema = z.object({
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   HTTP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(5000),
+  /** One deadline for a provider's whole answer (headers and body together), from the moment the request is sent. */
   HTTP_RESPONSE_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(20000),
+  /** A provider's or a webhook receiver's answer larger than this is cut, and the attempt fails as a transport error. */
+  PROVIDER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(1_048_576),
 
   // Tracking after creation (src/invoice/track.ts). Callbacks are processed from `invoice-events`.
   EVENTS_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
@@ -191,7 +206,9 @@ const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, 'WEBHOOK_ALLOW_PRIVATE'> {
+  /** Resolved: as set, else true in sandbox mode only. */
+  WEBHOOK_ALLOW_PRIVATE: boolean;
   /** Every provider account this system knows: the default ones from the environment, then the accounts file's. */
   accounts: AccountConfig[];
   /** The parsed environment, provider variables included (adapters read the ones they declared). */
@@ -286,5 +303,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, modules: Pro
   if (problems.length) throw new ConfigError(problems);
 
   const sandbox = env.SANDBOX === 'on' || (env.SANDBOX === 'auto' && accounts.length === 0);
-  return Object.freeze({ ...env, accounts, env: Object.freeze({ ...env }), sandbox, adminUsers });
+  // The sandbox's demo receivers run on this machine; anywhere else internal targets must be asked for.
+  const allowPrivate = env.WEBHOOK_ALLOW_PRIVATE ?? sandbox;
+  const target = env.RESULT_WEBHOOK_URL ? targetUrlIssue(env.RESULT_WEBHOOK_URL, allowPrivate) : undefined;
+  if (target) throw new ConfigError([{ field: 'RESULT_WEBHOOK_URL', message: target }]);
+  return Object.freeze({ ...env, WEBHOOK_ALLOW_PRIVATE: allowPrivate, accounts, env: Object.freeze({ ...env }), sandbox, adminUsers });
 }

@@ -173,6 +173,36 @@ export function connect(url: string, options: RedisOptions = {}, clusterOptions:
   });
 }
 
+/**
+ * A gate for lines about an outage: the first goes through, then at most one per `everyMs`, told
+ * how many were held back since the one before. A Redis that is down makes every connection fail
+ * each reconnect attempt and every request fail: an outage should read as a few lines, not thousands.
+ */
+export function oncePerInterval(everyMs = 10_000): () => number | undefined {
+  let last = 0;
+  let held = 0;
+  return () => {
+    const now = Date.now();
+    if (last && now - last < everyMs) {
+      held++;
+      return undefined;
+    }
+    const since = held;
+    last = now;
+    held = 0;
+    return since;
+  };
+}
+
+/** A connection's error listener, through {@link oncePerInterval}. */
+export function connectionErrorLog(log: Logger, msg: string, everyMs = 10_000): (err: Error) => void {
+  const gate = oncePerInterval(everyMs);
+  return (err) => {
+    const held = gate();
+    if (held !== undefined) log.warn({ err: err.message, ...(held ? { moreSinceLastLine: held } : {}) }, msg);
+  };
+}
+
 /** True when a Redis at `url` answers PING (a LOADING reply, e.g. while an AOF loads, is false). */
 export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
   const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });

@@ -21,8 +21,13 @@ import { invoiceId } from './ids.ts';
 import type { OutboxEntry } from './invoice/store.ts';
 import { laneKey } from './lanes.ts';
 import { resultTelemetry } from './tracing.ts';
+import { secretIssue } from './webhook-target.ts';
 
-export const Secret = z.string().regex(/^whsec_[A-Za-z0-9+/=]{24,200}$/, 'must be whsec_ followed by base64 (at least 18 bytes)');
+/** A `whsec_` secret of at least 24 bytes that is neither one repeated byte nor the specification's published example. */
+export const Secret = z.string().superRefine((v, ctx) => {
+  const issue = secretIssue(v);
+  if (issue) ctx.addIssue({ code: 'custom', message: issue });
+});
 
 export interface EndpointSecret {
   secret: string;
@@ -43,12 +48,17 @@ export interface Endpoint {
   lanes?: string[];
 }
 
-/** What an answer may show of an endpoint: never its secrets. */
-export type EndpointView = Omit<Endpoint, 'secrets'> & { secrets: Array<{ until?: string }> };
+/** What an answer may show of an endpoint: never its secrets, only the first characters of each, to tell them apart. */
+export type EndpointView = Omit<Endpoint, 'secrets'> & { secrets: Array<{ prefix: string; until?: string }> };
+
+/** `whsec_` and four characters: enough to tell which secret a receiver holds, far too little to sign with. */
+export function secretPrefix(secret: string): string {
+  return `${secret.slice(0, 10)}...`;
+}
 
 export function endpointView(e: Endpoint): EndpointView {
   const { secrets, ...rest } = e;
-  return { ...rest, secrets: secrets.map((s) => (s.until ? { until: new Date(s.until).toISOString() } : {})) };
+  return { ...rest, secrets: secrets.map((s) => ({ prefix: secretPrefix(s.secret), ...(s.until ? { until: new Date(s.until).toISOString() } : {}) })) };
 }
 
 export function newSecret(): string {

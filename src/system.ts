@@ -28,8 +28,9 @@ import { describeLane, laneKey, lanePrefix, laneTuning, parseLaneList, type Lane
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createHttpClient, type HttpClient } from './providers/http.ts';
 import { providerModules, type ProviderModules } from './providers/registry.ts';
-import { connect, type RedisClient } from './redis.ts';
+import { connect, connectionErrorLog, type RedisClient } from './redis.ts';
 import { Durability } from './durability.ts';
+import { RedisWatch } from './redis-watch.ts';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -87,13 +88,13 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   // Each connection is named after the prefix, as BullMQ names its workers' own: CLIENT LIST then
   // says whose every connection is (and a test finds the ones a stopped system left open).
   const redis = connect(opts.redisUrl, { connectionName: `${config.QUEUE_PREFIX}:queues` });
-  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+  redis.on('error', connectionErrorLog(log, 'redis connection error'));
   // The store's own connection, auto-pipelined: the reads and compare-and-sets that many jobs (or a
   // batch of orders) issue in one turn of the event loop leave in one write instead of one each.
   // Each caller still awaits its own command, so what one job does stays in order. BullMQ keeps
   // the plain connection above (its blocking connections are duplicates of it).
   const storeRedis = connect(opts.redisUrl, { enableAutoPipelining: true, connectionName: `${config.QUEUE_PREFIX}:store` }, { enableAutoPipelining: true });
-  storeRedis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error (store)'));
+  storeRedis.on('error', connectionErrorLog(log, 'redis connection error (store)'));
   const prefix = config.QUEUE_PREFIX;
   const modules = opts.providers ?? providerModules();
   // Retention of completed jobs: by age and count, from the configuration (docs/operations.md#retention).
@@ -106,6 +107,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     createHttpClient({
       connectTimeoutMs: config.HTTP_CONNECT_TIMEOUT_MS,
       responseTimeoutMs: config.HTTP_RESPONSE_TIMEOUT_MS,
+      maxBodyBytes: config.PROVIDER_MAX_BODY_BYTES,
       onResponse: (req, res) => metrics?.providerResponse(req, res),
     });
 
@@ -191,6 +193,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const laneStatus = (): Promise<LaneStatus[]> => Promise.all([...lanes.values()].map((l) => describeLane(l, Date.now(), (k) => store.unpaidCount(k))));
 
   let workers: RunningWorkers | undefined;
+  let watch: RedisWatch | undefined;
   if (role === 'all' || role === 'worker') {
     workers = startWorkers(
       {
@@ -211,6 +214,8 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
           results: resultsQueue,
           timeoutMs: config.WEBHOOK_TIMEOUT_MS,
           concurrency: config.WEBHOOK_CONCURRENCY,
+          allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+          maxBodyBytes: config.PROVIDER_MAX_BODY_BYTES,
           schedule: config.WEBHOOK_RETRY_SCHEDULE_MS,
           metrics: m,
         },
@@ -261,10 +266,17 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       if (http) {
         keyRing?.close();
         keyRing = new KeyRing({ token: config.API_TOKEN, file: config.API_KEYS_FILE, knownProviders: [...modules.keys()], log: log.child({ component: 'auth' }) });
+        watch = new RedisWatch({
+          url: opts.redisUrl,
+          connectionName: `${config.QUEUE_PREFIX}:watch`,
+          log: log.child({ component: 'redis-watch' }),
+          unavailableMs: config.REDIS_UNAVAILABLE_MS,
+        }).start();
       }
       const app = !http
         ? createOpsApp(ops)
         : http[0].createApp({
+            redisWatch: watch ? { watch, unavailableMs: config.REDIS_UNAVAILABLE_MS } : undefined,
             intake,
             store,
             lanes,
@@ -280,6 +292,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
               results: resultsQueue,
               log: log.child({ component: 'webhooks' }),
               attempts: (config.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS).length + 1,
+              allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
             },
             admin: {
               queues,
@@ -317,6 +330,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       await relay.close();
       await Promise.all(queues.map((q) => q.close()));
       await http.close();
+      await watch?.stop();
       storeRedis.disconnect();
       redis.disconnect();
     },

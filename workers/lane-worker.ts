@@ -97,13 +97,28 @@ export interface LaneWorkerSpec<D, R> {
   onFinalFailure?: (job: Job<D>, err: Error) => void;
 }
 
+/**
+ * BullMQ's Worker, except that a rate-limit wait begun once close() has started returns at once.
+ * close() aborts the wait running when it is called, but a job still in flight that ends in a pause
+ * (a 429, a capacity limit, an open breaker: `rateLimit` then `RateLimitError`) sends the main loop
+ * into a new wait of up to `maximumRateLimitDelay` (30 s), which close() then awaited: SIGTERM
+ * took 30 s whenever a lane paused during shutdown, past a default Kubernetes grace period.
+ * Nothing is lost by not waiting: the paused jobs are already back in the queue.
+ */
+export class ClosableWorker<D = unknown, R = unknown> extends Worker<D, R> {
+  override async delay(...args: Parameters<Worker['delay']>): Promise<void> {
+    if (this.closing) return;
+    await super.delay(...args);
+  }
+}
+
 /** The Worker of one of a lane's queues: its concurrency and limiter, the outcome lines, the failed and error listeners. */
 export function laneWorker<D, R>(ctx: WorkerContext, lane: Lane, spec: LaneWorkerSpec<D, R>): Worker<D, R> {
   const create = spec.queue === 'create';
   const name = create ? lane.createQueue.name : lane.pollQueue.name;
   const limiter = create ? lane.tuning.rateLimit : lane.tuning.pollRateLimit;
   const lines: OutcomeLines = { queue: name, about: () => ({ lane: lane.key }), ...spec.lines };
-  const worker: Worker<D, R> = new Worker<D, R>(
+  const worker: Worker<D, R> = new ClosableWorker<D, R>(
     name,
     withOutcomeLine(
       ctx.log,

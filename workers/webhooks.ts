@@ -4,14 +4,20 @@
  * after the endpoint's Retry-After, when longer). A delivery waits, without spending attempts,
  * while the one before it for the same invoice is not done yet, and while its endpoint is
  * disabled. When the last attempt fails the endpoint is disabled and reported; an operator
- * re-enables it and redelivers (API, CLI, or a retry in Bull Board).
+ * re-enables it and redelivers (API, CLI, or a retry in Bull Board). A 410 Gone disables the
+ * endpoint at once (the receiver says it is gone for good): its deliveries are held, not lost.
+ *
+ * Each request goes through the delivery agent (src/webhook-target.ts): the host is resolved and
+ * checked again as the connection is made, the answer has one deadline (headers and body
+ * together) and a size cap, and redirects are not followed.
  */
 import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { RETRY_SCHEDULE_MS, WEBHOOKS_QUEUE, WebhookJobSchema, type WebhookJob } from '../queues/webhooks.ts';
 import type { ResultsQueue } from '../queues/results.ts';
-import { retryAfterMs } from '../src/providers/http.ts';
+import { MAX_BODY_BYTES, retryAfterMs } from '../src/providers/http.ts';
 import { signHeaders, type EndpointStore } from '../src/result-webhooks.ts';
+import { deliveryAgent, targetUrlIssue, type Resolve } from '../src/webhook-target.ts';
 import { clientSpan } from '../src/tracing.ts';
 import type { WorkerContext } from './context.ts';
 import { withOutcomeLine, type OutcomeProcessor } from './lane-worker.ts';
@@ -19,8 +25,17 @@ import { withOutcomeLine, type OutcomeProcessor } from './lane-worker.ts';
 export interface WebhookWorkerDeps {
   endpoints: EndpointStore;
   results: ResultsQueue;
+  /** One deadline for a delivery's whole answer (headers and body together). */
   timeoutMs: number;
   concurrency: number;
+  /** `WEBHOOK_ALLOW_PRIVATE`: deliveries may go to internal addresses (development). */
+  allowPrivate?: boolean;
+  /** Answers larger than this are cut (`PROVIDER_MAX_BODY_BYTES`). */
+  maxBodyBytes?: number;
+  /** Name resolution for the connect-time check (the system's resolver unless a test gives one). */
+  resolve?: Resolve;
+  /** The agent requests go through (made from the settings above unless given). */
+  dispatcher?: Dispatcher;
   /** Waits before each retry (queues/webhooks.ts RETRY_SCHEDULE_MS unless configured). */
   schedule?: readonly number[];
   metrics?: { webhookDelivery(endpoint: string, outcome: string): void };
@@ -38,6 +53,15 @@ class DeliveryFailed extends Error {
   }
 }
 
+/** The code of a transport error, or of its cause (undici wraps the socket's errors). */
+function causeCode(err: unknown): string | undefined {
+  for (let e: unknown = err, i = 0; e && i < 4; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
+  }
+  return (err as { code?: string })?.code;
+}
+
 /** While it waits for its endpoint or for the delivery before it, it is looked at again this often. */
 // A disabled endpoint's deliveries are looked at every 5 minutes (enabling it promotes them at
 // once: src/http/webhook-endpoints.ts), so a day of held results costs little; one waiting for the
@@ -47,6 +71,7 @@ const HOLD_MS = { disabled: 300_000, ordering: 500 };
 const DELIVERY = { retry: 'result delivery failed; will retry', final: 'result delivery failed for good' };
 
 export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<WebhookJob, { status: number } | { skipped: string }> {
+  const dispatcher = deps.dispatcher ?? deliveryAgent({ allowPrivate: deps.allowPrivate ?? false, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, resolve: deps.resolve });
   return async (job, out, _log, token) => {
     const parsed = WebhookJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
@@ -58,8 +83,8 @@ export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<Web
       out.info({}, 'endpoint removed; delivery dropped');
       return { skipped: 'endpoint removed' };
     }
-    const hold = async (ms: number, why: string): Promise<never> => {
-      out.debug({ inMs: ms }, `delivery held: ${why}`);
+    const hold = async (ms: number, why: string, level: 'debug' | 'warn' = 'debug'): Promise<never> => {
+      out[level]({ inMs: ms }, `delivery held: ${why}`);
       await job.moveToDelayed(Date.now() + ms, token);
       throw new DelayedError();
     };
@@ -77,22 +102,30 @@ export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<Web
     const started = performance.now();
     let outcome: number | string;
     let wait: number | undefined;
-    try {
-      const res = await clientSpan(
-        'POST',
-        new URL(endpoint.url),
-        async (trace) => {
-          const res = await request(endpoint.url, { method: 'POST', headers: { ...headers, ...trace }, body, headersTimeout: deps.timeoutMs, bodyTimeout: deps.timeoutMs });
-          await res.body.dump();
-          return res;
-        },
-        (r) => r.statusCode,
-      );
-      outcome = res.statusCode;
-      wait = retryAfterMs(res.headers);
-    } catch (err) {
-      outcome = (err as { code?: string }).code ?? 'error';
-    }
+    // An address literal is never looked up, so the connect-time check cannot see it: checked here
+    // (the URL was checked at registration, but the policy may have been tightened since).
+    const refused = targetUrlIssue(endpoint.url, deps.allowPrivate ?? false);
+    // One deadline for headers and body together: undici's idle timers never end a body that drips.
+    const deadline = AbortSignal.timeout(deps.timeoutMs);
+    if (refused) outcome = 'TARGET_REFUSED';
+    else
+      try {
+        const res = await clientSpan(
+          'POST',
+          new URL(endpoint.url),
+          async (trace) => {
+            const res = await request(endpoint.url, { method: 'POST', headers: { ...headers, ...trace }, body, dispatcher, signal: deadline });
+            // The answer's body is not needed, only read (up to the cap) so the connection can be reused.
+            await res.body.dump({ limit: deps.maxBodyBytes ?? MAX_BODY_BYTES, signal: deadline });
+            return res;
+          },
+          (r) => r.statusCode,
+        );
+        outcome = res.statusCode;
+        wait = retryAfterMs(res.headers);
+      } catch (err) {
+        outcome = deadline.aborted ? 'DEADLINE' : (causeCode(err) ?? 'error');
+      }
     const ms = Math.round(performance.now() - started);
     await deps.endpoints.log(d.endpoint, d.event_id, {
       at: new Date().toISOString(),
@@ -109,6 +142,13 @@ export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<Web
       out.info({ deliveryMs: ms, status: outcome }, 'result delivered');
       return { status: outcome as number };
     }
+    if (outcome === 410) {
+      // Gone for good, the receiver says: stop sending until an operator enables it again. This
+      // delivery is held with the rest, so enabling it again delivers everything.
+      await deps.endpoints.setStatus(d.endpoint, 'disabled', 'the endpoint answered 410 Gone');
+      deps.metrics?.webhookDelivery(d.endpoint, 'endpoint_disabled');
+      return hold(HOLD_MS.disabled, 'the endpoint answered 410 Gone; it is disabled', 'warn');
+    }
     out.failed({ deliveryMs: ms, outcome }, DELIVERY.retry, DELIVERY.final);
     throw new DeliveryFailed(`endpoint answered ${outcome}`, wait);
   };
@@ -116,7 +156,8 @@ export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<Web
 
 export function startWebhooksWorker(ctx: WorkerContext, deps: WebhookWorkerDeps): Worker<WebhookJob> {
   const lines = { queue: WEBHOOKS_QUEUE, about: () => ({}), ...DELIVERY };
-  const worker = new Worker<WebhookJob>(WEBHOOKS_QUEUE, withOutcomeLine(ctx.log, lines, webhooksProcessor(deps)), {
+  const dispatcher = deps.dispatcher ?? deliveryAgent({ allowPrivate: deps.allowPrivate ?? false, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, resolve: deps.resolve });
+  const worker = new Worker<WebhookJob>(WEBHOOKS_QUEUE, withOutcomeLine(ctx.log, lines, webhooksProcessor({ ...deps, dispatcher })), {
     connection: ctx.connection,
     prefix: ctx.prefix,
     concurrency: deps.concurrency,
@@ -146,5 +187,7 @@ export function startWebhooksWorker(ctx: WorkerContext, deps: WebhookWorkerDeps)
     })().catch((e: unknown) => ctx.log.error({ err: e }, 'could not record a failed delivery'));
   });
   worker.on('error', (err) => ctx.log.error({ err }, 'webhooks worker error'));
+  // Its own agent only: keep-alive sockets to receivers must not outlive the worker.
+  if (!deps.dispatcher) worker.on('closed', () => void dispatcher.close().catch(() => undefined));
   return worker;
 }

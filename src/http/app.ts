@@ -23,6 +23,8 @@ import { webhookEndpointRoutes, type EndpointRouteDeps } from './webhook-endpoin
 import type { TrackSettings } from '../invoice/track.ts';
 import { openApiRoutes } from './openapi.ts';
 import { tracingMiddleware } from '../tracing.ts';
+import { lateAnswer, redisDeadline, type RedisWatch } from '../redis-watch.ts';
+import { oncePerInterval } from '../redis.ts';
 
 export interface AppDeps {
   intake: Intake;
@@ -51,6 +53,8 @@ export interface AppDeps {
   workersRunning?: () => boolean;
   /** Bull Board at /admin/queues. */
   admin?: AdminOptions;
+  /** Whether Redis answers: the producer API and callbacks answer 503 within `unavailableMs` while it does not. */
+  redisWatch?: { watch: RedisWatch; unavailableMs: number };
 }
 
 /** A body that is not declared JSON is refused (415) rather than half-parsed or ignored. */
@@ -123,6 +127,8 @@ export function createApp(deps: AppDeps): Express {
   // The producer API's OpenAPI document and its reference page: open, like /healthz (they describe, they hold no data).
   app.use(openApiRoutes());
 
+  // Everything below needs Redis: a bounded wait for it, then 503 with Retry-After (src/redis-watch.ts).
+  if (deps.redisWatch) app.use(['/v1', '/webhooks'], redisDeadline(deps.redisWatch.watch, deps.redisWatch.unavailableMs));
   deps.mount?.(app);
 
   // 1,000 orders of a few KB each fit comfortably; anything larger is refused with 413.
@@ -136,6 +142,8 @@ export function createApp(deps: AppDeps): Express {
     res.status(404).json({ error: 'not_found' });
   });
 
+  // While Redis refuses, every request would log the same line: one per 10 s, with a count.
+  const unavailableLine = oncePerInterval();
   const onError: ErrorRequestHandler = (err, req, res, next) => {
     // Too late for an answer of our own; express closes the connection.
     if (res.headersSent) return next(err);
@@ -150,7 +158,8 @@ export function createApp(deps: AppDeps): Express {
     // Redis restarting, failing over, loading or full: nothing was acknowledged; the producer
     // retries after a moment (idempotent by foreign_id). A 503, never a 500.
     if (redisUnavailable(err)) {
-      deps.log.warn({ method: req.method, err: errorSummary(err) }, 'request not served: Redis unavailable');
+      const held = unavailableLine();
+      if (held !== undefined) deps.log.warn({ method: req.method, err: errorSummary(err), ...(held ? { moreSinceLastLine: held } : {}) }, 'request not served: Redis unavailable');
       res.status(503).set('Retry-After', '1').json({ error: 'unavailable', message: 'storage is unavailable for a moment (Redis restarting or failing over); retry' });
       return;
     }
@@ -176,6 +185,7 @@ export function createApp(deps: AppDeps): Express {
     deps.log.warn({ method: req.method, status, error: answer.error }, 'request refused');
     res.status(status).json(answer);
   };
+  app.use(lateAnswer);
   app.use(onError);
   return app;
 }

@@ -2,7 +2,8 @@
  * Result webhook endpoints (src/result-webhooks.ts), under the producer API's bearer token:
  *
  *   POST   /v1/webhook-endpoints                 {url, description?, secret?}: 201 with the secret (shown once)
- *   GET    /v1/webhook-endpoints                 the endpoints, without secrets
+ *   GET    /v1/webhook-endpoints                 the endpoints, without secrets (a prefix of each tells them apart)
+ *   GET    /v1/webhook-endpoints/{id}            one endpoint: its status, and why and when it was disabled
  *   POST   /v1/webhook-endpoints/{id}/rotate     a new secret (201, shown once); the old one is still signed with for a day
  *   POST   /v1/webhook-endpoints/{id}/enable     after it was disabled; held deliveries go on
  *   POST   /v1/webhook-endpoints/{id}/disable
@@ -22,15 +23,8 @@ import { zodIssues } from '../errors.ts';
 import { invoiceId } from '../ids.ts';
 import { laneKey } from '../lanes.ts';
 import { Secret, endpointView, type Endpoint, type EndpointStore } from '../result-webhooks.ts';
+import { targetIssue, type Resolve } from '../webhook-target.ts';
 import { principalOf } from './auth.ts';
-
-/** HTTPS; plain HTTP only to this machine (a local receiver, tests). */
-export const EndpointUrl = z
-  .url({ protocol: /^https?$/ })
-  .max(2048)
-  .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(u), 'must be https:// (http:// only to localhost)');
-
-const CreateSchema = z.strictObject({ url: EndpointUrl, description: z.string().max(200).optional(), secret: Secret.optional() });
 const RedeliverSchema = z
   .strictObject({
     event_id: z.string().min(1).max(1200).optional(),
@@ -49,6 +43,10 @@ export interface EndpointRouteDeps {
   log: Logger;
   /** Attempts of a delivery (its retry schedule's length plus one). */
   attempts?: number;
+  /** `WEBHOOK_ALLOW_PRIVATE`: internal addresses (and http:// to this machine) accepted, for development. */
+  allowPrivate?: boolean;
+  /** Name resolution for the target check (the system's resolver unless a test gives one). */
+  resolve?: Resolve;
 }
 
 /** Moves the delayed deliveries of one endpoint to waiting (all pages read first: promoting shifts them); returns how many. */
@@ -83,11 +81,20 @@ function visibleTo(res: Response, e: Endpoint | null): Endpoint | null {
 export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
   const r = Router();
   const find = async (res: Response, id: string): Promise<Endpoint | null> => visibleTo(res, await deps.endpoints.get(id));
+  // HTTPS to a public address only (src/webhook-target.ts): resolved now, and again at each delivery.
+  const url = z
+    .string()
+    .max(2048)
+    .superRefine(async (v, ctx) => {
+      const issue = await targetIssue(v, deps.allowPrivate ?? false, deps.resolve);
+      if (issue) ctx.addIssue({ code: 'custom', message: issue });
+    });
+  const CreateSchema = z.strictObject({ url, description: z.string().max(200).optional(), secret: Secret.optional() });
   const notFound = (res: Response): void => void res.status(404).json({ error: 'not_found', message: 'no such webhook endpoint' });
   const invalid = (res: Response, issues: ReturnType<typeof zodIssues>): void => void res.status(400).json({ error: 'invalid_body', issues });
 
   r.post('/v1/webhook-endpoints', async (req, res) => {
-    const body = CreateSchema.safeParse(req.body ?? {});
+    const body = await CreateSchema.safeParseAsync(req.body ?? {});
     if (!body.success) return invalid(res, zodIssues(body.error.issues));
     const lanes = principalOf(res).lanes;
     const e = await deps.endpoints.create({ ...body.data, ...(lanes ? { lanes: [...lanes].sort() } : {}) });
@@ -97,6 +104,12 @@ export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
 
   r.get('/v1/webhook-endpoints', async (_req, res) => {
     res.json({ endpoints: (await deps.endpoints.list()).filter((e) => visibleTo(res, e)).map(endpointView) });
+  });
+
+  r.get('/v1/webhook-endpoints/:id', async (req, res) => {
+    const e = await find(res, String(req.params.id));
+    if (!e) return notFound(res);
+    res.json({ endpoint: endpointView(e) });
   });
 
   r.post('/v1/webhook-endpoints/:id/rotate', async (req, res) => {

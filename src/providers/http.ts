@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool } from 'undici';
 import { OutcomeUnknown, ProviderUnavailable } from '../errors.ts';
 import { clientSpan } from '../tracing.ts';
 
@@ -49,13 +49,19 @@ export interface HttpClient {
 
 export interface HttpClientOptions {
   connectTimeoutMs?: number;
+  /** One deadline for the whole answer, headers and body together, from the moment it is sent. */
   responseTimeoutMs?: number;
+  /** Larger answers are cut as soon as they pass this (no provider answer comes near it). */
+  maxBodyBytes?: number;
   connections?: number;
   /** In-attempt retries for failures that provably never reached the provider. */
   connectRetries?: number;
   /** Called once per finished exchange (metrics). */
   onResponse?: (req: HttpRequest, res: { status: number | 'error'; durationMs: number }) => void;
 }
+
+/** `PROVIDER_MAX_BODY_BYTES` by default: 1 MB. */
+export const MAX_BODY_BYTES = 1_048_576;
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -70,6 +76,8 @@ function errorCode(err: unknown): string | undefined {
 }
 
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  const responseTimeoutMs = options.responseTimeoutMs ?? 20_000;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const pools = new Map<string, Pool>();
   const pool = (origin: string): Pool => {
     let p = pools.get(origin);
@@ -82,8 +90,11 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         pipelining: 1,
         keepAliveTimeout: 30_000,
         connectTimeout: options.connectTimeoutMs ?? 5000,
-        headersTimeout: options.responseTimeoutMs ?? 20_000,
-        bodyTimeout: options.responseTimeoutMs ?? 20_000,
+        headersTimeout: responseTimeoutMs,
+        bodyTimeout: responseTimeoutMs,
+        // Stops reading (and closes the socket) as soon as the body passes the cap, or at once when
+        // Content-Length announces more: a 50 MB answer costs the cap in memory, not 50 MB.
+        maxResponseSize: maxBodyBytes,
       });
       pools.set(origin, p);
     }
@@ -94,6 +105,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     // Base URLs may carry a path (a sandbox or proxy mount point): append, never resolve.
     const url = new URL(req.baseUrl.replace(/\/+$/, '') + req.path);
     const started = performance.now();
+    // headersTimeout and bodyTimeout are idle timers: a body dripping a byte every few seconds never
+    // trips them and would hold the worker's slot for ever. This one bounds the whole exchange.
+    const deadline = AbortSignal.timeout(responseTimeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
     try {
       // Tracing on: a client span per attempt, and `traceparent` for the provider.
       const { res, text } = await clientSpan(
@@ -105,7 +120,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
             path: url.pathname + url.search,
             headers: traceHeaders.traceparent ? { ...req.headers, ...traceHeaders } : req.headers,
             body: req.body,
-            signal: req.signal,
+            signal,
           });
           return { res, text: await res.body.text() };
         },
@@ -120,9 +135,15 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       if (code && NOT_SENT_CODES.has(code)) {
         throw new ProviderUnavailable(`provider unreachable (${code})`, req.provider, undefined, { cause: err });
       }
-      if (err instanceof undiciErrors.RequestAbortedError) throw err;
+      // The caller's own abort (shutdown) is the caller's to handle.
+      if (req.signal?.aborted) throw err;
       // The request may have been delivered and acted on: the outcome is unknown.
-      throw new OutcomeUnknown(`no answer from provider (${code ?? 'error'})`, req.provider, undefined, { cause: err });
+      const why = deadline.aborted
+        ? `no full answer within ${responseTimeoutMs} ms`
+        : code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE'
+          ? `answer larger than ${maxBodyBytes} bytes; cut`
+          : `no answer from provider (${code ?? 'error'})`;
+      throw new OutcomeUnknown(why, req.provider, undefined, { cause: err });
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * Fault injection on create requests: latency, 5xx, 429 (the platform's non-JSON Cloudflare body,
- * docs/providers.md 1.7 / 6.4), connection reset, "committed, then the response is lost", and hang.
+ * docs/providers.md 1.7 / 6.4), connection reset, "committed, then the response is lost", hang,
+ * an answer that drips a byte at a time (`drip`) and one of 50 MB (`huge`).
  * The gate runs in front of auth and validation, like the load balancer or network it imitates;
  * only commit-then-drop (and hang with `commit`) lets the request reach the provider logic.
  */
@@ -13,7 +14,7 @@ export const FaultRuleSchema = z
   .strictObject({
     provider: z.enum(['cryptoprocessing', 'alphapo', 'cryptosteroid']).optional(),
     kind: z.enum(['invoice', 'payment_request']).optional(),
-    fault: z.enum(['latency', '5xx', '429', 'reset', 'commit-then-drop', 'hang']),
+    fault: z.enum(['latency', '5xx', '429', 'reset', 'commit-then-drop', 'hang', 'drip', 'huge']),
     count: z.number().int().min(1).optional(),
     rate: z.number().min(0).max(1).optional(),
     ms: z.number().int().min(0).max(600_000).optional(),
@@ -148,6 +149,35 @@ export async function gate(ctx: SandboxContext, provider: SandboxProvider, kind:
       if (fault?.commit) run(ctx, handle);
       ctx.stats.outcome(provider, 'hang');
       return;
+    case 'drip': {
+      // Headers at once, then a byte now and then: only a deadline on the whole answer ends it.
+      if (fault?.commit) run(ctx, handle);
+      ctx.stats.outcome(provider, 'drip');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      const every = fault?.ms ?? 1000;
+      const drip = setInterval(() => res.write(' '), every);
+      res.once('close', () => clearInterval(drip));
+      return;
+    }
+    case 'huge': {
+      // 50 MB of JSON whitespace, streamed from one small buffer (the sandbox itself stays small).
+      if (fault?.commit) run(ctx, handle);
+      ctx.stats.outcome(provider, 'huge');
+      const total = 50 * 1024 * 1024;
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      let sent = 0;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(total) });
+      const pump = (): void => {
+        while (sent < total && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        if (sent >= total) res.end();
+      };
+      pump();
+      return;
+    }
     case 'commit-then-drop':
       run(ctx, handle);
       ctx.stats.outcome(provider, 'dropped');

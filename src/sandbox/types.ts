@@ -9,7 +9,7 @@ export type PlatformProvider = 'cryptoprocessing' | 'alphapo';
 export type SandboxKind = 'invoice' | 'payment_request';
 export const SANDBOX_PROVIDERS: readonly SandboxProvider[] = ['cryptoprocessing', 'alphapo', 'cryptosteroid'];
 
-export type FaultKind = 'latency' | '5xx' | '429' | 'reset' | 'commit-then-drop' | 'hang';
+export type FaultKind = 'latency' | '5xx' | '429' | 'reset' | 'commit-then-drop' | 'hang' | 'drip' | 'huge';
 
 /** One fault rule. Without `count` or `rate` it applies to every matching create until cleared. */
 export interface FaultRule {
@@ -20,11 +20,11 @@ export interface FaultRule {
   count?: number;
   /** Probability 0..1 per matching request (instead of count). */
   rate?: number;
-  /** Delay for `latency`. */
+  /** Delay for `latency`; for `drip`, the wait between two bytes (default 1000). */
   ms?: number;
   /** Status for `5xx`; without it the sandbox cycles 500, 502, 503. */
   status?: 500 | 502 | 503 | 504;
-  /** For `hang` only: store the invoice first (the provider committed, then went silent). */
+  /** For `hang`, `drip` and `huge`: store the invoice first (the provider committed, then answered badly). */
   commit?: boolean;
   /** Which requests it hits: creates (the default) or cancels (`5xx` and `reset` only). */
   op?: 'create' | 'cancel';
@@ -167,7 +167,7 @@ export interface ProviderStats {
   /** Create requests received (every one, faulted or not). */
   received: number;
   byKind: Record<SandboxKind, number>;
-  /** Outcome counts: HTTP status as text, or 'reset' / 'dropped' / 'hang'. */
+  /** Outcome counts: HTTP status as text, or 'reset' / 'dropped' / 'hang' / 'drip' / 'huge'. */
   byStatus: Record<string, number>;
 }
 export type SandboxStats = Record<SandboxProvider, ProviderStats>;

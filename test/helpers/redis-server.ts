@@ -15,6 +15,8 @@ import { freePort } from './ports.ts';
 export interface LocalRedis {
   port: number;
   url: string;
+  /** The server's process id (to freeze it with SIGSTOP and thaw it with SIGCONT). */
+  pid: number;
   /** A plain client for the caller's own commands (CONFIG SET, INFO...). */
   client: Redis;
   stop(): Promise<void>;
@@ -47,6 +49,8 @@ export async function startRedisServer(opts: { args?: string[]; parentDir?: stri
   client.on('error', () => undefined);
   const stop = async (): Promise<void> => {
     client.disconnect();
+    // A frozen server would never act on SIGTERM.
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGCONT');
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
     await exited;
     process.off('exit', kill);
@@ -60,7 +64,7 @@ export async function startRedisServer(opts: { args?: string[]; parentDir?: stri
       if (Date.now() > deadline) throw new Error('redis-server did not answer PING within 15 s');
       await new Promise((r) => setTimeout(r, 50));
     }
-    return { port, url: `redis://127.0.0.1:${port}`, client, stop };
+    return { port, url: `redis://127.0.0.1:${port}`, pid: proc.pid as number, client, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -73,6 +73,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     CREATE_BACKOFF_MS: '50',
     RATE_LIMIT_DELAY_MS: '200',
     HTTP_RESPONSE_TIMEOUT_MS: '3000',
+    // Tests' webhook receivers listen on 127.0.0.1 over plain http (a test of the policy sets it to false).
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     ...options.env,
   });
   const modules = providerModules(options.providers);

@@ -60,4 +60,59 @@ describe('provider HTTP client', () => {
     assert.equal(received, 1, 'delivered once, not retried');
     await http.close();
   });
+  it('a body dripping a byte every 300 ms fails at the one deadline (headers and body together) as OutcomeUnknown, and the socket is closed', async () => {
+    let closed!: () => void;
+    const serverSawClose = new Promise<void>((r) => (closed = r));
+    const dripping = await serve((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      // Each byte comes well within any idle timer: only an overall deadline ends this.
+      const drip = setInterval(() => res.write(' '), 300);
+      res.on('close', () => {
+        clearInterval(drip);
+        closed();
+      });
+    });
+    const http = createHttpClient({ responseTimeoutMs: 1200 });
+    const err = await http.request(req(dripping)).then(
+      () => assert.fail('expected a failure'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof OutcomeUnknown, String(err));
+    assert.match((err as Error).message, /no full answer within 1200 ms/);
+    await serverSawClose;
+    await http.close();
+  });
+
+  for (const announced of [true, false]) {
+    it(`a 50 MB answer (${announced ? 'with' : 'without'} Content-Length) is cut at the cap: OutcomeUnknown, and the sender is stopped long before 50 MB`, async () => {
+      const total = 50 * 1024 * 1024;
+      let written = 0;
+      let closed!: () => void;
+      const serverSawClose = new Promise<void>((r) => (closed = r));
+      const huge = await serve((_q, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', ...(announced ? { 'content-length': String(total) } : {}) });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = (): void => {
+          while (written < total && !res.destroyed) {
+            written += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          if (written >= total) res.end();
+        };
+        res.on('close', () => closed());
+        pump();
+      });
+      const http = createHttpClient({ maxBodyBytes: 1024 * 1024 });
+      const err = await http.request(req(huge)).then(
+        () => assert.fail('expected a failure'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof OutcomeUnknown, String(err));
+      assert.match((err as Error).message, /larger than 1048576 bytes/);
+      await serverSawClose;
+      assert.ok(written < total, `the sender was cut off (${written} of ${total} bytes written)`);
+      await http.close();
+    });
+  }
 });
