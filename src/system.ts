@@ -13,10 +13,11 @@ import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/re
 import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
 import { createPollQueue } from '../queues/poll.ts';
 import { RETRY_SCHEDULE_MS, createWebhooksQueue, type WebhooksQueue } from '../queues/webhooks.ts';
-import { createRepairsQueue, type RepairsQueue } from '../queues/repairs.ts';
+import { createRepairsQueue, ensureRepairTemplates, type RepairsQueue } from '../queues/repairs.ts';
 import { EndpointStore, fanOut } from './result-webhooks.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
 import { Breaker } from './breaker.ts';
+import { LanePause } from './lane-pause.ts';
 import type { Config } from './config.ts';
 import { createOpsApp } from './http/ops.ts';
 import { Intake } from './invoice/intake.ts';
@@ -129,6 +130,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
         maxMs: tuning.breakerMaxMs,
         probeStaleMs: config.WORKER_LOCK_DURATION_MS,
       }),
+      pause: new LanePause(storeRedis, `${lp}:lane:${key}:pause`),
     });
   }
   const prefixOf = (lane: string): string => lanes.get(lane)?.prefix ?? lanePrefix(prefix, lane, config.LANE_HASH_TAGS);
@@ -249,6 +251,10 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       // The worker role serves only health and metrics; the producer API and Bull Board live on the
       // api role, and are not even loaded in a worker process (about 20 MB of its memory).
       const http = role === 'worker' ? undefined : await Promise.all([import('./http/app.ts'), import('./http/webhooks.ts')]);
+      // The board's repair templates (queues/repairs.ts), where there is a board to show them.
+      if (http && (config.ADMIN_USER || config.sandbox)) {
+        await ensureRepairTemplates(repairsQueue, redis).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not add the repair templates'));
+      }
       const app = !http
         ? createOpsApp(ops)
         : http[0].createApp({
@@ -273,6 +279,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
               password: config.ADMIN_PASSWORD,
               role: config.ADMIN_ROLE,
               sandbox: config.sandbox,
+              lanes,
               log: log.child({ component: 'admin' }),
               metrics,
             },
