@@ -146,6 +146,9 @@ describe('Bull Board in Chromium', { skip }, () => {
     await t.waitFor(async () => (await lane.pause.cause()) === 'capacity' && (await lane.createQueue.getRateLimitTtl()) > 0, 'the capacity pause');
     await page.goto(`${board}/queue/invoice-create.cryptosteroid`);
     await page.getByText('CAPACITY PAUSE for another').first().waitFor();
+    // The whole queue page is there (its status tabs, its jobs), and nowhere on it "rate limited".
+    await page.locator('a[href*="status=waiting"]').first().waitFor();
+    await page.locator('a[href*="browser-cap-"]').first().waitFor();
     assert.equal(await page.getByText(/rate limited/i).count(), 0, 'not called a rate limit');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'bull-board-capacity.png'), fullPage: true });
