@@ -50,11 +50,13 @@ function servedNames(text: string): Set<string> {
 describe('deploy: rules and dashboard name served metrics', () => {
   let t: TestSystem;
   let served: Set<string>;
+  let text: string;
   before(async () => {
     t = await startTestSystem({ defaultMetrics: true, env: { DURABILITY: 'replica', DURABILITY_TIMEOUT_MS: '50' } });
     const res = await fetch(`${t.api}/metrics`);
     assert.equal(res.status, 200);
-    served = servedNames(await res.text());
+    text = await res.text();
+    served = servedNames(text);
   });
   after(async () => {
     await t?.close();
@@ -70,6 +72,15 @@ describe('deploy: rules and dashboard name served metrics', () => {
     ]);
     assert.ok(served.has('invoice_worker_queue_jobs') && served.has('invoice_worker_provider_http_request_duration_seconds_bucket'));
     assert.ok(!served.has('invoice_worker_queue_jobs_bucket'));
+  });
+
+  it("the Redis memory the headroom alert divides is Redis' own: used_memory and maxmemory", async () => {
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const [, max] = (await t.system.redis.config('GET', 'maxmemory')) as [string, string];
+    assert.equal(value('invoice_worker_redis_memory_max_bytes'), Number(max));
+    const used = Number(/^used_memory:(\d+)/m.exec(await t.system.redis.info('memory'))?.[1]);
+    // Both read a moment apart: the same order of magnitude, not the same byte.
+    assert.ok(value('invoice_worker_redis_memory_used_bytes') > used / 2 && value('invoice_worker_redis_memory_used_bytes') < used * 2, 'used_memory');
   });
 
   for (const [what, exprs] of [
