@@ -6,7 +6,7 @@
  * operator is written into the job by the board's route (src/http/admin.ts), never taken from
  * what was typed. Jobs are kept for 90 days as the board's record of who repaired what.
  */
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { FlowProducer, Queue, type ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import { createJobId } from './create.ts';
 import { schedulePoll } from './poll.ts';
@@ -70,6 +70,44 @@ export function repairDataJsonSchema(): Record<string, unknown> {
     status: z.enum(['cancelled', 'failed']).optional().describe('abandon: how the order ends (cancelled when left out)'),
   });
   return z.toJSONSchema(typed, { io: 'input' });
+}
+
+/**
+ * One template per repair, for the board: a job named after the repair with every field it takes,
+ * empty (abandon's `status` at its default). Bull Board fills its "Add job" form from a job an
+ * operator duplicates (name, data), not from a list of templates; so the templates are jobs that
+ * never run: each waits in `waiting-children` for a child in a queue no worker takes
+ * ({@link REPAIR_TEMPLATE_HOLD_QUEUE}). The board's route drops the empty fields, checks the rest
+ * and adds a new job: the template stays.
+ */
+export const REPAIR_TEMPLATES: Readonly<Record<RepairAction, Record<string, string>>> = {
+  attach: { provider: '', account: '', foreign_id: '', provider_invoice_id: '', payment_url: '', reason: '' },
+  reissue: { provider: '', account: '', foreign_id: '', reason: '' },
+  abandon: { provider: '', account: '', foreign_id: '', status: 'cancelled', reason: '' },
+  accept: { provider: '', account: '', foreign_id: '', reason: '' },
+};
+/** Holds the templates' children; nothing works it (and the board does not show it). */
+export const REPAIR_TEMPLATE_HOLD_QUEUE = `${REPAIRS_QUEUE}.templates`;
+export const repairTemplateJobId = (action: RepairAction): string => `template-${action}`;
+
+/** Adds the templates that are missing (an operator may have cleaned one); the ones there stay as they are. */
+export async function ensureRepairTemplates(queue: RepairsQueue, connection: ConnectionOptions): Promise<void> {
+  const flows = new FlowProducer({ connection, prefix: queue.opts.prefix });
+  flows.on('error', () => {});
+  try {
+    for (const action of REPAIR_ACTIONS) {
+      if (await queue.getJob(repairTemplateJobId(action))) continue;
+      await flows.add({
+        name: action,
+        queueName: REPAIRS_QUEUE,
+        data: REPAIR_TEMPLATES[action],
+        opts: { jobId: repairTemplateJobId(action) },
+        children: [{ name: 'hold', queueName: REPAIR_TEMPLATE_HOLD_QUEUE, data: {}, opts: { jobId: `hold-${action}` } }],
+      });
+    }
+  } finally {
+    await flows.close();
+  }
 }
 
 export type RepairsQueue = Queue<RepairJob['data'], unknown, string>;

@@ -36,7 +36,6 @@ import { AccountName, DEFAULT_ACCOUNT, laneKey } from './lanes.ts';
 import { createLogger } from './logger.ts';
 import { sandboxAccounts } from './providers/registry.ts';
 import type { RedisClient } from './redis.ts';
-import { SANDBOX_CREDENTIALS } from './sandbox/credentials.ts';
 import { startSystem, type System } from './system.ts';
 
 const USAGE = `usage: npm run cli -- <command>
@@ -416,6 +415,8 @@ async function main(argv: string[]): Promise<number> {
   const url = config.REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (config.sandbox) {
     // The service runs the sandbox's accounts: the same lanes here, for validation and ids (nothing is sent from the CLI).
+    // Loaded only here: the production image has no sandbox (and has provider credentials).
+    const { SANDBOX_CREDENTIALS } = await import('./sandbox/credentials.ts');
     const box = { baseUrls: new Proxy({}, { get: () => 'http://sandbox.invalid' }) as Record<string, string>, credentials: SANDBOX_CREDENTIALS };
     config = Object.freeze({ ...config, accounts: sandboxAccounts(box) });
   }

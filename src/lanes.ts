@@ -14,6 +14,7 @@ import { z } from 'zod';
 import type { CreateQueue } from '../queues/create.ts';
 import type { PollQueue } from '../queues/poll.ts';
 import type { Breaker } from './breaker.ts';
+import type { LanePause } from './lane-pause.ts';
 import { ConfigError, type FieldIssue } from './errors.ts';
 import type { ProviderAdapter } from './providers/types.ts';
 
@@ -222,6 +223,8 @@ export interface Lane extends LaneRef {
   readonly breaker: Breaker;
   /** Where its payment pages live: the provider's hosts and the account's `payment_hosts` (attach checks against them). */
   readonly paymentHosts: readonly string[];
+  /** Why its create queue is paused, while it is (the board names it). */
+  readonly pause: LanePause;
 }
 
 export type Lanes = ReadonlyMap<string, Lane>;

@@ -104,14 +104,29 @@ if (tracingFromEnv()) {
   log.info({ exporter: tracingFromEnv()?.exporter }, 'tracing on');
 }
 
-redis = await resolveRedis(config.REDIS_URL, log);
+try {
+  redis = await resolveRedis(config.REDIS_URL, log);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error('Configuration error:');
+  for (const issue of err.issues) console.error(`  ${issue.field}: ${issue.message}`);
+  process.exit(1);
+}
 
 if (config.sandbox) {
   if (role !== 'all') {
     console.error('No provider credentials are set. Set them (see .env.example), or run `npm start` for the all-in-one sandbox mode.');
     process.exit(1);
   }
-  const { startSandbox } = await import('./sandbox/index.ts');
+  // Loaded only in this mode: the production image (the compiled build, production dependencies
+  // only) does not contain the sandbox, and never needs it once credentials are set.
+  const sandboxModule = await import('./sandbox/index.ts').catch((err: unknown) => {
+    console.error(
+      `No provider credentials are set, and the built-in sandbox is not part of this installation (${(err as Error).message}). Set a provider's credentials (see .env.example), or run \`npm install && npm start\` from a checkout for the sandbox mode.`,
+    );
+    process.exit(1);
+  });
+  const { startSandbox } = sandboxModule;
   const box = await startSandbox({ port: config.SANDBOX_PORT, host: '127.0.0.1', logger: log.child({ component: 'sandbox' }) });
   sandbox = box;
   const publicBase = config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`;

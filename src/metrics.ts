@@ -229,6 +229,36 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       );
     },
   });
+  // Both from one INFO per scrape: the headroom alert divides them (deploy/prometheus/alerts.yml).
+  let memory: Promise<{ used: number; max: number } | null> | undefined;
+  const readMemory = (): Promise<{ used: number; max: number } | null> => {
+    memory ??= within(store.memory(), 'redis memory')
+      .catch(() => null)
+      .finally(() => {
+        setImmediate(() => {
+          memory = undefined;
+        });
+      });
+    return memory;
+  };
+  new Gauge({
+    name: `${P}redis_memory_used_bytes`,
+    help: 'Memory Redis uses (INFO used_memory); on a Cluster, of the master closest to its maxmemory.',
+    registers: [registry],
+    async collect() {
+      const m = await readMemory();
+      if (m) this.set(m.used);
+    },
+  });
+  new Gauge({
+    name: `${P}redis_memory_max_bytes`,
+    help: 'The maxmemory Redis is configured with (0: no limit, which a queue store should not run with).',
+    registers: [registry],
+    async collect() {
+      const m = await readMemory();
+      if (m) this.set(m.max);
+    },
+  });
   new Gauge({
     name: `${P}queue_jobs`,
     help: 'Jobs per queue and state, read from Redis at scrape time.',
@@ -286,6 +316,14 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     async collect() {
       this.set(await within(store.queuedCount(), 'queued index').catch(() => 0));
     },
+  });
+
+  // Fed where a credential is checked (API token or keys, admin sign-in, metrics token).
+  new Counter({
+    name: `${P}auth_failures_total`,
+    help: 'Failed authentications by surface (api, admin, metrics).',
+    labelNames: ['surface'] as const,
+    registers: [registry],
   });
 
   const exceptions = new Counter({

@@ -19,6 +19,7 @@
 import { execFileSync } from 'node:child_process';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { ConfigError } from './errors.ts';
 
 export interface RedisHandle {
   url: string;
@@ -229,7 +230,12 @@ export async function resolveRedis(redisUrl: string | undefined, log: Logger): P
   if (redisUrl) return { url: redisUrl, source: 'env', stop: async () => {} };
   const local = 'redis://127.0.0.1:6379';
   if (await redisAnswers(local)) return { url: local, source: 'local', stop: async () => {} };
-  const { RedisMemoryServer } = await import('redis-memory-server');
+  // A development dependency: a production install (`npm ci --omit=dev`, the image) must name its Redis.
+  const { RedisMemoryServer } = await import('redis-memory-server').catch(() => {
+    throw new ConfigError([
+      { field: 'REDIS_URL', message: `not set, no Redis answers on ${local}, and the embedded Redis of a local start is not installed (a development dependency)` },
+    ]);
+  });
   const systemBinary = systemRedisServer();
   log.info({ systemBinary: systemBinary ?? null }, 'no Redis found; starting an embedded one');
   const server = await RedisMemoryServer.create(systemBinary ? { binary: { systemBinary } } : {});

@@ -13,11 +13,12 @@ import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/re
 import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
 import { createPollQueue } from '../queues/poll.ts';
 import { RETRY_SCHEDULE_MS, createWebhooksQueue, type WebhooksQueue } from '../queues/webhooks.ts';
-import { createRepairsQueue, type RepairsQueue } from '../queues/repairs.ts';
+import { createRepairsQueue, ensureRepairTemplates, type RepairsQueue } from '../queues/repairs.ts';
 import { EndpointStore, fanOut } from './result-webhooks.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
 import { KeyRing } from './api-keys.ts';
 import { Breaker } from './breaker.ts';
+import { LanePause } from './lane-pause.ts';
 import type { Config } from './config.ts';
 import { createOpsApp } from './http/ops.ts';
 import { Intake } from './invoice/intake.ts';
@@ -135,6 +136,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
         maxMs: tuning.breakerMaxMs,
         probeStaleMs: config.WORKER_LOCK_DURATION_MS,
       }),
+      pause: new LanePause(storeRedis, `${lp}:lane:${key}:pause`),
     });
   }
   const prefixOf = (lane: string): string => lanes.get(lane)?.prefix ?? lanePrefix(prefix, lane, config.LANE_HASH_TAGS);
@@ -273,6 +275,10 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
           unavailableMs: config.REDIS_UNAVAILABLE_MS,
         }).start();
       }
+      // The board's repair templates (queues/repairs.ts), where there is a board to show them.
+      if (http && (config.ADMIN_USER || config.adminUsers.length || config.sandbox)) {
+        await ensureRepairTemplates(repairsQueue, redis).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not add the repair templates'));
+      }
       const app = !http
         ? createOpsApp(ops)
         : http[0].createApp({
@@ -301,6 +307,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
               role: config.ADMIN_ROLE,
               users: config.adminUsers,
               sandbox: config.sandbox,
+              lanes,
               log: log.child({ component: 'admin' }),
               metrics,
             },

@@ -56,6 +56,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
     if (gate.kind === 'wait') {
       // The lane is down: nothing is sent, and the order waits without spending an attempt.
       out.debug({ inMs: gate.ms }, 'lane breaker open; order waits');
+      await lane.pause.note('breaker', gate.ms);
       await worker().rateLimit(gate.ms);
       throw Worker.RateLimitError();
     }
@@ -83,6 +84,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
         // order goes back to wait for the lane, and its attempt is not spent.
         if (outcome.kind === 'retry') {
           out.debug({ inMs: verdict.ms, err: errorSummary(outcome.error) }, 'lane breaker open; order waits');
+          await lane.pause.note('breaker', verdict.ms);
           await worker().rateLimit(verdict.ms);
           throw Worker.RateLimitError();
         }
@@ -126,6 +128,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
             { providerMs: ms, hits: outcome.hits, waitMs, capacity: capacity ?? null },
             capacity ? 'account at a provider capacity limit; lane waits' : 'provider throttled us; slowing the lane',
           );
+          await lane.pause.note(capacity ? 'capacity' : 'rate_limit', waitMs);
           await worker().rateLimit(waitMs);
           throw Worker.RateLimitError();
         }

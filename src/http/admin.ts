@@ -16,7 +16,13 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { Router, type Express, type RequestHandler, type Response } from 'express';
+import { CREATE_QUEUE, createQueueName } from '../../queues/create.ts';
+import { EVENTS_QUEUE } from '../../queues/events.ts';
+import { POLL_QUEUE } from '../../queues/poll.ts';
 import { REPAIRS_QUEUE, parseRepairJob, repairDataJsonSchema, repairFields } from '../../queues/repairs.ts';
+import { RESULTS_QUEUE } from '../../queues/results.ts';
+import { WEBHOOKS_QUEUE } from '../../queues/webhooks.ts';
+import type { Lane, Lanes } from '../lanes.ts';
 import type { Logger } from 'pino';
 import { decoyHash, verifyPassword, type AdminRole, type AdminUser } from '../admin-users.ts';
 import type { Metrics } from '../metrics.ts';
@@ -42,6 +48,70 @@ export interface AdminOptions {
   metrics?: Pick<Metrics, 'operatorRetry'>;
   /** Failed sign-ins: logged, counted and braked per address (shared with the other surfaces). */
   failures?: AuthFailures;
+  /** The lanes, so a lane's create queue says why it is paused (a capacity limit, an open breaker). */
+  lanes?: Lanes;
+}
+
+/**
+ * What each queue is and what is normal there, shown on its page in the board (an operator
+ * should not have to know the code to tell a problem from the usual).
+ */
+export function queueDescription(name: string): string {
+  if (name.startsWith(`${CREATE_QUEUE}.`)) {
+    return `Orders of lane ${name.slice(CREATE_QUEUE.length + 1)} waiting to be sent to the provider. Normal: few waiting, delayed ones are retries after a provider error; failed ones ran out of attempts and wait for an operator's retry. The lane pauses itself when the provider rate-limits it, when the account is at a capacity limit, or while its circuit breaker is open; orders then wait without spending attempts.`;
+  }
+  if (name.startsWith(`${POLL_QUEUE}.`)) {
+    return `Status polls of the open invoices of lane ${name.slice(POLL_QUEUE.length + 1)}: one delayed job per open invoice, due at its next poll. Normal: many delayed, few waiting; invoices not yet at their first poll are not jobs here (the poll index holds them).`;
+  }
+  switch (name) {
+    case EVENTS_QUEUE:
+      return 'Provider callbacks, stored before they were answered and applied to their invoice here. Normal: empty or draining fast; completed ones are kept to recognise redeliveries; a failed one is about an invoice we do not know (or no longer keep).';
+    case RESULTS_QUEUE:
+      return 'Results for the order system (created, paid, expired, exceptions...). The order system consumes this queue with its own workers, never this service: "No workers" here is normal unless the order system should be running; waiting jobs are results it has not taken yet.';
+    case WEBHOOKS_QUEUE:
+      return 'Result webhook deliveries, one job per result and endpoint, retried for about a day. Normal: delayed ones are retries; failed ones gave up (the endpoint kept failing).';
+    case REPAIRS_QUEUE:
+      return 'Repairs of single orders by an operator: attach, reissue or abandon. To run one, open its template under "Waiting children" (one per repair, never run), Duplicate it, fill in the order and the reason, Add. Completed and failed jobs are the record of who repaired what and why (kept 90 days).';
+    default:
+      return '';
+  }
+}
+
+const PAUSE_NOTES = {
+  capacity: (s: number) =>
+    `CAPACITY PAUSE for another ${s} s: the provider account is at its capacity limit (e.g. as many unpaid invoices as it may hold); orders wait without spending attempts and sending resumes on its own. Not a rate limit: releasing it only hits the limit again.`,
+  breaker: (s: number) => `CIRCUIT BREAKER OPEN for another ${s} s: the provider account does not answer; orders wait without spending attempts until a probe succeeds.`,
+} as const;
+
+/**
+ * A lane's create queue: the board names a pause by its cause. BullMQ keeps one queue-wide pause
+ * (`rateLimit`), which the board shows as "rate limited"; a capacity pause or an open breaker is
+ * shown as such in the description instead (src/lane-pause.ts), and only a provider's own rate
+ * limit keeps the board's badge.
+ */
+class LaneQueueAdapter extends BullMQAdapter {
+  private note = '';
+
+  constructor(
+    queue: Queue,
+    options: ConstructorParameters<typeof BullMQAdapter>[1],
+    private readonly lane: Lane,
+  ) {
+    super(queue, options);
+  }
+
+  override async getActiveRateLimitTtl(): Promise<number> {
+    const ttl = await super.getActiveRateLimitTtl();
+    const cause = ttl > 0 ? await this.lane.pause.cause().catch(() => null) : null;
+    const note = cause === 'capacity' || cause === 'breaker' ? PAUSE_NOTES[cause] : undefined;
+    // The board reads the description right after this, for the same request.
+    this.note = note ? note(Math.ceil(ttl / 1000)) : '';
+    return note ? 0 : ttl;
+  }
+
+  override getDescription(): string {
+    return this.note ? `${this.note} ${super.getDescription()}` : super.getDescription();
+  }
 }
 
 /** A verified (user, password) pair is remembered this long, so the board's polling does not run scrypt each time. */
@@ -191,13 +261,17 @@ const boardQuery: RequestHandler = (req, res, next) => {
 function board(opts: AdminOptions, role: AdminRole): Express {
   const operator = role === 'operator';
   const serverAdapter = new ExpressAdapter().setBasePath(ADMIN_PATH);
+  const lanesByQueue = new Map([...(opts.lanes?.values() ?? [])].map((l) => [createQueueName(l.key), l]));
   const adapters = opts.queues.map((queue) => {
     const repairs = queue.name === REPAIRS_QUEUE;
-    const adapter = new BullMQAdapter(queue, {
+    const options = {
       readOnlyMode: !operator,
       allowRetries: operator,
-      ...(repairs ? { description: 'Add a job here to repair an order: attach, reissue or abandon', jobDataSchema: repairDataJsonSchema() } : {}),
-    });
+      description: queueDescription(queue.name),
+      ...(repairs ? { jobDataSchema: repairDataJsonSchema() } : {}),
+    };
+    const lane = lanesByQueue.get(queue.name);
+    const adapter = lane ? new LaneQueueAdapter(queue, options, lane) : new BullMQAdapter(queue, options);
     // Our create jobs carry only ids, but other queues may carry callback bodies: mask whatever comes.
     adapter.setFormatter('data', (data: unknown) => maskPersonal(data));
     adapter.setFormatter('returnValue', (value: unknown) => maskPersonal(value));

@@ -10,7 +10,7 @@
  * All keys share the configured prefix; with a `{hash tag}` prefix they live in one Redis Cluster
  * slot, which the multi-key scripts need.
  */
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { DurabilityShortfall, type Durability, type DurablePoint } from '../durability.ts';
 import { invoiceId } from '../ids.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
@@ -829,6 +829,22 @@ export class InvoiceStore {
   /** Resolves when Redis answers a PING (readiness, `redis_up`). */
   async ping(): Promise<void> {
     await this.redis.ping();
+  }
+
+  /**
+   * Redis memory from INFO: bytes used and the `maxmemory` cap (0: no cap). On a Cluster, the
+   * master closest to its cap (the one that refuses writes first).
+   */
+  async memory(): Promise<{ used: number; max: number }> {
+    const read = async (node: Redis): Promise<{ used: number; max: number }> => {
+      const info = await node.info('memory');
+      const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+      return { used: field('used_memory'), max: field('maxmemory') };
+    };
+    if (!(this.redis instanceof Cluster)) return read(this.redis);
+    const all = await Promise.all(this.redis.nodes('master').map(read));
+    const ratio = (m: { used: number; max: number }): number => (m.max > 0 ? m.used / m.max : 0);
+    return all.reduce((a, b) => (ratio(b) > ratio(a) || (ratio(a) === 0 && b.used > a.used) ? b : a), { used: 0, max: 0 });
   }
 
   /** Results recorded and not yet published, over every lane prefix. */

@@ -55,6 +55,8 @@ export interface TestSystemOptions {
   callbacks?: boolean;
   /** BullMQ telemetry from `startTracing` (tracing tests). */
   telemetry?: SystemOptions['telemetry'];
+  /** Process metrics on /metrics (off by default: many systems run in one test process). */
+  defaultMetrics?: boolean;
 }
 
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
@@ -91,7 +93,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     role: options.role,
     workerOptions: options.workerOptions,
     sweep: { intervalMs: 200, graceMs: 500 },
-    defaultMetrics: false,
+    defaultMetrics: options.defaultMetrics ?? false,
     telemetry: options.telemetry,
   });
   const api = await system.listen(0);

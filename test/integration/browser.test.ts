@@ -1,6 +1,7 @@
 /**
  * Bull Board in a real browser: an operator signs in, finds the failed submission, retries it and
- * watches it complete; and repairs a parked order (reissue) through the board's Add job dialog. Runs Chromium through playwright-core; skipped (with a reason) only when
+ * watches it complete; repairs a parked order (reissue) from the board's repair template; and reads
+ * what each queue is for and why a lane is paused. Runs Chromium through playwright-core; skipped (with a reason) only when
  * Chromium is not installed and CI is not set.
  */
 import { after, before, describe, it } from 'node:test';
@@ -24,7 +25,12 @@ describe('Bull Board in Chromium', { skip }, () => {
   let context: BrowserContext;
   let profile: string;
   before(async () => {
-    t = await startTestSystem({ env: { ADMIN_USER: USER, ADMIN_PASSWORD: PASSWORD, ADMIN_ROLE: 'operator', CREATE_ATTEMPTS: '1' } });
+    // CryptoSteroid's account holds one unpaid invoice at most, and a lane at that cap waits two
+    // minutes: long enough to look at its pause in the board.
+    t = await startTestSystem({
+      sandbox: { cryptosteroidNewCap: 1 },
+      env: { ADMIN_USER: USER, ADMIN_PASSWORD: PASSWORD, ADMIN_ROLE: 'operator', CREATE_ATTEMPTS: '1', CRYPTOSTEROID_CAP_BACKOFF_MS: '120000' },
+    });
     profile = mkdtempSync(join(tmpdir(), 'iw-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -91,18 +97,25 @@ describe('Bull Board in Chromium', { skip }, () => {
     const page = context.pages()[0] ?? (await context.newPage());
     const board = `${t.api}/admin/queues`;
     await page.goto(`${board}/queue/invoice-repairs`);
+    // The queue says what it is for and how to run a repair.
     await page.getByText('attach, reissue or abandon').first().waitFor();
-    // The queue's menu holds "Add job"; the dialog starts from the repair template (queues/repairs.ts).
-    await page.locator('button[aria-haspopup]').last().click();
-    await page.getByRole('menuitem', { name: /add job/i }).click();
+    await page.getByText('open its template under "Waiting children"').first().waitFor();
+    // One template per repair waits there, never run; duplicating one fills in the repair's name and fields.
+    await page.goto(`${board}/queue/invoice-repairs?status=waiting-children`);
+    for (const name of ['attach', 'reissue', 'abandon']) await page.locator(`a[href*="template-${name}"]`).first().waitFor();
+    await page.locator('a[href*="template-reissue"]').first().click();
+    await page.locator('button:has(svg.lucide-files)').first().click();
     const dialog = page.getByRole('dialog');
-    await dialog.locator('#job-name').fill('reissue');
+    assert.equal(await dialog.locator('#job-name').inputValue(), 'reissue', 'the template names its repair');
+    const template = await dialog.locator('.cm-content').first().innerText();
+    for (const field of ['provider', 'foreign_id', 'reason']) assert.match(template, new RegExp(`"${field}"`), `the template has ${field}`);
+    assert.doesNotMatch(template, /provider_invoice_id/, 'and only what reissue takes');
     await dialog.locator('.cm-content').first().click();
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Delete');
     // A `by` typed here is not who did it: the signed-in user is.
     await page.keyboard.insertText(JSON.stringify({ provider: 'cryptoprocessing', foreign_id: 'browser-re', reason: 'not in the dashboard', by: 'someone-else' }));
-    await dialog.getByRole('button', { name: /^add/i }).click();
+    await dialog.getByRole('button', { name: /^(add|duplicate)$/i }).click();
 
     // The repair runs: a new invoice under the derived foreign_id, and the order system gets its payment URL.
     const created = await t.waitFor(async () => (await t.results()).find((r) => r.foreign_id === 'browser-re' && r.status === 'created'), 'the created result');
@@ -118,5 +131,28 @@ describe('Bull Board in Chromium', { skip }, () => {
     await page.getByText('browser-re~r1').first().waitFor();
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'bull-board-repair.png'), fullPage: true });
+    // The template is still there for the next repair.
+    assert.equal(await (await t.system.repairsQueue.getJob('template-reissue'))?.getState(), 'waiting-children');
+  });
+
+  it('each queue says what is normal there, and a lane at its capacity limit is shown as a capacity pause, not a rate limit', async () => {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const board = `${t.api}/admin/queues`;
+    // The results queue has no worker of ours by design: its description says so.
+    await page.goto(`${board}/queue/invoice-results`);
+    await page.getByText('"No workers" here is normal').first().waitFor();
+
+    // The second unpaid CryptoSteroid invoice meets the account's cap: the lane pauses.
+    for (const id of ['browser-cap-1', 'browser-cap-2']) assert.equal((await t.post('/v1/invoices', sampleOrder('cryptosteroid', id))).status, 202);
+    const lane = t.system.lane('cryptosteroid');
+    await t.waitFor(async () => (await lane.pause.cause()) === 'capacity' && (await lane.createQueue.getRateLimitTtl()) > 0, 'the capacity pause');
+    await page.goto(`${board}/queue/invoice-create.cryptosteroid`);
+    await page.getByText('CAPACITY PAUSE for another').first().waitFor();
+    // The whole queue page is there (its status tabs, its jobs), and nowhere on it "rate limited".
+    await page.locator('a[href*="status=waiting"]').first().waitFor();
+    await page.locator('a[href*="browser-cap-"]').first().waitFor();
+    assert.equal(await page.getByText(/rate limited/i).count(), 0, 'not called a rate limit');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'bull-board-capacity.png'), fullPage: true });
   });
 });
