@@ -48,7 +48,7 @@ export interface SubmitDeps {
   callbackUrl?: (record: InvoiceRecord) => string | undefined;
   /** When the created invoice's first poll is due: scheduled with the change to `created` itself (store `Change.firstPoll`). */
   firstPoll?: (record: InvoiceRecord) => number | null;
-  /** How long an order waits when its lane is at its own cap of unpaid invoices (ms). */
+  /** How long the lane waits when it is at its own cap of unpaid invoices before looking again (ms; one cheap check). */
   capWaitMs?: number;
 }
 
@@ -75,7 +75,7 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
   if (adapter.maxUnpaid !== undefined && !(await store.reserveUnpaid(lane, foreignId, adapter.maxUnpaid))) {
     const error = new ProviderRateLimited(`lane holds ${adapter.maxUnpaid} unpaid invoices, its cap; waiting for payments or expiries`, adapter.id, undefined, {
       capacity: 'unpaid_invoices',
-      retryAfterMs: deps.capWaitMs ?? 5_000,
+      retryAfterMs: deps.capWaitMs ?? 1_000,
     });
     return { kind: 'rate-limited', error, hits: record.rate_limited_hits };
   }

@@ -77,6 +77,56 @@ describe('lanes: one throttled lane holds back no other', () => {
   });
 });
 
+describe('lanes: a CryptoSteroid lane keeps its own count and never meets the provider cap', () => {
+  let t: TestSystem;
+  before(async () => {
+    // The provider would refuse a third unpaid invoice; our lane is told its account holds at most 2.
+    t = await startTestSystem({ sandbox: { cryptosteroidNewCap: 2 }, env: { CRYPTOSTEROID_MAX_UNPAID: '2', CREATE_ATTEMPTS: '3' } });
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('past its own cap the lane sends nothing (the provider never refuses), orders wait without attempts and go out as invoices are paid', async () => {
+    const cs = ids('own-cap');
+    assert.equal((await t.post('/v1/invoices/batch', { orders: cs.map((id) => sampleOrder('cryptosteroid', id)) })).body.counts.accepted, N);
+    await t.waitFor(async () => (await Promise.all(cs.map((id) => statusOf(t, 'cryptosteroid', id)))).filter((s) => s !== 'queued').length === 2, 'two created');
+    // The lane is at its own cap: it says so, and nothing more went out.
+    await t.waitFor(
+      async () => /invoice_worker_lane_throttled_total\{lane="cryptosteroid",cause="capacity"\} [1-9]/.test(await (await fetch(`${t.api}/metrics`)).text()),
+      'the capacity wait',
+    );
+    assert.equal(t.sandbox.stats().cryptosteroid.received, 2, 'nothing sent past the cap');
+    const metrics = await (await fetch(`${t.api}/metrics`)).text();
+    assert.match(metrics, /invoice_worker_lane_unpaid_invoices\{lane="cryptosteroid"\} 2/);
+    const lanes = await t.system.laneStatus();
+    assert.deepEqual(
+      lanes.filter((l) => l.lane === 'cryptosteroid').map((l) => [l.unpaid, l.max_unpaid]),
+      [[2, 2]],
+    );
+    // Payers pay: a slot frees for each, and the lane goes on, never past two unpaid.
+    const paid = new Set<string>();
+    await t.waitFor(
+      async () => {
+        for (const inv of t.sandbox.invoices('cryptosteroid')) {
+          if (inv.status === 'NEW' && !paid.has(inv.id)) {
+            paid.add(inv.id);
+            t.sandbox.pay('cryptosteroid', inv.id);
+          }
+        }
+        return (await Promise.all(cs.map((id) => statusOf(t, 'cryptosteroid', id)))).every((s) => s && s !== 'queued');
+      },
+      'every order created as payers paid',
+      60_000,
+    );
+    assert.equal(t.sandbox.stats().cryptosteroid.byStatus['429'] ?? 0, 0, 'the provider never refused a create for its cap');
+    for (const id of cs) {
+      assert.equal(t.sandbox.count('cryptosteroid', id), 1, `${id} created once`);
+      assert.equal((await t.createJob('cryptosteroid', id))?.attemptsMade ?? 0, 0, `${id} spent no attempt waiting`);
+    }
+  });
+});
+
 describe('lanes: a provider down for longer than the retry budget', () => {
   let t: TestSystem;
   before(async () => {
