@@ -29,9 +29,11 @@ export interface RedisWatchOptions {
 
 export class RedisWatch {
   private readonly client: RedisClient;
-  private lastAnswer = Date.now();
   private timer: NodeJS.Timeout | undefined;
-  private inFlight = false;
+  /** When the PING still waiting for its answer was sent. */
+  private sentAt: number | undefined;
+  /** When the first of the PINGs failing since the last answer was sent. */
+  private failingSince: number | undefined;
   /** The outage being logged: when it began, when it was last reported, requests refused since. */
   private outage: { since: number; reported: number; refused: number; total: number } | undefined;
   readonly pingEveryMs: number;
@@ -63,26 +65,33 @@ export class RedisWatch {
   }
 
   private ping(): void {
-    if (this.inFlight) return this.check();
-    this.inFlight = true;
+    if (this.sentAt !== undefined) return this.check();
+    const sentAt = Date.now();
+    this.sentAt = sentAt;
     this.client
       .ping()
       .then(
         () => {
-          this.lastAnswer = Date.now();
+          this.failingSince = undefined;
           this.recovered();
         },
-        () => undefined,
+        () => void (this.failingSince ??= sentAt),
       )
       .finally(() => {
-        this.inFlight = false;
+        this.sentAt = undefined;
         this.check();
       });
   }
 
-  /** How long since Redis last answered. */
+  /**
+   * How long Redis has failed to answer: the age of the PING waiting for its answer, or since the
+   * first of the PINGs that failed in a row. Measured from when a PING was sent, not from the last
+   * answer, so a process too busy to ask (its event loop held up) does not blame Redis.
+   */
   silentMs(now = Date.now()): number {
-    return Math.max(0, now - this.lastAnswer);
+    const waiting = this.sentAt === undefined ? 0 : now - this.sentAt;
+    const failing = this.failingSince === undefined ? 0 : now - this.failingSince;
+    return Math.max(0, waiting, failing);
   }
 
   /** False once Redis has not answered for `REDIS_UNAVAILABLE_MS`. */
@@ -95,7 +104,7 @@ export class RedisWatch {
     if (this.available(now)) return;
     const every = this.opts.logEveryMs ?? 10_000;
     if (!this.outage) {
-      this.outage = { since: this.lastAnswer, reported: now, refused: 0, total: 0 };
+      this.outage = { since: now - this.silentMs(now), reported: now, refused: 0, total: 0 };
       this.opts.log.error({ silentMs: this.silentMs(now) }, 'Redis is not answering: API requests and callbacks are answered 503 until it does');
     } else if (now - this.outage.reported >= every) {
       this.opts.log.error({ silentMs: this.silentMs(now), refusedRequests: this.outage.refused }, 'Redis still not answering');
@@ -144,7 +153,7 @@ export function redisDeadline(watch: RedisWatch, unavailableMs: number): Request
       return unavailable(res);
     }
     let timer: NodeJS.Timeout | undefined;
-    const look = (): void => {
+    const decide = (): void => {
       if (res.headersSent) return;
       if (watch.silentMs() >= unavailableMs / 2) {
         watch.refused();
@@ -152,6 +161,9 @@ export function redisDeadline(watch: RedisWatch, unavailableMs: number): Request
       }
       timer = setTimeout(look, watch.pingEveryMs);
     };
+    // After the I/O the event loop has waiting: a PONG that came while this process was busy is
+    // counted before Redis is judged silent.
+    const look = (): void => void setImmediate(decide);
     // First look a little before the bound, so the answer comes within it, not just after.
     timer = setTimeout(look, unavailableMs * 0.75);
     const done = (): void => clearTimeout(timer);

@@ -1,14 +1,16 @@
 /**
- * Bull Board at `/admin/queues`: every queue of the system, behind HTTP Basic auth. Read-only
- * unless `ADMIN_ROLE=operator`; even an operator cannot obliterate or empty a queue, add jobs
+ * Bull Board at `/admin/queues`: every queue of the system, behind HTTP Basic auth. Each user
+ * (ADMIN_USER with ADMIN_ROLE, and the users of ADMIN_USERS_FILE, src/admin-users.ts) is a viewer
+ * or an operator, and gets a board of that role: a viewer's is read-only, and any change a
+ * viewer asks of the board's API is refused here too; even an operator cannot obliterate or empty a queue, add jobs
  * (except repairs, below), rewrite job data, or clean or remove anything but completed jobs of the
  * queues that hold accepted work (those would drop or forge accepted orders). Job data is masked
  * before it reaches the browser, and every retry and clean is logged with the signed-in user.
  *
  * Repairs: an operator adds a job to `invoice-repairs` (named `attach`, `reissue` or `abandon`,
  * the order and the reason as its data); the route checks it, names each wrong field in a 400,
- * and writes the signed-in user into it as `by` (whatever was typed); the repairs worker runs it
- * (queues/repairs.ts).
+ * and writes the signed-in user into it as `by`, the actor (a typed `by` becomes its `note`); the
+ * repairs worker runs it (queues/repairs.ts).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';

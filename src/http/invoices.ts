@@ -29,7 +29,7 @@ export const BatchSchema = z.strictObject({ orders: z.array(z.unknown()).min(1).
 export const RetryBody = z.strictObject({
   /** After checking at the provider that it does not hold the invoice: release a parked submission. */
   confirm_not_created: z.boolean().optional(),
-  by: z.string().max(100).optional(),
+  by: z.string().max(100).optional().describe('a note of who asked, kept beside the actor (the API key id); never the actor itself'),
 });
 const RetrySchema = RetryBody.optional();
 export const BulkRetrySchema = z.strictObject({
@@ -40,7 +40,7 @@ export const BulkRetrySchema = z.strictObject({
   reason: z.string().min(1).max(200).optional(),
   limit: z.number().int().min(1).max(MAX_BATCH).default(100),
   dry_run: z.boolean().default(false),
-  by: z.string().max(100).optional(),
+  by: z.string().max(100).optional().describe('a note of who asked, kept beside the actor (the API key id); never the actor itself'),
 });
 
 export interface InvoiceRouteDeps {

@@ -11,6 +11,7 @@
  *   client address (other addresses unaffected);
  * - Bull Board users from ADMIN_USERS_FILE: a viewer changes nothing, an operator's repair names them.
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, createServer, type Server } from 'node:http';
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { webhookJobId } from '../../queues/webhooks.ts';
-import { hashPassword } from '../../src/admin-users.ts';
+import { hashPassword, verifyPassword } from '../../src/admin-users.ts';
 import { sha256Hex } from '../../src/api-keys.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
@@ -368,5 +369,31 @@ describe('access: API keys, attribution, Bull Board users, failed authentication
     const history = (await t.system.store.history(record!.id)) as Array<{ source: string; reason?: string }>;
     assert.equal(history.at(-1)?.source, `operator:${OPERATOR.user}`);
     assert.match(history.at(-1)?.reason ?? '', /^abandoned by otto \(note: typed-name\): gone$/);
+  });
+});
+
+describe('cli hash-password', () => {
+  const ROOT = new URL('../../', import.meta.url);
+  const run = (stdin: string): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli.ts', 'hash-password'],
+        { cwd: ROOT, env: { PATH: process.env.PATH }, timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(stdin);
+    });
+
+  it('reads a password on stdin and prints a scrypt hash that verifies it, without Redis or configuration', async () => {
+    const ok = await run('a-password-for-the-board\n');
+    assert.equal(ok.code, 0, ok.stderr);
+    const hash = ok.stdout.trim();
+    assert.match(hash, /^scrypt\$32768\$8\$1\$/);
+    assert.equal(await verifyPassword('a-password-for-the-board', hash), true);
+    assert.ok(!ok.stdout.includes('a-password-for-the-board') && !ok.stderr.includes('a-password-for-the-board'), 'never echoed');
+    const short = await run('short\n');
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /at least 12 characters/);
   });
 });

@@ -124,7 +124,7 @@ describe('Bull Board in Chromium', { skip }, () => {
     assert.equal(record?.provider_foreign_id, 'browser-re~r1');
     assert.ok(t.sandbox.invoice('cryptoprocessing', 'browser-re~r1'), 'the new invoice is at the provider');
     const history = (await t.get('/v1/invoices/cryptoprocessing/browser-re')).body.history as Array<{ source: string; reason?: string }>;
-    assert.ok(history.some((h) => h.source === `operator:${USER}` && /reissued by ops-browser as browser-re~r1/.test(h.reason ?? '')));
+    assert.ok(history.some((h) => h.source === `operator:${USER}` && /reissued by ops-browser \(note: someone-else\) as browser-re~r1/.test(h.reason ?? '')));
 
     // The board shows the repair completed, with its outcome.
     await page.goto(`${board}/queue/invoice-repairs?status=completed`);

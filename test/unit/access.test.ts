@@ -15,6 +15,8 @@ import { loadConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { AuthFailures, requiredScope } from '../../src/http/auth.ts';
 import { knownPaymentUrl } from '../../src/invoice/repair.ts';
+import { loadAccountsFile } from '../../src/lanes.ts';
+import { providerModules } from '../../src/providers/registry.ts';
 import { createLogger } from '../../src/logger.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'access-unit-'));
@@ -190,5 +192,22 @@ describe('failed authentication brake', () => {
     const f = new AuthFailures({ log, limit: 0 });
     for (let i = 0; i < 100; i++) f.failed('admin', req('10.0.0.1'));
     assert.equal(f.retryAfter('10.0.0.1'), 0);
+  });
+});
+
+describe('accounts file: payment_hosts', () => {
+  it("extends an account's payment hosts; a bad host is named", () => {
+    const good = file('accounts.json', {
+      accounts: [{ provider: 'alphapo', account: 'eu', api_key: 'k', api_secret: 's', payment_hosts: ['pay.brand-b.example'] }],
+    });
+    const [eu] = loadAccountsFile(good, providerModules(), {});
+    assert.deepEqual(eu?.paymentHosts, ['pay.brand-b.example']);
+    const bad = file('accounts-bad.json', {
+      accounts: [{ provider: 'alphapo', account: 'eu', api_key: 'k', api_secret: 's', payment_hosts: ['https://pay.example/x', 'ok.example'] }],
+    });
+    assert.deepEqual(
+      fields(() => loadAccountsFile(bad, providerModules(), {})),
+      [`${bad}: accounts[0] (alphapo/eu).payment_hosts[0]`],
+    );
   });
 });
