@@ -228,6 +228,12 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
 async function recoverOrphan(deps: SubmitDeps, record: InvoiceRecord, error: Error, depth: number): Promise<SubmitOutcome> {
   const { store, adapter } = deps;
   const orphan = providerForeignId(record);
+  // Money already on it (its URL reached a payer after all, or a callback is on its way): it is not
+  // an orphan to cancel; the order waits for its callbacks, which adopt it (parked until then).
+  const seen = await adapter.lookup({ kind: record.kind, foreignId: orphan }).catch(() => null);
+  if (seen) {
+    return park(deps, record, `provider already holds this foreign_id (${orphan}) and reports a payment on it; following it by callbacks`, { error, answered: true });
+  }
   let providerFid: string | null = null;
   for (let n = record.replaced_foreign_ids.length + 1; n <= record.replaced_foreign_ids.length + 20 && !providerFid; n++) {
     const candidate = reissuedForeignId(record.foreign_id, n);
