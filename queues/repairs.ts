@@ -7,6 +7,7 @@
  * what was typed. Jobs are kept for 90 days as the board's record of who repaired what.
  */
 import { FlowProducer, Queue, type ConnectionOptions } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { createJobId } from './create.ts';
 import { schedulePoll } from './poll.ts';
@@ -92,7 +93,10 @@ export const repairTemplateJobId = (action: RepairAction): string => `template-$
 
 /** Adds the templates that are missing (an operator may have cleaned one); the ones there stay as they are. */
 export async function ensureRepairTemplates(queue: RepairsQueue, connection: ConnectionOptions): Promise<void> {
-  const flows = new FlowProducer({ connection, prefix: queue.opts.prefix });
+  // A connection of its own: a FlowProducer closed on the system's shared connection left that
+  // connection unable to recover from a later outage (the workers' jobs then hung at the next one).
+  const own = typeof (connection as { duplicate?: unknown }).duplicate === 'function' ? (connection as Redis | Cluster).duplicate() : undefined;
+  const flows = new FlowProducer({ connection: own ?? connection, prefix: queue.opts.prefix });
   flows.on('error', () => {});
   try {
     for (const action of REPAIR_ACTIONS) {
@@ -107,6 +111,7 @@ export async function ensureRepairTemplates(queue: RepairsQueue, connection: Con
     }
   } finally {
     await flows.close();
+    own?.disconnect();
   }
 }
 

@@ -388,7 +388,9 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
       const json = parseJson(raw.toString('utf8'));
       if (json === NOT_JSON || !isRecord(json)) return null;
       if (json.type === 'invoice' || json.type === 'payment_request' || 'payment_request_id' in json) return null;
-      const type = typeof json.type === 'string' && json.type.length <= 64 ? json.type : 'unknown';
+      // A body without a type names nothing it could be: malformed (400 naming `type`), not another kind of callback.
+      if (typeof json.type !== 'string' || !json.type) return null;
+      const type = json.type.length <= 64 ? json.type : 'unknown';
       const known = isOneOf(FOREIGN_TYPES, type) ? type : 'unknown';
       const ref = typeof json.id === 'number' || (typeof json.id === 'string' && json.id.length <= 64) ? String(json.id) : undefined;
       return ref === undefined ? { type: known } : { type: known, id: ref };

@@ -183,7 +183,8 @@ export function checkResults(s: Snapshot): Check {
   for (const k of byOrder.keys()) if (!acceptedKeys.has(k)) bad.push(`${k}: results for an order nobody accepted`);
   for (const o of s.accepted) {
     const k = orderKey(o);
-    const moves = (s.histories.get(k) ?? []).filter((h) => h.from !== null);
+    // Transitions only: an entry whose status did not move records a repair or a recovered lost answer.
+    const moves = (s.histories.get(k) ?? []).filter((h) => h.from !== null && h.from !== h.to);
     const results = [...(byOrder.get(k) ?? [])].sort(
       (a, b) => a.data.occurred_at.localeCompare(b.data.occurred_at) || (RANK.get(a.data.status) ?? 0) - (RANK.get(b.data.status) ?? 0),
     );

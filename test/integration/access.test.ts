@@ -173,6 +173,8 @@ describe('access: API keys, attribution, Bull Board users, failed authentication
 
   it("the actor is the key id, never the body's by (kept as a note); the audit line shows the actor unmasked", async () => {
     t.sandbox.addFault({ provider: 'alphapo', fault: 'commit-then-drop', count: 1 });
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', op: 'cancel', count: 1 });
     assert.equal((await api('POST', '/v1/invoices', TOKENS.ops, sampleOrder('alphapo', 'acc-abandon'))).status, 202);
     await t.waitFor(async () => (await t.system.store.get('alphapo', 'acc-abandon'))?.reconcile, 'parked');
     const res = await api('POST', '/v1/invoices/alphapo/acc-abandon/abandon', TOKENS.opsEu, { reason: 'customer left', by: 'mallory.boss@corp.example' });
@@ -189,6 +191,8 @@ describe('access: API keys, attribution, Bull Board users, failed authentication
 
   it('confirm_not_created is written to the history, naming the key', async () => {
     t.sandbox.addFault({ provider: 'alphapo', fault: 'commit-then-drop', count: 1 });
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', op: 'cancel', count: 1 });
     assert.equal((await api('POST', '/v1/invoices', TOKENS.ops, sampleOrder('alphapo', 'acc-confirm'))).status, 202);
     await t.waitFor(async () => (await t.system.store.get('alphapo', 'acc-confirm'))?.reconcile, 'parked');
     const res = await api('POST', '/v1/invoices/alphapo/acc-confirm/retry', TOKENS.opsEu, { confirm_not_created: true, by: 'carol' });
@@ -202,6 +206,8 @@ describe('access: API keys, attribution, Bull Board users, failed authentication
 
   it("attach takes a payment URL only on the lane's payment hosts", async () => {
     t.sandbox.addFault({ provider: 'cryptoprocessing', fault: 'commit-then-drop', count: 1 });
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+    t.sandbox.addFault({ provider: 'cryptoprocessing', fault: '5xx', op: 'cancel', count: 1 });
     assert.equal((await api('POST', '/v1/invoices', TOKENS.ops, sampleOrder('cryptoprocessing', 'acc-attach'))).status, 202);
     await t.waitFor(async () => (await t.system.store.get('cryptoprocessing', 'acc-attach'))?.reconcile, 'parked');
     const inv = t.sandbox.invoice('cryptoprocessing', 'acc-attach')!;
@@ -341,6 +347,8 @@ describe('access: API keys, attribution, Bull Board users, failed authentication
 
   it('Bull Board users: a viewer looks but cannot change anything; an operator repairs, named as the actor', async () => {
     t.sandbox.addFault({ provider: 'alphapo', fault: 'commit-then-drop', count: 1 });
+    // The orphan's cancel fails too, so the order is parked for an operator (else it recovers by itself).
+    t.sandbox.addFault({ provider: 'alphapo', fault: '5xx', op: 'cancel', count: 1 });
     assert.equal((await api('POST', '/v1/invoices', TOKENS.ops, sampleOrder('alphapo', 'acc-board'))).status, 202);
     await t.waitFor(async () => (await t.system.store.get('alphapo', 'acc-board'))?.reconcile, 'parked');
     const board = (path: string, who: { user: string; password: string }, method = 'GET', body?: unknown) =>

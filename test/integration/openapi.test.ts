@@ -375,6 +375,7 @@ describe('OpenAPI document', () => {
       ['post', abandonPath, forbidden, { reason: 'x' }],
       ['post', attachPath, forbidden, attachBody],
       ['post', reissuePath, forbidden, reissueBody],
+      ['post', acceptPath, forbidden, acceptBody],
     ] as const) {
       const res = await call({ method, path, params, body, token: webhooksOnly });
       assert.equal(res.status, 403, `${method} ${path}`);

@@ -180,7 +180,9 @@ describe('Redis unreachable (connections refused, then back): 503 with Retry-Aft
       client.pipe(upstream).pipe(client);
     });
     await listen();
-    t = await startTestSystem({ redisUrl: `redis://127.0.0.1:${relayPort}` });
+    // A job whose move to active lost its answer in the cut stays active until its lock runs out and
+    // the stalled check puts it back (nothing is lost, it is late): short locks here, so it is seconds.
+    t = await startTestSystem({ redisUrl: `redis://127.0.0.1:${relayPort}`, env: { WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' } });
   });
   after(async () => {
     await t?.close();

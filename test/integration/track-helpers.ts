@@ -98,7 +98,8 @@ const RANK = new Map<Status, number>(STATUSES.map((s, i) => [s, i]));
 export async function assertPublishedExactlyOnce(t: TestSystem, provider: string, foreignId: string): Promise<Status[]> {
   const record = await t.system.store.get(provider, foreignId);
   assert.ok(record, 'record exists');
-  const moves = (await t.system.store.history(record.id)).filter((h) => h.from !== null);
+  // Transitions only: an entry whose status did not move is an operator's or the create path's note (a reissue, a recovered lost answer).
+  const moves = (await t.system.store.history(record.id)).filter((h) => h.from !== null && h.from !== h.to);
   // Transitions only: exceptions and parkings are results of their own (status does not move).
   const results = (await resultsFor(t, provider, foreignId)).filter((r) => (r.event ?? 'transition') === 'transition');
   assert.deepEqual(
