@@ -207,10 +207,8 @@ const TransactionEntry = z.object({
   currency: z.string().min(1).nullish(),
   amount: Amount.nullish(),
   txid: z.string().min(1).nullish(),
-  confirmations: z
-    .union([z.string().regex(/^\d+$/), z.number().int().nonnegative()])
-    .nullish()
-    .catch(undefined),
+  // Malformed (an object, a negative count) is refused, naming the field, like any other money figure.
+  confirmations: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).nullish(),
 });
 const FeeEntry = z.object({ type: z.string().min(1), currency: z.string().min(1), amount: Amount });
 
