@@ -19,7 +19,7 @@ const P = 'invoice_worker_';
 const COLLECT_TIMEOUT_MS = 2000;
 const JOB_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 
-export type RetryVia = 'api' | 'cli' | 'bull-board';
+export type RetryVia = 'api' | 'cli' | 'bull-board' | 'invoice-page';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -316,14 +316,6 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     async collect() {
       this.set(await within(store.queuedCount(), 'queued index').catch(() => 0));
     },
-  });
-
-  // Fed where a credential is checked (API token or keys, admin sign-in, metrics token).
-  new Counter({
-    name: `${P}auth_failures_total`,
-    help: 'Failed authentications by surface (api, admin, metrics).',
-    labelNames: ['surface'] as const,
-    registers: [registry],
   });
 
   const exceptions = new Counter({
