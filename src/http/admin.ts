@@ -283,7 +283,14 @@ function board(opts: AdminOptions, role: AdminRole): Express {
   createBullBoard({
     queues: adapters,
     serverAdapter,
-    options: { uiConfig: { boardTitle: operator ? 'Invoice worker' : 'Invoice worker (read-only)', hideDocsLink: true } },
+    options: {
+      uiConfig: {
+        boardTitle: operator ? 'Invoice worker' : 'Invoice worker (read-only)',
+        hideDocsLink: true,
+        // The board shows jobs; the invoice page (src/http/admin-invoices.ts) finds an invoice.
+        miscLinks: [{ text: 'Find an invoice', url: '/admin/invoices' }],
+      },
+    },
   });
   // The adapter's own express app: without this it announces `X-Powered-By: Express` on every answer.
   const app = serverAdapter.getRouter() as Express;

@@ -103,6 +103,15 @@ describe('the invoice page in Chromium', { skip }, () => {
 
     await page.goto(`${t.api}${pages}?q=nothing-by-this-name`);
     await page.getByText('No invoice found').waitFor();
+
+    // Bull Board's header leads here, and the page leads back.
+    await page.goto(`${t.api}/admin/queues/`);
+    await page.locator('header ul li').last().locator('button').click();
+    await page.getByText('Find an invoice').click();
+    await page.waitForURL(`${t.api}${pages}`);
+    await page.locator('#q').waitFor();
+    await page.getByRole('link', { name: 'Bull Board' }).click();
+    await page.waitForURL(`${t.api}/admin/queues/`);
     await page.close();
   });
 
