@@ -87,6 +87,10 @@ describe('the invoice page in Chromium', { skip }, () => {
     await t.waitFor(async () => (await t.system.store.get('cryptoprocessing', 'page-money'))?.transactions.length, 'the transaction on the record');
 
     const page = await operator.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
     for (const q of ['page-money', TXID, pid]) {
       await search(page, q);
       assert.equal(await field(page, 'foreign_id'), 'page-money', `found by ${q}`);
@@ -100,6 +104,9 @@ describe('the invoice page in Chromium', { skip }, () => {
     const csp = response?.headers()['content-security-policy'] ?? '';
     assert.match(csp, /default-src 'none'/);
     assert.doesNotMatch(csp, /script-src|unsafe-inline/, 'no script, no inline style without its nonce');
+    // The page's own style applies under it (its nonce), and nothing on the page is refused.
+    assert.equal(await page.locator('header').evaluate((e) => getComputedStyle(e).backgroundColor), 'rgb(29, 35, 48)');
+    assert.deepEqual(violations, []);
 
     await page.goto(`${t.api}${pages}?q=nothing-by-this-name`);
     await page.getByText('No invoice found').waitFor();
@@ -202,6 +209,14 @@ describe('the invoice page in Chromium', { skip }, () => {
     const path = `${t.api}${pages}/cryptoprocessing/page-viewer/abandon`;
     const asViewer = await page.request.post(path, { form: { reason: 'no' }, headers: { origin: t.api } });
     assert.equal(asViewer.status(), 403);
+
+    // A wrong password is refused like at the board.
+    const stranger = await fetch(`${t.api}${pages}?q=page-viewer`, { headers: { authorization: `Basic ${Buffer.from('vera:wrong').toString('base64')}` } });
+    assert.equal(stranger.status, 401);
+    assert.ok(
+      t.logs.some((l) => l.includes('admin sign-in refused')),
+      'the refused sign-in is logged',
+    );
 
     // The operator's browser, led by another site: the credentials go along, the Origin gives it away.
     const crossSite = await operator.request.post(path, { form: { reason: 'forged' }, headers: { origin: 'http://evil.example' } });
