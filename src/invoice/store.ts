@@ -600,8 +600,9 @@ export class InvoiceStore {
       if (out === 'ok') {
         // The script applied exactly these fields to exactly this version: merge instead of re-reading.
         const applied = { kind: 'applied' as const, record: next, published: outbox !== '' };
-        // Operator lookup keys (provider invoice id, txids): after the step, best effort; see `writeLookup`.
-        await this.writeLookup(keys, record, next, fields);
+        // Operator lookup keys (provider invoice id, txids): after the step, best effort, not waited
+        // for (the caller's next command on this connection runs after them); see `writeLookup`.
+        void this.writeLookup(keys, record, next, fields);
         if (this.durability && mark !== undefined) await this.confirmApplied(this.durability, mark, record, fields, applied.record, change, options);
         return applied;
       }
