@@ -371,7 +371,9 @@ export function invoicePageRoutes(deps: InvoicePageDeps): Router {
     const values: Record<string, string> = {};
     for (const [k, v] of Object.entries((req.body ?? {}) as Record<string, unknown>)) if (typeof v === 'string' && FORM_FIELDS[action].includes(k)) values[k] = v;
     const invalid = (issues: FieldIssue[]): Promise<void> => showRecord(req, res, 400, record, { form: { action, values, issues } });
-    const refused = (why: string, status = 409): Promise<void> => showRecord(req, res, status, record, { alert: `${ACTION_TEXT[action].title} refused: ${why}` });
+    // A refusal shows the record as it is now: what changed it first is what the reason names.
+    const refused = async (why: string, status = 409): Promise<void> =>
+      showRecord(req, res, status, (await deps.store.getById(record.id)) ?? record, { alert: `${ACTION_TEXT[action].title} refused: ${why}` });
     const note = values.note?.trim() ? values.note : undefined;
     const req0 = { by: who.user, via: VIA, ...(note ? { note: note.trim().slice(0, 100) } : {}) };
     // The form's fields, checked as the API checks its bodies; the note is checked as the API's `by`.

@@ -105,7 +105,10 @@ describe('the invoice page in Chromium', { skip }, () => {
     assert.match(csp, /default-src 'none'/);
     assert.doesNotMatch(csp, /script-src|unsafe-inline/, 'no script, no inline style without its nonce');
     // The page's own style applies under it (its nonce), and nothing on the page is refused.
-    assert.equal(await page.locator('header').evaluate((e) => getComputedStyle(e).backgroundColor), 'rgb(29, 35, 48)');
+    assert.equal(
+      await page.locator('header').evaluate((e) => (globalThis as unknown as { getComputedStyle(x: unknown): { backgroundColor: string } }).getComputedStyle(e).backgroundColor),
+      'rgb(29, 35, 48)',
+    );
     assert.deepEqual(violations, []);
 
     await page.goto(`${t.api}${pages}?q=nothing-by-this-name`);
