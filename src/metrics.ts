@@ -19,7 +19,7 @@ const P = 'invoice_worker_';
 const COLLECT_TIMEOUT_MS = 2000;
 const JOB_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 
-export type RetryVia = 'api' | 'cli' | 'bull-board';
+export type RetryVia = 'api' | 'cli' | 'bull-board' | 'invoice-page';
 
 export interface Metrics {
   readonly registry: Registry;

@@ -283,7 +283,14 @@ function board(opts: AdminOptions, role: AdminRole): Express {
   createBullBoard({
     queues: adapters,
     serverAdapter,
-    options: { uiConfig: { boardTitle: operator ? 'Invoice worker' : 'Invoice worker (read-only)', hideDocsLink: true } },
+    options: {
+      uiConfig: {
+        boardTitle: operator ? 'Invoice worker' : 'Invoice worker (read-only)',
+        hideDocsLink: true,
+        // The board shows jobs; the invoice page (src/http/admin-invoices.ts) finds an invoice.
+        miscLinks: [{ text: 'Find an invoice', url: '/admin/invoices' }],
+      },
+    },
   });
   // The adapter's own express app: without this it announces `X-Powered-By: Express` on every answer.
   const app = serverAdapter.getRouter() as Express;
@@ -395,28 +402,36 @@ function boardRouter(opts: AdminOptions): Router {
   return router;
 }
 
-/** The router to mount at {@link ADMIN_PATH}. */
-export function adminRouter(opts: AdminOptions): Router {
-  const router = Router();
-  if ((opts.user && opts.password) || opts.users?.length) {
-    router.use(basicAuth(opts));
-  } else if (opts.sandbox) {
+/**
+ * The sign-in of every admin page (Bull Board, the invoice page at /admin/invoices): HTTP Basic
+ * for ADMIN_USER and the ADMIN_USERS_FILE users, open in sandbox mode without them (loudly), and
+ * refused (403) when neither is set. One instance serves both pages, so they share the verified
+ * cache and count failed sign-ins the same way.
+ */
+export function adminSignIn(opts: AdminOptions): RequestHandler {
+  if ((opts.user && opts.password) || opts.users?.length) return basicAuth(opts);
+  if (opts.sandbox) {
     opts.log.warn(
       { path: ADMIN_PATH, role: opts.role },
       'BULL BOARD IS OPEN WITHOUT AUTHENTICATION (sandbox mode): set ADMIN_USER and ADMIN_PASSWORD before this port is reachable by anyone else',
     );
-    router.use((_req, res, next) => {
+    return (_req, res, next) => {
       res.locals.adminUser = 'sandbox';
       res.locals.adminRole = opts.role;
       next();
-    });
-  } else {
-    opts.log.info({ path: ADMIN_PATH }, 'Bull Board disabled: ADMIN_USER and ADMIN_PASSWORD (or ADMIN_USERS_FILE) are not set');
-    router.use((_req, res) => {
-      res.status(403).json({ error: 'admin_disabled', message: 'Bull Board is disabled: set ADMIN_USER and ADMIN_PASSWORD, or ADMIN_USERS_FILE' });
-    });
-    return router;
+    };
   }
-  router.use(boardRouter(opts));
+  opts.log.info({ path: ADMIN_PATH }, 'Bull Board disabled: ADMIN_USER and ADMIN_PASSWORD (or ADMIN_USERS_FILE) are not set');
+  return (_req, res) => {
+    res.status(403).json({ error: 'admin_disabled', message: 'Bull Board is disabled: set ADMIN_USER and ADMIN_PASSWORD, or ADMIN_USERS_FILE' });
+  };
+}
+
+/** The router to mount at {@link ADMIN_PATH}, behind `signIn` (default: one of its own). */
+export function adminRouter(opts: AdminOptions, signIn: RequestHandler = adminSignIn(opts)): Router {
+  const router = Router();
+  router.use(signIn);
+  // Without any sign-in the gate above answers every request; no board is built.
+  if ((opts.user && opts.password) || opts.users?.length || opts.sandbox) router.use(boardRouter(opts));
   return router;
 }

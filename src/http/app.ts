@@ -13,7 +13,8 @@ import type { Intake } from '../invoice/intake.ts';
 import type { LaneStatus, Lanes } from '../lanes.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { Metrics } from '../metrics.ts';
-import { ADMIN_PATH, adminRouter, type AdminOptions } from './admin.ts';
+import { ADMIN_PATH, adminRouter, adminSignIn, type AdminOptions } from './admin.ts';
+import { INVOICES_PATH, invoicePageRoutes } from './admin-invoices.ts';
 import { KeyRing } from '../api-keys.ts';
 import { AuthFailures, apiAccess, apiAuth } from './auth.ts';
 import { opsRoutes } from './ops.ts';
@@ -56,6 +57,9 @@ export interface AppDeps {
   /** Whether Redis answers: the producer API and callbacks answer 503 within `unavailableMs` while it does not. */
   redisWatch?: { watch: RedisWatch; unavailableMs: number };
 }
+
+/** Tracking settings when none are given (tests of the API alone). */
+const DEFAULT_TRACK: TrackSettings = { pollIdleMs: 1_800_000, graceMs: 3_600_000 };
 
 /** A body that is not declared JSON is refused (415) rather than half-parsed or ignored. */
 const requireJson: RequestHandler = (req, res, next) => {
@@ -123,7 +127,16 @@ export function createApp(deps: AppDeps): Express {
       failures,
     }),
   );
-  if (deps.admin) app.use(ADMIN_PATH, adminRouter({ ...deps.admin, failures }));
+  if (deps.admin) {
+    // Bull Board and the invoice page: one sign-in for both.
+    const signIn = adminSignIn({ ...deps.admin, failures });
+    app.use(ADMIN_PATH, adminRouter({ ...deps.admin, failures }, signIn));
+    app.use(
+      INVOICES_PATH,
+      signIn,
+      invoicePageRoutes({ store: deps.store, lanes: deps.lanes, log: deps.log.child({ component: 'invoice-page' }), track: deps.track ?? DEFAULT_TRACK, metrics: deps.metrics }),
+    );
+  }
   // The producer API's OpenAPI document and its reference page: open, like /healthz (they describe, they hold no data).
   app.use(openApiRoutes());
 
@@ -136,7 +149,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', apiAuth(keys, failures), requireJson, express.json({ limit: '5mb', strict: true, type: () => true, verify: requireUtf8 }), apiAccess);
   app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, lanes: deps.lanes, log: deps.log, metrics: deps.metrics }));
   if (deps.webhookEndpoints) app.use(webhookEndpointRoutes(deps.webhookEndpoints));
-  app.use(repairRoutes({ store: deps.store, lanes: deps.lanes, log: deps.log, track: deps.track ?? { pollIdleMs: 1_800_000, graceMs: 3_600_000 } }));
+  app.use(repairRoutes({ store: deps.store, lanes: deps.lanes, log: deps.log, track: deps.track ?? DEFAULT_TRACK }));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });

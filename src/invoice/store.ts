@@ -350,6 +350,11 @@ export function storeKeys(prefix: string): StoreKeys {
   return { prefix: p, outbox: `${p}:outbox`, queued: `${p}:idx:queued`, reconcile: `${p}:idx:reconcile`, open: `${p}:idx:open` };
 }
 
+/** An operator lookup key (see `InvoiceStore.writeLookup`). */
+export function lookupKey(keys: StoreKeys, kind: 'pid' | 'tx', value: string): string {
+  return `${keys.prefix}:find:${kind}:${value}`;
+}
+
 /** The lane key of a record id (`<lane>.<encoded foreign_id>`). */
 export function laneOfId(id: string): string {
   const dot = id.indexOf('.');
@@ -595,12 +600,48 @@ export class InvoiceStore {
       if (out === 'ok') {
         // The script applied exactly these fields to exactly this version: merge instead of re-reading.
         const applied = { kind: 'applied' as const, record: next, published: outbox !== '' };
+        // Operator lookup keys (provider invoice id, txids): after the step, best effort, not waited
+        // for (the caller's next command on this connection runs after them); see `writeLookup`.
+        void this.writeLookup(keys, record, next, fields);
         if (this.durability && mark !== undefined) await this.confirmApplied(this.durability, mark, record, fields, applied.record, change, options);
         return applied;
       }
       // 'stale': someone else changed the record first; decide again on the fresh copy.
     }
     throw new Error('invoice record kept changing under compare-and-set');
+  }
+
+  /**
+   * Operator lookup (the invoice page, src/http/admin-invoices.ts): `<prefix>:store:find:pid:<provider
+   * invoice id>` and `<prefix>:store:find:tx:<txid>` name the record id, one small string key each.
+   * Written when a change sets the provider invoice id or the transactions, and rewritten when the
+   * record's retention starts, restarts or ends: each key then carries the record's expiry (set
+   * with the same RECORD_RETENTION window at the same moment, or none while the record is kept),
+   * so the keys go when the record goes. Keys, not fields of one hash: Redis 7.0 expires keys only.
+   *
+   * Not inside APPLY on purpose: the index only helps an operator find a record, nothing decides on
+   * it, so a failure here must not fail (or retry) the change that already happened. A key that is
+   * missing (a failed write) or outlives its record by a moment finds nothing: the operator searches
+   * by foreign_id instead. An old provider invoice id (before a reissue) keeps naming the order.
+   */
+  private async writeLookup(keys: StoreKeys, before: InvoiceRecord, after: InvoiceRecord, fields: Record<string, string>): Promise<void> {
+    const expiry = upkeep(before, fields).charAt(3);
+    const found = (!!fields.provider_invoice_id || 'transactions' in fields) && (!!after.provider_invoice_id || after.transactions.length > 0);
+    if (!found && expiry !== 'e' && expiry !== 'p') return;
+    const expiring = placement(after.status, after.reconcile !== null).expiring && this.recordRetentionMs > 0;
+    const targets = [
+      ...(after.provider_invoice_id ? [lookupKey(keys, 'pid', after.provider_invoice_id)] : []),
+      ...after.transactions.filter((t) => t.txid).map((t) => lookupKey(keys, 'tx', t.txid)),
+    ];
+    // A plain SET drops an earlier expiry: a record parked again is kept, and so are its keys.
+    await Promise.all(targets.map((k) => (expiring ? this.redis.set(k, after.id, 'PX', this.recordRetentionMs) : this.redis.set(k, after.id)))).catch(() => undefined);
+  }
+
+  /** Record ids the operator lookup keys name for a provider invoice id or a txid, over every lane prefix (see `writeLookup`). */
+  async lookup(value: string): Promise<string[]> {
+    const keys = this.allKeys().flatMap((k) => [lookupKey(k, 'pid', value), lookupKey(k, 'tx', value)]);
+    const ids = await Promise.all(keys.map((k) => this.redis.get(k)));
+    return [...new Set(ids.filter((id): id is string => !!id))];
   }
 
   /**
