@@ -126,7 +126,14 @@ const TRANSITIONS: Record<Status, Example> = {
   rejected: {
     title: '`rejected`',
     means: 'the provider refused the order; `reason` holds its words. Fix the order and send it under a new foreign_id',
-    result: result({ provider: 'cryptosteroid', foreign_id: 'order-1006', status: 'rejected', previous_status: 'queued', amount: '25.50', reason: 'provider refused: amount is below the minimum' }),
+    result: result({
+      provider: 'cryptosteroid',
+      foreign_id: 'order-1006',
+      status: 'rejected',
+      previous_status: 'queued',
+      amount: '25.50',
+      reason: 'provider refused: amount is below the minimum',
+    }),
   },
 };
 
