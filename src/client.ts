@@ -1,6 +1,7 @@
 /**
- * Typed producer client for order systems: the producer API over HTTP, with the same shapes the
- * server answers. Errors carry the HTTP status and the server's field issues.
+ * Typed producer client used inside this repository (it imports the service's own types). Order
+ * systems use the publishable package in client/ (`@invoice-worker/client`), whose types come
+ * from the OpenAPI document and which imports nothing of the service.
  *
  * ```ts
  * const client = new InvoiceClient({ baseUrl: 'https://invoices.internal', token: process.env.API_TOKEN });

@@ -19,6 +19,7 @@ import { renderReference } from './reference.ts';
 import { SCOPES } from '../api-keys.ts';
 import { requiredScope } from './auth.ts';
 import { AbandonSchema, AcceptSchema, AttachSchema, CancelSchema, ReissueSchema } from '../invoice/repair.ts';
+import { ResultSchema } from '../invoice/result.ts';
 
 export type JsonSchema = Record<string, unknown>;
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -138,6 +139,8 @@ function build(): OpenApiDocument {
       RetryRefused: answers.RetryRefusedSchema,
       RepairAnswer: answers.RepairAnswerSchema,
       RepairRefused: answers.RepairRefusedSchema,
+      // The result payload (queue and webhooks), so clients generated from this document can type what they receive.
+      Result: ResultSchema,
     },
     'output',
   );
