@@ -318,14 +318,6 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
   });
 
-  // Fed where a credential is checked (API token or keys, admin sign-in, metrics token).
-  new Counter({
-    name: `${P}auth_failures_total`,
-    help: 'Failed authentications by surface (api, admin, metrics).',
-    labelNames: ['surface'] as const,
-    registers: [registry],
-  });
-
   const exceptions = new Counter({
     name: `${P}exceptions_total`,
     help: 'Exceptions published: provider news about money or status for an invoice already finished (payment_after_end, paid_after_end, ...).',

@@ -8,6 +8,7 @@
  *   POST   /v1/webhook-endpoints/{id}/enable     after it was disabled; held deliveries go on
  *   POST   /v1/webhook-endpoints/{id}/disable
  *   DELETE /v1/webhook-endpoints/{id}
+ *   GET    /v1/webhook-endpoints/{id}/deliveries?status=&limit=&cursor=   the deliveries, newest first
  *   GET    /v1/webhook-endpoints/{id}/deliveries?event_id=...   every attempt of one result
  *   POST   /v1/webhook-endpoints/{id}/redeliver  {event_id} or {from, to} (ISO-8601); `by` is a note
  *
@@ -25,6 +26,22 @@ import { laneKey } from '../lanes.ts';
 import { Secret, endpointView, type Endpoint, type EndpointStore } from '../result-webhooks.ts';
 import { targetIssue, type Resolve } from '../webhook-target.ts';
 import { principalOf } from './auth.ts';
+import { LIST_DEFAULT, LIST_MAX, decodeCursor, encodeCursor, queryIssues } from './listing.ts';
+
+/** `GET .../deliveries`: one event's attempts (`event_id`), or a page of the endpoint's deliveries. */
+export const DeliveriesQuery = z.strictObject({
+  event_id: z.string().min(1).max(1200).optional().describe("every attempt of this one result (the answer is then that event's attempts)"),
+  status: z.enum(['delivered', 'failed']).optional().describe('by the latest attempt: `delivered` (2xx) or `failed` (anything else; it may still be retried)'),
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 1000')
+    .transform(Number)
+    .pipe(z.int().min(1).max(LIST_MAX))
+    .optional()
+    .describe('page size, 1 to 1000 (default 100)'),
+  cursor: z.string().max(2000).optional().describe('`next_cursor` of the previous page, as given (opaque)'),
+});
+
 const RedeliverSchema = z
   .strictObject({
     event_id: z.string().min(1).max(1200).optional(),
@@ -139,10 +156,21 @@ export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
   });
 
   r.get('/v1/webhook-endpoints/:id/deliveries', async (req, res) => {
-    const eventId = typeof req.query.event_id === 'string' ? req.query.event_id : '';
-    if (!eventId) return invalid(res, [{ field: 'event_id', message: 'required (query)' }]);
+    const q = DeliveriesQuery.safeParse({ ...(req.query as Record<string, unknown>) });
+    if (!q.success) return void res.status(400).json({ error: 'invalid_query', issues: queryIssues(q.error.issues) });
+    const before = q.data.cursor === undefined ? undefined : decodeCursor(q.data.cursor);
+    if (before === null)
+      return void res.status(400).json({ error: 'invalid_query', issues: [{ field: 'cursor', message: 'not a cursor this service gave (pass next_cursor as given)' }] });
     if (!(await find(res, String(req.params.id)))) return notFound(res);
-    res.json({ event_id: eventId, attempts: await deps.endpoints.deliveries(String(req.params.id), eventId) });
+    const eventId = q.data.event_id;
+    // One event's every attempt, as before; without `event_id`, a page of the endpoint's deliveries.
+    if (eventId) return void res.json({ event_id: eventId, attempts: await deps.endpoints.deliveries(String(req.params.id), eventId) });
+    const page = await deps.endpoints.deliveryPage(String(req.params.id), {
+      ...(q.data.status ? { status: q.data.status } : {}),
+      limit: q.data.limit ?? LIST_DEFAULT,
+      ...(before ? { before } : {}),
+    });
+    res.json({ items: page.items, next_cursor: page.next ? encodeCursor(page.next) : null });
   });
 
   r.post('/v1/webhook-endpoints/:id/redeliver', async (req, res) => {
