@@ -23,7 +23,7 @@ const store = new InvoiceStore(redis, prefix, (lane, fid, s) => `result.${lane}.
 async function calls(): Promise<Record<string, number>> {
   const info = await redis.info('commandstats');
   const out: Record<string, number> = {};
-  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) out[m[1] as string] = Number(m[2]);
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) out[m[1]!] = Number(m[2]);
   return out;
 }
 function delta(a: Record<string, number>, b: Record<string, number>, per: number): Record<string, number> {
@@ -32,7 +32,7 @@ function delta(a: Record<string, number>, b: Record<string, number>, per: number
   return d;
 }
 const order = (i: number): Order =>
-  ({ provider: 'cryptoprocessing', kind: 'invoice', foreign_id: `b-${i}`, amount: '100.50', currency: 'EUR', title: 'Order', timer: false }) as Order;
+  ({ provider: 'cryptoprocessing', kind: 'invoice', foreign_id: `b-${i}`, amount: '100.50', currency: 'EUR', title: 'Order', timer: false });
 
 try {
   const c0 = await calls();
