@@ -31,8 +31,7 @@ function delta(a: Record<string, number>, b: Record<string, number>, per: number
   for (const k of Object.keys(b)) if ((b[k] ?? 0) - (a[k] ?? 0) > 0 && k !== 'info') d[k] = Math.round((((b[k] ?? 0) - (a[k] ?? 0)) / per) * 100) / 100;
   return d;
 }
-const order = (i: number): Order =>
-  ({ provider: 'cryptoprocessing', kind: 'invoice', foreign_id: `b-${i}`, amount: '100.50', currency: 'EUR', title: 'Order', timer: false });
+const order = (i: number): Order => ({ provider: 'cryptoprocessing', kind: 'invoice', foreign_id: `b-${i}`, amount: '100.50', currency: 'EUR', title: 'Order', timer: false });
 
 try {
   const c0 = await calls();

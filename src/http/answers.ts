@@ -139,3 +139,12 @@ const viewKeys: SameKeys<z.infer<typeof InvoiceViewSchema>, InvoiceView> = true;
 const historyKeys: SameKeys<z.infer<typeof HistoryEntrySchema>, HistoryEntry> = true;
 void viewKeys;
 void historyKeys;
+
+/** `GET /v1/invoices`: a page of invoices in listing order (docs/api.md "Listing and export"). */
+export const ListAnswerSchema = z.object({
+  items: z.array(InvoiceViewSchema).describe('up to `limit` invoices, without their history'),
+  next_cursor: z.string().nullable().describe('pass as `cursor` for the next page; null: the end was reached when this page was read'),
+});
+
+/** 503: something this service depends on did not answer; nothing changed, try again after `Retry-After`. */
+export const UnavailableSchema = z.object({ error: z.string(), message: z.string() });

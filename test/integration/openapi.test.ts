@@ -22,6 +22,8 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { invoiceRoutes, type InvoiceRouteDeps } from '../../src/http/invoices.ts';
 import { repairRoutes, type RepairRouteDeps } from '../../src/http/repairs.ts';
+import { listingRoutes } from '../../src/http/listing.ts';
+import { paymentMethodRoutes } from '../../src/http/payment-method.ts';
 import { createLogger } from '../../src/logger.ts';
 import { sha256Hex } from '../../src/api-keys.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
@@ -116,7 +118,9 @@ describe('OpenAPI document', () => {
     }
     const res = await fetch(`${t.api}${url}`, { method: c.method.toUpperCase(), headers, body });
     const text = await res.text();
-    const answer = text ? JSON.parse(text) : undefined;
+    const media = (res.headers.get('content-type') ?? '').split(';')[0] as string;
+    // A streamed export (CSV, NDJSON) is checked for its documented media type only.
+    const answer = text && media === 'application/json' ? JSON.parse(text) : text || undefined;
     const what = `${op.operationId} ${res.status} ${text.slice(0, 300)}`;
 
     // The request, as the document describes it (a 400, 413 or 415 says it is not).
@@ -158,6 +162,14 @@ describe('OpenAPI document', () => {
           `${what}: header ${name} documented`,
         );
     }
+    if (media !== 'application/json' && res.status === 200) {
+      assert.ok(documented.content?.[media], `${what}: media type ${media} documented`);
+      seen.add(`${op.operationId} ${res.status}`);
+      return { status: res.status, body: answer, headers: res.headers };
+    }
+    for (const name of ['retry-after']) {
+      if (documented.headers && Object.keys(documented.headers).some((h) => h.toLowerCase() === name)) assert.ok(res.headers.has(name), `${what}: header ${name} sent`);
+    }
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/, what);
     const error = conforms(pointer('paths', c.path, c.method, 'responses', String(res.status), 'content', 'application/json', 'schema'), answer);
     assert.equal(error, null, `${what}: answer conforms: ${error}`);
@@ -172,7 +184,12 @@ describe('OpenAPI document', () => {
     assert.deepEqual(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer', description: doc.components.securitySchemes.bearer.description });
 
     type Stack = { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> };
-    const routers = [invoiceRoutes({} as InvoiceRouteDeps), repairRoutes({ log: createLogger('silent') } as RepairRouteDeps)] as unknown as Stack[];
+    const routers = [
+      invoiceRoutes({} as InvoiceRouteDeps),
+      repairRoutes({ log: createLogger('silent') } as RepairRouteDeps),
+      listingRoutes({} as Parameters<typeof listingRoutes>[0]),
+      paymentMethodRoutes({} as Parameters<typeof paymentMethodRoutes>[0]),
+    ] as unknown as Stack[];
     const routes = routers
       .flatMap((r) => r.stack)
       .flatMap((l) => (l.route ? Object.keys(l.route.methods).map((m) => `${m} ${l.route!.path.replace(/:(\w+)/g, '{$1}')}`) : []))
@@ -345,6 +362,40 @@ describe('OpenAPI document', () => {
     assert.equal((await call({ method: 'post', path: acceptPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { by: 'x' }, conformingRequest: false })).status, 400);
     assert.equal((await call({ method: 'post', path: acceptPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false, body: acceptBody })).status, 401);
 
+    // GET /v1/invoices and its export.
+    const page = await call({ method: 'get', path: '/v1/invoices', query: { provider: 'alphapo', limit: '2' } });
+    assert.equal(page.status, 200);
+    assert.equal(page.body.items.length, 2);
+    const next = await call({ method: 'get', path: '/v1/invoices', query: { provider: 'alphapo', limit: '2', cursor: page.body.next_cursor } });
+    assert.equal(next.status, 200);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices', query: { limit: '0' } })).status, 400);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices', auth: false })).status, 401);
+    const csv = await call({ method: 'get', path: '/v1/invoices/export', query: { format: 'csv', status: 'created' } });
+    assert.equal(csv.status, 200);
+    assert.match(String(csv.body), /^provider,account,lane,foreign_id/);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices/export', query: { format: 'ndjson' } })).status, 200);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices/export', query: { format: 'xml' } })).status, 400);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices/export', auth: false })).status, 401);
+
+    // POST /v1/invoices/{provider}/{foreign_id}/payment-method
+    const pmPath = '/v1/invoices/{provider}/{foreign_id}/payment-method';
+    const csOrder = sampleOrder('cryptosteroid', 'oa-pm');
+    delete csOrder.payment_currency;
+    await call({ method: 'post', path: '/v1/invoices', body: csOrder });
+    await t.waitFor(async () => (await t.system.store.get('cryptosteroid', 'oa-pm'))?.status === 'created', 'oa-pm created');
+    const cs = { provider: 'cryptosteroid', foreign_id: 'oa-pm' };
+    t.sandbox.addFault({ provider: 'cryptosteroid', fault: '5xx', op: 'update', count: 20 });
+    const down = await call({ method: 'post', path: pmPath, params: cs, body: { payment_method: 'BTC' } });
+    t.sandbox.clearFaults();
+    assert.equal(down.status, 503);
+    const chosen = await call({ method: 'post', path: pmPath, params: cs, body: { payment_method: 'BTC' } });
+    assert.equal(chosen.status, 200);
+    assert.equal(chosen.body.invoice.pay_to.currency, 'BTC');
+    assert.equal((await call({ method: 'post', path: pmPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { payment_method: 'BTC' } })).status, 409);
+    assert.equal((await call({ method: 'post', path: pmPath, params: { provider: 'cryptosteroid', foreign_id: 'nope' }, body: { payment_method: 'BTC' } })).status, 404);
+    assert.equal((await call({ method: 'post', path: pmPath, params: cs, body: { payment_method: '' } })).status, 400);
+    assert.equal((await call({ method: 'post', path: pmPath, params: cs, auth: false, body: { payment_method: 'BTC' } })).status, 401);
+
     // 413 and 415 of every operation with a body.
     const big = JSON.stringify({ orders: [{ description: 'x'.repeat(5 * 1024 * 1024) }] });
     const one = { provider: 'alphapo', foreign_id: 'oa-1' };
@@ -358,6 +409,7 @@ describe('OpenAPI document', () => {
       [attachPath, one],
       [reissuePath, one],
       [acceptPath, one],
+      ['/v1/invoices/{provider}/{foreign_id}/payment-method', one],
     ] as const) {
       assert.equal((await call({ method: 'post', path, params, raw: { body: 'provider=alphapo', type: 'application/x-www-form-urlencoded' } })).status, 415);
       assert.equal((await call({ method: 'post', path, params, raw: { body: big, type: 'application/json' } })).status, 413);
@@ -375,6 +427,10 @@ describe('OpenAPI document', () => {
       ['post', abandonPath, forbidden, { reason: 'x' }],
       ['post', attachPath, forbidden, attachBody],
       ['post', reissuePath, forbidden, reissueBody],
+      ['post', acceptPath, forbidden, acceptBody],
+      ['get', '/v1/invoices', undefined, undefined],
+      ['get', '/v1/invoices/export', undefined, undefined],
+      ['post', '/v1/invoices/{provider}/{foreign_id}/payment-method', forbidden, { payment_method: 'BTC' }],
     ] as const) {
       const res = await call({ method, path, params, body, token: webhooksOnly });
       assert.equal(res.status, 403, `${method} ${path}`);
