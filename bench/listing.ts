@@ -50,6 +50,9 @@ try {
   const c2 = await calls();
   console.log('per accept', delta(c0, c1, N));
   console.log('per change of status (queued -> created)', delta(c1, c2, N));
+  const usage = async (key: string): Promise<number> => Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+  const indexBytes = (await usage(store.listingIndex('cryptoprocessing'))) + (await usage(store.statusIndex('cryptoprocessing', 'created')));
+  console.log(`listing indexes: ${Math.round(indexBytes / N)} B per invoice (its listing entry and its status entry)`);
   const started = performance.now();
   let rows = 0;
   let bytes = 0;
