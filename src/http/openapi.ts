@@ -23,6 +23,7 @@ import { ResultSchema, type InvoiceResult } from '../invoice/result.ts';
 import { PROVIDER_IDS } from '../providers/registry.ts';
 import { CSV_COLUMNS, ExportQuery, LIST_DEFAULT, LIST_MAX, ListQuery } from './listing.ts';
 import { PaymentMethodBody } from './payment-method.ts';
+import { DeliveriesQuery, EndpointCreateBody, RedeliverSchema } from './webhook-endpoints.ts';
 
 export type JsonSchema = Record<string, unknown>;
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -113,6 +114,8 @@ function build(): OpenApiDocument {
       ReissueRequest: ReissueSchema,
       AcceptRequest: AcceptSchema,
       PaymentMethodRequest: PaymentMethodBody,
+      EndpointCreateRequest: EndpointCreateBody,
+      RedeliverRequest: RedeliverSchema,
     },
     'input',
   );
@@ -152,6 +155,15 @@ function build(): OpenApiDocument {
       ListAnswer: answers.ListAnswerSchema,
       Unavailable: answers.UnavailableSchema,
       Result: ResultSchema,
+      Endpoint: answers.EndpointViewSchema,
+      EndpointCreated: answers.EndpointCreatedSchema,
+      EndpointList: answers.EndpointListSchema,
+      EndpointAnswer: answers.EndpointAnswerSchema,
+      EndpointToggled: answers.EndpointToggledSchema,
+      EndpointRemoved: answers.EndpointRemovedSchema,
+      DeliveryAttempt: answers.DeliveryAttemptSchema,
+      DeliveriesAnswer: answers.DeliveriesAnswerSchema,
+      RedeliverAnswer: answers.RedeliverAnswerSchema,
     },
     'output',
   );
@@ -437,6 +449,7 @@ function build(): OpenApiDocument {
           },
         },
       },
+      ...endpointPaths(),
     },
     components: {
       securitySchemes: {
@@ -469,6 +482,11 @@ function build(): OpenApiDocument {
 
 /** The document's tags: which operations each holds. */
 const TAGS: Array<{ name: string; description: string; match: (path: string) => boolean }> = [
+  {
+    name: 'Webhook endpoints',
+    description: 'signed result webhooks: register, rotate, enable, disable, deliveries, redeliver',
+    match: (p) => p.startsWith('/v1/webhook-endpoints'),
+  },
   { name: 'Listing', description: 'listing and export for reconciliation', match: (p) => p === '/v1/invoices/export' },
   {
     name: 'Repairs',
@@ -516,6 +534,105 @@ function connectorVariants(): JsonSchema[] {
     if (rule.kind === 'payment_request') variant.oneOf = [{ required: ['expires_in_seconds'] }, { required: ['expires_at'] }];
     return variant;
   });
+}
+
+/** The result webhook endpoints' operations (src/http/webhook-endpoints.ts). */
+function endpointPaths(): Record<string, Record<string, unknown>> {
+  const id = [{ name: 'id', in: 'path', required: true, description: 'the endpoint id', schema: { type: 'string', minLength: 1 } }];
+  const common = { '401': answer('missing or wrong bearer token', ref('MessageError')) };
+  const withBody = {
+    ...common,
+    '413': answer('the body is larger than 5 MB', ref('MessageError')),
+    '415': answer('the body is not declared `application/json`, or not UTF-8', ref('MessageError')),
+  };
+  const notFound = { '404': answer('no such endpoint (or one of lanes the API key may not use)', ref('NotFound')) };
+  const toggle = (action: 'enable' | 'disable') => ({
+    post: {
+      operationId: `${action}WebhookEndpoint`,
+      summary: action === 'enable' ? 'Enable an endpoint: its held deliveries go at once' : 'Disable an endpoint: its deliveries are held',
+      parameters: id,
+      responses: { '200': answer(`${action}d`, ref('EndpointToggled')), ...notFound, ...common },
+    },
+  });
+  const deliveryParams = Object.entries(inline(DeliveriesQuery).properties as Record<string, JsonSchema>).map(([name, sch]) => {
+    const { description, ...rest } = sch;
+    const schema = name === 'limit' ? { type: 'integer', minimum: 1, maximum: LIST_MAX, default: LIST_DEFAULT } : rest;
+    return { name, in: 'query', required: false, ...(description ? { description } : {}), schema };
+  });
+  return {
+    '/v1/webhook-endpoints': {
+      post: {
+        operationId: 'createWebhookEndpoint',
+        summary: 'Register a result webhook endpoint',
+        description:
+          'Every result (of the lanes of a lane-limited key) is then delivered to it, signed (Standard Webhooks). The secret is shown in this answer only. docs/webhooks.md.',
+        requestBody: { required: true, ...json(ref('EndpointCreateRequest'), { example: { url: 'https://shop.example.com/hooks/invoices', description: 'shop' } }) },
+        responses: {
+          '201': answer('registered, with its secret', ref('EndpointCreated')),
+          '400': answer('bad body (`invalid_body`, naming the field)', ref('BadRequest')),
+          ...withBody,
+        },
+      },
+      get: {
+        operationId: 'listWebhookEndpoints',
+        summary: 'The endpoints (without secrets)',
+        responses: { '200': answer('the endpoints the API key may see', ref('EndpointList')), ...common },
+      },
+    },
+    '/v1/webhook-endpoints/{id}': {
+      get: {
+        operationId: 'getWebhookEndpoint',
+        summary: 'One endpoint: its status, and why and when it was disabled',
+        parameters: id,
+        responses: { '200': answer('the endpoint', ref('EndpointAnswer')), ...notFound, ...common },
+      },
+      delete: {
+        operationId: 'deleteWebhookEndpoint',
+        summary: 'Remove an endpoint; its queued deliveries are dropped',
+        parameters: id,
+        responses: { '200': answer('removed', ref('EndpointRemoved')), ...notFound, ...common },
+      },
+    },
+    '/v1/webhook-endpoints/{id}/rotate': {
+      post: {
+        operationId: 'rotateWebhookEndpointSecret',
+        summary: 'A new secret (shown once); the old one is still signed with for a day',
+        parameters: id,
+        responses: { '201': answer('rotated, with the new secret', ref('EndpointCreated')), ...notFound, ...common },
+      },
+    },
+    '/v1/webhook-endpoints/{id}/enable': toggle('enable'),
+    '/v1/webhook-endpoints/{id}/disable': toggle('disable'),
+    '/v1/webhook-endpoints/{id}/deliveries': {
+      get: {
+        operationId: 'listWebhookDeliveries',
+        summary: "The endpoint's deliveries, or every attempt of one result",
+        description:
+          'Without `event_id`: a page of the deliveries, newest attempt first, each with its latest attempt (`status` filters on it); follow `next_cursor`. With `event_id`: every attempt of that result. Kept 8 days.',
+        parameters: [...id, ...deliveryParams],
+        responses: {
+          '200': answer('the deliveries, or the attempts', ref('DeliveriesAnswer')),
+          '400': answer('a bad query parameter (`invalid_query`, naming it)', ref('BadRequest')),
+          ...notFound,
+          ...common,
+        },
+      },
+    },
+    '/v1/webhook-endpoints/{id}/redeliver': {
+      post: {
+        operationId: 'redeliverWebhooks',
+        summary: 'Deliver results again: one (`event_id`) or those of a time range (`from`, `to`)',
+        parameters: id,
+        requestBody: { required: true, ...json(ref('RedeliverRequest'), { example: { event_id: 'result.alphapo.order-1001.paid' } }) },
+        responses: {
+          '202': answer('queued for delivery again', ref('RedeliverAnswer')),
+          '400': answer('bad body: give `event_id`, or `from` and `to`', ref('BadRequest')),
+          '404': answer('no such endpoint, or no such result is kept (results are kept a week)', ref('NotFound')),
+          ...withBody,
+        },
+      },
+    },
+  };
 }
 
 /** One example result per event, checked against ResultSchema when the document is built. */

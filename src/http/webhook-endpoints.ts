@@ -42,7 +42,7 @@ export const DeliveriesQuery = z.strictObject({
   cursor: z.string().max(2000).optional().describe('`next_cursor` of the previous page, as given (opaque)'),
 });
 
-const RedeliverSchema = z
+export const RedeliverSchema = z
   .strictObject({
     event_id: z.string().min(1).max(1200).optional(),
     from: z.iso.datetime().optional(),
@@ -52,6 +52,13 @@ const RedeliverSchema = z
   .refine((b) => (b.event_id ? !b.from && !b.to : !!b.from && !!b.to), { message: 'give event_id, or from and to', path: ['event_id'] });
 
 export const MAX_REDELIVER = 10_000;
+
+/** `POST /v1/webhook-endpoints`; the route adds the target check of `url` (HTTPS to a public address, resolved). */
+export const EndpointCreateBody = z.strictObject({
+  url: z.string().max(2048).describe('HTTPS to a public address (checked when registered, and at each delivery)'),
+  description: z.string().max(200).optional(),
+  secret: Secret.optional().describe('`whsec_` and at least 24 random bytes in base64; absent: one is made (and shown once)'),
+});
 
 export interface EndpointRouteDeps {
   endpoints: EndpointStore;
@@ -106,7 +113,7 @@ export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
       const issue = await targetIssue(v, deps.allowPrivate ?? false, deps.resolve);
       if (issue) ctx.addIssue({ code: 'custom', message: issue });
     });
-  const CreateSchema = z.strictObject({ url, description: z.string().max(200).optional(), secret: Secret.optional() });
+  const CreateSchema = EndpointCreateBody.extend({ url });
   const notFound = (res: Response): void => void res.status(404).json({ error: 'not_found', message: 'no such webhook endpoint' });
   const invalid = (res: Response, issues: ReturnType<typeof zodIssues>): void => void res.status(400).json({ error: 'invalid_body', issues });
 

@@ -24,6 +24,9 @@ import { invoiceRoutes, type InvoiceRouteDeps } from '../../src/http/invoices.ts
 import { repairRoutes, type RepairRouteDeps } from '../../src/http/repairs.ts';
 import { listingRoutes } from '../../src/http/listing.ts';
 import { paymentMethodRoutes } from '../../src/http/payment-method.ts';
+import { webhookEndpointRoutes, type EndpointRouteDeps } from '../../src/http/webhook-endpoints.ts';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../src/logger.ts';
 import { sha256Hex } from '../../src/api-keys.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
@@ -33,6 +36,8 @@ const addFormats = addFormatsModule.default;
 const token = 'openapi-test-token-0123456789';
 /** A key with the `webhooks` scope only: every operation here answers it 403. */
 const webhooksOnly = 'openapi-webhooks-only-token-4821';
+/** A key with `orders:read` only: the webhook endpoint operations answer it 403. */
+const readsOnly = 'openapi-reads-only-token-7305';
 
 type Json = Record<string, any>;
 
@@ -62,8 +67,16 @@ describe('OpenAPI document', () => {
   before(async () => {
     // A short breaker pause: the failed submission below opens a breaker, which close() would otherwise wait out.
     keysDir = mkdtempSync(join(tmpdir(), 'openapi-keys-'));
-    writeFileSync(join(keysDir, 'keys.json'), JSON.stringify([{ id: 'hooks-only', token_sha256: sha256Hex(webhooksOnly), scopes: ['webhooks'] }]));
-    t = await startTestSystem({ env: { API_TOKEN: token, API_KEYS_FILE: join(keysDir, 'keys.json'), BREAKER_OPEN_MS: '200', CREATE_ATTEMPTS: '3' } });
+    writeFileSync(
+      join(keysDir, 'keys.json'),
+      JSON.stringify([
+        { id: 'hooks-only', token_sha256: sha256Hex(webhooksOnly), scopes: ['webhooks'] },
+        { id: 'reads-only', token_sha256: sha256Hex(readsOnly), scopes: ['orders:read'] },
+      ]),
+    );
+    t = await startTestSystem({
+      env: { API_TOKEN: token, API_KEYS_FILE: join(keysDir, 'keys.json'), BREAKER_OPEN_MS: '200', CREATE_ATTEMPTS: '3', WEBHOOK_ALLOW_PRIVATE: 'true' },
+    });
     const res = await fetch(`${t.api}/openapi.json`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
@@ -85,7 +98,7 @@ describe('OpenAPI document', () => {
   };
 
   interface Call {
-    method: 'get' | 'post';
+    method: 'get' | 'post' | 'delete';
     path: string;
     params?: Record<string, string>;
     query?: Record<string, string>;
@@ -189,6 +202,7 @@ describe('OpenAPI document', () => {
       repairRoutes({ log: createLogger('silent') } as RepairRouteDeps),
       listingRoutes({} as Parameters<typeof listingRoutes>[0]),
       paymentMethodRoutes({} as Parameters<typeof paymentMethodRoutes>[0]),
+      webhookEndpointRoutes({} as EndpointRouteDeps),
     ] as unknown as Stack[];
     const routes = routers
       .flatMap((r) => r.stack)
@@ -395,6 +409,74 @@ describe('OpenAPI document', () => {
     assert.equal((await call({ method: 'post', path: pmPath, params: { provider: 'cryptosteroid', foreign_id: 'nope' }, body: { payment_method: 'BTC' } })).status, 404);
     assert.equal((await call({ method: 'post', path: pmPath, params: cs, body: { payment_method: '' } })).status, 400);
     assert.equal((await call({ method: 'post', path: pmPath, params: cs, auth: false, body: { payment_method: 'BTC' } })).status, 401);
+
+    // Result webhook endpoints, against a real receiver on this machine.
+    const receiver: Server = createServer((_req, res) => void res.writeHead(204).end());
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+      const created = await call({ method: 'post', path: '/v1/webhook-endpoints', body: { url: hookUrl, description: 'openapi' } });
+      assert.equal(created.status, 201);
+      const ep = { id: created.body.endpoint.id as string };
+      const none = { id: 'no-such-endpoint' };
+      // The target check (HTTPS, a public address once resolved) and "event_id, or from and to" are checked in code, not by the document.
+      assert.equal((await call({ method: 'post', path: '/v1/webhook-endpoints', body: { url: 'ftp://shop.example.com/x' }, conformingRequest: true })).status, 400);
+      assert.equal((await call({ method: 'post', path: '/v1/webhook-endpoints', body: { url: hookUrl }, auth: false })).status, 401);
+      assert.equal((await call({ method: 'get', path: '/v1/webhook-endpoints' })).status, 200);
+      assert.equal((await call({ method: 'get', path: '/v1/webhook-endpoints', auth: false })).status, 401);
+      const one = '/v1/webhook-endpoints/{id}';
+      assert.equal((await call({ method: 'get', path: one, params: ep })).status, 200);
+      assert.equal((await call({ method: 'get', path: one, params: none })).status, 404);
+      assert.equal((await call({ method: 'get', path: one, params: ep, auth: false })).status, 401);
+      for (const action of ['rotate', 'disable', 'enable'] as const) {
+        const path = `/v1/webhook-endpoints/{id}/${action}`;
+        assert.equal((await call({ method: 'post', path, params: ep })).status, action === 'rotate' ? 201 : 200);
+        assert.equal((await call({ method: 'post', path, params: none })).status, 404);
+        assert.equal((await call({ method: 'post', path, params: ep, auth: false })).status, 401);
+      }
+      // A result delivered to it, then its deliveries listed, one event's attempts, and a redelivery.
+      await call({ method: 'post', path: '/v1/invoices', body: sampleOrder('alphapo', 'oa-hook') });
+      const delivered = await t.waitFor(async () => {
+        const r = await call({ method: 'get', path: '/v1/webhook-endpoints/{id}/deliveries', params: ep, query: { status: 'delivered' } });
+        return r.body.items.length ? (r.body.items[0].event_id as string) : null;
+      }, 'a delivery to the endpoint');
+      const dl = '/v1/webhook-endpoints/{id}/deliveries';
+      const attempts = await call({ method: 'get', path: dl, params: ep, query: { event_id: delivered } });
+      assert.equal(attempts.body.attempts[0].outcome, 204);
+      assert.equal((await call({ method: 'get', path: dl, params: ep, query: { limit: '1' } })).body.items.length, 1);
+      assert.equal((await call({ method: 'get', path: dl, params: ep, query: { status: 'lost' } })).status, 400);
+      assert.equal((await call({ method: 'get', path: dl, params: none })).status, 404);
+      assert.equal((await call({ method: 'get', path: dl, params: ep, auth: false })).status, 401);
+      const rd = '/v1/webhook-endpoints/{id}/redeliver';
+      assert.equal((await call({ method: 'post', path: rd, params: ep, body: { event_id: delivered } })).status, 202);
+      assert.equal((await call({ method: 'post', path: rd, params: ep, body: {}, conformingRequest: true })).status, 400);
+      assert.equal((await call({ method: 'post', path: rd, params: ep, body: { event_id: 'result.alphapo.nope.paid' } })).status, 404);
+      assert.equal((await call({ method: 'post', path: rd, params: ep, body: { event_id: delivered }, auth: false })).status, 401);
+      for (const [method, path, params, body] of [
+        ['post', '/v1/webhook-endpoints', undefined, { url: hookUrl }],
+        ['get', '/v1/webhook-endpoints', undefined, undefined],
+        ['get', one, ep, undefined],
+        ['delete', one, ep, undefined],
+        ['post', '/v1/webhook-endpoints/{id}/rotate', ep, undefined],
+        ['post', '/v1/webhook-endpoints/{id}/enable', ep, undefined],
+        ['post', '/v1/webhook-endpoints/{id}/disable', ep, undefined],
+        ['get', dl, ep, undefined],
+        ['post', rd, ep, { event_id: delivered }],
+      ] as const) {
+        const res = await call({ method, path, params, body, token: readsOnly });
+        assert.equal(res.status, 403, `${method} ${path}`);
+      }
+      for (const path of ['/v1/webhook-endpoints', rd] as const) {
+        const params = path === rd ? ep : undefined;
+        assert.equal((await call({ method: 'post', path, params, raw: { body: 'url=x', type: 'application/x-www-form-urlencoded' } })).status, 415);
+        assert.equal((await call({ method: 'post', path, params, raw: { body: JSON.stringify({ url: 'x'.repeat(5 * 1024 * 1024) }), type: 'application/json' } })).status, 413);
+      }
+      assert.equal((await call({ method: 'delete', path: one, params: ep, auth: false })).status, 401);
+      assert.equal((await call({ method: 'delete', path: one, params: ep })).status, 200);
+      assert.equal((await call({ method: 'delete', path: one, params: ep })).status, 404);
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
 
     // 413 and 415 of every operation with a body.
     const big = JSON.stringify({ orders: [{ description: 'x'.repeat(5 * 1024 * 1024) }] });
