@@ -52,8 +52,8 @@ export function encodeCursor(p: ListPosition): string {
 export function decodeCursor(s: string): ListPosition | null {
   try {
     const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && (v[0] as number) >= 0 && typeof v[1] === 'string' && v[1].length <= 1000)
-      return { at: v[0] as number, id: v[1] };
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && Number.isFinite(v[0]) && v[0] >= 0 && typeof v[1] === 'string' && v[1].length <= 1000)
+      return { at: v[0], id: v[1] };
   } catch {
     /* not ours: refused below */
   }

@@ -161,9 +161,24 @@ export interface ApplyOptions {
 export type ApplyResult =
   { kind: 'applied'; record: InvoiceRecord; published: boolean } | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' } | { kind: 'missing' };
 
-// KEYS: record, idx:queued, the lane's listing index, the lane's `queued` status index (listing).
-// ARGV: hash, history entry, now ms, id, then the fields as name, value pairs.
-// Fields travel as plain arguments, not a JSON object: no decoding (and its garbage) in Redis.
+/**
+ * The listing indexes' score (ms, with microseconds): Redis's own clock, and strictly after the last
+ * score given under this lane prefix (its clock key), so an entry written after a listing page was
+ * read always sorts after that page, whatever the writers' clocks say and however close they are.
+ * Scripts run one at a time, so the order of scores is the order of the writes. Leaves the score
+ * in the Lua local `score`.
+ */
+const LISTING_SCORE = (clockKey: string): string => `
+local t = redis.call('TIME')
+local score = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local last = tonumber(redis.call('GET', ${clockKey}) or '0')
+if score <= last then score = last + 0.001 end
+redis.call('SET', ${clockKey}, score)
+`;
+
+// KEYS: record, idx:queued, the lane's listing index, the lane's `queued` status index (listing),
+// the lane prefix's listing clock. ARGV: hash, history entry, now ms, id, then the fields as name,
+// value pairs. Fields travel as plain arguments, not a JSON object: no decoding (and its garbage) in Redis.
 const ACCEPT = `
 local h = redis.call('HGET', KEYS[1], 'hash')
 if h then
@@ -172,14 +187,15 @@ if h then
 end
 redis.call('HSET', KEYS[1], 'history', ARGV[2], unpack(ARGV, 5))
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
+${LISTING_SCORE('KEYS[5]')}
+redis.call('ZADD', KEYS[3], score, ARGV[4])
+redis.call('ZADD', KEYS[4], score, ARGV[4])
 return 'accepted'
 `;
 
 // KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index, the lane's unpaid
 // index, the lane's listing index, the status index of the record's status before and after the
-// change (the same key when the status stays; see `listingKeys`)
+// change (the same key when the status stays; see `listingKeys`), the lane prefix's listing clock
 // ARGV: expected version, history entry ('' none), outbox entry ('' none), id, now ms, record
 // retention ms ('0': kept for ever), the index and expiry changes (`upkeep`: '' none), when the
 // first poll is due ('' none; `Change.firstPoll`), then the fields as name, value pairs ('' removes
@@ -211,10 +227,11 @@ if ARGV[8] ~= '' then redis.call('ZADD', KEYS[6], 'LT', ARGV[8], ARGV[4]) end
 -- Listing (GET /v1/invoices): every change moves the record to the end of its lane's listing
 -- index; a change of status moves it from one status index to the other, scored by when it
 -- entered the new status, so paging one status meets each of its invoices once.
-redis.call('ZADD', KEYS[8], ARGV[5], ARGV[4])
+${LISTING_SCORE('KEYS[11]')}
+redis.call('ZADD', KEYS[8], score, ARGV[4])
 if KEYS[9] ~= KEYS[10] then
   redis.call('ZREM', KEYS[9], ARGV[4])
-  redis.call('ZADD', KEYS[10], ARGV[5], ARGV[4])
+  redis.call('ZADD', KEYS[10], score, ARGV[4])
 end
 local ops = ARGV[7]
 if ops == '' then return 'ok' end
@@ -314,7 +331,7 @@ interface Scripts {
   iwReserveUnpaid(k1: string, id: string, cap: string, now: string): Promise<number>;
   iwReserve(k1: string, marker: string, foreignId: string, at: string): Promise<number>;
   iwClaimPolls(k1: string, now: string, limit: string, leaseMs: string): Promise<string[]>;
-  iwAccept(k1: string, k2: string, k3: string, k4: string, hash: string, hist: string, score: string, id: string, ...fields: string[]): Promise<string>;
+  iwAccept(k1: string, k2: string, k3: string, k4: string, k5: string, hash: string, hist: string, score: string, id: string, ...fields: string[]): Promise<string>;
   iwApply(
     k1: string,
     k2: string,
@@ -326,6 +343,7 @@ interface Scripts {
     k8: string,
     k9: string,
     k10: string,
+    k11: string,
     version: string,
     hist: string,
     outbox: string,
@@ -408,8 +426,8 @@ export class InvoiceStore {
     this.keys = storeKeys(prefix);
     for (const p of new Set([prefix, ...lanePrefixes])) this.byPrefix.set(p, storeKeys(p));
     if (!('iwApply' in redis)) {
-      redis.defineCommand('iwAccept', { numberOfKeys: 4, lua: ACCEPT });
-      redis.defineCommand('iwApply', { numberOfKeys: 10, lua: APPLY });
+      redis.defineCommand('iwAccept', { numberOfKeys: 5, lua: ACCEPT });
+      redis.defineCommand('iwApply', { numberOfKeys: 11, lua: APPLY });
       redis.defineCommand('iwReserveUnpaid', { numberOfKeys: 1, lua: RESERVE_UNPAID });
       redis.defineCommand('iwClaimPolls', { numberOfKeys: 1, lua: CLAIM_POLLS });
       redis.defineCommand('iwReserve', { numberOfKeys: 1, lua: RESERVE });
@@ -486,9 +504,14 @@ export class InvoiceStore {
     return `${this.keysOf(lane).prefix}:idx:st:${status}:${lane}`;
   }
 
-  /** APPLY's listing keys: the lane's listing index, the status index before and after the change. */
-  private listingKeys(lane: string, from: Status, to: Status | undefined): [string, string, string] {
-    return [this.listingIndex(lane), this.statusIndex(lane, from), this.statusIndex(lane, to ?? from)];
+  /** The last listing score given under the lane's prefix (see LISTING_SCORE). */
+  private listingClock(lane: string): string {
+    return `${this.keysOf(lane).prefix}:idx:clock`;
+  }
+
+  /** APPLY's listing keys: the lane's listing index, the status index before and after the change, the prefix's listing clock. */
+  private listingKeys(lane: string, from: Status, to: Status | undefined): [string, string, string, string] {
+    return [this.listingIndex(lane), this.statusIndex(lane, from), this.statusIndex(lane, to ?? from), this.listingClock(lane)];
   }
 
   /**
@@ -615,6 +638,7 @@ export class InvoiceStore {
       this.keysOf(lane).queued,
       this.listingIndex(lane),
       this.statusIndex(lane, 'queued'),
+      this.listingClock(lane),
       hash,
       JSON.stringify(hist),
       String(now.getTime()),

@@ -102,6 +102,40 @@ describe('listing and export', () => {
     assert.equal(new Set(seen).size, seen.length, 'none twice');
   });
 
+  it('while orders are created concurrently, paging status=created meets each invoice that was created before the last page exactly once', async () => {
+    const ids = Array.from({ length: 16 }, (_x, i) => `l-con-${i}`);
+    // The creator runs beside the pager, not between its pages.
+    const creating = (async () => {
+      for (const id of ids) {
+        const res = await call('POST', '/v1/invoices', ALL, sampleOrder('cryptoprocessing', id));
+        assert.equal(res.status, 202);
+      }
+    })();
+    await t.waitFor(async () => (await t.system.store.get('cryptoprocessing', 'l-con-1'))?.status === 'created', 'the first ones created');
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    // Which of them were in `created` (written, as read from Redis) just before each page was asked for.
+    let createdBefore: string[] = [];
+    for (let pages = 0; pages < 500; pages++) {
+      const statuses = await Promise.all(ids.map((id) => t.system.store.statusOf('cryptoprocessing', id)));
+      createdBefore = ids.filter((_id, i) => statuses[i] === 'created');
+      const page = await call('GET', `/v1/invoices?status=created&provider=cryptoprocessing&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(page.status, 200, page.text);
+      seen.push(...page.body.items.map((i: { foreign_id: string }) => i.foreign_id));
+      cursor = page.body.next_cursor;
+      if (!cursor) break;
+    }
+    await creating;
+    assert.equal(cursor, null, 'paging ended');
+    assert.equal(new Set(seen).size, seen.length, 'none twice');
+    // Every invoice already in `created` when the last page was asked for is in the pages.
+    for (const id of createdBefore) assert.ok(seen.includes(id), `${id}, created before the last page, is listed`);
+    assert.ok(
+      ids.some((id) => seen.includes(id)),
+      'some concurrently created ones were met',
+    );
+  });
+
   it('lists by last change without a status, and exports CSV with the money fields of a paid invoice', async () => {
     const paid = await createAndWait(sampleOrder('cryptoprocessing', 'l-paid'));
     const pay = await fetch(`${t.sandbox.url}/_sandbox/invoices/cryptoprocessing/${paid.provider_invoice_id as string}/pay`, {
