@@ -6,12 +6,18 @@
  *   accept, 1 ZADD to any change and a ZREM + ZADD to a change of status;
  * - export: N records (BENCH_LISTING_N, default 10,000) read page by page (1,000) through
  *   `listPage` and turned into CSV as GET /v1/invoices/export does, in rows per second.
+ * - the same N through `GET /v1/invoices/export` over HTTP on loopback (CSV and NDJSON), the
+ *   body read to its end by the client.
  * Run: `node --import tsx bench/listing.ts`.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'csv-stringify/sync';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { Redis } from 'ioredis';
+import { listingRoutes } from '../src/http/listing.ts';
+import type { Lanes } from '../src/lanes.ts';
 import { orderHash, type Order } from '../src/invoice/order.ts';
 import { InvoiceStore, type ListPosition } from '../src/invoice/store.ts';
 
@@ -67,6 +73,24 @@ try {
   }
   const s = (performance.now() - started) / 1000;
   console.log(`export: ${rows} rows in ${s.toFixed(2)} s = ${Math.round(rows / s)} rows/s (${(bytes / 1e6).toFixed(1)} MB CSV)`);
+  // The export route itself, over HTTP, read to the end.
+  const app = express();
+  const lanes = new Map([['cryptoprocessing', { key: 'cryptoprocessing', provider: 'cryptoprocessing', account: 'default' }]]) as unknown as Lanes;
+  app.use(listingRoutes({ store, lanes }));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    for (const format of ['ndjson', 'csv', 'ndjson', 'csv'] as const) {
+      const t0 = performance.now();
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/invoices/export?format=${format}`);
+      const body = await res.text();
+      const secs = (performance.now() - t0) / 1000;
+      const lines = body.trimEnd().split('\n').length - (format === 'csv' ? 1 : 0);
+      console.log(`HTTP export ${format}: ${lines} rows in ${secs.toFixed(2)} s = ${Math.round(lines / secs)} rows/s (${(body.length / 1e6).toFixed(1)} MB)`);
+    }
+  } finally {
+    server.close();
+  }
 } finally {
   let cursor = '0';
   do {

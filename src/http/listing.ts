@@ -4,7 +4,6 @@
  * `GET /v1/invoices/export` streams every matching invoice as CSV or NDJSON. A key limited to some
  * lanes lists only those (docs/api.md has the ordering and exactly-once guarantee).
  */
-import { once } from 'node:events';
 import { Router, type Request, type Response } from 'express';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
@@ -184,7 +183,17 @@ export function listingRoutes(deps: { store: InvoiceStore; lanes: Lanes }): Rout
     // Page by page through the index; a page is written only once the client took the previous
     // one (drain), so a slow reader holds at most one page in memory.
     const put = async (chunk: string): Promise<void> => {
-      if (!res.write(chunk) && !gone) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (res.write(chunk) || gone) return;
+      // Until the client took it, or left; both listeners go either way (a long export waits many times).
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
     };
     if (format === 'csv') await put(stringify([[...CSV_COLUMNS]]));
     let after: ListPosition | undefined;
