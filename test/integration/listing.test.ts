@@ -8,12 +8,23 @@
  * - choosing BTC on a CryptoSteroid invoice answers `pay_to` with an address and an amount; a
  *   connector without the choice is a 409 saying why, a bad body a 400 naming `payment_method`.
  */
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import express from 'express';
+import { Redis } from 'ioredis';
+import { resultJobId } from '../../queues/results.ts';
 import { sha256Hex } from '../../src/api-keys.ts';
+import { listingRoutes } from '../../src/http/listing.ts';
+import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
+import { InvoiceStore } from '../../src/invoice/store.ts';
+import type { Lanes } from '../../src/lanes.ts';
+import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
 const ALL = 'tok-listing-everything-4Qz9';
@@ -248,5 +259,72 @@ describe('listing and export', () => {
     const elsewhere = await call('POST', '/v1/invoices/cryptoprocessing/l-a/payment-method', ALL, { payment_method: 'BTC' });
     assert.equal(elsewhere.status, 409);
     assert.match(elsewhere.body.message, /payment_currency/);
+  });
+});
+
+describe('export of many pages', () => {
+  const prefix = uniquePrefix('exp');
+  let redis: Redis;
+  let server: Server;
+  let base: string;
+  // More than 10 pages of 1,000: a wait that left a listener behind each time would pass the default limit of 10.
+  const N = 12_000;
+
+  before(async () => {
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const store = new InvoiceStore(redis, prefix, resultJobId);
+    for (let i = 0; i < N; i += 250) {
+      await Promise.all(
+        Array.from({ length: 250 }, (_x, j) => {
+          const order = OrderSchema.parse(sampleOrder('cryptoprocessing', i + j === 0 ? 'x-"q",c' : `x-${i + j}`));
+          return store.accept(order, orderHash(order), 's');
+        }),
+      );
+    }
+    const app = express();
+    app.use(listingRoutes({ store, lanes: new Map([['cryptoprocessing', { key: 'cryptoprocessing', provider: 'cryptoprocessing', account: 'default' }]]) as unknown as Lanes }));
+    server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server?.close();
+    redis?.disconnect();
+    await deleteByPrefix(prefix);
+  });
+
+  it('streams every record once to a slow reader, page after page, without piling up listeners', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      // A reader that takes its time: the export waits for it (backpressure) many times over.
+      const text = await new Promise<string>((resolve, reject) => {
+        httpGet(`${base}/v1/invoices/export?format=ndjson`, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            body += chunk;
+            res.pause();
+            setImmediate(() => res.resume());
+          });
+          res.on('end', () => resolve(body));
+          res.on('error', reject);
+        }).on('error', reject);
+      });
+      const ids = text
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { foreign_id: string }).foreign_id);
+      assert.equal(ids.length, N);
+      assert.equal(new Set(ids).size, N, 'each once');
+      const csv = await (await fetch(`${base}/v1/invoices/export`)).text();
+      assert.equal(csv.trimEnd().split('\n').length, N + 1, 'a header and a row each');
+      assert.ok(csv.includes(',"x-""q"",c",'), 'a field with quotes and a comma is quoted');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings, [], 'no MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
