@@ -38,6 +38,8 @@ export class LostJobSweeper {
     async () => {
       await this.sweep();
       await this.sweepOpen();
+      // Listing indexes keep no entry of a record past its retention (store.ts `trimListing`).
+      await this.deps.store.trimListing([...this.deps.lanes.keys()].filter((l) => this.mine(l)));
     },
     (err) => this.deps.log.warn({ err }, 'sweep failed'),
   );

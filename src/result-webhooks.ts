@@ -192,12 +192,72 @@ export class EndpointStore {
     const key = `${this.prefix}:wh:log:${endpoint}:${eventId}`;
     await this.redis.lpush(key, JSON.stringify(entry));
     await this.redis.ltrim(key, 0, 49);
-    await this.redis.pexpire(key, 8 * 24 * 3600 * 1000);
+    await this.redis.pexpire(key, KEEP_MS);
+    // The endpoint's delivery index (listing without naming an event): each event scored by its
+    // latest attempt, kept as long as the logs; older entries go as new ones come.
+    const at = Date.parse(entry.at);
+    const index = this.deliveryIndex(endpoint);
+    await this.redis.zadd(index, at, eventId);
+    await this.redis.zremrangebyscore(index, '-inf', at - KEEP_MS);
+  }
+
+  private deliveryIndex(endpoint: string): string {
+    return `${this.prefix}:wh:dlv:${endpoint}`;
+  }
+
+  /**
+   * The endpoint's deliveries, newest attempt first, each with its latest attempt: a page of up to
+   * `limit` strictly before `before` (score ms, event id), `status` filtering on the latest
+   * attempt (`delivered`: a 2xx; `failed`: anything else). `next` is null at the end.
+   */
+  async deliveryPage(
+    endpoint: string,
+    q: { status?: 'delivered' | 'failed'; limit: number; before?: { at: number; id: string } },
+  ): Promise<{ items: DeliverySummary[]; next: { at: number; id: string } | null }> {
+    const index = this.deliveryIndex(endpoint);
+    const items: DeliverySummary[] = [];
+    // A batch a little larger than the page: entries at the cursor's own millisecond are skipped.
+    const batch = q.limit + 50;
+    let pos = q.before;
+    for (;;) {
+      const raw = await this.redis.zrevrangebyscore(index, pos ? String(pos.at) : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, batch);
+      const entries: Array<{ at: number; id: string }> = [];
+      for (let i = 0; i < raw.length; i += 2) {
+        const e = { id: raw[i] as string, at: Number(raw[i + 1]) };
+        // Same millisecond: newest-first order is by id descending, so those at or above the cursor's id were served.
+        if (pos && e.at === pos.at && e.id >= pos.id) continue;
+        entries.push(e);
+      }
+      const lasts = await Promise.all(entries.map((e) => this.redis.lindex(`${this.prefix}:wh:log:${endpoint}:${e.id}`, 0)));
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i] as { at: number; id: string };
+        const text = lasts[i];
+        pos = e;
+        if (!text) continue; // its log expired
+        const last = JSON.parse(text) as DeliveryAttempt;
+        const status = typeof last.outcome === 'number' && last.outcome >= 200 && last.outcome < 300 ? 'delivered' : 'failed';
+        if (q.status && status !== q.status) continue;
+        items.push({ event_id: e.id, status, last_attempt: last });
+        if (items.length === q.limit) return { items, next: e };
+      }
+      if (raw.length / 2 < batch || !entries.length) return { items, next: null };
+    }
   }
 
   async deliveries(endpoint: string, eventId: string): Promise<DeliveryAttempt[]> {
     return (await this.redis.lrange(`${this.prefix}:wh:log:${endpoint}:${eventId}`, 0, -1)).map((s) => JSON.parse(s) as DeliveryAttempt);
   }
+}
+
+/** Delivery logs and the endpoint's delivery index are kept 8 days. */
+const KEEP_MS = 8 * 24 * 3600 * 1000;
+
+/** One event's delivery to an endpoint as the listing gives it. */
+export interface DeliverySummary {
+  event_id: string;
+  /** From the latest attempt: `delivered` (a 2xx), else `failed` (it may still be retried). */
+  status: 'delivered' | 'failed';
+  last_attempt: DeliveryAttempt;
 }
 
 export interface DeliveryAttempt {

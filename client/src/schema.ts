@@ -11,7 +11,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List invoices, a page at a time
+         * @description Invoices of the lanes the API key may use, filtered, in the order of their last change (with `status`: of the time they entered it), oldest first, then by id. Follow `next_cursor` until it is null. With `status`, every invoice that is in that status from the first page to the last is met exactly once, also while others enter it (they come later) or are changed; without `status`, an invoice changed while the pages are read appears again later, as it is then (keep the last copy per provider, account and foreign_id). docs/api.md. Needs the scope `orders:read`.
+         */
+        get: operations["listInvoices"];
         put?: never;
         /**
          * Submit one order
@@ -20,6 +24,26 @@ export interface paths {
          *     **Wait for the payment URL**: with `?wait=N` or `Prefer: wait=N` (RFC 7240) the answer waits up to N seconds (at most 30; more is capped) for the provider: once the record is past `queued` (created, pending, or rejected...) it answers 201 (this call accepted the order) or 200 (existing) with the record; when the time runs out, 202 (or 200) as without a wait. `Preference-Applied` says the wait was honoured (not when 1000 requests already wait in this process). Needs the scope `orders:write`.
          */
         post: operations["createInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export invoices as CSV or NDJSON
+         * @description Every invoice matching the filters (as `GET /v1/invoices`, in the same order), streamed: CSV with a header row (`provider`, `account`, `lane`, `foreign_id`, `kind`, `status`, `amount`, `currency`, `received_amount`, `received_currency`, `settled_amount`, `settled_currency`, `txids`, `fees`, `payment_url`, `pay_to_address`, `pay_to_amount`, `pay_to_currency`, `provider_invoice_id`, `accepted_at`, `updated_at`; txids joined by spaces, fees as `type amount currency` joined by `; `) or NDJSON (one invoice view per line). Money is the decimal strings the records hold. Needs the scope `orders:read`.
+         */
+        get: operations["exportInvoices"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -100,6 +124,26 @@ export interface paths {
          * @description Not yet sent: ends `cancelled` and is never sent. Once the invoice exists, it is cancelled at the provider first (platform invoices, CryptoSteroid) and ends `cancelled` only when the provider confirmed; refused (409, with the provider words) when the provider refuses (already paid) or documents no cancel (payment requests), and while a request for it may be in flight. docs/exceptions.md. Needs the scope `orders:write`.
          */
         post: operations["cancelInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{provider}/{foreign_id}/payment-method": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Choose how the payer pays (for your own payment page)
+         * @description Where the connector supports choosing the method after creation (CryptoSteroid, while the invoice waits for payment): the provider answers the address and amount to pay, returned as the invoice's `pay_to` (and in later results). A connector without it answers 409 saying why; `payment_currency` on the order preselects at creation everywhere. Needs the scope `orders:write`.
+         */
+        post: operations["choosePaymentMethod"];
         delete?: never;
         options?: never;
         head?: never;
@@ -206,13 +250,245 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The endpoints (without secrets)
+         * @description Needs the scope `webhooks`.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register a result webhook endpoint
+         * @description Every result (of the lanes of a lane-limited key) is then delivered to it, signed (Standard Webhooks). The secret is shown in this answer only. docs/webhooks.md. Needs the scope `webhooks`.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One endpoint: its status, and why and when it was disabled
+         * @description Needs the scope `webhooks`.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove an endpoint; its queued deliveries are dropped
+         * @description Needs the scope `webhooks`.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new secret (shown once); the old one is still signed with for a day
+         * @description Needs the scope `webhooks`.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable an endpoint: its held deliveries go at once
+         * @description Needs the scope `webhooks`.
+         */
+        post: operations["enableWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an endpoint: its deliveries are held
+         * @description Needs the scope `webhooks`.
+         */
+        post: operations["disableWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The endpoint's deliveries, or every attempt of one result
+         * @description Without `event_id`: a page of the deliveries, newest attempt first, each with its latest attempt (`status` filters on it); follow `next_cursor`. With `event_id`: every attempt of that result. Kept 8 days. Needs the scope `webhooks`.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver results again: one (`event_id`) or those of a time range (`from`, `to`)
+         * @description Needs the scope `webhooks`.
+         */
+        post: operations["redeliverWebhooks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    transition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Result: transition
+         * @description the status moved from `previous_status` to `status`. Sent to each registered webhook endpoint (Standard Webhooks: `webhook-id` is the result's `event_id`, signed with the endpoint's secret), and published on the results queue. docs/webhooks.md.
+         */
+        post: operations["resultTransition"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    exception: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Result: exception
+         * @description provider news about money or status for an invoice already finished (`exception` says what); the status does not move. Sent to each registered webhook endpoint (Standard Webhooks: `webhook-id` is the result's `event_id`, signed with the endpoint's secret), and published on the results queue. docs/webhooks.md.
+         */
+        post: operations["resultException"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    parked: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Result: parked
+         * @description the order waits for an operator (`parked` says why and what happens next). Sent to each registered webhook endpoint (Standard Webhooks: `webhook-id` is the result's `event_id`, signed with the endpoint's secret), and published on the results queue. docs/webhooks.md.
+         */
+        post: operations["resultParked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    payment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Result: payment
+         * @description more money arrived while the status stays (`payment` has the amount; `received_amount` the total). Sent to each registered webhook endpoint (Standard Webhooks: `webhook-id` is the result's `event_id`, signed with the endpoint's secret), and published on the results queue. docs/webhooks.md.
+         */
+        post: operations["resultPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         Order: {
-            /** @description the connector: `cryptoprocessing`, `alphapo` or `cryptosteroid` (those configured here) */
-            provider: string;
+            /**
+             * @description the connector: `cryptoprocessing`, `alphapo` or `cryptosteroid` (those configured here)
+             * @enum {string}
+             */
+            provider: "cryptoprocessing" | "alphapo" | "cryptosteroid";
             /** @description the provider account (lane); absent or `default` for the default one */
             account?: string;
             /**
@@ -278,7 +554,47 @@ export interface components {
             provider_options?: {
                 [key: string]: string | number | boolean;
             };
-        };
+        } & ({
+            /** @constant */
+            provider: "cryptoprocessing";
+            /** @constant */
+            kind?: "invoice";
+            urls: {
+                success: string;
+                failure: string;
+            };
+            customer: {
+                email: string;
+            };
+        } | ({
+            /** @constant */
+            provider: "cryptoprocessing";
+            /** @constant */
+            kind: "payment_request";
+        } & (unknown | unknown)) | {
+            /** @constant */
+            provider: "alphapo";
+            /** @constant */
+            kind?: "invoice";
+            urls: {
+                success: string;
+                failure: string;
+            };
+            customer: {
+                email: string;
+                reference: string;
+            };
+        } | ({
+            /** @constant */
+            provider: "alphapo";
+            /** @constant */
+            kind: "payment_request";
+        } & (unknown | unknown)) | {
+            /** @constant */
+            provider: "cryptosteroid";
+            /** @constant */
+            kind?: "invoice";
+        });
         BatchRequest: {
             /** @description 1 to 1000 orders; each is validated on its own: an invalid one is answered `invalid` in its result, the others go ahead */
             orders: components["schemas"]["Order"][];
@@ -330,6 +646,25 @@ export interface components {
         AcceptRequest: {
             reason: string;
             /** @description a note of who asked, kept beside the actor (the API key id); never the actor itself */
+            by?: string;
+        };
+        PaymentMethodRequest: {
+            /** @description the provider's payment method code, e.g. `BTC` or `USDT_TRC20` (CryptoSteroid) */
+            payment_method: string;
+        };
+        EndpointCreateRequest: {
+            /** @description HTTPS to a public address (checked when registered, and at each delivery) */
+            url: string;
+            description?: string;
+            /** @description `whsec_` and at least 24 random bytes in base64; absent: one is made (and shown once) */
+            secret?: string;
+        };
+        RedeliverRequest: {
+            event_id?: string;
+            /** Format: date-time */
+            from?: string;
+            /** Format: date-time */
+            to?: string;
             by?: string;
         };
         Invoice: {
@@ -542,11 +877,22 @@ export interface components {
             message: string;
             status: string;
         };
+        ListAnswer: {
+            /** @description up to `limit` invoices, without their history */
+            items: components["schemas"]["Invoice"][];
+            /** @description pass as `cursor` for the next page; null: the end was reached when this page was read */
+            next_cursor: string | null;
+        };
+        Unavailable: {
+            error: string;
+            message: string;
+        };
         Result: {
             /** @constant */
             v: 1;
             event_id: string;
-            provider: string;
+            /** @enum {string} */
+            provider: "cryptoprocessing" | "alphapo" | "cryptosteroid";
             account?: string;
             /** @enum {string} */
             kind: "invoice" | "payment_request";
@@ -615,6 +961,74 @@ export interface components {
                 reason?: string;
             };
         };
+        Endpoint: {
+            id: string;
+            url: string;
+            description?: string;
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            disabled_reason?: string;
+            disabled_at?: string;
+            created_at: string;
+            secrets: {
+                /** @description the first characters, to tell secrets apart */
+                prefix: string;
+                /**
+                 * Format: date-time
+                 * @description a rotated-out secret is still signed with until then
+                 */
+                until?: string;
+            }[];
+            /** @description registered by a lane-limited key: only these lanes' results */
+            lanes?: string[];
+        };
+        EndpointCreated: {
+            endpoint: components["schemas"]["Endpoint"];
+            /** @description the signing secret, shown only in this answer */
+            secret: string;
+        };
+        EndpointList: {
+            endpoints: components["schemas"]["Endpoint"][];
+        };
+        EndpointAnswer: {
+            endpoint: components["schemas"]["Endpoint"];
+        };
+        EndpointToggled: {
+            endpoint: components["schemas"]["Endpoint"];
+            /** @description held deliveries sent on at once (enable) */
+            promoted: number;
+        };
+        EndpointRemoved: {
+            /** @constant */
+            removed: true;
+        };
+        DeliveryAttempt: {
+            /** Format: date-time */
+            at: string;
+            attempt: number;
+            /** @description the HTTP status, or the transport error (e.g. `DEADLINE`, `ECONNREFUSED`) */
+            outcome: number | string;
+            ms: number;
+            retry_after_ms?: number;
+            /** @description who asked for this redelivery */
+            redelivery?: string;
+        };
+        DeliveriesAnswer: {
+            event_id: string;
+            /** @description newest first */
+            attempts: components["schemas"]["DeliveryAttempt"][];
+        } | {
+            items: {
+                event_id: string;
+                /** @enum {string} */
+                status: "delivered" | "failed";
+                last_attempt: components["schemas"]["DeliveryAttempt"];
+            }[];
+            next_cursor: string | null;
+        };
+        RedeliverAnswer: {
+            redelivering: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -624,6 +1038,68 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listInvoices: {
+        parameters: {
+            query?: {
+                /** @description only this provider */
+                provider?: string;
+                /** @description only this provider account (lane) */
+                account?: string;
+                /** @description only invoices in this status; ordered by when they entered it */
+                status?: "queued" | "created" | "pending" | "processing" | "paid" | "expired" | "failed" | "cancelled" | "rejected";
+                /** @description inclusive: changed (with `status`: entered it) at or after this instant */
+                updated_since?: string;
+                /** @description inclusive: changed (with `status`: entered it) at or before this instant */
+                updated_until?: string;
+                /** @description page size, 1 to 1000 (default 100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, as given (opaque) */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListAnswer"];
+                };
+            };
+            /** @description a bad query parameter (`invalid_query`, naming it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description missing or wrong bearer token (only when the server has `API_TOKEN` or `API_KEYS_FILE` set) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `orders:read`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+        };
+    };
     createInvoice: {
         parameters: {
             query?: {
@@ -754,6 +1230,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MessageError"];
+                };
+            };
+        };
+    };
+    exportInvoices: {
+        parameters: {
+            query?: {
+                /** @description only this provider */
+                provider?: string;
+                /** @description only this provider account (lane) */
+                account?: string;
+                /** @description only invoices in this status; ordered by when they entered it */
+                status?: "queued" | "created" | "pending" | "processing" | "paid" | "expired" | "failed" | "cancelled" | "rejected";
+                /** @description inclusive: changed (with `status`: entered it) at or after this instant */
+                updated_since?: string;
+                /** @description inclusive: changed (with `status`: entered it) at or before this instant */
+                updated_until?: string;
+                /** @description `csv` (default) or `ndjson` (one invoice view per line) */
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the invoices, streamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description a bad query parameter (`invalid_query`, naming it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description missing or wrong bearer token (only when the server has `API_TOKEN` or `API_KEYS_FILE` set) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `orders:read`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
                 };
             };
         };
@@ -1082,13 +1619,125 @@ export interface operations {
                     "application/json": components["schemas"]["MessageError"];
                 };
             };
-            /** @description the provider could not be asked to cancel; nothing changed, try again (`Retry-After`) */
+            /** @description the provider could not be asked to cancel; nothing changed, try again after `Retry-After` */
             503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+        };
+    };
+    choosePaymentMethod: {
+        parameters: {
+            query?: {
+                /** @description the provider account; absent: the default one */
+                account?: string;
+            };
+            header?: never;
+            path: {
+                provider: string;
+                /** @description percent-encoded */
+                foreign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "payment_method": "BTC"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PaymentMethodRequest"];
+            };
+        };
+        responses: {
+            /** @description chosen: the invoice with its `pay_to` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepairAnswer"];
+                };
+            };
+            /** @description bad body (naming `payment_method`) or `account` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description missing or wrong bearer token (only when the server has `API_TOKEN` or `API_KEYS_FILE` set) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `orders:write`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+            /** @description unknown provider or account, or no invoice with this foreign_id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFound"];
+                };
+            };
+            /** @description not possible: the connector offers no choice, the invoice is past waiting for payment, or the provider refused (`not_possible`, with why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepairRefused"];
+                };
+            };
+            /** @description the body is larger than 5 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the body is not declared `application/json`, or not UTF-8 */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the provider did not answer; nothing is known to have changed, try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unavailable"];
                 };
             };
         };
@@ -1185,9 +1834,11 @@ export interface operations {
                     "application/json": components["schemas"]["MessageError"];
                 };
             };
-            /** @description the provider could not be asked to cancel; nothing changed, try again (`Retry-After`) */
+            /** @description the provider could not be asked to cancel; nothing changed, try again after `Retry-After` */
             503: {
                 headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1544,6 +2195,740 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["MessageError"];
                 };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the endpoints the API key may see */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointList"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `webhooks`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://shop.example.com/hooks/invoices",
+                 *       "description": "shop"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EndpointCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description registered, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointCreated"];
+                };
+            };
+            /** @description bad body (`invalid_body`, naming the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `webhooks`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+            /** @description the body is larger than 5 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the body is not declared `application/json`, or not UTF-8 */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointAnswer"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `webhooks`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+            /** @description no such endpoint (or one of lanes the API key may not use) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFound"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description removed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointRemoved"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `webhooks`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+            /** @description no such endpoint (or one of lanes the API key may not use) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFound"];
+                };
+            };
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description rotated, with the new secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointCreated"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `webhooks`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+            /** @description no such endpoint (or one of lanes the API key may not use) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFound"];
+                };
+            };
+        };
+    };
+    enableWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description enabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointToggled"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `webhooks`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+            /** @description no such endpoint (or one of lanes the API key may not use) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFound"];
+                };
+            };
+        };
+    };
+    disableWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description disabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointToggled"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `webhooks`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+            /** @description no such endpoint (or one of lanes the API key may not use) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFound"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description every attempt of this one result (the answer is then that event's attempts) */
+                event_id?: string;
+                /** @description by the latest attempt: `delivered` (2xx) or `failed` (anything else; it may still be retried) */
+                status?: "delivered" | "failed";
+                /** @description page size, 1 to 1000 (default 100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page, as given (opaque) */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the deliveries, or the attempts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveriesAnswer"];
+                };
+            };
+            /** @description a bad query parameter (`invalid_query`, naming it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `webhooks`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+            /** @description no such endpoint (or one of lanes the API key may not use) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFound"];
+                };
+            };
+        };
+    };
+    redeliverWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event_id": "result.alphapo.order-1001.paid"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RedeliverRequest"];
+            };
+        };
+        responses: {
+            /** @description queued for delivery again */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedeliverAnswer"];
+                };
+            };
+            /** @description bad body: give `event_id`, or `from` and `to` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequest"];
+                };
+            };
+            /** @description missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the API key lacks the scope `webhooks`, or may not act on this lane */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+            /** @description no such endpoint, or no such result is kept (results are kept a week) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFound"];
+                };
+            };
+            /** @description the body is larger than 5 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+            /** @description the body is not declared `application/json`, or not UTF-8 */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageError"];
+                };
+            };
+        };
+    };
+    resultTransition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "v": 1,
+                 *       "event_id": "result.cryptosteroid.order-1001.paid",
+                 *       "provider": "cryptosteroid",
+                 *       "account": "default",
+                 *       "kind": "invoice",
+                 *       "foreign_id": "order-1001",
+                 *       "status": "paid",
+                 *       "previous_status": "pending",
+                 *       "provider_invoice_id": "cs-7f3a9c",
+                 *       "payment_url": "https://pay.cryptosteroid.example/i/cs-7f3a9c",
+                 *       "amount": "25.50",
+                 *       "currency": "EUR",
+                 *       "received_amount": "0.00027",
+                 *       "received_currency": "BTC",
+                 *       "settled_amount": "0.000265",
+                 *       "settled_currency": "BTC",
+                 *       "transactions": [
+                 *         {
+                 *           "txid": "4f1c0e8a9b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e",
+                 *           "amount": "0.00027",
+                 *           "currency": "BTC",
+                 *           "confirmations": 2
+                 *         }
+                 *       ],
+                 *       "fees": [
+                 *         {
+                 *           "type": "commission",
+                 *           "amount": "0.000005",
+                 *           "currency": "BTC"
+                 *         }
+                 *       ],
+                 *       "pay_to": {
+                 *         "currency": "BTC",
+                 *         "address": "bc1qexampleaddress0000000000000000000000",
+                 *         "amount": "0.00027"
+                 *       },
+                 *       "occurred_at": "2026-01-05T10:15:30.000Z",
+                 *       "event": "transition"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Result"];
+            };
+        };
+        responses: {
+            /** @description received (any 2xx); anything else is retried, 410 disables the endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    resultException: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "v": 1,
+                 *       "event_id": "result.cryptosteroid.order-1001.exception.payment_after_end-1",
+                 *       "provider": "cryptosteroid",
+                 *       "account": "default",
+                 *       "kind": "invoice",
+                 *       "foreign_id": "order-1001",
+                 *       "status": "expired",
+                 *       "previous_status": "expired",
+                 *       "provider_invoice_id": "cs-7f3a9c",
+                 *       "payment_url": "https://pay.cryptosteroid.example/i/cs-7f3a9c",
+                 *       "amount": "25.50",
+                 *       "currency": "EUR",
+                 *       "received_amount": "0.00027",
+                 *       "received_currency": "BTC",
+                 *       "transactions": [
+                 *         {
+                 *           "txid": "4f1c0e8a9b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e",
+                 *           "amount": "0.00027",
+                 *           "currency": "BTC",
+                 *           "confirmations": 2
+                 *         }
+                 *       ],
+                 *       "occurred_at": "2026-01-05T10:15:30.000Z",
+                 *       "event": "exception",
+                 *       "exception": {
+                 *         "type": "payment_after_end",
+                 *         "provider_status": "PAID",
+                 *         "received_amount": "0.00027",
+                 *         "received_currency": "BTC"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Result"];
+            };
+        };
+        responses: {
+            /** @description received (any 2xx); anything else is retried, 410 disables the endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    resultParked: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "v": 1,
+                 *       "event_id": "result.cryptosteroid.order-1001.parked.outcome_unknown-1",
+                 *       "provider": "cryptosteroid",
+                 *       "account": "default",
+                 *       "kind": "invoice",
+                 *       "foreign_id": "order-1001",
+                 *       "status": "queued",
+                 *       "previous_status": "queued",
+                 *       "provider_invoice_id": null,
+                 *       "payment_url": null,
+                 *       "amount": "25.50",
+                 *       "currency": "EUR",
+                 *       "occurred_at": "2026-01-05T10:15:30.000Z",
+                 *       "event": "parked",
+                 *       "parked": {
+                 *         "reason": "the create request may have reached the provider; its outcome is unknown",
+                 *         "next": "an operator checks at the provider, then attaches or retries"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Result"];
+            };
+        };
+        responses: {
+            /** @description received (any 2xx); anything else is retried, 410 disables the endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    resultPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "v": 1,
+                 *       "event_id": "result.cryptosteroid.order-1001.payment.0.0001",
+                 *       "provider": "cryptosteroid",
+                 *       "account": "default",
+                 *       "kind": "invoice",
+                 *       "foreign_id": "order-1001",
+                 *       "status": "pending",
+                 *       "previous_status": "pending",
+                 *       "provider_invoice_id": "cs-7f3a9c",
+                 *       "payment_url": "https://pay.cryptosteroid.example/i/cs-7f3a9c",
+                 *       "amount": "25.50",
+                 *       "currency": "EUR",
+                 *       "received_amount": "0.0001",
+                 *       "received_currency": "BTC",
+                 *       "pay_to": {
+                 *         "currency": "BTC",
+                 *         "address": "bc1qexampleaddress0000000000000000000000",
+                 *         "amount": "0.00027"
+                 *       },
+                 *       "occurred_at": "2026-01-05T10:15:30.000Z",
+                 *       "event": "payment",
+                 *       "payment": {
+                 *         "provider_status": "WAITING",
+                 *         "received_amount": "0.0001",
+                 *         "received_currency": "BTC",
+                 *         "reason": "partially paid"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Result"];
+            };
+        };
+        responses: {
+            /** @description received (any 2xx); anything else is retried, 410 disables the endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

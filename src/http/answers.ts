@@ -139,3 +139,53 @@ const viewKeys: SameKeys<z.infer<typeof InvoiceViewSchema>, InvoiceView> = true;
 const historyKeys: SameKeys<z.infer<typeof HistoryEntrySchema>, HistoryEntry> = true;
 void viewKeys;
 void historyKeys;
+
+/** `GET /v1/invoices`: a page of invoices in listing order (docs/api.md "Listing and export"). */
+export const ListAnswerSchema = z.object({
+  items: z.array(InvoiceViewSchema).describe('up to `limit` invoices, without their history'),
+  next_cursor: z.string().nullable().describe('pass as `cursor` for the next page; null: the end was reached when this page was read'),
+});
+
+/** 503: something this service depends on did not answer; nothing changed, try again after `Retry-After`. */
+export const UnavailableSchema = z.object({ error: z.string(), message: z.string() });
+
+/** A result webhook endpoint as answers show it: never its secrets, only a prefix of each (src/result-webhooks.ts `endpointView`). */
+export const EndpointViewSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  description: z.string().optional(),
+  status: z.enum(['enabled', 'disabled']),
+  disabled_reason: z.string().optional(),
+  disabled_at: z.string().optional(),
+  created_at: z.string(),
+  secrets: z.array(
+    z.object({
+      prefix: z.string().describe('the first characters, to tell secrets apart'),
+      until: z.iso.datetime().optional().describe('a rotated-out secret is still signed with until then'),
+    }),
+  ),
+  lanes: z.array(z.string()).optional().describe("registered by a lane-limited key: only these lanes' results"),
+});
+export const EndpointCreatedSchema = z.object({ endpoint: EndpointViewSchema, secret: z.string().describe('the signing secret, shown only in this answer') });
+export const EndpointListSchema = z.object({ endpoints: z.array(EndpointViewSchema) });
+export const EndpointAnswerSchema = z.object({ endpoint: EndpointViewSchema });
+export const EndpointToggledSchema = z.object({ endpoint: EndpointViewSchema, promoted: z.int().min(0).describe('held deliveries sent on at once (enable)') });
+export const EndpointRemovedSchema = z.object({ removed: z.literal(true) });
+export const DeliveryAttemptSchema = z.object({
+  at: z.iso.datetime(),
+  attempt: z.int().min(1),
+  outcome: z.union([z.int(), z.string()]).describe('the HTTP status, or the transport error (e.g. `DEADLINE`, `ECONNREFUSED`)'),
+  ms: z.int().min(0),
+  retry_after_ms: z.int().min(0).optional(),
+  redelivery: z.string().optional().describe('who asked for this redelivery'),
+});
+export const DeliveriesAnswerSchema = z.union([
+  z.object({ event_id: z.string(), attempts: z.array(DeliveryAttemptSchema).describe('newest first') }).describe('with `event_id`: every attempt of that result'),
+  z
+    .object({
+      items: z.array(z.object({ event_id: z.string(), status: z.enum(['delivered', 'failed']), last_attempt: DeliveryAttemptSchema })),
+      next_cursor: z.string().nullable(),
+    })
+    .describe('without `event_id`: a page of the deliveries, newest attempt first'),
+]);
+export const RedeliverAnswerSchema = z.object({ redelivering: z.int().min(0) });

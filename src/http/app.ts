@@ -11,6 +11,8 @@ import { DurabilityShortfall } from '../durability.ts';
 import { errorSummary, redisUnavailable } from '../errors.ts';
 import type { Intake } from '../invoice/intake.ts';
 import type { LaneStatus, Lanes } from '../lanes.ts';
+import { listingRoutes } from './listing.ts';
+import { paymentMethodRoutes } from './payment-method.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { Metrics } from '../metrics.ts';
 import { ADMIN_PATH, adminRouter, adminSignIn, type AdminOptions } from './admin.ts';
@@ -147,7 +149,10 @@ export function createApp(deps: AppDeps): Express {
   // 1,000 orders of a few KB each fit comfortably; anything larger is refused with 413.
   // Who calls (the API key), then its scope and lanes (src/http/auth.ts), once the body is parsed.
   app.use('/v1', apiAuth(keys, failures), requireJson, express.json({ limit: '5mb', strict: true, type: () => true, verify: requireUtf8 }), apiAccess);
+  // Listing before the single-invoice routes: `/v1/invoices/export` is not a provider's invoice.
+  app.use(listingRoutes({ store: deps.store, lanes: deps.lanes }));
   app.use(invoiceRoutes({ intake: deps.intake, store: deps.store, lanes: deps.lanes, log: deps.log, metrics: deps.metrics }));
+  app.use(paymentMethodRoutes({ store: deps.store, lanes: deps.lanes, log: deps.log }));
   if (deps.webhookEndpoints) app.use(webhookEndpointRoutes(deps.webhookEndpoints));
   app.use(repairRoutes({ store: deps.store, lanes: deps.lanes, log: deps.log, track: deps.track ?? DEFAULT_TRACK }));
 

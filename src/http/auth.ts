@@ -175,7 +175,7 @@ const ROUTES: Array<[method: string, path: RegExp, scope: Scope]> = [
   ['POST', /^\/v1\/invoices\/retry$/, 'repairs'],
   ['GET', /^\/v1\/invoices(\/export)?$/, 'orders:read'],
   ['GET', /^\/v1\/invoices\/[^/]+\/[^/]+$/, 'orders:read'],
-  ['POST', /^\/v1\/invoices\/[^/]+\/[^/]+\/cancel$/, 'orders:write'],
+  ['POST', /^\/v1\/invoices\/[^/]+\/[^/]+\/(cancel|payment-method)$/, 'orders:write'],
   ['POST', /^\/v1\/invoices\/[^/]+\/[^/]+\/(retry|abandon|attach|reissue|accept)$/, 'repairs'],
   ['*', /^\/v1\/webhook-endpoints(\/.*)?$/, 'webhooks'],
 ];

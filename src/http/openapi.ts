@@ -19,7 +19,11 @@ import { renderReference } from './reference.ts';
 import { SCOPES } from '../api-keys.ts';
 import { requiredScope } from './auth.ts';
 import { AbandonSchema, AcceptSchema, AttachSchema, CancelSchema, ReissueSchema } from '../invoice/repair.ts';
-import { ResultSchema } from '../invoice/result.ts';
+import { ResultSchema, type InvoiceResult } from '../invoice/result.ts';
+import { PROVIDER_IDS } from '../providers/registry.ts';
+import { CSV_COLUMNS, ExportQuery, LIST_DEFAULT, LIST_MAX, ListQuery } from './listing.ts';
+import { PaymentMethodBody } from './payment-method.ts';
+import { DeliveriesQuery, EndpointCreateBody, RedeliverSchema } from './webhook-endpoints.ts';
 
 export type JsonSchema = Record<string, unknown>;
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
@@ -109,9 +113,18 @@ function build(): OpenApiDocument {
       AttachRequest: AttachSchema,
       ReissueRequest: ReissueSchema,
       AcceptRequest: AcceptSchema,
+      PaymentMethodRequest: PaymentMethodBody,
+      EndpointCreateRequest: EndpointCreateBody,
+      RedeliverRequest: RedeliverSchema,
     },
     'input',
   );
+  // The provider is one of the registry's connectors; each connector's own required fields
+  // (its `validate`, which the API runs) are stated as one variant per provider and kind.
+  const orderProps = (requests.Order as { properties: Record<string, JsonSchema> }).properties;
+  orderProps.provider = { ...orderProps.provider, enum: [...PROVIDER_IDS] };
+  delete orderProps.provider.pattern;
+  (requests.Order as JsonSchema).oneOf = connectorVariants();
   const order = requests.Order as { properties: Record<string, JsonSchema> };
   for (const [field, text] of Object.entries(ORDER_FIELDS)) {
     const property = order.properties[field];
@@ -139,11 +152,25 @@ function build(): OpenApiDocument {
       RetryRefused: answers.RetryRefusedSchema,
       RepairAnswer: answers.RepairAnswerSchema,
       RepairRefused: answers.RepairRefusedSchema,
+      ListAnswer: answers.ListAnswerSchema,
+      Unavailable: answers.UnavailableSchema,
       // The result payload (queue and webhooks), so clients generated from this document can type what they receive.
       Result: ResultSchema,
+      Endpoint: answers.EndpointViewSchema,
+      EndpointCreated: answers.EndpointCreatedSchema,
+      EndpointList: answers.EndpointListSchema,
+      EndpointAnswer: answers.EndpointAnswerSchema,
+      EndpointToggled: answers.EndpointToggledSchema,
+      EndpointRemoved: answers.EndpointRemovedSchema,
+      DeliveryAttempt: answers.DeliveryAttemptSchema,
+      DeliveriesAnswer: answers.DeliveriesAnswerSchema,
+      RedeliverAnswer: answers.RedeliverAnswerSchema,
     },
     'output',
   );
+  // The result's provider, like the order's, is a connector of the registry.
+  const resultProps = (responses.Result as { properties: Record<string, JsonSchema> }).properties;
+  resultProps.provider = { type: 'string', enum: [...PROVIDER_IDS] };
 
   const common = { '401': answer('missing or wrong bearer token (only when the server has `API_TOKEN` or `API_KEYS_FILE` set)', ref('MessageError')) };
   const withBody = {
@@ -156,6 +183,14 @@ function build(): OpenApiDocument {
     { name: 'foreign_id', in: 'path', required: true, description: 'percent-encoded', schema: inline(OrderObject.shape.foreign_id) },
     { name: 'account', in: 'query', required: false, description: 'the provider account; absent: the default one', schema: inline(AccountName) },
   ];
+  const retryAfter = { 'Retry-After': { description: 'seconds to wait before trying again', schema: { type: 'integer', minimum: 0 } } };
+  const listParams = (schema: z.ZodObject) =>
+    Object.entries(inline(schema).properties as Record<string, JsonSchema>).map(([name, sch]) => {
+      const { description, ...rest } = sch;
+      // `limit` arrives as text and is read as a whole number: documented as the number it is.
+      const schema = name === 'limit' ? { type: 'integer', minimum: 1, maximum: LIST_MAX, default: LIST_DEFAULT } : rest;
+      return { name, in: 'query', required: false, ...(description ? { description } : {}), schema };
+    });
   const preferenceApplied = {
     'Preference-Applied': { description: '`wait=N` when the wait was honoured (N: the seconds it allowed)', schema: { type: 'string' } },
   };
@@ -169,11 +204,33 @@ function build(): OpenApiDocument {
         'Orders in, invoices at crypto payment providers out. An order is recorded once per (provider, account, foreign_id) and sent to the provider by a worker; ' +
         'its state is read with GET, or followed on the results queue. When the server has `API_TOKEN` or `API_KEYS_FILE` set every call needs `Authorization: Bearer <token>`. ' +
         'Each operation needs a scope of the key (`security` names it): `orders:write`, `orders:read`, `repairs` or `webhooks`; a key limited to lanes reads only their orders (another lane is 404) and acts only on them (403). ' +
-        'After repeated failed authentications from one address, that address gets 429 with Retry-After for up to a minute.',
+        'After repeated failed authentications from one address, that address gets 429 with Retry-After for up to a minute. ' +
+        'Results (one per change of an invoice) reach the order system on the results queue and, signed, on registered webhook endpoints: `webhooks` below describes each event.',
+      license: { name: 'MIT', identifier: 'MIT' },
+      contact: { name: 'invoice-worker maintainers', url: 'https://github.com/invoice-worker/invoice-worker/issues' },
     },
+    servers: [{ url: '/', description: 'this service, where the document is served' }],
+    tags: [
+      ...TAGS.map(({ name, description }) => ({ name, description })),
+      { name: 'Results', description: 'the results the order system receives, one per change of an invoice' },
+    ],
     security: [{ bearer: [] }],
     paths: {
       '/v1/invoices': {
+        get: {
+          operationId: 'listInvoices',
+          summary: 'List invoices, a page at a time',
+          description:
+            'Invoices of the lanes the API key may use, filtered, in the order of their last change (with `status`: of the time they entered it), oldest first, then by id. ' +
+            'Follow `next_cursor` until it is null. With `status`, every invoice that is in that status from the first page to the last is met exactly once, also while others enter it (they come later) or are changed; ' +
+            'without `status`, an invoice changed while the pages are read appears again later, as it is then (keep the last copy per provider, account and foreign_id). docs/api.md.',
+          parameters: listParams(ListQuery),
+          responses: {
+            '200': answer('a page', ref('ListAnswer')),
+            '400': answer('a bad query parameter (`invalid_query`, naming it)', ref('BadRequest')),
+            ...common,
+          },
+        },
         post: {
           operationId: 'createInvoice',
           summary: 'Submit one order',
@@ -206,6 +263,25 @@ function build(): OpenApiDocument {
             '400': answer('invalid order (`invalid_order`, every bad field), bad `wait` (`invalid_query`), or malformed JSON; nothing recorded', ref('BadRequest')),
             '409': answer('another order with a different payload already uses this provider, account and foreign_id', ref('Conflict')),
             ...withBody,
+          },
+        },
+      },
+      '/v1/invoices/export': {
+        get: {
+          operationId: 'exportInvoices',
+          summary: 'Export invoices as CSV or NDJSON',
+          description:
+            'Every invoice matching the filters (as `GET /v1/invoices`, in the same order), streamed: CSV with a header row (' +
+            CSV_COLUMNS.map((c) => `\`${c}\``).join(', ') +
+            '; txids joined by spaces, fees as `type amount currency` joined by `; `) or NDJSON (one invoice view per line). Money is the decimal strings the records hold.',
+          parameters: listParams(ExportQuery),
+          responses: {
+            '200': {
+              description: 'the invoices, streamed',
+              content: { 'text/csv': { schema: { type: 'string' } }, 'application/x-ndjson': { schema: { type: 'string' } } },
+            },
+            '400': answer('a bad query parameter (`invalid_query`, naming it)', ref('BadRequest')),
+            ...common,
           },
         },
       },
@@ -267,7 +343,28 @@ function build(): OpenApiDocument {
             '400': answer('bad body or `account`', ref('BadRequest')),
             '404': answer('unknown provider or account, or no invoice with this foreign_id', ref('NotFound')),
             '409': answer('not possible in its state (`not_possible`, with why)', ref('RepairRefused')),
-            '503': answer('the provider could not be asked to cancel; nothing changed, try again (`Retry-After`)', ref('MessageError')),
+            '503': answer('the provider could not be asked to cancel; nothing changed, try again after `Retry-After`', ref('MessageError'), retryAfter),
+            ...withBody,
+          },
+        },
+      },
+      '/v1/invoices/{provider}/{foreign_id}/payment-method': {
+        post: {
+          operationId: 'choosePaymentMethod',
+          summary: 'Choose how the payer pays (for your own payment page)',
+          description:
+            "Where the connector supports choosing the method after creation (CryptoSteroid, while the invoice waits for payment): the provider answers the address and amount to pay, returned as the invoice's `pay_to` (and in later results). A connector without it answers 409 saying why; `payment_currency` on the order preselects at creation everywhere.",
+          parameters: invoicePath,
+          requestBody: { required: true, ...json(ref('PaymentMethodRequest'), { example: { payment_method: 'BTC' } }) },
+          responses: {
+            '200': answer('chosen: the invoice with its `pay_to`', ref('RepairAnswer')),
+            '400': answer('bad body (naming `payment_method`) or `account`', ref('BadRequest')),
+            '404': answer('unknown provider or account, or no invoice with this foreign_id', ref('NotFound')),
+            '409': answer(
+              'not possible: the connector offers no choice, the invoice is past waiting for payment, or the provider refused (`not_possible`, with why)',
+              ref('RepairRefused'),
+            ),
+            '503': answer('the provider did not answer; nothing is known to have changed, try again', ref('Unavailable'), retryAfter),
             ...withBody,
           },
         },
@@ -285,7 +382,7 @@ function build(): OpenApiDocument {
             '400': answer('bad body (reason and by are required) or `account`', ref('BadRequest')),
             '404': answer('unknown provider or account, or no invoice with this foreign_id', ref('NotFound')),
             '409': answer('already finished, or the provider refused to cancel it (`not_possible`)', ref('RepairRefused')),
-            '503': answer('the provider could not be asked to cancel; nothing changed, try again (`Retry-After`)', ref('MessageError')),
+            '503': answer('the provider could not be asked to cancel; nothing changed, try again after `Retry-After`', ref('MessageError'), retryAfter),
             ...withBody,
           },
         },
@@ -353,6 +450,7 @@ function build(): OpenApiDocument {
           },
         },
       },
+      ...endpointPaths(),
     },
     components: {
       securitySchemes: {
@@ -364,18 +462,269 @@ function build(): OpenApiDocument {
       },
       schemas: { ...requests, ...responses },
     },
+    webhooks: resultWebhooks(),
   };
   // Each operation's scope, from the table the API enforces (auth.ts), so the two cannot drift.
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item) as Array<[string, { security?: unknown; responses: Record<string, unknown>; description?: string }]>) {
       const scope = requiredScope(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'));
       const scopes = scope === 'all' ? [...SCOPES] : [scope];
-      op.security = [{ bearer: scopes }];
+      // Bearer tokens carry no OAuth scopes, so the scope is stated beside the requirement
+      // (`x-required-scopes`, and in words) rather than inside it.
+      op.security = [{ bearer: [] }];
+      (op as Record<string, unknown>)['x-required-scopes'] = scopes;
+      (op as Record<string, unknown>).tags = [TAGS.find((t) => t.match(path))?.name ?? 'Orders'];
       op.responses['403'] = answer(`the API key lacks the scope ${scopes.map((x) => `\`${x}\``).join(', ')}, or may not act on this lane`, ref('Forbidden'));
       op.description = `${op.description ? `${op.description} ` : ''}Needs the scope ${scopes.map((x) => `\`${x}\``).join(', ')}.`;
     }
   }
   return doc;
+}
+
+/** The document's tags: which operations each holds. */
+const TAGS: Array<{ name: string; description: string; match: (path: string) => boolean }> = [
+  {
+    name: 'Webhook endpoints',
+    description: 'signed result webhooks: register, rotate, enable, disable, deliveries, redeliver',
+    match: (p) => p.startsWith('/v1/webhook-endpoints'),
+  },
+  { name: 'Listing', description: 'listing and export for reconciliation', match: (p) => p === '/v1/invoices/export' },
+  {
+    name: 'Repairs',
+    description: 'operator repairs: retry, abandon, attach, reissue, accept',
+    match: (p) => /\/(retry|abandon|attach|reissue|accept)$/.test(p),
+  },
+  { name: 'Orders', description: 'orders in, invoices out: create, read, list, cancel, choose the payment method', match: () => true },
+];
+
+/**
+ * Each connector's required fields, as its `validate` (src/providers) checks them: one variant
+ * per provider and kind. test/unit/openapi-connectors.test.ts drops each required field from a
+ * valid order and expects the connector to name it, so the two cannot drift apart.
+ */
+export const CONNECTOR_RULES: Array<{ provider: string; kind: 'invoice' | 'payment_request'; required: string[] }> = [
+  { provider: 'cryptoprocessing', kind: 'invoice', required: ['title', 'urls.success', 'urls.failure', 'customer.email'] },
+  { provider: 'cryptoprocessing', kind: 'payment_request', required: [] },
+  { provider: 'alphapo', kind: 'invoice', required: ['title', 'urls.success', 'urls.failure', 'customer.email', 'customer.reference'] },
+  { provider: 'alphapo', kind: 'payment_request', required: [] },
+  { provider: 'cryptosteroid', kind: 'invoice', required: ['description'] },
+];
+
+/** `CONNECTOR_RULES` as JSON Schema variants of the order (`oneOf`: provider and kind pick exactly one). */
+function connectorVariants(): JsonSchema[] {
+  return CONNECTOR_RULES.map((rule) => {
+    const top = new Set<string>(['provider']);
+    const nested: Record<string, string[]> = {};
+    for (const f of rule.required) {
+      const [head, tail] = f.split('.', 2) as [string, string | undefined];
+      top.add(head);
+      if (tail) (nested[head] ??= []).push(tail);
+    }
+    // An invoice may leave `kind` out (it defaults to `invoice`); a payment request names it.
+    if (rule.kind === 'payment_request') top.add('kind');
+    // The nested objects' type is the base schema's: stated once, so the variant only adds what is required.
+    const properties: Record<string, JsonSchema> = {
+      provider: { const: rule.provider },
+      kind: { const: rule.kind },
+      ...Object.fromEntries(
+        Object.entries(nested).map(([k, req]) => [k, { properties: Object.fromEntries(req.map((f) => [f, { type: 'string', minLength: 1 }])), required: req }]),
+      ),
+    };
+    const variant: JsonSchema = { title: `${rule.provider} ${rule.kind}`, properties, required: [...top] };
+    // A payment request lasts exactly one of these two.
+    if (rule.kind === 'payment_request') variant.oneOf = [{ required: ['expires_in_seconds'] }, { required: ['expires_at'] }];
+    return variant;
+  });
+}
+
+/** The result webhook endpoints' operations (src/http/webhook-endpoints.ts). */
+function endpointPaths(): Record<string, Record<string, unknown>> {
+  const id = [{ name: 'id', in: 'path', required: true, description: 'the endpoint id', schema: { type: 'string', minLength: 1 } }];
+  const common = { '401': answer('missing or wrong bearer token', ref('MessageError')) };
+  const withBody = {
+    ...common,
+    '413': answer('the body is larger than 5 MB', ref('MessageError')),
+    '415': answer('the body is not declared `application/json`, or not UTF-8', ref('MessageError')),
+  };
+  const notFound = { '404': answer('no such endpoint (or one of lanes the API key may not use)', ref('NotFound')) };
+  const toggle = (action: 'enable' | 'disable') => ({
+    post: {
+      operationId: `${action}WebhookEndpoint`,
+      summary: action === 'enable' ? 'Enable an endpoint: its held deliveries go at once' : 'Disable an endpoint: its deliveries are held',
+      parameters: id,
+      responses: { '200': answer(`${action}d`, ref('EndpointToggled')), ...notFound, ...common },
+    },
+  });
+  const deliveryParams = Object.entries(inline(DeliveriesQuery).properties as Record<string, JsonSchema>).map(([name, sch]) => {
+    const { description, ...rest } = sch;
+    const schema = name === 'limit' ? { type: 'integer', minimum: 1, maximum: LIST_MAX, default: LIST_DEFAULT } : rest;
+    return { name, in: 'query', required: false, ...(description ? { description } : {}), schema };
+  });
+  return {
+    '/v1/webhook-endpoints': {
+      post: {
+        operationId: 'createWebhookEndpoint',
+        summary: 'Register a result webhook endpoint',
+        description:
+          'Every result (of the lanes of a lane-limited key) is then delivered to it, signed (Standard Webhooks). The secret is shown in this answer only. docs/webhooks.md.',
+        requestBody: { required: true, ...json(ref('EndpointCreateRequest'), { example: { url: 'https://shop.example.com/hooks/invoices', description: 'shop' } }) },
+        responses: {
+          '201': answer('registered, with its secret', ref('EndpointCreated')),
+          '400': answer('bad body (`invalid_body`, naming the field)', ref('BadRequest')),
+          ...withBody,
+        },
+      },
+      get: {
+        operationId: 'listWebhookEndpoints',
+        summary: 'The endpoints (without secrets)',
+        responses: { '200': answer('the endpoints the API key may see', ref('EndpointList')), ...common },
+      },
+    },
+    '/v1/webhook-endpoints/{id}': {
+      get: {
+        operationId: 'getWebhookEndpoint',
+        summary: 'One endpoint: its status, and why and when it was disabled',
+        parameters: id,
+        responses: { '200': answer('the endpoint', ref('EndpointAnswer')), ...notFound, ...common },
+      },
+      delete: {
+        operationId: 'deleteWebhookEndpoint',
+        summary: 'Remove an endpoint; its queued deliveries are dropped',
+        parameters: id,
+        responses: { '200': answer('removed', ref('EndpointRemoved')), ...notFound, ...common },
+      },
+    },
+    '/v1/webhook-endpoints/{id}/rotate': {
+      post: {
+        operationId: 'rotateWebhookEndpointSecret',
+        summary: 'A new secret (shown once); the old one is still signed with for a day',
+        parameters: id,
+        responses: { '201': answer('rotated, with the new secret', ref('EndpointCreated')), ...notFound, ...common },
+      },
+    },
+    '/v1/webhook-endpoints/{id}/enable': toggle('enable'),
+    '/v1/webhook-endpoints/{id}/disable': toggle('disable'),
+    '/v1/webhook-endpoints/{id}/deliveries': {
+      get: {
+        operationId: 'listWebhookDeliveries',
+        summary: "The endpoint's deliveries, or every attempt of one result",
+        description:
+          'Without `event_id`: a page of the deliveries, newest attempt first, each with its latest attempt (`status` filters on it); follow `next_cursor`. With `event_id`: every attempt of that result. Kept 8 days.',
+        parameters: [...id, ...deliveryParams],
+        responses: {
+          '200': answer('the deliveries, or the attempts', ref('DeliveriesAnswer')),
+          '400': answer('a bad query parameter (`invalid_query`, naming it)', ref('BadRequest')),
+          ...notFound,
+          ...common,
+        },
+      },
+    },
+    '/v1/webhook-endpoints/{id}/redeliver': {
+      post: {
+        operationId: 'redeliverWebhooks',
+        summary: 'Deliver results again: one (`event_id`) or those of a time range (`from`, `to`)',
+        parameters: id,
+        requestBody: { required: true, ...json(ref('RedeliverRequest'), { example: { event_id: 'result.alphapo.order-1001.paid' } }) },
+        responses: {
+          '202': answer('queued for delivery again', ref('RedeliverAnswer')),
+          '400': answer('bad body: give `event_id`, or `from` and `to`', ref('BadRequest')),
+          '404': answer('no such endpoint, or no such result is kept (results are kept a week)', ref('NotFound')),
+          ...withBody,
+        },
+      },
+    },
+  };
+}
+
+/** One example result per event, checked against ResultSchema when the document is built. */
+function resultExample(event: NonNullable<InvoiceResult['event']>): InvoiceResult {
+  const base = {
+    v: 1 as const,
+    provider: 'cryptosteroid',
+    account: 'default',
+    kind: 'invoice' as const,
+    foreign_id: 'order-1001',
+    provider_invoice_id: 'cs-7f3a9c',
+    payment_url: 'https://pay.cryptosteroid.example/i/cs-7f3a9c',
+    amount: '25.50',
+    currency: 'EUR',
+    occurred_at: '2026-01-05T10:15:30.000Z',
+    event,
+  };
+  const paid = {
+    received_amount: '0.00027',
+    received_currency: 'BTC',
+    transactions: [{ txid: '4f1c0e8a9b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e', amount: '0.00027', currency: 'BTC', confirmations: 2 }],
+  };
+  const payTo = { pay_to: { currency: 'BTC', address: 'bc1qexampleaddress0000000000000000000000', amount: '0.00027' } };
+  const examples: Record<typeof event, InvoiceResult> = {
+    transition: {
+      ...base,
+      ...paid,
+      ...payTo,
+      event_id: 'result.cryptosteroid.order-1001.paid',
+      status: 'paid',
+      previous_status: 'pending',
+      settled_amount: '0.000265',
+      settled_currency: 'BTC',
+      fees: [{ type: 'commission', amount: '0.000005', currency: 'BTC' }],
+    },
+    exception: {
+      ...base,
+      ...paid,
+      event_id: 'result.cryptosteroid.order-1001.exception.payment_after_end-1',
+      status: 'expired',
+      previous_status: 'expired',
+      exception: { type: 'payment_after_end', provider_status: 'PAID', received_amount: '0.00027', received_currency: 'BTC' },
+    },
+    parked: {
+      ...base,
+      event_id: 'result.cryptosteroid.order-1001.parked.outcome_unknown-1',
+      status: 'queued',
+      previous_status: 'queued',
+      provider_invoice_id: null,
+      payment_url: null,
+      parked: { reason: 'the create request may have reached the provider; its outcome is unknown', next: 'an operator checks at the provider, then attaches or retries' },
+    },
+    payment: {
+      ...base,
+      ...payTo,
+      received_amount: '0.0001',
+      received_currency: 'BTC',
+      event_id: 'result.cryptosteroid.order-1001.payment.0.0001',
+      status: 'pending',
+      previous_status: 'pending',
+      payment: { provider_status: 'WAITING', received_amount: '0.0001', received_currency: 'BTC', reason: 'partially paid' },
+    },
+  };
+  return ResultSchema.parse(examples[event]);
+}
+
+/** The results as OpenAPI 3.1 `webhooks`: one per event, each with an example. */
+function resultWebhooks(): Record<string, unknown> {
+  const about: Record<NonNullable<InvoiceResult['event']>, string> = {
+    transition: 'the status moved from `previous_status` to `status`',
+    exception: 'provider news about money or status for an invoice already finished (`exception` says what); the status does not move',
+    parked: 'the order waits for an operator (`parked` says why and what happens next)',
+    payment: 'more money arrived while the status stays (`payment` has the amount; `received_amount` the total)',
+  };
+  const out: Record<string, unknown> = {};
+  for (const event of ['transition', 'exception', 'parked', 'payment'] as const) {
+    out[event] = {
+      post: {
+        operationId: `result${event[0]!.toUpperCase()}${event.slice(1)}`,
+        summary: `Result: ${event}`,
+        description: `${about[event]}. Sent to each registered webhook endpoint (Standard Webhooks: \`webhook-id\` is the result's \`event_id\`, signed with the endpoint's secret), and published on the results queue. docs/webhooks.md.`,
+        tags: ['Results'],
+        security: [],
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Result' }, example: resultExample(event) } } },
+        responses: {
+          '200': { description: 'received (any 2xx); anything else is retried, 410 disables the endpoint' },
+        },
+      },
+    };
+  }
+  return out;
 }
 
 let cached: string | undefined;

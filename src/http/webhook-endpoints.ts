@@ -8,6 +8,7 @@
  *   POST   /v1/webhook-endpoints/{id}/enable     after it was disabled; held deliveries go on
  *   POST   /v1/webhook-endpoints/{id}/disable
  *   DELETE /v1/webhook-endpoints/{id}
+ *   GET    /v1/webhook-endpoints/{id}/deliveries?status=&limit=&cursor=   the deliveries, newest first
  *   GET    /v1/webhook-endpoints/{id}/deliveries?event_id=...   every attempt of one result
  *   POST   /v1/webhook-endpoints/{id}/redeliver  {event_id} or {from, to} (ISO-8601); `by` is a note
  *
@@ -25,7 +26,23 @@ import { laneKey } from '../lanes.ts';
 import { Secret, endpointView, type Endpoint, type EndpointStore } from '../result-webhooks.ts';
 import { targetIssue, type Resolve } from '../webhook-target.ts';
 import { principalOf } from './auth.ts';
-const RedeliverSchema = z
+import { LIST_DEFAULT, LIST_MAX, decodeCursor, encodeCursor, queryIssues } from './listing.ts';
+
+/** `GET .../deliveries`: one event's attempts (`event_id`), or a page of the endpoint's deliveries. */
+export const DeliveriesQuery = z.strictObject({
+  event_id: z.string().min(1).max(1200).optional().describe("every attempt of this one result (the answer is then that event's attempts)"),
+  status: z.enum(['delivered', 'failed']).optional().describe('by the latest attempt: `delivered` (2xx) or `failed` (anything else; it may still be retried)'),
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 1000')
+    .transform(Number)
+    .pipe(z.int().min(1).max(LIST_MAX))
+    .optional()
+    .describe('page size, 1 to 1000 (default 100)'),
+  cursor: z.string().max(2000).optional().describe('`next_cursor` of the previous page, as given (opaque)'),
+});
+
+export const RedeliverSchema = z
   .strictObject({
     event_id: z.string().min(1).max(1200).optional(),
     from: z.iso.datetime().optional(),
@@ -35,6 +52,13 @@ const RedeliverSchema = z
   .refine((b) => (b.event_id ? !b.from && !b.to : !!b.from && !!b.to), { message: 'give event_id, or from and to', path: ['event_id'] });
 
 export const MAX_REDELIVER = 10_000;
+
+/** `POST /v1/webhook-endpoints`; the route adds the target check of `url` (HTTPS to a public address, resolved). */
+export const EndpointCreateBody = z.strictObject({
+  url: z.string().max(2048).describe('HTTPS to a public address (checked when registered, and at each delivery)'),
+  description: z.string().max(200).optional(),
+  secret: Secret.optional().describe('`whsec_` and at least 24 random bytes in base64; absent: one is made (and shown once)'),
+});
 
 export interface EndpointRouteDeps {
   endpoints: EndpointStore;
@@ -89,7 +113,7 @@ export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
       const issue = await targetIssue(v, deps.allowPrivate ?? false, deps.resolve);
       if (issue) ctx.addIssue({ code: 'custom', message: issue });
     });
-  const CreateSchema = z.strictObject({ url, description: z.string().max(200).optional(), secret: Secret.optional() });
+  const CreateSchema = EndpointCreateBody.extend({ url });
   const notFound = (res: Response): void => void res.status(404).json({ error: 'not_found', message: 'no such webhook endpoint' });
   const invalid = (res: Response, issues: ReturnType<typeof zodIssues>): void => void res.status(400).json({ error: 'invalid_body', issues });
 
@@ -139,10 +163,21 @@ export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
   });
 
   r.get('/v1/webhook-endpoints/:id/deliveries', async (req, res) => {
-    const eventId = typeof req.query.event_id === 'string' ? req.query.event_id : '';
-    if (!eventId) return invalid(res, [{ field: 'event_id', message: 'required (query)' }]);
+    const q = DeliveriesQuery.safeParse({ ...(req.query as Record<string, unknown>) });
+    if (!q.success) return void res.status(400).json({ error: 'invalid_query', issues: queryIssues(q.error.issues) });
+    const before = q.data.cursor === undefined ? undefined : decodeCursor(q.data.cursor);
+    if (before === null)
+      return void res.status(400).json({ error: 'invalid_query', issues: [{ field: 'cursor', message: 'not a cursor this service gave (pass next_cursor as given)' }] });
     if (!(await find(res, String(req.params.id)))) return notFound(res);
-    res.json({ event_id: eventId, attempts: await deps.endpoints.deliveries(String(req.params.id), eventId) });
+    const eventId = q.data.event_id;
+    // One event's every attempt, as before; without `event_id`, a page of the endpoint's deliveries.
+    if (eventId) return void res.json({ event_id: eventId, attempts: await deps.endpoints.deliveries(String(req.params.id), eventId) });
+    const page = await deps.endpoints.deliveryPage(String(req.params.id), {
+      ...(q.data.status ? { status: q.data.status } : {}),
+      limit: q.data.limit ?? LIST_DEFAULT,
+      ...(before ? { before } : {}),
+    });
+    res.json({ items: page.items, next_cursor: page.next ? encodeCursor(page.next) : null });
   });
 
   r.post('/v1/webhook-endpoints/:id/redeliver', async (req, res) => {

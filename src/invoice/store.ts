@@ -161,8 +161,24 @@ export interface ApplyOptions {
 export type ApplyResult =
   { kind: 'applied'; record: InvoiceRecord; published: boolean } | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' } | { kind: 'missing' };
 
-// KEYS: record, idx:queued. ARGV: hash, history entry, now ms, id, then the fields as name, value pairs.
-// Fields travel as plain arguments, not a JSON object: no decoding (and its garbage) in Redis.
+/**
+ * The listing indexes' score (ms, with microseconds): Redis's own clock, and strictly after the last
+ * score given under this lane prefix (its clock key), so an entry written after a listing page was
+ * read always sorts after that page, whatever the writers' clocks say and however close they are.
+ * Scripts run one at a time, so the order of scores is the order of the writes. Leaves the score
+ * in the Lua local `score`.
+ */
+const LISTING_SCORE = (clockKey: string): string => `
+local t = redis.call('TIME')
+local score = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local last = tonumber(redis.call('GET', ${clockKey}) or '0')
+if score <= last then score = last + 0.001 end
+redis.call('SET', ${clockKey}, score)
+`;
+
+// KEYS: record, idx:queued, the lane's listing index, the lane's `queued` status index (listing),
+// the lane prefix's listing clock. ARGV: hash, history entry, now ms, id, then the fields as name,
+// value pairs. Fields travel as plain arguments, not a JSON object: no decoding (and its garbage) in Redis.
 const ACCEPT = `
 local h = redis.call('HGET', KEYS[1], 'hash')
 if h then
@@ -171,10 +187,15 @@ if h then
 end
 redis.call('HSET', KEYS[1], 'history', ARGV[2], unpack(ARGV, 5))
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+${LISTING_SCORE('KEYS[5]')}
+redis.call('ZADD', KEYS[3], score, ARGV[4])
+redis.call('ZADD', KEYS[4], score, ARGV[4])
 return 'accepted'
 `;
 
-// KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index, the lane's unpaid index
+// KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index, the lane's unpaid
+// index, the lane's listing index, the status index of the record's status before and after the
+// change (the same key when the status stays; see `listingKeys`), the lane prefix's listing clock
 // ARGV: expected version, history entry ('' none), outbox entry ('' none), id, now ms, record
 // retention ms ('0': kept for ever), the index and expiry changes (`upkeep`: '' none), when the
 // first poll is due ('' none; `Change.firstPoll`), then the fields as name, value pairs ('' removes
@@ -203,6 +224,15 @@ if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 -- The first poll of an invoice this change opens, in the same step (an earlier schedule stands).
 if ARGV[8] ~= '' then redis.call('ZADD', KEYS[6], 'LT', ARGV[8], ARGV[4]) end
+-- Listing (GET /v1/invoices): every change moves the record to the end of its lane's listing
+-- index; a change of status moves it from one status index to the other, scored by when it
+-- entered the new status, so paging one status meets each of its invoices once.
+${LISTING_SCORE('KEYS[11]')}
+redis.call('ZADD', KEYS[8], score, ARGV[4])
+if KEYS[9] ~= KEYS[10] then
+  redis.call('ZREM', KEYS[9], ARGV[4])
+  redis.call('ZADD', KEYS[10], score, ARGV[4])
+end
 local ops = ARGV[7]
 if ops == '' then return 'ok' end
 -- The queued index holds what may still need its create job: not parked, not at the provider.
@@ -301,7 +331,7 @@ interface Scripts {
   iwReserveUnpaid(k1: string, id: string, cap: string, now: string): Promise<number>;
   iwReserve(k1: string, marker: string, foreignId: string, at: string): Promise<number>;
   iwClaimPolls(k1: string, now: string, limit: string, leaseMs: string): Promise<string[]>;
-  iwAccept(k1: string, k2: string, hash: string, hist: string, score: string, id: string, ...fields: string[]): Promise<string>;
+  iwAccept(k1: string, k2: string, k3: string, k4: string, k5: string, hash: string, hist: string, score: string, id: string, ...fields: string[]): Promise<string>;
   iwApply(
     k1: string,
     k2: string,
@@ -310,6 +340,10 @@ interface Scripts {
     k5: string,
     k6: string,
     k7: string,
+    k8: string,
+    k9: string,
+    k10: string,
+    k11: string,
     version: string,
     hist: string,
     outbox: string,
@@ -355,6 +389,15 @@ export function lookupKey(keys: StoreKeys, kind: 'pid' | 'tx', value: string): s
   return `${keys.prefix}:find:${kind}:${value}`;
 }
 
+/** A position in a listing: the index score (ms) and the record id of the last record served. */
+export interface ListPosition {
+  at: number;
+  id: string;
+}
+
+/** Status indexes whose records can expire (terminal ones; a parked record is kept and so is its entry). */
+const TRIMMED: readonly Status[] = [...TERMINAL];
+
 /** The lane key of a record id (`<lane>.<encoded foreign_id>`). */
 export function laneOfId(id: string): string {
   const dot = id.indexOf('.');
@@ -388,8 +431,8 @@ export class InvoiceStore {
     this.keys = storeKeys(prefix);
     for (const p of new Set([prefix, ...lanePrefixes])) this.byPrefix.set(p, storeKeys(p));
     if (!('iwApply' in redis)) {
-      redis.defineCommand('iwAccept', { numberOfKeys: 2, lua: ACCEPT });
-      redis.defineCommand('iwApply', { numberOfKeys: 7, lua: APPLY });
+      redis.defineCommand('iwAccept', { numberOfKeys: 5, lua: ACCEPT });
+      redis.defineCommand('iwApply', { numberOfKeys: 11, lua: APPLY });
       redis.defineCommand('iwReserveUnpaid', { numberOfKeys: 1, lua: RESERVE_UNPAID });
       redis.defineCommand('iwClaimPolls', { numberOfKeys: 1, lua: CLAIM_POLLS });
       redis.defineCommand('iwReserve', { numberOfKeys: 1, lua: RESERVE });
@@ -449,6 +492,113 @@ export class InvoiceStore {
     return this.redis.zcard(this.unpaidIndex(lane));
   }
 
+  /**
+   * A lane's listing index (GET /v1/invoices): every record of the lane, scored by its last change
+   * (ms), written by ACCEPT and by every APPLY in the same step as the change. Entries of records
+   * that expired (RECORD_RETENTION) are taken out by `trimListing` and when a page meets them.
+   */
+  listingIndex(lane: string): string {
+    return `${this.keysOf(lane).prefix}:idx:chg:${lane}`;
+  }
+
+  /**
+   * A lane's index of the records in one status, scored by when they entered it: a page through
+   * one status meets each invoice that stays in it once, while others enter it behind the cursor.
+   */
+  statusIndex(lane: string, status: Status): string {
+    return `${this.keysOf(lane).prefix}:idx:st:${status}:${lane}`;
+  }
+
+  /** The last listing score given under the lane's prefix (see LISTING_SCORE). */
+  private listingClock(lane: string): string {
+    return `${this.keysOf(lane).prefix}:idx:clock`;
+  }
+
+  /** APPLY's listing keys: the lane's listing index, the status index before and after the change, the prefix's listing clock. */
+  private listingKeys(lane: string, from: Status, to: Status | undefined): [string, string, string, string] {
+    return [this.listingIndex(lane), this.statusIndex(lane, from), this.statusIndex(lane, to ?? from), this.listingClock(lane)];
+  }
+
+  /**
+   * A page of the lanes' records in listing order: by the index score (last change, or with
+   * `status` the time they entered it), then by id, strictly after `after`, within
+   * [`since`, `until`] (ms, inclusive). Each lane's index is read from the cursor on (no scan), the
+   * lanes' entries merged. `next` is the position of the last record of the page when more may
+   * follow, else null. Records that expired since are dropped from the index and skipped; with
+   * `status`, so are records that left it between the index read and the record read.
+   */
+  async listPage(
+    lanes: readonly string[],
+    q: { status?: Status; since?: number; until?: number; after?: ListPosition; limit: number },
+  ): Promise<{ records: InvoiceRecord[]; next: ListPosition | null }> {
+    const min = Math.max(q.since ?? 0, q.after?.at ?? 0);
+    const max = q.until === undefined ? '+inf' : String(q.until);
+    const want = q.limit + 1;
+    const perLane = await Promise.all(
+      lanes.map(async (lane) => {
+        const key = q.status ? this.statusIndex(lane, q.status) : this.listingIndex(lane);
+        const out: Array<{ at: number; id: string; key: string }> = [];
+        // Entries at the cursor's own millisecond sort by id: those up to the cursor's id were served.
+        for (let offset = 0; out.length < want;) {
+          const raw = await this.redis.zrangebyscore(key, String(min), max, 'WITHSCORES', 'LIMIT', offset, want);
+          for (let i = 0; i < raw.length; i += 2) {
+            const id = raw[i] as string;
+            const at = Number(raw[i + 1]);
+            if (q.after && (at < q.after.at || (at === q.after.at && id <= q.after.id))) continue;
+            out.push({ at, id, key });
+          }
+          if (raw.length < want * 2) break;
+          offset += want;
+        }
+        return out;
+      }),
+    );
+    const merged = perLane.flat().sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const page = merged.slice(0, q.limit);
+    const more = merged.length > q.limit;
+    const raws = await Promise.all(page.map((e) => this.redis.hgetall(this.recordKey(e.id))));
+    const records: InvoiceRecord[] = [];
+    const gone: Array<{ key: string; id: string }> = [];
+    raws.forEach((raw, i) => {
+      const e = page[i] as (typeof page)[number];
+      if (!raw.status) gone.push(e);
+      else if (!q.status || raw.status === q.status) records.push(fromRaw(e.id, raw));
+    });
+    // Expired records (RECORD_RETENTION): their index entries go too; `zremIfGone` spares a record
+    // written again under the same id in between.
+    await Promise.all(gone.map((e) => this.zremIfGone(e.key, e.id)));
+    const last = page.at(-1);
+    return { records, next: more && last ? { at: last.at, id: last.id } : null };
+  }
+
+  /** Removes `id` from the index `key` unless its record exists (one step, so a new record under the id keeps its entry). */
+  private async zremIfGone(key: string, id: string): Promise<void> {
+    await this.redis.eval("if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end return 1", 2, key, this.recordKey(id), id);
+  }
+
+  /**
+   * Retention of the listing indexes: a finished record expires RECORD_RETENTION after its last
+   * change, so only entries scored before `now - retention` can name a gone record. Up to `limit`
+   * of those per index are checked and removed when their record is gone; for the sweeper.
+   * Returns how many entries it removed.
+   */
+  async trimListing(lanes: readonly string[], now = Date.now(), limit = 1000): Promise<number> {
+    if (this.recordRetentionMs <= 0) return 0;
+    const before = String(now - this.recordRetentionMs);
+    let removed = 0;
+    for (const lane of lanes) {
+      for (const key of [this.listingIndex(lane), ...TRIMMED.map((s) => this.statusIndex(lane, s))]) {
+        const ids = await this.redis.zrangebyscore(key, '-inf', before, 'LIMIT', 0, limit);
+        if (!ids.length) continue;
+        const exists = await Promise.all(ids.map((id) => this.redis.exists(this.recordKey(id))));
+        const gone = ids.filter((_id, i) => exists[i] === 0);
+        for (const id of gone) await this.zremIfGone(key, id);
+        removed += gone.length;
+      }
+    }
+    return removed;
+  }
+
   recordKey(id: string): string {
     return `${this.keysOf(laneOfId(id)).prefix}:inv:${id}`;
   }
@@ -488,7 +638,18 @@ export class InvoiceStore {
     };
     const hist: HistoryEntry = { at, from: null, to: 'queued', source: 'api' };
     const mark = this.durability?.mark();
-    const out = await this.scripts.iwAccept(this.recordKey(id), this.keysOf(lane).queued, hash, JSON.stringify(hist), String(now.getTime()), id, ...pairs(fields));
+    const out = await this.scripts.iwAccept(
+      this.recordKey(id),
+      this.keysOf(lane).queued,
+      this.listingIndex(lane),
+      this.statusIndex(lane, 'queued'),
+      this.listingClock(lane),
+      hash,
+      JSON.stringify(hist),
+      String(now.getTime()),
+      id,
+      ...pairs(fields),
+    );
     // Durability mode: no answer (202 accepted, or 200 existing: maybe a record another process
     // wrote a moment ago) before a replica holds the record; a shortfall throws DurabilityShortfall
     // (HTTP 503 for the API: not answered, the producer retries; safe, idempotent by foreign_id). The
@@ -586,6 +747,7 @@ export class InvoiceStore {
         keys.open,
         this.pollIndex(lane),
         this.unpaidIndex(lane),
+        ...this.listingKeys(lane, record.status, fields.status as Status | undefined),
         String(record.version),
         hist,
         outbox,
@@ -702,6 +864,7 @@ export class InvoiceStore {
       keys.open,
       this.pollIndex(after.lane),
       this.unpaidIndex(after.lane),
+      ...this.listingKeys(after.lane, after.status, undefined),
       String(after.version),
       '',
       '',

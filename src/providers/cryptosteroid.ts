@@ -227,6 +227,16 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
       return toUpdate(parseInvoice(res));
     },
 
+    paymentMethods: PAYMENT_METHODS,
+
+    async choosePaymentMethod(ref: InvoiceRef, method: string, signal?: AbortSignal): Promise<ProviderUpdate> {
+      // PATCH names the provider's id; it is allowed while the invoice is NEW (docs/providers.md 4.2).
+      if (ref.kind !== 'invoice' || !ref.providerInvoiceId)
+        throw new ProviderRejected('no provider invoice id to update', id, undefined, { message: 'the provider has not named this invoice yet' });
+      const res = await send('PATCH', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, JSON.stringify({ paymentMethod: method }), signal);
+      return toUpdate(parseInvoice(res));
+    },
+
     cancels: ['invoice'],
     maxUnpaid: creds.maxUnpaid ?? Number(env.CRYPTOSTEROID_MAX_UNPAID ?? 50),
 

@@ -169,6 +169,14 @@ export interface ProviderAdapter {
   /** Kinds `cancel` works for (empty: none). */
   readonly cancels?: readonly Kind[];
   /**
+   * Chooses how the payer pays an invoice already created (the provider then states the address
+   * and amount: `payTo` of the update), where the provider documents it; absent where it does not.
+   * A refusal (wrong state, unknown method) is `ProviderRejected`; other errors from `src/errors.ts`.
+   */
+  choosePaymentMethod?(ref: InvoiceRef, method: string, signal?: AbortSignal): Promise<ProviderUpdate>;
+  /** The methods `choosePaymentMethod` takes, as the provider names them. */
+  readonly paymentMethods?: readonly string[];
+  /**
    * The most unpaid (created, not yet paid, expired or cancelled) invoices the account may hold,
    * where the provider caps them: the lane never sends a create past it (CryptoSteroid).
    */

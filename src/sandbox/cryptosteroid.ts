@@ -258,7 +258,7 @@ export function cryptosteroidRouter(ctx: SandboxContext): Router {
   r.use(express.raw({ type: () => true, limit: '1mb' }));
   r.post('/merchants/:merchant/invoices', (req, res) => gate(ctx, 'cryptosteroid', 'invoice', req, res, () => create(ctx, req)));
   r.get('/merchants/:merchant/invoices/:id', (req, res) => answer(ctx, res, () => details(ctx, req)));
-  r.patch('/merchants/:merchant/invoices/:id', (req, res) => answer(ctx, res, () => update(ctx, req)));
+  r.patch('/merchants/:merchant/invoices/:id', (req, res) => cancelGate(ctx, 'cryptosteroid', req, res, () => update(ctx, req), 'update'));
   r.delete('/merchants/:merchant/invoices/:id', (req, res) => cancelGate(ctx, 'cryptosteroid', req, res, () => remove(ctx, req)));
   r.use((req, res) => send(res, err(404, `Cannot ${req.method} ${req.originalUrl}`)));
   r.use((_e: unknown, _req: Request, res: express.Response, _next: express.NextFunction) => send(res, err(400, 'Invalid request body')));

@@ -20,7 +20,7 @@ export const FaultRuleSchema = z
     ms: z.number().int().min(0).max(600_000).optional(),
     status: z.union([z.literal(500), z.literal(502), z.literal(503), z.literal(504)]).optional(),
     commit: z.boolean().optional(),
-    op: z.enum(['create', 'cancel']).optional(),
+    op: z.enum(['create', 'cancel', 'update']).optional(),
   })
   .refine((r) => r.count === undefined || r.rate === undefined, { message: 'count and rate are exclusive', path: ['rate'] });
 
@@ -46,7 +46,7 @@ export class Faults {
    * Decides what happens to one create request: the sum of matching latency rules, plus the first
    * matching non-latency rule that fires. Count-limited rules are spent only when they fire.
    */
-  take(provider: SandboxProvider, kind: SandboxKind, op: 'create' | 'cancel' = 'create'): { latencyMs: number; fault?: FaultRule } {
+  take(provider: SandboxProvider, kind: SandboxKind, op: 'create' | 'cancel' | 'update' = 'create'): { latencyMs: number; fault?: FaultRule } {
     let latencyMs = 0;
     let fault: FaultRule | undefined;
     for (const rule of this.rules) {
@@ -104,12 +104,19 @@ export async function answer(ctx: SandboxContext, res: Response, handle: () => R
 }
 
 /**
- * Runs one cancel request through the fault rules that target cancels (`op: 'cancel'`): a 5xx or a
- * reset instead of the provider's answer, so tests can make a cancel fail. Not counted in the
- * create stats.
+ * Runs one cancel (or update) request through the fault rules that target it (`op: 'cancel'` or
+ * `'update'`): a 5xx or a reset instead of the provider's answer, so tests can make one fail. Not
+ * counted in the create stats.
  */
-export async function cancelGate(ctx: SandboxContext, provider: SandboxProvider, req: Request, res: Response, handle: () => Reply): Promise<void> {
-  const { fault } = ctx.faults.take(provider, 'invoice', 'cancel');
+export async function cancelGate(
+  ctx: SandboxContext,
+  provider: SandboxProvider,
+  req: Request,
+  res: Response,
+  handle: () => Reply,
+  op: 'cancel' | 'update' = 'cancel',
+): Promise<void> {
+  const { fault } = ctx.faults.take(provider, 'invoice', op);
   if (fault?.fault === 'reset') {
     req.socket.resetAndDestroy();
     return;

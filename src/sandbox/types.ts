@@ -27,7 +27,8 @@ export interface FaultRule {
   /** For `hang`, `drip` and `huge`: store the invoice first (the provider committed, then answered badly). */
   commit?: boolean;
   /** Which requests it hits: creates (the default) or cancels (`5xx` and `reset` only). */
-  op?: 'create' | 'cancel';
+  /** Which requests the rule targets: creates (default), cancels, or updates (CryptoSteroid's PATCH of the payment method). */
+  op?: 'create' | 'cancel' | 'update';
 }
 
 // Types, not interfaces, so they read as the plain records of credentials the adapters' `sandbox()` takes.

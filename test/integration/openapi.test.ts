@@ -22,6 +22,11 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { invoiceRoutes, type InvoiceRouteDeps } from '../../src/http/invoices.ts';
 import { repairRoutes, type RepairRouteDeps } from '../../src/http/repairs.ts';
+import { listingRoutes } from '../../src/http/listing.ts';
+import { paymentMethodRoutes } from '../../src/http/payment-method.ts';
+import { webhookEndpointRoutes, type EndpointRouteDeps } from '../../src/http/webhook-endpoints.ts';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../src/logger.ts';
 import { sha256Hex } from '../../src/api-keys.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
@@ -31,6 +36,8 @@ const addFormats = addFormatsModule.default;
 const token = 'openapi-test-token-0123456789';
 /** A key with the `webhooks` scope only: every operation here answers it 403. */
 const webhooksOnly = 'openapi-webhooks-only-token-4821';
+/** A key with `orders:read` only: the webhook endpoint operations answer it 403. */
+const readsOnly = 'openapi-reads-only-token-7305';
 
 type Json = Record<string, any>;
 
@@ -60,8 +67,16 @@ describe('OpenAPI document', () => {
   before(async () => {
     // A short breaker pause: the failed submission below opens a breaker, which close() would otherwise wait out.
     keysDir = mkdtempSync(join(tmpdir(), 'openapi-keys-'));
-    writeFileSync(join(keysDir, 'keys.json'), JSON.stringify([{ id: 'hooks-only', token_sha256: sha256Hex(webhooksOnly), scopes: ['webhooks'] }]));
-    t = await startTestSystem({ env: { API_TOKEN: token, API_KEYS_FILE: join(keysDir, 'keys.json'), BREAKER_OPEN_MS: '200', CREATE_ATTEMPTS: '3' } });
+    writeFileSync(
+      join(keysDir, 'keys.json'),
+      JSON.stringify([
+        { id: 'hooks-only', token_sha256: sha256Hex(webhooksOnly), scopes: ['webhooks'] },
+        { id: 'reads-only', token_sha256: sha256Hex(readsOnly), scopes: ['orders:read'] },
+      ]),
+    );
+    t = await startTestSystem({
+      env: { API_TOKEN: token, API_KEYS_FILE: join(keysDir, 'keys.json'), BREAKER_OPEN_MS: '200', CREATE_ATTEMPTS: '3', WEBHOOK_ALLOW_PRIVATE: 'true' },
+    });
     const res = await fetch(`${t.api}/openapi.json`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
@@ -83,7 +98,7 @@ describe('OpenAPI document', () => {
   };
 
   interface Call {
-    method: 'get' | 'post';
+    method: 'get' | 'post' | 'delete';
     path: string;
     params?: Record<string, string>;
     query?: Record<string, string>;
@@ -116,7 +131,9 @@ describe('OpenAPI document', () => {
     }
     const res = await fetch(`${t.api}${url}`, { method: c.method.toUpperCase(), headers, body });
     const text = await res.text();
-    const answer = text ? JSON.parse(text) : undefined;
+    const media = (res.headers.get('content-type') ?? '').split(';')[0] as string;
+    // A streamed export (CSV, NDJSON) is checked for its documented media type only.
+    const answer = text && media === 'application/json' ? JSON.parse(text) : text || undefined;
     const what = `${op.operationId} ${res.status} ${text.slice(0, 300)}`;
 
     // The request, as the document describes it (a 400, 413 or 415 says it is not).
@@ -158,6 +175,14 @@ describe('OpenAPI document', () => {
           `${what}: header ${name} documented`,
         );
     }
+    if (media !== 'application/json' && res.status === 200) {
+      assert.ok(documented.content?.[media], `${what}: media type ${media} documented`);
+      seen.add(`${op.operationId} ${res.status}`);
+      return { status: res.status, body: answer, headers: res.headers };
+    }
+    for (const name of ['retry-after']) {
+      if (documented.headers && Object.keys(documented.headers).some((h) => h.toLowerCase() === name)) assert.ok(res.headers.has(name), `${what}: header ${name} sent`);
+    }
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/, what);
     const error = conforms(pointer('paths', c.path, c.method, 'responses', String(res.status), 'content', 'application/json', 'schema'), answer);
     assert.equal(error, null, `${what}: answer conforms: ${error}`);
@@ -172,7 +197,13 @@ describe('OpenAPI document', () => {
     assert.deepEqual(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer', description: doc.components.securitySchemes.bearer.description });
 
     type Stack = { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> };
-    const routers = [invoiceRoutes({} as InvoiceRouteDeps), repairRoutes({ log: createLogger('silent') } as RepairRouteDeps)] as unknown as Stack[];
+    const routers = [
+      invoiceRoutes({} as InvoiceRouteDeps),
+      repairRoutes({ log: createLogger('silent') } as RepairRouteDeps),
+      listingRoutes({} as Parameters<typeof listingRoutes>[0]),
+      paymentMethodRoutes({} as Parameters<typeof paymentMethodRoutes>[0]),
+      webhookEndpointRoutes({} as EndpointRouteDeps),
+    ] as unknown as Stack[];
     const routes = routers
       .flatMap((r) => r.stack)
       .flatMap((l) => (l.route ? Object.keys(l.route.methods).map((m) => `${m} ${l.route!.path.replace(/:(\w+)/g, '{$1}')}`) : []))
@@ -345,6 +376,108 @@ describe('OpenAPI document', () => {
     assert.equal((await call({ method: 'post', path: acceptPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { by: 'x' }, conformingRequest: false })).status, 400);
     assert.equal((await call({ method: 'post', path: acceptPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, auth: false, body: acceptBody })).status, 401);
 
+    // GET /v1/invoices and its export.
+    const page = await call({ method: 'get', path: '/v1/invoices', query: { provider: 'alphapo', limit: '2' } });
+    assert.equal(page.status, 200);
+    assert.equal(page.body.items.length, 2);
+    const next = await call({ method: 'get', path: '/v1/invoices', query: { provider: 'alphapo', limit: '2', cursor: page.body.next_cursor } });
+    assert.equal(next.status, 200);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices', query: { limit: '0' } })).status, 400);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices', auth: false })).status, 401);
+    const csv = await call({ method: 'get', path: '/v1/invoices/export', query: { format: 'csv', status: 'created' } });
+    assert.equal(csv.status, 200);
+    assert.match(String(csv.body), /^provider,account,lane,foreign_id/);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices/export', query: { format: 'ndjson' } })).status, 200);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices/export', query: { format: 'xml' } })).status, 400);
+    assert.equal((await call({ method: 'get', path: '/v1/invoices/export', auth: false })).status, 401);
+
+    // POST /v1/invoices/{provider}/{foreign_id}/payment-method
+    const pmPath = '/v1/invoices/{provider}/{foreign_id}/payment-method';
+    const csOrder = sampleOrder('cryptosteroid', 'oa-pm');
+    delete csOrder.payment_currency;
+    await call({ method: 'post', path: '/v1/invoices', body: csOrder });
+    await t.waitFor(async () => (await t.system.store.get('cryptosteroid', 'oa-pm'))?.status === 'created', 'oa-pm created');
+    const cs = { provider: 'cryptosteroid', foreign_id: 'oa-pm' };
+    t.sandbox.addFault({ provider: 'cryptosteroid', fault: '5xx', op: 'update', count: 20 });
+    const down = await call({ method: 'post', path: pmPath, params: cs, body: { payment_method: 'BTC' } });
+    t.sandbox.clearFaults();
+    assert.equal(down.status, 503);
+    const chosen = await call({ method: 'post', path: pmPath, params: cs, body: { payment_method: 'BTC' } });
+    assert.equal(chosen.status, 200);
+    assert.equal(chosen.body.invoice.pay_to.currency, 'BTC');
+    assert.equal((await call({ method: 'post', path: pmPath, params: { provider: 'alphapo', foreign_id: 'oa-1' }, body: { payment_method: 'BTC' } })).status, 409);
+    assert.equal((await call({ method: 'post', path: pmPath, params: { provider: 'cryptosteroid', foreign_id: 'nope' }, body: { payment_method: 'BTC' } })).status, 404);
+    assert.equal((await call({ method: 'post', path: pmPath, params: cs, body: { payment_method: '' } })).status, 400);
+    assert.equal((await call({ method: 'post', path: pmPath, params: cs, auth: false, body: { payment_method: 'BTC' } })).status, 401);
+
+    // Result webhook endpoints, against a real receiver on this machine.
+    const receiver: Server = createServer((_req, res) => void res.writeHead(204).end());
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+      const created = await call({ method: 'post', path: '/v1/webhook-endpoints', body: { url: hookUrl, description: 'openapi' } });
+      assert.equal(created.status, 201);
+      const ep = { id: created.body.endpoint.id as string };
+      const none = { id: 'no-such-endpoint' };
+      // The target check (HTTPS, a public address once resolved) and "event_id, or from and to" are checked in code, not by the document.
+      assert.equal((await call({ method: 'post', path: '/v1/webhook-endpoints', body: { url: 'ftp://shop.example.com/x' }, conformingRequest: true })).status, 400);
+      assert.equal((await call({ method: 'post', path: '/v1/webhook-endpoints', body: { url: hookUrl }, auth: false })).status, 401);
+      assert.equal((await call({ method: 'get', path: '/v1/webhook-endpoints' })).status, 200);
+      assert.equal((await call({ method: 'get', path: '/v1/webhook-endpoints', auth: false })).status, 401);
+      const one = '/v1/webhook-endpoints/{id}';
+      assert.equal((await call({ method: 'get', path: one, params: ep })).status, 200);
+      assert.equal((await call({ method: 'get', path: one, params: none })).status, 404);
+      assert.equal((await call({ method: 'get', path: one, params: ep, auth: false })).status, 401);
+      for (const action of ['rotate', 'disable', 'enable'] as const) {
+        const path = `/v1/webhook-endpoints/{id}/${action}`;
+        assert.equal((await call({ method: 'post', path, params: ep })).status, action === 'rotate' ? 201 : 200);
+        assert.equal((await call({ method: 'post', path, params: none })).status, 404);
+        assert.equal((await call({ method: 'post', path, params: ep, auth: false })).status, 401);
+      }
+      // A result delivered to it, then its deliveries listed, one event's attempts, and a redelivery.
+      await call({ method: 'post', path: '/v1/invoices', body: sampleOrder('alphapo', 'oa-hook') });
+      const delivered = await t.waitFor(async () => {
+        const r = await call({ method: 'get', path: '/v1/webhook-endpoints/{id}/deliveries', params: ep, query: { status: 'delivered' } });
+        return r.body.items.length ? (r.body.items[0].event_id as string) : null;
+      }, 'a delivery to the endpoint');
+      const dl = '/v1/webhook-endpoints/{id}/deliveries';
+      const attempts = await call({ method: 'get', path: dl, params: ep, query: { event_id: delivered } });
+      assert.equal(attempts.body.attempts[0].outcome, 204);
+      assert.equal((await call({ method: 'get', path: dl, params: ep, query: { limit: '1' } })).body.items.length, 1);
+      assert.equal((await call({ method: 'get', path: dl, params: ep, query: { status: 'lost' } })).status, 400);
+      assert.equal((await call({ method: 'get', path: dl, params: none })).status, 404);
+      assert.equal((await call({ method: 'get', path: dl, params: ep, auth: false })).status, 401);
+      const rd = '/v1/webhook-endpoints/{id}/redeliver';
+      assert.equal((await call({ method: 'post', path: rd, params: ep, body: { event_id: delivered } })).status, 202);
+      assert.equal((await call({ method: 'post', path: rd, params: ep, body: {}, conformingRequest: true })).status, 400);
+      assert.equal((await call({ method: 'post', path: rd, params: ep, body: { event_id: 'result.alphapo.nope.paid' } })).status, 404);
+      assert.equal((await call({ method: 'post', path: rd, params: ep, body: { event_id: delivered }, auth: false })).status, 401);
+      for (const [method, path, params, body] of [
+        ['post', '/v1/webhook-endpoints', undefined, { url: hookUrl }],
+        ['get', '/v1/webhook-endpoints', undefined, undefined],
+        ['get', one, ep, undefined],
+        ['delete', one, ep, undefined],
+        ['post', '/v1/webhook-endpoints/{id}/rotate', ep, undefined],
+        ['post', '/v1/webhook-endpoints/{id}/enable', ep, undefined],
+        ['post', '/v1/webhook-endpoints/{id}/disable', ep, undefined],
+        ['get', dl, ep, undefined],
+        ['post', rd, ep, { event_id: delivered }],
+      ] as const) {
+        const res = await call({ method, path, params, body, token: readsOnly });
+        assert.equal(res.status, 403, `${method} ${path}`);
+      }
+      for (const path of ['/v1/webhook-endpoints', rd] as const) {
+        const params = path === rd ? ep : undefined;
+        assert.equal((await call({ method: 'post', path, params, raw: { body: 'url=x', type: 'application/x-www-form-urlencoded' } })).status, 415);
+        assert.equal((await call({ method: 'post', path, params, raw: { body: JSON.stringify({ url: 'x'.repeat(5 * 1024 * 1024) }), type: 'application/json' } })).status, 413);
+      }
+      assert.equal((await call({ method: 'delete', path: one, params: ep, auth: false })).status, 401);
+      assert.equal((await call({ method: 'delete', path: one, params: ep })).status, 200);
+      assert.equal((await call({ method: 'delete', path: one, params: ep })).status, 404);
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
+
     // 413 and 415 of every operation with a body.
     const big = JSON.stringify({ orders: [{ description: 'x'.repeat(5 * 1024 * 1024) }] });
     const one = { provider: 'alphapo', foreign_id: 'oa-1' };
@@ -358,6 +491,7 @@ describe('OpenAPI document', () => {
       [attachPath, one],
       [reissuePath, one],
       [acceptPath, one],
+      ['/v1/invoices/{provider}/{foreign_id}/payment-method', one],
     ] as const) {
       assert.equal((await call({ method: 'post', path, params, raw: { body: 'provider=alphapo', type: 'application/x-www-form-urlencoded' } })).status, 415);
       assert.equal((await call({ method: 'post', path, params, raw: { body: big, type: 'application/json' } })).status, 413);
@@ -376,6 +510,9 @@ describe('OpenAPI document', () => {
       ['post', attachPath, forbidden, attachBody],
       ['post', reissuePath, forbidden, reissueBody],
       ['post', acceptPath, forbidden, acceptBody],
+      ['get', '/v1/invoices', undefined, undefined],
+      ['get', '/v1/invoices/export', undefined, undefined],
+      ['post', '/v1/invoices/{provider}/{foreign_id}/payment-method', forbidden, { payment_method: 'BTC' }],
     ] as const) {
       const res = await call({ method, path, params, body, token: webhooksOnly });
       assert.equal(res.status, 403, `${method} ${path}`);

@@ -151,6 +151,31 @@ describe('result webhooks', () => {
       t.logs.some((l) => l.includes('result webhook endpoint disabled')),
       'reported',
     );
+    // The endpoint's deliveries, listed without naming an event: the failing one among the failed,
+    // the one delivered earlier among the delivered; paging one at a time meets each once.
+    const [down] = await resultsOf('wh-down');
+    const [flaky] = await resultsOf('wh-flaky');
+    const failed = await t.get(`/v1/webhook-endpoints/${endpoint}/deliveries?status=failed`);
+    assert.equal(failed.status, 200);
+    const failedIds = failed.body.items.map((i: { event_id: string }) => i.event_id);
+    assert.ok(failedIds.includes(down!.event_id), 'the failing delivery is listed as failed');
+    assert.ok(!failedIds.includes(flaky!.event_id), 'a delivered one is not');
+    assert.equal(failed.body.items.find((i: { event_id: string }) => i.event_id === down!.event_id).last_attempt.outcome, 502);
+    const ok = await t.get(`/v1/webhook-endpoints/${endpoint}/deliveries?status=delivered`);
+    assert.ok(ok.body.items.some((i: { event_id: string; status: string }) => i.event_id === flaky!.event_id && i.status === 'delivered'));
+    const all = (await t.get(`/v1/webhook-endpoints/${endpoint}/deliveries?limit=1000`)).body.items.map((i: { event_id: string }) => i.event_id);
+    const paged: string[] = [];
+    for (let cursor: string | null = null, n = 0; n < 1000; n++) {
+      const page: { body: { items: Array<{ event_id: string }>; next_cursor: string | null } } = await t.get(
+        `/v1/webhook-endpoints/${endpoint}/deliveries?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      paged.push(...page.body.items.map((i) => i.event_id));
+      cursor = page.body.next_cursor;
+      if (!cursor) break;
+    }
+    assert.deepEqual(paged, all, 'one at a time, the same deliveries in the same order');
+    assert.equal(new Set(paged).size, paged.length);
+    assert.equal((await t.get(`/v1/webhook-endpoints/${endpoint}/deliveries?status=lost`)).status, 400);
     // Results made while it is disabled wait for it.
     t.sandbox.pay('cryptoprocessing', 'wh-down');
     await t.waitFor(async () => (await resultsOf('wh-down')).some((r) => r.status === 'paid'), 'paid published');

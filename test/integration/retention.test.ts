@@ -97,6 +97,9 @@ describe('invoice record retention', () => {
     await short.apply(LANE, 'r-5', { status: 'created', source: 'create' });
     await short.apply(LANE, 'r-5', { status: 'paid', source: 'callback' });
     await waitFor(async () => (await redis.exists(short.recordKey(id))) === 0, 'the record to expire');
+    // The listing indexes lose the entry on the sweeper's next round (store.ts `trimListing`).
+    assert.equal((await redis.zscore(short.listingIndex(LANE), id)) !== null, true, 'listed until the sweeper trims');
+    assert.equal(await short.trimListing([LANE]), 2, 'its listing entry and its `paid` entry');
     const left: string[] = [];
     let cursor = '0';
     do {
