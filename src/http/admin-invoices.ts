@@ -26,6 +26,7 @@ import { zodIssues, type FieldIssue } from '../errors.ts';
 import { AbandonSchema, AcceptSchema, AttachSchema, CancelUnavailable, ReissueSchema, abandon, acceptPayment, attach, reissue, type RepairOutcome } from '../invoice/repair.ts';
 import { isTerminal } from '../invoice/state.ts';
 import type { HistoryEntry, InvoiceRecord, InvoiceStore } from '../invoice/store.ts';
+import { awaitsAcceptance } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';
 import type { Lanes } from '../lanes.ts';
 import { retrySubmission } from '../retry.ts';
@@ -177,7 +178,7 @@ export function applicableRepairs(r: InvoiceRecord, uniqueForeignId: boolean): A
     if (uniqueForeignId) out.push('reissue');
     out.push('retry');
   }
-  if (!isTerminal(r.status) && r.reconcile !== null && /^(underpaid|unverifiable_amount):/.test(r.reconcile)) out.push('accept');
+  if (!isTerminal(r.status) && awaitsAcceptance(r)) out.push('accept');
   return out;
 }
 

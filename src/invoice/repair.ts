@@ -25,7 +25,7 @@ import { z } from 'zod';
 import { errorSummary } from '../errors.ts';
 import type { Kind } from './order.ts';
 import type { FieldIssue } from '../errors.ts';
-import { providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
+import { awaitsAcceptance, providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
 import { isTerminal, type Status } from './state.ts';
 
 // What each repair takes (API bodies, CLI options, Bull Board repair jobs).
@@ -430,7 +430,7 @@ function refusedRepair(r: InvoiceRecord, jobState: string): RepairOutcome {
  */
 export async function acceptPayment(deps: RepairDeps, lane: string, foreignId: string, req: RepairRequest): Promise<RepairOutcome> {
   const reason = `payment accepted as it is by ${who(req)}: ${req.reason}`;
-  const waiting = (r: InvoiceRecord): boolean => !isTerminal(r.status) && r.reconcile !== null && /^(underpaid|unverifiable_amount):/.test(r.reconcile);
+  const waiting = (r: InvoiceRecord): boolean => !isTerminal(r.status) && awaitsAcceptance(r);
   const res = await deps.store.apply(lane, foreignId, {
     status: 'paid',
     source: `operator:${req.by}`,

@@ -87,6 +87,25 @@ export function providerForeignId(record: Pick<InvoiceRecord, 'foreign_id' | 'pr
   return record.provider_foreign_id ?? record.foreign_id;
 }
 
+/**
+ * Why a parked order holds a payment question rather than an unknown outcome: the `reconcile`
+ * text of such a parking starts with its exception type (`underpaid: ...`), written by track.ts
+ * (`underpaid`, `unverifiable_amount`) and submit.ts (`amount_mismatch`). Read here only, so the
+ * repairs, tracking and the operator page agree on it.
+ */
+export type PaymentHold = 'underpaid' | 'unverifiable_amount' | 'amount_mismatch';
+const HOLD = /^(underpaid|unverifiable_amount|amount_mismatch): /;
+
+export function paymentHold(record: Pick<InvoiceRecord, 'reconcile'>): PaymentHold | null {
+  return (HOLD.exec(record.reconcile ?? '')?.[1] as PaymentHold | undefined) ?? null;
+}
+
+/** Parked because the provider's figures for a payment did not cover the order (or could not be compared): `accept` applies. */
+export function awaitsAcceptance(record: Pick<InvoiceRecord, 'reconcile'>): boolean {
+  const hold = paymentHold(record);
+  return hold === 'underpaid' || hold === 'unverifiable_amount';
+}
+
 /** An event as the record keeps it. */
 export interface InvoiceEventEntry {
   id: string;

@@ -18,7 +18,7 @@ import { add, compare, isZero, normalize, subFloor } from '../money.ts';
 import type { ProviderAdapter, ProviderUpdate, Transaction } from '../providers/types.ts';
 import { laneKey } from '../lanes.ts';
 import { isTerminal, type Status } from './state.ts';
-import { providerForeignId, type Change, type InvoiceRecord, type InvoiceStore } from './store.ts';
+import { awaitsAcceptance, paymentHold, providerForeignId, type Change, type InvoiceRecord, type InvoiceStore } from './store.ts';
 
 /** What is not the provider's to say: how often to look at an invoice with no deadline, and how long past a deadline to wait. */
 export interface TrackSettings {
@@ -62,7 +62,7 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
     return onReplaced(store, record, update, status, source);
   }
   // The provider created that invoice for another amount and we cancelled it: its word never moves the order.
-  if (record.status === 'queued' && record.reconcile?.startsWith('amount_mismatch:') && (!update.providerInvoiceId || update.providerInvoiceId === record.provider_invoice_id)) {
+  if (record.status === 'queued' && paymentHold(record) === 'amount_mismatch' && (!update.providerInvoiceId || update.providerInvoiceId === record.provider_invoice_id)) {
     return onReplaced(store, record, update, status, source);
   }
   const ours = record.provider_invoice_id;
@@ -89,7 +89,7 @@ export async function applyUpdate(store: InvoiceStore, record: InvoiceRecord, up
   };
   if (adopted) Object.assign(fields, { reconcile: null, submitting: null, last_error: null });
   // Parked because an earlier word did not cover the order, and now it does: no longer waiting for a person.
-  if (cover && record.reconcile !== null && /^(underpaid|unverifiable_amount):/.test(record.reconcile)) Object.assign(fields, { reconcile: null, last_error: null });
+  if (cover && awaitsAcceptance(record)) Object.assign(fields, { reconcile: null, last_error: null });
   const res = await store.apply(record.lane, record.foreign_id, { status, source, reason, fields }, { known: record });
   if (res.kind === 'applied' && cover?.verdict === 'over') {
     // Paid, and more than due arrived: the excess is an exception the order system must see (a refund may be owed).
@@ -308,29 +308,24 @@ async function unpaid(store: InvoiceStore, record: InvoiceRecord, update: Provid
   const detail: Record<string, unknown> = { type, provider_status: update.providerStatus, reason: why, ...cover.detail };
   if (update.receivedAmount !== undefined) detail.received_amount = update.receivedAmount;
   if (update.receivedCurrency !== undefined) detail.received_currency = update.receivedCurrency;
-  const fields = { provider_status: update.providerStatus, ...adoptId(record, update), ...moneyFields(record, update), reconcile: why, last_error: why };
+  const fields = { provider_status: update.providerStatus, ...adoptId(record, update), ...moneyFields(record, update) };
   const res = await store.apply(record.lane, record.foreign_id, { source, fields, event: { kind: 'exception', id: `${eventId(update)}.${type}`, detail } }, { known: record });
   if (res.kind === 'missing') return res;
   if (res.kind === 'ignored') return { kind: 'ignored', record: res.record, reason: 'duplicate' };
   // Parked as well, so the order system and the operator's list both see that it waits for a person.
-  const next = 'an operator checks the payment at the provider, then accepts it as paid (repair accept) or abandons the order';
-  const parked = await store.apply(
-    record.lane,
-    record.foreign_id,
-    { source: 'track', event: { kind: 'parked', id: `v${res.record.version}`, detail: { reason: why, next } } },
-    { known: res.record },
-  );
-  return { kind: 'exception', record: parked.kind === 'applied' ? parked.record : res.record, type, published: true };
+  const parked = await park(store, res.record, why, {}, 'an operator checks the payment at the provider, then accepts it as paid (repair accept) or abandons the order');
+  return { kind: 'exception', record: parked.kind === 'missing' ? res.record : parked.record, type, published: true };
 }
 
 function adoptId(record: InvoiceRecord, update: ProviderUpdate): { provider_invoice_id?: string } {
   return !record.provider_invoice_id && update.providerInvoiceId ? { provider_invoice_id: update.providerInvoiceId } : {};
 }
 
-async function park(store: InvoiceStore, record: InvoiceRecord, reason: string, extra: Record<string, string> = {}): Promise<TrackOutcome> {
+const NEXT_CHECK = 'an operator checks the invoice at the provider, then attaches it, abandons the order, or lets callbacks carry on';
+
+async function park(store: InvoiceStore, record: InvoiceRecord, reason: string, extra: Record<string, string> = {}, next = NEXT_CHECK): Promise<TrackOutcome> {
   // Parked already for this very reason (a poll that keeps seeing the same unknown status): said once.
   if (record.reconcile === reason) return { kind: 'parked', record, reason };
-  const next = 'an operator checks the invoice at the provider, then attaches it, abandons the order, or lets callbacks carry on';
   const event = { kind: 'parked' as const, id: `v${record.version}`, detail: { reason, next } };
   const res = await store.apply(record.lane, record.foreign_id, { source: 'track', fields: { reconcile: reason, last_error: reason, ...extra }, event }, { known: record });
   return res.kind === 'missing' ? res : { kind: 'parked', record: res.record, reason };

@@ -60,22 +60,28 @@ export function invoiceCallbackBody(rec: Rec, error: string): Record<string, unk
       remaining_amount: fixed8(subFloor(rec.expectedCrypto, rec.sentCrypto)),
     },
     currency_received: { currency: to ?? rec.payCurrency, amount: fixed8(receivedAmount) },
-    transactions: rec.txs.map((t) => ({
-      id: t.id,
-      currency: rec.payCurrency,
-      transaction_type: 'blockchain',
-      type: 'deposit',
-      address: rec.address,
-      tag: null,
-      amount: fixed8(t.amount),
-      txid: t.txid,
-      confirmations: String(t.confirmations),
-    })),
+    transactions: rec.txs.map((t) => transactionEntry(rec, t)),
     fees: confirmed ? [{ type: 'fee_crypto_deposit', currency: rec.payCurrency, amount: normalize(pct(rec.sentCrypto, DEPOSIT_FEE_PERCENT)) }] : [],
     error,
     status: rec.status,
     fixed_at: seconds(rec.fixedAt),
     expires_at: seconds(rec.deadline),
+  };
+}
+
+/** One payment as a `transactions[]` entry, the same in callbacks and the transaction record (`extra` in the documented order before `confirmations`). */
+function transactionEntry(rec: Rec, t: Tx, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: t.id,
+    currency: rec.payCurrency,
+    transaction_type: 'blockchain',
+    type: 'deposit',
+    address: rec.address,
+    tag: null,
+    amount: fixed8(t.amount),
+    txid: t.txid,
+    ...extra,
+    confirmations: String(t.confirmations),
   };
 }
 
@@ -99,18 +105,7 @@ export function depositRecord(rec: Rec, txs: Tx[]): Record<string, unknown> {
     crypto_address: { id: Number(rec.addressId) || rec.addressId, currency: rec.payCurrency, address: rec.address, foreign_id: rec.foreignId, tag: null },
     currency_sent: { currency: rec.payCurrency, amount: fixed8(sent) },
     currency_received: { currency: rec.payCurrency, amount: fixed8(sent), amount_minus_fee: fixed8(subFloor(sent, fee)) },
-    transactions: txs.map((t) => ({
-      id: t.id,
-      currency: rec.payCurrency,
-      transaction_type: 'blockchain',
-      type: 'deposit',
-      address: rec.address,
-      tag: null,
-      amount: fixed8(t.amount),
-      txid: t.txid,
-      riskscore: RISKSCORE,
-      confirmations: String(t.confirmations),
-    })),
+    transactions: txs.map((t) => transactionEntry(rec, t, { riskscore: RISKSCORE })),
     fees: confirmed ? [{ type: 'deposit', currency: rec.payCurrency, amount: fixed8(fee) }] : [],
     error: '',
     status: confirmed ? 'confirmed' : 'not_confirmed',

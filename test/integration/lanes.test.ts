@@ -21,6 +21,24 @@ async function allCreated(t: TestSystem, lane: string, ids: string[], what: stri
   await t.waitFor(async () => (await Promise.all(ids.map((id) => statusOf(t, lane, id)))).every((s) => s && s !== 'queued'), what, timeoutMs);
 }
 
+/** Payers pay every new CryptoSteroid invoice as it appears, until each of `ids` is created. */
+async function payUntilCreated(t: TestSystem, ids: string[], what: string): Promise<void> {
+  const paid = new Set<string>();
+  await t.waitFor(
+    async () => {
+      for (const inv of t.sandbox.invoices('cryptosteroid')) {
+        if (inv.status === 'NEW' && !paid.has(inv.id)) {
+          paid.add(inv.id);
+          t.sandbox.pay('cryptosteroid', inv.id);
+        }
+      }
+      return (await Promise.all(ids.map((id) => statusOf(t, 'cryptosteroid', id)))).every((s) => s && s !== 'queued');
+    },
+    what,
+    60_000,
+  );
+}
+
 function ids(tag: string): string[] {
   return Array.from({ length: N }, (_, i) => `${tag}-${i}`);
 }
@@ -59,20 +77,7 @@ describe('lanes: one throttled lane holds back no other', () => {
     assert.doesNotMatch(metrics, /invoice_worker_lane_throttled_total\{lane="cryptoprocessing"/);
 
     // Payers pay: the cap lifts and the lane goes on, two at a time.
-    const paid = new Set<string>();
-    await t.waitFor(
-      async () => {
-        for (const inv of t.sandbox.invoices('cryptosteroid')) {
-          if (inv.status === 'NEW' && !paid.has(inv.id)) {
-            paid.add(inv.id);
-            t.sandbox.pay('cryptosteroid', inv.id);
-          }
-        }
-        return (await Promise.all(cs.map((id) => statusOf(t, 'cryptosteroid', id)))).every((s) => s && s !== 'queued');
-      },
-      'every CryptoSteroid order created once the cap lifted',
-      60_000,
-    );
+    await payUntilCreated(t, cs, 'every CryptoSteroid order created once the cap lifted');
     for (const id of cs) assert.equal(t.sandbox.count('cryptosteroid', id), 1, `${id} created once`);
   });
 });
@@ -105,20 +110,7 @@ describe('lanes: a CryptoSteroid lane keeps its own count and never meets the pr
       [[2, 2]],
     );
     // Payers pay: a slot frees for each, and the lane goes on, never past two unpaid.
-    const paid = new Set<string>();
-    await t.waitFor(
-      async () => {
-        for (const inv of t.sandbox.invoices('cryptosteroid')) {
-          if (inv.status === 'NEW' && !paid.has(inv.id)) {
-            paid.add(inv.id);
-            t.sandbox.pay('cryptosteroid', inv.id);
-          }
-        }
-        return (await Promise.all(cs.map((id) => statusOf(t, 'cryptosteroid', id)))).every((s) => s && s !== 'queued');
-      },
-      'every order created as payers paid',
-      60_000,
-    );
+    await payUntilCreated(t, cs, 'every order created as payers paid');
     assert.equal(t.sandbox.stats().cryptosteroid.byStatus['429'] ?? 0, 0, 'the provider never refused a create for its cap');
     for (const id of cs) {
       assert.equal(t.sandbox.count('cryptosteroid', id), 1, `${id} created once`);

@@ -79,6 +79,21 @@ describe('money truth, from the documented messages', () => {
     assert.equal(view.body.transactions[0].txid, '3e68744626ba23d591dc1b548b8b9b126ab0f49e6da020958f66ee64c38ec7ed');
   });
 
+  it('overpaid: paid, and an overpaid exception with the excess', async () => {
+    const id = await open('money-over', { amount: '25.00' });
+    // The documented conversion example credits 26.00 EUR: one more than this order asked.
+    await callback(documented('invoice-callback-processing-mempool-convert-eur', id, 'money-over', { status: 'confirmed' }));
+    await waitStatus(t, 'cryptoprocessing', 'money-over', 'paid');
+    await settle(t);
+    const results = await resultsFor(t, 'cryptoprocessing', 'money-over');
+    assert.ok(results.some((r) => r.status === 'paid' && r.event === 'transition'));
+    const over = results.find((r) => r.event === 'exception');
+    assert.equal(over?.exception?.type, 'overpaid');
+    assert.equal(over?.exception?.excess_amount, '1');
+    assert.equal(over?.exception?.excess_currency, 'EUR');
+    assert.equal((await t.system.store.get('cryptoprocessing', 'money-over'))?.reconcile, null, 'paid, not parked');
+  });
+
   it('a short confirmed is never plain paid: an underpaid exception, parked; an operator accepts it', async () => {
     const id = await open('money-short');
     const short = documented('invoice-callback-processing-mempool-convert-eur', id, 'money-short', {
