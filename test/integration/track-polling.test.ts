@@ -234,6 +234,25 @@ describe('pollOnce with a scripted provider and a moved clock', () => {
     assert.match(after.reason ?? '', /^inferred/);
   });
 
+  it('a timer invoice partly paid (still pending) and then silent past its deadline ends failed, never inferred expired', async () => {
+    const settings = trackSettings(t.config);
+    const rec = await open('cryptoprocessing', 'po-partly', { timer: true });
+    // An installment was recorded (money seen), but the invoice never reached processing.
+    const paidInto = await t.system.store.apply('cryptoprocessing', 'po-partly', {
+      status: 'pending',
+      source: 'callback',
+      fields: { received_amount: '0.001', received_currency: 'BTC', transactions: JSON.stringify([{ txid: 'po-partly-tx', amount: '0.001', currency: 'BTC' }]) },
+    });
+    assert.equal(paidInto.kind, 'applied');
+    const silent = adapter('cryptoprocessing', async () => null);
+    const end = await pollOnce(
+      { store: t.system.store, lane: laneWith(silent), settings, now: () => rec.opened_at! + settings.timerMs + settings.graceMs },
+      job('cryptoprocessing', 'po-partly'),
+    );
+    assert.deepEqual(end, { kind: 'done', status: 'failed', published: true });
+    assert.equal((await t.system.store.get('cryptoprocessing', 'po-partly'))?.inferred, 'deadline');
+  });
+
   it('processing past the 24 h stretch with a silent provider ends failed (as the provider reports that case), inferred', async () => {
     const settings = trackSettings(t.config);
     const rec = await open('alphapo', 'po-stuck', { timer: true }, true);
