@@ -119,8 +119,9 @@ describe('tracing', () => {
       Number(s.kind) === CLIENT && String(s.attributes['url.full']).startsWith(rx.url.replace('/hooks', '')) && s.spanContext().traceId === traceId;
     const parentOf = (s: ReadableSpan): string | undefined => s.parentSpanContext?.spanId;
     const traced = () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
-    // A span is exported when it ends, a child before its parent: wait until all three deliveries'
-    // consumer spans have ended and every span's parent is there (a parent that never comes times out).
+    // A span is exported when it ends, a child before its parent: wait until every delivery's
+    // consumer span has ended (one per result the receiver got: created, processing, paid, and
+    // pending when it was not overtaken) and every span's parent is there (a parent that never comes times out).
     const orphansOf = (all: ReadableSpan[]) => {
       const ids = new Set(all.map((s) => s.spanContext().spanId));
       return all.filter((s) => parentOf(s) !== producerSpan && !ids.has(parentOf(s) ?? ''));
@@ -128,7 +129,8 @@ describe('tracing', () => {
     await t
       .waitFor(async () => {
         const all = traced();
-        return all.filter((s) => s.name === 'process result-webhooks').length >= 3 && orphansOf(all).length === 0;
+        const delivered = rx.requests.filter((r) => r.body.foreign_id === fid).length;
+        return all.filter((s) => s.name === 'process result-webhooks').length >= delivered && orphansOf(all).length === 0;
       }, 'every span of the trace, with its parent')
       .catch(() => undefined);
 
