@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Pool } from 'undici';
-import type { RedisClient } from '../src/redis.ts';
+import type { RedisClient } from '../src/redis/connect.ts';
 import { signBody } from '../src/signing.ts';
 import { scanKeys } from './redis-tools.ts';
 import type { SandboxInfo } from './stack.ts';

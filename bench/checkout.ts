@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
-import type { RedisClient } from '../src/redis.ts';
+import type { RedisClient } from '../src/redis/connect.ts';
 import { order, runTag } from './orders.ts';
 import { deletePrefix } from './redis-tools.ts';
 import { startSandboxProcess, startStack } from './stack.ts';

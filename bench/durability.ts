@@ -1,5 +1,5 @@
 /**
- * Scenario `durability`: what `DURABILITY=replica` (src/durability.ts) costs. A private primary and
+ * Scenario `durability`: what `DURABILITY=replica` (src/redis/durability.ts) costs. A private primary and
  * two replicas of it (`redis-server` on loopback ports, the memory settings docker-compose.yml
  * ships, no persistence): one linked directly, one through a proxy that delays the link by
  * BENCH_DURABILITY_LINK_MS each way (a replica in another zone). The sandbox at 0 ms, and one stack

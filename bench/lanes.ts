@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import type { RedisClient } from '../src/redis.ts';
+import type { RedisClient } from '../src/redis/connect.ts';
 import { order, runTag } from './orders.ts';
 import { deletePrefix } from './redis-tools.ts';
 import { chunks, laneQueueCounts, postBatches, startSandboxProcess, startStack, waitForCreated, type SandboxInfo } from './stack.ts';

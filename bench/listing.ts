@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { listingRoutes } from '../src/http/listing.ts';
-import type { Lanes } from '../src/lanes.ts';
+import type { Lanes } from '../src/lanes/lane.ts';
 import { orderHash, type Order } from '../src/invoice/order.ts';
 import { InvoiceStore, type ListPosition } from '../src/invoice/store.ts';
 

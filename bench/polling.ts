@@ -22,7 +22,7 @@ import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CREATE_QUEUE } from '../queues/create.ts';
 import { POLL_QUEUE, PollJobSchema, createPollQueue, pollJobOf, type PollJob } from '../queues/poll.ts';
-import { DEFAULT_ACCOUNT } from '../src/lanes.ts';
+import { DEFAULT_ACCOUNT } from '../src/lanes/lane.ts';
 import { RESULTS_QUEUE } from '../queues/results.ts';
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
 import type { Child } from './procs.ts';
@@ -42,7 +42,7 @@ export interface PollingOptions {
 
 /** Invoices per seeding run, so progress shows on a 100,000 seed. */
 const SEED_CHUNK = 10_000;
-/** The sweeper's tick is 15 s (src/lost-jobs.ts): a shorter idle window would catch it or not. */
+/** The sweeper's tick is 15 s (src/background/sweeper.ts): a shorter idle window would catch it or not. */
 const IDLE_SECONDS = 15;
 /** Polls before the window opens: JIT, connection pools and the first limiter windows settle. */
 const WARMUP_SECONDS = 3;

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Cluster, Redis } from 'ioredis';
-import { isClusterUrl, type RedisClient } from '../src/redis.ts';
+import { isClusterUrl, type RedisClient } from '../src/redis/connect.ts';
 
 function nodesOf(redis: RedisClient): Redis[] {
   return redis instanceof Cluster ? redis.nodes('master') : [redis];

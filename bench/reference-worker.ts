@@ -6,7 +6,7 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { Pool } from 'undici';
-import { connect } from '../src/redis.ts';
+import { connect } from '../src/redis/connect.ts';
 import { signBody } from '../src/signing.ts';
 import { REF_QUEUE, REF_RESULTS, type ProviderRequest, type RefJob } from './orders.ts';
 

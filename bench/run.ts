@@ -30,8 +30,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Redis, type Cluster } from 'ioredis';
-import { lanePrefix } from '../src/lanes.ts';
-import { connect, type RedisClient } from '../src/redis.ts';
+import { lanePrefix } from '../src/lanes/lane.ts';
+import { connect, type RedisClient } from '../src/redis/connect.ts';
 import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-cluster.ts';
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
 import { callbackIngest } from './callbacks.ts';
@@ -404,9 +404,6 @@ async function scenarioLatency(e: Env): Promise<Record<string, unknown>> {
 }
 
 async function scenarioCallbacks(e: Env): Promise<Record<string, unknown>> {
-  if (!existsSync(join(ROOT, 'src/http/webhooks.ts'))) {
-    return { measured: false, reason: 'no callback endpoint yet (src/http/webhooks.ts does not exist)' };
-  }
   // A stack of its own, with invoices to call back about: four distinct callbacks per invoice.
   const prefix = `bench-${runTag()}-cb`;
   e.cleanup.push(() => deletePrefix(e.redis, prefix));

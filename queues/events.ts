@@ -10,9 +10,9 @@ import { z } from 'zod';
 import { encodeForeignId } from '../src/ids.ts';
 import { DECIMAL_TEXT } from '../src/money.ts';
 import { ProviderName } from '../src/invoice/order.ts';
-import { AccountName, laneKey } from '../src/lanes.ts';
+import { AccountName, laneKey } from '../src/lanes/lane.ts';
 import { STATUSES } from '../src/invoice/state.ts';
-import { jobTelemetry } from '../src/tracing.ts';
+import { jobTelemetry } from '../src/observability/tracing.ts';
 
 export const EVENTS_QUEUE = 'invoice-events';
 
@@ -121,7 +121,7 @@ export class EventWriter {
   add(parsed: EventJob): Promise<string> {
     const jobId = eventJobId(laneKey(parsed.provider, parsed.account), parsed.update.dedupeKey);
     return new Promise<string>((resolve, reject) => {
-      // Each job in its own callback's trace, though they are stored together (src/tracing.ts).
+      // Each job in its own callback's trace, though they are stored together (src/observability/tracing.ts).
       this.waiting.push({ job: { name: parsed.update.status, data: parsed, opts: { jobId, ...jobTelemetry() } }, resolve, reject });
       if (this.waiting.length >= this.maxBatch) this.flush();
       else if (!this.scheduled) {

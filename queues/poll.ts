@@ -12,7 +12,7 @@ import { KINDS, ProviderName } from '../src/invoice/order.ts';
 import { isTerminal } from '../src/invoice/state.ts';
 import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import { deadlineOf, nextPollAt, type TrackSettings } from '../src/invoice/track.ts';
-import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../src/lanes.ts';
+import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../src/lanes/lane.ts';
 
 export const POLL_QUEUE = 'invoice-poll';
 
@@ -87,7 +87,7 @@ export interface ScheduleDeps {
 /**
  * Schedules an open invoice's poll when the lane's cadence and the invoice's deadline say
  * (src/invoice/track.ts), in the lane's poll index: the PollScheduler gives it its poll job once
- * that time comes (src/poll-scheduler.ts), so an invoice that ends before never costs one.
+ * that time comes (src/background/poll-scheduler.ts), so an invoice that ends before never costs one.
  * Called wherever an invoice becomes open: its creation, a callback adopting an invoice whose
  * create answer was lost, an operator attaching one, the sweeper. Idempotent: an earlier schedule
  * stands, and an invoice that has its poll job keeps that one. An invoice of a lane this system

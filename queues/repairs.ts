@@ -12,12 +12,12 @@ import { z } from 'zod';
 import { createJobId } from './create.ts';
 import { schedulePoll } from './poll.ts';
 import { zodIssues, type FieldIssue } from '../src/errors.ts';
-import { resendCreate } from '../src/retry.ts';
+import { resendCreate } from '../src/ops/retry.ts';
 import { ProviderName } from '../src/invoice/order.ts';
 import { AbandonSchema, AcceptSchema, AttachSchema, ReissueSchema, Who, type RepairDeps } from '../src/invoice/repair.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
 import type { TrackSettings } from '../src/invoice/track.ts';
-import { AccountName, type Lanes } from '../src/lanes.ts';
+import { AccountName, type Lanes } from '../src/lanes/lane.ts';
 import type { Logger } from 'pino';
 
 export const REPAIRS_QUEUE = 'invoice-repairs';

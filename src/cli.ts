@@ -25,17 +25,17 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createJobId } from '../queues/create.ts';
-import { hashPassword } from './admin-users.ts';
+import { hashPassword } from './access/admin-users.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { toView, type IntakeResult } from './invoice/intake.ts';
 import { abandon, attach, cancelBeforeSending, reissue, type RepairOutcome } from './invoice/repair.ts';
-import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './retry.ts';
+import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './ops/retry.ts';
 import { repairDeps } from '../queues/repairs.ts';
-import { AccountName, DEFAULT_ACCOUNT, laneKey } from './lanes.ts';
-import { createLogger } from './logger.ts';
+import { AccountName, DEFAULT_ACCOUNT, laneKey } from './lanes/lane.ts';
+import { createLogger } from './observability/logger.ts';
 import { sandboxAccounts } from './providers/registry.ts';
-import type { RedisClient } from './redis.ts';
+import type { RedisClient } from './redis/connect.ts';
 import { startSystem, type System } from './system.ts';
 
 const USAGE = `usage: npm run cli -- <command>

@@ -3,13 +3,13 @@
  * process with a message naming the variable (see `ConfigError`).
  */
 import { z } from 'zod';
-import { ActorName, loadKeysFile } from './api-keys.ts';
-import { loadAdminUsers, type AdminUser } from './admin-users.ts';
+import { ActorName, loadKeysFile } from './access/api-keys.ts';
+import { loadAdminUsers, type AdminUser } from './access/admin-users.ts';
 import { ConfigError } from './errors.ts';
-import { DEFAULT_ACCOUNT, loadAccountsFile, type AccountConfig } from './lanes.ts';
+import { DEFAULT_ACCOUNT, loadAccountsFile, type AccountConfig } from './lanes/lane.ts';
 import { providerModules, type ProviderModules } from './providers/registry.ts';
-import { secretIssue, targetUrlIssue } from './webhook-target.ts';
-import { hashTag, isClusterUrl, isSentinelUrl, parseClusterUrl, parseSentinelUrl } from './redis.ts';
+import { secretIssue, targetUrlIssue } from './results/target.ts';
+import { hashTag, isClusterUrl, isSentinelUrl, parseClusterUrl, parseSentinelUrl } from './redis/connect.ts';
 
 const optionalString = z.string().trim().min(1).optional();
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
@@ -59,7 +59,7 @@ const EnvSchema = z.object({
     .optional(),
   /**
    * `replica`: an accepted order is answered, and a submission sent, only once Redis WAIT says
-   * DURABILITY_REPLICAS replicas hold it (src/durability.ts); `off`: Redis' asynchronous replication.
+   * DURABILITY_REPLICAS replicas hold it (src/redis/durability.ts); `off`: Redis' asynchronous replication.
    */
   DURABILITY: z.enum(['off', 'replica']).default('off'),
   DURABILITY_REPLICAS: z.coerce.number().int().min(1).max(16).default(1),
@@ -76,7 +76,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_{}.-]{1,64}$/, 'letters, digits, _ . - and a {hash tag} only')
     .default('iw'),
-  /** A full-access API key with id `default` (src/api-keys.ts). */
+  /** A full-access API key with id `default` (src/access/api-keys.ts). */
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** API keys with scopes and lanes: a JSON file of token hashes, reloaded when it changes (docs/security.md). */
   API_KEYS_FILE: optionalString,
@@ -109,7 +109,7 @@ const EnvSchema = z.object({
   LANES: optionalString,
   /** Give every lane's keys a hash tag of its own, so lanes spread over a Redis Cluster's masters. */
   LANE_HASH_TAGS: z.stringbool().default(false),
-  /** Circuit breaker defaults for every lane (lane tuning may override): see src/breaker.ts. */
+  /** Circuit breaker defaults for every lane (lane tuning may override): see src/lanes/breaker.ts. */
   BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   BREAKER_OPEN_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
   BREAKER_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(300_000),

@@ -11,11 +11,11 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './errors.ts';
 import { loadConfig, type Config } from './config.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from './observability/logger.ts';
 import { providerModules, sandboxAccounts } from './providers/registry.ts';
-import { resolveRedis } from './redis.ts';
+import { resolveRedis } from './redis/connect.ts';
 import { startSystem, type Role, type System } from './system.ts';
-import { startTracing, tracingFromEnv, type Tracing } from './tracing.ts';
+import { startTracing, tracingFromEnv, type Tracing } from './observability/tracing.ts';
 
 const { values } = parseArgs({ options: { role: { type: 'string', default: 'all' } } });
 const role = values.role as Role;

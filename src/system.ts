@@ -14,24 +14,24 @@ import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
 import { createPollQueue } from '../queues/poll.ts';
 import { RETRY_SCHEDULE_MS, createWebhooksQueue, type WebhooksQueue } from '../queues/webhooks.ts';
 import { createRepairsQueue, ensureRepairTemplates, type RepairsQueue } from '../queues/repairs.ts';
-import { EndpointStore, fanOut } from './result-webhooks.ts';
+import { EndpointStore, fanOut } from './results/endpoints.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
-import { KeyRing } from './api-keys.ts';
-import { Breaker } from './breaker.ts';
-import { LanePause } from './lane-pause.ts';
+import { KeyRing } from './access/api-keys.ts';
+import { Breaker } from './lanes/breaker.ts';
+import { LanePause } from './lanes/pause.ts';
 import type { Config } from './config.ts';
 import { createOpsApp } from './http/ops.ts';
 import { Intake } from './invoice/intake.ts';
 import { OutboxRelay } from './invoice/relay.ts';
 import type { TrackSettings } from './invoice/track.ts';
 import { InvoiceStore, type InvoiceRecord } from './invoice/store.ts';
-import { describeLane, laneKey, lanePrefix, laneTuning, parseLaneList, type Lane, type LaneStatus, type Lanes } from './lanes.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import { describeLane, laneKey, lanePrefix, laneTuning, parseLaneList, type Lane, type LaneStatus, type Lanes } from './lanes/lane.ts';
+import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createHttpClient, type HttpClient } from './providers/http.ts';
 import { providerModules, type ProviderModules } from './providers/registry.ts';
-import { connect, connectionErrorLog, type RedisClient } from './redis.ts';
-import { Durability } from './durability.ts';
-import { RedisWatch } from './redis-watch.ts';
+import { connect, connectionErrorLog, type RedisClient } from './redis/connect.ts';
+import { Durability } from './redis/durability.ts';
+import { RedisWatch } from './redis/watch.ts';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -48,7 +48,7 @@ export interface SystemOptions {
   defaultMetrics?: boolean;
   /** The providers this system knows (default: the registry's); a test may add one of its own. */
   providers?: ProviderModules;
-  /** BullMQ telemetry (bullmq-otel) when tracing is on (src/tracing.ts): every queue and worker gets it. */
+  /** BullMQ telemetry (bullmq-otel) when tracing is on (src/observability/tracing.ts): every queue and worker gets it. */
   telemetry?: Telemetry;
 }
 
@@ -140,7 +140,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     });
   }
   const prefixOf = (lane: string): string => lanes.get(lane)?.prefix ?? lanePrefix(prefix, lane, config.LANE_HASH_TAGS);
-  // DURABILITY=replica: WAIT on the store's own connection, where every store write goes (src/durability.ts).
+  // DURABILITY=replica: WAIT on the store's own connection, where every store write goes (src/redis/durability.ts).
   if (config.DURABILITY === 'replica' && !(storeRedis instanceof Redis)) throw new Error('DURABILITY=replica is not supported on a Redis Cluster');
   const durability =
     config.DURABILITY === 'replica' && storeRedis instanceof Redis
@@ -186,7 +186,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   // A worker-role process listens only for health and metrics: never a callback address.
   const ownUrl = (): string | undefined => (role === 'worker' ? undefined : system.url);
   const publicBase = (): string => (config.PUBLIC_BASE_URL ?? ownUrl() ?? `http://127.0.0.1:${config.PORT}`).replace(/\/+$/, '');
-  // Providers that take a callback URL per order get this invoice's own route (src/http/webhooks.ts).
+  // Providers that take a callback URL per order get this invoice's own route (src/http/callbacks.ts).
   const callbackUrl = (record: InvoiceRecord): string | undefined =>
     lanes.get(record.lane)?.adapter.callbacks === 'per-invoice' ? `${publicBase()}/webhooks/${record.provider}/${encodeURIComponent(record.id)}` : undefined;
   const track: TrackSettings = { pollIdleMs: config.POLL_IDLE_MS, graceMs: config.DEADLINE_GRACE_MS };
@@ -263,7 +263,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       const ops = { redis: redis as Redis, log, metrics: m, metricsToken: config.METRICS_TOKEN, workersRunning, laneStatus, authFailureLimit: config.AUTH_FAILURE_LIMIT };
       // The worker role serves only health and metrics; the producer API and Bull Board live on the
       // api role, and are not even loaded in a worker process (about 20 MB of its memory).
-      const http = role === 'worker' ? undefined : await Promise.all([import('./http/app.ts'), import('./http/webhooks.ts')]);
+      const http = role === 'worker' ? undefined : await Promise.all([import('./http/app.ts'), import('./http/callbacks.ts')]);
       // API keys: API_TOKEN and the keys file, which is watched and read again when it changes.
       if (http) {
         keyRing?.close();

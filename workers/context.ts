@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { OutboxRelay } from '../src/invoice/relay.ts';
 import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import type { TrackSettings } from '../src/invoice/track.ts';
-import type { Lanes } from '../src/lanes.ts';
-import type { Metrics } from '../src/metrics.ts';
+import type { Lanes } from '../src/lanes/lane.ts';
+import type { Metrics } from '../src/ops/metrics.ts';
 import type { WebhookWorkerDeps } from './webhooks.ts';
 
 /** What every processor gets: injected, so tests run the real processors on their own prefix. */

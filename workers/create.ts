@@ -13,7 +13,7 @@ import { submitOrder, type SubmitDeps, type SubmitOutcome } from '../src/invoice
 import { deadlineOf, nextPollAt } from '../src/invoice/track.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
 
-import type { Lane } from '../src/lanes.ts';
+import type { Lane } from '../src/lanes/lane.ts';
 import type { WorkerContext } from './context.ts';
 import { laneWorker, type OutcomeProcessor } from './lane-worker.ts';
 

@@ -10,9 +10,9 @@ import { drainLegacyQueues, type LegacyDrain } from './legacy.ts';
 import { startPollWorker } from './poll.ts';
 import { startRepairsWorker } from './repairs.ts';
 import { startWebhooksWorker } from './webhooks.ts';
-import { LostJobSweeper } from '../src/lost-jobs.ts';
-import { PollScheduler } from '../src/poll-scheduler.ts';
-import { within } from '../src/within.ts';
+import { LostJobSweeper } from '../src/background/sweeper.ts';
+import { PollScheduler } from '../src/background/poll-scheduler.ts';
+import { within } from '../src/background/within.ts';
 import type { WorkerContext } from './context.ts';
 
 export interface RunningWorkers {

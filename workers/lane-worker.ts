@@ -11,7 +11,7 @@
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, Worker, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import { errorSummary } from '../src/errors.ts';
-import type { Lane } from '../src/lanes.ts';
+import type { Lane } from '../src/lanes/lane.ts';
 import type { WorkerContext } from './context.ts';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';

@@ -7,7 +7,7 @@
  * re-enables it and redelivers (API, CLI, or a retry in Bull Board). A 410 Gone disables the
  * endpoint at once (the receiver says it is gone for good): its deliveries are held, not lost.
  *
- * Each request goes through the delivery agent (src/webhook-target.ts): the host is resolved and
+ * Each request goes through the delivery agent (src/results/target.ts): the host is resolved and
  * checked again as the connection is made, the answer has one deadline (headers and body
  * together) and a size cap, and redirects are not followed.
  */
@@ -16,9 +16,9 @@ import { request, type Dispatcher } from 'undici';
 import { RETRY_SCHEDULE_MS, WEBHOOKS_QUEUE, WebhookJobSchema, type WebhookJob } from '../queues/webhooks.ts';
 import type { ResultsQueue } from '../queues/results.ts';
 import { MAX_BODY_BYTES, retryAfterMs } from '../src/providers/http.ts';
-import { signHeaders, type EndpointStore } from '../src/result-webhooks.ts';
-import { deliveryAgent, targetUrlIssue, type Resolve } from '../src/webhook-target.ts';
-import { clientSpan } from '../src/tracing.ts';
+import { signHeaders, type EndpointStore } from '../src/results/endpoints.ts';
+import { deliveryAgent, targetUrlIssue, type Resolve } from '../src/results/target.ts';
+import { clientSpan } from '../src/observability/tracing.ts';
 import type { WorkerContext } from './context.ts';
 import { withOutcomeLine, type OutcomeProcessor } from './lane-worker.ts';
 

@@ -8,7 +8,7 @@
  *
  * An operator (role `operator`) gets the repairs that apply to the record's state as forms. They
  * post to routes here that run the same implementation as the API, the CLI and the repairs queue
- * (src/invoice/repair.ts, src/retry.ts); the actor is the signed-in user, and the form's "note" is
+ * (src/invoice/repair.ts, src/ops/retry.ts); the actor is the signed-in user, and the form's "note" is
  * a note beside it. A 400 shows the form again with each wrong field named next to it; a refusal
  * (409) shows its reason. A viewer sees the record and no forms, and any POST of theirs is refused.
  *
@@ -28,9 +28,9 @@ import { isTerminal } from '../invoice/state.ts';
 import type { HistoryEntry, InvoiceRecord, InvoiceStore } from '../invoice/store.ts';
 import { awaitsAcceptance } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';
-import type { Lanes } from '../lanes.ts';
-import { retrySubmission } from '../retry.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Lanes } from '../lanes/lane.ts';
+import { retrySubmission } from '../ops/retry.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { ADMIN_PATH } from './admin.ts';
 
 export const INVOICES_PATH = '/admin/invoices';

@@ -1,6 +1,6 @@
 /**
  * Bull Board at `/admin/queues`: every queue of the system, behind HTTP Basic auth. Each user
- * (ADMIN_USER with ADMIN_ROLE, and the users of ADMIN_USERS_FILE, src/admin-users.ts) is a viewer
+ * (ADMIN_USER with ADMIN_ROLE, and the users of ADMIN_USERS_FILE, src/access/admin-users.ts) is a viewer
  * or an operator, and gets a board of that role: a viewer's is read-only, and any change a
  * viewer asks of the board's API is refused here too; even an operator cannot obliterate or empty a queue, add jobs
  * (except repairs, below), rewrite job data, or clean or remove anything but completed jobs of the
@@ -24,11 +24,11 @@ import { POLL_QUEUE } from '../../queues/poll.ts';
 import { REPAIRS_QUEUE, parseRepairJob, repairDataJsonSchema, repairFields } from '../../queues/repairs.ts';
 import { RESULTS_QUEUE } from '../../queues/results.ts';
 import { WEBHOOKS_QUEUE } from '../../queues/webhooks.ts';
-import type { Lane, Lanes } from '../lanes.ts';
+import type { Lane, Lanes } from '../lanes/lane.ts';
 import type { Logger } from 'pino';
-import { decoyHash, verifyPassword, type AdminRole, type AdminUser } from '../admin-users.ts';
-import type { Metrics } from '../metrics.ts';
-import { maskPersonal } from '../redact.ts';
+import { decoyHash, verifyPassword, type AdminRole, type AdminUser } from '../access/admin-users.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import { maskPersonal } from '../observability/redact.ts';
 import { safeEqual } from '../signing.ts';
 import type { AuthFailures } from './auth.ts';
 
@@ -88,7 +88,7 @@ const PAUSE_NOTES = {
 /**
  * A lane's create queue: the board names a pause by its cause. BullMQ keeps one queue-wide pause
  * (`rateLimit`), which the board shows as "rate limited"; a capacity pause or an open breaker is
- * shown as such in the description instead (src/lane-pause.ts), and only a provider's own rate
+ * shown as such in the description instead (src/lanes/pause.ts), and only a provider's own rate
  * limit keeps the board's badge.
  */
 class LaneQueueAdapter extends BullMQAdapter {

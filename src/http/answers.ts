@@ -149,7 +149,7 @@ export const ListAnswerSchema = z.object({
 /** 503: something this service depends on did not answer; nothing changed, try again after `Retry-After`. */
 export const UnavailableSchema = z.object({ error: z.string(), message: z.string() });
 
-/** A result webhook endpoint as answers show it: never its secrets, only a prefix of each (src/result-webhooks.ts `endpointView`). */
+/** A result webhook endpoint as answers show it: never its secrets, only a prefix of each (src/results/endpoints.ts `endpointView`). */
 export const EndpointViewSchema = z.object({
   id: z.string(),
   url: z.string(),

@@ -7,17 +7,17 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { DurabilityShortfall } from '../durability.ts';
+import { DurabilityShortfall } from '../redis/durability.ts';
 import { errorSummary, redisUnavailable } from '../errors.ts';
 import type { Intake } from '../invoice/intake.ts';
-import type { LaneStatus, Lanes } from '../lanes.ts';
+import type { LaneStatus, Lanes } from '../lanes/lane.ts';
 import { listingRoutes } from './listing.ts';
 import { paymentMethodRoutes } from './payment-method.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { ADMIN_PATH, adminRouter, adminSignIn, type AdminOptions } from './admin.ts';
 import { INVOICES_PATH, invoicePageRoutes } from './admin-invoices.ts';
-import { KeyRing } from '../api-keys.ts';
+import { KeyRing } from '../access/api-keys.ts';
 import { AuthFailures, apiAccess, apiAuth } from './auth.ts';
 import { opsRoutes } from './ops.ts';
 import { invoiceRoutes } from './invoices.ts';
@@ -25,9 +25,9 @@ import { repairRoutes } from './repairs.ts';
 import { webhookEndpointRoutes, type EndpointRouteDeps } from './webhook-endpoints.ts';
 import type { TrackSettings } from '../invoice/track.ts';
 import { openApiRoutes } from './openapi.ts';
-import { tracingMiddleware } from '../tracing.ts';
-import { lateAnswer, redisDeadline, type RedisWatch } from '../redis-watch.ts';
-import { oncePerInterval } from '../redis.ts';
+import { tracingMiddleware } from '../observability/tracing.ts';
+import { lateAnswer, redisDeadline, type RedisWatch } from '../redis/watch.ts';
+import { oncePerInterval } from '../redis/connect.ts';
 
 export interface AppDeps {
   intake: Intake;
@@ -142,7 +142,7 @@ export function createApp(deps: AppDeps): Express {
   // The producer API's OpenAPI document and its reference page: open, like /healthz (they describe, they hold no data).
   app.use(openApiRoutes());
 
-  // Everything below needs Redis: a bounded wait for it, then 503 with Retry-After (src/redis-watch.ts).
+  // Everything below needs Redis: a bounded wait for it, then 503 with Retry-After (src/redis/watch.ts).
   if (deps.redisWatch) app.use(['/v1', '/webhooks'], redisDeadline(deps.redisWatch.watch, deps.redisWatch.unavailableMs));
   deps.mount?.(app);
 

@@ -1,5 +1,5 @@
 /**
- * Authentication at the HTTP edge: bearer tokens for the producer API (API keys, src/api-keys.ts)
+ * Authentication at the HTTP edge: bearer tokens for the producer API (API keys, src/access/api-keys.ts)
  * and /metrics, and the bookkeeping of failures every surface (api, admin, metrics) shares: a
  * warn line (surface, address, path; never anything of the credential), the
  * `invoice_worker_auth_failures_total{surface}` counter, and a per-address brake: after
@@ -11,9 +11,9 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { OPEN_ACCESS, SCOPES, mayUseLane, type KeyRing, type Principal, type Scope } from '../api-keys.ts';
-import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
-import type { Metrics } from '../metrics.ts';
+import { OPEN_ACCESS, SCOPES, mayUseLane, type KeyRing, type Principal, type Scope } from '../access/api-keys.ts';
+import { DEFAULT_ACCOUNT, laneKey } from '../lanes/lane.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { safeEqual } from '../signing.ts';
 
 export type AuthSurface = 'api' | 'admin' | 'metrics';

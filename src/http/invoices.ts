@@ -9,12 +9,12 @@ import { z } from 'zod';
 import { zodIssues, type FieldIssue } from '../errors.ts';
 import { toView, type Intake } from '../invoice/intake.ts';
 import { ProviderName } from '../invoice/order.ts';
-import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../lanes.ts';
-import { mayUseLane } from '../api-keys.ts';
-import { retryFailed, retrySubmission } from '../retry.ts';
+import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../lanes/lane.ts';
+import { mayUseLane } from '../access/api-keys.ts';
+import { retryFailed, retrySubmission } from '../ops/retry.ts';
 import { principalOf } from './auth.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { Logger } from 'pino';
 
 export const MAX_BATCH = 1000;

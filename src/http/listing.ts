@@ -11,8 +11,8 @@ import { zodIssues } from '../errors.ts';
 import { toView } from '../invoice/intake.ts';
 import { ProviderName } from '../invoice/order.ts';
 import { STATUSES } from '../invoice/state.ts';
-import { AccountName, type Lanes } from '../lanes.ts';
-import { mayUseLane } from '../api-keys.ts';
+import { AccountName, type Lanes } from '../lanes/lane.ts';
+import { mayUseLane } from '../access/api-keys.ts';
 import { principalOf } from './auth.ts';
 import type { InvoiceRecord, InvoiceStore, ListPosition } from '../invoice/store.ts';
 

@@ -12,11 +12,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { OrderObject, OrderSchema, ProviderName } from '../invoice/order.ts';
-import { AccountName } from '../lanes.ts';
+import { AccountName } from '../lanes/lane.ts';
 import * as answers from './answers.ts';
 import { BatchSchema, BulkRetrySchema, MAX_BATCH, MAX_WAITERS, RetryBody, WAIT_MAX_SECONDS } from './invoices.ts';
 import { renderReference } from './reference.ts';
-import { SCOPES } from '../api-keys.ts';
+import { SCOPES } from '../access/api-keys.ts';
 import { requiredScope } from './auth.ts';
 import { AbandonSchema, AcceptSchema, AttachSchema, CancelSchema, ReissueSchema } from '../invoice/repair.ts';
 import { ResultSchema, type InvoiceResult } from '../invoice/result.ts';

@@ -5,8 +5,8 @@
  */
 import express, { Router, type Express } from 'express';
 import type { Logger } from 'pino';
-import type { Metrics } from '../metrics.ts';
-import type { LaneStatus } from '../lanes.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { LaneStatus } from '../lanes/lane.ts';
 import { AuthFailures, bearerAuth } from './auth.ts';
 
 /** A Redis that is reconnecting queues commands instead of failing them; readiness must not wait. */

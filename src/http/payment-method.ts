@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ProviderError, ProviderRejected, zodIssues } from '../errors.ts';
 import { toView } from '../invoice/intake.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
-import type { Lanes } from '../lanes.ts';
+import type { Lanes } from '../lanes/lane.ts';
 import { params } from './invoices.ts';
 
 export const PaymentMethodBody = z.strictObject({

@@ -26,7 +26,7 @@ import {
 } from '../invoice/repair.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';
-import type { Lanes } from '../lanes.ts';
+import type { Lanes } from '../lanes/lane.ts';
 import { principalOf } from './auth.ts';
 import { params } from './invoices.ts';
 

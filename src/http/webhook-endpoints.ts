@@ -1,5 +1,5 @@
 /**
- * Result webhook endpoints (src/result-webhooks.ts), under the producer API's bearer token:
+ * Result webhook endpoints (src/results/endpoints.ts), under the producer API's bearer token:
  *
  *   POST   /v1/webhook-endpoints                 {url, description?, secret?}: 201 with the secret (shown once)
  *   GET    /v1/webhook-endpoints                 the endpoints, without secrets (a prefix of each tells them apart)
@@ -22,9 +22,9 @@ import type { ResultsQueue } from '../../queues/results.ts';
 import { webhookJobId, type WebhookJob, type WebhooksQueue } from '../../queues/webhooks.ts';
 import { zodIssues } from '../errors.ts';
 import { invoiceId } from '../ids.ts';
-import { laneKey } from '../lanes.ts';
-import { Secret, endpointView, type Endpoint, type EndpointStore } from '../result-webhooks.ts';
-import { targetIssue, type Resolve } from '../webhook-target.ts';
+import { laneKey } from '../lanes/lane.ts';
+import { Secret, endpointView, type Endpoint, type EndpointStore } from '../results/endpoints.ts';
+import { targetIssue, type Resolve } from '../results/target.ts';
 import { principalOf } from './auth.ts';
 import { LIST_DEFAULT, LIST_MAX, decodeCursor, encodeCursor, queryIssues } from './listing.ts';
 
@@ -105,7 +105,7 @@ function visibleTo(res: Response, e: Endpoint | null): Endpoint | null {
 export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
   const r = Router();
   const find = async (res: Response, id: string): Promise<Endpoint | null> => visibleTo(res, await deps.endpoints.get(id));
-  // HTTPS to a public address only (src/webhook-target.ts): resolved now, and again at each delivery.
+  // HTTPS to a public address only (src/results/target.ts): resolved now, and again at each delivery.
   const url = z
     .string()
     .max(2048)

@@ -7,12 +7,12 @@
 import type { FieldIssue } from '../errors.ts';
 import { zodIssues } from '../errors.ts';
 import { newSecret } from '../signing.ts';
-import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
+import { DEFAULT_ACCOUNT, laneKey } from '../lanes/lane.ts';
 import { OrderSchema, forbiddenKeys, orderHash, type Kind, type Order, type ProviderId } from './order.ts';
 import type { Fee, PayTo, Transaction } from './result.ts';
 import type { HistoryEntry, InvoiceEventEntry, InvoiceRecord, InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
-import { activeTraceparent } from '../tracing.ts';
+import { activeTraceparent } from '../observability/tracing.ts';
 
 /** What intake needs of a lane: its adapter's rules. */
 export interface IntakeLane {

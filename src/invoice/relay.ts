@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { InvoiceResult } from './result.ts';
 import type { InvoiceStore, OutboxEntry } from './store.ts';
-import { publishSpans } from '../tracing.ts';
+import { publishSpans } from '../observability/tracing.ts';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 /** Extends the lock if it is still ours: 1, else 0 (it expired and maybe another relay took it). */
@@ -173,7 +173,7 @@ export class OutboxRelay {
         // Durability mode: a result is published only once a replica holds the change it announces
         // (a failover must never take back a state the order system was told about).
         await this.store.settle();
-        // Tracing on: each result is published in its own order's trace (src/tracing.ts).
+        // Tracing on: each result is published in its own order's trace (src/observability/tracing.ts).
         const spans = publishSpans(entries, this.results.name ?? 'invoice-results');
         try {
           await this.results.addBulk(entries.map((e, i) => ({ name: e.name, data: e.data, opts: { jobId: e.jobId, ...spans.telemetry(i) } })));

@@ -100,7 +100,7 @@ export interface RepairDeps {
   log: Logger;
   /** The create job id of an order (queues/create.ts). */
   createJobId: (lane: string, foreignId: string) => string;
-  /** Sends an order's create job through its lane's queue again, with a fresh attempt budget (src/retry.ts `resendCreate`). */
+  /** Sends an order's create job through its lane's queue again, with a fresh attempt budget (src/ops/retry.ts `resendCreate`). */
   resend: (record: InvoiceRecord) => Promise<unknown>;
   /** Gives an order that became open its poll job (track.ts `schedulePoll`). */
   schedulePoll?: (lane: string, foreignId: string, record: InvoiceRecord) => Promise<unknown>;

@@ -11,9 +11,9 @@
  * slot, which the multi-key scripts need.
  */
 import { Cluster, type Redis } from 'ioredis';
-import { DurabilityShortfall, type Durability, type DurablePoint } from '../durability.ts';
+import { DurabilityShortfall, type Durability, type DurablePoint } from '../redis/durability.ts';
 import { invoiceId } from '../ids.ts';
-import { DEFAULT_ACCOUNT, laneKey } from '../lanes.ts';
+import { DEFAULT_ACCOUNT, laneKey } from '../lanes/lane.ts';
 import type { Kind, Order, ProviderId } from './order.ts';
 import { ResultSchema, type Fee, type InvoiceResult, type PayTo, type Transaction } from './result.ts';
 import { TERMINAL, transition, type Status } from './state.ts';
@@ -69,7 +69,7 @@ export interface InvoiceRecord {
   provider_foreign_id: string | null;
   /** Provider-side foreign_ids of invoices this order replaced by reissue, oldest first: news about them is an exception. */
   replaced_foreign_ids: string[];
-  /** W3C traceparent of the request that accepted the order, when tracing is on (src/tracing.ts). */
+  /** W3C traceparent of the request that accepted the order, when tracing is on (src/observability/tracing.ts). */
   trace?: string;
   /** What the merchant is credited, where the provider stated it for a finished payment. */
   settled_amount: string | null;
@@ -169,7 +169,7 @@ export interface ApplyOptions {
   /** The record as the caller last saw it; saves a read when it is still current. */
   known?: InvoiceRecord;
   /**
-   * Durability mode only (src/durability.ts): this change must be on a replica before the caller
+   * Durability mode only (src/redis/durability.ts): this change must be on a replica before the caller
    * acts on it; when no replica confirms in time, the change is taken back (its fields restored,
    * if nobody changed the record since) and `DurabilityShortfall` is thrown. For the submit marker.
    * Changes to `created` and to a terminal status are confirmed without being asked (see `apply`).
@@ -429,7 +429,7 @@ export class InvoiceStore {
   private readonly byPrefix = new Map<string, StoreKeys>();
 
   /**
-   * `prefixOf` names the key prefix of a lane (src/lanes.ts `lanePrefix`); `lanePrefixes` lists
+   * `prefixOf` names the key prefix of a lane (src/lanes/lane.ts `lanePrefix`); `lanePrefixes` lists
    * every distinct one this system writes, for the relay, the sweeper and the metrics to visit.
    */
   constructor(

@@ -19,7 +19,7 @@ import {
 } from '../errors.ts';
 import type { Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
-import { DEFAULT_ACCOUNT, envAccount } from '../lanes.ts';
+import { DEFAULT_ACCOUNT, envAccount } from '../lanes/lane.ts';
 import { DECIMAL_TEXT, compare, normalize, positiveDecimal } from '../money.ts';
 import { safeEqual } from '../signing.ts';
 import { retryAfterMs, type HttpResponse } from './http.ts';

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
 import { Pool } from 'undici';
 import { OutcomeUnknown, ProviderUnavailable } from '../errors.ts';
-import { clientSpan } from '../tracing.ts';
+import { clientSpan } from '../observability/tracing.ts';
 
 export interface HttpRequest {
   provider: string;

@@ -3,7 +3,7 @@
  * (its `ProviderModule`) and one line here; config, webhooks, queues, workers and the CLI take
  * everything provider-shaped from the module.
  */
-import { DEFAULT_ACCOUNT, type AccountConfig } from '../lanes.ts';
+import { DEFAULT_ACCOUNT, type AccountConfig } from '../lanes/lane.ts';
 import { cryptoSteroidModule } from './cryptosteroid.ts';
 import { platformModule } from './platform.ts';
 import type { ProviderModule, SandboxAccess } from './types.ts';

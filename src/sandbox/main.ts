@@ -6,7 +6,7 @@
  * SANDBOX_CRYPTOSTEROID_NEW_CAP (unpaid NEW invoices per merchant, default 50).
  */
 import { z } from 'zod';
-import { createLogger } from '../logger.ts';
+import { createLogger } from '../observability/logger.ts';
 import { startSandbox } from './index.ts';
 
 const Env = z.object({

@@ -5,7 +5,7 @@
  * write before writing it to the AOF (it postpones the write while the previous fsync is still
  * running, for up to 2 s), so a crash can lose acknowledged writes; under `always` it cannot.
  */
-import { connect } from '../../src/redis.ts';
+import { connect } from '../../src/redis/connect.ts';
 import { startAofRedis } from './redis-server.ts';
 
 export interface AofTrial {

@@ -31,7 +31,7 @@ import { createResultsQueue, type InvoiceResult } from '../../queues/results.ts'
 import { invoiceId } from '../../src/ids.ts';
 import { InvoiceStore } from '../../src/invoice/store.ts';
 import { resultJobId } from '../../queues/results.ts';
-import { connect, redisAnswers, type RedisClient } from '../../src/redis.ts';
+import { connect, redisAnswers, type RedisClient } from '../../src/redis/connect.ts';
 import { signBody } from '../../src/signing.ts';
 import { startSandbox, type Delivery, type FaultRule, type Sandbox, type SandboxSchedule } from '../../src/sandbox/index.ts';
 import { isTerminal } from '../../src/invoice/state.ts';

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 export { freePort } from '../helpers/ports.ts';
 import { freePort } from '../helpers/ports.ts';
-import { redisAnswers } from '../../src/redis.ts';
+import { redisAnswers } from '../../src/redis/connect.ts';
 
 const run = promisify(execFile);
 

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { createResultsQueue, resultJobId, type ResultsQueue } from '../../queues/results.ts';
 import { OutboxRelay } from '../../src/invoice/relay.ts';
 import { InvoiceStore, storeKeys } from '../../src/invoice/store.ts';
-import { connect, type RedisClient } from '../../src/redis.ts';
+import { connect, type RedisClient } from '../../src/redis/connect.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 
 const log = pino({ level: 'silent' });

@@ -21,8 +21,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { webhookJobId } from '../../queues/webhooks.ts';
-import { hashPassword, verifyPassword } from '../../src/admin-users.ts';
-import { sha256Hex } from '../../src/api-keys.ts';
+import { hashPassword, verifyPassword } from '../../src/access/admin-users.ts';
+import { sha256Hex } from '../../src/access/api-keys.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
 const TOKENS = {

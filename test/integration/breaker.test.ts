@@ -6,7 +6,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { Breaker } from '../../src/breaker.ts';
+import { Breaker } from '../../src/lanes/breaker.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 
 describe('lane circuit breaker', () => {

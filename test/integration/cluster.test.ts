@@ -9,7 +9,7 @@ import { Cluster } from 'ioredis';
 import { ResultSchema } from '../../queues/results.ts';
 import { loadConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { connect } from '../../src/redis.ts';
+import { connect } from '../../src/redis/connect.ts';
 import { clusterUnavailable, startRedisCluster, type LocalCluster } from '../helpers/redis-cluster.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';

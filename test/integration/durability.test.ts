@@ -1,5 +1,5 @@
 /**
- * Durability mode (`DURABILITY=replica`, src/durability.ts) across a primary crash: a primary and a
+ * Durability mode (`DURABILITY=replica`, src/redis/durability.ts) across a primary crash: a primary and a
  * replica on loopback ports, the API and a worker as processes of their own on the primary; many
  * orders posted (one at a time and in batches), the primary SIGKILLed right after the last answer,
  * the replica promoted. Every order answered 202 must be on the promoted replica, and a system
@@ -19,10 +19,10 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { resultJobId } from '../../queues/results.ts';
 import { loadConfig } from '../../src/config.ts';
-import { Durability, DurabilityShortfall } from '../../src/durability.ts';
+import { Durability, DurabilityShortfall } from '../../src/redis/durability.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { InvoiceStore, type InvoiceRecord } from '../../src/invoice/store.ts';
-import { parseSentinelUrl } from '../../src/redis.ts';
+import { parseSentinelUrl } from '../../src/redis/connect.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { freePort } from '../helpers/ports.ts';
 import { inSync, promote, redisGroup, replicaUnavailable, sentinelPrimary, startLinkProxy, startReplicated, startSentinels, type RedisGroup } from '../helpers/redis-replica.ts';
@@ -352,7 +352,7 @@ describe('what WAIT prevents: the replica link held, then the primary crashes', 
 
 // Found here, on Node 24 mostly: ioredis' failoverDetector disconnected a connection whose
 // reconnect was already under way, which then ended for good ("Connection is closed." on every
-// command, 500s until a restart). src/redis.ts no longer uses it; and whatever Redis says while it
+// command, 500s until a restart). src/redis/connect.ts no longer uses it; and whatever Redis says while it
 // fails over is a 503 with Retry-After, never a 500.
 describe('Sentinel: API and workers follow a failover', { skip: replicaUnavailable() }, () => {
   let group: RedisGroup | undefined;

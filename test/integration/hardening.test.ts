@@ -16,7 +16,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { ADMIN_PATH, adminRouter, type AdminRole } from '../../src/http/admin.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { fingerprint } from '../property/helpers.ts';

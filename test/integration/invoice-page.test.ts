@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { hashPassword } from '../../src/admin-users.ts';
+import { hashPassword } from '../../src/access/admin-users.ts';
 import { fixtureObject } from '../fixtures/providers/fake-http.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { platformHeaders, postRaw, waitCreated } from './track-helpers.ts';

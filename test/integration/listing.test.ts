@@ -19,11 +19,11 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { resultJobId } from '../../queues/results.ts';
-import { sha256Hex } from '../../src/api-keys.ts';
+import { sha256Hex } from '../../src/access/api-keys.ts';
 import { listingRoutes } from '../../src/http/listing.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
 import { InvoiceStore } from '../../src/invoice/store.ts';
-import type { Lanes } from '../../src/lanes.ts';
+import type { Lanes } from '../../src/lanes/lane.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 

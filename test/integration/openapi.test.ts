@@ -27,8 +27,8 @@ import { paymentMethodRoutes } from '../../src/http/payment-method.ts';
 import { webhookEndpointRoutes, type EndpointRouteDeps } from '../../src/http/webhook-endpoints.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger } from '../../src/logger.ts';
-import { sha256Hex } from '../../src/api-keys.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { sha256Hex } from '../../src/access/api-keys.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { platformHeaders, postRaw } from './track-helpers.ts';
 

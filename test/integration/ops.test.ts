@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Job } from 'bullmq';
 import { createJobId } from '../../queues/create.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { createOpsApp } from '../../src/http/ops.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 

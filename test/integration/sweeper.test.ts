@@ -7,9 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pollJobId } from '../../queues/poll.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
-import { LostJobSweeper } from '../../src/lost-jobs.ts';
-import { PollScheduler } from '../../src/poll-scheduler.ts';
-import { createLogger } from '../../src/logger.ts';
+import { LostJobSweeper } from '../../src/background/sweeper.ts';
+import { PollScheduler } from '../../src/background/poll-scheduler.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
 describe('sweepers', () => {

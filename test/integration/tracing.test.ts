@@ -1,5 +1,5 @@
 /**
- * Tracing (src/tracing.ts). Off: an order goes through the whole system with no SDK loaded, no
+ * Tracing (src/observability/tracing.ts). Off: an order goes through the whole system with no SDK loaded, no
  * trace on the record and no trace ids in the logs. On (an in-memory exporter, each span exported
  * as it ends): one order, sent with the producer's own `traceparent`, created, paid by the
  * sandbox through signed callbacks, published and delivered to a result webhook, is one connected
@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { pollJobId } from '../../queues/poll.ts';
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/index.ts';
-import { startTracing, tracingActive, tracingFromEnv, type Tracing } from '../../src/tracing.ts';
+import { startTracing, tracingActive, tracingFromEnv, type Tracing } from '../../src/observability/tracing.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
 const EMAIL = 'tracing.payer@mailbox.example';

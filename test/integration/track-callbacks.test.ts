@@ -441,7 +441,7 @@ describe('publication across crashes (no workers running)', () => {
     const outbox = storeKeys(t.prefix).outbox;
     const pending = await redis.lrange(outbox, 0, -1);
     assert.equal(pending.length, 2);
-    const log = (await import('../../src/logger.ts')).createLogger('silent');
+    const log = (await import('../../src/observability/logger.ts')).createLogger('silent');
     const relay = new OutboxRelay(store, resultsQueue, log);
     assert.equal(await relay.flush(), 2);
     assert.equal(await relay.flush(), 0);

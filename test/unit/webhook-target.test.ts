@@ -6,8 +6,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkedLookup, internalRange, secretIssue, targetIssue, targetUrlIssue, type Resolve } from '../../src/webhook-target.ts';
-import { newSecret } from '../../src/result-webhooks.ts';
+import { checkedLookup, internalRange, secretIssue, targetIssue, targetUrlIssue, type Resolve } from '../../src/results/target.ts';
+import { newSecret } from '../../src/results/endpoints.ts';
 import { INTERNAL_HOSTS } from '../helpers/internal-hosts.ts';
 
 describe('webhook target policy', () => {

@@ -21,10 +21,10 @@ import type { Logger } from 'pino';
 import { EventJobSchema, EventWriter, type EventsQueue } from '../../queues/events.ts';
 import { ValidationError, zodIssues } from '../errors.ts';
 import { laneOfId, type InvoiceRecord, type InvoiceStore } from '../invoice/store.ts';
-import { DEFAULT_ACCOUNT, type Lane, type Lanes } from '../lanes.ts';
-import type { Metrics } from '../metrics.ts';
+import { DEFAULT_ACCOUNT, type Lane, type Lanes } from '../lanes/lane.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../providers/types.ts';
-import { inCallbackSpan } from '../tracing.ts';
+import { inCallbackSpan } from '../observability/tracing.ts';
 
 /** Callbacks are a few KB; anything near this is not one. */
 export const WEBHOOK_BODY_LIMIT = '256kb';

@@ -11,12 +11,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { CreateQueue } from '../queues/create.ts';
-import type { PollQueue } from '../queues/poll.ts';
+import type { CreateQueue } from '../../queues/create.ts';
+import type { PollQueue } from '../../queues/poll.ts';
 import type { Breaker } from './breaker.ts';
-import type { LanePause } from './lane-pause.ts';
-import { ConfigError, type FieldIssue } from './errors.ts';
-import type { ProviderAdapter } from './providers/types.ts';
+import type { LanePause } from './pause.ts';
+import { ConfigError, type FieldIssue } from '../errors.ts';
+import type { ProviderAdapter } from '../providers/types.ts';
 
 export const DEFAULT_ACCOUNT = 'default';
 

@@ -5,7 +5,7 @@
  * for an operator, who should not "release" it. The worker notes the cause beside the pause,
  * expiring with it; the board reads it (src/http/admin.ts).
  */
-import type { RedisClient } from './redis.ts';
+import type { RedisClient } from '../redis/connect.ts';
 
 export const PAUSE_CAUSES = ['rate_limit', 'capacity', 'breaker'] as const;
 export type PauseCause = (typeof PAUSE_CAUSES)[number];

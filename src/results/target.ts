@@ -17,7 +17,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent } from 'undici';
-import { within } from './within.ts';
+import { within } from '../background/within.ts';
 
 /** Resolves a host name to all its addresses. */
 export type Resolve = (host: string) => Promise<Array<{ address: string; family: number }>>;

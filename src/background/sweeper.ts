@@ -10,13 +10,13 @@
  * Adding is idempotent by job id, so work that has its job is left alone.
  */
 import type { Logger } from 'pino';
-import { enqueueCreate, type CreateJob } from '../queues/create.ts';
-import { schedulePoll, withoutPollJob } from '../queues/poll.ts';
-import { decodeForeignId } from './ids.ts';
+import { enqueueCreate, type CreateJob } from '../../queues/create.ts';
+import { schedulePoll, withoutPollJob } from '../../queues/poll.ts';
+import { decodeForeignId } from '../ids.ts';
 import { Periodic } from './periodic.ts';
-import { laneOfId, type InvoiceStore, type StoreKeys } from './invoice/store.ts';
-import type { TrackSettings } from './invoice/track.ts';
-import type { Lanes } from './lanes.ts';
+import { laneOfId, type InvoiceStore, type StoreKeys } from '../invoice/store.ts';
+import type { TrackSettings } from '../invoice/track.ts';
+import type { Lanes } from '../lanes/lane.ts';
 
 export interface SweeperDeps {
   store: InvoiceStore;

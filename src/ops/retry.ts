@@ -8,10 +8,10 @@
  */
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { createJobId, enqueueCreate, type CreateJob, type CreateQueue } from '../queues/create.ts';
-import { DEFAULT_ACCOUNT } from './lanes.ts';
-import type { ProviderId } from './invoice/order.ts';
-import type { InvoiceRecord, InvoiceStore } from './invoice/store.ts';
+import { createJobId, enqueueCreate, type CreateJob, type CreateQueue } from '../../queues/create.ts';
+import { DEFAULT_ACCOUNT } from '../lanes/lane.ts';
+import type { ProviderId } from '../invoice/order.ts';
+import type { InvoiceRecord, InvoiceStore } from '../invoice/store.ts';
 
 export interface RetryDeps {
   store: InvoiceStore;

@@ -14,12 +14,12 @@
  * lease runs out. Adding is idempotent by job id: an invoice that already has its poll job keeps it.
  */
 import type { Logger } from 'pino';
-import { pollJobOf, type PollJobOf } from '../queues/poll.ts';
-import { isTerminal } from './invoice/state.ts';
-import type { InvoiceStore } from './invoice/store.ts';
-import type { Lanes } from './lanes.ts';
+import { pollJobOf, type PollJobOf } from '../../queues/poll.ts';
+import { isTerminal } from '../invoice/state.ts';
+import type { InvoiceStore } from '../invoice/store.ts';
+import type { Lanes } from '../lanes/lane.ts';
 import { Periodic } from './periodic.ts';
-import { inOrderTrace, tracingActive } from './tracing.ts';
+import { inOrderTrace, tracingActive } from '../observability/tracing.ts';
 
 export interface PollSchedulerDeps {
   store: InvoiceStore;

@@ -19,7 +19,7 @@
 import { execFileSync } from 'node:child_process';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 
 export interface RedisHandle {
   url: string;

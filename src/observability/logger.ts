@@ -8,7 +8,7 @@ import { traceIds } from './tracing.ts';
 
 /**
  * Keys the logs must never show a value of, as the providers, HTTP and our records spell them.
- * `maskPersonal` (src/redact.ts) masks each of them at any depth, in every line and every
+ * `maskPersonal` (src/observability/redact.ts) masks each of them at any depth, in every line and every
  * binding; logs.test.ts logs each one and checks its value never appears.
  */
 export const SECRET_KEYS = [
@@ -50,7 +50,7 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destinatio
       // of a line's cost; bench/RESULTS.md).
       formatters: { log: (obj) => maskPersonal(obj), bindings: (b) => maskPersonal(b) },
       timestamp: pino.stdTimeFunctions.isoTime,
-      // trace_id and span_id of the active span, when tracing is on (src/tracing.ts).
+      // trace_id and span_id of the active span, when tracing is on (src/observability/tracing.ts).
       mixin: traceIds,
     },
     (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }),

@@ -16,12 +16,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { webhookJobId, type WebhookJob } from '../queues/webhooks.ts';
-import { invoiceId } from './ids.ts';
-import type { OutboxEntry } from './invoice/store.ts';
-import { laneKey } from './lanes.ts';
-import { resultTelemetry } from './tracing.ts';
-import { secretIssue } from './webhook-target.ts';
+import { webhookJobId, type WebhookJob } from '../../queues/webhooks.ts';
+import { invoiceId } from '../ids.ts';
+import type { OutboxEntry } from '../invoice/store.ts';
+import { laneKey } from '../lanes/lane.ts';
+import { resultTelemetry } from '../observability/tracing.ts';
+import { secretIssue } from './target.ts';
 
 /** A `whsec_` secret of at least 24 bytes that is neither one repeated byte nor the specification's published example. */
 export const Secret = z.string().superRefine((v, ctx) => {

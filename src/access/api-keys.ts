@@ -20,8 +20,8 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ConfigError, type FieldIssue } from './errors.ts';
-import { safeEqual } from './signing.ts';
+import { ConfigError, type FieldIssue } from '../errors.ts';
+import { safeEqual } from '../signing.ts';
 
 export const SCOPES = ['orders:write', 'orders:read', 'repairs', 'webhooks'] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -10,7 +10,7 @@ import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } 
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ActorName } from './api-keys.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 
 export type AdminRole = 'viewer' | 'operator';
 

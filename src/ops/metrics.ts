@@ -7,12 +7,12 @@
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
-import { DURABLE_POINTS } from './durability.ts';
-import type { InvoiceStore, OutboxEntry } from './invoice/store.ts';
-import { TERMINAL } from './invoice/state.ts';
-import { describeLane, type Lanes } from './lanes.ts';
-import type { HttpRequest } from './providers/http.ts';
-import { within as withinMs } from './within.ts';
+import { DURABLE_POINTS } from '../redis/durability.ts';
+import type { InvoiceStore, OutboxEntry } from '../invoice/store.ts';
+import { TERMINAL } from '../invoice/state.ts';
+import { describeLane, type Lanes } from '../lanes/lane.ts';
+import type { HttpRequest } from '../providers/http.ts';
+import { within as withinMs } from '../background/within.ts';
 
 const P = 'invoice_worker_';
 /** A scrape must answer even while Redis hangs: Redis-backed gauges give up after this. */
@@ -91,7 +91,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     labelNames: ['lane'] as const,
     registers: [registry],
   });
-  // Durability mode only (src/durability.ts): this process's count, read from its Durability on scrape.
+  // Durability mode only (src/redis/durability.ts): this process's count, read from its Durability on scrape.
   const durability = store.durability;
   if (durability) {
     new Counter({

@@ -15,7 +15,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { connect, type RedisClient } from './redis.ts';
+import { connect, type RedisClient } from './connect.ts';
 
 export interface RedisWatchOptions {
   url: string;
