@@ -22,7 +22,7 @@ import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CREATE_QUEUE } from '../queues/create.ts';
 import { POLL_QUEUE, PollJobSchema, createPollQueue, pollJobOf, type PollJob } from '../queues/poll.ts';
-import { DEFAULT_ACCOUNT } from '../src/lanes/lane.ts';
+import { DEFAULT_ACCOUNT } from '../src/lanes/key.ts';
 import { RESULTS_QUEUE } from '../queues/results.ts';
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
 import type { Child } from './procs.ts';

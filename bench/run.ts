@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Redis, type Cluster } from 'ioredis';
-import { lanePrefix } from '../src/lanes/lane.ts';
+import { lanePrefix } from '../src/lanes/key.ts';
 import { connect, type RedisClient } from '../src/redis/connect.ts';
 import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-cluster.ts';
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';

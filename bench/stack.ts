@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Queue, type JobType } from 'bullmq';
 import { request } from 'undici';
 import type { RedisClient } from '../src/redis/connect.ts';
-import { lanePrefix } from '../src/lanes/lane.ts';
+import { lanePrefix } from '../src/lanes/key.ts';
 import { orders, runTag } from './orders.ts';
 import { freePort, spawnTs, waitForOutput, type Child } from './procs.ts';
 

@@ -10,7 +10,7 @@ import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from '
 import { z } from 'zod';
 import { jobId } from '../src/ids.ts';
 import { KINDS, ProviderName } from '../src/invoice/order.ts';
-import { AccountName, laneKey } from '../src/lanes/lane.ts';
+import { AccountName, laneKey } from '../src/lanes/key.ts';
 
 export const CREATE_QUEUE = 'invoice-create';
 

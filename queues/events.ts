@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { encodeForeignId } from '../src/ids.ts';
 import { DECIMAL_TEXT } from '../src/money.ts';
 import { ProviderName } from '../src/invoice/order.ts';
-import { AccountName, laneKey } from '../src/lanes/lane.ts';
+import { AccountName, laneKey } from '../src/lanes/key.ts';
 import { STATUSES } from '../src/invoice/state.ts';
 import { jobTelemetry } from '../src/observability/tracing.ts';
 

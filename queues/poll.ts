@@ -12,7 +12,8 @@ import { KINDS, ProviderName } from '../src/invoice/order.ts';
 import { isTerminal } from '../src/invoice/state.ts';
 import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import { deadlineOf, nextPollAt, type TrackSettings } from '../src/invoice/track.ts';
-import { AccountName, DEFAULT_ACCOUNT, laneKey, type Lanes } from '../src/lanes/lane.ts';
+import { AccountName, DEFAULT_ACCOUNT, laneKey } from '../src/lanes/key.ts';
+import type { Lanes } from '../src/lanes/lane.ts';
 
 export const POLL_QUEUE = 'invoice-poll';
 

@@ -17,7 +17,8 @@ import { ProviderName } from '../src/invoice/order.ts';
 import { AbandonSchema, AcceptSchema, AttachSchema, ReissueSchema, Who, type RepairDeps } from '../src/invoice/repair.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
 import type { TrackSettings } from '../src/invoice/track.ts';
-import { AccountName, type Lanes } from '../src/lanes/lane.ts';
+import { AccountName } from '../src/lanes/key.ts';
+import type { Lanes } from '../src/lanes/lane.ts';
 import type { Logger } from 'pino';
 
 export const REPAIRS_QUEUE = 'invoice-repairs';

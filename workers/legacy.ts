@@ -9,7 +9,8 @@ import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } f
 import type { Logger } from 'pino';
 import { CREATE_QUEUE, CreateJobSchema, createJobLane, enqueueCreate } from '../queues/create.ts';
 import { POLL_QUEUE, PollJobSchema, enqueuePoll } from '../queues/poll.ts';
-import { laneKey, type Lanes } from '../src/lanes/lane.ts';
+import { laneKey } from '../src/lanes/key.ts';
+import type { Lanes } from '../src/lanes/lane.ts';
 import { withOutcomeLine, type JobOutcome } from './lane-worker.ts';
 
 const WAITING = ['wait', 'delayed', 'prioritized', 'active'] as const;

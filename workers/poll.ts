@@ -7,7 +7,8 @@
 import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import { PollJobSchema, type PollJob } from '../queues/poll.ts';
 import { pollOnce } from '../src/invoice/track.ts';
-import { laneKey, type Lane } from '../src/lanes/lane.ts';
+import { laneKey } from '../src/lanes/key.ts';
+import type { Lane } from '../src/lanes/lane.ts';
 import type { WorkerContext } from './context.ts';
 import { laneWorker, type OutcomeProcessor } from './lane-worker.ts';
 

@@ -8,7 +8,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withOutcomeLine, type OutcomeProcessor } from './lane-worker.ts';
 import { REPAIRS_QUEUE, parseRepairJob, repairDeps, type RepairJob } from '../queues/repairs.ts';
 import { abandon, acceptPayment, attach, reissue, type RepairOutcome } from '../src/invoice/repair.ts';
-import { laneKey } from '../src/lanes/lane.ts';
+import { laneKey } from '../src/lanes/key.ts';
 import type { WorkerContext } from './context.ts';
 
 type RepairDone = { outcome: 'done'; status: string; provider_foreign_id?: string };

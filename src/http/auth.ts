@@ -12,7 +12,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { OPEN_ACCESS, SCOPES, mayUseLane, type KeyRing, type Principal, type Scope } from '../access/api-keys.ts';
-import { DEFAULT_ACCOUNT, laneKey } from '../lanes/lane.ts';
+import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { safeEqual } from '../signing.ts';
 

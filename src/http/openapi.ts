@@ -12,7 +12,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { OrderObject, OrderSchema, ProviderName } from '../invoice/order.ts';
-import { AccountName } from '../lanes/lane.ts';
+import { AccountName } from '../lanes/key.ts';
 import * as answers from './answers.ts';
 import { BatchSchema, BulkRetrySchema, MAX_BATCH, MAX_WAITERS, RetryBody, WAIT_MAX_SECONDS } from './invoices.ts';
 import { renderReference } from './reference.ts';

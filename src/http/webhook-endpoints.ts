@@ -22,7 +22,7 @@ import type { ResultsQueue } from '../../queues/results.ts';
 import { webhookJobId, type WebhookJob, type WebhooksQueue } from '../../queues/webhooks.ts';
 import { zodIssues } from '../errors.ts';
 import { invoiceId } from '../ids.ts';
-import { laneKey } from '../lanes/lane.ts';
+import { laneKey } from '../lanes/key.ts';
 import { Secret, endpointView, type Endpoint, type EndpointStore } from '../results/endpoints.ts';
 import { targetIssue, type Resolve } from '../results/target.ts';
 import { principalOf } from './auth.ts';

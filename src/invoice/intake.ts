@@ -7,7 +7,7 @@
 import type { FieldIssue } from '../errors.ts';
 import { zodIssues } from '../errors.ts';
 import { newSecret } from '../signing.ts';
-import { DEFAULT_ACCOUNT, laneKey } from '../lanes/lane.ts';
+import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
 import { OrderSchema, forbiddenKeys, orderHash, type Kind, type Order, type ProviderId } from './order.ts';
 import type { Fee, PayTo, Transaction } from './result.ts';
 import type { HistoryEntry, InvoiceEventEntry, InvoiceRecord, InvoiceStore } from './store.ts';

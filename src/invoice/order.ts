@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AccountName, DEFAULT_ACCOUNT } from '../lanes/lane.ts';
+import { AccountName, DEFAULT_ACCOUNT } from '../lanes/key.ts';
 import { normalize, positiveDecimal } from '../money.ts';
 
 /** A provider's registry id (src/providers/registry.ts); which ones run here is checked at intake. */

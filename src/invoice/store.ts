@@ -13,7 +13,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { DurabilityShortfall, type Durability, type DurablePoint } from '../redis/durability.ts';
 import { invoiceId } from '../ids.ts';
-import { DEFAULT_ACCOUNT, laneKey } from '../lanes/lane.ts';
+import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
 import type { Kind, Order, ProviderId } from './order.ts';
 import { ResultSchema, type Fee, type InvoiceResult, type PayTo, type Transaction } from './result.ts';
 import { TERMINAL, transition, type Status } from './state.ts';

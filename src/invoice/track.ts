@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { ProviderError, ProviderRateLimited, errorSummary } from '../errors.ts';
 import { add, compare, isZero, normalize, subFloor } from '../money.ts';
 import type { ProviderAdapter, ProviderUpdate, Transaction } from '../providers/types.ts';
-import { laneKey } from '../lanes/lane.ts';
+import { laneKey } from '../lanes/key.ts';
 import { isTerminal, type Status } from './state.ts';
 import { awaitsAcceptance, paymentHold, providerForeignId, type Change, type InvoiceRecord, type InvoiceStore } from './store.ts';
 

@@ -9,7 +9,7 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { createJobId, enqueueCreate, type CreateJob, type CreateQueue } from '../../queues/create.ts';
-import { DEFAULT_ACCOUNT } from '../lanes/lane.ts';
+import { DEFAULT_ACCOUNT } from '../lanes/key.ts';
 import type { ProviderId } from '../invoice/order.ts';
 import type { InvoiceRecord, InvoiceStore } from '../invoice/store.ts';
 

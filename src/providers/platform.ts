@@ -21,7 +21,8 @@ import {
 } from '../errors.ts';
 import type { Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
-import { DEFAULT_ACCOUNT, envAccount } from '../lanes/lane.ts';
+import { DEFAULT_ACCOUNT } from '../lanes/key.ts';
+import { envAccount } from '../lanes/accounts.ts';
 import { DECIMAL_TEXT, add, asJsonNumberLiteral, compare, isZero, jsonNumberText, normalize, positiveDecimal, subFloor } from '../money.ts';
 import { safeEqual, signBody, verifyBody } from '../signing.ts';
 import { retryAfterMs, type HttpResponse } from './http.ts';

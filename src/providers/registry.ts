@@ -3,7 +3,8 @@
  * (its `ProviderModule`) and one line here; config, webhooks, queues, workers and the CLI take
  * everything provider-shaped from the module.
  */
-import { DEFAULT_ACCOUNT, type AccountConfig } from '../lanes/lane.ts';
+import { DEFAULT_ACCOUNT } from '../lanes/key.ts';
+import type { AccountConfig } from '../lanes/accounts.ts';
 import { cryptoSteroidModule } from './cryptosteroid.ts';
 import { platformModule } from './platform.ts';
 import type { ProviderModule, SandboxAccess } from './types.ts';

@@ -10,7 +10,7 @@ import type { FieldIssue } from '../errors.ts';
 import type { Kind, Order } from '../invoice/order.ts';
 import type { Fee, PayTo, Transaction } from '../invoice/result.ts';
 import type { Status } from '../invoice/state.ts';
-import type { LaneRef } from '../lanes/lane.ts';
+import type { LaneRef } from '../lanes/key.ts';
 import type { HttpClient } from './http.ts';
 
 /** The money shapes are the result contract's (src/invoice/result.ts): one definition for adapters, record and results. */

@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { startSystem, type System, type SystemOptions } from '../../src/system.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
-import type { AccountConfig } from '../../src/lanes/lane.ts';
+import type { AccountConfig } from '../../src/lanes/accounts.ts';
 import { providerModules, sandboxAccounts } from '../../src/providers/registry.ts';
 import type { ProviderModule } from '../../src/providers/types.ts';
 import type { InvoiceResult } from '../../queues/results.ts';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { ProviderUnavailable, ResponseShape, ValidationError } from '../../src/errors.ts';
 import type { Status } from '../../src/invoice/state.ts';
-import { DEFAULT_ACCOUNT } from '../../src/lanes/lane.ts';
+import { DEFAULT_ACCOUNT } from '../../src/lanes/key.ts';
 import { signBody, verifyBody } from '../../src/signing.ts';
 import type { ProviderModule } from '../../src/providers/types.ts';
 import { startTestSystem, type TestSystem } from '../helpers/system.ts';

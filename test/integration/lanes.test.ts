@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AccountConfig } from '../../src/lanes/lane.ts';
+import type { AccountConfig } from '../../src/lanes/accounts.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { signBody } from '../../src/signing.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';

@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { AuthFailures, requiredScope } from '../../src/http/auth.ts';
 import { knownPaymentUrl } from '../../src/invoice/repair.ts';
-import { loadAccountsFile } from '../../src/lanes/lane.ts';
+import { loadAccountsFile } from '../../src/lanes/accounts.ts';
 import { providerModules } from '../../src/providers/registry.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 
