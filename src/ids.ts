@@ -1,5 +1,6 @@
 /**
- * Identifiers derived from (provider, foreign_id). BullMQ job ids may not contain ':' and may not
+ * Identifiers derived from (lane, foreign_id): the lane key (`<provider>` for the default account,
+ * `<provider>@<account>` otherwise: src/lanes/key.ts) and the order system's id. BullMQ job ids may not contain ':' and may not
  * be all digits, while a foreign_id may be digits only, contain colons, unicode or be 255 chars.
  * Safe ids are kept readable (`r.` prefix, shown as-is in Bull Board); anything else is
  * base64url-encoded (`b.` prefix). The prefixes keep the two forms from ever colliding.
@@ -16,12 +17,12 @@ export function decodeForeignId(encoded: string): string {
   throw new TypeError('not an encoded foreign_id');
 }
 
-/** The invoice's stable id: `<provider>.<encoded foreign_id>`. */
-export function invoiceId(provider: string, foreignId: string): string {
-  return `${provider}.${encodeForeignId(foreignId)}`;
+/** The invoice's stable id: `<lane>.<encoded foreign_id>`. */
+export function invoiceId(lane: string, foreignId: string): string {
+  return `${lane}.${encodeForeignId(foreignId)}`;
 }
 
 /** A job id for one queue and one invoice, optionally one step of it (e.g. a status). */
-export function jobId(queue: string, provider: string, foreignId: string, step?: string): string {
-  return [queue, invoiceId(provider, foreignId), step].filter(Boolean).join('.');
+export function jobId(queue: string, lane: string, foreignId: string, step?: string): string {
+  return [queue, invoiceId(lane, foreignId), step].filter(Boolean).join('.');
 }
