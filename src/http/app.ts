@@ -24,7 +24,7 @@ import { invoiceRoutes } from './invoices.ts';
 import { repairRoutes } from './repairs.ts';
 import { webhookEndpointRoutes, type EndpointRouteDeps } from './webhook-endpoints.ts';
 import type { TrackSettings } from '../invoice/track.ts';
-import { openApiRoutes } from './openapi.ts';
+import { openApiRoutes } from './openapi-routes.ts';
 import { tracingMiddleware } from '../observability/tracing.ts';
 import { lateAnswer, redisDeadline, type RedisWatch } from '../redis/watch.ts';
 import { oncePerInterval } from '../redis/connect.ts';

@@ -3,7 +3,8 @@
  * font or stylesheet from elsewhere, so it reads the same on a machine without internet access.
  * Every operation with its parameters, body and answers, then every schema, linked by anchor.
  */
-import type { JsonSchema, OpenApiDocument } from './openapi.ts';
+import type { JsonSchema } from './openapi-kit.ts';
+import type { OpenApiDocument } from './openapi.ts';
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 

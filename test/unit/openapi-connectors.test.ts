@@ -1,5 +1,5 @@
 /**
- * The connectors' required fields as the OpenAPI document states them (openapi.ts
+ * The connectors' required fields as the OpenAPI document states them (openapi-components.ts
  * `CONNECTOR_RULES`, one `oneOf` variant per provider and kind) match what each connector's
  * `validate` refuses: a valid order passes, and the same order without any one of the stated
  * fields is refused naming that field. Every registered provider has its variants.
@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OrderSchema } from '../../src/invoice/order.ts';
-import { CONNECTOR_RULES, openApiDocument } from '../../src/http/openapi.ts';
+import { CONNECTOR_RULES } from '../../src/http/openapi-components.ts';
+import { openApiDocument } from '../../src/http/openapi.ts';
 import { createCryptoSteroidAdapter } from '../../src/providers/cryptosteroid.ts';
 import { createPlatformAdapter } from '../../src/providers/platform.ts';
 import { PROVIDER_IDS } from '../../src/providers/registry.ts';
