@@ -10,7 +10,9 @@
  * const { invoice: { payment_url } } = await client.create(order, { waitSeconds: 10 });
  * ```
  */
+import type { z } from 'zod';
 import type { FieldIssue } from './errors.ts';
+import type { BatchAnswerSchema, CreateAnswerSchema } from './http/answers.ts';
 import type { InvoiceView } from './invoice/intake.ts';
 import type { OrderInput } from './invoice/order.ts';
 
@@ -24,7 +26,8 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
-export type CreateAnswer = { outcome: 'accepted' | 'existing'; invoice: InvoiceView };
+/** The answers' types are the API's own answer schemas (src/http/answers.ts), so they cannot drift from what it sends. */
+export type CreateAnswer = z.infer<typeof CreateAnswerSchema>;
 
 export interface CreateOptions {
   /**
@@ -35,17 +38,10 @@ export interface CreateOptions {
   waitSeconds?: number;
 }
 
-export type BatchItem =
-  | { index: number; outcome: 'accepted' | 'existing'; invoice: InvoiceView }
-  | { index: number; outcome: 'conflict'; foreign_id: string; message: string }
-  | { index: number; outcome: 'invalid'; issues: FieldIssue[] }
-  /** The API key may not use the order's lane; nothing was recorded for it. */
-  | { index: number; outcome: 'forbidden'; lane: string; message: string };
+/** One order's outcome: accepted or existing (with the invoice), conflict, invalid, or forbidden (the key may not use its lane). */
+export type BatchItem = BatchAnswer['results'][number];
 
-export interface BatchAnswer {
-  counts: Record<'accepted' | 'existing' | 'conflict' | 'invalid', number> & { forbidden?: number };
-  results: BatchItem[];
-}
+export type BatchAnswer = z.infer<typeof BatchAnswerSchema>;
 
 /** A non-2xx answer: `status`, the server's `error` code and, for 400, every bad field. */
 export class InvoiceApiError extends Error {

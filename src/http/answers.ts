@@ -1,66 +1,18 @@
 /**
  * The producer API's answers, as zod schemas: the OpenAPI document (openapi.ts) describes them from
  * here, and test/integration/openapi.test.ts checks every real answer against that document, so
- * an answer that changes shape without this file fails the test.
+ * an answer that changes shape without this file fails the test. The invoice itself is the view
+ * intake builds (src/invoice/intake.ts `InvoiceViewSchema`, whose type is inferred from it).
  */
 import { z } from 'zod';
-import { KINDS } from '../invoice/order.ts';
-import type { InvoiceView } from '../invoice/intake.ts';
-import { STATUSES } from '../invoice/state.ts';
-import type { HistoryEntry } from '../invoice/store.ts';
-import { FeeSchema, PayToSchema, TransactionSchema } from '../invoice/result.ts';
+import type { FieldIssue } from '../errors.ts';
+import { InvoiceViewSchema } from '../invoice/intake.ts';
+import type { RetryOutcome } from '../ops/retry.ts';
+import type { DeliveryAttempt, DeliverySummary, EndpointView } from '../results/endpoints.ts';
 
 export const FieldIssueSchema = z.object({
   field: z.string().describe('dotted path of the bad field, e.g. `customer.sender.first_name`; `(body)` for the body as a whole'),
   message: z.string(),
-});
-
-export const HistoryEntrySchema = z.object({
-  at: z.iso.datetime(),
-  from: z.enum(STATUSES).nullable(),
-  to: z.enum(STATUSES),
-  source: z.string().describe('where the change came from: api, create, callback, poll, operator...'),
-  reason: z.string().optional(),
-});
-
-const text = z.string().nullable();
-
-/** `InvoiceView` (src/invoice/intake.ts): the public view of a record, no secrets, no personal data. */
-export const InvoiceViewSchema = z.object({
-  provider: z.string(),
-  account: z.string().describe('the provider account (lane); `default` unless the order named another'),
-  kind: z.enum(KINDS),
-  foreign_id: z.string(),
-  status: z.enum(STATUSES).describe('`queued` until the provider has answered the create request'),
-  provider_invoice_id: text,
-  provider_status: text,
-  payment_url: text.describe('where the payer pays; set once the provider created the invoice'),
-  amount: z.string().describe('decimal string, as ordered'),
-  currency: z.string(),
-  received_amount: text.describe('what the payer actually sent so far, in `received_currency` (the sum of the provider transactions); never the invoice target'),
-  received_currency: text.describe('the currency the payer sent (usually a crypto code)'),
-  settled_amount: text.describe('what the merchant is credited, only where the provider states it for a finished payment'),
-  settled_currency: text,
-  transactions: z.array(TransactionSchema).describe('every payment transaction the provider reported, one per txid'),
-  fees: z.array(FeeSchema).describe('the fees the provider stated'),
-  pay_to: PayToSchema.nullable().describe('where and how much the payer must send, when the provider states it'),
-  reason: text,
-  last_error: text,
-  reconcile: text.describe('set while the order is parked for an operator (the provider may hold it already)'),
-  accepted_at: z.iso.datetime(),
-  updated_at: z.iso.datetime(),
-  events: z
-    .array(
-      z.looseObject({
-        id: z.string().describe('unique per invoice and kind'),
-        kind: z.enum(['exception', 'parked', 'payment']),
-        at: z.iso.datetime(),
-      }),
-    )
-    .describe('exceptions (provider news after the end) and parkings, oldest first, each also published as a result; more fields give the details'),
-  provider_foreign_id: z.string().optional().describe('only on a reissued order: the foreign_id the provider knows its current invoice under (`<foreign_id>~r<n>`)'),
-  replaced_foreign_ids: z.array(z.string()).optional().describe('only on a reissued order: the provider-side foreign_ids of the invoices it replaced, oldest first'),
-  history: z.array(HistoryEntrySchema).optional().describe('every transition, oldest first (only on GET)'),
 });
 
 /** `{outcome, invoice}`: POST /v1/invoices. */
@@ -133,13 +85,6 @@ export const RepairAnswerSchema = z.object({ outcome: z.literal('done'), invoice
 
 export const RepairRefusedSchema = z.object({ error: z.literal('not_possible'), message: z.string().describe('why, and what is possible instead'), status: z.string() });
 
-// Compile-time drift guard: the schema names exactly the fields of the TypeScript views.
-type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
-const viewKeys: SameKeys<z.infer<typeof InvoiceViewSchema>, InvoiceView> = true;
-const historyKeys: SameKeys<z.infer<typeof HistoryEntrySchema>, HistoryEntry> = true;
-void viewKeys;
-void historyKeys;
-
 /** `GET /v1/invoices`: a page of invoices in listing order (docs/api.md "Listing and export"). */
 export const ListAnswerSchema = z.object({
   items: z.array(InvoiceViewSchema).describe('up to `limit` invoices, without their history'),
@@ -189,3 +134,19 @@ export const DeliveriesAnswerSchema = z.union([
     .describe('without `event_id`: a page of the deliveries, newest attempt first'),
 ]);
 export const RedeliverAnswerSchema = z.object({ redelivering: z.int().min(0) });
+
+/**
+ * Compile-time drift guards for the answers whose TypeScript type is kept where they are built
+ * (src/errors.ts, src/results/endpoints.ts, src/ops/retry.ts): schema and type must be assignable
+ * both ways, so a field added, dropped or retyped on one side alone fails to compile.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type DeliveryItem = Extract<z.infer<typeof DeliveriesAnswerSchema>, { items: unknown }>['items'][number];
+const guards: [
+  Same<z.infer<typeof FieldIssueSchema>, FieldIssue>,
+  Same<z.infer<typeof EndpointViewSchema>, EndpointView>,
+  Same<z.infer<typeof DeliveryAttemptSchema>, DeliveryAttempt>,
+  Same<DeliveryItem, DeliverySummary>,
+  Same<z.infer<typeof RetryAnswerSchema>, Extract<RetryOutcome, { outcome: 'retrying' }>>,
+] = [true, true, true, true, true];
+void guards;

@@ -6,6 +6,7 @@
  * them; the connectors' required fields as variants of the order; and the results, as OpenAPI 3.1
  * `webhooks` with an example each.
  */
+import { InvoiceViewSchema } from '../invoice/intake.ts';
 import { OrderObject, OrderSchema } from '../invoice/order.ts';
 import { AbandonSchema, AcceptSchema, AttachSchema, CancelSchema, ReissueSchema } from '../invoice/repair.ts';
 import { ResultSchema, type InvoiceResult } from '../invoice/result.ts';
@@ -72,7 +73,7 @@ export function components(): Record<string, JsonSchema> {
 
   const responses = componentSchemas(
     {
-      Invoice: answers.InvoiceViewSchema,
+      Invoice: InvoiceViewSchema,
       CreateAnswer: answers.CreateAnswerSchema,
       BatchAnswer: answers.BatchAnswerSchema,
       RetryAnswer: answers.RetryAnswerSchema,

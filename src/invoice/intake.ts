@@ -4,13 +4,15 @@
  * in has the same validation and idempotency. How an order is queued is handed in (`enqueue`,
  * queues/create.ts in the system): the invoice domain does not know the queue modules.
  */
+import { z } from 'zod';
 import type { FieldIssue } from '../errors.ts';
 import { zodIssues } from '../errors.ts';
 import { newSecret } from '../signing.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
-import { OrderSchema, forbiddenKeys, orderHash, type Kind, type Order, type ProviderId } from './order.ts';
-import type { Fee, PayTo, Transaction } from './result.ts';
-import type { HistoryEntry, InvoiceEventEntry, InvoiceRecord, InvoiceStore } from './store.ts';
+import { KINDS, OrderSchema, forbiddenKeys, orderHash, type Kind, type Order, type ProviderId } from './order.ts';
+import { FeeSchema, PayToSchema, TransactionSchema } from './result.ts';
+import { STATUSES } from './state.ts';
+import type { HistoryEntry, InvoiceRecord, InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 import { activeTraceparent } from '../observability/tracing.ts';
 
@@ -31,39 +33,64 @@ export interface OrderRef {
 /** Gives orders of one lane their create jobs (idempotent: an order that has its job keeps it). */
 export type EnqueueOrders = (lane: string, orders: OrderRef[]) => Promise<void>;
 
-/** The public view of an invoice record (no secrets, no personal data). */
-export interface InvoiceView {
-  provider: string;
-  account: string;
-  kind: string;
-  foreign_id: string;
-  status: string;
-  provider_invoice_id: string | null;
-  provider_status: string | null;
-  payment_url: string | null;
-  amount: string;
-  currency: string;
-  /** What the payer actually sent so far, in `received_currency` (the sum of the provider's transactions). */
-  received_amount: string | null;
-  received_currency: string | null;
-  /** What the merchant is credited, where the provider stated it for a finished payment. */
-  settled_amount: string | null;
-  settled_currency: string | null;
-  transactions: Transaction[];
-  fees: Fee[];
-  pay_to: PayTo | null;
-  reason: string | null;
-  last_error: string | null;
-  reconcile: string | null;
-  accepted_at: string;
-  updated_at: string;
-  /** Exceptions (provider news after the end) and parkings, each also published as a result. */
-  events: InvoiceEventEntry[];
-  /** Only on a reissued order: the foreign_id the provider knows its current invoice under, and those it replaced. */
-  provider_foreign_id?: string;
-  replaced_foreign_ids?: string[];
-  history?: HistoryEntry[];
-}
+/** A history entry as the view shows it (store.ts `HistoryEntry`; the guard below keeps their fields the same). */
+export const HistoryEntrySchema = z.object({
+  at: z.iso.datetime(),
+  from: z.enum(STATUSES).nullable(),
+  to: z.enum(STATUSES),
+  source: z.string().describe('where the change came from: api, create, callback, poll, operator...'),
+  reason: z.string().optional(),
+});
+
+const text = z.string().nullable();
+
+/**
+ * The public view of an invoice record (no secrets, no personal data): what intake returns, the
+ * API answers and the CLI shows. The OpenAPI document states it from this schema (its `Invoice`
+ * component), and the type is inferred from it, so the two are one.
+ */
+export const InvoiceViewSchema = z.object({
+  provider: z.string(),
+  account: z.string().describe('the provider account (lane); `default` unless the order named another'),
+  kind: z.enum(KINDS),
+  foreign_id: z.string(),
+  status: z.enum(STATUSES).describe('`queued` until the provider has answered the create request'),
+  provider_invoice_id: text,
+  provider_status: text,
+  payment_url: text.describe('where the payer pays; set once the provider created the invoice'),
+  amount: z.string().describe('decimal string, as ordered'),
+  currency: z.string(),
+  received_amount: text.describe('what the payer actually sent so far, in `received_currency` (the sum of the provider transactions); never the invoice target'),
+  received_currency: text.describe('the currency the payer sent (usually a crypto code)'),
+  settled_amount: text.describe('what the merchant is credited, only where the provider states it for a finished payment'),
+  settled_currency: text,
+  transactions: z.array(TransactionSchema).describe('every payment transaction the provider reported, one per txid'),
+  fees: z.array(FeeSchema).describe('the fees the provider stated'),
+  pay_to: PayToSchema.nullable().describe('where and how much the payer must send, when the provider states it'),
+  reason: text,
+  last_error: text,
+  reconcile: text.describe('set while the order is parked for an operator (the provider may hold it already)'),
+  accepted_at: z.iso.datetime(),
+  updated_at: z.iso.datetime(),
+  events: z
+    .array(
+      z.looseObject({
+        id: z.string().describe('unique per invoice and kind'),
+        kind: z.enum(['exception', 'parked', 'payment']),
+        at: z.iso.datetime(),
+      }),
+    )
+    .describe('exceptions (provider news after the end) and parkings, oldest first, each also published as a result; more fields give the details'),
+  provider_foreign_id: z.string().optional().describe('only on a reissued order: the foreign_id the provider knows its current invoice under (`<foreign_id>~r<n>`)'),
+  replaced_foreign_ids: z.array(z.string()).optional().describe('only on a reissued order: the provider-side foreign_ids of the invoices it replaced, oldest first'),
+  history: z.array(HistoryEntrySchema).optional().describe('every transition, oldest first (only on GET)'),
+});
+export type InvoiceView = z.infer<typeof InvoiceViewSchema>;
+
+// Compile-time drift guard: the history schema names exactly the fields of the store's entries.
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+const historyKeys: SameKeys<z.infer<typeof HistoryEntrySchema>, HistoryEntry> = true;
+void historyKeys;
 
 export type IntakeResult =
   { outcome: 'accepted' | 'existing'; invoice: InvoiceView } | { outcome: 'conflict'; foreign_id: string; message: string } | { outcome: 'invalid'; issues: FieldIssue[] };
