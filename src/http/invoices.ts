@@ -22,7 +22,7 @@ export const MAX_BATCH = 1000;
 
 /** The longest a `POST /v1/invoices` waits for the provider's answer (`?wait=` / `Prefer: wait=`), in seconds. */
 export const WAIT_MAX_SECONDS = 30;
-/** Requests waiting at once in this process; past that a wait is not honoured (answered at once, as without it). */
+/** Requests waiting at once in one app; past that a wait is not honoured (answered at once, as without it). */
 export const MAX_WAITERS = 1000;
 
 /** `{orders: [...]}`: each order is validated on its own by intake (an invalid one is an `invalid` item). */
@@ -50,6 +50,8 @@ export interface InvoiceRouteDeps {
   lanes: Lanes;
   log: Logger;
   metrics?: Pick<Metrics, 'operatorRetry'>;
+  /** Requests this app lets wait at once (default {@link MAX_WAITERS}). */
+  maxWaiters?: number;
 }
 
 /**
@@ -79,9 +81,13 @@ export function params(req: Request, res: Response, lanes: Lanes): { lane: strin
 
 const SECONDS = /^\d{1,9}$/;
 
-/** Requests of this process waiting for a provider's answer now. */
-let waiters = 0;
-export const activeWaiters = (): number => waiters;
+/**
+ * Requests waiting for a provider's answer now, over every app of this process: a reading only.
+ * Each app counts its own against its limit, so several systems in one process (tests) do not
+ * take each other's places.
+ */
+let waitingInProcess = 0;
+export const activeWaiters = (): number => waitingInProcess;
 
 /**
  * The `wait` preference in seconds: `?wait=N`, else `Prefer: wait=N` (RFC 7240; the first `wait`
@@ -139,6 +145,9 @@ async function pastQueued(store: InvoiceStore, lane: string, foreignId: string, 
 export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
   const r = Router();
   const retryDeps = { ...deps, onRetried: (n: number) => deps.metrics?.operatorRetry('api', n) };
+  // This app's waiting requests, and how many it lets wait.
+  let waiters = 0;
+  const maxWaiters = deps.maxWaiters ?? MAX_WAITERS;
 
   r.post('/v1/invoices', async (req, res) => {
     const wait = waitPreference(req);
@@ -160,7 +169,7 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
     }
     const { outcome, invoice } = result;
     const answer = outcome === 'accepted' ? 202 : 200;
-    if (wait.seconds === 0 || waiters >= MAX_WAITERS) {
+    if (wait.seconds === 0 || waiters >= maxWaiters) {
       res.status(answer).json({ outcome, invoice });
       return;
     }
@@ -174,6 +183,7 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
     const onClose = () => gone.abort();
     res.once('close', onClose);
     waiters++;
+    waitingInProcess++;
     try {
       const lane = laneKey(invoice.provider, invoice.account);
       const record = await pastQueued(deps.store, lane, invoice.foreign_id, wait.seconds * 1000, gone.signal);
@@ -182,6 +192,7 @@ export function invoiceRoutes(deps: InvoiceRouteDeps): Router {
       else res.status(answer).json({ outcome, invoice });
     } finally {
       waiters--;
+      waitingInProcess--;
       res.off('close', onClose);
     }
   });

@@ -1,13 +1,19 @@
 /**
  * The payment URL in one call: `POST /v1/invoices?wait=N` (or `Prefer: wait=N`) waits for the
- * provider's answer, end to end against the sandbox.
+ * provider's answer, end to end against the sandbox; and each app counts its own waiting requests.
  */
 import { request } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import express from 'express';
 import { InvoiceClient } from '../../src/client.ts';
-import { activeWaiters } from '../../src/http/invoices.ts';
+import { activeWaiters, invoiceRoutes } from '../../src/http/invoices.ts';
+import type { Intake, IntakeResult } from '../../src/invoice/intake.ts';
 import type { OrderInput } from '../../src/invoice/order.ts';
+import type { InvoiceStore } from '../../src/invoice/store.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { sampleOrder, startTestSystem, type TestSystem } from '../helpers/system.ts';
 
 describe('POST /v1/invoices with wait', () => {
@@ -123,5 +129,47 @@ describe('POST /v1/invoices with wait', () => {
     await ended;
     await t.waitFor(async () => activeWaiters() === 0, 'the wait to stop once the client left', 2000);
     t.sandbox.clearFaults();
+  });
+});
+
+describe('waiting requests are counted per app', () => {
+  it("one app's waiting requests do not take another app's places (two apps in one process)", async () => {
+    // Two producer APIs, each letting one request wait. A's request waits for an order that stays
+    // queued; B's, for an order already past queued, is then answered at once with its wait honoured.
+    let entered!: () => void;
+    const aWaits = new Promise<void>((resolve) => (entered = resolve));
+    const app = (status: 'queued' | 'created', statusOf: () => Promise<string>) => {
+      const invoice = { provider: 'alphapo', account: 'default', foreign_id: `per-app-${status}`, status };
+      const intake = { accept: async (): Promise<IntakeResult> => ({ outcome: 'accepted', invoice }) as IntakeResult } as unknown as Intake;
+      const store = { statusOf, get: async () => null } as unknown as InvoiceStore;
+      const a = express();
+      a.use(express.json());
+      a.use(invoiceRoutes({ intake, store, lanes: new Map(), log: createLogger('silent'), maxWaiters: 1 }));
+      return a.listen(0, '127.0.0.1');
+    };
+    const a = app('queued', async () => {
+      entered();
+      return 'queued';
+    });
+    const b = app('created', async () => 'created');
+    await Promise.all([once(a, 'listening'), once(b, 'listening')]);
+    const url = (s: typeof a) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/v1/invoices`;
+    const post = (s: typeof a, wait: number, signal?: AbortSignal) =>
+      fetch(`${url(s)}?wait=${wait}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', signal });
+    const leave = new AbortController();
+    const held = post(a, 30, leave.signal).catch(() => undefined);
+    try {
+      await aWaits;
+      const res = await post(b, 5);
+      assert.equal(res.status, 202);
+      assert.equal(res.headers.get('preference-applied'), 'wait=5', "B's wait is honoured: A's waiting request is not one of B's");
+    } finally {
+      leave.abort();
+      await held;
+      for (const s of [a, b]) {
+        s.closeAllConnections();
+        s.close();
+      }
+    }
   });
 });
