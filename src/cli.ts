@@ -25,11 +25,12 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createJobId } from '../queues/create.ts';
+import { within } from './background/within.ts';
 import { hashPassword } from './access/admin-users.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { toView, type IntakeResult } from './invoice/intake.ts';
-import { abandon, attach, cancelBeforeSending, reissue, type RepairOutcome } from './invoice/repair.ts';
+import { AttachSchema, abandon, attach, cancelBeforeSending, reissue, type RepairOutcome } from './invoice/repair.ts';
 import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './ops/retry.ts';
 import { repairDeps } from '../queues/repairs.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey } from './lanes/key.ts';
@@ -283,17 +284,10 @@ async function retry(ctx: Ctx, args: string[]): Promise<number> {
 }
 
 async function reachable(redis: RedisClient, url: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const ok = await Promise.race([
-    redis.ping().then(
-      () => true,
-      () => false,
-    ),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), 5000);
-    }),
-  ]);
-  clearTimeout(timer);
+  const ok = await within(redis.ping(), 5000, 'Redis ping').then(
+    () => true,
+    () => false,
+  );
   if (!ok) throw new UsageError(`cannot reach Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
 }
 
@@ -346,7 +340,7 @@ async function repairCommand(what: 'cancel' | 'abandon' | 'attach' | 'reissue', 
     const id = values['invoice-id']?.trim();
     const url = values['payment-url'];
     if (!id) throw new UsageError('attach needs --invoice-id');
-    if (!url || !/^https?:\/\/\S+$/.test(url)) throw new UsageError('attach needs --payment-url, an http(s) URL');
+    if (!url || !AttachSchema.shape.payment_url.safeParse(url).success) throw new UsageError('attach needs --payment-url, an http(s) URL');
     result = await attach(deps, key, foreignId, { ...req, providerInvoiceId: id, paymentUrl: url });
   }
   const past = { cancel: 'cancelled', abandon: 'abandoned', attach: 'attached', reissue: 'reissued' }[what];
