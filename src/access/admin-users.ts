@@ -14,6 +14,11 @@ import { ConfigError } from '../errors.ts';
 
 export type AdminRole = 'viewer' | 'operator';
 
+/** Whether a role may change anything (retry, clean, repair); a viewer only looks. */
+export function mayOperate(role: AdminRole): boolean {
+  return role === 'operator';
+}
+
 export interface AdminUser {
   user: string;
   /** `scrypt$N$r$p$salt$hash`. */

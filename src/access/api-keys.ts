@@ -71,6 +71,23 @@ export function mayUseLane(p: Principal, lane: string): boolean {
 }
 
 /**
+ * Whether a key may use something that belongs to these lanes (a result webhook endpoint): a key
+ * for every lane may; a key limited to lanes only when it has every one of them, and never what
+ * names no lane (that one is for every lane).
+ */
+export function mayUseAllOf(p: Principal, lanes: readonly string[] | undefined): boolean {
+  if (p.lanes === null) return true;
+  const own = p.lanes;
+  return !!lanes?.length && lanes.every((l) => own.has(l));
+}
+
+/** The scope a key lacks for what needs `scope` (`all`: every scope), or undefined when it has it. */
+export function missingScope(p: Principal, scope: Scope | 'all'): Scope | 'all' | undefined {
+  if (scope === 'all') return p.scopes.size < SCOPES.length ? 'all' : undefined;
+  return p.scopes.has(scope) ? undefined : scope;
+}
+
+/**
  * Reads and checks a keys file. Every problem names the file and the field (`keys[2].scopes.0`);
  * `knownProviders`, when given, also refuses lanes of providers this system does not have.
  */

@@ -31,6 +31,7 @@ import type { TrackSettings } from '../invoice/track.ts';
 import type { Lanes } from '../lanes/lane.ts';
 import { retrySubmission } from '../ops/retry.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import { mayOperate, type AdminRole } from '../access/admin-users.ts';
 import { ADMIN_PATH } from './admin.ts';
 
 export const INVOICES_PATH = '/admin/invoices';
@@ -272,8 +273,8 @@ const sameOrigin: RequestHandler = (req, res, next) => {
 };
 
 function userOf(res: Response): { user: string; role: string; operator: boolean } {
-  const role = res.locals.adminRole === 'operator' ? 'operator' : 'viewer';
-  return { user: String(res.locals.adminUser ?? 'anonymous'), role, operator: role === 'operator' };
+  const role: AdminRole = res.locals.adminRole === 'operator' ? 'operator' : 'viewer';
+  return { user: String(res.locals.adminUser ?? 'anonymous'), role, operator: mayOperate(role) };
 }
 
 /** Every record the text names: a foreign_id in any lane (or a reissued one's derived id), a provider invoice id, a txid. */

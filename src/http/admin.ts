@@ -26,7 +26,7 @@ import { RESULTS_QUEUE } from '../../queues/results.ts';
 import { WEBHOOKS_QUEUE } from '../../queues/webhooks.ts';
 import type { Lane, Lanes } from '../lanes/lane.ts';
 import type { Logger } from 'pino';
-import { decoyHash, verifyPassword, type AdminRole, type AdminUser } from '../access/admin-users.ts';
+import { decoyHash, mayOperate, verifyPassword, type AdminRole, type AdminUser } from '../access/admin-users.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { maskPersonal } from '../observability/redact.ts';
 import { safeEqual } from '../signing.ts';
@@ -261,7 +261,7 @@ const boardQuery: RequestHandler = (req, res, next) => {
 
 /** One Bull Board over every queue: read-only for viewers, with retries for operators. */
 function board(opts: AdminOptions, role: AdminRole): Express {
-  const operator = role === 'operator';
+  const operator = mayOperate(role);
   const serverAdapter = new ExpressAdapter().setBasePath(ADMIN_PATH);
   const lanesByQueue = new Map([...(opts.lanes?.values() ?? [])].map((l) => [createQueueName(l.key), l]));
   const adapters = opts.queues.map((queue) => {
@@ -306,7 +306,7 @@ const roleOf = (res: Response): AdminRole => (res.locals.adminRole === 'operator
  * list does not need to follow them). 405, as Bull Board answers a read-only queue.
  */
 const viewerReadsOnly: RequestHandler = (req, res, next) => {
-  if (roleOf(res) === 'operator' || req.method === 'GET' || req.method === 'HEAD' || !req.path.startsWith('/api/')) return next();
+  if (mayOperate(roleOf(res)) || req.method === 'GET' || req.method === 'HEAD' || !req.path.startsWith('/api/')) return next();
   res.status(405).json({ error: 'read_only', message: 'viewers cannot change queues or jobs: this needs the operator role' });
 };
 
@@ -324,7 +324,7 @@ function boardRouter(opts: AdminOptions): Router {
   router.post(ADD_ROUTE, express.json({ limit: '16kb' }), (req, res, next) => {
     const queueName = String(req.params.queueName);
     const by = String(res.locals.adminUser ?? 'anonymous');
-    const operator = roleOf(res) === 'operator';
+    const operator = mayOperate(roleOf(res));
     if (queueName !== REPAIRS_QUEUE || !operator) {
       res.status(403).json({
         error: 'forbidden',

@@ -11,7 +11,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { OPEN_ACCESS, SCOPES, mayUseLane, type KeyRing, type Principal, type Scope } from '../access/api-keys.ts';
+import { OPEN_ACCESS, mayUseLane, missingScope, type KeyRing, type Principal, type Scope } from '../access/api-keys.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { safeEqual } from '../signing.ts';
@@ -194,7 +194,7 @@ export const apiAccess: RequestHandler = (req, res, next) => {
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const path = fullPath(req);
   const scope = requiredScope(method, path);
-  const missing = scope === 'all' ? (p.scopes.size < SCOPES.length ? 'all' : undefined) : p.scopes.has(scope) ? undefined : scope;
+  const missing = missingScope(p, scope);
   if (missing) {
     res.status(403).json({ error: 'forbidden', message: missing === 'all' ? 'this API key may not use this route' : `this API key lacks the scope ${missing}`, scope: missing });
     return;

@@ -23,6 +23,7 @@ import { webhookJobId, type WebhookJob, type WebhooksQueue } from '../../queues/
 import { zodIssues } from '../errors.ts';
 import { invoiceId } from '../ids.ts';
 import { laneKey } from '../lanes/key.ts';
+import { mayUseAllOf } from '../access/api-keys.ts';
 import { Secret, endpointView, type Endpoint, type EndpointStore } from '../results/endpoints.ts';
 import { targetIssue, type Resolve } from '../results/target.ts';
 import { principalOf } from './auth.ts';
@@ -97,9 +98,7 @@ async function promoteHeld(queue: WebhooksQueue, endpoint: string): Promise<numb
  * are a 404 to it. A key for every lane sees every endpoint.
  */
 function visibleTo(res: Response, e: Endpoint | null): Endpoint | null {
-  const lanes = principalOf(res).lanes;
-  if (!e || lanes === null) return e;
-  return e.lanes?.length && e.lanes.every((l) => lanes.has(l)) ? e : null;
+  return e && mayUseAllOf(principalOf(res), e.lanes) ? e : null;
 }
 
 export function webhookEndpointRoutes(deps: EndpointRouteDeps): Router {
