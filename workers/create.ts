@@ -15,7 +15,7 @@ import type { InvoiceStore } from '../src/invoice/store.ts';
 import { LaneGate, holdLane } from '../src/lanes/gate.ts';
 import type { Lane } from '../src/lanes/lane.ts';
 import type { WorkerContext } from './context.ts';
-import { laneWorker, type OutcomeProcessor } from './lane-worker.ts';
+import { laneWorker, parseJob, type OutcomeProcessor } from './lane-worker.ts';
 
 /** After this many throttled answers for one order, 429s start spending attempts. */
 const RATE_LIMIT_CEILING = 50;
@@ -32,10 +32,9 @@ export function submitDeps(ctx: WorkerContext, lane: Lane): SubmitDeps {
 
 export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Worker): OutcomeProcessor<CreateJob, { status: string }> {
   return async (job, out, jobLog) => {
-    const parsed = CreateJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-    const { foreign_id } = parsed.data;
-    if (createJobLane(parsed.data) !== lane.key) throw new UnrecoverableError(`job of lane ${createJobLane(parsed.data)} in the queue of lane ${lane.key}`);
+    const data = parseJob(CreateJobSchema, job);
+    const { foreign_id } = data;
+    if (createJobLane(data) !== lane.key) throw new UnrecoverableError(`job of lane ${createJobLane(data)} in the queue of lane ${lane.key}`);
     out.context({ foreign_id });
     // Only the breaker's rare lines need it: a child logger per job costs more than the job's own line.
     let child: ReturnType<typeof jobLog> | undefined;

@@ -11,35 +11,15 @@
  * checked again as the connection is made, the answer has one deadline (headers and body
  * together) and a size cap, and redirects are not followed.
  */
-import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
-import { request, type Dispatcher } from 'undici';
+import { DelayedError, UnrecoverableError, type Worker } from 'bullmq';
+import { request } from 'undici';
 import { RETRY_SCHEDULE_MS, WEBHOOKS_QUEUE, WebhookJobSchema, type WebhookJob } from '../queues/webhooks.ts';
-import type { ResultsQueue } from '../queues/results.ts';
 import { MAX_BODY_BYTES, retryAfterMs } from '../src/providers/http.ts';
-import { signHeaders, type EndpointStore } from '../src/results/endpoints.ts';
-import { deliveryAgent, targetUrlIssue, type Resolve } from '../src/results/target.ts';
+import { signHeaders } from '../src/results/endpoints.ts';
+import { deliveryAgent, targetUrlIssue } from '../src/results/target.ts';
 import { clientSpan } from '../src/observability/tracing.ts';
-import type { WorkerContext } from './context.ts';
-import { withOutcomeLine, type OutcomeProcessor } from './lane-worker.ts';
-
-export interface WebhookWorkerDeps {
-  endpoints: EndpointStore;
-  results: ResultsQueue;
-  /** One deadline for a delivery's whole answer (headers and body together). */
-  timeoutMs: number;
-  concurrency: number;
-  /** `WEBHOOK_ALLOW_PRIVATE`: deliveries may go to internal addresses (development). */
-  allowPrivate?: boolean;
-  /** Answers larger than this are cut (`PROVIDER_MAX_BODY_BYTES`). */
-  maxBodyBytes?: number;
-  /** Name resolution for the connect-time check (the system's resolver unless a test gives one). */
-  resolve?: Resolve;
-  /** The agent requests go through (made from the settings above unless given). */
-  dispatcher?: Dispatcher;
-  /** Waits before each retry (queues/webhooks.ts RETRY_SCHEDULE_MS unless configured). */
-  schedule?: readonly number[];
-  metrics?: { webhookDelivery(endpoint: string, outcome: string): void };
-}
+import type { WebhookWorkerDeps, WorkerContext } from './context.ts';
+import { parseJob, startWorker, type OutcomeProcessor } from './lane-worker.ts';
 
 /** An answer other than 2xx, or no answer: retried. */
 class DeliveryFailed extends Error {
@@ -73,9 +53,7 @@ const DELIVERY = { retry: 'result delivery failed; will retry', final: 'result d
 export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<WebhookJob, { status: number } | { skipped: string }> {
   const dispatcher = deps.dispatcher ?? deliveryAgent({ allowPrivate: deps.allowPrivate ?? false, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, resolve: deps.resolve });
   return async (job, out, _log, token) => {
-    const parsed = WebhookJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-    const d = parsed.data;
+    const d = parseJob(WebhookJobSchema, job);
     out.context({ endpoint: d.endpoint, eventId: d.event_id });
     const endpoint = await deps.endpoints.get(d.endpoint);
     if (!endpoint) {
@@ -155,14 +133,14 @@ export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<Web
 }
 
 export function startWebhooksWorker(ctx: WorkerContext, deps: WebhookWorkerDeps): Worker<WebhookJob> {
-  const lines = { queue: WEBHOOKS_QUEUE, about: () => ({}), ...DELIVERY };
   const dispatcher = deps.dispatcher ?? deliveryAgent({ allowPrivate: deps.allowPrivate ?? false, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, resolve: deps.resolve });
-  const worker = new Worker<WebhookJob>(WEBHOOKS_QUEUE, withOutcomeLine(ctx.log, lines, webhooksProcessor({ ...deps, dispatcher })), {
-    connection: ctx.connection,
+  const worker = startWorker<WebhookJob, { status: number } | { skipped: string }>(ctx, {
+    queue: WEBHOOKS_QUEUE,
+    name: 'webhooks',
     prefix: ctx.prefix,
     concurrency: deps.concurrency,
-    autorun: false,
-    ...ctx.workerOptions,
+    processor: () => webhooksProcessor({ ...deps, dispatcher }),
+    lines: DELIVERY,
     settings: {
       // The documented schedule, or the endpoint's Retry-After when it asks for longer.
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
@@ -172,21 +150,19 @@ export function startWebhooksWorker(ctx: WorkerContext, deps: WebhookWorkerDeps)
         return Math.max(planned, asked);
       },
     },
+    onFinalFailure: (job, err) =>
+      void (async () => {
+        // Given up: the next results of its invoice may go, and the endpoint is disabled until an operator looks.
+        await deps.endpoints.markDone(job.data.endpoint, job.data.event_id);
+        if (err instanceof UnrecoverableError) return;
+        await deps.endpoints.setStatus(job.data.endpoint, 'disabled', `a delivery failed for about a day (last: ${err.message})`);
+        ctx.log.error(
+          { queue: WEBHOOKS_QUEUE, jobId: job.id, endpoint: job.data.endpoint, attempts: job.attemptsMade },
+          'result webhook endpoint disabled: a delivery kept failing',
+        );
+        deps.metrics?.webhookDelivery(job.data.endpoint, 'endpoint_disabled');
+      })().catch((e: unknown) => ctx.log.error({ err: e }, 'could not record a failed delivery')),
   });
-  worker.on('failed', (job, err) => {
-    if (!job) return;
-    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final) return;
-    void (async () => {
-      // Given up: the next results of its invoice may go, and the endpoint is disabled until an operator looks.
-      await deps.endpoints.markDone(job.data.endpoint, job.data.event_id);
-      if (err instanceof UnrecoverableError) return;
-      await deps.endpoints.setStatus(job.data.endpoint, 'disabled', `a delivery failed for about a day (last: ${err.message})`);
-      ctx.log.error({ queue: WEBHOOKS_QUEUE, jobId: job.id, endpoint: job.data.endpoint, attempts: job.attemptsMade }, 'result webhook endpoint disabled: a delivery kept failing');
-      deps.metrics?.webhookDelivery(job.data.endpoint, 'endpoint_disabled');
-    })().catch((e: unknown) => ctx.log.error({ err: e }, 'could not record a failed delivery'));
-  });
-  worker.on('error', (err) => ctx.log.error({ err }, 'webhooks worker error'));
   // Its own agent only: keep-alive sockets to receivers must not outlive the worker.
   if (!deps.dispatcher) worker.on('closed', () => void dispatcher.close().catch(() => undefined));
   return worker;
