@@ -13,7 +13,8 @@ import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/re
 import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
 import { RETRY_SCHEDULE_MS, createWebhooksQueue, type WebhooksQueue } from '../queues/webhooks.ts';
 import { createRepairsQueue, ensureRepairTemplates, type RepairsQueue } from '../queues/repairs.ts';
-import { EndpointStore, fanOut } from './results/endpoints.ts';
+import { EndpointStore } from './results/endpoints.ts';
+import { fanOut } from './results/fanout.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
 import { KeyRing } from './access/api-keys.ts';
 import { buildLane } from './lanes/build.ts';

@@ -4,15 +4,14 @@
  */
 import type { ConnectionOptions, WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
 import type { OutboxRelay } from '../src/invoice/relay.ts';
 import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import type { TrackSettings } from '../src/invoice/track.ts';
 import type { Lanes } from '../src/lanes/lane.ts';
 import type { Metrics } from '../src/ops/metrics.ts';
 import type { ResultsQueue } from '../queues/results.ts';
+import type { DeliveryOptions } from '../src/results/delivery.ts';
 import type { EndpointStore } from '../src/results/endpoints.ts';
-import type { Resolve } from '../src/results/target.ts';
 
 /** What every processor gets: injected, so tests run the real processors on their own prefix. */
 export interface WorkerContext {
@@ -37,21 +36,11 @@ export interface WorkerContext {
   workerOptions?: Partial<WorkerOptions>;
 }
 
-/** What the result webhooks worker is given: where endpoints live, what is delivered, and how. */
-export interface WebhookWorkerDeps {
+/** What the result webhooks worker is given: where endpoints live, what is delivered, and how (src/results/delivery.ts). */
+export interface WebhookWorkerDeps extends DeliveryOptions {
   endpoints: EndpointStore;
   results: ResultsQueue;
-  /** One deadline for a delivery's whole answer (headers and body together). */
-  timeoutMs: number;
   concurrency: number;
-  /** `WEBHOOK_ALLOW_PRIVATE`: deliveries may go to internal addresses (development). */
-  allowPrivate?: boolean;
-  /** Answers larger than this are cut (`PROVIDER_MAX_BODY_BYTES`). */
-  maxBodyBytes?: number;
-  /** Name resolution for the connect-time check (the system's resolver unless a test gives one). */
-  resolve?: Resolve;
-  /** The agent requests go through (made from the settings above unless given). */
-  dispatcher?: Dispatcher;
   /** Waits before each retry (queues/webhooks.ts RETRY_SCHEDULE_MS unless configured). */
   schedule?: readonly number[];
   metrics?: { webhookDelivery(endpoint: string, outcome: string): void };

@@ -6,7 +6,7 @@
  */
 import type { FieldIssue } from '../errors.ts';
 import { zodIssues } from '../errors.ts';
-import { newSecret } from '../signing.ts';
+import { newOrderSecret } from '../signing.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
 import { OrderSchema, forbiddenKeys, orderHash, type Kind, type Order, type ProviderId } from './order.ts';
 import type { Fee, PayTo, Transaction } from './result.ts';
@@ -154,7 +154,7 @@ export class Intake {
     // The order's trace: the request accepting it (kept on the record for what follows later).
     const trace = activeTraceparent();
     const written = await Promise.all(
-      checked.map((c) => ('order' in c ? this.store.acceptRecord(c.order, orderHash(c.order), newSecret(), undefined, trace) : Promise.resolve(null))),
+      checked.map((c) => ('order' in c ? this.store.acceptRecord(c.order, orderHash(c.order), newOrderSecret(), undefined, trace) : Promise.resolve(null))),
     );
     const outcomes = written.map((w) => w?.outcome ?? null);
     const results: IntakeResult[] = [];
