@@ -12,7 +12,8 @@ import { enqueueCreateBulk } from '../queues/create.ts';
 import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/results.ts';
 import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
 import { RETRY_SCHEDULE_MS, createWebhooksQueue, type WebhooksQueue } from '../queues/webhooks.ts';
-import { createRepairsQueue, ensureRepairTemplates, type RepairsQueue } from '../queues/repairs.ts';
+import { createRepairsQueue, type RepairsQueue } from '../queues/repairs.ts';
+import { ensureRepairTemplates } from './ops/repair-templates.ts';
 import { EndpointStore } from './results/endpoints.ts';
 import { fanOut } from './results/fanout.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
@@ -256,7 +257,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
           unavailableMs: config.REDIS_UNAVAILABLE_MS,
         }).start();
       }
-      // The board's repair templates (queues/repairs.ts), where there is a board to show them.
+      // The board's repair templates (src/ops/repair-templates.ts), where there is a board to show them.
       if (http && (config.ADMIN_USER || config.adminUsers.length || config.sandbox)) {
         await ensureRepairTemplates(repairsQueue, redis).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not add the repair templates'));
       }

@@ -6,7 +6,8 @@
  */
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import { startWorker, type OutcomeProcessor } from './lane-worker.ts';
-import { REPAIRS_QUEUE, parseRepairJob, repairDeps, type RepairJob } from '../queues/repairs.ts';
+import { REPAIRS_QUEUE, parseRepairJob, type RepairJob } from '../queues/repairs.ts';
+import { repairDeps } from '../src/ops/repairs.ts';
 import { abandon, acceptPayment, attach, reissue, type RepairOutcome } from '../src/invoice/repair.ts';
 import { laneKey } from '../src/lanes/key.ts';
 import type { WorkerContext } from './context.ts';
