@@ -35,7 +35,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { enqueueCreateBulk, type CreateJob } from '../queues/create.ts';
 import { loadConfig } from '../src/config.ts';
-import type { OrderRef } from '../src/invoice/intake.ts';
+import type { OrderRef } from '../src/invoice/order.ts';
 import { orderHash, type Order } from '../src/invoice/order.ts';
 import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import { submitOrder, type SubmitDeps } from '../src/invoice/submit.ts';

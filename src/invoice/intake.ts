@@ -8,7 +8,7 @@ import type { FieldIssue } from '../errors.ts';
 import { zodIssues } from '../errors.ts';
 import { newOrderSecret } from '../signing.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
-import { OrderSchema, forbiddenKeys, orderHash, type Kind, type Order, type ProviderId } from './order.ts';
+import { OrderSchema, forbiddenKeys, orderHash, type Order, type OrderRef } from './order.ts';
 import type { Fee, PayTo, Transaction } from './result.ts';
 import type { HistoryEntry, InvoiceEventEntry, InvoiceRecord, InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
@@ -17,15 +17,6 @@ import { activeTraceparent } from '../observability/tracing.ts';
 /** What intake needs of a lane: its adapter's rules. */
 export interface IntakeLane {
   adapter: Pick<ProviderAdapter, 'validate' | 'kinds'>;
-}
-
-/** An accepted order's identity, as its create job carries it (`account` absent for the default account). */
-export interface OrderRef {
-  v: 1;
-  provider: ProviderId;
-  account?: string;
-  kind: Kind;
-  foreign_id: string;
 }
 
 /** Gives orders of one lane their create jobs (idempotent: an order that has its job keeps it). */
