@@ -25,7 +25,7 @@ import { Intake } from './invoice/intake.ts';
 import { OutboxRelay } from './invoice/relay.ts';
 import type { TrackSettings } from './invoice/track.ts';
 import { InvoiceStore, type InvoiceRecord } from './invoice/store.ts';
-import { laneKey, lanePrefix, parseLaneList } from './lanes/key.ts';
+import { laneKey, lanePrefix, lanesToRun } from './lanes/key.ts';
 import { describeLane, type Lane, type LaneStatus, type Lanes } from './lanes/lane.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createHttpClient, type HttpClient } from './providers/http.ts';
@@ -87,6 +87,8 @@ export interface System {
 export async function startSystem(opts: SystemOptions): Promise<System> {
   const { config, log } = opts;
   const role = opts.role ?? 'all';
+  // Before anything connects: a lane LANES names must be one of the configured accounts.
+  const run = lanesToRun(config.LANES, config.accounts);
   // Each connection is named after the prefix, as BullMQ names its workers' own: CLIENT LIST then
   // says whose every connection is (and a test finds the ones a stopped system left open).
   const redis = connect(opts.redisUrl, { connectionName: `${config.QUEUE_PREFIX}:queues` });
@@ -172,8 +174,6 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const callbackUrl = (record: InvoiceRecord): string | undefined =>
     lanes.get(record.lane)?.adapter.callbacks === 'per-invoice' ? `${publicBase()}/webhooks/${record.provider}/${encodeURIComponent(record.id)}` : undefined;
   const track: TrackSettings = { pollIdleMs: config.POLL_IDLE_MS, graceMs: config.DEADLINE_GRACE_MS };
-  const run = parseLaneList(config.LANES);
-  for (const key of run ?? []) if (!lanes.has(key)) throw new Error(`LANES names ${key}, which is not a configured lane (${[...lanes.keys()].join(', ')})`);
   const laneStatus = (): Promise<LaneStatus[]> => Promise.all([...lanes.values()].map((l) => describeLane(l, Date.now(), (k) => store.unpaidCount(k))));
 
   let workers: RunningWorkers | undefined;
