@@ -35,7 +35,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { enqueueCreateBulk, type CreateJob } from '../queues/create.ts';
 import { loadConfig } from '../src/config.ts';
-import type { OrderRef } from '../src/invoice/intake.ts';
+import type { OrderRef } from '../src/invoice/order.ts';
 import { orderHash, type Order } from '../src/invoice/order.ts';
 import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import { submitOrder, type SubmitDeps } from '../src/invoice/submit.ts';
@@ -43,7 +43,7 @@ import type { TrackSettings } from '../src/invoice/track.ts';
 import { DEFAULT_ACCOUNT } from '../src/lanes/key.ts';
 import type { Lane } from '../src/lanes/lane.ts';
 import type { CreateResult, ProviderAdapter } from '../src/providers/types.ts';
-import { newSecret } from '../src/signing.ts';
+import { newOrderSecret } from '../src/signing.ts';
 import { startSystem, type System } from '../src/system.ts';
 import { activeTraceparent } from '../src/observability/tracing.ts';
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
@@ -250,7 +250,7 @@ async function pipelineRound(p: Pipeline, tag: string, measure: Meter): Promise<
   const accepted: InvoiceRecord[] = new Array<InvoiceRecord>(n);
   await measure('accept', () =>
     inFlight(orders, o.concurrency, async (x, i) => {
-      const out = await store.acceptRecord(x, orderHash(x), newSecret(), undefined, activeTraceparent());
+      const out = await store.acceptRecord(x, orderHash(x), newOrderSecret(), undefined, activeTraceparent());
       if (out.outcome !== 'accepted' || !out.record) throw new Error(`accept: ${out.outcome}`);
       accepted[i] = out.record;
     }),

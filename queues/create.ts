@@ -7,10 +7,10 @@
  * worker drains what is left there into the lanes (workers/legacy.ts).
  */
 import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { jobId } from '../src/ids.ts';
-import { KINDS, ProviderName } from '../src/invoice/order.ts';
-import { AccountName, laneKey } from '../src/lanes/key.ts';
+import { OrderRefSchema } from '../src/invoice/order.ts';
+import { laneKey } from '../src/lanes/key.ts';
 
 export const CREATE_QUEUE = 'invoice-create';
 
@@ -18,14 +18,8 @@ export function createQueueName(lane: string): string {
   return `${CREATE_QUEUE}.${lane}`;
 }
 
-/** Job data of `invoice-create.<lane>`, v1 (`account` absent for the default account). */
-export const CreateJobSchema = z.strictObject({
-  v: z.literal(1),
-  provider: ProviderName,
-  account: AccountName.optional(),
-  kind: z.enum(KINDS),
-  foreign_id: z.string().min(1).max(255),
-});
+/** Job data of `invoice-create.<lane>`, v1: the order's identity, as the invoice domain defines it (`OrderRefSchema`). */
+export const CreateJobSchema = OrderRefSchema;
 export type CreateJob = z.infer<typeof CreateJobSchema>;
 
 /** Completed create jobs by default, per lane: an hour, at most 10,000 (`CREATE_RETENTION`, `CREATE_RETENTION_COUNT`). */

@@ -32,7 +32,7 @@ import { ConfigError } from './errors.ts';
 import { toView, type IntakeResult } from './invoice/intake.ts';
 import { AttachSchema, abandon, attach, cancelBeforeSending, reissue, type RepairOutcome } from './invoice/repair.ts';
 import { listFailed, retryFailed, retrySubmission, type RetryDeps } from './ops/retry.ts';
-import { repairDeps } from '../queues/repairs.ts';
+import { repairDeps } from './ops/repairs.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey } from './lanes/key.ts';
 import { createLogger } from './observability/logger.ts';
 import { sandboxAccounts } from './providers/registry.ts';

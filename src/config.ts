@@ -9,7 +9,8 @@ import { ConfigError } from './errors.ts';
 import { DEFAULT_ACCOUNT } from './lanes/key.ts';
 import { loadAccountsFile, type AccountConfig } from './lanes/accounts.ts';
 import { providerModules, type ProviderModules } from './providers/registry.ts';
-import { secretIssue, targetUrlIssue } from './results/target.ts';
+import { secretIssue } from './results/signing.ts';
+import { targetUrlIssue } from './results/target.ts';
 import { hashTag, isClusterUrl, isSentinelUrl, parseClusterUrl, parseSentinelUrl } from './redis/connect.ts';
 
 const optionalString = z.string().trim().min(1).optional();

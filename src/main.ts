@@ -13,6 +13,7 @@ import { ConfigError } from './errors.ts';
 import { loadConfig, type Config } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import { providerModules, sandboxAccounts } from './providers/registry.ts';
+import { lanesToRun } from './lanes/key.ts';
 import { resolveRedis } from './redis/connect.ts';
 import { startSystem, type Role, type System } from './system.ts';
 import { startTracing, tracingFromEnv, type Tracing } from './observability/tracing.ts';
@@ -104,15 +105,6 @@ if (tracingFromEnv()) {
   log.info({ exporter: tracingFromEnv()?.exporter }, 'tracing on');
 }
 
-try {
-  redis = await resolveRedis(config.REDIS_URL, log);
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  console.error('Configuration error:');
-  for (const issue of err.issues) console.error(`  ${issue.field}: ${issue.message}`);
-  process.exit(1);
-}
-
 if (config.sandbox) {
   if (role !== 'all') {
     console.error('No provider credentials are set. Set them (see .env.example), or run `npm start` for the all-in-one sandbox mode.');
@@ -136,6 +128,18 @@ if (config.sandbox) {
     if (m.callbacks === 'merchant' && m.id in box.baseUrls) box.setCallbackUrl(m.id as never, `${publicBase}/webhooks/${m.id}`);
   }
   config = Object.freeze({ ...config, PUBLIC_BASE_URL: publicBase, accounts: sandboxAccounts(box, modules) });
+}
+
+// Before anything connects (resolving Redis may probe one): the lanes LANES names must be configured.
+lanesToRun(config.LANES, config.accounts);
+
+try {
+  redis = await resolveRedis(config.REDIS_URL, log);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error('Configuration error:');
+  for (const issue of err.issues) console.error(`  ${issue.field}: ${issue.message}`);
+  process.exit(1);
 }
 
 system = await startSystem({ config, redisUrl: redis.url, log, role, telemetry: tracing?.telemetry });

@@ -31,6 +31,6 @@ export function verifyBody(raw: Buffer, signature: string | undefined, secret: s
 }
 
 /** A random per-order secret (CryptoSteroid echoes it in the webhook `Token` header). */
-export function newSecret(): string {
+export function newOrderSecret(): string {
   return randomBytes(24).toString('base64url');
 }

@@ -8,25 +8,24 @@ import type { AddressInfo } from 'node:net';
 import type { Queue, Telemetry, WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createCreateQueue, enqueueCreateBulk } from '../queues/create.ts';
+import { enqueueCreateBulk } from '../queues/create.ts';
 import { createResultsQueue, resultJobId, type ResultsQueue } from '../queues/results.ts';
 import { createEventsQueue, type EventsQueue } from '../queues/events.ts';
-import { createPollQueue } from '../queues/poll.ts';
 import { RETRY_SCHEDULE_MS, createWebhooksQueue, type WebhooksQueue } from '../queues/webhooks.ts';
-import { createRepairsQueue, ensureRepairTemplates, type RepairsQueue } from '../queues/repairs.ts';
-import { EndpointStore, fanOut } from './results/endpoints.ts';
+import { createRepairsQueue, type RepairsQueue } from '../queues/repairs.ts';
+import { ensureRepairTemplates } from './ops/repair-templates.ts';
+import { EndpointStore } from './results/endpoints.ts';
+import { fanOut } from './results/fanout.ts';
 import { startWorkers, type RunningWorkers } from '../workers/index.ts';
 import { KeyRing } from './access/api-keys.ts';
-import { Breaker } from './lanes/breaker.ts';
-import { LanePause } from './lanes/pause.ts';
+import { buildLane } from './lanes/build.ts';
 import type { Config } from './config.ts';
 import { createOpsApp } from './http/ops.ts';
 import { Intake } from './invoice/intake.ts';
 import { OutboxRelay } from './invoice/relay.ts';
 import type { TrackSettings } from './invoice/track.ts';
 import { InvoiceStore, type InvoiceRecord } from './invoice/store.ts';
-import { laneKey, lanePrefix, parseLaneList } from './lanes/key.ts';
-import { laneTuning } from './lanes/tuning.ts';
+import { laneKey, lanePrefix, lanesToRun } from './lanes/key.ts';
 import { describeLane, type Lane, type LaneStatus, type Lanes } from './lanes/lane.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createHttpClient, type HttpClient } from './providers/http.ts';
@@ -88,6 +87,8 @@ export interface System {
 export async function startSystem(opts: SystemOptions): Promise<System> {
   const { config, log } = opts;
   const role = opts.role ?? 'all';
+  // Before anything connects: a lane LANES names must be one of the configured accounts.
+  const run = lanesToRun(config.LANES, config.accounts);
   // Each connection is named after the prefix, as BullMQ names its workers' own: CLIENT LIST then
   // says whose every connection is (and a test finds the ones a stopped system left open).
   const redis = connect(opts.redisUrl, { connectionName: `${config.QUEUE_PREFIX}:queues` });
@@ -119,27 +120,8 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   for (const account of config.accounts) {
     const module = modules.get(account.provider);
     if (!module) throw new Error(`no provider ${account.provider} in the registry`);
-    const key = laneKey(account.provider, account.account);
-    const tuning = laneTuning(account.tuning, config);
-    const lp = lanePrefix(prefix, key, tuning.hashTag);
-    const ref = { provider: account.provider, account: account.account };
-    lanes.set(key, {
-      key,
-      ...ref,
-      prefix: lp,
-      tuning,
-      adapter: module.create(account.settings, { http, lane: ref, env: config.env }),
-      paymentHosts: [...(module.paymentHosts ?? []), ...(account.paymentHosts ?? [])],
-      createQueue: createCreateQueue(redis, lp, key, config.CREATE_ATTEMPTS, config.CREATE_BACKOFF_MS, { age: config.CREATE_RETENTION, count: config.CREATE_RETENTION_COUNT }),
-      pollQueue: createPollQueue(redis, lp, key),
-      breaker: new Breaker(storeRedis, `${lp}:lane:${key}:breaker`, {
-        failures: tuning.breakerFailures,
-        openMs: tuning.breakerOpenMs,
-        maxMs: tuning.breakerMaxMs,
-        probeStaleMs: config.WORKER_LOCK_DURATION_MS,
-      }),
-      pause: new LanePause(storeRedis, `${lp}:lane:${key}:pause`),
-    });
+    const lane = buildLane(account, module, { queues: redis, store: storeRedis, prefix, http, config });
+    lanes.set(lane.key, lane);
   }
   const prefixOf = (lane: string): string => lanes.get(lane)?.prefix ?? lanePrefix(prefix, lane, config.LANE_HASH_TAGS);
   // DURABILITY=replica: WAIT on the store's own connection, where every store write goes (src/redis/durability.ts).
@@ -192,8 +174,6 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const callbackUrl = (record: InvoiceRecord): string | undefined =>
     lanes.get(record.lane)?.adapter.callbacks === 'per-invoice' ? `${publicBase()}/webhooks/${record.provider}/${encodeURIComponent(record.id)}` : undefined;
   const track: TrackSettings = { pollIdleMs: config.POLL_IDLE_MS, graceMs: config.DEADLINE_GRACE_MS };
-  const run = parseLaneList(config.LANES);
-  for (const key of run ?? []) if (!lanes.has(key)) throw new Error(`LANES names ${key}, which is not a configured lane (${[...lanes.keys()].join(', ')})`);
   const laneStatus = (): Promise<LaneStatus[]> => Promise.all([...lanes.values()].map((l) => describeLane(l, Date.now(), (k) => store.unpaidCount(k))));
 
   let workers: RunningWorkers | undefined;
@@ -277,7 +257,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
           unavailableMs: config.REDIS_UNAVAILABLE_MS,
         }).start();
       }
-      // The board's repair templates (queues/repairs.ts), where there is a board to show them.
+      // The board's repair templates (src/ops/repair-templates.ts), where there is a board to show them.
       if (http && (config.ADMIN_USER || config.adminUsers.length || config.sandbox)) {
         await ensureRepairTemplates(repairsQueue, redis).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not add the repair templates'));
       }

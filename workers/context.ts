@@ -1,3 +1,7 @@
+/**
+ * What the worker role's processors are given (the system builds it, a test builds its own): the
+ * connections, store, relay and lanes, and the settings of each worker.
+ */
 import type { ConnectionOptions, WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { OutboxRelay } from '../src/invoice/relay.ts';
@@ -5,7 +9,9 @@ import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
 import type { TrackSettings } from '../src/invoice/track.ts';
 import type { Lanes } from '../src/lanes/lane.ts';
 import type { Metrics } from '../src/ops/metrics.ts';
-import type { WebhookWorkerDeps } from './webhooks.ts';
+import type { ResultsQueue } from '../queues/results.ts';
+import type { DeliveryOptions } from '../src/results/delivery.ts';
+import type { EndpointStore } from '../src/results/endpoints.ts';
 
 /** What every processor gets: injected, so tests run the real processors on their own prefix. */
 export interface WorkerContext {
@@ -28,4 +34,14 @@ export interface WorkerContext {
   webhooks?: WebhookWorkerDeps;
   /** Overrides for tests (stalled interval, lock duration). */
   workerOptions?: Partial<WorkerOptions>;
+}
+
+/** What the result webhooks worker is given: where endpoints live, what is delivered, and how (src/results/delivery.ts). */
+export interface WebhookWorkerDeps extends DeliveryOptions {
+  endpoints: EndpointStore;
+  results: ResultsQueue;
+  concurrency: number;
+  /** Waits before each retry (queues/webhooks.ts RETRY_SCHEDULE_MS unless configured). */
+  schedule?: readonly number[];
+  metrics?: { webhookDelivery(endpoint: string, outcome: string): void };
 }

@@ -1,35 +1,24 @@
 /**
- * `invoice-create.<lane>` processor: parse the job, ask the lane's breaker, submit through the
- * lane's adapter, and turn the outcome into BullMQ terms. Retries spend attempts with backoff; a
- * 429 slows this lane's queue alone (for `Retry-After` when the provider says) without spending
- * one, up to a ceiling; an open breaker holds the lane's orders back without spending any;
- * refusals end the job at once.
+ * `invoice-create.<lane>` processor: parse the job, ask the lane's breaker (src/lanes/gate.ts),
+ * submit through the lane's adapter, and turn the outcome into BullMQ terms. Retries spend
+ * attempts with backoff; a 429 slows this lane's queue alone (for `Retry-After` when the provider
+ * says) without spending one, up to a ceiling; an open breaker holds the lane's orders back
+ * without spending any; refusals end the job at once.
  */
 import { UnrecoverableError, Worker } from 'bullmq';
 import { CreateJobSchema, createJobLane, type CreateJob } from '../queues/create.ts';
 import { schedulePoll } from '../queues/poll.ts';
-import { MissingRecord, OutcomeUnknown, ProviderUnavailable, errorSummary } from '../src/errors.ts';
-import { submitOrder, type SubmitDeps, type SubmitOutcome } from '../src/invoice/submit.ts';
+import { MissingRecord, errorSummary } from '../src/errors.ts';
+import { submitOrder, type SubmitDeps } from '../src/invoice/submit.ts';
 import { deadlineOf, nextPollAt } from '../src/invoice/track.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
-
+import { LaneGate, holdLane } from '../src/lanes/gate.ts';
 import type { Lane } from '../src/lanes/lane.ts';
 import type { WorkerContext } from './context.ts';
-import { laneWorker, type OutcomeProcessor } from './lane-worker.ts';
+import { laneWorker, parseJob, type OutcomeProcessor } from './lane-worker.ts';
 
 /** After this many throttled answers for one order, 429s start spending attempts. */
 const RATE_LIMIT_CEILING = 50;
-
-/** The provider did not answer: what the breaker counts (a refusal or a 429 is an answer). */
-function outage(outcome: SubmitOutcome): boolean {
-  const err = outcome.kind === 'retry' || outcome.kind === 'parked' ? outcome.error : undefined;
-  return err instanceof ProviderUnavailable || err instanceof OutcomeUnknown;
-}
-
-/** The provider answered this request, whatever it said. */
-function answered(outcome: SubmitOutcome): boolean {
-  return outcome.kind === 'created' || outcome.kind === 'rejected' || outcome.kind === 'rate-limited' || (outcome.kind === 'parked' && outcome.answered === true);
-}
 
 /** What `submitOrder` is given for a lane: its adapter, callback URLs, and the first poll, scheduled in the same step as the change to created. */
 export function submitDeps(ctx: WorkerContext, lane: Lane): SubmitDeps {
@@ -43,25 +32,20 @@ export function submitDeps(ctx: WorkerContext, lane: Lane): SubmitDeps {
 
 export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Worker): OutcomeProcessor<CreateJob, { status: string }> {
   return async (job, out, jobLog) => {
-    const parsed = CreateJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-    const { foreign_id } = parsed.data;
-    if (createJobLane(parsed.data) !== lane.key) throw new UnrecoverableError(`job of lane ${createJobLane(parsed.data)} in the queue of lane ${lane.key}`);
+    const data = parseJob(CreateJobSchema, job);
+    const { foreign_id } = data;
+    if (createJobLane(data) !== lane.key) throw new UnrecoverableError(`job of lane ${createJobLane(data)} in the queue of lane ${lane.key}`);
     out.context({ foreign_id });
     // Only the breaker's rare lines need it: a child logger per job costs more than the job's own line.
     let child: ReturnType<typeof jobLog> | undefined;
-    const log = (): ReturnType<typeof jobLog> => (child ??= jobLog().child({ foreign_id }));
-
-    const gate = await lane.breaker.gate();
-    if (gate.kind === 'wait') {
-      // The lane is down: nothing is sent, and the order waits without spending an attempt.
-      out.debug({ inMs: gate.ms }, 'lane breaker open; order waits');
-      await lane.pause.note('breaker', gate.ms);
-      await worker().rateLimit(gate.ms);
-      throw Worker.RateLimitError();
-    }
-    const probe = gate.kind === 'probe';
-    if (probe) log().info('lane breaker half-open; sending a probe');
+    const pauseQueue = (ms: number): Promise<void> => worker().rateLimit(ms);
+    const gate = new LaneGate(lane, {
+      pauseQueue,
+      waits: (fields, msg) => out.debug(fields, msg),
+      log: () => (child ??= jobLog().child({ foreign_id })),
+      breakerOpened: (key) => ctx.metrics?.breakerOpened(key),
+    });
+    await gate.enter();
 
     const started = performance.now();
     const outcome = await submitOrder(submitDeps(ctx, lane), lane.key, foreign_id).catch((err: unknown) => {
@@ -69,35 +53,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
     });
     const ms = Math.round(performance.now() - started);
     ctx.metrics?.submission(lane.provider, outcome.kind === 'rejected' && outcome.auth ? 'auth_error' : outcome.kind, lane.key);
-
-    if (outage(outcome)) {
-      const verdict = await lane.breaker.failure(probe);
-      if (verdict.kind === 'open') {
-        if (verdict.opened || probe) {
-          log().warn(
-            { ms, err: errorSummary(outcome.kind === 'retry' ? outcome.error : undefined), openMs: verdict.ms, probe },
-            probe ? 'probe failed; lane breaker stays open' : 'lane breaker opened; the lane sends nothing for a while',
-          );
-          ctx.metrics?.breakerOpened(lane.key);
-        }
-        // Unless it is parked (an unknown outcome at a provider that may not be re-sent), the
-        // order goes back to wait for the lane, and its attempt is not spent.
-        if (outcome.kind === 'retry') {
-          out.debug({ inMs: verdict.ms, err: errorSummary(outcome.error) }, 'lane breaker open; order waits');
-          await lane.pause.note('breaker', verdict.ms);
-          await worker().rateLimit(verdict.ms);
-          throw Worker.RateLimitError();
-        }
-      }
-    } else if (answered(outcome)) {
-      if (probe || (gate.kind === 'pass' && gate.failures > 0)) {
-        const was = await lane.breaker.success(probe);
-        if (was === 'half-open') log().info({ ms }, 'probe answered; lane breaker closed');
-      }
-    } else if (probe) {
-      // Nothing was sent (already done, or parked): the next order probes instead.
-      await lane.breaker.release();
-    }
+    await gate.leave(outcome, ms);
 
     switch (outcome.kind) {
       case 'created':
@@ -128,9 +84,7 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
             { providerMs: ms, hits: outcome.hits, waitMs, capacity: capacity ?? null },
             capacity ? 'account at a provider capacity limit; lane waits' : 'provider throttled us; slowing the lane',
           );
-          await lane.pause.note(capacity ? 'capacity' : 'rate_limit', waitMs);
-          await worker().rateLimit(waitMs);
-          throw Worker.RateLimitError();
+          return holdLane(lane, capacity ? 'capacity' : 'rate_limit', waitMs, pauseQueue);
         }
         out.failed(
           { providerMs: ms, hits: outcome.hits },

@@ -4,22 +4,21 @@
  * process may still be on its way) and then stays in the failed set for an operator: it was
  * authentic, so it is never dropped (README guarantee 2).
  */
-import { UnrecoverableError, Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import { EVENTS_QUEUE, EventJobSchema, type EventJob } from '../queues/events.ts';
 import { schedulePoll } from '../queues/poll.ts';
 import { UnknownInvoice, handleEvent } from '../src/invoice/track.ts';
 import type { WorkerContext } from './context.ts';
-import { withOutcomeLine, type OutcomeProcessor } from './lane-worker.ts';
+import { parseJob, startWorker, type OutcomeProcessor } from './lane-worker.ts';
 
 const CALLBACK = { retry: 'callback could not be applied; will retry', final: 'callback could not be applied; parked in the failed set' };
 
 export function eventsProcessor(ctx: WorkerContext): OutcomeProcessor<EventJob, { outcome: string; status?: string }> {
   return async (job, out) => {
-    const parsed = EventJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-    const { provider, update } = parsed.data;
+    const data = parseJob(EventJobSchema, job);
+    const { provider, update } = data;
     out.context({ provider });
-    const outcome = await handleEvent(ctx.store, parsed.data);
+    const outcome = await handleEvent(ctx.store, data);
     switch (outcome.kind) {
       case 'missing':
         out.failed({ providerStatus: update.providerStatus }, 'callback for an unknown invoice; will retry', `callback for an unknown invoice; ${CALLBACK.final}`);
@@ -50,14 +49,12 @@ export function eventsProcessor(ctx: WorkerContext): OutcomeProcessor<EventJob, 
 }
 
 export function startEventsWorker(ctx: WorkerContext): Worker<EventJob> {
-  const lines = { queue: EVENTS_QUEUE, about: () => ({}), ...CALLBACK };
-  const worker = new Worker<EventJob>(EVENTS_QUEUE, withOutcomeLine(ctx.log, lines, eventsProcessor(ctx)), {
-    connection: ctx.connection,
+  return startWorker(ctx, {
+    queue: EVENTS_QUEUE,
+    name: 'events',
     prefix: ctx.prefix,
     concurrency: ctx.eventsConcurrency,
-    autorun: false,
-    ...ctx.workerOptions,
+    processor: () => eventsProcessor(ctx),
+    lines: CALLBACK,
   });
-  worker.on('error', (err) => ctx.log.error({ err }, 'events worker error'));
-  return worker;
 }

@@ -1,7 +1,10 @@
 /**
- * Starts every processor of the worker role (a create and a poll worker per lane this process
- * runs, one events worker, one for the operators' repairs from Bull Board) and stops them cleanly: one idempotent close that stops taking work,
- * waits (bounded) for jobs in flight and closes connections.
+ * Starts everything the worker role runs: a create and a poll worker per lane this process runs,
+ * one worker for the stored provider callbacks, one for the operators' repairs from Bull Board,
+ * one for result webhooks when they are configured; the drain of the queues from before lanes,
+ * the lost-job sweeper, the poll scheduler and the outbox relay. Stops them cleanly: one
+ * idempotent close that stops taking work, waits (bounded) for jobs in flight, publishes the
+ * outbox one last time and closes connections.
  */
 import type { Worker } from 'bullmq';
 import { startCreateWorker } from './create.ts';

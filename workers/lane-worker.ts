@@ -1,6 +1,6 @@
 /**
- * What every processor shares: exactly one outcome line per job attempt, and (for the lane
- * queues) one way to build the Worker.
+ * What every processor shares: exactly one outcome line per job attempt, one way to build the
+ * Worker (`startWorker`; `laneWorker` for a lane's queues) and one way to parse a job (`parseJob`).
  *
  * The outcome line carries the queue, the job id, the lane (or provider, or endpoint), the
  * duration in ms and `attempt: "N of M"`. A processor says what its attempt came to through
@@ -8,8 +8,9 @@
  * whether the job will retry or stays in the failed set. Lines about other things (a lane's
  * breaker opening) are the processor's own and stay on `log`.
  */
-import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, Worker, type Job, type Processor } from 'bullmq';
+import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { errorSummary } from '../src/errors.ts';
 import type { Lane } from '../src/lanes/lane.ts';
 import type { WorkerContext } from './context.ts';
@@ -88,15 +89,6 @@ export function withOutcomeLine<D, R>(rootLog: Logger, lines: OutcomeLines, proc
   };
 }
 
-export interface LaneWorkerSpec<D, R> {
-  /** Which of the lane's queues: `create` or `poll`. */
-  queue: 'create' | 'poll';
-  processor: (worker: () => Worker) => OutcomeProcessor<D, R>;
-  lines: Pick<OutcomeLines, 'retry' | 'final'>;
-  /** Told once a job has failed for good (out of attempts, or unrecoverable). */
-  onFinalFailure?: (job: Job<D>, err: Error) => void;
-}
-
 /**
  * BullMQ's Worker, except that a rate-limit wait begun once close() has started returns at once.
  * close() aborts the wait running when it is called, but a job still in flight that ends in a pause
@@ -112,14 +104,33 @@ export class ClosableWorker<D = unknown, R = unknown> extends Worker<D, R> {
   }
 }
 
-/** The Worker of one of a lane's queues: its concurrency and limiter, the outcome lines, the failed and error listeners. */
-export function laneWorker<D, R>(ctx: WorkerContext, lane: Lane, spec: LaneWorkerSpec<D, R>): Worker<D, R> {
-  const create = spec.queue === 'create';
-  const name = create ? lane.createQueue.name : lane.pollQueue.name;
-  const limiter = create ? lane.tuning.rateLimit : lane.tuning.pollRateLimit;
-  const lines: OutcomeLines = { queue: name, about: () => ({ lane: lane.key }), ...spec.lines };
+/** How one queue's Worker is built: its queue, where and how fast it works, its processor and its lines. */
+export interface WorkerSpec<D, R> {
+  /** The queue's name, as BullMQ and the outcome line name it. */
+  queue: string;
+  /** Names the worker in its error line: `<name> worker error`. */
+  name: string;
+  /** Key prefix of the queue: a lane's own, or the system's. */
+  prefix: string;
+  concurrency: number;
+  /** BullMQ's limiter: at most `max` jobs per `duration` ms across every process working the queue. */
+  limiter?: { max: number; duration: number };
+  /** BullMQ worker settings (a backoff strategy of its own). */
+  settings?: WorkerOptions['settings'];
+  /** Fields of every line about this worker, its outcome lines and its error line (`lane` for a lane's queue). */
+  fields?: Record<string, unknown>;
+  processor: (worker: () => Worker) => OutcomeProcessor<D, R>;
+  lines: Pick<OutcomeLines, 'retry' | 'final'>;
+  /** Told once a job has failed for good (out of attempts, or unrecoverable). */
+  onFinalFailure?: (job: Job<D>, err: Error) => void;
+}
+
+/** A queue's Worker (not yet running): its concurrency and limiter, the outcome lines, the failed and error listeners. */
+export function startWorker<D, R>(ctx: Pick<WorkerContext, 'connection' | 'log' | 'workerOptions'>, spec: WorkerSpec<D, R>): Worker<D, R> {
+  const fields = spec.fields ?? {};
+  const lines: OutcomeLines = { queue: spec.queue, about: () => fields, ...spec.lines };
   const worker: Worker<D, R> = new ClosableWorker<D, R>(
-    name,
+    spec.queue,
     withOutcomeLine(
       ctx.log,
       lines,
@@ -127,17 +138,46 @@ export function laneWorker<D, R>(ctx: WorkerContext, lane: Lane, spec: LaneWorke
     ),
     {
       connection: ctx.connection,
-      prefix: lane.prefix,
-      concurrency: create ? lane.tuning.concurrency : lane.tuning.pollConcurrency,
-      ...(limiter ? { limiter } : {}),
+      prefix: spec.prefix,
+      concurrency: spec.concurrency,
+      ...(spec.limiter ? { limiter: spec.limiter } : {}),
       autorun: false,
       ...ctx.workerOptions,
+      ...(spec.settings ? { settings: spec.settings } : {}),
     },
   );
   worker.on('failed', (job, err) => {
     if (!job || !spec.onFinalFailure) return;
     if (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1)) spec.onFinalFailure(job, err);
   });
-  worker.on('error', (err) => ctx.log.error({ err, lane: lane.key }, `${spec.queue} worker error`));
+  worker.on('error', (err) => ctx.log.error({ err, ...fields }, `${spec.name} worker error`));
   return worker;
+}
+
+export interface LaneWorkerSpec<D, R> extends Pick<WorkerSpec<D, R>, 'processor' | 'lines' | 'onFinalFailure'> {
+  /** Which of the lane's queues: `create` or `poll`. */
+  queue: 'create' | 'poll';
+}
+
+/** The Worker of one of a lane's queues: the lane's prefix, and the queue's concurrency and limiter from the lane's tuning. */
+export function laneWorker<D, R>(ctx: WorkerContext, lane: Lane, spec: LaneWorkerSpec<D, R>): Worker<D, R> {
+  const create = spec.queue === 'create';
+  return startWorker(ctx, {
+    queue: create ? lane.createQueue.name : lane.pollQueue.name,
+    name: spec.queue,
+    prefix: lane.prefix,
+    concurrency: create ? lane.tuning.concurrency : lane.tuning.pollConcurrency,
+    limiter: create ? lane.tuning.rateLimit : lane.tuning.pollRateLimit,
+    fields: { lane: lane.key },
+    processor: spec.processor,
+    lines: spec.lines,
+    onFinalFailure: spec.onFinalFailure,
+  });
+}
+
+/** A job's data, checked against its queue's schema: data that does not fit fails the job at once, naming the fields. */
+export function parseJob<S extends z.ZodType>(schema: S, job: Pick<Job, 'data'>): z.output<S> {
+  const parsed = schema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  return parsed.data;
 }

@@ -10,15 +10,14 @@ import { pollOnce } from '../src/invoice/track.ts';
 import { laneKey } from '../src/lanes/key.ts';
 import type { Lane } from '../src/lanes/lane.ts';
 import type { WorkerContext } from './context.ts';
-import { laneWorker, type OutcomeProcessor } from './lane-worker.ts';
+import { laneWorker, parseJob, type OutcomeProcessor } from './lane-worker.ts';
 
 export function pollProcessor(ctx: WorkerContext, lane: Lane, worker: () => Worker): OutcomeProcessor<PollJob, { status: string }> {
   return async (job, out, _log, token) => {
-    const parsed = PollJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-    if (laneKey(parsed.data.provider, parsed.data.account) !== lane.key) throw new UnrecoverableError(`poll job of another lane in the queue of lane ${lane.key}`);
-    out.context({ foreign_id: parsed.data.foreign_id });
-    const outcome = await pollOnce({ store: ctx.store, lane, settings: ctx.track }, parsed.data);
+    const data = parseJob(PollJobSchema, job);
+    if (laneKey(data.provider, data.account) !== lane.key) throw new UnrecoverableError(`poll job of another lane in the queue of lane ${lane.key}`);
+    out.context({ foreign_id: data.foreign_id });
+    const outcome = await pollOnce({ store: ctx.store, lane, settings: ctx.track }, data);
     switch (outcome.kind) {
       case 'done':
         if (outcome.published) void ctx.relay.kick();

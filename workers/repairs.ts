@@ -4,9 +4,10 @@
  * with the order's new status. Not possible (or no such order): the job fails at once with the
  * reason, and changes nothing.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { withOutcomeLine, type OutcomeProcessor } from './lane-worker.ts';
-import { REPAIRS_QUEUE, parseRepairJob, repairDeps, type RepairJob } from '../queues/repairs.ts';
+import { UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { startWorker, type OutcomeProcessor } from './lane-worker.ts';
+import { REPAIRS_QUEUE, parseRepairJob, type RepairJob } from '../queues/repairs.ts';
+import { repairDeps } from '../src/ops/repairs.ts';
 import { abandon, acceptPayment, attach, reissue, type RepairOutcome } from '../src/invoice/repair.ts';
 import { laneKey } from '../src/lanes/key.ts';
 import type { WorkerContext } from './context.ts';
@@ -50,14 +51,12 @@ export function repairsProcessor(ctx: WorkerContext): OutcomeProcessor<RepairJob
 }
 
 export function startRepairsWorker(ctx: WorkerContext): Worker<RepairJob['data']> {
-  const lines = { queue: REPAIRS_QUEUE, about: () => ({}), retry: 'repair failed; will retry', final: 'repair not done' };
-  const worker = new Worker<RepairJob['data']>(REPAIRS_QUEUE, withOutcomeLine(ctx.log, lines, repairsProcessor(ctx)), {
-    connection: ctx.connection,
+  return startWorker(ctx, {
+    queue: REPAIRS_QUEUE,
+    name: 'repairs',
     prefix: ctx.prefix,
     concurrency: 4,
-    autorun: false,
-    ...ctx.workerOptions,
+    processor: () => repairsProcessor(ctx),
+    lines: { retry: 'repair failed; will retry', final: 'repair not done' },
   });
-  worker.on('error', (err) => ctx.log.error({ err }, 'repairs worker error'));
-  return worker;
 }

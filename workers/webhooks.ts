@@ -7,39 +7,14 @@
  * re-enables it and redelivers (API, CLI, or a retry in Bull Board). A 410 Gone disables the
  * endpoint at once (the receiver says it is gone for good): its deliveries are held, not lost.
  *
- * Each request goes through the delivery agent (src/results/target.ts): the host is resolved and
- * checked again as the connection is made, the answer has one deadline (headers and body
- * together) and a size cap, and redirects are not followed.
+ * The request itself, and what counts as an answer, is src/results/delivery.ts: this worker turns
+ * a job into a delivery, and what came of it into the job's state.
  */
-import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
-import { request, type Dispatcher } from 'undici';
+import { DelayedError, UnrecoverableError, type Worker } from 'bullmq';
 import { RETRY_SCHEDULE_MS, WEBHOOKS_QUEUE, WebhookJobSchema, type WebhookJob } from '../queues/webhooks.ts';
-import type { ResultsQueue } from '../queues/results.ts';
-import { MAX_BODY_BYTES, retryAfterMs } from '../src/providers/http.ts';
-import { signHeaders, type EndpointStore } from '../src/results/endpoints.ts';
-import { deliveryAgent, targetUrlIssue, type Resolve } from '../src/results/target.ts';
-import { clientSpan } from '../src/observability/tracing.ts';
-import type { WorkerContext } from './context.ts';
-import { withOutcomeLine, type OutcomeProcessor } from './lane-worker.ts';
-
-export interface WebhookWorkerDeps {
-  endpoints: EndpointStore;
-  results: ResultsQueue;
-  /** One deadline for a delivery's whole answer (headers and body together). */
-  timeoutMs: number;
-  concurrency: number;
-  /** `WEBHOOK_ALLOW_PRIVATE`: deliveries may go to internal addresses (development). */
-  allowPrivate?: boolean;
-  /** Answers larger than this are cut (`PROVIDER_MAX_BODY_BYTES`). */
-  maxBodyBytes?: number;
-  /** Name resolution for the connect-time check (the system's resolver unless a test gives one). */
-  resolve?: Resolve;
-  /** The agent requests go through (made from the settings above unless given). */
-  dispatcher?: Dispatcher;
-  /** Waits before each retry (queues/webhooks.ts RETRY_SCHEDULE_MS unless configured). */
-  schedule?: readonly number[];
-  metrics?: { webhookDelivery(endpoint: string, outcome: string): void };
-}
+import { deliver, deliveryDispatcher } from '../src/results/delivery.ts';
+import type { WebhookWorkerDeps, WorkerContext } from './context.ts';
+import { parseJob, startWorker, type OutcomeProcessor } from './lane-worker.ts';
 
 /** An answer other than 2xx, or no answer: retried. */
 class DeliveryFailed extends Error {
@@ -53,15 +28,6 @@ class DeliveryFailed extends Error {
   }
 }
 
-/** The code of a transport error, or of its cause (undici wraps the socket's errors). */
-function causeCode(err: unknown): string | undefined {
-  for (let e: unknown = err, i = 0; e && i < 4; e = (e as { cause?: unknown }).cause, i++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
-  }
-  return (err as { code?: string })?.code;
-}
-
 /** While it waits for its endpoint or for the delivery before it, it is looked at again this often. */
 // A disabled endpoint's deliveries are looked at every 5 minutes (enabling it promotes them at
 // once: src/http/webhook-endpoints.ts), so a day of held results costs little; one waiting for the
@@ -71,11 +37,9 @@ const HOLD_MS = { disabled: 300_000, ordering: 500 };
 const DELIVERY = { retry: 'result delivery failed; will retry', final: 'result delivery failed for good' };
 
 export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<WebhookJob, { status: number } | { skipped: string }> {
-  const dispatcher = deps.dispatcher ?? deliveryAgent({ allowPrivate: deps.allowPrivate ?? false, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, resolve: deps.resolve });
+  const dispatcher = deliveryDispatcher(deps);
   return async (job, out, _log, token) => {
-    const parsed = WebhookJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-    const d = parsed.data;
+    const d = parseJob(WebhookJobSchema, job);
     out.context({ endpoint: d.endpoint, eventId: d.event_id });
     const endpoint = await deps.endpoints.get(d.endpoint);
     if (!endpoint) {
@@ -98,35 +62,7 @@ export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<Web
       throw new UnrecoverableError('the result is no longer kept');
     }
     const body = JSON.stringify(result.data);
-    const headers = { 'content-type': 'application/json', 'user-agent': 'invoice-worker-webhooks/1', ...signHeaders(endpoint, d.event_id, body) };
-    const started = performance.now();
-    let outcome: number | string;
-    let wait: number | undefined;
-    // An address literal is never looked up, so the connect-time check cannot see it: checked here
-    // (the URL was checked at registration, but the policy may have been tightened since).
-    const refused = targetUrlIssue(endpoint.url, deps.allowPrivate ?? false);
-    // One deadline for headers and body together: undici's idle timers never end a body that drips.
-    const deadline = AbortSignal.timeout(deps.timeoutMs);
-    if (refused) outcome = 'TARGET_REFUSED';
-    else
-      try {
-        const res = await clientSpan(
-          'POST',
-          new URL(endpoint.url),
-          async (trace) => {
-            const res = await request(endpoint.url, { method: 'POST', headers: { ...headers, ...trace }, body, dispatcher, signal: deadline });
-            // The answer's body is not needed, only read (up to the cap) so the connection can be reused.
-            await res.body.dump({ limit: deps.maxBodyBytes ?? MAX_BODY_BYTES, signal: deadline });
-            return res;
-          },
-          (r) => r.statusCode,
-        );
-        outcome = res.statusCode;
-        wait = retryAfterMs(res.headers);
-      } catch (err) {
-        outcome = deadline.aborted ? 'DEADLINE' : (causeCode(err) ?? 'error');
-      }
-    const ms = Math.round(performance.now() - started);
+    const { outcome, ms, retryAfterMs: wait } = await deliver(endpoint, d.event_id, body, { ...deps, dispatcher });
     await deps.endpoints.log(d.endpoint, d.event_id, {
       at: new Date().toISOString(),
       attempt: job.attemptsMade + 1,
@@ -140,7 +76,7 @@ export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<Web
     if (ok) {
       await deps.endpoints.markDone(d.endpoint, d.event_id);
       out.info({ deliveryMs: ms, status: outcome }, 'result delivered');
-      return { status: outcome as number };
+      return { status: outcome };
     }
     if (outcome === 410) {
       // Gone for good, the receiver says: stop sending until an operator enables it again. This
@@ -155,14 +91,14 @@ export function webhooksProcessor(deps: WebhookWorkerDeps): OutcomeProcessor<Web
 }
 
 export function startWebhooksWorker(ctx: WorkerContext, deps: WebhookWorkerDeps): Worker<WebhookJob> {
-  const lines = { queue: WEBHOOKS_QUEUE, about: () => ({}), ...DELIVERY };
-  const dispatcher = deps.dispatcher ?? deliveryAgent({ allowPrivate: deps.allowPrivate ?? false, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, resolve: deps.resolve });
-  const worker = new Worker<WebhookJob>(WEBHOOKS_QUEUE, withOutcomeLine(ctx.log, lines, webhooksProcessor({ ...deps, dispatcher })), {
-    connection: ctx.connection,
+  const dispatcher = deliveryDispatcher(deps);
+  const worker = startWorker<WebhookJob, { status: number } | { skipped: string }>(ctx, {
+    queue: WEBHOOKS_QUEUE,
+    name: 'webhooks',
     prefix: ctx.prefix,
     concurrency: deps.concurrency,
-    autorun: false,
-    ...ctx.workerOptions,
+    processor: () => webhooksProcessor({ ...deps, dispatcher }),
+    lines: DELIVERY,
     settings: {
       // The documented schedule, or the endpoint's Retry-After when it asks for longer.
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
@@ -172,21 +108,19 @@ export function startWebhooksWorker(ctx: WorkerContext, deps: WebhookWorkerDeps)
         return Math.max(planned, asked);
       },
     },
+    onFinalFailure: (job, err) =>
+      void (async () => {
+        // Given up: the next results of its invoice may go, and the endpoint is disabled until an operator looks.
+        await deps.endpoints.markDone(job.data.endpoint, job.data.event_id);
+        if (err instanceof UnrecoverableError) return;
+        await deps.endpoints.setStatus(job.data.endpoint, 'disabled', `a delivery failed for about a day (last: ${err.message})`);
+        ctx.log.error(
+          { queue: WEBHOOKS_QUEUE, jobId: job.id, endpoint: job.data.endpoint, attempts: job.attemptsMade },
+          'result webhook endpoint disabled: a delivery kept failing',
+        );
+        deps.metrics?.webhookDelivery(job.data.endpoint, 'endpoint_disabled');
+      })().catch((e: unknown) => ctx.log.error({ err: e }, 'could not record a failed delivery')),
   });
-  worker.on('failed', (job, err) => {
-    if (!job) return;
-    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final) return;
-    void (async () => {
-      // Given up: the next results of its invoice may go, and the endpoint is disabled until an operator looks.
-      await deps.endpoints.markDone(job.data.endpoint, job.data.event_id);
-      if (err instanceof UnrecoverableError) return;
-      await deps.endpoints.setStatus(job.data.endpoint, 'disabled', `a delivery failed for about a day (last: ${err.message})`);
-      ctx.log.error({ queue: WEBHOOKS_QUEUE, jobId: job.id, endpoint: job.data.endpoint, attempts: job.attemptsMade }, 'result webhook endpoint disabled: a delivery kept failing');
-      deps.metrics?.webhookDelivery(job.data.endpoint, 'endpoint_disabled');
-    })().catch((e: unknown) => ctx.log.error({ err: e }, 'could not record a failed delivery'));
-  });
-  worker.on('error', (err) => ctx.log.error({ err }, 'webhooks worker error'));
   // Its own agent only: keep-alive sockets to receivers must not outlive the worker.
   if (!deps.dispatcher) worker.on('closed', () => void dispatcher.close().catch(() => undefined));
   return worker;

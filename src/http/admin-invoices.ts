@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
-import { repairDeps } from '../../queues/repairs.ts';
+import { repairDeps } from '../ops/repairs.ts';
 import { zodIssues, type FieldIssue } from '../errors.ts';
 import { AbandonSchema, AcceptSchema, AttachSchema, CancelUnavailable, ReissueSchema, abandon, acceptPayment, attach, reissue, type RepairOutcome } from '../invoice/repair.ts';
 import { isTerminal } from '../invoice/state.ts';

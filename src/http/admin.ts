@@ -21,7 +21,8 @@ import express, { Router, type Express, type RequestHandler, type Response } fro
 import { CREATE_QUEUE, createQueueName } from '../../queues/create.ts';
 import { EVENTS_QUEUE } from '../../queues/events.ts';
 import { POLL_QUEUE } from '../../queues/poll.ts';
-import { REPAIRS_QUEUE, parseRepairJob, repairDataJsonSchema, repairFields } from '../../queues/repairs.ts';
+import { REPAIRS_QUEUE, parseRepairJob, repairFields } from '../../queues/repairs.ts';
+import { repairDataJsonSchema } from '../ops/repair-templates.ts';
 import { RESULTS_QUEUE } from '../../queues/results.ts';
 import { WEBHOOKS_QUEUE } from '../../queues/webhooks.ts';
 import type { Lane, Lanes } from '../lanes/lane.ts';

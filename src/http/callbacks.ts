@@ -18,7 +18,8 @@
  */
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { EventJobSchema, EventWriter, type EventsQueue } from '../../queues/events.ts';
+import { EventJobSchema, type EventsQueue } from '../../queues/events.ts';
+import { EventWriter } from './event-writer.ts';
 import { ValidationError, zodIssues } from '../errors.ts';
 import { laneOfId, type InvoiceRecord, type InvoiceStore } from '../invoice/store.ts';
 import { DEFAULT_ACCOUNT } from '../lanes/key.ts';

@@ -7,7 +7,7 @@
 import { Router, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { repairDeps } from '../../queues/repairs.ts';
+import { repairDeps } from '../ops/repairs.ts';
 import { zodIssues } from '../errors.ts';
 import { toView } from '../invoice/intake.ts';
 import {

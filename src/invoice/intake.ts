@@ -7,9 +7,9 @@
 import { z } from 'zod';
 import type { FieldIssue } from '../errors.ts';
 import { zodIssues } from '../errors.ts';
-import { newSecret } from '../signing.ts';
+import { newOrderSecret } from '../signing.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
-import { KINDS, OrderSchema, forbiddenKeys, orderHash, type Kind, type Order, type ProviderId } from './order.ts';
+import { KINDS, OrderSchema, forbiddenKeys, orderHash, type Order, type OrderRef } from './order.ts';
 import { FeeSchema, PayToSchema, TransactionSchema } from './result.ts';
 import { STATUSES } from './state.ts';
 import type { HistoryEntry, InvoiceRecord, InvoiceStore } from './store.ts';
@@ -19,15 +19,6 @@ import { activeTraceparent } from '../observability/tracing.ts';
 /** What intake needs of a lane: its adapter's rules. */
 export interface IntakeLane {
   adapter: Pick<ProviderAdapter, 'validate' | 'kinds'>;
-}
-
-/** An accepted order's identity, as its create job carries it (`account` absent for the default account). */
-export interface OrderRef {
-  v: 1;
-  provider: ProviderId;
-  account?: string;
-  kind: Kind;
-  foreign_id: string;
 }
 
 /** Gives orders of one lane their create jobs (idempotent: an order that has its job keeps it). */
@@ -181,7 +172,7 @@ export class Intake {
     // The order's trace: the request accepting it (kept on the record for what follows later).
     const trace = activeTraceparent();
     const written = await Promise.all(
-      checked.map((c) => ('order' in c ? this.store.acceptRecord(c.order, orderHash(c.order), newSecret(), undefined, trace) : Promise.resolve(null))),
+      checked.map((c) => ('order' in c ? this.store.acceptRecord(c.order, orderHash(c.order), newOrderSecret(), undefined, trace) : Promise.resolve(null))),
     );
     const outcomes = written.map((w) => w?.outcome ?? null);
     const results: IntakeResult[] = [];

@@ -99,6 +99,19 @@ export type Order = z.infer<typeof OrderSchema>;
 /** What callers may send (before defaults are applied). */
 export type OrderInput = z.input<typeof OrderSchema>;
 
+/**
+ * An accepted order's identity, v1 (`account` absent for the default account): what its create job
+ * carries (queues/create.ts), so no personal data rides in a job.
+ */
+export const OrderRefSchema = z.strictObject({
+  v: z.literal(1),
+  provider: ProviderName,
+  account: AccountName.optional(),
+  kind: z.enum(KINDS),
+  foreign_id: z.string().min(1).max(255),
+});
+export type OrderRef = z.infer<typeof OrderRefSchema>;
+
 /** Stable JSON with sorted keys, so the same order always hashes the same. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

@@ -5,7 +5,7 @@
  *   closed     requests flow; transport errors, timeouts and 5xx in a row are counted, and any
  *              answer from the provider resets the count. `failures` in a row open it.
  *   open       nothing is sent until `until`; the lane's queue is paused for that long, so its
- *              orders wait without spending attempts (workers/create.ts).
+ *              orders wait without spending attempts (./gate.ts).
  *   half-open  one order, the probe, goes out. Its success closes the breaker; its failure opens
  *              it again for twice as long (up to a ceiling). A probe that never reports back (its
  *              worker died) is replaced after `probeStaleMs`.

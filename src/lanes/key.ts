@@ -50,3 +50,14 @@ export function parseLaneList(value: string | undefined): string[] | undefined {
     .filter(Boolean);
   return keys.length ? keys : undefined;
 }
+
+/**
+ * The lanes `LANES` names (`parseLaneList`), each checked against the configured accounts: an
+ * unknown one throws, naming it and the configured lanes. Checked before anything connects.
+ */
+export function lanesToRun(value: string | undefined, accounts: readonly LaneRef[]): string[] | undefined {
+  const configured = accounts.map((a) => laneKey(a.provider, a.account));
+  const run = parseLaneList(value);
+  for (const key of run ?? []) if (!configured.includes(key)) throw new Error(`LANES names ${key}, which is not a configured lane (${configured.join(', ')})`);
+  return run;
+}

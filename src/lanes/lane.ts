@@ -14,7 +14,7 @@ import type { LanePause } from './pause.ts';
 import type { LaneTuning } from './tuning.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 
-/** A running lane: its adapter, tuning, queues and breaker (built in src/system.ts). */
+/** A running lane: its adapter, tuning, queues and breaker (built by ./build.ts). */
 export interface Lane extends LaneRef {
   readonly key: string;
   /** Key prefix of its queues and records (see `lanePrefix`). */

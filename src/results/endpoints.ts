@@ -1,39 +1,25 @@
 /**
- * Result webhooks: besides the `invoice-results` queue, order systems register HTTPS endpoints
- * that receive every result as a Standard Webhooks request (standardwebhooks.com): the body is
- * the result JSON, `webhook-id` its `event_id` (the same on every redelivery, so a receiver
- * dedupes on it), `webhook-timestamp` the send time, `webhook-signature` `v1,<base64
- * HMAC-SHA256 over "id.timestamp.body">` under the endpoint's `whsec_` secret, and during a
- * rotation one signature per live secret, so the receiver may switch keys at its own pace.
+ * Result webhook endpoints: besides the `invoice-results` queue, order systems register HTTPS
+ * endpoints that receive every result as a signed Standard Webhooks request (./signing.ts): the
+ * body is the result JSON, `webhook-id` its `event_id` (the same on every redelivery, so a
+ * receiver dedupes on it).
  *
  * Endpoints live in Redis (one hash); their secrets never reach logs or list answers (shown once,
  * when created or rotated). Deliveries are jobs of `result-webhooks` (queues/webhooks.ts), added
- * by the relay before it trims the outbox, so a result is never published without its deliveries
- * being queued (at least once). Per endpoint, the results of one invoice are delivered in order:
- * each delivery names the one before it, and waits until that one is done.
+ * by the relay's fan-out (./fanout.ts) and sent by ./delivery.ts. Per endpoint, the results of one
+ * invoice are delivered in order: each delivery names the one before it, and waits until that one
+ * is done (the marks kept here, beside each delivery's attempts).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { webhookJobId, type WebhookJob } from '../../queues/webhooks.ts';
-import { invoiceId } from '../ids.ts';
-import type { OutboxEntry } from '../invoice/store.ts';
-import { laneKey } from '../lanes/key.ts';
-import { resultTelemetry } from '../observability/tracing.ts';
-import { secretIssue } from './target.ts';
+import { newEndpointSecret, secretIssue, type EndpointSecret } from './signing.ts';
 
 /** A `whsec_` secret of at least 24 bytes that is neither one repeated byte nor the specification's published example. */
 export const Secret = z.string().superRefine((v, ctx) => {
   const issue = secretIssue(v);
   if (issue) ctx.addIssue({ code: 'custom', message: issue });
 });
-
-export interface EndpointSecret {
-  secret: string;
-  /** A rotated-out secret stays valid (still signed with) until then (ms since epoch). */
-  until?: number;
-}
 
 export interface Endpoint {
   id: string;
@@ -59,21 +45,6 @@ export function secretPrefix(secret: string): string {
 export function endpointView(e: Endpoint): EndpointView {
   const { secrets, ...rest } = e;
   return { ...rest, secrets: secrets.map((s) => ({ prefix: secretPrefix(s.secret), ...(s.until ? { until: new Date(s.until).toISOString() } : {}) })) };
-}
-
-export function newSecret(): string {
-  return `whsec_${randomBytes(24).toString('base64')}`;
-}
-
-/** The Standard Webhooks headers for one request, signed with every live secret. */
-export function signHeaders(e: Pick<Endpoint, 'secrets'>, eventId: string, body: string, now = new Date()): Record<string, string> {
-  const live = e.secrets.filter((s) => !s.until || s.until > now.getTime());
-  const signatures = live.map((s) => new Webhook(s.secret).sign(eventId, now, body));
-  return {
-    'webhook-id': eventId,
-    'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-    'webhook-signature': signatures.join(' '),
-  };
 }
 
 /** The registered endpoints (a Redis hash under the system prefix) and the ordering marks of their deliveries. */
@@ -112,7 +83,7 @@ export class EndpointStore {
       ...(input.description ? { description: input.description } : {}),
       status: 'enabled',
       created_at: new Date().toISOString(),
-      secrets: [{ secret: input.secret ?? newSecret() }],
+      secrets: [{ secret: input.secret ?? newEndpointSecret() }],
       ...(input.lanes ? { lanes: input.lanes } : {}),
     };
     return this.put(e);
@@ -135,7 +106,7 @@ export class EndpointStore {
   }
 
   /** A new secret; the old ones are still signed with for the grace period, so receivers switch without a gap. */
-  async rotate(id: string, secret = newSecret()): Promise<Endpoint | null> {
+  async rotate(id: string, secret = newEndpointSecret()): Promise<Endpoint | null> {
     const e = await this.get(id);
     if (!e) return null;
     const until = Date.now() + this.rotationGraceMs;
@@ -269,37 +240,4 @@ export interface DeliveryAttempt {
   /** When the endpoint asked us to wait (Retry-After), in ms. */
   retry_after_ms?: number;
   redelivery?: string;
-}
-
-/**
- * The relay's fan-out: one delivery job per (enabled endpoint, result), each naming the result of
- * the same invoice enqueued before it for that endpoint. Idempotent by job id.
- */
-export async function fanOut(
-  endpoints: EndpointStore,
-  queue: { addBulk(jobs: Array<{ name: string; data: WebhookJob; opts: { jobId: string; attempts: number; telemetry?: { metadata: string } } }>): Promise<unknown> },
-  entries: readonly OutboxEntry[],
-  attempts: number,
-): Promise<void> {
-  // A disabled endpoint gets its deliveries too: they wait until it is enabled again, so none is lost.
-  const live = await endpoints.list();
-  if (!live.length) return;
-  const jobs: Parameters<typeof queue.addBulk>[0] = [];
-  for (const e of live) {
-    for (const entry of entries) {
-      const d = entry.data as { provider: string; account?: string; foreign_id: string };
-      const lane = laneKey(d.provider, d.account);
-      // An endpoint of a lane-limited API key hears only of its lanes.
-      if (e.lanes && !e.lanes.includes(lane)) continue;
-      const invoice = invoiceId(lane, d.foreign_id);
-      const after = await endpoints.chain(e.id, invoice, entry.jobId);
-      jobs.push({
-        name: entry.name,
-        data: { v: 1, endpoint: e.id, event_id: entry.jobId, invoice, after },
-        // Tracing on: under the span that published the result.
-        opts: { jobId: webhookJobId(e.id, entry.jobId), attempts, ...resultTelemetry(entry) },
-      });
-    }
-  }
-  if (jobs.length) await queue.addBulk(jobs);
 }

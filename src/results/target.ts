@@ -142,16 +142,3 @@ export function deliveryAgent(opts: { allowPrivate: boolean; maxBodyBytes: numbe
     connect: { timeout: opts.connectTimeoutMs ?? 5000, lookup: checkedLookup(opts.allowPrivate, opts.resolve) },
   });
 }
-
-/** The standard webhooks specification's example secret: public, so never a secret. */
-const DOCUMENTED_EXAMPLE = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-
-/** What is wrong with a `whsec_` secret (undefined when nothing is): its form, and at least 24 bytes that are not all one value. */
-export function secretIssue(secret: string): string | undefined {
-  if (!/^whsec_[A-Za-z0-9+/=]{32,200}$/.test(secret)) return 'must be whsec_ followed by base64 (at least 24 bytes)';
-  if (secret === DOCUMENTED_EXAMPLE) return 'is the published example secret; generate your own (or leave it out and one is made)';
-  const bytes = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  if (bytes.length < 24) return 'must decode to at least 24 bytes';
-  if (bytes.every((b) => b === bytes[0])) return 'must not be one repeated byte (all zero, for instance)';
-  return undefined;
-}

@@ -7,7 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { EventWriter, createEventsQueue, eventJobId, type EventJob, type EventsQueue } from '../../queues/events.ts';
+import { createEventsQueue, eventJobId, type EventJob, type EventsQueue } from '../../queues/events.ts';
+import { EventWriter } from '../../src/http/event-writer.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 import { missingOnPath, startRedisServer, type LocalRedis } from '../helpers/redis-server.ts';
 import { startTestSystem, type TestSystem } from '../helpers/system.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newSecret, safeEqual, signBody, verifyBody } from '../../src/signing.ts';
+import { newOrderSecret, safeEqual, signBody, verifyBody } from '../../src/signing.ts';
 
 // The provider's published test vector (docs/providers.md 1.1).
 const SECRET = 'AbCdEfG123456';
@@ -109,10 +109,10 @@ test('safeEqual returns false (without throwing) on different lengths', () => {
   assert.equal(safeEqual('a', 'é'), false);
 });
 
-test('newSecret returns distinct url-safe secrets of 24 random bytes', () => {
+test('newOrderSecret returns distinct url-safe secrets of 24 random bytes', () => {
   const seen = new Set<string>();
   for (let i = 0; i < 100; i++) {
-    const secret = newSecret();
+    const secret = newOrderSecret();
     assert.match(secret, /^[A-Za-z0-9_-]{32}$/);
     assert.equal(Buffer.from(secret, 'base64url').length, 24);
     seen.add(secret);

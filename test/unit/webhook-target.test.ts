@@ -6,8 +6,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkedLookup, internalRange, secretIssue, targetIssue, targetUrlIssue, type Resolve } from '../../src/results/target.ts';
-import { newSecret } from '../../src/results/endpoints.ts';
+import { checkedLookup, internalRange, targetIssue, targetUrlIssue, type Resolve } from '../../src/results/target.ts';
+import { newEndpointSecret, secretIssue } from '../../src/results/signing.ts';
 import { INTERNAL_HOSTS } from '../helpers/internal-hosts.ts';
 
 describe('webhook target policy', () => {
@@ -82,6 +82,6 @@ describe('webhook target policy', () => {
     assert.match(secretIssue(b64(Buffer.from('0123456789abcdef0123'))) ?? '', /24 bytes/);
     assert.match(secretIssue('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw') ?? '', /example/);
     assert.match(secretIssue('plain') ?? '', /whsec_/);
-    assert.equal(secretIssue(newSecret()), undefined);
+    assert.equal(secretIssue(newEndpointSecret()), undefined);
   });
 });
