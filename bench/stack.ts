@@ -84,6 +84,9 @@ function systemEnv(o: StackOptions, port: number): Record<string, string> {
     CRYPTOSTEROID_BASE_URL: o.sandbox.baseUrls.cryptosteroid,
     CRYPTOSTEROID_API_KEY: c.cryptosteroid.apiKey,
     CRYPTOSTEROID_MERCHANT_ID: c.cryptosteroid.merchantId,
+    // The lane's own cap on unpaid invoices (50 as shipped) would hold every CryptoSteroid order past
+    // the 50th until payers pay; lifted, each order still takes its slot (the same Redis work).
+    CRYPTOSTEROID_MAX_UNPAID: '100000',
     ...o.env,
   };
 }
