@@ -27,7 +27,6 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Redis, type Cluster } from 'ioredis';
 import { lanePrefix } from '../src/lanes/key.ts';
@@ -41,22 +40,12 @@ import { durabilityRows, scenarioDurability } from './durability.ts';
 import { checkoutRows, scenarioCheckout } from './checkout.ts';
 import { ledgerRows, scenarioLedger } from './ledger.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
-import { REF_QUEUE, REF_RESULTS, orders, providerRequest, runTag, type RefJob } from './orders.ts';
-import { ROOT, RUNTIME, spawnTs, waitForOutput, type Child } from './procs.ts';
-import { MonitorTap, deletePrefix, info, masterOfKey, masterSnapshots, memoryByFamily, ready, redisCpuMs, type CommandCounts } from './redis-tools.ts';
-import {
-  BENCH_LANES,
-  laneQueueCounts,
-  laneQueueCountsIn,
-  startSandboxProcess,
-  startStack,
-  systemRun,
-  waitForCreated,
-  waitForLength,
-  type RunResult,
-  type SandboxInfo,
-  type Stack,
-} from './stack.ts';
+import { RssSampler, cpuPerOrder, cpuSnapshot, medianCpu, series, type Series } from './measure.ts';
+import { REF_QUEUE, orders, runTag } from './orders.ts';
+import { ROOT, RUNTIME } from './procs.ts';
+import { MonitorTap, deletePrefix, info, masterOfKey, masterSnapshots, memoryByFamily, ready, type CommandCounts } from './redis-tools.ts';
+import { referenceRun, startReference } from './reference.ts';
+import { BENCH_LANES, laneQueueCounts, laneQueueCountsIn, startSandboxProcess, startStack, systemRun, waitForCreated, type RunResult, type Stack } from './stack.ts';
 
 const env = process.env;
 const int = (name: string, fallback: number): number => {
@@ -66,6 +55,8 @@ const int = (name: string, fallback: number): number => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number`);
   return n;
 };
+
+const DEFAULT_SCENARIOS = 'create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile';
 
 const S = {
   orders: int('BENCH_ORDERS', 3000),
@@ -102,7 +93,7 @@ const S = {
   checkoutWaitRate: Math.max(1, int('BENCH_CHECKOUT_WAIT_RATE', 200)),
   ledgerOrders: int('BENCH_LEDGER_ORDERS', 5000),
   ledgerRuns: Math.max(1, int('BENCH_LEDGER_RUNS', 3)),
-  scenarios: new Set((env.BENCH_SCENARIOS ?? 'create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile').split(',').map((s) => s.trim())),
+  scenarios: new Set((env.BENCH_SCENARIOS ?? DEFAULT_SCENARIOS).split(',').map((s) => s.trim())),
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
 
@@ -110,62 +101,6 @@ const progress = (msg: string): void => void process.stderr.write(`[bench] ${msg
 
 // ------------------------------------------------------------------------------------------------
 // Figures
-
-interface Series {
-  runs: number[];
-  median: number;
-  min: number;
-  max: number;
-}
-
-function series(values: number[]): Series {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { runs: values.map(Math.round), median: Math.round(median), min: Math.round(sorted[0]!), max: Math.round(sorted[sorted.length - 1]!) };
-}
-
-/** Samples resident memory of some processes while a load runs. */
-class RssSampler {
-  private timer: NodeJS.Timeout | undefined;
-  readonly samples: number[] = [];
-  constructor(private readonly children: () => Child[]) {}
-  start(): this {
-    this.timer = setInterval(() => {
-      for (const c of this.children()) {
-        const r = c.rss();
-        if (r !== undefined) this.samples.push(r);
-      }
-    }, 200);
-    return this;
-  }
-  stop(): { maxMb: number; medianMb: number } | null {
-    clearInterval(this.timer);
-    if (!this.samples.length) return null;
-    const s = series(this.samples);
-    return { maxMb: Math.round(s.max / 1048576), medianMb: Math.round(s.median / 1048576) };
-  }
-}
-
-/** CPU time of each process (and Redis) over a stretch of work. */
-async function cpuSnapshot(children: Record<string, Child | undefined>, redis?: Redis): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const [name, c] of Object.entries(children)) {
-    const v = c?.cpuMs();
-    if (v !== undefined) out[name] = v;
-  }
-  if (redis) out.redis = await redisCpuMs(redis);
-  return out;
-}
-
-function cpuPerOrder(before: Record<string, number>, after: Record<string, number>, orders: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of Object.keys(after)) {
-    if (before[k] === undefined) continue;
-    out[k] = Math.round((((after[k] ?? 0) - (before[k] ?? 0)) / orders) * 1000) / 1000;
-  }
-  return out;
-}
 
 // ------------------------------------------------------------------------------------------------
 // Scenarios
@@ -199,44 +134,6 @@ async function checkAllCreated(redis: RedisClient, prefix: string, _expected: nu
   }
 }
 
-async function startReference(e: Env, prefix: string, sandbox: SandboxInfo, concurrency: number, redisUrl: string): Promise<Child> {
-  const child = spawnTs(
-    'reference-worker',
-    'bench/reference-worker.ts',
-    [],
-    {
-      REDIS_URL: redisUrl,
-      REF_PREFIX: prefix,
-      REF_CONCURRENCY: String(concurrency),
-      REF_SANDBOX: JSON.stringify(sandbox),
-    },
-    e.dir,
-  );
-  await waitForOutput(child, (out) => (out.includes('ready') ? true : undefined), 'the reference worker');
-  return child;
-}
-
-async function referenceRun(redis: RedisClient, queue: Queue, prefix: string, sandbox: SandboxInfo, count: number): Promise<RunResult> {
-  const tag = runTag();
-  const jobs = orders(tag, count).map((o) => {
-    const data: RefJob = { ...providerRequest(o, sandbox.credentials.cryptosteroid.merchantId, 'http://127.0.0.1:1'), id: `${o.provider}.${o.foreign_id}` };
-    return { name: 'create', data, opts: { jobId: `create.${data.id}` } };
-  });
-  const batches: (typeof jobs)[] = [];
-  for (let i = 0; i < jobs.length; i += S.batch) batches.push(jobs.slice(i, i + S.batch));
-  const key = `${prefix}:${REF_RESULTS}:wait`;
-  const base = await redis.llen(key);
-  const t0 = performance.now();
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < batches.length) await queue.addBulk(batches[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, S.inflight) }, lane));
-  await waitForLength(redis, key, base + count, S.timeoutMs, `${count} reference results`);
-  const ms = performance.now() - t0;
-  return { orders: count, ms, perSecond: (count / ms) * 1000 };
-}
-
 async function scenarioCreate(e: Env, redisUrl = S.redisUrl): Promise<Record<string, unknown>> {
   const tag = runTag();
   const prefix = `bench-${tag}`;
@@ -249,7 +146,7 @@ async function scenarioCreate(e: Env, redisUrl = S.redisUrl): Promise<Record<str
   e.cleanup.push(() => sb.child.stop());
   const stack = await startStack({ dir: e.dir, redisUrl, prefix, sandbox: sb.info, concurrency: S.concurrency, workers: 1, logLevel: S.logLevel, name: 'create' });
   e.cleanup.push(() => stack.stop());
-  const ref = await startReference(e, refPrefix, sb.info, S.concurrency, redisUrl);
+  const ref = await startReference(e.dir, refPrefix, sb.info, S.concurrency, redisUrl);
   e.cleanup.push(() => ref.stop());
   const refQueue = new Queue(REF_QUEUE, {
     connection: e.redis,
@@ -279,7 +176,7 @@ async function scenarioCreate(e: Env, redisUrl = S.redisUrl): Promise<Record<str
   progress(`create: memory ${memory.storeBytesPerInvoice} B/invoice in the store, ${memory.allKeysBytesPerInvoice} B with queue jobs`);
 
   progress('create: reference warm-up');
-  await referenceRun(e.redis, refQueue, refPrefix, sb.info, S.warmup);
+  await referenceRun(e.redis, refQueue, refPrefix, sb.info, S.warmup, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
 
   // Interleaved, so drifting load from other work on the machine hits both pipelines alike.
   const sys: number[] = [];
@@ -294,7 +191,7 @@ async function scenarioCreate(e: Env, redisUrl = S.redisUrl): Promise<Record<str
     cpuSys.push(cpuPerOrder(before, await cpuSnapshot({ api: stack.api, worker: stack.workers[0], sandbox: sb.child }, e.single), S.orders));
     sys.push(r.perSecond);
     before = await cpuSnapshot({ worker: ref, sandbox: sb.child }, e.single);
-    const rr = await referenceRun(e.redis, refQueue, refPrefix, sb.info, S.orders);
+    const rr = await referenceRun(e.redis, refQueue, refPrefix, sb.info, S.orders, { batch: S.batch, inflight: S.inflight, timeoutMs: S.timeoutMs });
     cpuRef.push(cpuPerOrder(before, await cpuSnapshot({ worker: ref, sandbox: sb.child }, e.single), S.orders));
     refs.push(rr.perSecond);
     progress(`create: run ${i + 1}/${S.runs}: system ${Math.round(r.perSecond)}/s, reference ${Math.round(rr.perSecond)}/s`);
@@ -304,10 +201,6 @@ async function scenarioCreate(e: Env, redisUrl = S.redisUrl): Promise<Record<str
   await checkAllCreated(e.redis, prefix, S.memoryOrders + S.runs * S.orders);
   const system = series(sys);
   const reference = series(refs);
-  const medianCpu = (rows: Array<Record<string, number>>): Record<string, number> => {
-    const keys = new Set(rows.flatMap((r) => Object.keys(r)));
-    return Object.fromEntries([...keys].map((k) => [k, Math.round(series(rows.map((r) => (r[k] ?? 0) * 1000)).median) / 1000]));
-  };
   return {
     concurrency: S.concurrency,
     ordersPerRun: S.orders,
