@@ -5,9 +5,9 @@
  * API adds create jobs.
  */
 import { performance } from 'node:perf_hooks';
-import type { Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { RedisClient } from '../src/redis/connect.ts';
-import { REF_RESULTS, orders, providerRequest, runTag, type RefJob } from './orders.ts';
+import { REF_QUEUE, REF_RESULTS, orders, providerRequest, runTag, type RefJob } from './orders.ts';
 import { spawnTs, waitForOutput, type Child } from './procs.ts';
 import { waitForLength, type RunResult, type SandboxInfo } from './stack.ts';
 
@@ -26,6 +26,11 @@ export async function startReference(dir: string, prefix: string, sandbox: Sandb
   );
   await waitForOutput(child, (out) => (out.includes('ready') ? true : undefined), 'the reference worker');
   return child;
+}
+
+/** The queue the driver adds the reference's jobs to (completed ones kept a day, up to 100,000). */
+export function referenceQueue(connection: RedisClient, prefix: string): Queue {
+  return new Queue(REF_QUEUE, { connection, prefix, defaultJobOptions: { removeOnComplete: { age: 24 * 3600, count: 100_000 }, removeOnFail: false } });
 }
 
 export async function referenceRun(

@@ -2,9 +2,9 @@
  * `npm run bench`: throughput, memory and a profile of the create pipeline, against the sandbox
  * on the Redis at REDIS_URL (else 127.0.0.1:6379), on queue prefixes of its own that it deletes
  * afterwards. Every process (sandbox, API, workers, reference worker) runs on its own, as in
- * production. Each throughput figure is the median of BENCH_RUNS runs; the table goes to stdout,
- * then the same figures as one JSON document (also written to BENCH_JSON when set). Progress
- * goes to stderr.
+ * production; scenario all-in-one runs the one-process start (`npm start`) instead. Each
+ * throughput figure is the median of BENCH_RUNS runs; the table goes to stdout, then the same
+ * figures as one JSON document (also written to BENCH_JSON when set). Progress goes to stderr.
  *
  * Sizes (env): BENCH_ORDERS per run (3000), BENCH_RUNS (5), BENCH_BATCH (1000), BENCH_POST_INFLIGHT
  * (2), BENCH_CONCURRENCY (50), BENCH_LATENCY_MS (50), BENCH_LATENCY_CONCURRENCY (400),
@@ -20,7 +20,9 @@
  * BENCH_LEDGER_ORDERS (5000: orders per round of the Redis cost by step, on a private Redis, with
  * BENCH_CONCURRENCY operations in flight and BENCH_BATCH orders per create job add), BENCH_LEDGER_RUNS (3),
  * BENCH_NODE_FLAGS (extra node flags for every API and worker process, e.g. V8 heap settings),
- * BENCH_SCENARIOS (create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
+ * BENCH_ALL_IN_ONE_ORDERS (5000 per run), BENCH_ALL_IN_ONE_BATCH (500), BENCH_ALL_IN_ONE_PROFILE (1; 0: no
+ * profiled run),
+ * BENCH_SCENARIOS (all-in-one,create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,7 @@ import { lanePrefix } from '../src/lanes/key.ts';
 import { connect, type RedisClient } from '../src/redis/connect.ts';
 import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-cluster.ts';
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
+import { allInOneRows, scenarioAllInOne } from './all-in-one.ts';
 import { callbackIngest } from './callbacks.ts';
 import { pollingRows, scenarioPolling } from './polling.ts';
 import { lanesRows, scenarioLanes } from './lanes.ts';
@@ -41,10 +44,10 @@ import { checkoutRows, scenarioCheckout } from './checkout.ts';
 import { ledgerRows, scenarioLedger } from './ledger.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { RssSampler, cpuPerOrder, cpuSnapshot, medianCpu, series, type Series } from './measure.ts';
-import { REF_QUEUE, orders, runTag } from './orders.ts';
+import { orders, runTag } from './orders.ts';
 import { ROOT, RUNTIME } from './procs.ts';
 import { MonitorTap, deletePrefix, info, masterOfKey, masterSnapshots, memoryByFamily, ready, type CommandCounts } from './redis-tools.ts';
-import { referenceRun, startReference } from './reference.ts';
+import { referenceQueue, referenceRun, startReference } from './reference.ts';
 import { BENCH_LANES, laneQueueCounts, laneQueueCountsIn, startSandboxProcess, startStack, systemRun, waitForCreated, type RunResult, type Stack } from './stack.ts';
 
 const env = process.env;
@@ -56,7 +59,7 @@ const int = (name: string, fallback: number): number => {
   return n;
 };
 
-const DEFAULT_SCENARIOS = 'create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile';
+const DEFAULT_SCENARIOS = 'all-in-one,create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile';
 
 const S = {
   orders: int('BENCH_ORDERS', 3000),
@@ -93,6 +96,9 @@ const S = {
   checkoutWaitRate: Math.max(1, int('BENCH_CHECKOUT_WAIT_RATE', 200)),
   ledgerOrders: int('BENCH_LEDGER_ORDERS', 5000),
   ledgerRuns: Math.max(1, int('BENCH_LEDGER_RUNS', 3)),
+  allInOneOrders: int('BENCH_ALL_IN_ONE_ORDERS', 5000),
+  allInOneBatch: Math.min(1000, Math.max(1, int('BENCH_ALL_IN_ONE_BATCH', 500))),
+  allInOneProfile: env.BENCH_ALL_IN_ONE_PROFILE !== '0',
   scenarios: new Set((env.BENCH_SCENARIOS ?? DEFAULT_SCENARIOS).split(',').map((s) => s.trim())),
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
@@ -148,11 +154,7 @@ async function scenarioCreate(e: Env, redisUrl = S.redisUrl): Promise<Record<str
   e.cleanup.push(() => stack.stop());
   const ref = await startReference(e.dir, refPrefix, sb.info, S.concurrency, redisUrl);
   e.cleanup.push(() => ref.stop());
-  const refQueue = new Queue(REF_QUEUE, {
-    connection: e.redis,
-    prefix: refPrefix,
-    defaultJobOptions: { removeOnComplete: { age: 24 * 3600, count: 100_000 }, removeOnFail: false },
-  });
+  const refQueue = referenceQueue(e.redis, refPrefix);
   e.cleanup.push(() => refQueue.close());
 
   // Memory: the first load on a fresh prefix, so every key under it belongs to these invoices.
@@ -578,6 +580,7 @@ function fmt(n: unknown, unit = ''): string {
 function table(r: Record<string, any>): string {
   const rows: Row[] = [];
   const s = (x: Series | undefined, unit = ' orders/s'): string => (x ? `${fmt(x.median, unit)} (${fmt(x.min)}-${fmt(x.max)})` : 'n/a');
+  if (r['all-in-one']) rows.push(...allInOneRows(r['all-in-one']));
   if (r.create) {
     const c = r.create;
     rows.push([`create, 0 ms provider, concurrency ${c.concurrency}`, s(c.system), '']);
@@ -741,6 +744,25 @@ async function main(): Promise<void> {
       }
       progress(`${name}: done in ${Math.round((Date.now() - t0) / 1000)} s`);
     };
+    await step('all-in-one', () =>
+      scenarioAllInOne({
+        dir: e.dir,
+        redis: e.redis,
+        single: e.single,
+        redisUrl: S.redisUrl,
+        orders: S.allInOneOrders,
+        batch: S.allInOneBatch,
+        inflight: S.inflight,
+        runs: S.runs,
+        warmup: S.warmup,
+        referenceConcurrency: S.concurrency,
+        timeoutMs: S.timeoutMs,
+        profile: S.allInOneProfile,
+        profileDir: env.BENCH_CPU_PROFILE_DIR,
+        progress,
+        cleanup: e.cleanup,
+      }),
+    );
     await step('create', () => scenarioCreate(e));
     await step('pinned', () => scenarioPinned(e));
     // In this process, on a Redis of its own (started and stopped by the scenario), configured as we ship it.
