@@ -21,8 +21,10 @@
  * BENCH_CONCURRENCY operations in flight and BENCH_BATCH orders per create job add), BENCH_LEDGER_RUNS (3),
  * BENCH_NODE_FLAGS (extra node flags for every API and worker process, e.g. V8 heap settings),
  * BENCH_ALL_IN_ONE_ORDERS (5000 per run), BENCH_ALL_IN_ONE_BATCH (500), BENCH_ALL_IN_ONE_PROFILE (1; 0: no
- * profiled run),
- * BENCH_SCENARIOS (all-in-one,create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
+ * profiled run), BENCH_HOT_PATH_PARTS (bodycap,deadline,money,keys,tracing,listing), BENCH_HOT_PATH_ROUNDS (3),
+ * BENCH_HOT_PATH_REQUESTS (10000 per round and side), BENCH_HOT_PATH_APPLIES (500 per round and side),
+ * BENCH_HOT_PATH_LEDGER_ORDERS (3000), BENCH_BEFORE_LISTING (12d2958: the git revision before the listing indexes),
+ * BENCH_SCENARIOS (all-in-one,hot-path,create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -37,6 +39,7 @@ import { startRedisCluster, type LocalCluster } from '../test/helpers/redis-clus
 import { missingOnPath, startRedisServer } from '../test/helpers/redis-server.ts';
 import { allInOneRows, scenarioAllInOne } from './all-in-one.ts';
 import { callbackIngest } from './callbacks.ts';
+import { HOT_PATH_PARTS, hotPathRows, scenarioHotPath } from './hot-path.ts';
 import { pollingRows, scenarioPolling } from './polling.ts';
 import { lanesRows, scenarioLanes } from './lanes.ts';
 import { durabilityRows, scenarioDurability } from './durability.ts';
@@ -59,7 +62,7 @@ const int = (name: string, fallback: number): number => {
   return n;
 };
 
-const DEFAULT_SCENARIOS = 'all-in-one,create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile';
+const DEFAULT_SCENARIOS = 'all-in-one,hot-path,create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile';
 
 const S = {
   orders: int('BENCH_ORDERS', 3000),
@@ -99,6 +102,13 @@ const S = {
   allInOneOrders: int('BENCH_ALL_IN_ONE_ORDERS', 5000),
   allInOneBatch: Math.min(1000, Math.max(1, int('BENCH_ALL_IN_ONE_BATCH', 500))),
   allInOneProfile: env.BENCH_ALL_IN_ONE_PROFILE !== '0',
+  hotPathParts: new Set((env.BENCH_HOT_PATH_PARTS ?? HOT_PATH_PARTS.join(',')).split(',').map((s) => s.trim())),
+  hotPathRounds: Math.max(1, int('BENCH_HOT_PATH_ROUNDS', 3)),
+  hotPathRequests: Math.max(100, int('BENCH_HOT_PATH_REQUESTS', 10_000)),
+  hotPathApplies: Math.max(10, int('BENCH_HOT_PATH_APPLIES', 500)),
+  hotPathLedgerOrders: Math.max(100, int('BENCH_HOT_PATH_LEDGER_ORDERS', 3000)),
+  // The listing indexes came with 561f9a2, on ef8a6f4 with the metrics fix 12d2958 (ef8a6f4 itself cannot start a system).
+  beforeListing: env.BENCH_BEFORE_LISTING ?? '12d2958',
   scenarios: new Set((env.BENCH_SCENARIOS ?? DEFAULT_SCENARIOS).split(',').map((s) => s.trim())),
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
@@ -581,6 +591,7 @@ function table(r: Record<string, any>): string {
   const rows: Row[] = [];
   const s = (x: Series | undefined, unit = ' orders/s'): string => (x ? `${fmt(x.median, unit)} (${fmt(x.min)}-${fmt(x.max)})` : 'n/a');
   if (r['all-in-one']) rows.push(...allInOneRows(r['all-in-one']));
+  if (r['hot-path']) rows.push(...hotPathRows(r['hot-path']));
   if (r.create) {
     const c = r.create;
     rows.push([`create, 0 ms provider, concurrency ${c.concurrency}`, s(c.system), '']);
@@ -759,6 +770,27 @@ async function main(): Promise<void> {
         timeoutMs: S.timeoutMs,
         profile: S.allInOneProfile,
         profileDir: env.BENCH_CPU_PROFILE_DIR,
+        progress,
+        cleanup: e.cleanup,
+      }),
+    );
+    await step('hot-path', () =>
+      scenarioHotPath({
+        dir: e.dir,
+        redis: e.redis,
+        redisUrl: S.redisUrl,
+        parts: S.hotPathParts,
+        rounds: S.hotPathRounds,
+        requests: S.hotPathRequests,
+        applies: S.hotPathApplies,
+        orders: S.allInOneOrders,
+        batch: S.allInOneBatch,
+        inflight: S.inflight,
+        runs: S.runs,
+        warmup: S.warmup,
+        timeoutMs: S.timeoutMs,
+        beforeListing: S.beforeListing,
+        ledgerOrders: S.hotPathLedgerOrders,
         progress,
         cleanup: e.cleanup,
       }),
