@@ -206,6 +206,9 @@ async function profiledRun(o: AllInOneOptions, sandbox: SandboxInfo, processMsPe
     measured: true,
     orders: o.orders,
     perSecondUnderProfiler: Math.round(perSecond),
+    // The profile and the run's window in it (µs of the monotonic clock), for reading it again.
+    file: join(profDir, file),
+    window,
     busyMs: s.busyMs,
     idleMs: s.idleMs,
     processCpuMsPerOrderUnprofiled: processMsPerOrder,
