@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import type { RedisClient } from '../src/redis/connect.ts';
+import { percentiles, type Percentiles } from './measure.ts';
 import { order, runTag } from './orders.ts';
 import { deletePrefix } from './redis-tools.ts';
 import { startSandboxProcess, startStack } from './stack.ts';
@@ -28,20 +29,6 @@ export interface CheckoutOptions {
   logLevel: string;
   progress: (msg: string) => void;
   cleanup: Array<() => Promise<unknown>>;
-}
-
-interface Percentiles {
-  count: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-function percentiles(ms: number[]): Percentiles {
-  const s = [...ms].sort((a, b) => a - b);
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-  const r = (n: number): number => Math.round(n * 10) / 10;
-  return { count: s.length, p50: r(at(0.5)), p99: r(at(0.99)), max: r(s[s.length - 1] ?? Number.NaN) };
 }
 
 /** Offers `rate` single-order POSTs a second for `seconds`, each on its own schedule; resolves with each answer. */

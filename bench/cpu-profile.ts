@@ -7,12 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string };
   children?: number[];
 }
-interface Profile {
+export interface Profile {
   startTime: number;
   nodes: ProfileNode[];
   samples: number[];
@@ -51,7 +51,8 @@ const CONCERNS: Record<string, string[]> = {
 };
 const CONCERN_OF = new Map(Object.entries(CONCERNS).flatMap(([concern, pkgs]) => pkgs.map((p) => [p, concern] as const)));
 
-function owner(url: string): string | undefined {
+/** The npm package (or our file, as `ours: src/...`) a frame's script belongs to; undefined for Node core and native frames. */
+export function owner(url: string): string | undefined {
   const nm = url.lastIndexOf('/node_modules/');
   if (nm >= 0) {
     const parts = url.slice(nm + '/node_modules/'.length).split('/');
@@ -61,7 +62,8 @@ function owner(url: string): string | undefined {
   return m ? `ours: ${m[1]}/${m[2]}` : undefined;
 }
 
-function unowned(node: ProfileNode): string {
+/** What a sample with no package or file of ours on its stack is. */
+export function unowned(node: ProfileNode): string {
   const { url, functionName } = node.callFrame;
   if (functionName === '(idle)') return '(idle)';
   if (functionName === '(garbage collector)') return 'garbage collection';
@@ -84,15 +86,38 @@ function ranked(totals: Map<string, number>, busy: number, limit: number): Array
     .map(([what, ms]) => ({ what, ms: Math.round(ms), share: busy ? Math.round((ms / busy) * 1000) / 10 : 0 }));
 }
 
+export function readProfile(file: string): Profile {
+  return JSON.parse(readFileSync(file, 'utf8')) as Profile;
+}
+
+/** Each node by id, and each node's caller. */
+export function tree(profile: Profile): { byId: Map<number, ProfileNode>; parent: Map<number, number> } {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  return { byId, parent };
+}
+
+/**
+ * Calls `fn` with each sample's node and its duration in ms; with `window`, only for samples taken
+ * between those times (microseconds of the monotonic clock, see `summarizeProfile`).
+ */
+export function forEachSample(profile: Profile, window: { fromUs: number; toUs: number } | undefined, fn: (id: number, ms: number) => void): void {
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) return;
+    fn(id, (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+}
+
 /**
  * `window`: only samples taken between these times, in microseconds of the monotonic clock that
  * both V8 and `process.hrtime` read on Linux (so startup and shutdown can be left out).
  */
 export function summarizeProfile(file: string, window?: { fromUs: number; toUs: number }, limit = 12): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const profile = readProfile(file);
+  const { byId, parent } = tree(profile);
   const charged = new Map<number, string>();
   const chargeOf = (id: number): string => {
     const cached = charged.get(id);
@@ -110,12 +135,9 @@ export function summarizeProfile(file: string, window?: { fromUs: number; toUs: 
     return result;
   };
   const byOwner = new Map<string, number>();
-  let at = profile.startTime;
-  profile.samples.forEach((id, i) => {
-    at += profile.timeDeltas[i] ?? 0;
-    if (window && (at < window.fromUs || at > window.toUs)) return;
+  forEachSample(profile, window, (id, ms) => {
     const who = chargeOf(id);
-    byOwner.set(who, (byOwner.get(who) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+    byOwner.set(who, (byOwner.get(who) ?? 0) + ms);
   });
   const idleMs = byOwner.get('(idle)') ?? 0;
   byOwner.delete('(idle)');

@@ -65,7 +65,7 @@ export interface LedgerOptions {
 }
 
 /** The memory settings docker-compose.yml gives Redis (as in polling.ts); persistence left out. */
-const SHIPPED_REDIS_ARGS = ['--maxmemory-policy', 'noeviction', '--hash-max-listpack-value', '1024'];
+export const SHIPPED_REDIS_ARGS = ['--maxmemory-policy', 'noeviction', '--hash-max-listpack-value', '1024'];
 /** The lane measured, and its two kinds of order. */
 const LANE = 'cryptoprocessing';
 const CONNECTORS: readonly Connector[] = ['cryptoprocessing/invoice', 'cryptoprocessing/payment_request'];
@@ -124,15 +124,18 @@ class Slots {
 // ------------------------------------------------------------------------------------------------
 // Reading Redis
 
-interface Snapshot {
+export interface Snapshot {
   cpuUs: number;
   /** INFO commandstats calls by command, INFO itself left out. */
   calls: Record<string, number>;
+  /** INFO commandstats: µs Redis spent in each command (a script's commands inside its EVALSHA). */
+  usec: Record<string, number>;
 }
 
-async function snapshot(redis: Redis): Promise<Snapshot> {
+export async function snapshot(redis: Redis): Promise<Snapshot> {
   const text = (await redis.call('INFO', 'cpu', 'commandstats')) as string;
   const calls: Record<string, number> = {};
+  const usec: Record<string, number> = {};
   let cpu = 0;
   for (const line of text.split(/\r?\n/)) {
     const at = line.indexOf(':');
@@ -140,13 +143,16 @@ async function snapshot(redis: Redis): Promise<Snapshot> {
     const key = line.slice(0, at);
     const value = line.slice(at + 1);
     if (key === 'used_cpu_sys' || key === 'used_cpu_user') cpu += Number(value) * 1e6;
-    const m = /calls=(\d+)/.exec(value);
-    if (key.startsWith('cmdstat_') && key !== 'cmdstat_info' && m) calls[key.slice('cmdstat_'.length)] = Number(m[1]);
+    const m = /calls=(\d+),usec=(\d+)/.exec(value);
+    if (key.startsWith('cmdstat_') && key !== 'cmdstat_info' && m) {
+      calls[key.slice('cmdstat_'.length)] = Number(m[1]);
+      usec[key.slice('cmdstat_'.length)] = Number(m[2]);
+    }
   }
-  return { cpuUs: cpu, calls };
+  return { cpuUs: cpu, calls, usec };
 }
 
-function callsBetween(a: Snapshot, b: Snapshot): number {
+export function callsBetween(a: Snapshot, b: Snapshot): number {
   return Object.entries(b.calls).reduce((n, [k, v]) => n + v - (a.calls[k] ?? 0), 0);
 }
 

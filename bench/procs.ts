@@ -16,11 +16,11 @@ export const ROOT = fileURLToPath(new URL('../', import.meta.url));
  * builds it first) or `tsx` (the TypeScript sources through the loader, as `npm start` runs them:
  * about 35 MB more resident memory per process, the same code once loaded).
  */
-export const RUNTIME = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'dist';
+export const RUNTIME: 'dist' | 'tsx' = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'dist';
 
 /** The command line that runs `script` (a .ts path from the root): compiled when it is the product's. */
-function commandFor(script: string): string[] {
-  if (RUNTIME === 'dist' && /^(src|workers|queues)\//.test(script)) return [join(ROOT, 'dist', script.replace(/\.ts$/, '.js'))];
+function commandFor(script: string, runtime: 'dist' | 'tsx'): string[] {
+  if (runtime === 'dist' && /^(src|workers|queues)\//.test(script)) return [join(ROOT, 'dist', script.replace(/\.ts$/, '.js'))];
   return ['--import', 'tsx', script];
 }
 const TICKS_PER_SECOND = 100;
@@ -45,10 +45,22 @@ process.once('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
 
-export function spawnTs(name: string, script: string, args: string[], env: Record<string, string>, dir: string, nodeFlags: string[] = []): Child {
+/**
+ * `runtime`: how a product script runs (RUNTIME unless the scenario says, e.g. `tsx` for the
+ * one-process start exactly as `npm start` runs it).
+ */
+export function spawnTs(
+  name: string,
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  dir: string,
+  nodeFlags: string[] = [],
+  runtime: 'dist' | 'tsx' = RUNTIME,
+): Child {
   const logFile = join(dir, `${name}.log`);
   const fd = openSync(logFile, 'w');
-  const proc = spawn(process.execPath, [...nodeFlags, ...commandFor(script), ...args], {
+  const proc = spawn(process.execPath, [...nodeFlags, ...commandFor(script, runtime), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', fd, fd],

@@ -57,8 +57,29 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * Each provider's default account at the sandbox process: its base URL and credentials. Also the
+ * CryptoSteroid lane's own cap on unpaid invoices (50 as shipped), lifted: it would hold every
+ * CryptoSteroid order past the 50th of a run until payers pay; lifted, each order still takes
+ * and keeps its slot (the same Redis work) and none waits.
+ */
+export function sandboxProviderEnv(sandbox: SandboxInfo): Record<string, string> {
+  const c = sandbox.credentials;
+  return {
+    CRYPTOPROCESSING_BASE_URL: sandbox.baseUrls.cryptoprocessing,
+    CRYPTOPROCESSING_API_KEY: c.cryptoprocessing.apiKey,
+    CRYPTOPROCESSING_API_SECRET: c.cryptoprocessing.apiSecret,
+    ALPHAPO_BASE_URL: sandbox.baseUrls.alphapo,
+    ALPHAPO_API_KEY: c.alphapo.apiKey,
+    ALPHAPO_API_SECRET: c.alphapo.apiSecret,
+    CRYPTOSTEROID_BASE_URL: sandbox.baseUrls.cryptosteroid,
+    CRYPTOSTEROID_API_KEY: c.cryptosteroid.apiKey,
+    CRYPTOSTEROID_MERCHANT_ID: c.cryptosteroid.merchantId,
+    CRYPTOSTEROID_MAX_UNPAID: '100000',
+  };
+}
+
 function systemEnv(o: StackOptions, port: number): Record<string, string> {
-  const c = o.sandbox.credentials;
   return {
     REDIS_URL: o.redisUrl,
     QUEUE_PREFIX: o.prefix,
@@ -75,21 +96,13 @@ function systemEnv(o: StackOptions, port: number): Record<string, string> {
     POLL_CRYPTOSTEROID_MS: '86400000',
     POLL_PLATFORM_MS: '86400000',
     POLL_IDLE_MS: '86400000',
-    CRYPTOPROCESSING_BASE_URL: o.sandbox.baseUrls.cryptoprocessing,
-    CRYPTOPROCESSING_API_KEY: c.cryptoprocessing.apiKey,
-    CRYPTOPROCESSING_API_SECRET: c.cryptoprocessing.apiSecret,
-    ALPHAPO_BASE_URL: o.sandbox.baseUrls.alphapo,
-    ALPHAPO_API_KEY: c.alphapo.apiKey,
-    ALPHAPO_API_SECRET: c.alphapo.apiSecret,
-    CRYPTOSTEROID_BASE_URL: o.sandbox.baseUrls.cryptosteroid,
-    CRYPTOSTEROID_API_KEY: c.cryptosteroid.apiKey,
-    CRYPTOSTEROID_MERCHANT_ID: c.cryptosteroid.merchantId,
+    ...sandboxProviderEnv(o.sandbox),
     ...o.env,
   };
 }
 
 /** Ready when the process answers `/readyz` (Redis reachable, its workers running), whatever it logs. */
-async function whenReady(child: Child, url: string, what: string, timeoutMs = 60_000): Promise<void> {
+export async function whenReady(child: Child, url: string, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.proc.exitCode !== null || child.proc.signalCode !== null) throw new Error(`${child.name} exited before ${what}:\n${child.output().slice(-3000)}`);
@@ -215,7 +228,13 @@ export interface RunResult {
  * One timed run: from the first batch POST to the last `created` result on `invoice-results`.
  * The bodies are built before the clock starts.
  */
-export async function systemRun(stack: Stack, redis: RedisClient, prefix: string, count: number, opts: { batch: number; inflight: number; timeoutMs: number }): Promise<RunResult> {
+export async function systemRun(
+  stack: Pick<Stack, 'apiUrl'>,
+  redis: RedisClient,
+  prefix: string,
+  count: number,
+  opts: { batch: number; inflight: number; timeoutMs: number },
+): Promise<RunResult> {
   const tag = runTag();
   const bodies = chunks(orders(tag, count), opts.batch).map((b) => ({ body: JSON.stringify({ orders: b }), count: b.length }));
   const base = await redis.llen(`${prefix}:invoice-results:wait`);
