@@ -13,6 +13,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { DurabilityShortfall, type Durability, type DurablePoint } from '../redis/durability.ts';
 import { invoiceId } from '../ids.ts';
+import { LuaScript, luaOn, type LuaOn } from '../redis/lua.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
 import type { Kind, Order, ProviderId } from './order.ts';
 import { ResultSchema, type Fee, type InvoiceResult, type PayTo, type Transaction } from './result.ts';
@@ -180,104 +181,7 @@ export interface ApplyOptions {
 export type ApplyResult =
   { kind: 'applied'; record: InvoiceRecord; published: boolean } | { kind: 'ignored'; record: InvoiceRecord; reason: 'duplicate' | 'terminal' | 'backwards' } | { kind: 'missing' };
 
-/**
- * The listing indexes' score (ms, with microseconds): Redis's own clock, and strictly after the last
- * score given under this lane prefix (its clock key), so an entry written after a listing page was
- * read always sorts after that page, whatever the writers' clocks say and however close they are.
- * Scripts run one at a time, so the order of scores is the order of the writes. Leaves the score
- * in the Lua local `score`.
- */
-const LISTING_SCORE = (clockKey: string): string => `
-local t = redis.call('TIME')
-local score = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local last = tonumber(redis.call('GET', ${clockKey}) or '0')
-if score <= last then score = last + 0.001 end
-redis.call('SET', ${clockKey}, score)
-`;
-
-// KEYS: record, idx:queued, the lane's listing index, the lane's `queued` status index (listing),
-// the lane prefix's listing clock. ARGV: hash, history entry, now ms, id, then the fields as name,
-// value pairs. Fields travel as plain arguments, not a JSON object: no decoding (and its garbage) in Redis.
-const ACCEPT = `
-local h = redis.call('HGET', KEYS[1], 'hash')
-if h then
-  if h == ARGV[1] then return 'existing' end
-  return 'conflict'
-end
-redis.call('HSET', KEYS[1], 'history', ARGV[2], unpack(ARGV, 5))
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-${LISTING_SCORE('KEYS[5]')}
-redis.call('ZADD', KEYS[3], score, ARGV[4])
-redis.call('ZADD', KEYS[4], score, ARGV[4])
-return 'accepted'
-`;
-
-// KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index, the lane's unpaid
-// index, the lane's listing index, the status index of the record's status before and after the
-// change (the same key when the status stays; see `listingKeys`), the lane prefix's listing clock
-// ARGV: expected version, history entry ('' none), outbox entry ('' none), id, now ms, record
-// retention ms ('0': kept for ever), the index and expiry changes (`upkeep`: '' none), when the
-// first poll is due ('' none; `Change.firstPoll`), then the fields as name, value pairs ('' removes
-// the field)
-// The version check makes the caller's copy the record as it is here, so the caller works out
-// which indexes the change moves the record in or out of, and whether its expiry starts, restarts
-// or ends (`upkeep`); a change that moves nothing (the submit marker, a last_error note) touches
-// no index and no expiry.
-// Which statuses are terminal is decided in `upkeep` from state.ts's TERMINAL, so the script and
-// the transition table cannot drift.
-const APPLY = `
-local v = redis.call('HGET', KEYS[1], 'version')
-if not v then return 'missing' end
-if v ~= ARGV[1] then return 'stale' end
-local set, del = { 'version', tostring(tonumber(v) + 1) }, {}
-for i = 9, #ARGV, 2 do
-  if ARGV[i + 1] == '' then del[#del + 1] = ARGV[i] else set[#set + 1] = ARGV[i]; set[#set + 1] = ARGV[i + 1] end
-end
-if ARGV[2] ~= '' then
-  local h = redis.call('HGET', KEYS[1], 'history')
-  set[#set + 1] = 'history'
-  set[#set + 1] = h and (h .. '\\n' .. ARGV[2]) or ARGV[2]
-end
-redis.call('HSET', KEYS[1], unpack(set))
-if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
-if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
--- The first poll of an invoice this change opens, in the same step (an earlier schedule stands).
-if ARGV[8] ~= '' then redis.call('ZADD', KEYS[6], 'LT', ARGV[8], ARGV[4]) end
--- Listing (GET /v1/invoices): every change moves the record to the end of its lane's listing
--- index; a change of status moves it from one status index to the other, scored by when it
--- entered the new status, so paging one status meets each of its invoices once.
-${LISTING_SCORE('KEYS[11]')}
-redis.call('ZADD', KEYS[8], score, ARGV[4])
-if KEYS[9] ~= KEYS[10] then
-  redis.call('ZREM', KEYS[9], ARGV[4])
-  redis.call('ZADD', KEYS[10], score, ARGV[4])
-end
-local ops = ARGV[7]
-if ops == '' then return 'ok' end
--- The queued index holds what may still need its create job: not parked, not at the provider.
-local q = string.sub(ops, 1, 1)
-if q == '+' then redis.call('ZADD', KEYS[3], 'NX', ARGV[5], ARGV[4]) elseif q == '-' then redis.call('ZREM', KEYS[3], ARGV[4]) end
--- Open (at the provider, not terminal) invoices are indexed so a sweeper can check each is followed.
-local o = string.sub(ops, 2, 2)
-if o == '+' then redis.call('ZADD', KEYS[5], 'NX', ARGV[5], ARGV[4]) elseif o == '-' then redis.call('ZREM', KEYS[5], ARGV[4]) end
-local r = string.sub(ops, 3, 3)
-if r == '+' then redis.call('ZADD', KEYS[4], 'NX', ARGV[5], ARGV[4]) elseif r == '-' then redis.call('ZREM', KEYS[4], ARGV[4]) end
--- Retention: a finished record nobody has to act on expires a window after its last change (the
--- indexes above no longer name it); open and parked ones are kept, also when parked again later.
-local e = string.sub(ops, 4, 4)
-if e == 'e' then
-  if ARGV[6] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
-elseif e == 'p' then
-  redis.call('PERSIST', KEYS[1])
-end
--- A finished invoice no longer waits for its first poll.
-if string.sub(ops, 5, 5) == '-' then redis.call('ZREM', KEYS[6], ARGV[4]) end
--- Paid into, or finished: no longer one of the account's unpaid invoices (a capped lane's slot frees).
-if string.sub(ops, 6, 6) == '-' then redis.call('ZREM', KEYS[7], ARGV[4]) end
-return 'ok'
-`;
-
-/** A field map as APPLY and ACCEPT take it: name, value, name, value... */
+/** A field map as apply.lua and accept.lua take it: name, value, name, value... */
 function pairs(fields: Record<string, string>): string[] {
   const out: string[] = [];
   for (const k in fields) out.push(k, fields[k] as string);
@@ -297,7 +201,7 @@ function placement(status: Status, parked: boolean): { queued: boolean; open: bo
 }
 
 /**
- * The index and expiry changes a change makes, as APPLY's `ops`: for the queued, open and
+ * The index and expiry changes a change makes, as apply.lua's `ops`: for the queued, open and
  * reconcile indexes '+' (enters), '-' (leaves) or '.'; then 'e' (expiry starts or restarts: a
  * finished record expires a window after its last change), 'p' (it ends: parked again) or '.';
  * then '-' when the invoice just finished (it leaves the poll index); then '-' when it leaves the
@@ -319,61 +223,47 @@ function upkeep(record: InvoiceRecord, fields: Record<string, string>): string {
   return ops === '......' ? '' : ops;
 }
 
-// KEYS: a lane's poll index. ARGV: now ms, how many, lease ms.
-// The due entries, each moved a lease ahead: should the claimer die before their poll jobs are
-// added, another one claims them again when the lease runs out.
-const CLAIM_POLLS = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local lease = tonumber(ARGV[1]) + tonumber(ARGV[3])
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], lease, id) end
-return ids
-`;
-
-// KEYS: a lane's unpaid index. ARGV: record id, the cap, now ms.
-// A slot for the order, unless the lane already holds `cap` unpaid invoices; one it holds already stands.
-const RESERVE_UNPAID = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1
-`;
-
-// KEYS: the record key the reserved id would have. ARGV: hash marker, the order's foreign_id, now.
-const RESERVE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'alias_of', ARGV[2], 'reserved_at', ARGV[3])
-return 1
-`;
-
-/** The scripts above, as ioredis defines them on the connection (EVALSHA with EVAL fallback). */
-interface Scripts {
-  iwReserveUnpaid(k1: string, id: string, cap: string, now: string): Promise<number>;
-  iwReserve(k1: string, marker: string, foreignId: string, at: string): Promise<number>;
-  iwClaimPolls(k1: string, now: string, limit: string, leaseMs: string): Promise<string[]>;
-  iwAccept(k1: string, k2: string, k3: string, k4: string, k5: string, hash: string, hist: string, score: string, id: string, ...fields: string[]): Promise<string>;
-  iwApply(
-    k1: string,
-    k2: string,
-    k3: string,
-    k4: string,
-    k5: string,
-    k6: string,
-    k7: string,
-    k8: string,
-    k9: string,
-    k10: string,
-    k11: string,
-    version: string,
-    hist: string,
-    outbox: string,
-    id: string,
-    now: string,
-    retentionMs: string,
-    ops: string,
-    firstPoll: string,
-    ...fields: string[]
-  ): Promise<string>;
-}
+/**
+ * The store's scripts (./lua/*.lua say what each takes and returns): the compare-and-set steps
+ * (accept, apply), the poll index's claim, the unpaid slots, the foreign_id reservations of a
+ * reissue, and the listing indexes' retention.
+ */
+const SCRIPTS = {
+  accept: new LuaScript<
+    [record: string, queued: string, listing: string, queuedStatus: string, clock: string, hash: string, hist: string, score: string, id: string, ...fields: string[]],
+    string
+  >('iwAccept', 5, new URL('./lua/accept.lua', import.meta.url)),
+  apply: new LuaScript<
+    [
+      record: string,
+      outbox: string,
+      queued: string,
+      reconcile: string,
+      open: string,
+      pollIndex: string,
+      unpaid: string,
+      listing: string,
+      statusBefore: string,
+      statusAfter: string,
+      clock: string,
+      version: string,
+      hist: string,
+      outboxEntry: string,
+      id: string,
+      now: string,
+      retentionMs: string,
+      ops: string,
+      firstPoll: string,
+      ...fields: string[],
+    ],
+    string
+  >('iwApply', 11, new URL('./lua/apply.lua', import.meta.url)),
+  reserveUnpaid: new LuaScript<[unpaid: string, id: string, cap: string, now: string], number>('iwReserveUnpaid', 1, new URL('./lua/reserve-unpaid.lua', import.meta.url)),
+  claimPolls: new LuaScript<[pollIndex: string, now: string, limit: string, leaseMs: string], string[]>('iwClaimPolls', 1, new URL('./lua/claim-polls.lua', import.meta.url)),
+  reserveAlias: new LuaScript<[record: string, marker: string, foreignId: string, at: string], number>('iwReserve', 1, new URL('./lua/reserve-alias.lua', import.meta.url)),
+  releaseAlias: new LuaScript<[record: string, foreignId: string], number>('iwReleaseAlias', 1, new URL('./lua/release-alias.lua', import.meta.url)),
+  zremIfGone: new LuaScript<[index: string, record: string, id: string], number>('iwZremIfGone', 2, new URL('./lua/zrem-if-gone.lua', import.meta.url)),
+};
 
 /** A result owed to the order system, queued in the outbox until the relay publishes it. */
 export interface OutboxEntry {
@@ -449,17 +339,10 @@ export class InvoiceStore {
   ) {
     this.keys = storeKeys(prefix);
     for (const p of new Set([prefix, ...lanePrefixes])) this.byPrefix.set(p, storeKeys(p));
-    if (!('iwApply' in redis)) {
-      redis.defineCommand('iwAccept', { numberOfKeys: 5, lua: ACCEPT });
-      redis.defineCommand('iwApply', { numberOfKeys: 11, lua: APPLY });
-      redis.defineCommand('iwReserveUnpaid', { numberOfKeys: 1, lua: RESERVE_UNPAID });
-      redis.defineCommand('iwClaimPolls', { numberOfKeys: 1, lua: CLAIM_POLLS });
-      redis.defineCommand('iwReserve', { numberOfKeys: 1, lua: RESERVE });
-    }
-    this.scripts = redis as unknown as Scripts;
+    this.scripts = luaOn(redis, SCRIPTS);
   }
 
-  private readonly scripts: Scripts;
+  private readonly scripts: LuaOn<typeof SCRIPTS>;
 
   /** Keys of each distinct lane prefix. */
   allKeys(): StoreKeys[] {
@@ -498,7 +381,7 @@ export class InvoiceStore {
 
   /** Takes a slot of the lane's unpaid index for the order, unless `cap` are taken: false then (nothing is sent). */
   async reserveUnpaid(lane: string, foreignId: string, cap: number): Promise<boolean> {
-    return (await this.scripts.iwReserveUnpaid(this.unpaidIndex(lane), invoiceId(lane, foreignId), String(cap), String(Date.now()))) === 1;
+    return (await this.scripts.reserveUnpaid(this.unpaidIndex(lane), invoiceId(lane, foreignId), String(cap), String(Date.now()))) === 1;
   }
 
   /** Gives a slot back (the create was refused, or the order was cancelled before it went out). */
@@ -513,7 +396,7 @@ export class InvoiceStore {
 
   /**
    * A lane's listing index (GET /v1/invoices): every record of the lane, scored by its last change
-   * (ms), written by ACCEPT and by every APPLY in the same step as the change. Entries of records
+   * (ms), written by accept.lua and apply.lua in the same step as each change. Entries of records
    * that expired (RECORD_RETENTION) are taken out by `trimListing` and when a page meets them.
    */
   listingIndex(lane: string): string {
@@ -528,12 +411,12 @@ export class InvoiceStore {
     return `${this.keysOf(lane).prefix}:idx:st:${status}:${lane}`;
   }
 
-  /** The last listing score given under the lane's prefix (see LISTING_SCORE). */
+  /** The last listing score given under the lane's prefix (see lua/listing-score.lua). */
   private listingClock(lane: string): string {
     return `${this.keysOf(lane).prefix}:idx:clock`;
   }
 
-  /** APPLY's listing keys: the lane's listing index, the status index before and after the change, the prefix's listing clock. */
+  /** apply.lua's listing keys: the lane's listing index, the status index before and after the change, the prefix's listing clock. */
   private listingKeys(lane: string, from: Status, to: Status | undefined): [string, string, string, string] {
     return [this.listingIndex(lane), this.statusIndex(lane, from), this.statusIndex(lane, to ?? from), this.listingClock(lane)];
   }
@@ -592,7 +475,7 @@ export class InvoiceStore {
 
   /** Removes `id` from the index `key` unless its record exists (one step, so a new record under the id keeps its entry). */
   private async zremIfGone(key: string, id: string): Promise<void> {
-    await this.redis.eval("if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end return 1", 2, key, this.recordKey(id), id);
+    await this.scripts.zremIfGone(key, this.recordKey(id), id);
   }
 
   /**
@@ -657,7 +540,7 @@ export class InvoiceStore {
     };
     const hist: HistoryEntry = { at, from: null, to: 'queued', source: 'api' };
     const mark = this.durability?.mark();
-    const out = await this.scripts.iwAccept(
+    const out = await this.scripts.accept(
       this.recordKey(id),
       this.keysOf(lane).queued,
       this.listingIndex(lane),
@@ -758,7 +641,7 @@ export class InvoiceStore {
       const next = withFields(record, fields);
       const due = change.firstPoll?.(next);
       const firstPoll = due === null || due === undefined ? '' : String(Math.round(due));
-      const out = await this.scripts.iwApply(
+      const out = await this.scripts.apply(
         this.recordKey(id),
         keys.outbox,
         keys.queued,
@@ -800,7 +683,7 @@ export class InvoiceStore {
    * with the same RECORD_RETENTION window at the same moment, or none while the record is kept),
    * so the keys go when the record goes. Keys, not fields of one hash: Redis 7.0 expires keys only.
    *
-   * Not inside APPLY on purpose: the index only helps an operator find a record, nothing decides on
+   * Not inside apply.lua on purpose: the index only helps an operator find a record, nothing decides on
    * it, so a failure here must not fail (or retry) the change that already happened. A key that is
    * missing (a failed write) or outlives its record by a moment finds nothing: the operator searches
    * by foreign_id instead. An old provider invoice id (before a reissue) keeps naming the order.
@@ -875,7 +758,7 @@ export class InvoiceStore {
     const restore: Record<string, string> = {};
     for (const k of Object.keys(fields)) restore[k] = raw[k] ?? '';
     const keys = this.keysOf(after.lane);
-    await this.scripts.iwApply(
+    await this.scripts.apply(
       this.recordKey(after.id),
       keys.outbox,
       keys.queued,
@@ -983,18 +866,13 @@ export class InvoiceStore {
    */
   async reserveAlias(lane: string, providerFid: string, foreignId: string): Promise<boolean> {
     const key = this.recordKey(invoiceId(lane, providerFid));
-    const taken = await this.scripts.iwReserve(key, `alias:${foreignId}`, foreignId, new Date().toISOString());
+    const taken = await this.scripts.reserveAlias(key, `alias:${foreignId}`, foreignId, new Date().toISOString());
     return taken === 1;
   }
 
   /** Gives a reservation back (nothing was ever sent under it); only a reservation for this order, never a record. */
   async releaseAlias(lane: string, providerFid: string, foreignId: string): Promise<void> {
-    await this.redis.eval(
-      "if redis.call('HEXISTS', KEYS[1], 'status') == 0 and redis.call('HGET', KEYS[1], 'alias_of') == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1",
-      1,
-      this.recordKey(invoiceId(lane, providerFid)),
-      foreignId,
-    );
+    await this.scripts.releaseAlias(this.recordKey(invoiceId(lane, providerFid)), foreignId);
   }
 
   /** The order a reserved provider-side foreign_id stands for (see `reserveAlias`), or null. */
@@ -1010,9 +888,9 @@ export class InvoiceStore {
     await this.redis.zadd(this.pollIndex(lane), 'LT', String(Math.round(at)), invoiceId(lane, foreignId));
   }
 
-  /** Up to `limit` record ids of the lane whose first poll is due by `now`, each held back `leaseMs` until `pollsScheduled` (see CLAIM_POLLS). */
+  /** Up to `limit` record ids of the lane whose first poll is due by `now`, each held back `leaseMs` until `pollsScheduled` (see lua/claim-polls.lua). */
   async claimDuePolls(lane: string, now: number, limit: number, leaseMs: number): Promise<string[]> {
-    return this.scripts.iwClaimPolls(this.pollIndex(lane), String(now), String(limit), String(leaseMs));
+    return this.scripts.claimPolls(this.pollIndex(lane), String(now), String(limit), String(leaseMs));
   }
 
   /** Takes claimed ids out of the poll index once their poll jobs exist. */
@@ -1181,7 +1059,7 @@ function fromRaw(id: string, raw: Record<string, string>): InvoiceRecord {
 }
 
 /**
- * The record after APPLY wrote `fields` ('' removes one) to this version: the caller's copy with
+ * The record after apply.lua wrote `fields` ('' removes one) to this version: the caller's copy with
  * just those fields read again, so the order, events and the rest are not parsed once more.
  */
 function withFields(record: InvoiceRecord, fields: Record<string, string>): InvoiceRecord {
