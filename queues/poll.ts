@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { jobId } from '../src/ids.ts';
 import { KINDS, ProviderName } from '../src/invoice/order.ts';
 import { isTerminal } from '../src/invoice/state.ts';
-import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
+import type { InvoiceRecord } from '../src/invoice/record.ts';
+import type { InvoiceStore } from '../src/invoice/store.ts';
 import { deadlineOf, nextPollAt, type TrackSettings } from '../src/invoice/track.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey } from '../src/lanes/key.ts';
 import type { Lanes } from '../src/lanes/lane.ts';
@@ -99,6 +100,6 @@ export async function schedulePoll(deps: ScheduleDeps, lane: string, foreignId: 
   const record = known ?? (await deps.store.get(lane, foreignId));
   const l = deps.lanes.get(lane);
   if (!l || !record || record.status === 'queued' || isTerminal(record.status)) return false;
-  await deps.store.schedulePoll(lane, record.foreign_id, nextPollAt(l, deps.track, now, deadlineOf(record, l)));
+  await deps.store.indexPoll(lane, record.foreign_id, nextPollAt(l, deps.track, now, deadlineOf(record, l)));
   return true;
 }

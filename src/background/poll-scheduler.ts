@@ -1,6 +1,6 @@
 /**
  * The poll scheduler, run in the worker role beside the lost-job sweeper: it turns the first polls
- * that fell due in each lane's poll index (InvoiceStore `pollIndex`) into poll jobs. From its first
+ * that fell due in each lane's poll index (src/invoice/poll-index.ts) into poll jobs. From its first
  * poll on, an invoice is followed by its own delayed poll job (workers/poll.ts), as before.
  *
  * Why the first poll waits in an index instead of a delayed job added at creation: most invoices

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { KINDS } from '../invoice/order.ts';
 import type { InvoiceView } from '../invoice/intake.ts';
 import { STATUSES } from '../invoice/state.ts';
-import type { HistoryEntry } from '../invoice/store.ts';
+import type { HistoryEntry } from '../invoice/record.ts';
 import { FeeSchema, PayToSchema, TransactionSchema } from '../invoice/result.ts';
 
 export const FieldIssueSchema = z.object({

@@ -20,7 +20,8 @@ import express, { Router, type ErrorRequestHandler, type Request, type Response 
 import type { Logger } from 'pino';
 import { EventJobSchema, EventWriter, type EventsQueue } from '../../queues/events.ts';
 import { ValidationError, zodIssues } from '../errors.ts';
-import { laneOfId, type InvoiceRecord, type InvoiceStore } from '../invoice/store.ts';
+import { laneOfId, type InvoiceRecord } from '../invoice/record.ts';
+import type { InvoiceStore } from '../invoice/store.ts';
 import { DEFAULT_ACCOUNT } from '../lanes/key.ts';
 import type { Lane, Lanes } from '../lanes/lane.ts';
 import type { Metrics } from '../ops/metrics.ts';

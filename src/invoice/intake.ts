@@ -10,7 +10,8 @@ import { newSecret } from '../signing.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
 import { OrderSchema, forbiddenKeys, orderHash, type Kind, type Order, type ProviderId } from './order.ts';
 import type { Fee, PayTo, Transaction } from './result.ts';
-import type { HistoryEntry, InvoiceEventEntry, InvoiceRecord, InvoiceStore } from './store.ts';
+import type { HistoryEntry, InvoiceEventEntry, InvoiceRecord } from './record.ts';
+import type { InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 import { activeTraceparent } from '../observability/tracing.ts';
 

@@ -15,7 +15,8 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { InvoiceResult } from './result.ts';
-import type { InvoiceStore, OutboxEntry } from './store.ts';
+import type { OutboxEntry } from './outbox.ts';
+import type { InvoiceStore } from './store.ts';
 import { publishSpans } from '../observability/tracing.ts';
 import { LuaScript, luaOn, type LuaOn } from '../redis/lua.ts';
 

@@ -25,7 +25,8 @@ import { z } from 'zod';
 import { errorSummary } from '../errors.ts';
 import type { Kind } from './order.ts';
 import type { FieldIssue } from '../errors.ts';
-import { awaitsAcceptance, providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
+import { awaitsAcceptance, providerForeignId, type InvoiceRecord } from './record.ts';
+import type { InvoiceStore } from './store.ts';
 import { isTerminal, type Status } from './state.ts';
 
 // What each repair takes (API bodies, CLI options, Bull Board repair jobs).

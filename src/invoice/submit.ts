@@ -30,7 +30,8 @@ import {
 import { compare, DECIMAL_TEXT } from '../money.ts';
 import type { CreateResult, ProviderAdapter } from '../providers/types.ts';
 import { reissuedForeignId } from './repair.ts';
-import { providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
+import { providerForeignId, type InvoiceRecord } from './record.ts';
+import type { InvoiceStore } from './store.ts';
 
 export type SubmitOutcome =
   | { kind: 'done'; status: InvoiceRecord['status'] }

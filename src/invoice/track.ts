@@ -18,7 +18,8 @@ import { add, compare, isZero, normalize, subFloor } from '../money.ts';
 import type { ProviderAdapter, ProviderUpdate, Transaction } from '../providers/types.ts';
 import { laneKey } from '../lanes/key.ts';
 import { isTerminal, type Status } from './state.ts';
-import { awaitsAcceptance, paymentHold, providerForeignId, type Change, type InvoiceRecord, type InvoiceStore } from './store.ts';
+import { awaitsAcceptance, paymentHold, providerForeignId, type Change, type InvoiceRecord } from './record.ts';
+import type { InvoiceStore } from './store.ts';
 
 /** What is not the provider's to say: how often to look at an invoice with no deadline, and how long past a deadline to wait. */
 export interface TrackSettings {
