@@ -11,9 +11,10 @@
  */
 import type { Logger } from 'pino';
 import { enqueueCreate, type CreateJob } from '../../queues/create.ts';
-import { schedulePoll, withoutPollJob } from '../../queues/poll.ts';
+import { pollJobId, type PollQueue } from '../../queues/poll.ts';
 import { Periodic } from './periodic.ts';
 import type { ScanCursor } from '../invoice/indexes.ts';
+import { schedulePoll } from '../invoice/polling.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';
 import type { Lanes } from '../lanes/lane.ts';
@@ -102,4 +103,11 @@ export class LostJobSweeper {
   async stop(): Promise<void> {
     await this.periodic.stop();
   }
+}
+
+/** The invoices of one lane, among these, that have no poll job (their job's state is `unknown`). */
+async function withoutPollJob(queue: PollQueue, lane: string, foreignIds: readonly string[]): Promise<string[]> {
+  if (!foreignIds.length) return [];
+  const states = await Promise.all(foreignIds.map((id) => queue.getJobState(pollJobId(lane, id))));
+  return foreignIds.filter((_, i) => states[i] === 'unknown');
 }

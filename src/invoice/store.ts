@@ -262,8 +262,8 @@ export class InvoiceStore extends StoreIndexes {
         const decision = transition(record.status, change.status);
         if (decision.kind === 'ignore') return { kind: 'ignored', record, reason: decision.reason };
         fields.status = change.status;
-        // Deadlines are measured from these (track.ts): when the provider's clock started, and
-        // since when the invoice has been in its current status.
+        // Deadlines are measured from these (polling.ts `deadlineOf`): when the provider's clock
+        // started, and since when the invoice has been in its current status.
         fields.status_at = String(at.getTime());
         if (record.status === 'queued') fields.opened_at = String(at.getTime());
         const entry: HistoryEntry = { at: at.toISOString(), from: record.status, to: change.status, source: change.source };
