@@ -13,9 +13,11 @@
  *   callback redelivered after an outage) the record is parked, since results never go backwards.
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { add, compare, isZero, normalize, subFloor } from '../money.ts';
 import type { ProviderAdapter, ProviderUpdate, Transaction } from '../providers/types.ts';
-import { laneKey } from '../lanes/key.ts';
+import { AccountName, laneKey } from '../lanes/key.ts';
+import { ProviderName } from './order.ts';
 import { isTerminal, type Status } from './state.ts';
 import { awaitsAcceptance, paymentHold, providerForeignId, type Change, type InvoiceRecord } from './record.ts';
 import type { InvoiceStore } from './store.ts';
@@ -359,14 +361,20 @@ export function composeReason(provider: string | undefined, note: string | undef
   return provider.startsWith(label) ? `${provider}; ${detail}` : `${provider}; ${note}`;
 }
 
+/**
+ * Whose route received a provider message: what a stored message holds besides the provider's
+ * word (`update`). The events queue's job schema is made of it (queues/events.ts `EventJobSchema`).
+ */
+export const MessageRouteSchema = z.strictObject({
+  provider: ProviderName,
+  /** The account whose route received it (absent: the default account). */
+  account: AccountName.optional(),
+  /** Our record id when the route named it (a per-invoice callback URL). */
+  invoice_id: z.string().min(1).max(600).optional(),
+});
+
 /** A stored provider message, as the events queue holds it: whose route received it, and its word. */
-export interface ProviderMessage {
-  provider: string;
-  account?: string;
-  /** Our record id, when the route named it (a per-invoice callback URL). */
-  invoice_id?: string;
-  update: ProviderUpdate;
-}
+export type ProviderMessage = z.infer<typeof MessageRouteSchema> & { update: ProviderUpdate };
 
 /** Finds the invoice a message names (by our record id, its foreign_id, or the one it was reissued under) and applies it. */
 export async function handleEvent(store: InvoiceStore, job: ProviderMessage): Promise<TrackOutcome> {
