@@ -17,6 +17,7 @@ import type { ScanCursor } from '../invoice/indexes.ts';
 import { schedulePoll } from '../invoice/polling.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';
+import { DEFAULT_ACCOUNT } from '../lanes/key.ts';
 import type { Lanes } from '../lanes/lane.ts';
 
 export interface SweeperDeps {
@@ -67,7 +68,7 @@ export class LostJobSweeper {
         const rec = await store.getById(id);
         if (!rec || rec.status !== 'queued' || rec.reconcile) continue;
         const job: CreateJob = { v: 1, provider: rec.provider, kind: rec.kind, foreign_id: rec.foreign_id };
-        if (rec.account !== 'default') job.account = rec.account;
+        if (rec.account !== DEFAULT_ACCOUNT) job.account = rec.account;
         await enqueueCreate(lane.createQueue, job);
       }
       checked += page.length;

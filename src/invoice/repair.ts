@@ -103,7 +103,7 @@ export interface RepairDeps {
   createJobId: (lane: string, foreignId: string) => string;
   /** Sends an order's create job through its lane's queue again, with a fresh attempt budget (src/ops/retry.ts `resendCreate`). */
   resend: (record: InvoiceRecord) => Promise<unknown>;
-  /** Gives an order that became open its poll job (track.ts `schedulePoll`). */
+  /** Gives an order that became open its first poll (polling.ts `schedulePoll`). */
   schedulePoll?: (lane: string, foreignId: string, record: InvoiceRecord) => Promise<unknown>;
 }
 
