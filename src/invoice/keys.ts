@@ -1,7 +1,7 @@
 /**
  * Where the store's keys are: one set per lane prefix (the records, the outbox, the indexes), and
- * which lane prefix holds a lane's records. Only the store's own modules (store.ts, listing.ts,
- * poll-index.ts, outbox.ts) name keys; everyone else asks the store.
+ * which lane prefix holds a lane's records. Only the store's own modules (store.ts, indexes.ts,
+ * listing.ts, poll-index.ts, outbox.ts) name keys; everyone else asks the store.
  *
  * All keys share the configured prefix; with a `{hash tag}` prefix they live in one Redis Cluster
  * slot, which the multi-key scripts need. A lane with a hash tag of its own (src/lanes/key.ts
