@@ -1,4 +1,4 @@
--- Claims the first polls due in a lane's poll index (InvoiceStore.claimDuePolls).
+-- Claims the first polls due in a lane's poll index (poll-index.ts `claimDue`).
 -- KEYS: a lane's poll index. ARGV: now ms, how many, lease ms.
 -- Returns the due record ids, each moved a lease ahead: should the claimer die before their poll
 -- jobs are added, another one claims them again when the lease runs out.

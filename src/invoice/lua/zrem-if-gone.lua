@@ -1,4 +1,4 @@
--- Removes a record id from an index unless its record exists (listing retention), in one step so a
+-- Removes a record id from an index unless its record exists (listing.ts, retention), in one step so a
 -- new record written under the same id keeps its entry.
 -- KEYS: the index, the record key. ARGV: the record id.
 -- Returns 1.
