@@ -19,12 +19,13 @@ import { Redis } from 'ioredis';
 import { listingRoutes } from '../src/http/listing.ts';
 import type { Lanes } from '../src/lanes/lane.ts';
 import { orderHash, type Order } from '../src/invoice/order.ts';
-import { InvoiceStore, type ListPosition } from '../src/invoice/store.ts';
+import type { ListPosition } from '../src/invoice/listing.ts';
+import { InvoiceStore } from '../src/invoice/store.ts';
 
 const N = Number(process.env.BENCH_LISTING_N ?? 10_000);
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
 const prefix = `bench-listing-${randomUUID().slice(0, 8)}`;
-const store = new InvoiceStore(redis, prefix, (lane, fid, s) => `result.${lane}.${fid}.${s}`);
+const store = new InvoiceStore({ redis, prefix, resultId: (lane, fid, s) => `result.${lane}.${fid}.${s}` });
 
 async function calls(): Promise<Record<string, number>> {
   const info = await redis.info('commandstats');

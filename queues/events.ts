@@ -9,9 +9,8 @@ import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from '
 import { z } from 'zod';
 import { encodeForeignId } from '../src/ids.ts';
 import { DECIMAL_TEXT } from '../src/money.ts';
-import { ProviderName } from '../src/invoice/order.ts';
-import { AccountName } from '../src/lanes/key.ts';
 import { STATUSES } from '../src/invoice/state.ts';
+import { MessageRouteSchema } from '../src/invoice/track.ts';
 
 export const EVENTS_QUEUE = 'invoice-events';
 
@@ -54,14 +53,10 @@ export const UpdateSchema = z.strictObject({
   dedupeKey: z.string().min(1).max(1000),
 });
 
-/** Job data of `invoice-events`, v1. */
+/** Job data of `invoice-events`, v1: a stored provider message (src/invoice/track.ts `ProviderMessage`). */
 export const EventJobSchema = z.strictObject({
   v: z.literal(1),
-  provider: ProviderName,
-  /** The account whose route received it (absent: the default account). */
-  account: AccountName.optional(),
-  /** Our record id when the route named it (a per-invoice callback URL). */
-  invoice_id: z.string().min(1).max(600).optional(),
+  ...MessageRouteSchema.shape,
   update: UpdateSchema,
   received_at: z.iso.datetime(),
 });

@@ -1,19 +1,16 @@
 /**
  * `invoice-poll.<lane>`: one queue per lane, one delayed job per open invoice from its first poll
- * on (before that it waits in the lane's poll index: `schedulePoll` below), id derived from
- * (lane, foreign_id); each lane's lookups have their own limiter. The processor moves the same job
- * back to delayed until the invoice is terminal, so there is never a sweep over every invoice and
- * never two polls of one invoice.
+ * on (before that it waits in the lane's poll index: src/invoice/polling.ts `schedulePoll`), id
+ * derived from (lane, foreign_id); each lane's lookups have their own limiter. The processor moves
+ * the same job back to delayed until the invoice is terminal, so there is never a sweep over every
+ * invoice and never two polls of one invoice.
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import { jobId } from '../src/ids.ts';
 import { KINDS, ProviderName } from '../src/invoice/order.ts';
-import { isTerminal } from '../src/invoice/state.ts';
-import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
-import { deadlineOf, nextPollAt, type TrackSettings } from '../src/invoice/track.ts';
+import type { InvoiceRecord } from '../src/invoice/record.ts';
 import { AccountName, DEFAULT_ACCOUNT, laneKey } from '../src/lanes/key.ts';
-import type { Lanes } from '../src/lanes/lane.ts';
 
 export const POLL_QUEUE = 'invoice-poll';
 
@@ -66,39 +63,22 @@ export function pollJobOf(invoice: Pick<InvoiceRecord, 'provider' | 'account' | 
   return { data, jobId: pollJobId(laneKey(invoice.provider, invoice.account), invoice.foreign_id) };
 }
 
-/** Schedules the invoice's poll (idempotent: an existing poll job for it is left as it is). */
-export async function enqueuePoll(queue: PollQueue, data: PollJob, delayMs: number): Promise<void> {
+/** Schedules the invoice's poll, after `delayMs` if given (idempotent: an existing poll job for it is left as it is). */
+export async function enqueuePoll(queue: PollQueue, data: PollJob, delayMs?: number): Promise<void> {
   const parsed = PollJobSchema.parse(data);
-  await queue.add('poll', parsed, { jobId: pollJobId(laneKey(parsed.provider, parsed.account), parsed.foreign_id), delay: Math.max(0, Math.round(delayMs)) });
+  await queue.add('poll', parsed, {
+    jobId: pollJobId(laneKey(parsed.provider, parsed.account), parsed.foreign_id),
+    ...(delayMs === undefined ? {} : { delay: Math.max(0, Math.round(delayMs)) }),
+  });
 }
 
-/** The invoices of one lane, among these, that have no poll job (their job's state is `unknown`). */
-export async function withoutPollJob(queue: PollQueue, lane: string, foreignIds: readonly string[]): Promise<string[]> {
-  if (!foreignIds.length) return [];
-  const states = await Promise.all(foreignIds.map((id) => queue.getJobState(pollJobId(lane, id))));
-  return foreignIds.filter((_, i) => states[i] === 'unknown');
-}
-
-export interface ScheduleDeps {
-  store: InvoiceStore;
-  lanes: Lanes;
-  track: TrackSettings;
-}
-
-/**
- * Schedules an open invoice's poll when the lane's cadence and the invoice's deadline say
- * (src/invoice/track.ts), in the lane's poll index: the PollScheduler gives it its poll job once
- * that time comes (src/background/poll-scheduler.ts), so an invoice that ends before never costs one.
- * Called wherever an invoice becomes open: its creation, a callback adopting an invoice whose
- * create answer was lost, an operator attaching one, the sweeper. Idempotent: an earlier schedule
- * stands, and an invoice that has its poll job keeps that one. An invoice of a lane this system
- * does not run is left alone (false).
- */
-export async function schedulePoll(deps: ScheduleDeps, lane: string, foreignId: string, now = Date.now(), known?: InvoiceRecord): Promise<boolean> {
-  // The caller's fresh copy saves a read; the decision only needs status and deadlines.
-  const record = known ?? (await deps.store.get(lane, foreignId));
-  const l = deps.lanes.get(lane);
-  if (!l || !record || record.status === 'queued' || isTerminal(record.status)) return false;
-  await deps.store.schedulePoll(lane, record.foreign_id, nextPollAt(l, deps.track, now, deadlineOf(record, l)));
-  return true;
+/** Adds the poll jobs of these invoices now, in one round trip (idempotent, as `enqueuePoll`). */
+export async function enqueuePollBulk(queue: PollQueue, items: readonly PollJob[]): Promise<void> {
+  if (!items.length) return;
+  await queue.addBulk(
+    items.map((data) => {
+      const parsed = PollJobSchema.parse(data);
+      return { name: 'poll', data: parsed, opts: { jobId: pollJobId(laneKey(parsed.provider, parsed.account), parsed.foreign_id) } };
+    }),
+  );
 }

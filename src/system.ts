@@ -24,7 +24,8 @@ import { createOpsApp } from './http/ops.ts';
 import { Intake } from './invoice/intake.ts';
 import { OutboxRelay } from './invoice/relay.ts';
 import type { TrackSettings } from './invoice/track.ts';
-import { InvoiceStore, type InvoiceRecord } from './invoice/store.ts';
+import type { InvoiceRecord } from './invoice/record.ts';
+import { InvoiceStore } from './invoice/store.ts';
 import { laneKey, lanePrefix, lanesToRun } from './lanes/key.ts';
 import { describeLane, type Lane, type LaneStatus, type Lanes } from './lanes/lane.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
@@ -135,15 +136,15 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
           log: log.child({ component: 'durability' }),
         })
       : undefined;
-  const store = new InvoiceStore(
-    storeRedis,
+  const store = new InvoiceStore({
+    redis: storeRedis,
     prefix,
-    resultJobId,
+    resultId: resultJobId,
     prefixOf,
-    [...lanes.values()].map((l) => l.prefix),
+    lanePrefixes: [...lanes.values()].map((l) => l.prefix),
     durability,
-    config.RECORD_RETENTION * 1000,
-  );
+    recordRetentionMs: config.RECORD_RETENTION * 1000,
+  });
   // Register every queue here: Bull Board and the queue gauges on /metrics show exactly this list.
   // Result webhooks: registered endpoints (the one the environment names among them), and their deliveries.
   const webhooksQueue = createWebhooksQueue(redis, prefix, { age: config.WEBHOOK_RETENTION, count: config.WEBHOOK_RETENTION_COUNT });

@@ -5,7 +5,8 @@
 import type { ConnectionOptions, WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { OutboxRelay } from '../src/invoice/relay.ts';
-import type { InvoiceRecord, InvoiceStore } from '../src/invoice/store.ts';
+import type { InvoiceRecord } from '../src/invoice/record.ts';
+import type { InvoiceStore } from '../src/invoice/store.ts';
 import type { TrackSettings } from '../src/invoice/track.ts';
 import type { Lanes } from '../src/lanes/lane.ts';
 import type { Metrics } from '../src/ops/metrics.ts';

@@ -7,10 +7,9 @@
  */
 import { UnrecoverableError, Worker } from 'bullmq';
 import { CreateJobSchema, createJobLane, type CreateJob } from '../queues/create.ts';
-import { schedulePoll } from '../queues/poll.ts';
 import { MissingRecord, errorSummary } from '../src/errors.ts';
 import { submitOrder, type SubmitDeps } from '../src/invoice/submit.ts';
-import { deadlineOf, nextPollAt } from '../src/invoice/track.ts';
+import { firstPoll, schedulePoll } from '../src/invoice/polling.ts';
 import type { InvoiceStore } from '../src/invoice/store.ts';
 import { LaneGate, holdLane } from '../src/lanes/gate.ts';
 import type { Lane } from '../src/lanes/lane.ts';
@@ -26,7 +25,7 @@ export function submitDeps(ctx: WorkerContext, lane: Lane): SubmitDeps {
     store: ctx.store,
     adapter: lane.adapter,
     callbackUrl: ctx.callbackUrl,
-    firstPoll: (record) => nextPollAt(lane, ctx.track, Date.now(), deadlineOf(record, lane)),
+    firstPoll: (record) => firstPoll(lane, ctx.track, record),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Worker } from 'bullmq';
 import { EVENTS_QUEUE, EventJobSchema, type EventJob } from '../queues/events.ts';
-import { schedulePoll } from '../queues/poll.ts';
+import { schedulePoll } from '../src/invoice/polling.ts';
 import { UnknownInvoice, handleEvent } from '../src/invoice/track.ts';
 import type { WorkerContext } from './context.ts';
 import { parseJob, startWorker, type OutcomeProcessor } from './lane-worker.ts';

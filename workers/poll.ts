@@ -6,7 +6,7 @@
  */
 import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import { PollJobSchema, type PollJob } from '../queues/poll.ts';
-import { pollOnce } from '../src/invoice/track.ts';
+import { pollOnce } from '../src/invoice/polling.ts';
 import { laneKey } from '../src/lanes/key.ts';
 import type { Lane } from '../src/lanes/lane.ts';
 import type { WorkerContext } from './context.ts';

@@ -1,6 +1,6 @@
 /**
  * The poll scheduler, run in the worker role beside the lost-job sweeper: it turns the first polls
- * that fell due in each lane's poll index (InvoiceStore `pollIndex`) into poll jobs. From its first
+ * that fell due in each lane's poll index (src/invoice/poll-index.ts) into poll jobs. From its first
  * poll on, an invoice is followed by its own delayed poll job (workers/poll.ts), as before.
  *
  * Why the first poll waits in an index instead of a delayed job added at creation: most invoices
@@ -11,10 +11,11 @@
  *
  * Claiming moves entries a lease ahead (`leaseMs`), so two worker processes never add the same
  * jobs twice in a row, and entries claimed by a process that died are claimed again when the
- * lease runs out. Adding is idempotent by job id: an invoice that already has its poll job keeps it.
+ * lease runs out. Adding is idempotent by job id: an invoice that already has its poll job keeps it;
+ * jobs go through queues/poll.ts's typed enqueue, each checked against `PollJobSchema`.
  */
 import type { Logger } from 'pino';
-import { pollJobOf, type PollJobOf } from '../../queues/poll.ts';
+import { enqueuePoll, enqueuePollBulk, pollJobOf, type PollJob } from '../../queues/poll.ts';
 import { isTerminal } from '../invoice/state.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { Lanes } from '../lanes/lane.ts';
@@ -59,16 +60,19 @@ export class PollScheduler {
         const ids = await this.deps.store.claimDuePolls(lane.key, now, batch, this.deps.leaseMs ?? 30_000);
         if (!ids.length) break;
         const targets = await Promise.all(ids.map((id) => this.deps.store.pollTarget(id)));
-        const jobs: Array<PollJobOf & { trace?: string }> = [];
+        const jobs: Array<{ data: PollJob; trace?: string }> = [];
         for (const t of targets) {
           // Finished or gone since it was scheduled (a late-arriving schedule): nothing to follow.
-          if (t && t.status !== 'queued' && !isTerminal(t.status)) jobs.push({ ...pollJobOf(t), trace: t.trace });
+          if (t && t.status !== 'queued' && !isTerminal(t.status)) jobs.push({ data: pollJobOf(t).data, trace: t.trace });
         }
         if (tracingActive()) {
           // Each poll job in its own order's trace (one add each: a batch would be a trace of its own).
-          await Promise.all(jobs.map((j) => inOrderTrace(j.trace, () => lane.pollQueue.add('poll', j.data, { jobId: j.jobId }))));
-        } else if (jobs.length) {
-          await lane.pollQueue.addBulk(jobs.map((j) => ({ name: 'poll', data: j.data, opts: { jobId: j.jobId } })));
+          await Promise.all(jobs.map((j) => inOrderTrace(j.trace, () => enqueuePoll(lane.pollQueue, j.data))));
+        } else {
+          await enqueuePollBulk(
+            lane.pollQueue,
+            jobs.map((j) => j.data),
+          );
         }
         await this.deps.store.pollsScheduled(lane.key, ids);
         added += jobs.length;

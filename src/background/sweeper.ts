@@ -11,11 +11,13 @@
  */
 import type { Logger } from 'pino';
 import { enqueueCreate, type CreateJob } from '../../queues/create.ts';
-import { schedulePoll, withoutPollJob } from '../../queues/poll.ts';
-import { decodeForeignId } from '../ids.ts';
+import { pollJobId, type PollQueue } from '../../queues/poll.ts';
 import { Periodic } from './periodic.ts';
-import { laneOfId, type InvoiceStore, type StoreKeys } from '../invoice/store.ts';
+import type { ScanCursor } from '../invoice/indexes.ts';
+import { schedulePoll } from '../invoice/polling.ts';
+import type { InvoiceStore } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';
+import { DEFAULT_ACCOUNT } from '../lanes/key.ts';
 import type { Lanes } from '../lanes/lane.ts';
 
 export interface SweeperDeps {
@@ -32,13 +34,13 @@ export interface SweeperDeps {
 
 export class LostJobSweeper {
   /** Rolling cursors, one per lane prefix (lanes with hash tags of their own have their own indexes). */
-  private readonly openCursor = new Map<string, number>();
-  private readonly queuedCursor = new Map<string, number>();
+  private readonly openCursor: ScanCursor = new Map();
+  private readonly queuedCursor: ScanCursor = new Map();
   private readonly periodic = new Periodic(
     async () => {
       await this.sweep();
       await this.sweepOpen();
-      // Listing indexes keep no entry of a record past its retention (store.ts `trimListing`).
+      // Listing indexes keep no entry of a record past its retention (src/invoice/listing.ts `trim`).
       await this.deps.store.trimListing([...this.deps.lanes.keys()].filter((l) => this.mine(l)));
     },
     (err) => this.deps.log.warn({ err }, 'sweep failed'),
@@ -57,27 +59,21 @@ export class LostJobSweeper {
 
   /** Re-adds the create job of a page of orders queued longer than the grace period, per lane prefix. Returns how many were checked. */
   async sweep(now = Date.now()): Promise<number> {
-    let checked = 0;
-    for (const keys of this.deps.store.allKeys()) checked += await this.sweepQueued(keys, now);
-    return checked;
-  }
-
-  private async sweepQueued(keys: StoreKeys, now: number): Promise<number> {
     const { store } = this.deps;
-    const page = this.deps.queuedPageSize ?? 500;
-    const cursor = this.queuedCursor.get(keys.prefix) ?? 0;
-    const ids = await store.queuedBefore(now - (this.deps.graceMs ?? 30_000), page, cursor, keys);
-    this.queuedCursor.set(keys.prefix, ids.length < page ? 0 : cursor + ids.length);
-    for (const id of ids) {
-      const lane = this.deps.lanes.get(laneOfId(id));
-      if (!lane || !this.mine(lane.key)) continue;
-      const rec = await store.getById(id);
-      if (!rec || rec.status !== 'queued' || rec.reconcile) continue;
-      const job: CreateJob = { v: 1, provider: rec.provider, kind: rec.kind, foreign_id: rec.foreign_id };
-      if (rec.account !== 'default') job.account = rec.account;
-      await enqueueCreate(lane.createQueue, job);
+    let checked = 0;
+    for await (const page of store.queuedScan(now - (this.deps.graceMs ?? 30_000), this.deps.queuedPageSize ?? 500, this.queuedCursor)) {
+      for (const { id, lane: key } of page) {
+        const lane = this.deps.lanes.get(key);
+        if (!lane || !this.mine(lane.key)) continue;
+        const rec = await store.getById(id);
+        if (!rec || rec.status !== 'queued' || rec.reconcile) continue;
+        const job: CreateJob = { v: 1, provider: rec.provider, kind: rec.kind, foreign_id: rec.foreign_id };
+        if (rec.account !== DEFAULT_ACCOUNT) job.account = rec.account;
+        await enqueueCreate(lane.createQueue, job);
+      }
+      checked += page.length;
     }
-    return ids.length;
+    return checked;
   }
 
   /** Checks one page of open invoices per lane prefix for their poll job; re-creates the missing ones. Returns how many were re-created. */
@@ -85,13 +81,11 @@ export class LostJobSweeper {
     const { store, track, lanes } = this.deps;
     if (!track) return 0;
     let repaired = 0;
-    for (const keys of store.allKeys()) {
-      const { ids, next } = await store.openPage(this.openCursor.get(keys.prefix) ?? 0, this.deps.openPageSize ?? 500, keys);
-      this.openCursor.set(keys.prefix, next);
+    for await (const page of store.openScan(this.deps.openPageSize ?? 500, this.openCursor)) {
       // Grouped by lane: each lane's poll jobs live in its own queue (and slot).
       const byLane = new Map<string, string[]>();
-      for (const p of ids.map(parseInvoiceId)) {
-        if (p && this.mine(p.lane)) byLane.set(p.lane, [...(byLane.get(p.lane) ?? []), p.foreignId]);
+      for (const p of page) {
+        if (this.mine(p.lane)) byLane.set(p.lane, [...(byLane.get(p.lane) ?? []), p.foreignId]);
       }
       for (const [lane, foreignIds] of byLane) {
         const jobless = await withoutPollJob(lanes.get(lane)!.pollQueue, lane, foreignIds);
@@ -112,12 +106,9 @@ export class LostJobSweeper {
   }
 }
 
-function parseInvoiceId(id: string): { lane: string; foreignId: string } | null {
-  const dot = id.indexOf('.');
-  if (dot < 0) return null;
-  try {
-    return { lane: id.slice(0, dot), foreignId: decodeForeignId(id.slice(dot + 1)) };
-  } catch {
-    return null;
-  }
+/** The invoices of one lane, among these, that have no poll job (their job's state is `unknown`). */
+async function withoutPollJob(queue: PollQueue, lane: string, foreignIds: readonly string[]): Promise<string[]> {
+  if (!foreignIds.length) return [];
+  const states = await Promise.all(foreignIds.map((id) => queue.getJobState(pollJobId(lane, id))));
+  return foreignIds.filter((_, i) => states[i] === 'unknown');
 }

@@ -1,6 +1,6 @@
 /**
  * Listing and export of invoices for reconciliation: `GET /v1/invoices` pages through the lanes'
- * listing indexes (store.ts `listPage`, kept inside the store's compare-and-set, never a SCAN),
+ * listing indexes (src/invoice/listing.ts, kept inside the store's compare-and-set, never a SCAN),
  * `GET /v1/invoices/export` streams every matching invoice as CSV or NDJSON. A key limited to some
  * lanes lists only those (docs/api.md has the ordering and exactly-once guarantee).
  */
@@ -15,7 +15,9 @@ import { AccountName } from '../lanes/key.ts';
 import type { Lanes } from '../lanes/lane.ts';
 import { mayUseLane } from '../access/api-keys.ts';
 import { principalOf } from './auth.ts';
-import type { InvoiceRecord, InvoiceStore, ListPosition } from '../invoice/store.ts';
+import type { ListPosition } from '../invoice/listing.ts';
+import type { InvoiceRecord } from '../invoice/record.ts';
+import type { InvoiceStore } from '../invoice/store.ts';
 
 export const LIST_MAX = 1000;
 export const LIST_DEFAULT = 100;

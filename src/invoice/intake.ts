@@ -12,7 +12,8 @@ import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
 import { KINDS, OrderSchema, forbiddenKeys, orderHash, type Order, type OrderRef } from './order.ts';
 import { FeeSchema, PayToSchema, TransactionSchema } from './result.ts';
 import { STATUSES } from './state.ts';
-import type { HistoryEntry, InvoiceRecord, InvoiceStore } from './store.ts';
+import type { HistoryEntry, InvoiceRecord } from './record.ts';
+import type { InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 import { activeTraceparent } from '../observability/tracing.ts';
 

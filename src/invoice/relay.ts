@@ -15,42 +15,21 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { InvoiceResult } from './result.ts';
-import type { InvoiceStore, OutboxEntry } from './store.ts';
+import type { OutboxEntry } from './outbox.ts';
+import type { InvoiceStore } from './store.ts';
 import { publishSpans } from '../observability/tracing.ts';
+import { LuaScript, luaOn, type LuaOn } from '../redis/lua.ts';
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-/** Extends the lock if it is still ours: 1, else 0 (it expired and maybe another relay took it). */
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-
-// Removes the published entries from the head of the outbox only while they are still there, and
-// renews the lock if it is still ours. A plain "LTRIM n" is not safe to run twice or late: a trim
-// resent after its reply was lost (clients resend unanswered commands on reconnect) or one run
-// after the lock expired and another relay already published and trimmed would drop entries
-// that nobody published. KEYS: outbox, lock. ARGV: owner, lock ms, the published entries in order.
-// Returns { entries removed, 1 if the lock is still ours else 0 }.
-const TRIM = `
-local n = #ARGV - 2
-local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
-local same = 0
-for i = 1, n do
-  if head[i] ~= ARGV[i + 2] then break end
-  same = i
-end
-if same > 0 then redis.call('LTRIM', KEYS[1], same, -1) end
-local ours = 0
-if redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-  ours = 1
-end
-return { same, ours }
-`;
-
-/** The scripts above, defined once per connection so each call is an EVALSHA, not the script text. */
-interface RelayScripts {
-  iwRelayTrim(outbox: string, lock: string, owner: string, lockMs: number, ...entries: string[]): Promise<[number, number]>;
-  iwRelayRelease(lock: string, owner: string): Promise<number>;
-  iwRelayRenew(lock: string, owner: string, lockMs: number): Promise<number>;
-}
+/** The lock and the trim, one Lua step each (./lua/relay-*.lua say what each takes and returns). */
+const SCRIPTS = {
+  trim: new LuaScript<[outbox: string, lock: string, owner: string, lockMs: number, ...entries: string[]], [number, number]>(
+    'iwRelayTrim',
+    2,
+    new URL('./lua/relay-trim.lua', import.meta.url),
+  ),
+  release: new LuaScript<[lock: string, owner: string], number>('iwRelayRelease', 1, new URL('./lua/relay-release.lua', import.meta.url)),
+  renew: new LuaScript<[lock: string, owner: string, lockMs: number], number>('iwRelayRenew', 1, new URL('./lua/relay-renew.lua', import.meta.url)),
+};
 
 /**
  * The lock is renewed every third of this while a pass runs (and after every batch), so it only
@@ -102,15 +81,10 @@ export class OutboxRelay {
     private readonly options: RelayOptions = {},
   ) {
     const redis = store.outboxConnection();
-    if (!('iwRelayRenew' in redis)) {
-      redis.defineCommand('iwRelayTrim', { numberOfKeys: 2, lua: TRIM });
-      redis.defineCommand('iwRelayRelease', { numberOfKeys: 1, lua: RELEASE });
-      redis.defineCommand('iwRelayRenew', { numberOfKeys: 1, lua: RENEW });
-    }
-    this.scripts = redis as unknown as RelayScripts;
+    this.scripts = luaOn(redis, SCRIPTS);
   }
 
-  private readonly scripts: RelayScripts;
+  private readonly scripts: LuaOn<typeof SCRIPTS>;
 
   /** Starts the safety-net interval (catches entries left by a process that died). */
   start(): this {
@@ -184,7 +158,7 @@ export class OutboxRelay {
         }
         spans.end();
         // Only what we published is removed; entries appended meanwhile stay at the tail.
-        const [, ours] = await this.scripts.iwRelayTrim(outbox, lockKey, this.owner, lockMs, ...items);
+        const [, ours] = await this.scripts.trim(outbox, lockKey, this.owner, lockMs, ...items);
         total += entries.length;
         this.published += entries.length;
         this.options.onPublished?.(entries);
@@ -197,7 +171,7 @@ export class OutboxRelay {
       }
     } finally {
       lease.stop();
-      await this.scripts.iwRelayRelease(lockKey, this.owner);
+      await this.scripts.release(lockKey, this.owner);
     }
     return total;
   }
@@ -215,7 +189,7 @@ export class OutboxRelay {
         if (renewing || lost) return;
         renewing = true;
         this.scripts
-          .iwRelayRenew(lockKey, this.owner, lockMs)
+          .renew(lockKey, this.owner, lockMs)
           .then(
             (ok) => {
               if (!ok) lost = true;

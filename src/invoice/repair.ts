@@ -25,7 +25,8 @@ import { z } from 'zod';
 import { errorSummary } from '../errors.ts';
 import type { Kind } from './order.ts';
 import type { FieldIssue } from '../errors.ts';
-import { awaitsAcceptance, providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
+import { awaitsAcceptance, providerForeignId, type InvoiceRecord } from './record.ts';
+import type { InvoiceStore } from './store.ts';
 import { isTerminal, type Status } from './state.ts';
 
 // What each repair takes (API bodies, CLI options, Bull Board repair jobs).
@@ -102,7 +103,7 @@ export interface RepairDeps {
   createJobId: (lane: string, foreignId: string) => string;
   /** Sends an order's create job through its lane's queue again, with a fresh attempt budget (src/ops/retry.ts `resendCreate`). */
   resend: (record: InvoiceRecord) => Promise<unknown>;
-  /** Gives an order that became open its poll job (track.ts `schedulePoll`). */
+  /** Gives an order that became open its first poll (polling.ts `schedulePoll`). */
   schedulePoll?: (lane: string, foreignId: string, record: InvoiceRecord) => Promise<unknown>;
 }
 

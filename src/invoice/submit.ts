@@ -30,7 +30,8 @@ import {
 import { compare, DECIMAL_TEXT } from '../money.ts';
 import type { CreateResult, ProviderAdapter } from '../providers/types.ts';
 import { reissuedForeignId } from './repair.ts';
-import { providerForeignId, type InvoiceRecord, type InvoiceStore } from './store.ts';
+import { providerForeignId, type InvoiceRecord } from './record.ts';
+import type { InvoiceStore } from './store.ts';
 
 export type SubmitOutcome =
   | { kind: 'done'; status: InvoiceRecord['status'] }
@@ -58,7 +59,6 @@ const MAX_RECOVERIES = 5;
 /** Submits the order `foreignId` of lane `lane` (the lane key) through that lane's adapter. */
 export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: string, depth = 0): Promise<SubmitOutcome> {
   const { store, adapter } = deps;
-  const provider = lane;
   const record = await store.get(lane, foreignId);
   // Jobs are only added for recorded orders; one without a record cannot succeed by retrying.
   if (!record) throw new MissingRecord('no invoice record for this job');
@@ -84,7 +84,7 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
   // Only while it is still queued and not parked, decided under the compare-and-set: an order the
   // order system cancelled (or an operator repaired) a moment ago is never sent.
   const marked = await store.apply(
-    provider,
+    lane,
     foreignId,
     // And only if nobody wrote a marker since we read the record: two attempts of one job (the
     // first one's lock ran out while it was starved of CPU, and BullMQ handed the job to another
@@ -132,13 +132,13 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
     ...(result.expiresAt ? { expires_at: result.expiresAt } : {}),
     ...(result.payTo ? { pay_to: JSON.stringify(result.payTo) } : {}),
   };
-  let applied = await store.apply(provider, foreignId, { status: 'created', source: 'create', fields, firstPoll: deps.firstPoll }, { known: current });
+  let applied = await store.apply(lane, foreignId, { status: 'created', source: 'create', fields, firstPoll: deps.firstPoll }, { known: current });
   if (applied.kind === 'missing') throw new Error('invoice record vanished');
   if (applied.kind === 'ignored') {
     // A callback adopted the invoice while our request was in flight: keep what only the create
     // answer knows (the payment URL), without moving the status.
     const known = applied.record;
-    applied = await store.apply(provider, foreignId, {
+    applied = await store.apply(lane, foreignId, {
       source: 'create',
       fields: {
         submitting: null,
@@ -152,7 +152,7 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
   }
   if (result.status === 'pending') {
     // Timed platform invoices start `pending` (docs/providers.md 1.3): `created` (URL known) then `pending`.
-    const moved = await store.apply(provider, foreignId, { status: 'pending', source: 'create', firstPoll: deps.firstPoll }, { known: applied.record });
+    const moved = await store.apply(lane, foreignId, { status: 'pending', source: 'create', firstPoll: deps.firstPoll }, { known: applied.record });
     if (moved.kind !== 'missing') applied = moved;
   }
   return { kind: 'created', record: applied.record };
@@ -166,7 +166,7 @@ function unreadableSuccess(err: unknown): boolean {
 /** What a failed create means for the order; the `submitting` marker is cleared only when an answer proves nothing was created. */
 async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, err: unknown, depth: number): Promise<SubmitOutcome> {
   const { store, adapter } = deps;
-  const { lane: provider, foreign_id: foreignId } = record;
+  const { lane, foreign_id: foreignId } = record;
   const error = err instanceof Error ? err : new Error(String(err));
   const disposition = unreadableSuccess(err) ? 'unknown-outcome' : classify(err);
   const ours = resend || record.submit_attempts > 1 || unreadableSuccess(err);
@@ -187,14 +187,14 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
     case 'permanent': {
       // The provider's own words (masked by the adapter) are the reason: "The minimum amount is 10.00 EUR."
       const reason = errorSummary(error);
-      await store.apply(provider, foreignId, { status: 'rejected', source: 'create', reason, fields: { submitting: null, last_error: reason, reason } }, { known: record });
+      await store.apply(lane, foreignId, { status: 'rejected', source: 'create', reason, fields: { submitting: null, last_error: reason, reason } }, { known: record });
       return { kind: 'rejected', reason, auth: err instanceof ProviderAuth };
     }
     case 'rate-limited': {
       // Answered, so nothing was created: clear the marker.
       // The count of throttled answers goes up with the same compare-and-set, on the fresh copy.
       const cleared = await store.apply(
-        provider,
+        lane,
         foreignId,
         { source: 'create', fields: (r) => ({ submitting: null, last_error: errorSummary(error), rate_limited_hits: r.rate_limited_hits + 1 }) },
         { known: record },
@@ -207,13 +207,13 @@ async function failed(deps: SubmitDeps, record: InvoiceRecord, resend: boolean, 
         return park(deps, record, `outcome unknown (${errorSummary(error)}): the invoice may exist; not re-sent (reconcile at the provider)`, { error });
       }
       // Keep the marker: the next attempt re-sends and the provider refuses a duplicate.
-      await store.apply(provider, foreignId, { source: 'create', fields: { last_error: errorSummary(error) } }, { known: record });
+      await store.apply(lane, foreignId, { source: 'create', fields: { last_error: errorSummary(error) } }, { known: record });
       return { kind: 'retry', error, disposition };
     case 'retry': {
       // Only a provider answer (5xx) or a refused connection proves nothing was created. Any other
       // error (a bug, an unexpected throw) keeps the marker, so the next attempt reconciles.
       const proven = err instanceof ProviderUnavailable;
-      await store.apply(provider, foreignId, { source: 'create', fields: { ...(proven ? { submitting: null } : {}), last_error: errorSummary(error) } }, { known: record });
+      await store.apply(lane, foreignId, { source: 'create', fields: { ...(proven ? { submitting: null } : {}), last_error: errorSummary(error) } }, { known: record });
       return { kind: 'retry', error, disposition };
     }
   }

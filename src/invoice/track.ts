@@ -1,7 +1,7 @@
 /**
  * Following an invoice after creation: a provider's word (callback or lookup) becomes a
  * transition through `InvoiceStore.apply` (compare-and-set + outbox in one step), and a silent
- * provider is timed out against its own deadline. Decisions where docs/providers.md is silent:
+ * provider is timed out against its own deadline (polling.ts). Decisions where docs/providers.md is silent:
  *
  * - Unknown provider status, or a message naming another provider invoice than ours: parked for
  *   an operator (`reconcile`), never guessed (docs/providers.md 5, STYLE "unresolved").
@@ -13,12 +13,14 @@
  *   callback redelivered after an outage) the record is parked, since results never go backwards.
  */
 import { createHash } from 'node:crypto';
-import { ProviderError, ProviderRateLimited, errorSummary } from '../errors.ts';
+import { z } from 'zod';
 import { add, compare, isZero, normalize, subFloor } from '../money.ts';
 import type { ProviderAdapter, ProviderUpdate, Transaction } from '../providers/types.ts';
-import { laneKey } from '../lanes/key.ts';
+import { AccountName, laneKey } from '../lanes/key.ts';
+import { ProviderName } from './order.ts';
 import { isTerminal, type Status } from './state.ts';
-import { awaitsAcceptance, paymentHold, providerForeignId, type Change, type InvoiceRecord, type InvoiceStore } from './store.ts';
+import { awaitsAcceptance, paymentHold, providerForeignId, type Change, type InvoiceRecord } from './record.ts';
+import type { InvoiceStore } from './store.ts';
 
 /** What is not the provider's to say: how often to look at an invoice with no deadline, and how long past a deadline to wait. */
 export interface TrackSettings {
@@ -359,14 +361,20 @@ export function composeReason(provider: string | undefined, note: string | undef
   return provider.startsWith(label) ? `${provider}; ${detail}` : `${provider}; ${note}`;
 }
 
+/**
+ * Whose route received a provider message: what a stored message holds besides the provider's
+ * word (`update`). The events queue's job schema is made of it (queues/events.ts `EventJobSchema`).
+ */
+export const MessageRouteSchema = z.strictObject({
+  provider: ProviderName,
+  /** The account whose route received it (absent: the default account). */
+  account: AccountName.optional(),
+  /** Our record id when the route named it (a per-invoice callback URL). */
+  invoice_id: z.string().min(1).max(600).optional(),
+});
+
 /** A stored provider message, as the events queue holds it: whose route received it, and its word. */
-export interface ProviderMessage {
-  provider: string;
-  account?: string;
-  /** Our record id, when the route named it (a per-invoice callback URL). */
-  invoice_id?: string;
-  update: ProviderUpdate;
-}
+export type ProviderMessage = z.infer<typeof MessageRouteSchema> & { update: ProviderUpdate };
 
 /** Finds the invoice a message names (by our record id, its foreign_id, or the one it was reissued under) and applies it. */
 export async function handleEvent(store: InvoiceStore, job: ProviderMessage): Promise<TrackOutcome> {
@@ -379,91 +387,4 @@ export async function handleEvent(store: InvoiceStore, job: ProviderMessage): Pr
   }
   if (!record || record.lane !== lane) return { kind: 'missing' };
   return applyUpdate(store, record, job.update, 'callback');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Deadlines and polling.
-
-/** When the provider itself ends the invoice if nothing happens (ms), or null when it never does: the adapter knows. */
-export function deadlineOf(record: InvoiceRecord, lane: LaneTracking): number | null {
-  return lane.adapter.tracking.deadline(record);
-}
-
-/** When to look again: the connector's cadence, jittered, but never past the deadline's grace end. */
-export function nextPollAt(lane: LaneTracking, s: TrackSettings, now: number, due: number | null, random: () => number = Math.random): number {
-  const cadence = due === null ? s.pollIdleMs : (lane.tuning.pollMs ?? lane.adapter.tracking.pollMs);
-  // Jitter spreads invoices created together, so a burst of creates is not a burst of lookups forever.
-  let next = now + Math.round(cadence * (0.8 + 0.4 * random()));
-  const end = due === null ? null : due + s.graceMs;
-  if (end !== null && end >= now) next = Math.min(next, end + 1);
-  return next;
-}
-
-export interface PollDeps {
-  store: InvoiceStore;
-  lane: LaneTracking & { adapter: ProviderAdapter; key: string };
-  settings: TrackSettings;
-  now?: () => number;
-  random?: () => number;
-}
-
-export type PollOutcome =
-  | { kind: 'done'; status: Status | 'missing'; published: boolean }
-  | { kind: 'again'; at: number; published: boolean; status: Status }
-  | { kind: 'rate-limited'; at: number; waitMs?: number };
-
-/** One poll of one invoice: ask the provider, apply its answer, infer the end of a silent one. */
-export async function pollOnce(deps: PollDeps, job: { foreign_id: string }): Promise<PollOutcome> {
-  const { store, lane, settings } = deps;
-  const { adapter } = lane;
-  const now = deps.now?.() ?? Date.now();
-  let record = await store.get(lane.key, job.foreign_id);
-  if (!record) return { kind: 'done', status: 'missing', published: false };
-  // Not at the provider yet, or finished: the create path schedules the poll once it is open.
-  if (record.status === 'queued' || isTerminal(record.status)) return { kind: 'done', status: record.status, published: false };
-
-  let answered = false;
-  let published = false;
-  try {
-    const update = await adapter.lookup({ kind: record.kind, foreignId: providerForeignId(record), providerInvoiceId: record.provider_invoice_id ?? undefined });
-    if (update) {
-      answered = true;
-      const out = await applyUpdate(store, record, update, 'poll');
-      if (out.kind === 'missing') return { kind: 'done', status: 'missing', published: false };
-      record = out.record;
-      published = (out.kind === 'applied' || out.kind === 'exception' || out.kind === 'payment') && out.published;
-    }
-  } catch (err) {
-    if (err instanceof ProviderRateLimited) return { kind: 'rate-limited', at: nextPollAt(lane, settings, now, null, deps.random), waitMs: err.hint.retryAfterMs };
-    if (!(err instanceof ProviderError)) throw err;
-    // The provider is unreachable or odd: say so on the record (once), keep polling, and let the
-    // deadline below decide if it stays silent.
-    const note = `lookup failed: ${errorSummary(err)}`;
-    if (record.last_error !== note) await store.apply(record.lane, record.foreign_id, { source: 'poll', fields: { last_error: note } });
-  }
-  if (isTerminal(record.status)) return { kind: 'done', status: record.status, published };
-
-  const due = deadlineOf(record, lane);
-  if (!answered && due !== null && now >= due + settings.graceMs) {
-    const out = await inferEnd(store, record, due, settings.graceMs);
-    if (out) return { kind: 'done', status: out.status, published: out.published || published };
-    record = (await store.get(lane.key, job.foreign_id)) ?? record;
-    if (isTerminal(record.status)) return { kind: 'done', status: record.status, published };
-  }
-  return { kind: 'again', at: nextPollAt(lane, settings, now, deadlineOf(record, lane), deps.random), published, status: record.status };
-}
-
-/**
- * The provider's deadline and our grace passed without a word: the invoice ended at the provider.
- * Before any payment that is `expired`; with a payment seen but never confirmed it is `failed`,
- * which is what the provider itself reports for that case (docs/providers.md 1.4, 2.3).
- */
-async function inferEnd(store: InvoiceStore, record: InvoiceRecord, due: number, graceMs: number): Promise<{ status: Status; published: boolean } | null> {
-  // A payment seen (but never confirmed) ends `failed`, as the provider reports that case; only an
-  // invoice nobody paid anything into is inferred `expired` (docs/providers.md 1.4, 2.3).
-  const seen = record.received_amount !== null || record.transactions.length > 0;
-  const to: Status = record.status === 'processing' || seen ? 'failed' : 'expired';
-  const reason = `inferred: no word from the provider by its deadline ${new Date(due).toISOString()} plus ${graceMs} ms grace`;
-  const res = await store.apply(record.lane, record.foreign_id, { status: to, source: 'deadline', reason, fields: { reason, inferred: 'deadline' } });
-  return res.kind === 'applied' ? { status: to, published: res.published } : null;
 }

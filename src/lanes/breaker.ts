@@ -14,6 +14,7 @@
  * that was in flight when the breaker opened cannot close or reopen it out of turn.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { LuaScript, luaOn, type LuaOn } from '../redis/lua.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -43,67 +44,20 @@ export interface BreakerStatus {
   openedAt: number | null;
 }
 
-// KEYS: breaker. ARGV: now, probe stale ms, wait while a probe is out.
-const GATE = `
-local s = redis.call('HMGET', KEYS[1], 'state', 'until', 'probe_at', 'failures')
-local state = s[1] or 'closed'
-local now = tonumber(ARGV[1])
-if state == 'closed' then return {'pass', tonumber(s[4]) or 0} end
-if state == 'open' then
-  local u = tonumber(s[2]) or 0
-  if now < u then return {'wait', u - now} end
-  redis.call('HSET', KEYS[1], 'state', 'half-open', 'probe_at', ARGV[1])
-  return {'probe', 0}
-end
-if now - (tonumber(s[3]) or 0) > tonumber(ARGV[2]) then
-  redis.call('HSET', KEYS[1], 'probe_at', ARGV[1])
-  return {'probe', 0}
-end
-return {'wait', tonumber(ARGV[3])}
-`;
-
-// KEYS: breaker. ARGV: now, failures to open, first open ms, max open ms, was this the probe (1/0).
-const FAIL = `
-local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
-local now = tonumber(ARGV[1])
-if state == 'closed' then
-  local f = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-  if f < tonumber(ARGV[2]) then return {'counted', f, 0} end
-  redis.call('HSET', KEYS[1], 'state', 'open', 'until', now + tonumber(ARGV[3]), 'interval', ARGV[3], 'opened_at', ARGV[1])
-  return {'open', tonumber(ARGV[3]), 1}
-end
-if state == 'half-open' and ARGV[5] == '1' then
-  local iv = math.min((tonumber(redis.call('HGET', KEYS[1], 'interval')) or tonumber(ARGV[3])) * 2, tonumber(ARGV[4]))
-  redis.call('HSET', KEYS[1], 'state', 'open', 'until', now + iv, 'interval', iv)
-  return {'open', iv, 0}
-end
-local u = tonumber(redis.call('HGET', KEYS[1], 'until')) or now
-return {'open', math.max(u - now, 100), 0}
-`;
-
-// KEYS: breaker. ARGV: was this the probe (1/0). Returns the state it left.
-const SUCCEED = `
-local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
-if state == 'closed' then redis.call('HDEL', KEYS[1], 'failures') return state end
-if state == 'half-open' and ARGV[1] == '1' then redis.call('DEL', KEYS[1]) return state end
-return 'ignored'
-`;
-
-// KEYS: breaker. A probe that sent nothing hands the probe on at once.
-const RELEASE = `
-if redis.call('HGET', KEYS[1], 'state') == 'half-open' then redis.call('HSET', KEYS[1], 'probe_at', 0) end
-return 1
-`;
-
-interface Scripts {
-  iwBreakerRelease(key: string): Promise<number>;
-  iwBreakerGate(key: string, now: number, staleMs: number, waitMs: number): Promise<[string, number]>;
-  iwBreakerFail(key: string, now: number, failures: number, openMs: number, maxMs: number, probe: string): Promise<[string, number, number]>;
-  iwBreakerSucceed(key: string, probe: string): Promise<string>;
-}
+/** The transitions, one Lua step each (./lua/breaker-*.lua say what each takes and returns). */
+const SCRIPTS = {
+  gate: new LuaScript<[key: string, now: number, staleMs: number, waitMs: number], [string, number]>('iwBreakerGate', 1, new URL('./lua/breaker-gate.lua', import.meta.url)),
+  fail: new LuaScript<[key: string, now: number, failures: number, openMs: number, maxMs: number, probe: string], [string, number, number]>(
+    'iwBreakerFail',
+    1,
+    new URL('./lua/breaker-fail.lua', import.meta.url),
+  ),
+  succeed: new LuaScript<[key: string, probe: string], string>('iwBreakerSucceed', 1, new URL('./lua/breaker-succeed.lua', import.meta.url)),
+  release: new LuaScript<[key: string], number>('iwBreakerRelease', 1, new URL('./lua/breaker-release.lua', import.meta.url)),
+};
 
 export class Breaker {
-  private readonly scripts: Scripts;
+  private readonly scripts: LuaOn<typeof SCRIPTS>;
   /**
    * Until when this process takes the breaker as closed without asking Redis: set for a short
    * while (`closedCacheMs`) by a gate that found it closed with no failures counted, cleared by
@@ -121,13 +75,7 @@ export class Breaker {
     readonly settings: BreakerSettings,
     private readonly now: () => number = Date.now,
   ) {
-    if (!('iwBreakerGate' in redis)) {
-      redis.defineCommand('iwBreakerGate', { numberOfKeys: 1, lua: GATE });
-      redis.defineCommand('iwBreakerFail', { numberOfKeys: 1, lua: FAIL });
-      redis.defineCommand('iwBreakerSucceed', { numberOfKeys: 1, lua: SUCCEED });
-      redis.defineCommand('iwBreakerRelease', { numberOfKeys: 1, lua: RELEASE });
-    }
-    this.scripts = redis as unknown as Scripts;
+    this.scripts = luaOn(redis, SCRIPTS);
     // Well under the open interval, so an opened breaker is still seen open for most of it.
     this.closedCacheMs = Math.min(250, Math.floor(settings.openMs / 4));
   }
@@ -138,7 +86,7 @@ export class Breaker {
     if (now < this.closedUntil) return { kind: 'pass', failures: 0 };
     // While a probe is out, the others look again soon: the probe may close it in a moment.
     const waitWhileProbing = Math.min(this.settings.openMs, 1000);
-    const [kind, n] = await this.scripts.iwBreakerGate(this.key, now, this.settings.probeStaleMs, waitWhileProbing);
+    const [kind, n] = await this.scripts.gate(this.key, now, this.settings.probeStaleMs, waitWhileProbing);
     if (kind === 'pass') {
       if (Number(n) === 0) this.closedUntil = now + this.closedCacheMs;
       return { kind, failures: Number(n) };
@@ -151,18 +99,18 @@ export class Breaker {
   async failure(probe: boolean): Promise<FailureOutcome> {
     this.closedUntil = 0;
     const s = this.settings;
-    const [kind, n, opened] = await this.scripts.iwBreakerFail(this.key, this.now(), s.failures, s.openMs, s.maxMs, probe ? '1' : '0');
+    const [kind, n, opened] = await this.scripts.fail(this.key, this.now(), s.failures, s.openMs, s.maxMs, probe ? '1' : '0');
     return kind === 'counted' ? { kind, failures: Number(n) } : { kind: 'open', ms: Number(n), opened: Number(opened) === 1 };
   }
 
   /** The provider answered (whatever it said): the lane is up. Returns the state it was in. */
   async success(probe: boolean): Promise<string> {
-    return this.scripts.iwBreakerSucceed(this.key, probe ? '1' : '0');
+    return this.scripts.succeed(this.key, probe ? '1' : '0');
   }
 
   /** The probe sent nothing (the order needed no request): the next order may probe now. */
   async release(): Promise<void> {
-    await this.scripts.iwBreakerRelease(this.key);
+    await this.scripts.release(this.key);
   }
 
   async status(): Promise<BreakerStatus> {

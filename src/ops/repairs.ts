@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { createJobId } from '../../queues/create.ts';
-import { schedulePoll } from '../../queues/poll.ts';
+import { schedulePoll } from '../invoice/polling.ts';
 import type { RepairDeps } from '../invoice/repair.ts';
 import type { InvoiceStore } from '../invoice/store.ts';
 import type { TrackSettings } from '../invoice/track.ts';

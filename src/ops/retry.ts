@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import { createJobId, enqueueCreate, type CreateJob, type CreateQueue } from '../../queues/create.ts';
 import { DEFAULT_ACCOUNT } from '../lanes/key.ts';
 import type { ProviderId } from '../invoice/order.ts';
-import type { InvoiceRecord, InvoiceStore } from '../invoice/store.ts';
+import type { InvoiceRecord } from '../invoice/record.ts';
+import type { InvoiceStore } from '../invoice/store.ts';
 
 export interface RetryDeps {
   store: InvoiceStore;

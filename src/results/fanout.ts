@@ -5,7 +5,7 @@
  */
 import { webhookJobId, type WebhookJob } from '../../queues/webhooks.ts';
 import { invoiceId } from '../ids.ts';
-import type { OutboxEntry } from '../invoice/store.ts';
+import type { OutboxEntry } from '../invoice/outbox.ts';
 import { laneKey } from '../lanes/key.ts';
 import { resultTelemetry } from '../observability/tracing.ts';
 import type { EndpointStore } from './endpoints.ts';

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { InvoiceResult } from '../../queues/results.ts';
-import type { HistoryEntry, InvoiceRecord } from '../../src/invoice/store.ts';
+import type { HistoryEntry, InvoiceRecord } from '../../src/invoice/record.ts';
 import { STATUSES, isTerminal, type Status } from '../../src/invoice/state.ts';
 import type { SandboxInvoice } from '../../src/sandbox/index.ts';
 

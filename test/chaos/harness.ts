@@ -325,7 +325,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     conn = connect(redis.url);
     conn.on('error', () => {});
     const db = conn;
-    const store = new InvoiceStore(db, prefix, resultJobId);
+    const store = new InvoiceStore({ redis: db, prefix, resultId: resultJobId });
     // One create queue per lane: the sandbox's default account of each provider.
     const createQueues = LANES.map((lane) => createCreateQueue(db, prefix, lane));
     const eventsQueue = createEventsQueue(db, prefix);

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { createResultsQueue, resultJobId, type ResultsQueue } from '../../queues/results.ts';
 import { OutboxRelay } from '../../src/invoice/relay.ts';
-import { InvoiceStore, storeKeys } from '../../src/invoice/store.ts';
+import { storeKeys } from '../../src/invoice/keys.ts';
+import { InvoiceStore } from '../../src/invoice/store.ts';
 import { connect, type RedisClient } from '../../src/redis/connect.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 
@@ -57,7 +58,7 @@ describe('outbox relay', () => {
   before(() => {
     redis = connect(REDIS_URL);
     prefix = uniquePrefix('relay');
-    store = new InvoiceStore(redis, prefix, resultJobId);
+    store = new InvoiceStore({ redis, prefix, resultId: resultJobId });
     results = createResultsQueue(redis, prefix);
   });
   after(async () => {

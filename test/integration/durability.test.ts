@@ -21,7 +21,8 @@ import { resultJobId } from '../../queues/results.ts';
 import { loadConfig } from '../../src/config.ts';
 import { Durability, DurabilityShortfall } from '../../src/redis/durability.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { InvoiceStore, type InvoiceRecord } from '../../src/invoice/store.ts';
+import type { InvoiceRecord } from '../../src/invoice/record.ts';
+import { InvoiceStore } from '../../src/invoice/store.ts';
 import { parseSentinelUrl } from '../../src/redis/connect.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -112,7 +113,7 @@ async function ready(url: string, what: string, proc?: WorkerProcess, timeoutMs 
 
 /** The records of `orders` under `prefix` on `client` (null where there is none). */
 async function records(client: Redis, prefix: string, orders: Sent[]): Promise<Array<InvoiceRecord | null>> {
-  const store = new InvoiceStore(client, prefix, resultJobId);
+  const store = new InvoiceStore({ redis: client, prefix, resultId: resultJobId });
   return Promise.all(orders.map((o) => store.get(o.provider, o.foreign_id)));
 }
 

@@ -272,7 +272,7 @@ describe('export of many pages', () => {
 
   before(async () => {
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const store = new InvoiceStore(redis, prefix, resultJobId);
+    const store = new InvoiceStore({ redis, prefix, resultId: resultJobId });
     for (let i = 0; i < N; i += 250) {
       await Promise.all(
         Array.from({ length: 250 }, (_x, j) => {

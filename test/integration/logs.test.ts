@@ -312,7 +312,7 @@ describe('one outcome line per job attempt, on every queue', () => {
   it('an error with retries left: one warn line; the last attempt: one error line', async () => {
     // The store's connection is gone: every processor meets an error it did not expect.
     const gone = new Redis(REDIS_URL);
-    const store = new InvoiceStore(gone, t.prefix, resultJobId);
+    const store = new InvoiceStore({ redis: gone, prefix: t.prefix, resultId: resultJobId });
     const endpoints = new EndpointStore(gone, t.prefix);
     await gone.quit();
     const jobs = await addJobs(false);

@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
 import { resultJobId } from '../../queues/results.ts';
 import { invoiceId } from '../../src/ids.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
-import { InvoiceStore, lookupKey, storeKeys } from '../../src/invoice/store.ts';
+import { lookupKey, storeKeys } from '../../src/invoice/keys.ts';
+import { InvoiceStore } from '../../src/invoice/store.ts';
 import { sampleOrder } from '../helpers/system.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 
@@ -47,7 +48,7 @@ describe('operator lookup keys', () => {
   const tx = (txid: string) => JSON.stringify([{ txid, amount: '0.01', currency: 'BTC', confirmations: 1 }]);
 
   it('name the record once known, and follow its retention: none while kept, the same window once finished, none when parked again', async () => {
-    const store = new InvoiceStore(redis, prefix, resultJobId, undefined, undefined, undefined, DAY_MS);
+    const store = new InvoiceStore({ redis, prefix, resultId: resultJobId, recordRetentionMs: DAY_MS });
     const id = await accepted(store, 'f-1');
     assert.deepEqual(await store.lookup('pid-f-1'), [], 'nothing before the provider answered');
     await store.apply(LANE, 'f-1', { status: 'created', source: 'create', fields: { provider_invoice_id: 'pid-f-1' } });
@@ -71,7 +72,7 @@ describe('operator lookup keys', () => {
   });
 
   it('are gone when the finished record is', async () => {
-    const store = new InvoiceStore(redis, prefix, resultJobId, undefined, undefined, undefined, 300);
+    const store = new InvoiceStore({ redis, prefix, resultId: resultJobId, recordRetentionMs: 300 });
     const id = await accepted(store, 'f-2');
     await store.apply(LANE, 'f-2', { status: 'created', source: 'create', fields: { provider_invoice_id: 'pid-f-2' } });
     await store.apply(LANE, 'f-2', { status: 'paid', source: 'callback', fields: { transactions: tx('tx-f-2'), received_amount: '0.01', received_currency: 'BTC' } });
@@ -81,7 +82,7 @@ describe('operator lookup keys', () => {
   });
 
   it('without retention, a finished record and its keys are kept for ever', async () => {
-    const store = new InvoiceStore(redis, prefix, resultJobId);
+    const store = new InvoiceStore({ redis, prefix, resultId: resultJobId });
     await accepted(store, 'f-3');
     await store.apply(LANE, 'f-3', { status: 'created', source: 'create', fields: { provider_invoice_id: 'pid-f-3' } });
     await store.apply(LANE, 'f-3', { status: 'expired', source: 'poll' });

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { resultJobId } from '../../queues/results.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
-import { InvoiceStore, type OutboxEntry } from '../../src/invoice/store.ts';
+import type { OutboxEntry } from '../../src/invoice/outbox.ts';
+import { InvoiceStore } from '../../src/invoice/store.ts';
 import { submitOrder } from '../../src/invoice/submit.ts';
 import { DuplicateForeignId, OutcomeUnknown, ProviderUnavailable, ResponseShape } from '../../src/errors.ts';
 import type { CancelResult, CreateResult, InvoiceRef, ProviderAdapter } from '../../src/providers/types.ts';
@@ -69,7 +70,7 @@ const created =
 describe('money truth at create', () => {
   const prefix = uniquePrefix('money-submit');
   const redis = new Redis(REDIS_URL);
-  const store = new InvoiceStore(redis, prefix, resultJobId);
+  const store = new InvoiceStore({ redis, prefix, resultId: resultJobId });
   let n = 0;
   async function accepted(provider: 'cryptoprocessing' | 'cryptosteroid' = 'cryptoprocessing'): Promise<string> {
     const base = { foreign_id: `m-${++n}`, amount: '10.00', currency: 'EUR' };

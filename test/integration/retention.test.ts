@@ -12,7 +12,8 @@ import { loadConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { invoiceId } from '../../src/ids.ts';
 import { OrderSchema, orderHash } from '../../src/invoice/order.ts';
-import { InvoiceStore, storeKeys } from '../../src/invoice/store.ts';
+import { storeKeys } from '../../src/invoice/keys.ts';
+import { InvoiceStore } from '../../src/invoice/store.ts';
 import { sampleOrder, startTestSystem } from '../helpers/system.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
 
@@ -35,7 +36,7 @@ describe('invoice record retention', () => {
   let store: InvoiceStore;
   before(() => {
     redis = new Redis(REDIS_URL);
-    store = new InvoiceStore(redis, prefix, resultJobId, undefined, undefined, undefined, DAY_MS);
+    store = new InvoiceStore({ redis, prefix, resultId: resultJobId, recordRetentionMs: DAY_MS });
   });
   after(async () => {
     redis.disconnect();
@@ -85,14 +86,14 @@ describe('invoice record retention', () => {
   });
 
   it('RECORD_RETENTION=0 keeps finished records for ever', async () => {
-    const forever = new InvoiceStore(redis, prefix, resultJobId);
+    const forever = new InvoiceStore({ redis, prefix, resultId: resultJobId });
     const id = await accepted(forever, 'r-4');
     await forever.apply(LANE, 'r-4', { status: 'rejected', source: 'create', reason: 'invalid amount' });
     assert.equal(await redis.pttl(forever.recordKey(id)), -1);
   });
 
   it('once expired, nothing under the store prefix names the record and its foreign_id is a new order', async () => {
-    const short = new InvoiceStore(redis, prefix, resultJobId, undefined, undefined, undefined, 150);
+    const short = new InvoiceStore({ redis, prefix, resultId: resultJobId, recordRetentionMs: 150 });
     const id = await accepted(short, 'r-5');
     await short.apply(LANE, 'r-5', { status: 'created', source: 'create' });
     await short.apply(LANE, 'r-5', { status: 'paid', source: 'callback' });

@@ -22,7 +22,7 @@ describe('invoice store', () => {
   let store: InvoiceStore;
   before(() => {
     redis = new Redis(REDIS_URL);
-    store = new InvoiceStore(redis, prefix, resultJobId);
+    store = new InvoiceStore({ redis, prefix, resultId: resultJobId });
   });
   after(async () => {
     redis.disconnect();

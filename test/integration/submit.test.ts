@@ -50,7 +50,7 @@ const ok = (status: 'created' | 'pending' = 'created'): Promise<CreateResult> =>
 describe('submit rules', () => {
   const prefix = uniquePrefix('submit');
   const redis = new Redis(REDIS_URL);
-  const store = new InvoiceStore(redis, prefix, resultJobId);
+  const store = new InvoiceStore({ redis, prefix, resultId: resultJobId });
   let n = 0;
   async function accepted(): Promise<string> {
     const order = OrderSchema.parse({ provider: 'cryptosteroid', foreign_id: `s-${++n}`, amount: '10', currency: 'EUR', description: 'x' });

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventJobId } from '../../queues/events.ts';
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/index.ts';
-import { storeKeys } from '../../src/invoice/store.ts';
+import { storeKeys } from '../../src/invoice/keys.ts';
 import { normalize } from '../../src/money.ts';
 import { sampleOrder, samplePaymentRequest, startTestSystem, type TestSystem } from '../helpers/system.ts';
 import { assertPublishedExactlyOnce, invoiceCallback, platformHeaders, postRaw, resultsFor, settle, waitCreated, waitStatus } from './track-helpers.ts';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { pollJobId } from '../../queues/poll.ts';
 import { OutcomeUnknown, ProviderRateLimited, ProviderUnavailable } from '../../src/errors.ts';
 import { OrderSchema, orderHash, type ProviderId } from '../../src/invoice/order.ts';
-import { pollOnce } from '../../src/invoice/track.ts';
+import { pollOnce } from '../../src/invoice/polling.ts';
 import type { ProviderAdapter, ProviderUpdate } from '../../src/providers/types.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { startWorkerProcess, workerEnv, type WorkerProcess } from '../helpers/worker-process.ts';

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { applicableRepairs } from '../../src/http/admin-invoices.ts';
-import type { InvoiceRecord } from '../../src/invoice/store.ts';
+import type { InvoiceRecord } from '../../src/invoice/record.ts';
 
 const record = (status: InvoiceRecord['status'], reconcile: string | null = null): InvoiceRecord => ({ status, reconcile }) as InvoiceRecord;
 

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { EventJobSchema, eventJobId } from '../../queues/events.ts';
 import { pollJobId } from '../../queues/poll.ts';
 import type { Order } from '../../src/invoice/order.ts';
-import type { InvoiceRecord } from '../../src/invoice/store.ts';
-import { amountNote, composeReason, deadlineOf, nextPollAt, type LaneTracking, type TrackSettings } from '../../src/invoice/track.ts';
+import type { InvoiceRecord } from '../../src/invoice/record.ts';
+import { deadlineOf, nextPollAt } from '../../src/invoice/polling.ts';
+import { amountNote, composeReason, type LaneTracking, type TrackSettings } from '../../src/invoice/track.ts';
 import { providerModules } from '../../src/providers/registry.ts';
 import { FakeHttp } from '../fixtures/providers/fake-http.ts';
 
