@@ -6,26 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import {
-  DuplicateForeignId,
-  OutcomeUnknown,
-  ProviderAuth,
-  ProviderError,
-  ProviderRateLimited,
-  ProviderRejected,
-  ProviderUnavailable,
-  ResponseShape,
-  ValidationError,
-  zodIssues,
-  type FieldIssue,
-} from '../errors.ts';
+import { DuplicateForeignId, ProviderAuth, ProviderError, ProviderRejected, ResponseShape, ValidationError, zodIssues, type FieldIssue } from '../errors.ts';
 import type { Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
-import { DEFAULT_ACCOUNT } from '../lanes/key.ts';
 import { envAccount } from '../lanes/accounts.ts';
 import { DECIMAL_TEXT, add, asJsonNumberLiteral, compare, isZero, jsonNumberText, normalize, positiveDecimal, subFloor } from '../money.ts';
 import { safeEqual, signBody, verifyBody } from '../signing.ts';
-import { retryAfterMs, type HttpResponse } from './http.ts';
+import type { HttpResponse } from './http.ts';
+import { NOT_JSON, callbackObject, isOneOf, isRecord, isThrottled, laneOf, parseJson, parseOrThrow, readAnswer, scrub, send, statusError } from './kit.ts';
 import { isCryptoCode, urlIssues } from './rules.ts';
 import type {
   AdapterDeps,
@@ -275,25 +263,19 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
   const timerMs = Number(env.DEADLINE_TIMER_MS ?? 900_000);
   const processingMs = Number(env.DEADLINE_PROCESSING_MS ?? 86_400_000);
 
-  async function send(method: 'GET' | 'POST', path: string, body: string, signal?: AbortSignal): Promise<HttpResponse> {
+  function call(method: 'GET' | 'POST', path: string, body: string, signal?: AbortSignal): Promise<HttpResponse> {
     // `body` is the one serialization: the signature covers exactly the bytes that go out.
     const headers = {
       'Content-Type': 'application/json',
       'X-Processing-Key': creds.apiKey,
       'X-Processing-Signature': signBody(body, creds.apiSecret),
     };
-    try {
-      return await deps.http.request({ provider: id, baseUrl: creds.baseUrl, method, path, headers, body, signal });
-    } catch (err) {
-      if (err instanceof ProviderError) throw err;
-      // Aborted or otherwise interrupted after we handed the request over: it may have arrived.
-      throw new OutcomeUnknown('request interrupted before an answer', id, undefined, { cause: err });
-    }
+    return send(deps, { provider: id, baseUrl: creds.baseUrl, method, path, headers, body, signal });
   }
 
   const adapter: ProviderAdapter = {
     id,
-    lane: deps.lane ?? { provider: id, account: DEFAULT_ACCOUNT },
+    lane: laneOf(id, deps),
     kinds: ['invoice', 'payment_request'],
     callbacks: 'merchant',
     tracking: {
@@ -309,7 +291,7 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
       switch (order.kind) {
         case 'invoice': {
           const body = invoiceBody(order);
-          const res = await send('POST', PATHS.invoice, body, ctx.signal);
+          const res = await call('POST', PATHS.invoice, body, ctx.signal);
           const { data } = parseAnswer(id, res, InvoiceCreated);
           const result: CreateResult = {
             providerInvoiceId: data.id,
@@ -329,7 +311,7 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
         }
         case 'payment_request': {
           const body = JSON.stringify(requestPayload(order));
-          const res = await send('POST', PATHS.payment_request, body, ctx.signal);
+          const res = await call('POST', PATHS.payment_request, body, ctx.signal);
           const { data } = parseAnswer(id, res, RequestCreated);
           const result: CreateResult = {
             providerInvoiceId: data.id,
@@ -356,9 +338,7 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
     },
 
     parseCallback(raw: Buffer): ProviderUpdate {
-      const json = parseJson(raw.toString('utf8'));
-      if (json === NOT_JSON || !isRecord(json)) throw new ValidationError([{ field: '(body)', message: 'must be a JSON object' }]);
-      return parseUpdate(json);
+      return parseUpdate(callbackObject(raw));
     },
 
     async lookup(ref: InvoiceRef, signal?: AbortSignal): Promise<ProviderUpdate | null> {
@@ -367,7 +347,7 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
           return null; // No lookup endpoint for payment requests (docs/providers.md 2.4).
         case 'invoice': {
           // A signed JSON body on a GET; 404 until a transaction exists (docs/providers.md 1.6, 6.11).
-          const res = await send('GET', PATHS.lookup, JSON.stringify({ foreign_id: ref.foreignId }), signal);
+          const res = await call('GET', PATHS.lookup, JSON.stringify({ foreign_id: ref.foreignId }), signal);
           if (res.status === 404) return null;
           if (res.status < 200 || res.status > 299) throw platformError(id, res);
           const json = parseJson(res.text);
@@ -400,7 +380,7 @@ export function createPlatformAdapter(id: PlatformId, creds: PlatformCredentials
     async cancel(ref: InvoiceRef, signal?: AbortSignal): Promise<CancelResult> {
       // Invoices only: no cancel is documented for payment requests (docs/providers.md 2).
       if (ref.kind !== 'invoice') return { kind: 'refused', message: 'the provider documents no cancel for payment requests', code: 'not_supported' };
-      const res = await send('POST', PATHS.cancel(ref.foreignId), '{}', signal);
+      const res = await call('POST', PATHS.cancel(ref.foreignId), '{}', signal);
       if (res.status >= 200 && res.status <= 299) return { kind: 'cancelled' };
       // Already confirmed or failed: the provider's own words travel to the caller (docs/providers.md 1.4, 1.7).
       const nested = NestedError.safeParse(parseJson(res.text));
@@ -585,30 +565,20 @@ function requestPayload(order: Order): Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------
 // Answers and errors (docs/providers.md 1.7, 6.2-6.4, 6.10).
 
-/**
- * A create's 2xx that we cannot read (not JSON, fields missing, a payment URL that is not http(s))
- * most likely created the invoice: `ResponseShape` with the 2xx status, which the submit path
- * treats as an unknown outcome, never as a refusal (STYLE errors table).
- */
+/** A create's 2xx read against its schema (src/providers/kit.ts `readAnswer`); other statuses through `platformError`. */
 function parseAnswer<S extends z.ZodType>(id: PlatformId, res: HttpResponse, schema: S): z.output<S> {
-  if (res.status < 200 || res.status > 299) throw platformError(id, res);
-  const json = parseJson(res.text);
-  if (json === NOT_JSON) throw new ResponseShape(id, res.status, [{ field: '(body)', message: 'not JSON' }]);
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new ResponseShape(id, res.status, zodIssues(parsed.error.issues));
-  return parsed.data;
+  return readAnswer(id, res, schema, (r) => platformError(id, r));
 }
 
 /** Maps a non-2xx answer to the taxonomy, by status and error code; never echoes the body. */
 export function platformError(provider: string, res: HttpResponse): ProviderError {
   const { status } = res;
-  // Cloudflare's throttle page is plain text and may come with a status other than 429.
-  if (status === 429 || isThrottlePage(res.text)) return new ProviderRateLimited('provider rate limit', provider, status, { retryAfterMs: retryAfterMs(res.headers) });
-  if (status >= 500) return new ProviderUnavailable(`provider error (HTTP ${status})`, provider, status);
+  // Throttled or down: the status says all (kit.ts), whatever the body.
+  if (isThrottled(res) || status >= 500) return statusError(provider, res);
   const json = parseJson(res.text);
   const flat = FlatError.safeParse(json);
   if (flat.success && AUTH_CODES.has(flat.data.code)) return new ProviderAuth(`provider refused our credentials (${flat.data.code})`, provider, status);
-  if (status === 401 || status === 403) return new ProviderAuth(`provider refused our credentials (HTTP ${status})`, provider, status);
+  if (status === 401 || status === 403) return statusError(provider, res);
   if (flat.success) {
     // e.g. bad_content_format: our body was not what the platform parses; permanent.
     return new ProviderRejected(`provider rejected the request (${flat.data.code})`, provider, status, {
@@ -629,8 +599,7 @@ export function platformError(provider: string, res: HttpResponse): ProviderErro
       .join('; ');
     return new ProviderRejected(`provider rejected the request: ${words || 'no reason given'}`, provider, status, fields);
   }
-  if (status >= 400) return new ProviderRejected(`provider rejected the request (HTTP ${status})`, provider, status);
-  return new ResponseShape(provider, status, [{ field: '(status)', message: `unexpected HTTP status ${status}` }]);
+  return statusError(provider, res);
 }
 
 /** `{"errors":{"amount":"…","sender_data":{"first_name":["…"]}}}` -> `{amount: "…", "sender_data.first_name": "…"}`. */
@@ -866,42 +835,9 @@ function requestStatus(status: string): Mapped {
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
 
-const NOT_JSON = Symbol('not JSON');
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return NOT_JSON;
-  }
-}
-
-function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error.issues));
-  return parsed.data;
-}
-
-function isThrottlePage(text: string): boolean {
-  return /^error code:\s*1015$/i.test(text.trim());
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isOneOf<T extends string>(list: readonly T[], value: unknown): value is T {
-  return typeof value === 'string' && (list as readonly string[]).includes(value);
-}
-
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return typeof value === 'string' ? value : undefined; // a repeated header is not trusted
-}
-
-/** Provider texts may quote what we sent; e-mail addresses are masked before they travel on. */
-function scrub(text: string): string {
-  return text.replace(/[^\s"'<>@]+@[^\s"'<>@]+/g, '[redacted]').slice(0, 300);
 }
 
 function unixToIso(seconds: number): string {
