@@ -28,6 +28,11 @@ export function isOneOf<T extends string>(list: readonly T[], value: unknown): v
   return typeof value === 'string' && (list as readonly string[]).includes(value);
 }
 
+/** The default of an exhaustive switch: the compiler proves it unreachable; at run time it names the value. */
+export function unreachable(value: never): never {
+  throw new TypeError(`unhandled case: ${String(value)}`);
+}
+
 /** The account an adapter speaks for: the one it was given, else its provider's default account. */
 export function laneOf(provider: string, deps: AdapterDeps): LaneRef {
   return deps.lane ?? { provider, account: DEFAULT_ACCOUNT };
