@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import { OutcomeUnknown, ProviderAuth, ProviderError, ProviderRateLimited, ProviderRejected, ProviderUnavailable, ResponseShape, ValidationError, zodIssues } from '../errors.ts';
 import { DEFAULT_ACCOUNT, type LaneRef } from '../lanes/key.ts';
+import { maskEmails } from '../observability/redact.ts';
 import { retryAfterMs, type HttpRequest, type HttpResponse } from './http.ts';
 import type { AdapterDeps } from './types.ts';
 
@@ -104,7 +105,7 @@ export function statusError(provider: string, res: HttpResponse, fields?: Record
   return new ResponseShape(provider, status, [{ field: '(status)', message: `unexpected HTTP status ${status}` }]);
 }
 
-/** Provider texts may quote what we sent; e-mail addresses are masked before they travel on. */
+/** Provider texts may quote what we sent; e-mail addresses are masked (redact.ts) before they travel on. */
 export function scrub(text: string): string {
-  return text.replace(/[^\s"'<>@]+@[^\s"'<>@]+/g, '[redacted]').slice(0, 300);
+  return maskEmails(text, '[redacted]').slice(0, 300);
 }
