@@ -186,45 +186,41 @@ function create(ctx: SandboxContext, settings: Settings, req: Request): Reply {
   const now = Date.now();
   const token = newToken();
   const amount = normalize(body.fiatAmount as string);
-  const rec: Rec = {
-    seq: ctx.store.nextSeq(),
-    provider: 'cryptosteroid',
-    kind: 'invoice',
-    id: randomUUID(),
-    // externalId is not unique (docs/providers.md 6.15): it is only kept for inspection.
-    foreignId: typeof body.externalId === 'string' ? body.externalId : null,
-    token,
-    status: 'NEW',
-    amount,
-    currency: body.fiatCurrency as string,
-    payCurrency: 'USDTT',
-    expectedCrypto: '0',
-    received: '0',
-    sentCrypto: '0',
-    txs: [],
-    address: null,
-    addressId: '0',
-    createdAt: now,
-    updatedAt: null,
-    fixedAt: null,
-    // docs/providers.md 4.5: a payment must be detected within 30 minutes.
-    deadline: now + ctx.timers.scaled(1800),
-    request: structuredClone(body),
-    history: [{ status: 'NEW', at: new Date(now).toISOString() }],
-    terminal: TERMINAL,
-    meta: {
-      paymentUrl: `${ctx.url()}/pay/${token}`,
-      fiatAmountText: body.fiatAmount,
-      description: body.description,
-      whoPayCommission: body.whoPayCommission ?? 'buyer',
-      externalId: body.externalId ?? null,
-      paymentMethod: null,
-      secret: body.secret ?? null,
-      processingUrl: body.processingUrl ?? null,
-      returnUrl: body.returnUrl ?? null,
-      failReturnUrl: body.failReturnUrl ?? null,
+  const rec = ctx.store.newRecord(
+    {
+      provider: 'cryptosteroid',
+      kind: 'invoice',
+      id: randomUUID(),
+      // externalId is not unique (docs/providers.md 6.15): it is only kept for inspection.
+      foreignId: typeof body.externalId === 'string' ? body.externalId : null,
+      token,
+      status: 'NEW',
+      amount,
+      currency: body.fiatCurrency as string,
+      payCurrency: 'USDTT',
+      expectedCrypto: '0',
+      address: null,
+      addressId: '0',
+      fixedAt: null,
+      // docs/providers.md 4.5: a payment must be detected within 30 minutes.
+      deadline: now + ctx.timers.scaled(1800),
+      request: structuredClone(body),
+      terminal: TERMINAL,
+      meta: {
+        paymentUrl: `${ctx.url()}/pay/${token}`,
+        fiatAmountText: body.fiatAmount,
+        description: body.description,
+        whoPayCommission: body.whoPayCommission ?? 'buyer',
+        externalId: body.externalId ?? null,
+        paymentMethod: null,
+        secret: body.secret ?? null,
+        processingUrl: body.processingUrl ?? null,
+        returnUrl: body.returnUrl ?? null,
+        failReturnUrl: body.failReturnUrl ?? null,
+      },
     },
-  };
+    now,
+  );
   if (body.paymentMethod) setMethod(rec, body.paymentMethod as Method);
   ctx.store.add(rec);
   ctx.lifecycle.created(rec);

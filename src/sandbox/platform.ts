@@ -121,41 +121,37 @@ function createInvoice(ctx: SandboxContext, m: Mount, req: Request): Reply {
   // crypto, else BTC as the sandbox payer's default pick.
   const payCurrency = input.senderCurrency ?? (isCrypto(input.currency) ? input.currency : 'BTC');
   const token = newToken();
-  const rec: Rec = {
-    seq: ctx.store.nextSeq(),
-    provider,
-    kind: 'invoice',
-    id: ctx.store.platformId(),
-    foreignId: input.foreignId,
-    token,
-    status: input.timer ? 'pending' : 'created',
-    amount,
-    currency: input.currency,
-    payCurrency,
-    expectedCrypto: convert(amount, input.currency, payCurrency),
-    received: '0',
-    sentCrypto: '0',
-    txs: [],
-    address: null,
-    addressId: String(ctx.store.smallId()),
-    createdAt: now,
-    updatedAt: null,
-    fixedAt: input.timer ? now : null,
-    // docs/providers.md 1.2 / 5: timed invoices expire 900 s after creation; kind 1 has no deadline yet.
-    deadline: input.timer ? now + ctx.timers.scaled(900) : null,
-    request: structuredClone(body),
-    history: [{ status: input.timer ? 'pending' : 'created', at: new Date(now).toISOString() }],
-    terminal: PLATFORM_TERMINAL.invoice,
-    meta: {
-      paymentUrl: `${ctx.url()}/pay/${token}`,
-      title: input.title,
-      description: input.description,
-      timer: input.timer,
-      type: input.type,
-      endUserReference: input.endUserReference,
-      senderCurrency: input.senderCurrency,
+  const rec = ctx.store.newRecord(
+    {
+      provider,
+      kind: 'invoice',
+      id: ctx.store.platformId(),
+      foreignId: input.foreignId,
+      token,
+      status: input.timer ? 'pending' : 'created',
+      amount,
+      currency: input.currency,
+      payCurrency,
+      expectedCrypto: convert(amount, input.currency, payCurrency),
+      address: null,
+      addressId: String(ctx.store.smallId()),
+      fixedAt: input.timer ? now : null,
+      // docs/providers.md 1.2 / 5: timed invoices expire 900 s after creation; kind 1 has no deadline yet.
+      deadline: input.timer ? now + ctx.timers.scaled(900) : null,
+      request: structuredClone(body),
+      terminal: PLATFORM_TERMINAL.invoice,
+      meta: {
+        paymentUrl: `${ctx.url()}/pay/${token}`,
+        title: input.title,
+        description: input.description,
+        timer: input.timer,
+        type: input.type,
+        endUserReference: input.endUserReference,
+        senderCurrency: input.senderCurrency,
+      },
     },
-  };
+    now,
+  );
   // Kind 3 (timer + sender_currency) answers with the deposit address already (docs/providers.md 1.2).
   if (input.timer && input.senderCurrency) rec.address = addressFor(rec);
   ctx.store.add(rec);
@@ -177,33 +173,29 @@ function createPaymentRequest(ctx: SandboxContext, m: Mount, req: Request): Repl
   const payCurrency = input.paymentCurrency?.iso ?? (isCrypto(input.currency) ? input.currency : 'BTC');
   const token = newToken();
   const deadline = now + ctx.timers.scaled(input.lifeSeconds);
-  const rec: Rec = {
-    seq: ctx.store.nextSeq(),
-    provider,
-    kind: 'payment_request',
-    id: uuidV7(now),
-    foreignId: input.foreignId,
-    token,
-    status: 'created',
-    amount,
-    currency: input.currency,
-    payCurrency,
-    expectedCrypto: convert(amount, input.currency, payCurrency),
-    received: '0',
-    sentCrypto: '0',
-    txs: [],
-    address: null,
-    addressId: uuidV7(now),
-    createdAt: now,
-    updatedAt: null,
-    // A forced payment currency locks the rate at once (docs/providers.md 2.1).
-    fixedAt: input.paymentCurrency ? now : null,
-    deadline,
-    request: structuredClone(body),
-    history: [{ status: 'created', at: new Date(now).toISOString() }],
-    terminal: PLATFORM_TERMINAL.payment_request,
-    meta: { paymentUrl: `${ctx.url()}/pay/${token}`, amountText: body.amount },
-  };
+  const rec = ctx.store.newRecord(
+    {
+      provider,
+      kind: 'payment_request',
+      id: uuidV7(now),
+      foreignId: input.foreignId,
+      token,
+      status: 'created',
+      amount,
+      currency: input.currency,
+      payCurrency,
+      expectedCrypto: convert(amount, input.currency, payCurrency),
+      address: null,
+      addressId: uuidV7(now),
+      // A forced payment currency locks the rate at once (docs/providers.md 2.1).
+      fixedAt: input.paymentCurrency ? now : null,
+      deadline,
+      request: structuredClone(body),
+      terminal: PLATFORM_TERMINAL.payment_request,
+      meta: { paymentUrl: `${ctx.url()}/pay/${token}`, amountText: body.amount },
+    },
+    now,
+  );
   ctx.store.add(rec);
   ctx.lifecycle.created(rec);
   // docs/providers.md 2.2: echo fields unchanged; absent optional fields come back as null.

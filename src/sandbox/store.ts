@@ -64,6 +64,9 @@ export interface Rec {
   meta: Record<string, unknown>;
 }
 
+/** What a provider decides about a new record; `Store.newRecord` adds what every record starts with. */
+export type NewRecord = Omit<Rec, 'seq' | 'received' | 'sentCrypto' | 'txs' | 'createdAt' | 'updatedAt' | 'history'>;
+
 let uniqueTokens = 0;
 export function newToken(): string {
   uniqueTokens += 1;
@@ -107,6 +110,20 @@ export class Store {
 
   nextSeq(): number {
     return ++this.seq;
+  }
+
+  /** A new record (not stored yet: `add`), as every one starts: numbered, nothing received or sent, created `now` in its first status. */
+  newRecord(fields: NewRecord, now: number): Rec {
+    return {
+      seq: this.nextSeq(),
+      ...fields,
+      received: '0',
+      sentCrypto: '0',
+      txs: [],
+      createdAt: now,
+      updatedAt: null,
+      history: [{ status: fields.status, at: new Date(now).toISOString() }],
+    };
   }
 
   taken(provider: string, kind: SandboxKind, foreignId: string): boolean {
