@@ -8,50 +8,10 @@
 import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
 import { z } from 'zod';
 import { encodeForeignId } from '../src/ids.ts';
-import { DECIMAL_TEXT } from '../src/money.ts';
-import { STATUSES } from '../src/invoice/state.ts';
 import { MessageRouteSchema } from '../src/invoice/track.ts';
+import { UpdateSchema } from '../src/providers/types.ts';
 
 export const EVENTS_QUEUE = 'invoice-events';
-
-const Decimal = z.string().max(61).regex(DECIMAL_TEXT, 'must be a decimal string');
-
-/** A provider's word on an invoice (`ProviderUpdate`), as stored in a job. */
-export const UpdateSchema = z.strictObject({
-  foreignId: z.string().min(1).max(255).optional(),
-  providerInvoiceId: z.string().min(1).max(255).optional(),
-  providerStatus: z.string().max(100),
-  status: z.union([z.enum(STATUSES), z.literal('unresolved')]),
-  receivedAmount: Decimal.optional(),
-  receivedCurrency: z.string().min(1).max(32).optional(),
-  transactions: z
-    .array(
-      z.strictObject({
-        txid: z.string().min(1).max(200),
-        amount: Decimal.optional(),
-        currency: z.string().min(1).max(32),
-        confirmations: z.int().min(0).max(1e9).optional(),
-        network: z.string().min(1).max(64).optional(),
-      }),
-    )
-    .max(500)
-    .optional(),
-  fees: z
-    .array(z.strictObject({ type: z.string().min(1).max(100), amount: Decimal, currency: z.string().min(1).max(32) }))
-    .max(100)
-    .optional(),
-  settledAmount: Decimal.optional(),
-  settledCurrency: z.string().min(1).max(32).optional(),
-  paid: z
-    .strictObject({
-      value: z.strictObject({ amount: Decimal, currency: z.string().min(1).max(32) }).optional(),
-      due: z.strictObject({ amount: Decimal, currency: z.string().min(1).max(32) }).optional(),
-    })
-    .optional(),
-  payTo: z.strictObject({ currency: z.string().min(1).max(32), network: z.string().min(1).max(64).optional(), address: z.string().min(1).max(200), amount: Decimal }).optional(),
-  reason: z.string().max(1000).optional(),
-  dedupeKey: z.string().min(1).max(1000),
-});
 
 /** Job data of `invoice-events`, v1: a stored provider message (src/invoice/track.ts `ProviderMessage`). */
 export const EventJobSchema = z.strictObject({

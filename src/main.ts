@@ -125,7 +125,7 @@ if (config.sandbox) {
   const modules = providerModules();
   // Providers with one callback route per account are told it; per-invoice ones get theirs with each order.
   for (const m of modules.values()) {
-    if (m.callbacks === 'merchant' && m.id in box.baseUrls) box.setCallbackUrl(m.id as never, `${publicBase}/webhooks/${m.id}`);
+    if (m.callbacks === 'merchant' && m.id in box.baseUrls) box.setCallbackUrl(m.id, `${publicBase}/webhooks/${m.id}`);
   }
   config = Object.freeze({ ...config, PUBLIC_BASE_URL: publicBase, accounts: sandboxAccounts(box, modules) });
 }

@@ -2,7 +2,8 @@
  * Generic masking of personal data and secrets in arbitrary values: by key name at any depth, and
  * e-mail addresses inside any string. The logger runs it on every line (pino's path list cannot
  * reach arbitrarily deep) and Bull Board on every job's data, so a payload shape nobody listed
- * (a callback body, a future job type) is still covered.
+ * (a callback body, a future job type) is still covered. `maskEmails` is the one e-mail masker:
+ * the adapters run it on the provider texts they keep too (src/providers/kit.ts `scrub`).
  */
 
 export const MASK = '[masked]';
@@ -62,7 +63,16 @@ export function maskString(s: string): string {
       /* not JSON: fall through to the e-mail pattern */
     }
   }
-  return s.includes('@') ? s.replace(EMAIL, '[masked-email]') : s;
+  return maskEmails(s);
+}
+
+/**
+ * Every e-mail address inside a text replaced by `label`. An address needs a dotted domain, so a
+ * lane key like `alphapo@eu` stays readable. Log lines and Bull Board say `[masked-email]`; the
+ * provider texts an error keeps say `[redacted]` (src/providers/kit.ts).
+ */
+export function maskEmails(text: string, label = '[masked-email]'): string {
+  return text.includes('@') ? text.replace(EMAIL, label) : text;
 }
 
 /** A masked copy; the input is never changed. Error instances keep their class (for the log serializer). */

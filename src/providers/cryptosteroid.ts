@@ -5,25 +5,14 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import {
-  OutcomeUnknown,
-  ProviderAuth,
-  ProviderError,
-  ProviderRateLimited,
-  ProviderRejected,
-  ProviderUnavailable,
-  ResponseShape,
-  ValidationError,
-  zodIssues,
-  type FieldIssue,
-} from '../errors.ts';
+import { ProviderError, ProviderRateLimited, ProviderRejected, ValidationError, type FieldIssue } from '../errors.ts';
 import type { Order } from '../invoice/order.ts';
 import type { Status } from '../invoice/state.ts';
-import { DEFAULT_ACCOUNT } from '../lanes/key.ts';
 import { envAccount } from '../lanes/accounts.ts';
 import { DECIMAL_TEXT, compare, normalize, positiveDecimal } from '../money.ts';
 import { safeEqual } from '../signing.ts';
 import { retryAfterMs, type HttpResponse } from './http.ts';
+import { callbackJson, isOneOf, isThrottled, laneOf, parseJson, parseOrThrow, readAnswer, scrub, send, statusError } from './kit.ts';
 import type { AdapterDeps, CancelResult, CreateResult, InvoiceRef, PayTo, ProviderAdapter, ProviderModule, ProviderUpdate, Transaction } from './types.ts';
 
 export interface CryptoSteroidCredentials {
@@ -134,29 +123,19 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
   const capBackoffMs = Number(env.CRYPTOSTEROID_CAP_BACKOFF_MS ?? 120_000);
   const invoicesPath = `/merchants/${encodeURIComponent(creds.merchantId)}/invoices`;
 
-  async function send(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', path: string, body: string | undefined, signal?: AbortSignal): Promise<HttpResponse> {
+  function call(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', path: string, body: string | undefined, signal?: AbortSignal): Promise<HttpResponse> {
     const headers: Record<string, string> = { Accept: 'application/json', 'X-Api-Key': creds.apiKey };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    try {
-      return await deps.http.request({ provider: id, baseUrl: creds.baseUrl, method, path, headers, body, signal });
-    } catch (err) {
-      if (err instanceof ProviderError) throw err;
-      throw new OutcomeUnknown('request interrupted before an answer', id, undefined, { cause: err });
-    }
+    return send(deps, { provider: id, baseUrl: creds.baseUrl, method, path, headers, body, signal });
   }
 
   function parseInvoice(res: HttpResponse): Invoice {
-    if (res.status < 200 || res.status > 299) throw cryptoSteroidError(id, res, capBackoffMs);
-    const json = parseJson(res.text);
-    if (json === NOT_JSON) throw new ResponseShape(id, res.status, [{ field: '(body)', message: 'not JSON' }]);
-    const parsed = Invoice.safeParse(json);
-    if (!parsed.success) throw new ResponseShape(id, res.status, zodIssues(parsed.error.issues));
-    return parsed.data;
+    return readAnswer(id, res, Invoice, (r) => cryptoSteroidError(id, r, capBackoffMs));
   }
 
   return {
     id,
-    lane: deps.lane ?? { provider: id, account: DEFAULT_ACCOUNT },
+    lane: laneOf(id, deps),
     kinds: ['invoice'],
     callbacks: 'per-invoice',
     tracking: {
@@ -189,7 +168,7 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
         returnUrl: order.urls?.success,
         failReturnUrl: order.urls?.failure,
       });
-      const invoice = parseInvoice(await send('POST', invoicesPath, body, ctx.signal));
+      const invoice = parseInvoice(await call('POST', invoicesPath, body, ctx.signal));
       const expires = invoice.expiresAt ? Date.parse(invoice.expiresAt) : Number.NaN;
       const result: CreateResult = {
         providerInvoiceId: invoice.invoiceId,
@@ -213,17 +192,13 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
     },
 
     parseCallback(raw: Buffer): ProviderUpdate {
-      const json = parseJson(raw.toString('utf8'));
-      if (json === NOT_JSON) throw new ValidationError([{ field: '(body)', message: 'must be a JSON object' }]);
-      const parsed = Invoice.safeParse(json);
-      if (!parsed.success) throw new ValidationError(zodIssues(parsed.error.issues));
-      return toUpdate(parsed.data);
+      return toUpdate(parseOrThrow(Invoice, callbackJson(raw)));
     },
 
     async lookup(ref: InvoiceRef, signal?: AbortSignal): Promise<ProviderUpdate | null> {
       // Details need the provider's id; externalId is not searchable (docs/providers.md 4.2, 6.11).
       if (ref.kind !== 'invoice' || !ref.providerInvoiceId) return null;
-      const res = await send('GET', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, undefined, signal);
+      const res = await call('GET', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, undefined, signal);
       if (res.status === 404) return null;
       return toUpdate(parseInvoice(res));
     },
@@ -234,7 +209,7 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
       // PATCH names the provider's id; it is allowed while the invoice is NEW (docs/providers.md 4.2).
       if (ref.kind !== 'invoice' || !ref.providerInvoiceId)
         throw new ProviderRejected('no provider invoice id to update', id, undefined, { message: 'the provider has not named this invoice yet' });
-      const res = await send('PATCH', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, JSON.stringify({ paymentMethod: method }), signal);
+      const res = await call('PATCH', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, JSON.stringify({ paymentMethod: method }), signal);
       return toUpdate(parseInvoice(res));
     },
 
@@ -244,7 +219,7 @@ export function createCryptoSteroidAdapter(creds: CryptoSteroidCredentials, deps
     async cancel(ref: InvoiceRef, signal?: AbortSignal): Promise<CancelResult> {
       // DELETE needs the provider's id (docs/providers.md 4.2): without it there is nothing to name.
       if (!ref.providerInvoiceId) return { kind: 'refused', message: 'no provider invoice id to cancel', code: 'no_invoice_id' };
-      const res = await send('DELETE', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, undefined, signal);
+      const res = await call('DELETE', `${invoicesPath}/${encodeURIComponent(ref.providerInvoiceId)}`, undefined, signal);
       if (res.status >= 200 && res.status <= 299) {
         const parsed = Removed.safeParse(parseJson(res.text));
         // The documented answer says CANCELLED; an answer saying anything else is not taken as done.
@@ -359,42 +334,15 @@ function mapStatus(status: string, methodChosen: boolean): Status | 'unresolved'
 /** Maps a non-2xx answer by status (the envelope carries no codes); never echoes the body. */
 export function cryptoSteroidError(provider: string, res: HttpResponse, capBackoffMs = 120_000): ProviderError {
   const { status } = res;
-  if (status === 429 || /^error code:\s*1015$/i.test(res.text.trim())) {
-    const body = ErrorBody.safeParse(parseJson(res.text));
-    const text = body.success ? [body.data.message].flat().join('; ') : '';
-    // The cap on unpaid NEW invoices answers 429 too (docs/providers.md 6.4); it lifts as invoices are paid or expire.
-    if (/too many unpaid invoices/i.test(text)) {
-      return new ProviderRateLimited('account at its cap of unpaid invoices', provider, status, {
-        capacity: 'unpaid_invoices',
-        retryAfterMs: retryAfterMs(res.headers) ?? capBackoffMs,
-      });
-    }
-    return new ProviderRateLimited('provider rate limit', provider, status, { retryAfterMs: retryAfterMs(res.headers) });
+  const body = ErrorBody.safeParse(parseJson(res.text));
+  const text = body.success ? [body.data.message].flat().join('; ') : '';
+  // The cap on unpaid NEW invoices answers 429 too (docs/providers.md 6.4); it lifts as invoices are paid or expire.
+  if (isThrottled(res) && /too many unpaid invoices/i.test(text)) {
+    return new ProviderRateLimited('account at its cap of unpaid invoices', provider, status, {
+      capacity: 'unpaid_invoices',
+      retryAfterMs: retryAfterMs(res.headers) ?? capBackoffMs,
+    });
   }
-  if (status >= 500) return new ProviderUnavailable(`provider error (HTTP ${status})`, provider, status);
-  if (status === 401 || status === 403) return new ProviderAuth(`provider refused our credentials (HTTP ${status})`, provider, status);
-  if (status >= 400) {
-    const body = ErrorBody.safeParse(parseJson(res.text));
-    const fields: Record<string, string> = {};
-    if (body.success) {
-      const text = Array.isArray(body.data.message) ? body.data.message.join('; ') : body.data.message;
-      fields.message = text.replace(/[^\s"'<>@]+@[^\s"'<>@]+/g, '[redacted]').slice(0, 300);
-    }
-    return new ProviderRejected(`provider rejected the request (HTTP ${status})`, provider, status, fields);
-  }
-  return new ResponseShape(provider, status, [{ field: '(status)', message: `unexpected HTTP status ${status}` }]);
-}
-
-const NOT_JSON = Symbol('not JSON');
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return NOT_JSON;
-  }
-}
-
-function isOneOf<T extends string>(list: readonly T[], value: unknown): value is T {
-  return typeof value === 'string' && (list as readonly string[]).includes(value);
+  // A refusal carries the provider's message (masked); every other status speaks for itself (kit.ts).
+  return statusError(provider, res, body.success ? { message: scrub(text) } : {});
 }

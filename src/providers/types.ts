@@ -2,15 +2,17 @@
  * The ProviderAdapter interface: our inner boundary. An adapter turns a normalized order into the
  * provider's request, the provider's answers and callbacks into normalized results, and the
  * provider's errors into the taxonomy of `src/errors.ts`. Workers and the state machine never see
- * a provider-shaped type.
+ * a provider-shaped type. The normalized update is a zod schema (`UpdateSchema`), so the adapters'
+ * output and an event job's payload (queues/events.ts) are one definition.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { FieldIssue } from '../errors.ts';
 import type { Kind, Order } from '../invoice/order.ts';
-import type { Fee, PayTo, Transaction } from '../invoice/result.ts';
-import type { Status } from '../invoice/state.ts';
+import type { PayTo } from '../invoice/result.ts';
+import { STATUSES, type Status } from '../invoice/state.ts';
 import type { LaneRef } from '../lanes/key.ts';
+import { DECIMAL_TEXT } from '../money.ts';
 import type { HttpClient } from './http.ts';
 
 /** The money shapes are the result contract's (src/invoice/result.ts): one definition for adapters, record and results. */
@@ -63,38 +65,66 @@ export interface CreateContext {
   signal?: AbortSignal;
 }
 
-/** A provider's word on an invoice (callback body or lookup answer), normalized. */
-export interface ProviderUpdate {
-  foreignId?: string;
-  providerInvoiceId?: string;
-  providerStatus: string;
+const Decimal = z.string().max(61).regex(DECIMAL_TEXT, 'must be a decimal string');
+
+/**
+ * A provider's word on an invoice (callback body or lookup answer), normalized: what an adapter
+ * returns, and what an event job stores (queues/events.ts). The bounds are what a stored job may
+ * hold; `ProviderUpdate` is its type.
+ */
+export const UpdateSchema = z.strictObject({
+  foreignId: z.string().min(1).max(255).optional(),
+  providerInvoiceId: z.string().min(1).max(255).optional(),
+  providerStatus: z.string().max(100),
   /** `unresolved` when the provider status is unknown: parked for an operator, never guessed. */
-  status: Status | 'unresolved';
+  status: z.union([z.enum(STATUSES), z.literal('unresolved')]),
   /**
    * What the payer actually sent so far, in the currency sent: the sum of `transactions` where the
    * provider lists them, else the provider's own running total. Never the invoice's target.
    */
-  receivedAmount?: string;
-  receivedCurrency?: string;
+  receivedAmount: Decimal.optional(),
+  receivedCurrency: z.string().min(1).max(32).optional(),
   /** Every transaction the message lists (the platform repeats earlier ones; merged by txid). */
-  transactions?: Transaction[];
-  fees?: Fee[];
+  transactions: z
+    .array(
+      z.strictObject({
+        txid: z.string().min(1).max(200),
+        amount: Decimal.optional(),
+        currency: z.string().min(1).max(32),
+        confirmations: z.int().min(0).max(1e9).optional(),
+        network: z.string().min(1).max(64).optional(),
+      }),
+    )
+    .max(500)
+    .optional(),
+  fees: z
+    .array(z.strictObject({ type: z.string().min(1).max(100), amount: Decimal, currency: z.string().min(1).max(32) }))
+    .max(100)
+    .optional(),
   /** What the merchant is credited, only where the provider states it for a finished payment. */
-  settledAmount?: string;
-  settledCurrency?: string;
+  settledAmount: Decimal.optional(),
+  settledCurrency: z.string().min(1).max(32).optional(),
   /**
    * The provider's figures for checking that a payment covers the order (track.ts `coverage`):
    * `value`, what the invoice is worth in a currency the provider names (compared with the order
    * when it is the order's currency); `due`, what the payer had to send in the currency sent, at
    * the rate the provider fixed for this invoice (compared with `receivedAmount`).
    */
-  paid?: { value?: Money; due?: Money };
-  payTo?: PayTo;
+  paid: z
+    .strictObject({
+      value: z.strictObject({ amount: Decimal, currency: z.string().min(1).max(32) }).optional(),
+      due: z.strictObject({ amount: Decimal, currency: z.string().min(1).max(32) }).optional(),
+    })
+    .optional(),
+  payTo: z.strictObject({ currency: z.string().min(1).max(32), network: z.string().min(1).max(64).optional(), address: z.string().min(1).max(200), amount: Decimal }).optional(),
   /** Provider's reason text (failure reason, partial payment note). */
-  reason?: string;
+  reason: z.string().max(1000).optional(),
   /** Identifies this exact provider message, for dedupe (docs/providers.md 6.16). */
-  dedupeKey: string;
-}
+  dedupeKey: z.string().min(1).max(1000),
+});
+
+/** A provider's word on an invoice, normalized (`UpdateSchema`). */
+export type ProviderUpdate = z.infer<typeof UpdateSchema>;
 
 /** What a deadline is computed from: the record's clock and the order. */
 export interface TrackedInvoice {

@@ -7,24 +7,32 @@
  * test can compute them. One documented oddity is left out on purpose: the withdrawal_exchange
  * example prints bare JSON numbers, which could only be produced here through a float.
  */
-import { fixed8, pct, subFloor } from '../money.ts';
+import { z } from 'zod';
+import { fixed8, pct, positiveDecimal, subFloor } from '../money.ts';
 import { convert, fakeAddress, fakeTxid, isCurrency } from './currencies.ts';
+import type { AccountCallbackOptions } from './types.ts';
 
 export const ACCOUNT_CALLBACK_TYPES = ['deposit', 'deposit_exchange', 'withdrawal', 'withdrawal_exchange', 'exchange'] as const;
 export type AccountCallbackType = (typeof ACCOUNT_CALLBACK_TYPES)[number];
 
-export interface AccountCallbackOptions {
-  /** The crypto deposited or withdrawn; for exchange the currency sold. Default BTC (EUR for withdrawal_exchange, which sells fiat). */
-  currency?: string;
-  /** In `currency`. Defaults: 0.01 (crypto) or 100 (fiat). */
-  amount?: string;
-  /** The other currency of an exchange. Default EUR (BTC for withdrawal_exchange). */
-  convertTo?: string;
-  /** deposit: the address's foreign_id; withdrawal: the withdrawal's foreign_id. */
-  foreignId?: string;
-  /** Default `confirmed`; the documents also show `not_confirmed` and `cancelled`. */
-  status?: string;
-}
+const Currency = z.string().refine(isCurrency, 'must be a currency code the sandbox lists');
+/** The body of `POST /_sandbox/accounts/:provider/callbacks/:type`, as options. */
+export const AccountCallbackBody = z
+  .strictObject({
+    currency: Currency.optional(),
+    amount: positiveDecimal.optional(),
+    convert_to: Currency.optional(),
+    foreign_id: z.string().min(1).max(255).optional(),
+    // Transaction statuses transactions/info documents (docs/providers.md 1.6).
+    status: z.enum(['confirmed', 'not_confirmed', 'pending', 'cancelled', 'declined']).optional(),
+  })
+  .transform(({ currency, amount, convert_to: convertTo, foreign_id: foreignId, status }): AccountCallbackOptions => ({
+    ...(currency ? { currency } : {}),
+    ...(amount ? { amount } : {}),
+    ...(convertTo ? { convertTo } : {}),
+    ...(foreignId ? { foreignId } : {}),
+    ...(status ? { status } : {}),
+  }));
 
 /** The sandbox's fees on account operations, in percent (the documented examples charge about 0.3-5 %). */
 const FEE_PERCENT = { deposit: '0.3', exchange: '1', withdrawal: '0.1', mining: '0.05' } as const;

@@ -1,41 +1,14 @@
 /**
- * Callback delivery with the providers' habits: signed platform callbacks to the merchant-account
- * URL (docs/providers.md 1.5), the CryptoSteroid webhook with its `Token` header (4.6), redelivery on any
- * answer but 200 (12 times on the platform, 10 on CryptoSteroid), and on demand duplicates,
- * late (older-after-newer) deliveries and PHP-style escaped bodies (6.14). First attempts for one
- * invoice go out in order; retries run on their own timers, so they can overtake naturally.
+ * Callback delivery with the providers' habits: each provider builds its callbacks (signed
+ * platform callbacks to the merchant-account URL, docs/providers.md 1.5; the CryptoSteroid webhook
+ * with its `Token` header, 4.6) and this delivers them: redelivery on any answer but 200 on the
+ * provider's own schedule, and on demand duplicates, late (older-after-newer) deliveries and the
+ * count behind PHP-style escaped bodies (6.14). First attempts for one invoice go out in order;
+ * retries run on their own timers, so they can overtake naturally.
  */
 import { Agent, request } from 'undici';
-import { signBody } from '../signing.ts';
-import type { SandboxContext } from './context.ts';
-import type { Rec } from './store.ts';
-import type { Delivery, PlatformProvider, SandboxKind, SandboxProvider } from './types.ts';
-
-// Documented redelivery schedules, in minutes after the previous attempt.
-const PLATFORM_MINUTES = [1, 5, 15, 30, 60, 90, 120, 180, 240, 240, 240, 240]; // docs/providers.md 1.5
-const CRYPTOSTEROID_MINUTES = [1, 2, 5, 10, 15, 30, 60, 120, 240, 480]; // docs/providers.md 6.15 (assumed)
-
-/** Who a callback is about: an invoice record, or the merchant account itself (deposits, withdrawals, exchanges). */
-interface Source {
-  provider: SandboxProvider;
-  kind: SandboxKind | 'account';
-  id: string;
-  foreignId: string | null;
-}
-
-interface Outgoing {
-  /** Also the key of the in-order queue: one per invoice, one per account callback. */
-  rec: Source;
-  callbackType: string;
-  callbackStatus: string;
-  body: string;
-  headers: Record<string, string>;
-  /** Resolved at every attempt: a merchant may fix the URL between retries. */
-  target: () => string | undefined;
-  retries: number;
-  late: boolean;
-  duplicate: boolean;
-}
+import type { CallbackQueue, CallbackSource, Outgoing, SandboxContext } from './context.ts';
+import type { Delivery } from './types.ts';
 
 interface Queue {
   items: Outgoing[];
@@ -43,17 +16,10 @@ interface Queue {
   previous?: Outgoing;
 }
 
-/** PHP's json_encode defaults: `/` as `\/` and non-ASCII as `\uXXXX` (UTF-16 units). */
-export function phpJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/\//g, '\\/')
-    .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-export class Dispatcher {
+export class Dispatcher implements CallbackQueue {
   private readonly agent: Agent;
   private readonly log: Delivery[] = [];
-  private readonly queues = new Map<Source, Queue>();
+  private readonly queues = new Map<CallbackSource, Queue>();
   private seq = 0;
   private escapeCounter = 0;
   private closed = false;
@@ -61,44 +27,6 @@ export class Dispatcher {
   constructor(private readonly ctx: SandboxContext) {
     const timeout = ctx.options.callbackTimeoutMs;
     this.agent = new Agent({ connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 1000 });
-  }
-
-  /** A signed platform callback; the signature covers exactly the bytes sent. */
-  platform(rec: Source, payload: Record<string, unknown>): void {
-    const provider = rec.provider as PlatformProvider;
-    const body = this.escapeThisOne() ? phpJson(payload) : JSON.stringify(payload);
-    const creds = this.ctx.credentials[provider];
-    this.enqueue({
-      rec,
-      callbackType: String(payload.type),
-      callbackStatus: String(payload.status),
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-processing-key': creds.apiKey,
-        'x-processing-signature': signBody(body, creds.apiSecret),
-      },
-      target: () => this.ctx.callbackUrls[provider],
-      retries: 12,
-      late: false,
-      duplicate: false,
-    });
-  }
-
-  /** The CryptoSteroid webhook: the Invoice object, authenticated only by the order's secret. */
-  cryptosteroid(rec: Rec, payload: Record<string, unknown>): void {
-    const url = rec.meta.processingUrl;
-    this.enqueue({
-      rec,
-      callbackType: 'invoice',
-      callbackStatus: String(payload.status),
-      body: JSON.stringify(payload),
-      headers: { 'content-type': 'application/json', token: String(rec.meta.secret ?? '') },
-      target: () => (typeof url === 'string' ? url : undefined),
-      retries: 10,
-      late: false,
-      duplicate: false,
-    });
   }
 
   deliveries(): Delivery[] {
@@ -111,7 +39,7 @@ export class Dispatcher {
   }
 
   /** Deterministic share: with 0.5, every second callback is escaped. */
-  private escapeThisOne(): boolean {
+  escapeThisOne(): boolean {
     const share = this.ctx.habits.escapeSlashes;
     const n = this.escapeCounter++;
     return Math.floor((n + 1) * share) > Math.floor(n * share);
@@ -121,14 +49,15 @@ export class Dispatcher {
     return rate > 0 && this.ctx.options.random() < rate;
   }
 
-  private delayMs(provider: SandboxProvider, retry: number): number {
+  private delayMs(item: Outgoing, retry: number): number {
     const custom = this.ctx.options.redeliveryDelaysMs;
     if (custom && custom.length) return custom[Math.min(retry, custom.length) - 1] ?? 0;
-    const minutes = provider === 'cryptosteroid' ? CRYPTOSTEROID_MINUTES : PLATFORM_MINUTES;
-    return this.ctx.timers.scaled((minutes[retry - 1] ?? 240) * 60);
+    const minutes = item.redeliveryMinutes;
+    return this.ctx.timers.scaled((minutes[retry - 1] ?? minutes.at(-1) ?? 1) * 60);
   }
 
-  private enqueue(item: Outgoing): void {
+  /** Queues one callback behind the earlier ones of its invoice (or account callback). */
+  enqueue(item: Outgoing): void {
     let q = this.queues.get(item.rec);
     if (!q) {
       q = { items: [], busy: false };
@@ -186,7 +115,7 @@ export class Dispatcher {
     this.record(item, n, url ?? null, result, error);
     if (result === 'no-url') return;
     if (result !== 200) {
-      if (n <= item.retries) this.ctx.timers.after(this.delayMs(item.rec.provider, n), () => void this.attempt(item, n + 1));
+      if (n <= item.retries) this.ctx.timers.after(this.delayMs(item, n), () => void this.attempt(item, n + 1));
       return;
     }
     if (n === 1 && !item.duplicate && this.chance(this.ctx.habits.duplicateRate)) {

@@ -3,19 +3,15 @@
  * commands, callback URL and habits under `/_sandbox`, plus the tiny hosted payment page under
  * `/pay/:token` that the invoices' `url` / `payment_link` / `invoiceUrl` point at.
  */
-import { DECIMAL_TEXT, positiveDecimal } from '../money.ts';
+import { DECIMAL_TEXT } from '../money.ts';
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { ACCOUNT_CALLBACK_TYPES, type AccountCallbackOptions, type AccountCallbackType } from './account-callbacks.ts';
+import { KINDS } from '../invoice/order.ts';
 import type { SandboxContext } from './context.ts';
-import { isCurrency } from './currencies.ts';
-import { FaultRuleSchema } from './faults.ts';
 import { SandboxActionError, type Lifecycle } from './lifecycle.ts';
-import { view } from './store.ts';
-import type { CallbackHabits, Delivery, FaultRule, PlatformProvider } from './types.ts';
+import type { AccountCallbackOptions, CallbackHabits, Delivery, FaultRule } from './types.ts';
 
-const Provider = z.enum(['cryptoprocessing', 'alphapo', 'cryptosteroid']);
-const Kind = z.enum(['invoice', 'payment_request']);
+const Kind = z.enum(KINDS);
 const Action = z.enum(['pay', 'pay-partly', 'pick-currency', 'confirm', 'expire', 'cancel', 'fail', 'pay-late']);
 /** Body of a lifecycle command; every field optional (`kind` may come as a query parameter too). */
 const ActionBody = z.strictObject({
@@ -31,39 +27,33 @@ export const HabitsSchema = z.strictObject({
   reorder: z.boolean().optional(),
   escapeSlashes: z.union([z.boolean(), z.number().min(0).max(1)]).optional(),
 });
-const Currency = z.string().refine(isCurrency, 'must be a currency code the sandbox lists');
-const AccountCallbackBody = z.strictObject({
-  currency: Currency.optional(),
-  amount: positiveDecimal.optional(),
-  convert_to: Currency.optional(),
-  foreign_id: z.string().min(1).max(255).optional(),
-  // Transaction statuses transactions/info documents (docs/providers.md 1.6).
-  status: z.enum(['confirmed', 'not_confirmed', 'pending', 'cancelled', 'declined']).optional(),
-});
-const CallbackUrlBody = z.strictObject({
-  provider: z.enum(['cryptoprocessing', 'alphapo']),
-  url: z.url({ protocol: /^https?$/ }).nullable(),
-});
 
 export interface ControlApi {
   ctx: SandboxContext;
   lifecycle: Lifecycle;
   deliveries(): Delivery[];
-  setCallbackUrl(provider: 'cryptoprocessing' | 'alphapo', url: string | null): void;
+  setCallbackUrl(provider: string, url: string | null): void;
   setHabits(habits: z.infer<typeof HabitsSchema>): CallbackHabits;
-  sendAccountCallback(provider: PlatformProvider, type: AccountCallbackType, opts: AccountCallbackOptions): Record<string, unknown>;
+  sendAccountCallback(provider: string, type: string, opts: AccountCallbackOptions): Record<string, unknown>;
 }
 
 const issues = (err: z.ZodError): Array<{ field: string; message: string }> => err.issues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
 
 export function controlRouter(api: ControlApi): Router {
   const { ctx, lifecycle } = api;
+  // The providers this sandbox runs, and those with one callback URL per merchant account.
+  const ids = [...ctx.providers.keys()];
+  const Provider = z.enum(ids);
+  const CallbackUrlBody = z.strictObject({
+    provider: z.enum(ids.filter((id) => ctx.providers.get(id)?.merchantCallbacks)),
+    url: z.url({ protocol: /^https?$/ }).nullable(),
+  });
   const r = express.Router();
   r.use(express.json({ limit: '256kb' }));
 
   r.get('/faults', (_req, res) => void res.json({ faults: ctx.faults.list() }));
   r.post('/faults', (req, res) => {
-    const parsed = z.union([FaultRuleSchema, z.array(FaultRuleSchema)]).safeParse(req.body);
+    const parsed = z.union([ctx.faults.schema, z.array(ctx.faults.schema)]).safeParse(req.body);
     if (!parsed.success) return void res.status(400).json({ errors: issues(parsed.error) });
     const rules: FaultRule[] = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
     for (const rule of rules) ctx.faults.add(rule);
@@ -76,14 +66,14 @@ export function controlRouter(api: ControlApi): Router {
 
   r.get('/invoices', (req, res) => {
     const provider = Provider.safeParse(req.query.provider);
-    res.json({ invoices: ctx.store.list(provider.success ? provider.data : undefined).map(view) });
+    res.json({ invoices: ctx.store.list(provider.success ? provider.data : undefined).map((rec) => ctx.store.view(rec)) });
   });
   r.get('/invoices/:provider/:ref', (req, res) => {
     const provider = Provider.safeParse(req.params.provider);
     const kind = Kind.safeParse(req.query.kind);
     const rec = provider.success ? ctx.store.resolve(provider.data, req.params.ref, kind.success ? kind.data : undefined) : undefined;
     if (!rec) return void res.status(404).json({ error: 'not found' });
-    res.json({ invoice: view(rec) });
+    res.json({ invoice: ctx.store.view(rec) });
   });
   r.post('/invoices/:provider/:ref/:action', (req, res) => {
     const provider = Provider.safeParse(req.params.provider);
@@ -97,7 +87,7 @@ export function controlRouter(api: ControlApi): Router {
       const k = kind.success ? kind.data : bodyKind;
       const opts = { ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)), ...(k ? { kind: k } : {}) };
       const rec = lifecycle.act(provider.data, req.params.ref, action.data, opts);
-      res.json({ invoice: view(rec) });
+      res.json({ invoice: ctx.store.view(rec) });
     } catch (err) {
       if (err instanceof SandboxActionError) return void res.status(err.httpStatus).json({ error: err.message, code: err.code });
       throw err;
@@ -115,23 +105,15 @@ export function controlRouter(api: ControlApi): Router {
   r.get('/stats', (_req, res) => void res.json(ctx.stats.snapshot()));
   r.get('/deliveries', (_req, res) => void res.json({ deliveries: api.deliveries() }));
 
-  // A deposit, withdrawal or exchange callback to the account's callback URL (signed like every
-  // platform callback): what a merchant endpoint receives besides invoice callbacks.
+  // A callback about the merchant account (the platform's deposit, withdrawal or exchange, signed
+  // like every platform callback) to the account's callback URL: what a merchant endpoint receives
+  // besides invoice callbacks. The provider reads the body.
   r.post('/accounts/:provider/callbacks/:type', (req, res) => {
-    const provider = z.enum(['cryptoprocessing', 'alphapo']).safeParse(req.params.provider);
-    const type = z.enum(ACCOUNT_CALLBACK_TYPES).safeParse(req.params.type);
-    if (!provider.success || !type.success) return void res.status(404).json({ error: 'unknown provider or callback type' });
-    const body = AccountCallbackBody.safeParse(req.body ?? {});
+    const account = ctx.providers.get(req.params.provider)?.accountCallbacks;
+    if (!account?.types.includes(req.params.type)) return void res.status(404).json({ error: 'unknown provider or callback type' });
+    const body = account.body.safeParse(req.body ?? {});
     if (!body.success) return void res.status(400).json({ errors: issues(body.error) });
-    const { currency, amount, convert_to: convertTo, foreign_id: foreignId, status } = body.data;
-    const opts: AccountCallbackOptions = {
-      ...(currency ? { currency } : {}),
-      ...(amount ? { amount } : {}),
-      ...(convertTo ? { convertTo } : {}),
-      ...(foreignId ? { foreignId } : {}),
-      ...(status ? { status } : {}),
-    };
-    res.status(202).json({ callback: api.sendAccountCallback(provider.data, type.data, opts) });
+    res.status(202).json({ callback: api.sendAccountCallback(req.params.provider, req.params.type, body.data) });
   });
 
   r.post('/callback-url', (req, res) => {

@@ -1,20 +1,15 @@
 /**
- * The sandbox's own fixed test credentials. They only open the local sandbox, so printing them
- * (`npm run sandbox`) and committing them is fine; real keys never belong here.
+ * The sandbox's own fixed test credentials, as each provider's sandbox file declares them (listed
+ * in registry.ts). They only open the local sandbox, so printing them (`npm run sandbox`) and
+ * committing them is fine; real keys never belong here.
  */
-import type { SandboxCredentials } from './types.ts';
+import type { SandboxProvider } from './context.ts';
+import { SANDBOX_PROVIDERS, type SandboxCredentials } from './registry.ts';
+import type { Credentials } from './types.ts';
 
-export const SANDBOX_CREDENTIALS: Readonly<SandboxCredentials> = Object.freeze({
-  cryptoprocessing: Object.freeze({ apiKey: 'sandbox-cp-key-3f9a1c', apiSecret: 'sandbox-cp-secret-7d2e8b4a6c1f' }),
-  alphapo: Object.freeze({ apiKey: 'sandbox-ap-key-5b7d2e', apiSecret: 'sandbox-ap-secret-9c4f1a3e8d6b' }),
-  // CryptoSteroid identifies the merchant by a UUID v4 in the path (docs/providers.md 4.1).
-  cryptosteroid: Object.freeze({ apiKey: 'sandbox-cs-key-2a8f6d4c1e9b', merchantId: '3f6c2a1e-8b4d-4c7a-9e2f-5a1b7d3c9e04' }),
-});
+export const SANDBOX_CREDENTIALS: Readonly<SandboxCredentials> = Object.freeze(Object.fromEntries(SANDBOX_PROVIDERS.map((p) => [p.id, p.credentials])) as SandboxCredentials);
 
-export function resolveCredentials(overrides: Partial<SandboxCredentials> = {}): SandboxCredentials {
-  return {
-    cryptoprocessing: { ...SANDBOX_CREDENTIALS.cryptoprocessing, ...overrides.cryptoprocessing },
-    alphapo: { ...SANDBOX_CREDENTIALS.alphapo, ...overrides.alphapo },
-    cryptosteroid: { ...SANDBOX_CREDENTIALS.cryptosteroid, ...overrides.cryptosteroid },
-  };
+/** Every provider's credentials in one sandbox: its fixed ones, with the options' overrides field by field. */
+export function resolveCredentials(providers: readonly SandboxProvider[], overrides: Partial<Record<string, Partial<Credentials>>> = {}): Record<string, Credentials> {
+  return Object.fromEntries(providers.map((p) => [p.id, { ...p.credentials, ...overrides[p.id] } as Credentials]));
 }

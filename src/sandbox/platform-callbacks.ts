@@ -9,11 +9,52 @@
  *   confirmations (a string); fees come in `fees[]`;
  * - amounts are 8-place strings except the fee (the example prints "0.0008").
  * Payment-request shape per docs/providers.md 2.4 (no root `id`). The deposit transaction record
- * (transactions/info) per docs/providers.md 1.6.
+ * (transactions/info) per docs/providers.md 1.6. Every callback goes to the account's callback URL,
+ * signed over the exact bytes sent, redelivered on the documented schedule (docs/providers.md 1.5).
  */
 import { CURRENCIES } from './currencies.ts';
 import { add, fixed8, normalize, pct, subFloor } from '../money.ts';
+import { signBody } from '../signing.ts';
+import type { CallbackSource, SandboxContext } from './context.ts';
 import type { Rec, Tx } from './store.ts';
+
+/** One platform account's credentials: the key and secret of its requests and of its callbacks' signatures. */
+export type PlatformCredentials = {
+  apiKey: string;
+  apiSecret: string;
+};
+
+/** The documented redelivery schedule, in minutes after the previous attempt (docs/providers.md 1.5). */
+const REDELIVERY_MINUTES = [1, 5, 15, 30, 60, 90, 120, 180, 240, 240, 240, 240];
+
+/** PHP's json_encode defaults: `/` as `\/` and non-ASCII as `\uXXXX` (UTF-16 units). */
+export function phpJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/\//g, '\\/')
+    .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A signed platform callback to the account's callback URL; the signature covers exactly the bytes sent. */
+export function sendPlatformCallback(ctx: SandboxContext, creds: PlatformCredentials, rec: CallbackSource, payload: Record<string, unknown>): void {
+  const { provider } = rec;
+  const body = ctx.callbacks.escapeThisOne() ? phpJson(payload) : JSON.stringify(payload);
+  ctx.callbacks.enqueue({
+    rec,
+    callbackType: String(payload.type),
+    callbackStatus: String(payload.status),
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-processing-key': creds.apiKey,
+      'x-processing-signature': signBody(body, creds.apiSecret),
+    },
+    target: () => ctx.callbackUrls[provider],
+    retries: 12,
+    redeliveryMinutes: REDELIVERY_MINUTES,
+    late: false,
+    duplicate: false,
+  });
+}
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));
 

@@ -7,7 +7,6 @@
 import { CURRENCIES, isCrypto, isCurrency, meetsMinimum } from './currencies.ts';
 import { DECIMAL_TEXT, fractionDigits, numberLiteralToDecimal } from '../money.ts';
 import { rawTopLevelNumber } from './json-number.ts';
-import type { PlatformProvider } from './types.ts';
 
 export type FieldErrors = Record<string, string>;
 type Body = Record<string, unknown>;
@@ -177,7 +176,7 @@ export interface InvoiceInput {
 export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
 
 /** Invoices v2 create (docs/providers.md 1.2 with 6.5: url_success, url_failed, email_user required). */
-export function validateInvoice(provider: PlatformProvider, body: Body, raw: string, taken: (foreignId: string) => boolean, strictUrls: boolean): Validation<InvoiceInput> {
+export function validateInvoice(provider: string, body: Body, raw: string, taken: (foreignId: string) => boolean, strictUrls: boolean): Validation<InvoiceInput> {
   const c = new Checker(body, strictUrls);
   const timerRaw = body.timer;
   let timer = false;

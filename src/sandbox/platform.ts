@@ -2,18 +2,47 @@
  * The CryptoProcessing / AlphaPo platform (one code path, two mounts with their own credentials
  * and data): invoices v2, payment requests v1, cancel and transactions/info. Auth is checked on
  * the raw body bytes exactly as docs/providers.md 1.1 / 1.7 describe; error bodies are the documented ones.
+ * `platformSandbox(id)` is its registry entry (registry.ts): these routes, its records' moves
+ * (platform-lifecycle.ts), its callbacks (platform-callbacks.ts, account-callbacks.ts).
  */
 import express, { type Request, type Router } from 'express';
 import { normalize } from '../money.ts';
 import { safeEqual, verifyBody } from '../signing.ts';
-import { json, send, type Reply, type SandboxContext } from './context.ts';
+import { ACCOUNT_CALLBACK_TYPES, AccountCallbackBody, accountCallbackBody, type AccountCallbackType } from './account-callbacks.ts';
+import { credentialsOf, type SandboxContext, type SandboxProvider } from './context.ts';
 import { convert, isCrypto } from './currencies.ts';
 import { fixed8 } from '../money.ts';
-import { answer, cancelGate, gate } from './faults.ts';
-import { depositRecord } from './platform-callbacks.ts';
+import { answer, cancelGate, gate } from './gate.ts';
+import { depositRecord, sendPlatformCallback, type PlatformCredentials } from './platform-callbacks.ts';
+import { PLATFORM_TERMINAL, PlatformMoves } from './platform-lifecycle.ts';
 import { validateInvoice, validatePaymentRequest } from './platform-validation.ts';
+import { json, send, text, type Reply } from './reply.ts';
 import { addressFor, newToken, uuidV7, type Rec } from './store.ts';
-import type { PlatformProvider } from './types.ts';
+
+export type PlatformProvider = 'cryptoprocessing' | 'alphapo';
+export type { PlatformCredentials } from './platform-callbacks.ts';
+
+/** What the platform reads from `startSandbox()`'s options. */
+export interface PlatformSandboxOptions {
+  /** Enforce the documented HTTPS + domain-name rule on platform URLs (docs/providers.md 1.2). Default true. */
+  strictUrls?: boolean;
+}
+
+/**
+ * The sandbox's own fixed test credentials of each brand. They only open the local sandbox, so
+ * printing them (`npm run sandbox`) and committing them is fine; real keys never belong here.
+ */
+const CREDENTIALS: Record<PlatformProvider, PlatformCredentials> = {
+  cryptoprocessing: { apiKey: 'sandbox-cp-key-3f9a1c', apiSecret: 'sandbox-cp-secret-7d2e8b4a6c1f' },
+  alphapo: { apiKey: 'sandbox-ap-key-5b7d2e', apiSecret: 'sandbox-ap-secret-9c4f1a3e8d6b' },
+};
+
+/** One brand's mount: which one, its credentials in this sandbox, its settings. */
+interface Mount {
+  provider: PlatformProvider;
+  creds: PlatformCredentials;
+  strictUrls: boolean;
+}
 
 type Body = Record<string, unknown>;
 const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -34,8 +63,8 @@ type Authed = { ok: true; body: unknown; raw: Buffer } | { ok: false; reply: Rep
  * The signature is checked before parsing so that a re-serialised body fails as a signature error,
  * the way the platform reports it (docs/providers.md 1.1, AP-err causes).
  */
-function authenticate(ctx: SandboxContext, provider: PlatformProvider, req: Request): Authed {
-  const creds = ctx.credentials[provider];
+function authenticate(m: Mount, req: Request): Authed {
+  const { creds } = m;
   const key = req.get('x-processing-key');
   if (!key) return { ok: false, reply: AUTH.requiredKey };
   if (!safeEqual(key, creds.apiKey)) return { ok: false, reply: AUTH.badKey };
@@ -78,11 +107,12 @@ export function invoiceResponse(rec: Rec): Body {
   };
 }
 
-function createInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Request): Reply {
-  const auth = authenticate(ctx, provider, req);
+function createInvoice(ctx: SandboxContext, m: Mount, req: Request): Reply {
+  const { provider } = m;
+  const auth = authenticate(m, req);
   if (!auth.ok) return auth.reply;
   const body = isObject(auth.body) ? auth.body : {};
-  const v = validateInvoice(provider, body, auth.raw.toString('utf8'), (fid) => ctx.store.taken(provider, 'invoice', fid), ctx.options.strictUrls);
+  const v = validateInvoice(provider, body, auth.raw.toString('utf8'), (fid) => ctx.store.taken(provider, 'invoice', fid), m.strictUrls);
   if (!v.ok) return json(400, { errors: v.errors });
   const input = v.value;
   const now = Date.now();
@@ -91,40 +121,37 @@ function createInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Req
   // crypto, else BTC as the sandbox payer's default pick.
   const payCurrency = input.senderCurrency ?? (isCrypto(input.currency) ? input.currency : 'BTC');
   const token = newToken();
-  const rec: Rec = {
-    seq: ctx.store.nextSeq(),
-    provider,
-    kind: 'invoice',
-    id: ctx.store.platformId(),
-    foreignId: input.foreignId,
-    token,
-    status: input.timer ? 'pending' : 'created',
-    amount,
-    currency: input.currency,
-    payCurrency,
-    expectedCrypto: convert(amount, input.currency, payCurrency),
-    received: '0',
-    sentCrypto: '0',
-    txs: [],
-    address: null,
-    addressId: String(ctx.store.smallId()),
-    createdAt: now,
-    updatedAt: null,
-    fixedAt: input.timer ? now : null,
-    // docs/providers.md 1.2 / 5: timed invoices expire 900 s after creation; kind 1 has no deadline yet.
-    deadline: input.timer ? now + ctx.timers.scaled(900) : null,
-    request: structuredClone(body),
-    history: [{ status: input.timer ? 'pending' : 'created', at: new Date(now).toISOString() }],
-    meta: {
-      paymentUrl: `${ctx.url()}/pay/${token}`,
-      title: input.title,
-      description: input.description,
-      timer: input.timer,
-      type: input.type,
-      endUserReference: input.endUserReference,
-      senderCurrency: input.senderCurrency,
+  const rec = ctx.store.newRecord(
+    {
+      provider,
+      kind: 'invoice',
+      id: ctx.store.platformId(),
+      foreignId: input.foreignId,
+      token,
+      status: input.timer ? 'pending' : 'created',
+      amount,
+      currency: input.currency,
+      payCurrency,
+      expectedCrypto: convert(amount, input.currency, payCurrency),
+      address: null,
+      addressId: String(ctx.store.smallId()),
+      fixedAt: input.timer ? now : null,
+      // docs/providers.md 1.2 / 5: timed invoices expire 900 s after creation; kind 1 has no deadline yet.
+      deadline: input.timer ? now + ctx.timers.scaled(900) : null,
+      request: structuredClone(body),
+      terminal: PLATFORM_TERMINAL.invoice,
+      meta: {
+        paymentUrl: `${ctx.url()}/pay/${token}`,
+        title: input.title,
+        description: input.description,
+        timer: input.timer,
+        type: input.type,
+        endUserReference: input.endUserReference,
+        senderCurrency: input.senderCurrency,
+      },
     },
-  };
+    now,
+  );
   // Kind 3 (timer + sender_currency) answers with the deposit address already (docs/providers.md 1.2).
   if (input.timer && input.senderCurrency) rec.address = addressFor(rec);
   ctx.store.add(rec);
@@ -133,44 +160,42 @@ function createInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Req
   return json(provider === 'cryptoprocessing' ? 201 : 200, { data: invoiceResponse(rec) });
 }
 
-function createPaymentRequest(ctx: SandboxContext, provider: PlatformProvider, req: Request): Reply {
-  const auth = authenticate(ctx, provider, req);
+function createPaymentRequest(ctx: SandboxContext, m: Mount, req: Request): Reply {
+  const { provider } = m;
+  const auth = authenticate(m, req);
   if (!auth.ok) return auth.reply;
   const body = isObject(auth.body) ? auth.body : {};
   const now = Date.now();
-  const v = validatePaymentRequest(body, (fid) => ctx.store.taken(provider, 'payment_request', fid), ctx.options.strictUrls, Math.floor(now / 1000));
+  const v = validatePaymentRequest(body, (fid) => ctx.store.taken(provider, 'payment_request', fid), m.strictUrls, Math.floor(now / 1000));
   if (!v.ok) return json(400, { errors: v.errors });
   const input = v.value;
   const amount = normalize(input.amount);
   const payCurrency = input.paymentCurrency?.iso ?? (isCrypto(input.currency) ? input.currency : 'BTC');
   const token = newToken();
   const deadline = now + ctx.timers.scaled(input.lifeSeconds);
-  const rec: Rec = {
-    seq: ctx.store.nextSeq(),
-    provider,
-    kind: 'payment_request',
-    id: uuidV7(now),
-    foreignId: input.foreignId,
-    token,
-    status: 'created',
-    amount,
-    currency: input.currency,
-    payCurrency,
-    expectedCrypto: convert(amount, input.currency, payCurrency),
-    received: '0',
-    sentCrypto: '0',
-    txs: [],
-    address: null,
-    addressId: uuidV7(now),
-    createdAt: now,
-    updatedAt: null,
-    // A forced payment currency locks the rate at once (docs/providers.md 2.1).
-    fixedAt: input.paymentCurrency ? now : null,
-    deadline,
-    request: structuredClone(body),
-    history: [{ status: 'created', at: new Date(now).toISOString() }],
-    meta: { paymentUrl: `${ctx.url()}/pay/${token}`, amountText: body.amount },
-  };
+  const rec = ctx.store.newRecord(
+    {
+      provider,
+      kind: 'payment_request',
+      id: uuidV7(now),
+      foreignId: input.foreignId,
+      token,
+      status: 'created',
+      amount,
+      currency: input.currency,
+      payCurrency,
+      expectedCrypto: convert(amount, input.currency, payCurrency),
+      address: null,
+      addressId: uuidV7(now),
+      // A forced payment currency locks the rate at once (docs/providers.md 2.1).
+      fixedAt: input.paymentCurrency ? now : null,
+      deadline,
+      request: structuredClone(body),
+      terminal: PLATFORM_TERMINAL.payment_request,
+      meta: { paymentUrl: `${ctx.url()}/pay/${token}`, amountText: body.amount },
+    },
+    now,
+  );
   ctx.store.add(rec);
   ctx.lifecycle.created(rec);
   // docs/providers.md 2.2: echo fields unchanged; absent optional fields come back as null.
@@ -199,8 +224,9 @@ function createPaymentRequest(ctx: SandboxContext, provider: PlatformProvider, r
  * 6.6, assumed). A confirmed or failed invoice gets the documented `invalid_invoice_state` error;
  * its HTTP status is not stated (400 assumed, like the other business errors).
  */
-function cancelInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Request): Reply {
-  const auth = authenticate(ctx, provider, req);
+function cancelInvoice(ctx: SandboxContext, m: Mount, req: Request): Reply {
+  const { provider } = m;
+  const auth = authenticate(m, req);
   if (!auth.ok) return auth.reply;
   // docs/providers.md 1.1: the cancel body must be literally `{}`.
   if (auth.raw.toString('utf8') !== '{}') return AUTH.badContent;
@@ -220,8 +246,9 @@ function cancelInvoice(ctx: SandboxContext, provider: PlatformProvider, req: Req
  * transaction's id (as in the record), `txid` a payment's hash. Errors per the older page: no
  * parameter 400, more than one 404 (texts assumed).
  */
-function transactionInfo(ctx: SandboxContext, provider: PlatformProvider, req: Request): Reply {
-  const auth = authenticate(ctx, provider, req);
+function transactionInfo(ctx: SandboxContext, m: Mount, req: Request): Reply {
+  const { provider } = m;
+  const auth = authenticate(m, req);
   if (!auth.ok) return auth.reply;
   const body = isObject(auth.body) ? auth.body : {};
   const given = (['id', 'foreign_id', 'txid'] as const).filter((k) => body[k] !== undefined && body[k] !== null && body[k] !== '');
@@ -243,17 +270,49 @@ function transactionInfo(ctx: SandboxContext, provider: PlatformProvider, req: R
   return notFound;
 }
 
-export function platformRouter(ctx: SandboxContext, provider: PlatformProvider): Router {
+function platformRouter(ctx: SandboxContext, m: Mount): Router {
+  const { provider } = m;
   const r = express.Router();
   // Raw bytes for every request: the signature is over the exact body (docs/providers.md 1.1).
   r.use(express.raw({ type: () => true, limit: '1mb' }));
   r.get('/api/v2/ping', (_req, res) => void res.type('text/plain').send('OK'));
-  r.post('/api/v2/invoices/create', (req, res) => gate(ctx, provider, 'invoice', req, res, () => createInvoice(ctx, provider, req)));
-  r.post('/api/payments/v1/requests', (req, res) => gate(ctx, provider, 'payment_request', req, res, () => createPaymentRequest(ctx, provider, req)));
-  r.post('/api/v2/invoices/:foreign_id/cancel', (req, res) => cancelGate(ctx, provider, req, res, () => cancelInvoice(ctx, provider, req)));
-  r.get('/api/v2/transactions/info', (req, res) => answer(ctx, res, () => transactionInfo(ctx, provider, req)));
+  r.post('/api/v2/invoices/create', (req, res) => gate(ctx, provider, 'invoice', req, res, () => createInvoice(ctx, m, req)));
+  r.post('/api/payments/v1/requests', (req, res) => gate(ctx, provider, 'payment_request', req, res, () => createPaymentRequest(ctx, m, req)));
+  r.post('/api/v2/invoices/:foreign_id/cancel', (req, res) => cancelGate(ctx, provider, req, res, () => cancelInvoice(ctx, m, req)));
+  r.get('/api/v2/transactions/info', (req, res) => answer(ctx, res, () => transactionInfo(ctx, m, req)));
   // docs/providers.md 1.7: an unknown URL is reported as a missing key header.
   r.use((_req, res) => send(res, AUTH.requiredKey));
   r.use((_err: unknown, _req: Request, res: express.Response, _next: express.NextFunction) => send(res, AUTH.badContent));
   return r;
+}
+
+/** CryptoProcessing or AlphaPo, as one registry entry each. */
+export function platformSandbox<I extends PlatformProvider>(id: I): SandboxProvider<I, PlatformCredentials, PlatformSandboxOptions> {
+  const self: SandboxProvider<I, PlatformCredentials, PlatformSandboxOptions> = {
+    id,
+    credentials: Object.freeze({ ...CREDENTIALS[id] }),
+    // Invoices first when a control command names a foreign_id both kinds use.
+    kinds: ['invoice', 'payment_request'],
+    // foreign_id is unique per product (docs/providers.md 1.7, 6.10).
+    uniqueForeignId: true,
+    merchantCallbacks: true,
+    faultReplies: {
+      // Laravel's own 500 body; the throttle page is Cloudflare text, not JSON, and carries no Retry-After.
+      serverError: json(500, { message: 'Server Error' }),
+      tooManyRequests: text(429, 'error code: 1015'),
+    },
+    accountCallbacks: {
+      types: ACCOUNT_CALLBACK_TYPES,
+      body: AccountCallbackBody,
+      send(ctx, type, opts) {
+        const payload = accountCallbackBody(type as AccountCallbackType, opts, () => ctx.store.smallId());
+        const foreignId = typeof payload.foreign_id === 'string' ? payload.foreign_id : null;
+        sendPlatformCallback(ctx, credentialsOf(ctx, self), { provider: id, kind: 'account', id: String(payload.id), foreignId }, payload);
+        return payload;
+      },
+    },
+    routes: (ctx, options) => platformRouter(ctx, { provider: id, creds: credentialsOf(ctx, self), strictUrls: options.strictUrls ?? true }),
+    moves: (ctx) => new PlatformMoves(ctx, credentialsOf(ctx, self)),
+  };
+  return self;
 }

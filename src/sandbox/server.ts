@@ -1,36 +1,42 @@
 /**
- * Starts the sandbox: one HTTP server, each provider under its own mount so it gets its own base
- * URL, the control surface under `/_sandbox` and the payment pages under `/pay`. `close()` stops
- * every timer, aborts callback deliveries and destroys every socket (hanging ones included).
+ * Starts the sandbox: one HTTP server, each provider of the registry (and any the options add)
+ * under its own mount so it gets its own base URL, the control surface under `/_sandbox` and the
+ * payment pages under `/pay`. `close()` stops every timer, aborts callback deliveries and destroys
+ * every socket (hanging ones included).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
-import { accountCallbackBody, type AccountCallbackOptions, type AccountCallbackType } from './account-callbacks.ts';
 import { Dispatcher } from './callbacks.ts';
-import type { SandboxContext } from './context.ts';
+import type { SandboxContext, SandboxProvider } from './context.ts';
 import { HabitsSchema, controlRouter, pageRouter, type ControlApi } from './control.ts';
 import { resolveCredentials } from './credentials.ts';
-import { cryptosteroidRouter } from './cryptosteroid.ts';
 import { Faults } from './faults.ts';
-import { Lifecycle } from './lifecycle.ts';
-import { platformRouter } from './platform.ts';
-import { Stats, Store, view } from './store.ts';
+import { Lifecycle, SandboxActionError } from './lifecycle.ts';
+import { SANDBOX_PROVIDERS, type BuiltinProvider, type ProviderOptions, type SandboxCredentials } from './registry.ts';
+import { Stats, Store } from './store.ts';
 import { Timers } from './timers.ts';
 import type {
+  AccountCallbackOptions,
   CallbackHabits,
+  Credentials,
   Delivery,
   FaultRule,
-  PlatformProvider,
+  ProviderStats,
   SandboxAction,
-  SandboxCredentials,
+  SandboxCoreOptions,
   SandboxInvoice,
   SandboxKind,
-  SandboxOptions,
-  SandboxProvider,
-  SandboxStats,
 } from './types.ts';
+
+export interface SandboxOptions extends SandboxCoreOptions, ProviderOptions {
+  /** Providers to run beside the registry's (a test's own provider); an id of the registry's replaces it. */
+  providers?: readonly SandboxProvider[];
+}
+
+/** Create requests and outcomes per provider: the built-in ones always, any other the sandbox runs too. */
+export type SandboxStats = Record<BuiltinProvider, ProviderStats> & Record<string, ProviderStats>;
 
 export interface ActionOptions {
   /** Amount in the invoice's currency (decimal string); defaults: all that is left / half of it. */
@@ -48,30 +54,31 @@ export interface ActionOptions {
 export interface Sandbox {
   /** Public base URL of the sandbox. */
   url: string;
-  baseUrls: Record<SandboxProvider, string>;
-  credentials: SandboxCredentials;
+  baseUrls: Record<BuiltinProvider, string> & Readonly<Record<string, string>>;
+  credentials: SandboxCredentials & Readonly<Record<string, Credentials>>;
   close(): Promise<void>;
   addFault(rule: FaultRule): void;
   clearFaults(): void;
   faults(): FaultRule[];
-  invoices(provider?: SandboxProvider): SandboxInvoice[];
-  invoice(provider: SandboxProvider, ref: string, kind?: SandboxKind): SandboxInvoice | undefined;
+  invoices(provider?: string): SandboxInvoice[];
+  invoice(provider: string, ref: string, kind?: SandboxKind): SandboxInvoice | undefined;
   /** Records the provider holds for a foreign_id (CryptoSteroid: externalId). */
-  count(provider: SandboxProvider, foreignId: string, kind?: SandboxKind): number;
+  count(provider: string, foreignId: string, kind?: SandboxKind): number;
   stats(): SandboxStats;
-  act(provider: SandboxProvider, ref: string, action: SandboxAction, opts?: ActionOptions): SandboxInvoice;
-  pay(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
-  payPartly(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
-  expire(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
-  cancel(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
-  fail(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
-  confirm(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
-  pickCurrency(provider: SandboxProvider, ref: string, opts?: ActionOptions): SandboxInvoice;
-  setCallbackUrl(provider: PlatformProvider, url: string | null): void;
+  act(provider: string, ref: string, action: SandboxAction, opts?: ActionOptions): SandboxInvoice;
+  pay(provider: string, ref: string, opts?: ActionOptions): SandboxInvoice;
+  payPartly(provider: string, ref: string, opts?: ActionOptions): SandboxInvoice;
+  expire(provider: string, ref: string, opts?: ActionOptions): SandboxInvoice;
+  cancel(provider: string, ref: string, opts?: ActionOptions): SandboxInvoice;
+  fail(provider: string, ref: string, opts?: ActionOptions): SandboxInvoice;
+  confirm(provider: string, ref: string, opts?: ActionOptions): SandboxInvoice;
+  pickCurrency(provider: string, ref: string, opts?: ActionOptions): SandboxInvoice;
+  /** The merchant-account callback URL of a provider that has one (`null` clears it). */
+  setCallbackUrl(provider: string, url: string | null): void;
   setHabits(habits: Partial<CallbackHabits> & { reorder?: boolean }): CallbackHabits;
   deliveries(): Delivery[];
-  /** Sends a signed deposit / withdrawal / exchange callback to the account's callback URL; returns its body. */
-  sendAccountCallback(provider: PlatformProvider, type: AccountCallbackType, opts?: AccountCallbackOptions): Record<string, unknown>;
+  /** Sends a provider's callback about the merchant account (the platform's deposit / withdrawal / exchange, signed) to its callback URL; returns its body. */
+  sendAccountCallback(provider: string, type: string, opts?: AccountCallbackOptions): Record<string, unknown>;
 }
 
 const share = (v: boolean | number | undefined, fallback: number): number => (v === undefined ? fallback : typeof v === 'boolean' ? (v ? 1 : 0) : Math.min(1, Math.max(0, v)));
@@ -90,25 +97,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const host = options.host ?? '127.0.0.1';
   const random = options.random ?? Math.random;
   const timers = new Timers(options.timeScale ?? 1);
+  const providers = new Map<string, SandboxProvider>();
+  for (const p of [...SANDBOX_PROVIDERS, ...(options.providers ?? [])]) providers.set(p.id, p);
+  const ids = [...providers.keys()];
   let publicUrl = '';
-  // Declared before the context so its hooks can reach it once built.
+  // Declared before the context so its hooks can reach them once built.
   let lifecycle: Lifecycle | undefined;
+  let dispatcher: Dispatcher | undefined;
   const ctx: SandboxContext = {
     options: {
       latencyMs: options.latencyMs ?? 0,
       timeScale: options.timeScale ?? 1,
-      cryptosteroidNewCap: options.cryptosteroidNewCap ?? 50,
-      ...(options.cryptosteroidCapReply ? { cryptosteroidCapReply: { ...options.cryptosteroidCapReply } } : {}),
       ...(options.redeliveryDelaysMs ? { redeliveryDelaysMs: [...options.redeliveryDelaysMs] } : {}),
       callbackTimeoutMs: options.callbackTimeoutMs ?? 10_000,
       ...(options.schedule ? { schedule: { ...options.schedule } } : {}),
-      strictUrls: options.strictUrls ?? true,
       random,
     },
-    credentials: resolveCredentials(options.credentials),
-    store: new Store(),
-    stats: new Stats(),
-    faults: new Faults(random),
+    credentials: resolveCredentials([...providers.values()], options.credentials),
+    providers,
+    store: new Store(providers),
+    stats: new Stats(ids),
+    faults: new Faults(random, ids),
     timers,
     log: options.logger ?? pino({ level: 'silent' }),
     habits: {
@@ -121,13 +130,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     lifecycle: {
       created: (rec) => lifecycle?.created(rec),
       cancel: (rec) => lifecycle?.cancel(rec) ?? false,
+      arm: (rec) => lifecycle?.arm(rec),
+      disarm: (rec) => lifecycle?.disarm(rec),
+    },
+    callbacks: {
+      enqueue: (item) => dispatcher?.enqueue(item),
+      escapeThisOne: () => dispatcher?.escapeThisOne() ?? false,
     },
   };
-  const dispatcher = new Dispatcher(ctx);
-  const life = new Lifecycle(ctx, dispatcher);
+  const callbacks = new Dispatcher(ctx);
+  dispatcher = callbacks;
+  const life = new Lifecycle(ctx);
   lifecycle = life;
 
-  const setCallbackUrl = (provider: PlatformProvider, url: string | null): void => {
+  const setCallbackUrl = (provider: string, url: string | null): void => {
     if (url) ctx.callbackUrls[provider] = url;
     else delete ctx.callbackUrls[provider];
   };
@@ -139,20 +155,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (parsed.escapeSlashes !== undefined) ctx.habits.escapeSlashes = share(parsed.escapeSlashes, 0.5);
     return { ...ctx.habits };
   };
-  const sendAccountCallback = (provider: PlatformProvider, type: AccountCallbackType, opts: AccountCallbackOptions = {}): Record<string, unknown> => {
-    const payload = accountCallbackBody(type, opts, () => ctx.store.smallId());
-    const foreignId = typeof payload.foreign_id === 'string' ? payload.foreign_id : null;
-    dispatcher.platform({ provider, kind: 'account', id: String(payload.id), foreignId }, payload);
-    return payload;
+  const sendAccountCallback = (provider: string, type: string, opts: AccountCallbackOptions = {}): Record<string, unknown> => {
+    const account = providers.get(provider)?.accountCallbacks;
+    if (!account?.types.includes(type)) throw new SandboxActionError('not_found', `${provider} sends no ${type} callback`);
+    return account.send(ctx, type, opts);
   };
-  const api: ControlApi = { ctx, lifecycle: life, deliveries: () => dispatcher.deliveries(), setCallbackUrl, setHabits, sendAccountCallback };
+  const api: ControlApi = { ctx, lifecycle: life, deliveries: () => callbacks.deliveries(), setCallbackUrl, setHabits, sendAccountCallback };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use('/cryptoprocessing', platformRouter(ctx, 'cryptoprocessing'));
-  app.use('/alphapo', platformRouter(ctx, 'alphapo'));
-  app.use('/cryptosteroid', cryptosteroidRouter(ctx));
+  for (const p of providers.values()) app.use(`/${p.id}`, p.routes(ctx, options));
   app.use('/_sandbox', controlRouter(api));
   app.use('/pay', pageRouter(api));
   app.get('/', (_req, res) => void res.json({ sandbox: true, baseUrls: baseUrls() }));
@@ -168,11 +181,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await listen(server, options.port ?? 0, host);
   const { port } = server.address() as AddressInfo;
   publicUrl = (options.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
-  const baseUrls = (): Record<SandboxProvider, string> => ({
-    cryptoprocessing: `${publicUrl}/cryptoprocessing`,
-    alphapo: `${publicUrl}/alphapo`,
-    cryptosteroid: `${publicUrl}/cryptosteroid`,
-  });
+  // Every provider the registry lists is in `providers`, so the built-in keys are there.
+  const baseUrls = (): Sandbox['baseUrls'] => Object.fromEntries(ids.map((id) => [id, `${publicUrl}/${id}`])) as Sandbox['baseUrls'];
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -181,29 +191,29 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       for (const s of sockets) s.destroy();
-      await dispatcher.close();
+      await callbacks.close();
       await closed;
     })();
     return closing;
   };
 
-  const act = (provider: SandboxProvider, ref: string, action: SandboxAction, opts: ActionOptions = {}): SandboxInvoice => view(life.act(provider, ref, action, opts));
+  const act = (provider: string, ref: string, action: SandboxAction, opts: ActionOptions = {}): SandboxInvoice => ctx.store.view(life.act(provider, ref, action, opts));
 
   return {
     url: publicUrl,
     baseUrls: baseUrls(),
-    credentials: ctx.credentials,
+    credentials: ctx.credentials as Sandbox['credentials'],
     close,
     addFault: (rule) => ctx.faults.add(rule),
     clearFaults: () => ctx.faults.clear(),
     faults: () => ctx.faults.list(),
-    invoices: (provider) => ctx.store.list(provider).map(view),
+    invoices: (provider) => ctx.store.list(provider).map((rec) => ctx.store.view(rec)),
     invoice: (provider, ref, kind) => {
       const rec = ctx.store.resolve(provider, ref, kind);
-      return rec ? view(rec) : undefined;
+      return rec ? ctx.store.view(rec) : undefined;
     },
     count: (provider, foreignId, kind) => ctx.store.count(provider, foreignId, kind),
-    stats: () => ctx.stats.snapshot(),
+    stats: () => ctx.stats.snapshot() as SandboxStats,
     act,
     pay: (provider, ref, opts) => act(provider, ref, 'pay', opts),
     payPartly: (provider, ref, opts) => act(provider, ref, 'pay-partly', opts),
@@ -214,7 +224,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     pickCurrency: (provider, ref, opts) => act(provider, ref, 'pick-currency', opts),
     setCallbackUrl,
     setHabits,
-    deliveries: () => dispatcher.deliveries(),
+    deliveries: () => callbacks.deliveries(),
     sendAccountCallback,
   };
 }

@@ -1,13 +1,24 @@
 /**
- * In-memory state of the sandbox: one record per invoice / payment request / CryptoSteroid
- * invoice, the platform's foreign_id uniqueness index (per provider and per product, docs/providers.md
- * 1.7, 6.10) and request statistics. Checks and inserts are synchronous, so two concurrent
- * creates with one foreign_id can never both succeed (the property the worker relies on).
+ * In-memory state of the sandbox: one record per invoice (or payment request) of every provider,
+ * the foreign-id uniqueness index of providers that keep one (per provider and per kind,
+ * docs/providers.md 1.7, 6.10) and request statistics. Checks and inserts are synchronous, so two
+ * concurrent creates with one foreign_id can never both succeed (the property the worker relies on).
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import type { ProviderStats, SandboxInvoice, SandboxKind, SandboxProvider, SandboxStats } from './types.ts';
-import { SANDBOX_PROVIDERS } from './types.ts';
+import { KINDS } from '../invoice/order.ts';
+import type { ProviderStats, SandboxInvoice, SandboxKind } from './types.ts';
 import { fakeAddress } from './currencies.ts';
+
+/** What the store needs to know of a provider (its `SandboxProvider` entry). */
+export interface RecordRules {
+  /** The kinds it offers, in the order a control command tries them when it names none. */
+  readonly kinds: readonly SandboxKind[];
+  /**
+   * A foreign id names at most one record per kind (the provider refuses a second one), so control
+   * commands name records by it; otherwise by the provider's own id.
+   */
+  readonly uniqueForeignId: boolean;
+}
 
 export interface Tx {
   id: number;
@@ -23,7 +34,7 @@ export interface Tx {
 
 export interface Rec {
   seq: number;
-  provider: SandboxProvider;
+  provider: string;
   kind: SandboxKind;
   id: string;
   foreignId: string | null;
@@ -47,9 +58,14 @@ export interface Rec {
   deadlineTimer?: NodeJS.Timeout;
   request: Record<string, unknown>;
   history: Array<{ status: string; at: string; reason?: string }>;
+  /** The statuses in which this record has ended, in the provider's words. */
+  terminal: readonly string[];
   /** Provider-family details (platform invoice fields, CryptoSteroid secret, ...). */
   meta: Record<string, unknown>;
 }
+
+/** What a provider decides about a new record; `Store.newRecord` adds what every record starts with. */
+export type NewRecord = Omit<Rec, 'seq' | 'received' | 'sentCrypto' | 'txs' | 'createdAt' | 'updatedAt' | 'history'>;
 
 let uniqueTokens = 0;
 export function newToken(): string {
@@ -77,7 +93,9 @@ export class Store {
   private nextId = randomInt(100_000, 900_000);
   private nextSmall = randomInt(1000, 9000);
 
-  private static key(provider: SandboxProvider, kind: SandboxKind, foreignId: string): string {
+  constructor(private readonly rules: ReadonlyMap<string, RecordRules>) {}
+
+  private static key(provider: string, kind: SandboxKind, foreignId: string): string {
     return `${provider}\u0000${kind}\u0000${foreignId}`;
   }
 
@@ -94,7 +112,21 @@ export class Store {
     return ++this.seq;
   }
 
-  taken(provider: SandboxProvider, kind: SandboxKind, foreignId: string): boolean {
+  /** A new record (not stored yet: `add`), as every one starts: numbered, nothing received or sent, created `now` in its first status. */
+  newRecord(fields: NewRecord, now: number): Rec {
+    return {
+      seq: this.nextSeq(),
+      ...fields,
+      received: '0',
+      sentCrypto: '0',
+      txs: [],
+      createdAt: now,
+      updatedAt: null,
+      history: [{ status: fields.status, at: new Date(now).toISOString() }],
+    };
+  }
+
+  taken(provider: string, kind: SandboxKind, foreignId: string): boolean {
     return this.unique.has(Store.key(provider, kind, foreignId));
   }
 
@@ -102,7 +134,7 @@ export class Store {
     this.all.push(rec);
     this.tokens.set(rec.token, rec);
     this.ids.set(`${rec.provider}\u0000${rec.id}`, rec);
-    if (rec.provider !== 'cryptosteroid' && rec.foreignId !== null) {
+    if (this.rules.get(rec.provider)?.uniqueForeignId && rec.foreignId !== null) {
       this.unique.set(Store.key(rec.provider, rec.kind, rec.foreignId), rec);
     }
   }
@@ -111,21 +143,23 @@ export class Store {
     return this.tokens.get(token);
   }
 
-  byId(provider: SandboxProvider, id: string): Rec | undefined {
+  byId(provider: string, id: string): Rec | undefined {
     return this.ids.get(`${provider}\u0000${id}`);
   }
 
-  byForeignId(provider: SandboxProvider, kind: SandboxKind, foreignId: string): Rec | undefined {
+  byForeignId(provider: string, kind: SandboxKind, foreignId: string): Rec | undefined {
     return this.unique.get(Store.key(provider, kind, foreignId));
   }
 
   /**
-   * Finds what a control command names: a platform foreign_id (invoices first, then payment
-   * requests; `kind` disambiguates) or provider id; a CryptoSteroid invoiceId.
+   * Finds what a control command names: a foreign id where the provider keeps them unique (the
+   * platform's: its kinds in order, invoices first; `kind` disambiguates), else or failing that the
+   * provider's own id (a CryptoSteroid invoiceId).
    */
-  resolve(provider: SandboxProvider, ref: string, kind?: SandboxKind): Rec | undefined {
-    if (provider !== 'cryptosteroid') {
-      const kinds: SandboxKind[] = kind ? [kind] : ['invoice', 'payment_request'];
+  resolve(provider: string, ref: string, kind?: SandboxKind): Rec | undefined {
+    const rules = this.rules.get(provider);
+    if (rules?.uniqueForeignId) {
+      const kinds: readonly SandboxKind[] = kind ? [kind] : rules.kinds;
       for (const k of kinds) {
         const rec = this.byForeignId(provider, k, ref);
         if (rec) return rec;
@@ -140,44 +174,45 @@ export class Store {
     return this.all.length;
   }
 
-  list(provider?: SandboxProvider): Rec[] {
+  list(provider?: string): Rec[] {
     return provider ? this.all.filter((r) => r.provider === provider) : [...this.all];
   }
 
-  count(provider: SandboxProvider, foreignId: string, kind?: SandboxKind): number {
+  count(provider: string, foreignId: string, kind?: SandboxKind): number {
     return this.all.filter((r) => r.provider === provider && r.foreignId === foreignId && (!kind || r.kind === kind)).length;
   }
 
-  countStatus(provider: SandboxProvider, status: string): number {
+  countStatus(provider: string, status: string): number {
     return this.all.filter((r) => r.provider === provider && r.status === status).length;
+  }
+
+  /** The inspection view of a record (what tests and the control API see). */
+  view(rec: Rec): SandboxInvoice {
+    return {
+      provider: rec.provider,
+      kind: rec.kind,
+      id: rec.id,
+      foreignId: rec.foreignId,
+      ref: this.rules.get(rec.provider)?.uniqueForeignId ? (rec.foreignId ?? rec.id) : rec.id,
+      status: rec.status,
+      amount: rec.amount,
+      currency: rec.currency,
+      receivedAmount: rec.received,
+      payCurrency: rec.payCurrency,
+      cryptoAmount: rec.expectedCrypto,
+      cryptoReceived: rec.sentCrypto,
+      address: rec.address,
+      transactions: rec.txs.map((t) => ({ id: t.id, txid: t.txid, amount: t.amount, confirmations: t.confirmations })),
+      paymentUrl: String(rec.meta.paymentUrl ?? ''),
+      createdAt: iso(rec.createdAt) as string,
+      expiresAt: iso(rec.deadline),
+      history: rec.history.map((h) => ({ ...h })),
+      request: structuredClone(rec.request),
+    };
   }
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-export function view(rec: Rec): SandboxInvoice {
-  return {
-    provider: rec.provider,
-    kind: rec.kind,
-    id: rec.id,
-    foreignId: rec.foreignId,
-    ref: rec.provider === 'cryptosteroid' ? rec.id : (rec.foreignId ?? rec.id),
-    status: rec.status,
-    amount: rec.amount,
-    currency: rec.currency,
-    receivedAmount: rec.received,
-    payCurrency: rec.payCurrency,
-    cryptoAmount: rec.expectedCrypto,
-    cryptoReceived: rec.sentCrypto,
-    address: rec.address,
-    transactions: rec.txs.map((t) => ({ id: t.id, txid: t.txid, amount: t.amount, confirmations: t.confirmations })),
-    paymentUrl: String(rec.meta.paymentUrl ?? ''),
-    createdAt: iso(rec.createdAt) as string,
-    expiresAt: iso(rec.deadline),
-    history: rec.history.map((h) => ({ ...h })),
-    request: structuredClone(rec.request),
-  };
-}
 
 /** The record's deposit address in its payer currency: the same every time for one invoice and currency. */
 export function addressFor(rec: Rec): string {
@@ -192,26 +227,28 @@ export function setStatus(rec: Rec, status: string, reason?: string): void {
 }
 
 export class Stats {
-  private data: SandboxStats = Stats.empty();
+  private data: Record<string, ProviderStats>;
 
-  private static empty(): SandboxStats {
-    const one = (): ProviderStats => ({ received: 0, byKind: { invoice: 0, payment_request: 0 }, byStatus: {} });
-    return Object.fromEntries(SANDBOX_PROVIDERS.map((p) => [p, one()])) as SandboxStats;
+  constructor(providers: readonly string[]) {
+    const one = (): ProviderStats => ({ received: 0, byKind: Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<SandboxKind, number>, byStatus: {} });
+    this.data = Object.fromEntries(providers.map((p) => [p, one()]));
   }
 
-  received(provider: SandboxProvider, kind: SandboxKind): void {
+  received(provider: string, kind: SandboxKind): void {
     const s = this.data[provider];
+    if (!s) return;
     s.received += 1;
     s.byKind[kind] += 1;
   }
 
-  outcome(provider: SandboxProvider, label: string | number): void {
+  outcome(provider: string, label: string | number): void {
     const s = this.data[provider];
+    if (!s) return;
     const k = String(label);
     s.byStatus[k] = (s.byStatus[k] ?? 0) + 1;
   }
 
-  snapshot(): SandboxStats {
+  snapshot(): Record<string, ProviderStats> {
     return structuredClone(this.data);
   }
 }

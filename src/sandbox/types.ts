@@ -1,19 +1,24 @@
 /**
- * Public types of the sandbox provider (options, fault rules, inspection records). Internal
- * bookkeeping lives in `store.ts`; these are the shapes tests, benchmarks and the demo see.
+ * Public types of the sandbox provider (options, fault rules, inspection records), the same for
+ * every provider it emulates. Internal bookkeeping lives in `store.ts`; the provider interface in
+ * `context.ts`; what the built-in providers add (their names, credentials and options) comes from
+ * `registry.ts`. These are the shapes tests, benchmarks and the demo see.
  */
 import type { Logger } from 'pino';
+import type { Kind } from '../invoice/order.ts';
 
-export type SandboxProvider = 'cryptoprocessing' | 'alphapo' | 'cryptosteroid';
-export type PlatformProvider = 'cryptoprocessing' | 'alphapo';
-export type SandboxKind = 'invoice' | 'payment_request';
-export const SANDBOX_PROVIDERS: readonly SandboxProvider[] = ['cryptoprocessing', 'alphapo', 'cryptosteroid'];
+/** What a provider offers: the order kinds (src/invoice/order.ts). */
+export type SandboxKind = Kind;
+
+/** One provider's fixed test credentials (API key, secret, merchant id...), by name. */
+export type Credentials = Readonly<Record<string, string>>;
 
 export type FaultKind = 'latency' | '5xx' | '429' | 'reset' | 'commit-then-drop' | 'hang' | 'drip' | 'huge';
 
 /** One fault rule. Without `count` or `rate` it applies to every matching create until cleared. */
 export interface FaultRule {
-  provider?: SandboxProvider;
+  /** A provider's id (its mount); without it, every provider. */
+  provider?: string;
   kind?: SandboxKind;
   fault: FaultKind;
   /** Apply to the next N matching create requests, then drop the rule. */
@@ -26,27 +31,9 @@ export interface FaultRule {
   status?: 500 | 502 | 503 | 504;
   /** For `hang`, `drip` and `huge`: store the invoice first (the provider committed, then answered badly). */
   commit?: boolean;
-  /** Which requests it hits: creates (the default) or cancels (`5xx` and `reset` only). */
-  /** Which requests the rule targets: creates (default), cancels, or updates (CryptoSteroid's PATCH of the payment method). */
+  /** Which requests the rule targets: creates (default), cancels, or updates (a change of the payment method); `5xx` and `reset` only for the last two. */
   op?: 'create' | 'cancel' | 'update';
 }
-
-// Types, not interfaces, so they read as the plain records of credentials the adapters' `sandbox()` takes.
-export type PlatformCredentials = {
-  apiKey: string;
-  apiSecret: string;
-};
-
-export type CryptoSteroidCredentials = {
-  apiKey: string;
-  merchantId: string;
-};
-
-export type SandboxCredentials = {
-  cryptoprocessing: PlatformCredentials;
-  alphapo: PlatformCredentials;
-  cryptosteroid: CryptoSteroidCredentials;
-};
 
 /** Callback habits (docs/providers.md 1.5 duplicates, 6.14 escapes); settable at runtime. */
 export interface CallbackHabits {
@@ -68,7 +55,8 @@ export interface SandboxSchedule {
   delayMs?: number;
 }
 
-export interface SandboxOptions {
+/** The options of every sandbox, whatever providers it runs (the built-in ones add theirs: `SandboxOptions`). */
+export interface SandboxCoreOptions {
   /** 0 = random free port (default). */
   port?: number;
   /** Default 127.0.0.1. */
@@ -79,16 +67,8 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** Multiplies every provider-defined duration (900 s timer, 30 min, life_time, redelivery). Default 1. */
   timeScale?: number;
-  /** CryptoSteroid cap on unpaid NEW invoices (docs/providers.md 4.5, 6.4). Default 50. */
-  cryptosteroidNewCap?: number;
-  /**
-   * The answer to a create past the cap. CryptoSteroid documents the cap but neither its number nor
-   * its answer, so both are settable; default 429 `{statusCode: 429, message: "Too many unpaid
-   * invoices in status NEW (limit N)"}` (our wording).
-   */
-  cryptosteroidCapReply?: { status: number; message: string };
-  /** Merchant-account callback URLs for the platform (docs/providers.md 1.5). */
-  callbackUrls?: Partial<Record<PlatformProvider, string>>;
+  /** Merchant-account callback URLs, by provider, for providers that call back to one URL per account (docs/providers.md 1.5). */
+  callbackUrls?: Partial<Record<string, string>>;
   /** Redelivery delays in real ms; the last one repeats up to the provider's count. Default: the documented schedule scaled by timeScale. */
   redeliveryDelaysMs?: number[];
   /** Timeout for one callback delivery attempt. Default 10000 ms. */
@@ -100,23 +80,36 @@ export interface SandboxOptions {
   reorder?: boolean;
   /** true = always, false = never, a number = share. Default 0.5. */
   escapeSlashes?: boolean | number;
-  /** Enforce the documented HTTPS + domain-name rule on platform URLs (docs/providers.md 1.2). Default true. */
-  strictUrls?: boolean;
   logger?: Logger;
-  credentials?: Partial<SandboxCredentials>;
+  /** Overrides of providers' fixed test credentials, by provider, field by field. */
+  credentials?: Partial<Record<string, Partial<Credentials>>>;
   /** Random source for rates and shares (tests may pin it). Default Math.random. */
   random?: () => number;
 }
 
+/** Options of a callback about the merchant account rather than an invoice (the platform's deposits, withdrawals, exchanges). */
+export interface AccountCallbackOptions {
+  /** The crypto deposited or withdrawn; for exchange the currency sold. Default BTC (EUR for withdrawal_exchange, which sells fiat). */
+  currency?: string;
+  /** In `currency`. Defaults: 0.01 (crypto) or 100 (fiat). */
+  amount?: string;
+  /** The other currency of an exchange. Default EUR (BTC for withdrawal_exchange). */
+  convertTo?: string;
+  /** deposit: the address's foreign_id; withdrawal: the withdrawal's foreign_id. */
+  foreignId?: string;
+  /** Default `confirmed`; the documents also show `not_confirmed` and `cancelled`. */
+  status?: string;
+}
+
 /** Inspection view of one invoice / payment request / CryptoSteroid invoice. */
 export interface SandboxInvoice {
-  provider: SandboxProvider;
+  provider: string;
   kind: SandboxKind;
   /** The provider's id: integer text for platform invoices, UUID otherwise. */
   id: string;
-  /** foreign_id (platform) or externalId (CryptoSteroid, may be null). */
+  /** The merchant's id for it as the provider calls it (platform foreign_id, CryptoSteroid externalId; may be null). */
   foreignId: string | null;
-  /** What control endpoints take: foreign_id for the platform, invoiceId for CryptoSteroid. */
+  /** What control endpoints take: the foreign id where the provider keeps it unique (the platform), else the provider's id (CryptoSteroid invoiceId). */
   ref: string;
   /** The provider's own status text. */
   status: string;
@@ -142,7 +135,7 @@ export interface SandboxInvoice {
 
 export interface Delivery {
   seq: number;
-  provider: SandboxProvider;
+  provider: string;
   /** `account`: a callback about the merchant account (deposit, withdrawal, exchange), not an invoice. */
   kind: SandboxKind | 'account';
   /** The body's `type` (invoice, payment_request, deposit, deposit_exchange, withdrawal, ...). */
@@ -171,7 +164,6 @@ export interface ProviderStats {
   /** Outcome counts: HTTP status as text, or 'reset' / 'dropped' / 'hang' / 'drip' / 'huge'. */
   byStatus: Record<string, number>;
 }
-export type SandboxStats = Record<SandboxProvider, ProviderStats>;
 
 /** `pay-late`: a payment after the invoice ended (the provider's late-payment callback). */
 export type SandboxAction = 'pay' | 'pay-partly' | 'pick-currency' | 'confirm' | 'expire' | 'cancel' | 'fail' | 'pay-late';

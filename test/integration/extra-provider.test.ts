@@ -1,10 +1,10 @@
 /**
  * The provider boundary holds: a provider written inside this test, registered with the system
- * and changing nothing outside it, takes an order through the API, its lane's queue and worker, a
- * real HTTP stub of its own, its own signed callback route, and the results queue.
+ * and changing nothing outside it, takes an order through the API, its lane's queue and worker,
+ * the sandbox (its stand-in is one file of its own, test/fixtures/providers/testpay-sandbox.ts,
+ * registered with the sandbox beside the built-in ones), its own signed callback route, and the
+ * results queue: create -> the sandbox's signed callback -> paid, over real HTTP.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
@@ -13,6 +13,7 @@ import type { Status } from '../../src/invoice/state.ts';
 import { DEFAULT_ACCOUNT } from '../../src/lanes/key.ts';
 import { signBody, verifyBody } from '../../src/signing.ts';
 import type { ProviderModule } from '../../src/providers/types.ts';
+import { testPaySandbox } from '../fixtures/providers/testpay-sandbox.ts';
 import { startTestSystem, type TestSystem } from '../helpers/system.ts';
 
 interface TestPaySettings {
@@ -30,6 +31,12 @@ const testPay: ProviderModule<TestPaySettings> = {
   settings: z.strictObject({ base_url: z.url(), token: z.string().min(8) }).transform((s) => ({ baseUrl: s.base_url, token: s.token })),
   env: {},
   defaultAccount: () => ({ names: {}, problems: [] }),
+  // Its default account when it runs against the sandbox (whose stand-in the test registers there).
+  sandbox(box) {
+    const url = box.baseUrls.testpay;
+    const creds = box.credentials.testpay;
+    return url && creds ? { base_url: url, token: creds.token } : undefined;
+  },
   create(settings, deps) {
     const lane = deps.lane ?? { provider: 'testpay', account: DEFAULT_ACCOUNT };
     return {
@@ -78,30 +85,19 @@ const testPay: ProviderModule<TestPaySettings> = {
 
 describe('a provider registered by a test, through every layer', () => {
   let t: TestSystem;
-  let stub: Server;
   const seen: Array<{ auth?: string; body: string }> = [];
   const TOKEN = 'testpay-token-1234';
 
   before(async () => {
-    stub = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        seen.push({ auth: req.headers.authorization, body });
-        const ref = (JSON.parse(body) as { ref: string }).ref;
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `tp-${ref}`, url: `https://pay.testpay.example/${ref}` }));
-      });
-    });
-    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
     t = await startTestSystem({
       providers: [testPay],
-      accounts: [{ provider: 'testpay', account: DEFAULT_ACCOUNT, settings: testPay.settings.parse({ base_url: base, token: TOKEN }), tuning: {}, source: 'test' }],
+      sandbox: { providers: [testPaySandbox({ token: TOKEN, onCreate: (req) => seen.push(req) })] },
     });
+    // A merchant account's callback URL, set at the provider (here: the sandbox) like the platform's.
+    t.sandbox.setCallbackUrl('testpay', `${t.api}/webhooks/testpay`);
   });
   after(async () => {
     await t.close();
-    await new Promise<void>((resolve) => stub.close(() => resolve()));
   });
 
   it('is validated by its own rules, created through its lane, followed by its own callback route, and published', async () => {
@@ -119,10 +115,17 @@ describe('a provider registered by a test, through every layer', () => {
     const view = await t.get('/v1/invoices/testpay/tp-1');
     assert.equal(view.body.payment_url, 'https://pay.testpay.example/tp-1');
 
+    // The payer pays: the sandbox's TestPay calls back, signed, to the account's URL.
+    assert.equal(t.sandbox.pay('testpay', 'tp-1').status, 'paid');
+    const delivered = await t.waitFor(async () => t.sandbox.deliveries().find((d) => d.provider === 'testpay' && d.result === 200), 'the paid callback delivered');
+    await t.waitFor(async () => (await t.system.store.get('testpay', 'tp-1'))?.status === 'paid', "paid by the sandbox's callback");
+
     // Its callback: the route comes from its callback style, the check from its adapter.
     const cb = JSON.stringify({ id: 'tp-tp-1', ref: 'tp-1', state: 'paid', paid: '12.30', currency: 'EUR' });
+    assert.equal(delivered.body, cb);
     const forged = await fetch(`${t.api}/webhooks/testpay`, { method: 'POST', headers: { 'x-testpay-signature': signBody(cb, 'wrong-token-0000') }, body: cb });
     assert.equal(forged.status, 401);
+    // The same callback again (a redelivery) is taken, and is the same event.
     const ok = await fetch(`${t.api}/webhooks/testpay`, { method: 'POST', headers: { 'x-testpay-signature': signBody(cb, TOKEN) }, body: cb });
     assert.equal(ok.status, 200);
 
