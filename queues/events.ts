@@ -8,16 +8,14 @@
 import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
 import { z } from 'zod';
 import { encodeForeignId } from '../src/ids.ts';
-import { MessageRouteSchema } from '../src/invoice/track.ts';
-import { UpdateSchema } from '../src/providers/types.ts';
+import { ProviderMessageSchema } from '../src/invoice/track.ts';
 
 export const EVENTS_QUEUE = 'invoice-events';
 
 /** Job data of `invoice-events`, v1: a stored provider message (src/invoice/track.ts `ProviderMessage`). */
 export const EventJobSchema = z.strictObject({
   v: z.literal(1),
-  ...MessageRouteSchema.shape,
-  update: UpdateSchema,
+  ...ProviderMessageSchema.shape,
   received_at: z.iso.datetime(),
 });
 export type EventJob = z.infer<typeof EventJobSchema>;

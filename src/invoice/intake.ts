@@ -12,7 +12,7 @@ import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
 import { KINDS, OrderSchema, forbiddenKeys, orderHash, type Order, type OrderRef } from './order.ts';
 import { FeeSchema, PayToSchema, TransactionSchema } from './result.ts';
 import { STATUSES } from './state.ts';
-import type { HistoryEntry, InvoiceRecord } from './record.ts';
+import { HistoryEntrySchema, type HistoryEntry, type InvoiceRecord } from './record.ts';
 import type { InvoiceStore } from './store.ts';
 import type { ProviderAdapter } from '../providers/types.ts';
 import { activeTraceparent } from '../observability/tracing.ts';
@@ -24,15 +24,6 @@ export interface IntakeLane {
 
 /** Gives orders of one lane their create jobs (idempotent: an order that has its job keeps it). */
 export type EnqueueOrders = (lane: string, orders: OrderRef[]) => Promise<void>;
-
-/** A history entry as the view shows it (store.ts `HistoryEntry`; the guard below keeps their fields the same). */
-export const HistoryEntrySchema = z.object({
-  at: z.iso.datetime(),
-  from: z.enum(STATUSES).nullable(),
-  to: z.enum(STATUSES),
-  source: z.string().describe('where the change came from: api, create, callback, poll, operator...'),
-  reason: z.string().optional(),
-});
 
 const text = z.string().nullable();
 
@@ -78,11 +69,6 @@ export const InvoiceViewSchema = z.object({
   history: z.array(HistoryEntrySchema).optional().describe('every transition, oldest first (only on GET)'),
 });
 export type InvoiceView = z.infer<typeof InvoiceViewSchema>;
-
-// Compile-time drift guard: the history schema names exactly the fields of the store's entries.
-type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
-const historyKeys: SameKeys<z.infer<typeof HistoryEntrySchema>, HistoryEntry> = true;
-void historyKeys;
 
 export type IntakeResult =
   { outcome: 'accepted' | 'existing'; invoice: InvoiceView } | { outcome: 'conflict'; foreign_id: string; message: string } | { outcome: 'invalid'; issues: FieldIssue[] };

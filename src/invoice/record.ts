@@ -9,11 +9,12 @@
  * its own: an open invoice is then one compact hash, about 200 bytes less than a hash and a list.
  * store.ts writes it; nothing here touches Redis.
  */
+import { z } from 'zod';
 import { decodeForeignId } from '../ids.ts';
 import { DEFAULT_ACCOUNT, laneKey } from '../lanes/key.ts';
 import type { Kind, Order, ProviderId } from './order.ts';
 import type { Fee, PayTo, Transaction } from './result.ts';
-import type { Status } from './state.ts';
+import { STATUSES, type Status } from './state.ts';
 
 /** Record fields, all strings in Redis. */
 export interface InvoiceRecord {
@@ -125,13 +126,15 @@ export interface InvoiceEvent {
   detail: Record<string, unknown>;
 }
 
-export interface HistoryEntry {
-  at: string;
-  from: Status | null;
-  to: Status;
-  source: string;
-  reason?: string;
-}
+/** One transition in a record's history, as stored and as the invoice view shows it. */
+export const HistoryEntrySchema = z.object({
+  at: z.iso.datetime(),
+  from: z.enum(STATUSES).nullable(),
+  to: z.enum(STATUSES),
+  source: z.string().describe('where the change came from: api, create, callback, poll, operator...'),
+  reason: z.string().optional(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 
 export type ChangeFields = Partial<Record<keyof InvoiceRecord, string | number | null>>;
 

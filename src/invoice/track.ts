@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { add, compare, isZero, normalize, subFloor } from '../money.ts';
-import type { ProviderAdapter, ProviderUpdate, Transaction } from '../providers/types.ts';
+import { UpdateSchema, type ProviderAdapter, type ProviderUpdate, type Transaction } from '../providers/types.ts';
 import { AccountName, laneKey } from '../lanes/key.ts';
 import { ProviderName } from './order.ts';
 import { isTerminal, type Status } from './state.ts';
@@ -363,7 +363,7 @@ export function composeReason(provider: string | undefined, note: string | undef
 
 /**
  * Whose route received a provider message: what a stored message holds besides the provider's
- * word (`update`). The events queue's job schema is made of it (queues/events.ts `EventJobSchema`).
+ * word (`update`).
  */
 export const MessageRouteSchema = z.strictObject({
   provider: ProviderName,
@@ -374,7 +374,8 @@ export const MessageRouteSchema = z.strictObject({
 });
 
 /** A stored provider message, as the events queue holds it: whose route received it, and its word. */
-export type ProviderMessage = z.infer<typeof MessageRouteSchema> & { update: ProviderUpdate };
+export const ProviderMessageSchema = MessageRouteSchema.extend({ update: UpdateSchema });
+export type ProviderMessage = z.infer<typeof ProviderMessageSchema>;
 
 /** Finds the invoice a message names (by our record id, its foreign_id, or the one it was reissued under) and applies it. */
 export async function handleEvent(store: InvoiceStore, job: ProviderMessage): Promise<TrackOutcome> {

@@ -13,7 +13,7 @@ import type { InvoiceStore } from '../invoice/store.ts';
 import { TERMINAL } from '../invoice/state.ts';
 import { describeLane, type Lanes } from '../lanes/lane.ts';
 import type { HttpRequest } from '../providers/http.ts';
-import { within as withinMs } from '../background/within.ts';
+import { within } from '../background/within.ts';
 
 const P = 'invoice_worker_';
 /** A scrape must answer even while Redis hangs: Redis-backed gauges give up after this. */
@@ -59,8 +59,9 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
 
-function within<T>(p: Promise<T>, what: string): Promise<T> {
-  return withinMs(p, COLLECT_TIMEOUT_MS, what);
+/** A read for a scrape, bounded so a Redis that never answers cannot hold the scrape. */
+function collected<T>(p: Promise<T>, what: string): Promise<T> {
+  return within(p, COLLECT_TIMEOUT_MS, what);
 }
 
 export function createMetrics(opts: MetricsOptions): Metrics {
@@ -111,7 +112,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     // One read of every lane per scrape, shared by the three gauges below.
     let pending: Promise<Awaited<ReturnType<typeof describeLane>>[]> | undefined;
     const read = (): Promise<Awaited<ReturnType<typeof describeLane>>[]> => {
-      pending ??= within(Promise.all([...lanes.values()].map((l) => describeLane(l, Date.now(), (k) => store.unpaidCount(k)))), 'lane status').finally(() => {
+      pending ??= collected(Promise.all([...lanes.values()].map((l) => describeLane(l, Date.now(), (k) => store.unpaidCount(k)))), 'lane status').finally(() => {
         setImmediate(() => {
           pending = undefined;
         });
@@ -223,7 +224,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     registers: [registry],
     async collect() {
       this.set(
-        await within(store.ping(), 'redis ping').then(
+        await collected(store.ping(), 'redis ping').then(
           () => 1,
           () => 0,
         ),
@@ -233,7 +234,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   // Both from one INFO per scrape: the headroom alert divides them (deploy/prometheus/alerts.yml).
   let memory: Promise<{ used: number; max: number } | null> | undefined;
   const readMemory = (): Promise<{ used: number; max: number } | null> => {
-    memory ??= within(store.memory(), 'redis memory')
+    memory ??= collected(store.memory(), 'redis memory')
       .catch(() => null)
       .finally(() => {
         setImmediate(() => {
@@ -268,7 +269,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     async collect() {
       this.reset();
       try {
-        const all = await within(Promise.all(opts.queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as const)), 'queue counts');
+        const all = await collected(Promise.all(opts.queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as const)), 'queue counts');
         for (const [queue, counts] of all) {
           for (const state of JOB_STATES) this.set({ queue, state }, counts[state] ?? 0);
         }
@@ -282,7 +283,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Results recorded but not yet published to invoice-results (relay backlog).',
     registers: [registry],
     async collect() {
-      this.set(await within(store.outboxLength(), 'outbox length').catch(() => 0));
+      this.set(await collected(store.outboxLength(), 'outbox length').catch(() => 0));
     },
   });
   new Gauge({
@@ -290,7 +291,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Age of the oldest unpublished result (relay lag); 0 when the outbox is empty.',
     registers: [registry],
     async collect() {
-      const oldest = await within(store.oldestOutboxAt(), 'outbox head').catch(() => null);
+      const oldest = await collected(store.oldestOutboxAt(), 'outbox head').catch(() => null);
       this.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
     },
   });
@@ -299,7 +300,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Orders parked for an operator (outcome unknown, duplicate at the provider).',
     registers: [registry],
     async collect() {
-      this.set(await within(store.parkedCount(), 'reconciliation list').catch(() => 0));
+      this.set(await collected(store.parkedCount(), 'reconciliation list').catch(() => 0));
     },
   });
   new Gauge({
@@ -307,7 +308,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Open invoices waiting for their first poll in the poll index (each gets its poll job when that falls due).',
     registers: [registry],
     async collect() {
-      this.set(await within(store.pollIndexCount([...(opts.lanes?.keys() ?? [])]), 'poll index').catch(() => 0));
+      this.set(await collected(store.pollIndexCount([...(opts.lanes?.keys() ?? [])]), 'poll index').catch(() => 0));
     },
   });
   new Gauge({
@@ -315,7 +316,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Orders accepted and not yet at the provider (includes failed submissions awaiting a retry).',
     registers: [registry],
     async collect() {
-      this.set(await within(store.queuedCount(), 'queued index').catch(() => 0));
+      this.set(await collected(store.queuedCount(), 'queued index').catch(() => 0));
     },
   });
 
