@@ -110,11 +110,6 @@ const SCRIPTS = {
     ],
     string
   >('iwApply', null, new URL('./lua/apply.lua', import.meta.url)),
-  markFresh: new LuaScript<[record: string, listing: string, clock: string, submitting: string, updatedAt: string, id: string], [] | ['marked' | 'as-is', string[]]>(
-    'iwMarkFresh',
-    3,
-    new URL('./lua/mark-fresh.lua', import.meta.url),
-  ),
   reserveAlias: new LuaScript<[record: string, marker: string, foreignId: string, at: string], number>('iwReserve', 1, new URL('./lua/reserve-alias.lua', import.meta.url)),
   releaseAlias: new LuaScript<[record: string, foreignId: string], number>('iwReleaseAlias', 1, new URL('./lua/release-alias.lua', import.meta.url)),
 };
@@ -236,33 +231,6 @@ export class InvoiceStore extends StoreIndexes {
     // Records written before the history moved into the record began it in a list of their own.
     const [legacy, lines] = await Promise.all([this.redis.lrange(`${this.layout.keysOf(laneOfId(id)).prefix}:hist:${id}`, 0, -1), this.redis.hget(this.recordKey(id), 'history')]);
     return [...legacy, ...(lines ? lines.split('\n') : [])].map((s) => JSON.parse(s) as HistoryEntry);
-  }
-
-  /**
-   * The submit marker of a fresh queued order (no marker, not parked) written in the same step as
-   * the read (lua/mark-fresh.lua): `marked` with the record before and after, as `apply` of
-   * `{ whileIn: ['queued'], guard: no reconcile, no marker, fields: { submitting, submit_attempts + 1 } }`
-   * and `durable: 'submit'` would give them. Otherwise nothing is written and the caller gets the
-   * record as read (`as-is`) to decide on, or `missing`.
-   */
-  async markFresh(
-    lane: string,
-    foreignId: string,
-  ): Promise<{ kind: 'marked'; before: InvoiceRecord; record: InvoiceRecord } | { kind: 'as-is'; record: InvoiceRecord } | { kind: 'missing' }> {
-    const id = invoiceId(lane, foreignId);
-    const mark = this.durability?.mark();
-    const at = new Date();
-    const out = await this.scripts.markFresh(this.recordKey(id), this.listing.index(lane), this.listing.clock(lane), String(at.getTime()), at.toISOString(), id);
-    if (out.length === 0) return { kind: 'missing' };
-    const [kind, list] = out;
-    const raw: Record<string, string> = {};
-    for (let i = 0; i < list.length; i += 2) raw[list[i]!] = list[i + 1]!;
-    const before = fromRaw(id, raw);
-    if (kind === 'as-is') return { kind, record: before };
-    const fields = { updated_at: at.toISOString(), submitting: String(at.getTime()), submit_attempts: String(before.submit_attempts + 1) };
-    const record = withFields(before, fields);
-    if (this.durability && mark !== undefined) await this.confirmApplied(this.durability, mark, before, fields, record, { source: 'create', fields }, { durable: 'submit' });
-    return { kind, before, record };
   }
 
   /**

@@ -59,12 +59,7 @@ const MAX_RECOVERIES = 5;
 /** Submits the order `foreignId` of lane `lane` (the lane key) through that lane's adapter. */
 export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: string, depth = 0): Promise<SubmitOutcome> {
   const { store, adapter } = deps;
-  // The common first attempt in one round trip: a fresh queued order (no marker, not parked) is read
-  // and marked in one step, where nothing needs deciding between the read and the marker (a lane
-  // with a cap of unpaid invoices reserves its slot in between, so it takes the path below).
-  const fresh = adapter.maxUnpaid === undefined ? await store.markFresh(lane, foreignId) : undefined;
-  if (fresh?.kind === 'marked') return send(deps, lane, foreignId, fresh.before, fresh.record, false, depth);
-  const record = fresh ? (fresh.kind === 'as-is' ? fresh.record : null) : await store.get(lane, foreignId);
+  const record = await store.get(lane, foreignId);
   // Jobs are only added for recorded orders; one without a record cannot succeed by retrying.
   if (!record) throw new MissingRecord('no invoice record for this job');
   if (record.status !== 'queued') return { kind: 'done', status: record.status };
@@ -112,12 +107,8 @@ export async function submitOrder(deps: SubmitDeps, lane: string, foreignId: str
     // Another attempt holds the marker now and is sending: this one sends nothing (and the next attempt reconciles if needed).
     return { kind: 'retry', error: new ConcurrentAttempt('another attempt of this order is sending it'), disposition: 'retry' };
   }
-  return send(deps, lane, foreignId, record, marked.record, resend, depth);
-}
+  const current = marked.record;
 
-/** The create request of an order whose marker is written (`record` before it, `current` with it), and what its answer makes of the order. */
-async function send(deps: SubmitDeps, lane: string, foreignId: string, record: InvoiceRecord, current: InvoiceRecord, resend: boolean, depth: number): Promise<SubmitOutcome> {
-  const { store, adapter } = deps;
   let result: CreateResult;
   try {
     // Under the provider-side foreign_id: the order's own, or the one an operator reissued it under.

@@ -1,4 +1,4 @@
--- Not a script of its own: included by accept.lua, apply.lua and mark-fresh.lua, after they set the local `clock`
+-- Not a script of its own: included by accept.lua and apply.lua, after they set the local `clock`
 -- to the lane prefix's listing clock key. Leaves the score in the local `score`.
 --
 -- The listing indexes' score (ms, with microseconds): Redis's own clock, and strictly after the last
