@@ -92,7 +92,6 @@ const SCRIPTS = {
   >('iwAccept', 5, new URL('./lua/accept.lua', import.meta.url)),
   apply: new LuaScript<
     [
-      numberOfKeys: number,
       record: string,
       outbox: string,
       queued: string,
@@ -104,19 +103,21 @@ const SCRIPTS = {
       statusBefore: string,
       statusAfter: string,
       clock: string,
-      // Then the lookup keys to write (`writeLookup`), then the arguments: version, history entry,
-      // outbox entry, id, now, retention ms, ops, first poll, the lookup keys' mode, the fields.
-      ...lookupKeysThenArgs: string[],
+      version: string,
+      hist: string,
+      outboxEntry: string,
+      id: string,
+      now: string,
+      retentionMs: string,
+      ops: string,
+      firstPoll: string,
+      ...fields: string[],
     ],
     string
-  >('iwApply', null, new URL('./lua/apply.lua', import.meta.url)),
+  >('iwApply', 11, new URL('./lua/apply.lua', import.meta.url)),
   reserveAlias: new LuaScript<[record: string, marker: string, foreignId: string, at: string], number>('iwReserve', 1, new URL('./lua/reserve-alias.lua', import.meta.url)),
   releaseAlias: new LuaScript<[record: string, foreignId: string], number>('iwReleaseAlias', 1, new URL('./lua/release-alias.lua', import.meta.url)),
 };
-
-/** The keys every apply.lua call names (the lookup keys it writes come after them). */
-const APPLY_KEYS = 11;
-const NO_LOOKUPS = { keys: [] as string[], mode: '' as const };
 
 /** What a store is built from (src/system.ts; tests build their own). */
 export interface StoreOptions {
@@ -286,10 +287,7 @@ export class InvoiceStore extends StoreIndexes {
       const next = withFields(record, fields);
       const due = change.firstPoll?.(next);
       const firstPoll = due === null || due === undefined ? '' : String(Math.round(due));
-      const ops = upkeep(record, fields);
-      const lookups = this.writeLookup(keys, ops, next, fields);
       const out = await this.scripts.apply(
-        APPLY_KEYS + lookups.keys.length,
         this.recordKey(id),
         keys.outbox,
         keys.queued,
@@ -298,22 +296,23 @@ export class InvoiceStore extends StoreIndexes {
         this.polls.key(lane),
         this.unpaidIndex(lane),
         ...this.listing.changeKeys(lane, record.status, fields.status as Status | undefined),
-        ...lookups.keys,
         String(record.version),
         hist,
         outbox,
         id,
         String(at.getTime()),
         String(this.recordRetentionMs),
-        ops,
+        upkeep(record, fields),
         firstPoll,
-        lookups.mode,
         ...pairs(fields),
       );
       if (out === 'missing') return { kind: 'missing' };
       if (out === 'ok') {
         // The script applied exactly these fields to exactly this version: merge instead of re-reading.
         const applied = { kind: 'applied' as const, record: next, published: outbox !== '' };
+        // Operator lookup keys (provider invoice id, txids): after the step, best effort, not waited
+        // for (the caller's next command on this connection runs after them); see `writeLookup`.
+        void this.writeLookup(keys, record, next, fields);
         if (this.durability && mark !== undefined) await this.confirmApplied(this.durability, mark, record, fields, applied.record, change, options);
         return applied;
       }
@@ -330,21 +329,22 @@ export class InvoiceStore extends StoreIndexes {
    * with the same RECORD_RETENTION window at the same moment, or none while the record is kept),
    * so the keys go when the record goes. Keys, not fields of one hash: Redis 7.0 expires keys only.
    *
-   * Written by apply.lua in the change's own step (one command fewer per created invoice than a
-   * `SET` after it). Nothing decides on these keys: a key that outlives its record by a moment
-   * finds nothing, and the operator searches by foreign_id instead. An old provider invoice id
-   * (before a reissue) keeps naming the order. Here: which keys a change writes (after the record
-   * is `after`), and whether with the retention as expiry ('x') or kept ('').
+   * Not inside apply.lua on purpose: the index only helps an operator find a record, nothing decides on
+   * it, so a failure here must not fail (or retry) the change that already happened. A key that is
+   * missing (a failed write) or outlives its record by a moment finds nothing: the operator searches
+   * by foreign_id instead. An old provider invoice id (before a reissue) keeps naming the order.
    */
-  private writeLookup(keys: StoreKeys, ops: string, after: InvoiceRecord, fields: Record<string, string>): { keys: string[]; mode: '' | 'x' } {
-    const expiry = ops.charAt(3);
+  private async writeLookup(keys: StoreKeys, before: InvoiceRecord, after: InvoiceRecord, fields: Record<string, string>): Promise<void> {
+    const expiry = upkeep(before, fields).charAt(3);
     const found = (!!fields.provider_invoice_id || 'transactions' in fields) && (!!after.provider_invoice_id || after.transactions.length > 0);
-    if (!found && expiry !== 'e' && expiry !== 'p') return NO_LOOKUPS;
+    if (!found && expiry !== 'e' && expiry !== 'p') return;
     const expiring = placement(after.status, after.reconcile !== null).expiring && this.recordRetentionMs > 0;
-    const targets = after.provider_invoice_id ? [lookupKey(keys, 'pid', after.provider_invoice_id)] : [];
-    for (const t of after.transactions) if (t.txid) targets.push(lookupKey(keys, 'tx', t.txid));
+    const targets = [
+      ...(after.provider_invoice_id ? [lookupKey(keys, 'pid', after.provider_invoice_id)] : []),
+      ...after.transactions.filter((t) => t.txid).map((t) => lookupKey(keys, 'tx', t.txid)),
+    ];
     // A plain SET drops an earlier expiry: a record parked again is kept, and so are its keys.
-    return { keys: targets, mode: expiring ? 'x' : '' };
+    await Promise.all(targets.map((k) => (expiring ? this.redis.set(k, after.id, 'PX', this.recordRetentionMs) : this.redis.set(k, after.id)))).catch(() => undefined);
   }
 
   /** Record ids the operator lookup keys name for a provider invoice id or a txid, over every lane prefix (see `writeLookup`). */
@@ -405,7 +405,6 @@ export class InvoiceStore extends StoreIndexes {
     for (const k of Object.keys(fields)) restore[k] = raw[k] ?? '';
     const keys = this.layout.keysOf(after.lane);
     await this.scripts.apply(
-      APPLY_KEYS,
       this.recordKey(after.id),
       keys.outbox,
       keys.queued,
@@ -421,7 +420,6 @@ export class InvoiceStore extends StoreIndexes {
       String(Date.now()),
       String(this.recordRetentionMs),
       upkeep(after, restore),
-      '',
       '',
       ...pairs(restore),
     );

@@ -25,15 +25,14 @@ function readLua(file: URL): string {
 
 /**
  * One script: its command name (unique per connection), how many of its arguments are keys (they
- * come first; null when it varies: each call then passes the count as its first argument), and its
- * text, read from `file` now. `Args` and `Result` type its calls.
+ * come first), and its text, read from `file` now. `Args` and `Result` type its calls.
  */
 export class LuaScript<Args extends ReadonlyArray<string | number>, Result> {
   readonly lua: string;
 
   constructor(
     readonly name: string,
-    readonly numberOfKeys: number | null,
+    readonly numberOfKeys: number,
     file: URL,
   ) {
     this.lua = readLua(file);
@@ -41,7 +40,7 @@ export class LuaScript<Args extends ReadonlyArray<string | number>, Result> {
 
   /** The script as a function on `redis`: defined on that connection the first time, then each call is one EVALSHA. */
   on(redis: Redis | Cluster): (...args: Args) => Promise<Result> {
-    if (!(this.name in redis)) redis.defineCommand(this.name, { ...(this.numberOfKeys === null ? {} : { numberOfKeys: this.numberOfKeys }), lua: this.lua });
+    if (!(this.name in redis)) redis.defineCommand(this.name, { numberOfKeys: this.numberOfKeys, lua: this.lua });
     const command = (redis as unknown as Record<string, (...args: Args) => Promise<Result>>)[this.name] as (...args: Args) => Promise<Result>;
     return command.bind(redis);
   }

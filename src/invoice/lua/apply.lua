@@ -2,12 +2,10 @@
 -- outbox entry and its index and expiry changes, in one step (InvoiceStore.apply).
 -- KEYS: record, outbox, idx:queued, idx:reconcile, idx:open, the lane's poll index, the lane's unpaid
 -- index, the lane's listing index, the status index of the record's status before and after the
--- change (the same key when the status stays; see `listingKeys`), the lane prefix's listing clock,
--- then the operator lookup keys to write (none or more; InvoiceStore `writeLookup`)
+-- change (the same key when the status stays; see `listingKeys`), the lane prefix's listing clock
 -- ARGV: expected version, history entry ('' none), outbox entry ('' none), id, now ms, record
 -- retention ms ('0': kept for ever), the index and expiry changes (`upkeep`: '' none), when the
--- first poll is due ('' none; `Change.firstPoll`), how the lookup keys are written ('x': with the
--- record's retention as their expiry, else kept), then the fields as name, value pairs ('' removes
+-- first poll is due ('' none; `Change.firstPoll`), then the fields as name, value pairs ('' removes
 -- the field)
 -- Returns 'ok'; 'missing' when there is no record; 'stale' when its version is not the expected one.
 -- The version check makes the caller's copy the record as it is here, so the caller works out
@@ -20,7 +18,7 @@ local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return 'missing' end
 if v ~= ARGV[1] then return 'stale' end
 local set, del = { 'version', tostring(tonumber(v) + 1) }, {}
-for i = 10, #ARGV, 2 do
+for i = 9, #ARGV, 2 do
   if ARGV[i + 1] == '' then del[#del + 1] = ARGV[i] else set[#set + 1] = ARGV[i]; set[#set + 1] = ARGV[i + 1] end
 end
 if ARGV[2] ~= '' then
@@ -42,11 +40,6 @@ redis.call('ZADD', KEYS[8], score, ARGV[4])
 if KEYS[9] ~= KEYS[10] then
   redis.call('ZREM', KEYS[9], ARGV[4])
   redis.call('ZADD', KEYS[10], score, ARGV[4])
-end
--- Operator lookup keys (provider invoice id, txids), each naming the record id; with the record's
--- expiry when its retention starts or restarts here, else none (a record parked again is kept).
-for i = 12, #KEYS do
-  if ARGV[9] == 'x' then redis.call('SET', KEYS[i], ARGV[4], 'PX', ARGV[6]) else redis.call('SET', KEYS[i], ARGV[4]) end
 end
 local ops = ARGV[7]
 if ops == '' then return 'ok' end
