@@ -58,10 +58,18 @@ export function spawnTs(
   nodeFlags: string[] = [],
   runtime: 'dist' | 'tsx' = RUNTIME,
 ): Child {
+  return spawnNode(name, [...nodeFlags, ...commandFor(script, runtime), ...args], env, dir);
+}
+
+/**
+ * `node <argv>` in `cwd` (this checkout, or another revision's tree: bench/all-in-one.ts
+ * `BENCH_ALL_IN_ONE_BEFORE`), its output in `<dir>/<name>.log`.
+ */
+export function spawnNode(name: string, argv: string[], env: Record<string, string>, dir: string, cwd: string = ROOT): Child {
   const logFile = join(dir, `${name}.log`);
   const fd = openSync(logFile, 'w');
-  const proc = spawn(process.execPath, [...nodeFlags, ...commandFor(script, runtime), ...args], {
-    cwd: ROOT,
+  const proc = spawn(process.execPath, argv, {
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', fd, fd],
   });

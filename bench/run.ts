@@ -22,7 +22,8 @@
  * BENCH_CONCURRENCY operations in flight and BENCH_BATCH orders per create job add), BENCH_LEDGER_RUNS (3),
  * BENCH_NODE_FLAGS (extra node flags for every API and worker process, e.g. V8 heap settings),
  * BENCH_ALL_IN_ONE_ORDERS (5000 per run), BENCH_ALL_IN_ONE_BATCH (500), BENCH_ALL_IN_ONE_PROFILE (1; 0: no
- * profiled run), BENCH_HOT_PATH_PARTS (bodycap,deadline,money,keys,tracing,listing), BENCH_HOT_PATH_ROUNDS (3),
+ * profiled run), BENCH_ALL_IN_ONE_BEFORE (a git revision whose one-process start runs beside this checkout's,
+ * run by run), BENCH_HOT_PATH_PARTS (bodycap,deadline,money,keys,tracing,listing), BENCH_HOT_PATH_ROUNDS (3),
  * BENCH_HOT_PATH_REQUESTS (10000 per round and side), BENCH_HOT_PATH_APPLIES (500 per round and side),
  * BENCH_HOT_PATH_LEDGER_ORDERS (3000), BENCH_BEFORE_LISTING (12d2958: the git revision before the listing indexes),
  * BENCH_SCENARIOS (all-in-one,hot-path,create,pinned,ledger,latency,checkout,callbacks,polling,lanes,durability,cluster,profile).
@@ -104,6 +105,7 @@ const S = {
   allInOneOrders: int('BENCH_ALL_IN_ONE_ORDERS', 5000),
   allInOneBatch: Math.min(1000, Math.max(1, int('BENCH_ALL_IN_ONE_BATCH', 500))),
   allInOneProfile: env.BENCH_ALL_IN_ONE_PROFILE !== '0',
+  allInOneBefore: env.BENCH_ALL_IN_ONE_BEFORE || undefined,
   hotPathParts: new Set((env.BENCH_HOT_PATH_PARTS ?? HOT_PATH_PARTS.join(',')).split(',').map((s) => s.trim())),
   hotPathRounds: Math.max(1, int('BENCH_HOT_PATH_ROUNDS', 3)),
   hotPathRequests: Math.max(100, int('BENCH_HOT_PATH_REQUESTS', 10_000)),
@@ -773,6 +775,7 @@ async function main(): Promise<void> {
         timeoutMs: S.timeoutMs,
         profile: S.allInOneProfile,
         profileDir: env.BENCH_CPU_PROFILE_DIR,
+        before: S.allInOneBefore,
         progress,
         cleanup: e.cleanup,
       }),

@@ -30,6 +30,10 @@ export function submitDeps(ctx: WorkerContext, lane: Lane): SubmitDeps {
 }
 
 export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Worker): OutcomeProcessor<CreateJob, { status: string }> {
+  // The same for every job of the lane: made once, not per attempt.
+  const deps = submitDeps(ctx, lane);
+  const pauseQueue = (ms: number): Promise<void> => worker().rateLimit(ms);
+  const breakerOpened = (key: string): void => ctx.metrics?.breakerOpened(key);
   return async (job, out, jobLog) => {
     const data = parseJob(CreateJobSchema, job);
     const { foreign_id } = data;
@@ -37,17 +41,16 @@ export function createProcessor(ctx: WorkerContext, lane: Lane, worker: () => Wo
     out.context({ foreign_id });
     // Only the breaker's rare lines need it: a child logger per job costs more than the job's own line.
     let child: ReturnType<typeof jobLog> | undefined;
-    const pauseQueue = (ms: number): Promise<void> => worker().rateLimit(ms);
     const gate = new LaneGate(lane, {
       pauseQueue,
       waits: (fields, msg) => out.debug(fields, msg),
       log: () => (child ??= jobLog().child({ foreign_id })),
-      breakerOpened: (key) => ctx.metrics?.breakerOpened(key),
+      breakerOpened,
     });
     await gate.enter();
 
     const started = performance.now();
-    const outcome = await submitOrder(submitDeps(ctx, lane), lane.key, foreign_id).catch((err: unknown) => {
+    const outcome = await submitOrder(deps, lane.key, foreign_id).catch((err: unknown) => {
       throw err instanceof MissingRecord ? new UnrecoverableError(err.message) : err;
     });
     const ms = Math.round(performance.now() - started);

@@ -47,6 +47,31 @@ function handedBack(err: unknown): boolean {
   return err instanceof RateLimitError || err instanceof DelayedError || err instanceof WaitingError || err instanceof WaitingChildrenError;
 }
 
+/** What one attempt said (the last word wins) and the fields its line carries; one object per attempt, no closures. */
+class Attempt implements JobOutcome {
+  said: { level: Level; fields: Record<string, unknown>; msg: string; finalMsg?: string } | undefined;
+  fields: Record<string, unknown> | undefined;
+
+  debug(fields: Record<string, unknown>, msg: string): void {
+    this.said = { level: 'debug', fields, msg };
+  }
+  info(fields: Record<string, unknown>, msg: string): void {
+    this.said = { level: 'info', fields, msg };
+  }
+  warn(fields: Record<string, unknown>, msg: string): void {
+    this.said = { level: 'warn', fields, msg };
+  }
+  error(fields: Record<string, unknown>, msg: string): void {
+    this.said = { level: 'error', fields, msg };
+  }
+  failed(fields: Record<string, unknown>, msg: string, finalMsg: string): void {
+    this.said = { level: 'warn', fields, msg, finalMsg };
+  }
+  context(fields: Record<string, unknown>): void {
+    this.fields = { ...this.fields, ...fields };
+  }
+}
+
 /** Wraps a processor so each attempt writes exactly one outcome line. */
 export function withOutcomeLine<D, R>(rootLog: Logger, lines: OutcomeLines, processor: OutcomeProcessor<D, R>): Processor<D, R> {
   return async (job: Job<D>, token?: string): Promise<R> => {
@@ -56,30 +81,21 @@ export function withOutcomeLine<D, R>(rootLog: Logger, lines: OutcomeLines, proc
     const bindings = { queue: lines.queue, jobId: job.id, ...lines.about(job as Job) };
     let child: Logger | undefined;
     const log = (): Logger => (child ??= rootLog.child(bindings));
-    let said: { level: Level; fields: Record<string, unknown>; msg: string; finalMsg?: string } | undefined;
-    let context: Record<string, unknown> = {};
-    const say = (level: Level) => (fields: Record<string, unknown>, msg: string) => void (said = { level, fields, msg });
-    const out: JobOutcome = {
-      debug: say('debug'),
-      info: say('info'),
-      warn: say('warn'),
-      error: say('error'),
-      failed: (fields, msg, finalMsg) => void (said = { level: 'warn', fields, msg, finalMsg }),
-      context: (fields) => void (context = { ...context, ...fields }),
-    };
-    const write = (final: boolean, fallback: { level: Level; msg: string; err?: unknown }) => {
+    const out = new Attempt();
+    const write = (final: boolean, fallback: { level: Level; msg: string; err?: unknown }): void => {
       // The same fields a child logger would bind, without making one for each attempt.
-      const fields = { ...bindings, ...context, ms: Math.round(performance.now() - started), attempt: `${attempt} of ${attempts}` };
+      const fields = { ...bindings, ...out.fields, ms: Math.round(performance.now() - started), attempt: `${attempt} of ${attempts}` };
+      const said = out.said;
       if (said && final && said.finalMsg) rootLog.error({ ...fields, ...said.fields }, said.finalMsg);
       else if (said) rootLog[said.level]({ ...fields, ...said.fields }, said.msg);
       else rootLog[fallback.level]({ ...fields, ...(fallback.err !== undefined ? { err: errorSummary(fallback.err) } : {}) }, fallback.msg);
     };
     try {
       const result = await processor(job, out, log, token);
-      write(false, { level: 'info', msg: 'job done' });
+      write(false, DONE);
       return result;
     } catch (err) {
-      if (handedBack(err)) write(false, { level: 'debug', msg: 'job waits' });
+      if (handedBack(err)) write(false, WAITS);
       else {
         const final = err instanceof UnrecoverableError || attempt >= attempts;
         write(final, final ? { level: 'error', msg: lines.final, err } : { level: 'warn', msg: lines.retry, err });
@@ -88,6 +104,9 @@ export function withOutcomeLine<D, R>(rootLog: Logger, lines: OutcomeLines, proc
     }
   };
 }
+
+const DONE = { level: 'info', msg: 'job done' } as const;
+const WAITS = { level: 'debug', msg: 'job waits' } as const;
 
 /**
  * BullMQ's Worker, except that a rate-limit wait begun once close() has started returns at once.

@@ -22,7 +22,7 @@ import { LuaScript, luaOn, type LuaOn } from '../redis/lua.ts';
 
 /** The lock and the trim, one Lua step each (./lua/relay-*.lua say what each takes and returns). */
 const SCRIPTS = {
-  trim: new LuaScript<[outbox: string, lock: string, owner: string, lockMs: number, ...entries: string[]], [number, number]>(
+  trim: new LuaScript<[outbox: string, lock: string, owner: string, lockMs: number, ...entries: string[]], [number, number, number]>(
     'iwRelayTrim',
     2,
     new URL('./lua/relay-trim.lua', import.meta.url),
@@ -158,11 +158,13 @@ export class OutboxRelay {
         }
         spans.end();
         // Only what we published is removed; entries appended meanwhile stay at the tail.
-        const [, ours] = await this.scripts.trim(outbox, lockKey, this.owner, lockMs, ...items);
+        const [, ours, left] = await this.scripts.trim(outbox, lockKey, this.owner, lockMs, ...items);
         total += entries.length;
         this.published += entries.length;
         this.options.onPublished?.(entries);
         if (!ours) lease.lose();
+        // Nothing was appended meanwhile: done, without reading the empty outbox once more.
+        if (left === 0 && !lease.lost) break;
         // Size batches by time: a backlog drains in fewer, larger round trips while they are quick;
         // a slow one halves the next, so one batch stays well inside the lock.
         const took = performance.now() - started;

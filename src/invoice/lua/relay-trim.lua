@@ -4,7 +4,8 @@
 -- one run after the lock expired and another relay already published and trimmed would drop
 -- entries that nobody published.
 -- KEYS: outbox, lock. ARGV: owner, lock ms, the published entries in order.
--- Returns { entries removed, 1 if the lock is still ours else 0 }.
+-- Returns { entries removed, 1 if the lock is still ours else 0, entries left in the outbox } (none
+-- left: the pass ends without another read).
 local n = #ARGV - 2
 local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
 local same = 0
@@ -18,4 +19,4 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
   ours = 1
 end
-return { same, ours }
+return { same, ours, redis.call('LLEN', KEYS[1]) }
