@@ -8,6 +8,7 @@ import { Queue, type JobType } from 'bullmq';
 import { request } from 'undici';
 import type { RedisClient } from '../src/redis/connect.ts';
 import { lanePrefix } from '../src/lanes/key.ts';
+import { serviceEnv } from '../src/sandbox/env.ts';
 import { orders, runTag } from './orders.ts';
 import { freePort, spawnTs, waitForOutput, type Child } from './procs.ts';
 
@@ -64,19 +65,7 @@ export interface Stack {
  * and keeps its slot (the same Redis work) and none waits.
  */
 export function sandboxProviderEnv(sandbox: SandboxInfo): Record<string, string> {
-  const c = sandbox.credentials;
-  return {
-    CRYPTOPROCESSING_BASE_URL: sandbox.baseUrls.cryptoprocessing,
-    CRYPTOPROCESSING_API_KEY: c.cryptoprocessing.apiKey,
-    CRYPTOPROCESSING_API_SECRET: c.cryptoprocessing.apiSecret,
-    ALPHAPO_BASE_URL: sandbox.baseUrls.alphapo,
-    ALPHAPO_API_KEY: c.alphapo.apiKey,
-    ALPHAPO_API_SECRET: c.alphapo.apiSecret,
-    CRYPTOSTEROID_BASE_URL: sandbox.baseUrls.cryptosteroid,
-    CRYPTOSTEROID_API_KEY: c.cryptosteroid.apiKey,
-    CRYPTOSTEROID_MERCHANT_ID: c.cryptosteroid.merchantId,
-    CRYPTOSTEROID_MAX_UNPAID: '100000',
-  };
+  return { ...serviceEnv(sandbox), CRYPTOSTEROID_MAX_UNPAID: '100000' };
 }
 
 function systemEnv(o: StackOptions, port: number): Record<string, string> {

@@ -8,9 +8,9 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import { jobId } from '../src/ids.ts';
-import { KINDS, ProviderName } from '../src/invoice/order.ts';
+import { OrderRefSchema } from '../src/invoice/order.ts';
 import type { InvoiceRecord } from '../src/invoice/record.ts';
-import { AccountName, DEFAULT_ACCOUNT, laneKey } from '../src/lanes/key.ts';
+import { DEFAULT_ACCOUNT, laneKey } from '../src/lanes/key.ts';
 
 export const POLL_QUEUE = 'invoice-poll';
 
@@ -18,14 +18,8 @@ export function pollQueueName(lane: string): string {
   return `${POLL_QUEUE}.${lane}`;
 }
 
-/** Job data of `invoice-poll.<lane>`, v1: the invoice's identity only; its state lives in the record. */
-export const PollJobSchema = z.strictObject({
-  v: z.literal(1),
-  provider: ProviderName,
-  account: AccountName.optional(),
-  kind: z.enum(KINDS),
-  foreign_id: z.string().min(1).max(255),
-});
+/** Job data of `invoice-poll.<lane>`, v1: the invoice's identity only, as its create job carries it; its state lives in the record. */
+export const PollJobSchema = OrderRefSchema;
 export type PollJob = z.infer<typeof PollJobSchema>;
 
 export type PollQueue = Queue<PollJob, unknown, string>;

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { createLogger } from '../observability/logger.ts';
+import { serviceEnv } from './env.ts';
 import { startSandbox } from './index.ts';
 
 const Env = z.object({
@@ -45,17 +46,11 @@ const sandbox = await startSandbox({
 });
 
 // Plain stdout on purpose: these are the sandbox's own fixed test credentials (not redacted).
-const c = sandbox.credentials;
+const envLines = Object.entries(serviceEnv(sandbox))
+  .map(([name, value]) => `  ${name}=${value}`)
+  .join('\n');
 console.log(`sandbox provider listening on ${sandbox.url}
-  CRYPTOPROCESSING_BASE_URL=${sandbox.baseUrls.cryptoprocessing}
-  CRYPTOPROCESSING_API_KEY=${c.cryptoprocessing.apiKey}
-  CRYPTOPROCESSING_API_SECRET=${c.cryptoprocessing.apiSecret}
-  ALPHAPO_BASE_URL=${sandbox.baseUrls.alphapo}
-  ALPHAPO_API_KEY=${c.alphapo.apiKey}
-  ALPHAPO_API_SECRET=${c.alphapo.apiSecret}
-  CRYPTOSTEROID_BASE_URL=${sandbox.baseUrls.cryptosteroid}
-  CRYPTOSTEROID_API_KEY=${c.cryptosteroid.apiKey}
-  CRYPTOSTEROID_MERCHANT_ID=${c.cryptosteroid.merchantId}
+${envLines}
 control: ${sandbox.url}/_sandbox (faults, invoices, deliveries, stats, callback-url, habits)`);
 
 let stopping = false;

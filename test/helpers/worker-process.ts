@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { serviceEnv } from '../../src/sandbox/env.ts';
 import type { Sandbox } from '../../src/sandbox/index.ts';
 import { REDIS_URL } from './redis.ts';
 
@@ -17,21 +18,12 @@ export interface WorkerProcess {
 }
 
 export function workerEnv(sandbox: Sandbox, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
-  const c = sandbox.credentials;
   return {
     REDIS_URL,
     QUEUE_PREFIX: prefix,
     SANDBOX: 'off',
     LOG_LEVEL: 'info',
-    CRYPTOPROCESSING_BASE_URL: sandbox.baseUrls.cryptoprocessing,
-    CRYPTOPROCESSING_API_KEY: c.cryptoprocessing.apiKey,
-    CRYPTOPROCESSING_API_SECRET: c.cryptoprocessing.apiSecret,
-    ALPHAPO_BASE_URL: sandbox.baseUrls.alphapo,
-    ALPHAPO_API_KEY: c.alphapo.apiKey,
-    ALPHAPO_API_SECRET: c.alphapo.apiSecret,
-    CRYPTOSTEROID_BASE_URL: sandbox.baseUrls.cryptosteroid,
-    CRYPTOSTEROID_API_KEY: c.cryptosteroid.apiKey,
-    CRYPTOSTEROID_MERCHANT_ID: c.cryptosteroid.merchantId,
+    ...serviceEnv(sandbox),
     CREATE_BACKOFF_MS: '50',
     WORKER_LOCK_DURATION_MS: '2000',
     WORKER_STALLED_INTERVAL_MS: '1000',
