@@ -15,6 +15,7 @@ import { providerModules, sandboxAccounts } from '../../src/providers/registry.t
 import type { ProviderModule } from '../../src/providers/types.ts';
 import type { InvoiceResult } from '../../queues/results.ts';
 import { REDIS_URL, assertNoLeakedConnections, deleteByPrefix, uniquePrefix } from './redis.ts';
+import { waitFor } from './wait.ts';
 
 export interface TestSystem {
   system: System;
@@ -128,15 +129,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       const jobs = (await system.resultsQueue.getJobs(['wait', 'active', 'completed', 'failed', 'delayed', 'prioritized'], 0, -1, true)) as Job<InvoiceResult>[];
       return jobs.map((j) => j.data);
     },
-    async waitFor(fn, what, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
+    waitFor: (fn, what, timeoutMs) => waitFor(fn, what, timeoutMs, 25),
     async createJob(lane, foreignId) {
       const l = system.lanes.get(lane);
       if (!l) throw new Error(`no lane ${lane}`);

@@ -14,19 +14,10 @@ import { lookupKey, storeKeys } from '../../src/invoice/keys.ts';
 import { InvoiceStore } from '../../src/invoice/store.ts';
 import { sampleOrder } from '../helpers/system.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const LANE = 'cryptoprocessing';
 const DAY_MS = 86_400_000;
-
-async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('operator lookup keys', () => {
   const prefix = uniquePrefix('find');

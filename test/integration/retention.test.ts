@@ -16,18 +16,9 @@ import { storeKeys } from '../../src/invoice/keys.ts';
 import { InvoiceStore } from '../../src/invoice/store.ts';
 import { sampleOrder, startTestSystem } from '../helpers/system.ts';
 import { REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const LANE = 'cryptoprocessing';
-
-async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('invoice record retention', () => {
   const prefix = uniquePrefix('ret');
