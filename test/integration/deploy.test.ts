@@ -326,6 +326,19 @@ describe('the image and the Node baseline', () => {
     assert.match(stages.find((s) => /^\S+ AS build\n/.test(s)) ?? '', /rm -rf dist-service\/src\/sandbox/);
   });
 
+  it('the compiled build the image runs loads, Lua scripts included (they are files beside the modules, which `npm run build` copies)', () => {
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
+    const lua = (dir: string): string[] =>
+      readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? lua(join(dir, e.name)) : e.name.endsWith('.lua') ? [join(dir, e.name)] : []));
+    const sources = lua('src');
+    assert.ok(sources.length > 0);
+    for (const file of sources) assert.ok(statSync(join(ROOT, 'dist', file)).isFile(), `dist/${file}`);
+    // Loading the composition root loads the store, the relay and the breaker, which read their scripts at load.
+    const loaded = spawnSync(process.execPath, ['-e', "import('./dist/src/system.js').then(() => console.log('loaded'))"], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(loaded.status, 0, loaded.stderr);
+    assert.equal(loaded.stdout.trim(), 'loaded');
+  });
+
   it('the development tools are development dependencies; only typescript reaches a production install, as an optional peer the Dockerfile removes', () => {
     for (const name of DEV_ONLY) assert.ok(!(name in pkg.dependencies), `${name} is not a production dependency`);
     const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
